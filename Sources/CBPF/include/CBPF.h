@@ -1,0 +1,58 @@
+/*
+ * CBPF: the C side of Witness. libbpf for the object, its maps and ring buffer;
+ * the event layout shared with the kernel programs; and small shims for what Swift
+ * cannot call directly (variadic syscall(2), packed epoll_event, option macros,
+ * C11 atomics). Every symbol of ours is prefixed cbpf_.
+ */
+#ifndef CBPF_H
+#define CBPF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <bpf/libbpf.h>
+#include <bpf/bpf.h>
+
+#include "../../../bpf/witness_event.h"
+
+/* Opens a BPF object from memory. Returns NULL with errno set on failure. */
+struct bpf_object *cbpf_object_open(const void *data, size_t size, const char *name);
+
+/* Routes libbpf's messages: 0 none, 1 warnings, 2 everything (debug). To stderr. */
+void cbpf_set_log_level(int level);
+
+/* The last message libbpf printed at warning level (the verifier's complaint, ...). */
+const char *cbpf_last_message(void);
+
+/* pidfd_open(2): a descriptor that becomes readable when the process exits. */
+int cbpf_pidfd_open(int pid);
+
+/* epoll with a 64-bit token per descriptor, hiding the packed struct epoll_event. */
+int cbpf_epoll_add(int epfd, int fd, uint64_t token);
+int cbpf_epoll_wait(int epfd, uint64_t *tokens, int max_tokens, int timeout_ms);
+
+/* Stores a value with a full memory barrier after it (sequentially consistent). */
+void cbpf_store_seq_cst(volatile uint32_t *target, uint32_t value);
+
+/* Blocks SIGINT/SIGTERM/SIGHUP in the calling thread (and threads it starts)
+ * and returns a signalfd that reads them, or -1 with errno. */
+int cbpf_signalfd_for_termination(void);
+
+/* Reads one signal number from a signalfd, or -1. */
+int cbpf_signalfd_read(int fd);
+
+/* Restores the default signal mask and dispositions, in a child before exec. */
+void cbpf_reset_signals(void);
+
+/*
+ * Starts argv[0] (searched in PATH) as a child that waits, before exec, until the
+ * caller writes one byte to *gate_fd (or closes it): the caller registers the child
+ * as a subject first, so its exec is witnessed. *error_fd becomes readable with the
+ * child's errno if exec fails, or reaches end of file when exec succeeds.
+ * Returns the child's pid, or -1 with errno.
+ */
+int cbpf_spawn_gated(char *const argv[], int *gate_fd, int *error_fd);
+
+#endif /* CBPF_H */

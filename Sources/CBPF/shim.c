@@ -1,0 +1,158 @@
+#define _GNU_SOURCE
+#include "CBPF.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+_Static_assert(sizeof(struct witness_event_header) == 80, "event header layout seen by the agent");
+
+struct bpf_object *cbpf_object_open(const void *data, size_t size, const char *name)
+{
+    LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name);
+    struct bpf_object *object = bpf_object__open_mem(data, size, &opts);
+    if (!object) {
+        /* libbpf 1.x returns NULL and sets errno. */
+        return NULL;
+    }
+    return object;
+}
+
+static int cbpf_log_level = 0;
+static char cbpf_last[512];
+
+static int cbpf_print(enum libbpf_print_level level, const char *format, va_list args)
+{
+    if (level == LIBBPF_WARN) {
+        va_list copy;
+        va_copy(copy, args);
+        vsnprintf(cbpf_last, sizeof(cbpf_last), format, copy);
+        va_end(copy);
+        size_t len = strlen(cbpf_last);
+        while (len > 0 && (cbpf_last[len - 1] == '\n' || cbpf_last[len - 1] == ' '))
+            cbpf_last[--len] = '\0';
+    }
+    if ((level == LIBBPF_WARN && cbpf_log_level >= 1) || cbpf_log_level >= 2)
+        return vfprintf(stderr, format, args);
+    return 0;
+}
+
+void cbpf_set_log_level(int level)
+{
+    cbpf_log_level = level;
+    libbpf_set_print(cbpf_print);
+}
+
+const char *cbpf_last_message(void)
+{
+    return cbpf_last;
+}
+
+int cbpf_pidfd_open(int pid)
+{
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+int cbpf_epoll_add(int epfd, int fd, uint64_t token)
+{
+    struct epoll_event event = { .events = EPOLLIN, .data.u64 = token };
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event);
+}
+
+int cbpf_epoll_wait(int epfd, uint64_t *tokens, int max_tokens, int timeout_ms)
+{
+    struct epoll_event events[16];
+    if (max_tokens > 16)
+        max_tokens = 16;
+    int n = epoll_wait(epfd, events, max_tokens, timeout_ms);
+    for (int i = 0; i < n; i++)
+        tokens[i] = events[i].data.u64;
+    return n;
+}
+
+void cbpf_store_seq_cst(volatile uint32_t *target, uint32_t value)
+{
+    __atomic_store_n(target, value, __ATOMIC_SEQ_CST);
+}
+
+static void cbpf_termination_set(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGHUP);
+}
+
+int cbpf_signalfd_for_termination(void)
+{
+    sigset_t set;
+    cbpf_termination_set(&set);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+        return -1;
+    return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+int cbpf_signalfd_read(int fd)
+{
+    struct signalfd_siginfo info;
+    ssize_t n = read(fd, &info, sizeof(info));
+    return n == (ssize_t)sizeof(info) ? (int)info.ssi_signo : -1;
+}
+
+void cbpf_reset_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigprocmask(SIG_SETMASK, &set, NULL);
+    signal(SIGPIPE, SIG_DFL);
+}
+
+int cbpf_spawn_gated(char *const argv[], int *gate_fd, int *error_fd)
+{
+    int gate[2], status[2];
+    if (pipe2(gate, O_CLOEXEC) != 0)
+        return -1;
+    if (pipe2(status, O_CLOEXEC) != 0) {
+        close(gate[0]);
+        close(gate[1]);
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        int saved = errno;
+        close(gate[0]);
+        close(gate[1]);
+        close(status[0]);
+        close(status[1]);
+        errno = saved;
+        return -1;
+    }
+    if (pid == 0) {
+        /* Child: async-signal-safe calls only. */
+        char byte;
+        close(gate[1]);
+        close(status[0]);
+        while (read(gate[0], &byte, 1) < 0 && errno == EINTR)
+            ;
+        close(gate[0]);
+        cbpf_reset_signals();
+        execvp(argv[0], argv);
+        int err = errno;
+        ssize_t ignored = write(status[1], &err, sizeof(err));
+        (void)ignored;
+        _exit(127);
+    }
+    close(gate[0]);
+    close(status[1]);
+    *gate_fd = gate[1];
+    *error_fd = status[0];
+    return pid;
+}

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Glibc
+import WitnessCore
+import WitnessKernel
+
+/// `witness-agent trace`: local debugging. Follows a process tree — a command it
+/// starts, or a live PID — and prints every event the kernel reports for it.
+struct TraceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trace",
+        abstract: "Print every exec, open and connect of a process tree.",
+        discussion: """
+            witness-agent trace -- COMMAND ARGS...   run COMMAND as the subject; exit with its status
+            witness-agent trace --pid PID            follow a live process and its descendants until Ctrl-C
+            """)
+
+    @Option(name: .long, help: "Follow this live process and every descendant.")
+    var pid: Int32?
+
+    @OptionGroup var common: CommonOptions
+
+    @Argument(parsing: .postTerminator, help: "The command to run as the subject (after --).")
+    var command: [String] = []
+
+    func validate() throws {
+        if pid == nil && command.isEmpty {
+            throw ValidationError("trace needs --pid PID or -- COMMAND ARGS...")
+        }
+        if pid != nil && !command.isEmpty {
+            throw ValidationError("trace takes --pid PID or -- COMMAND, not both")
+        }
+        if let pid, pid <= 0 {
+            throw ValidationError("--pid must be a positive process id, got \(pid)")
+        }
+    }
+
+    func run() throws {
+        let session = try WitnessSession(options: common, printsEvents: true)
+        let slot = 0
+        if let pid {
+            try session.watchProcessTree(root: pid, slot: slot)
+            session.announceAttached("following pid \(pid) and its descendants (Ctrl-C to stop)")
+            let reason = session.run()
+            WitnessSession.report(session.finish(slot: slot))
+            if case .signal = reason { return }
+            return
+        }
+
+        let child = try GatedChild(arguments: command)
+        try session.probe.addPidSubject(pid: child.pid, slot: slot)
+        session.pipeline.label(slot: slot, as: "pid:\(child.pid)")
+        try session.consumer.watchProcessExit(pid: child.pid)
+        session.announceAttached("running \(command[0]) as pid \(child.pid)")
+        if let error = child.release() {
+            _ = session.run()
+            WitnessSession.report(session.finish(slot: slot))
+            _ = child.wait()
+            throw AgentError.usage("cannot run \(command[0]): \(String(cString: strerror(error)))")
+        }
+        let reason = session.run()
+        if case let .signal(number) = reason {
+            child.kill(number)
+        }
+        WitnessSession.report(session.finish(slot: slot))
+        throw ExitCode(child.wait())
+    }
+}

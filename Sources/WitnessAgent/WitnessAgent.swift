@@ -1,0 +1,81 @@
+import ArgumentParser
+import Glibc
+import WitnessCore
+import WitnessKernel
+
+/// The `witness-agent` executable: parses the command line, runs the subcommand,
+/// and turns every failure into one line on stderr and an exit status — 2 for bad
+/// usage or input, 1 for a runtime failure — never a stack trace.
+@main
+struct WitnessAgentMain {
+    static func main() {
+        StartupClock.mark()
+        signal(SIGPIPE, SIG_IGN)
+        let command: any ParsableCommand
+        do {
+            command = try WitnessAgentCommand.parseAsRoot()
+        } catch {
+            let code = WitnessAgentCommand.exitCode(for: error)
+            if code == .success {
+                print(WitnessAgentCommand.fullMessage(for: error))
+                exit(0)
+            }
+            fail(oneLine(WitnessAgentCommand.message(for: error)), code: 2)
+        }
+        do {
+            var runnable = command
+            try runnable.run()
+        } catch let error as AgentError {
+            fail(error.message, code: error.exitCode)
+        } catch let error as BPFError {
+            fail(error.message, code: error.isUsageError ? 2 : 1)
+        } catch let error as ExitCode {
+            exit(error.rawValue)
+        } catch {
+            fail(oneLine(WitnessAgentCommand.message(for: error)), code: 1)
+        }
+    }
+
+    static func fail(_ message: String, code: Int32) -> Never {
+        FileHandleWriter.standardError("witness-agent: \(message)\n")
+        exit(code)
+    }
+
+    /// ArgumentParser messages may span lines; the first one says what is wrong.
+    static func oneLine(_ message: String) -> String {
+        let first = message.split(separator: "\n").first.map(String.init) ?? message
+        return first.hasPrefix("Error: ") ? String(first.dropFirst(7)) : first
+    }
+}
+
+/// The root command.
+struct WitnessAgentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "witness-agent",
+        abstract: "A kernel-level runtime witness: eBPF exec/open/connect tracing with Falco-format output.",
+        version: "0.1.0",
+        subcommands: [TraceCommand.self, WitnessCommand.self])
+}
+
+/// Time since the process started, for the "attached in N ms" figure.
+enum StartupClock {
+    nonisolated(unsafe) private static var start = timespec()
+
+    static func mark() {
+        clock_gettime(CLOCK_MONOTONIC, &start)
+    }
+
+    static func elapsedMilliseconds() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Double(now.tv_sec - start.tv_sec) * 1000 + Double(now.tv_nsec - start.tv_nsec) / 1_000_000
+    }
+}
+
+/// Unbuffered writes to stderr for the agent's own messages.
+enum FileHandleWriter {
+    static func standardError(_ text: String) {
+        var copy = text
+        copy.withUTF8 { buffer in _ = write(2, buffer.baseAddress, buffer.count) }
+    }
+}

@@ -1,0 +1,111 @@
+import Glibc
+import WitnessCore
+import WitnessKernel
+
+/// One run of the agent: the kernel object loaded, the ring buffer wired to the
+/// event pipeline, subjects registered, the loop run until something ends it, and
+/// the accounting of what was seen and lost. `trace` and `witness` differ only in
+/// which subjects they register and how the run ends.
+final class WitnessSession {
+    let probe: WitnessProbe
+    let pipeline: EventPipeline
+    let consumer: RingBufferConsumer
+    let sink: OutputSink
+    let clock = WallClock()
+    private(set) var startBootTime: UInt64 = 0
+
+    init(options: CommonOptions, printsEvents: Bool) throws {
+        sink = try options.makeSink()
+        probe = try WitnessProbe(options: .init(ringBufferBytes: options.ringBufferBytes, logLevel: options.verbose))
+        let pipeline = EventPipeline(
+            sink: sink, format: options.format(for: sink), printsEvents: printsEvents,
+            hostname: Self.hostname(), clock: clock)
+        self.pipeline = pipeline
+        consumer = try RingBufferConsumer(
+            probe: probe, onRecord: { pipeline.handle($0) }, onBatchEnd: { pipeline.flush() })
+        try consumer.watchTerminationSignals()
+        sink.onClosed = { [weak consumer] in consumer?.requestStop() }
+    }
+
+    /// Makes `root` and its live descendants subject `slot`; children are followed in the kernel.
+    func watchProcessTree(root: Int32, slot: Int) throws {
+        guard kill(root, 0) == 0 || errno == EPERM else {
+            throw AgentError.usage("no process with pid \(root)")
+        }
+        let members = ProcFiles.descendants(of: root)
+        for pid in members {
+            try probe.addPidSubject(pid: pid, slot: slot)
+        }
+        pipeline.processes.scan(members)
+        pipeline.label(slot: slot, as: "pid:\(root)")
+    }
+
+    /// Makes cgroup `path` (and every cgroup below it, now or later) subject `slot`.
+    /// - Returns: the cgroup's directory.
+    @discardableResult
+    func watchCgroup(_ path: String, slot: Int) throws -> String {
+        let cgroups = try CgroupFS.detect()
+        let directory = try cgroups.directory(for: path)
+        let id = try cgroups.id(ofDirectory: directory)
+        try probe.addCgroupSubject(cgroupID: id, slot: slot)
+        pipeline.processes.scan(cgroups.processes(inDirectory: directory))
+        let relative = directory.hasPrefix(cgroups.mountPoint) ? String(directory.dropFirst(cgroups.mountPoint.count)) : directory
+        pipeline.label(slot: slot, as: "cgroup:\(relative.isEmpty ? "/" : relative)")
+        return directory
+    }
+
+    /// Says on stderr that the programs are attached and what is watched.
+    func announceAttached(_ what: String) {
+        startBootTime = WallClock.bootNow()
+        let elapsed = StartupClock.elapsedMilliseconds()
+        var note = ""
+        if !probe.skippedPrograms.isEmpty {
+            note = " (not on this kernel: \(probe.skippedPrograms.joined(separator: ", ")))"
+        }
+        FileHandleWriter.standardError(
+            "witness-agent: attached \(probe.attachedPrograms.count) programs in \((elapsed * 10).rounded() / 10) ms\(note); \(what)\n")
+    }
+
+    func run() -> StopReason {
+        consumer.run()
+    }
+
+    /// What was seen and lost, after the loop ended.
+    struct Accounting {
+        var counts: EventCounts
+        var kernelDrops: UInt64
+        var agentDrops: UInt64
+        var records: UInt64
+    }
+
+    /// Flushes output, reads the drop counters for `slot`, and detaches everything.
+    func finish(slot: Int) -> Accounting {
+        pipeline.flush()
+        let accounting = Accounting(
+            counts: pipeline.counts, kernelDrops: probe.drops(slot: slot), agentDrops: pipeline.counts.undecodable,
+            records: consumer.recordsConsumed)
+        consumer.close()
+        probe.close()
+        return accounting
+    }
+
+    /// The closing line on stderr; loudly says when anything was lost.
+    static func report(_ accounting: Accounting) {
+        let types = accounting.counts.byType.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
+        var line = "witness-agent: \(accounting.counts.total) events"
+        if !types.isEmpty { line += " (\(types))" }
+        line += "; lost \(accounting.kernelDrops) in kernel, \(accounting.agentDrops) in agent; detached\n"
+        FileHandleWriter.standardError(line)
+        let lost = accounting.kernelDrops + accounting.agentDrops
+        if lost > 0 {
+            FileHandleWriter.standardError(
+                "witness-agent: WARNING: \(lost) events were lost; this record is incomplete (a larger --ring-buffer may help)\n")
+        }
+    }
+
+    static func hostname() -> [UInt8] {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return Array("unknown".utf8) }
+        return buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }
+    }
+}

@@ -1,0 +1,26 @@
+/// Events witnessed, by Falco event type, and records the agent could not decode.
+/// A fixed array indexed by syscall: counting costs an increment, not a hash.
+public struct EventCounts: Sendable, Equatable {
+    private var bySyscall = [UInt64](repeating: 0, count: Syscall.allCases.count)
+    /// Records that failed to decode: lost by the agent.
+    public var undecodable: UInt64 = 0
+
+    public init() {}
+
+    @inline(__always)
+    public mutating func record(_ syscall: Syscall) {
+        bySyscall[Int(syscall.rawValue)] &+= 1
+    }
+
+    public var total: UInt64 { bySyscall.reduce(0, &+) }
+
+    public subscript(_ syscall: Syscall) -> UInt64 { bySyscall[Int(syscall.rawValue)] }
+
+    /// Non-zero counts, keyed by `evt.type`, in syscall order.
+    public var byType: [(String, UInt64)] {
+        Syscall.allCases.compactMap { syscall in
+            let count = self[syscall]
+            return count == 0 ? nil : ("\(syscall.eventType)", count)
+        }
+    }
+}

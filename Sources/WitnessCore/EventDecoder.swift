@@ -1,0 +1,109 @@
+import CBPF
+
+/// Why a record could not be decoded. A record that fails is counted as lost by the
+/// agent; the kernel and the agent share one layout header, so this means a bug or
+/// a corrupted buffer, never a normal condition.
+public enum EventDecodingError: Error, Equatable, Sendable {
+    case tooShort(size: Int)
+    case sizeMismatch(declared: Int, available: Int)
+    case unknownKind(UInt16)
+    case badLength(field: String)
+}
+
+/// Turns one ring buffer record into a `KernelEvent`, checking every length against
+/// the record's bounds before reading. Offsets come from the C layout imported
+/// through CBPF, never from numbers written again in Swift.
+public enum EventDecoder {
+    static let headerSize = MemoryLayout<witness_event_header>.size
+    static let commOffset = MemoryLayout<witness_event_header>.offset(of: \.comm)!
+    static let execSize = MemoryLayout<witness_exec_event>.size
+    static let openSize = MemoryLayout<witness_open_event>.size
+    static let forkSize = MemoryLayout<witness_fork_event>.size
+    static let connectSize = MemoryLayout<witness_connect_event>.size
+    static let connectAddressOffset = MemoryLayout<witness_connect_event>.offset(of: \.addr)!
+    static let connectLocalOffset = MemoryLayout<witness_connect_event>.offset(of: \.local_addr)!
+
+    /// Decodes `record`; returns nil for records that carry no event (wake-ups).
+    public static func decode(_ record: UnsafeRawBufferPointer) throws(EventDecodingError) -> KernelEvent? {
+        guard record.count >= MemoryLayout<witness_wake_record>.size else {
+            throw .tooShort(size: record.count)
+        }
+        let kindValue = record.loadUnaligned(as: UInt16.self)
+        if kindValue == UInt16(WITNESS_EVENT_WAKE.rawValue) { return nil }
+        guard record.count >= headerSize else { throw .tooShort(size: record.count) }
+        let raw = record.loadUnaligned(as: witness_event_header.self)
+        let declared = Int(raw.size)
+        guard declared >= headerSize, declared <= record.count else {
+            throw .sizeMismatch(declared: declared, available: record.count)
+        }
+        let bytes = UnsafeRawBufferPointer(rebasing: record[..<declared])
+        guard let kind = EventKind(rawValue: raw.kind) else { throw .unknownKind(raw.kind) }
+
+        let commField = UnsafeRawBufferPointer(rebasing: bytes[commOffset..<commOffset + Int(WITNESS_COMM_LEN)])
+        let commEnd = commField.firstIndex(of: 0) ?? commField.endIndex
+        let header = EventHeader(
+            kind: kind,
+            syscall: Syscall(rawValue: raw.syscall) ?? .none,
+            timestamp: raw.timestamp_ns,
+            subjects: raw.subjects,
+            cgroupID: raw.cgroup_id,
+            result: raw.result,
+            pid: Int32(bitPattern: raw.pid),
+            tid: Int32(bitPattern: raw.tid),
+            ppid: Int32(bitPattern: raw.ppid),
+            uid: raw.uid,
+            gid: raw.gid,
+            flags: EventFlags(rawValue: raw.flags),
+            comm: UnsafeRawBufferPointer(rebasing: commField[..<commEnd]))
+
+        switch kind {
+        case .exit:
+            return KernelEvent(header: header, payload: .exit)
+        case .fork:
+            try require(bytes, forkSize, "fork")
+            let fork = bytes.loadUnaligned(as: witness_fork_event.self)
+            return KernelEvent(header: header, payload: .fork(childPID: Int32(bitPattern: fork.child_pid)))
+        case .exec:
+            try require(bytes, execSize, "exec")
+            let exec = bytes.loadUnaligned(as: witness_exec_event.self)
+            let filename = try slice(bytes, from: execSize, count: Int(exec.filename_len), "filename")
+            let args = try slice(bytes, from: execSize + filename.count, count: Int(exec.args_len), "args")
+            return KernelEvent(header: header, payload: .exec(filename: filename, args: args))
+        case .open:
+            try require(bytes, openSize, "open")
+            let open = bytes.loadUnaligned(as: witness_open_event.self)
+            let path = try slice(bytes, from: openSize, count: Int(open.path_len), "path")
+            return KernelEvent(
+                header: header,
+                payload: .open(dirfd: open.dirfd, flags: open.open_flags, mode: open.mode, path: path))
+        case .connect:
+            try require(bytes, connectSize, "connect")
+            let connect = bytes.loadUnaligned(as: witness_connect_event.self)
+            let addressLength = min(Int(connect.addr_len), Int(WITNESS_SOCKADDR_MAX))
+            let remote = SocketAddress(
+                sockaddr: UnsafeRawBufferPointer(
+                    rebasing: bytes[connectAddressOffset..<connectAddressOffset + addressLength]))
+            var local: SocketAddress?
+            if header.flags.contains(.localAddress) {
+                let isIPv6: Bool
+                if case .ipv6 = remote { isIPv6 = true } else { isIPv6 = false }
+                local = SocketAddress.local(
+                    ipv6: isIPv6,
+                    bytes: UnsafeRawBufferPointer(rebasing: bytes[connectLocalOffset..<connectLocalOffset + 16]),
+                    port: connect.local_port)
+            }
+            return KernelEvent(header: header, payload: .connect(fd: connect.fd, remote: remote, local: local))
+        }
+    }
+
+    private static func require(_ bytes: UnsafeRawBufferPointer, _ size: Int, _ what: String) throws(EventDecodingError) {
+        guard bytes.count >= size else { throw .badLength(field: what) }
+    }
+
+    private static func slice(
+        _ bytes: UnsafeRawBufferPointer, from start: Int, count: Int, _ field: String
+    ) throws(EventDecodingError) -> UnsafeRawBufferPointer {
+        guard count >= 0, start + count <= bytes.count else { throw .badLength(field: field) }
+        return UnsafeRawBufferPointer(rebasing: bytes[start..<start + count])
+    }
+}

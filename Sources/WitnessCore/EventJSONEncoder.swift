@@ -1,0 +1,300 @@
+/// Encodes a witnessed event as one line of Falco-shaped JSON:
+/// `{"time":…,"source":"syscall","output":…,"output_fields":{…},"hostname":…}`, with
+/// Falco's field names in `output_fields`, plus `rule`/`priority`/`tags` when a rule
+/// fired. Writes into a reusable `JSONWriter`: no allocation per event.
+public struct EventJSONEncoder {
+    public let hostname: [UInt8]
+    public let clock: WallClock
+    /// Labels of subject slots, written in `subjects`.
+    public var subjectLabels: [Int: String] = [:]
+    private var paths: PathResolver
+
+    public init(hostname: [UInt8], clock: WallClock, procRoot: String = "/proc") {
+        self.hostname = hostname
+        self.clock = clock
+        paths = PathResolver(procRoot: procRoot)
+    }
+
+    /// Appends the line for `event` (and its newline) to `writer`.
+    /// - Parameters:
+    ///   - process: the process that made the event, as the process table knows it.
+    ///   - parent: its parent, for proc.pname.
+    public mutating func encode(
+        _ event: KernelEvent, process: ProcessRecord?, parent: ProcessRecord?, into writer: inout JSONWriter
+    ) {
+        let header = event.header
+        let epoch = clock.epochNanoseconds(boot: header.timestamp)
+        writer.byte(UInt8(ascii: "{"))
+        writer.key("time")
+        writer.byte(UInt8(ascii: "\""))
+        WallClock.appendRFC3339(epoch, to: &writer)
+        writer.raw("\",")
+        writer.key("source")
+        writer.raw("\"syscall\",")
+        writer.key("output")
+        writer.byte(UInt8(ascii: "\""))
+        appendSummary(event, process: process, to: &writer)
+        writer.raw("\",")
+
+        writer.key("output_fields")
+        writer.byte(UInt8(ascii: "{"))
+        writer.key("evt.time")
+        writer.integer(epoch)
+        writer.raw(",")
+        writer.key("evt.type")
+        writer.string(header.syscall.eventType)
+        if header.kind != .exit {
+            writer.raw(",")
+            writer.key("evt.res")
+            appendResult(header.result, to: &writer)
+            writer.raw(",")
+            writer.key("evt.rawres")
+            writer.integer(header.result)
+        }
+        appendProcessFields(header, process: process, parent: parent, to: &writer)
+        appendPayloadFields(event, to: &writer)
+        writer.raw(",")
+        writer.key("container.id")
+        writer.raw("\"host\"")
+        writer.byte(UInt8(ascii: "}"))
+
+        appendTruncation(header.flags, to: &writer)
+        writer.raw(",")
+        writer.key("subjects")
+        writer.byte(UInt8(ascii: "["))
+        var first = true
+        var bits = header.subjects
+        while bits != 0 {
+            let slot = bits.trailingZeroBitCount
+            bits &= bits - 1
+            if !first { writer.byte(UInt8(ascii: ",")) }
+            first = false
+            if let label = subjectLabels[slot] { writer.string(label) } else { writer.integer(slot) }
+        }
+        writer.raw("],")
+        writer.key("hostname")
+        writer.string(hostname)
+        writer.raw("}\n")
+    }
+
+    // MARK: Fields
+
+    private func appendResult(_ result: Int64, to writer: inout JSONWriter) {
+        if result >= 0 {
+            writer.raw("\"SUCCESS\"")
+        } else if let name = ErrnoNames.name(-result) {
+            writer.string(name)
+        } else {
+            writer.byte(UInt8(ascii: "\""))
+            writer.integer(result)
+            writer.byte(UInt8(ascii: "\""))
+        }
+    }
+
+    private func appendProcessFields(
+        _ header: EventHeader, process: ProcessRecord?, parent: ProcessRecord?, to writer: inout JSONWriter
+    ) {
+        writer.raw(",")
+        writer.key("proc.pid")
+        writer.integer(header.pid)
+        writer.raw(",")
+        writer.key("thread.tid")
+        writer.integer(header.tid)
+        writer.raw(",")
+        writer.key("proc.ppid")
+        writer.integer(header.ppid)
+        writer.raw(",")
+        writer.key("proc.name")
+        writer.string(header.comm)
+        writer.raw(",")
+        writer.key("proc.exepath")
+        if let process, !process.exePath.isEmpty { writer.string(process.exePath) } else { writer.raw("\"<NA>\"") }
+        writer.raw(",")
+        writer.key("proc.exe")
+        if let process, !process.argv.isEmpty {
+            process.argv.withUnsafeBytes { writer.string(UnsafeRawBufferPointer(rebasing: $0[..<process.exe.count])) }
+        } else {
+            writer.raw("\"<NA>\"")
+        }
+        writer.raw(",")
+        writer.key("proc.cmdline")
+        writer.byte(UInt8(ascii: "\""))
+        Self.appendCommandLine(name: header.comm, process: process, to: &writer)
+        writer.raw("\",")
+        writer.key("proc.pname")
+        if let parent { writer.string(parent.name) } else { writer.raw("\"<NA>\"") }
+        writer.raw(",")
+        writer.key("user.uid")
+        writer.integer(header.uid)
+        writer.raw(",")
+        writer.key("group.gid")
+        writer.integer(header.gid)
+    }
+
+    /// Falco's proc.cmdline: the name, then the arguments after argv[0], space-separated.
+    static func appendCommandLine(name: UnsafeRawBufferPointer, process: ProcessRecord?, to writer: inout JSONWriter) {
+        writer.escaped(UnsafeBufferPointer(start: name.baseAddress?.assumingMemoryBound(to: UInt8.self), count: name.count))
+        guard let process else { return }
+        let args = process.args
+        guard !args.isEmpty else { return }
+        writer.byte(UInt8(ascii: " "))
+        args.withUnsafeBufferPointer { writer.escapedJoined($0) }
+    }
+
+    private mutating func appendPayloadFields(_ event: KernelEvent, to writer: inout JSONWriter) {
+        let header = event.header
+        switch event.payload {
+        case let .exec(filename, args):
+            writer.raw(",")
+            writer.key("evt.arg.filename")
+            writer.string(filename)
+            writer.raw(",")
+            writer.key("proc.args")
+            writer.byte(UInt8(ascii: "\""))
+            if let end = args.firstIndex(of: 0) {
+                writer.escapedJoined(EventTextFormatter.buffer(UnsafeRawBufferPointer(rebasing: args[(end + 1)...])))
+            }
+            writer.byte(UInt8(ascii: "\""))
+        case .exit:
+            let status = header.result
+            writer.raw(",")
+            writer.key("evt.arg.status")
+            writer.integer((status >> 8) & 0xFF)
+            if status & 0x7F != 0 {
+                writer.raw(",")
+                writer.key("evt.arg.signal")
+                writer.integer(status & 0x7F)
+            }
+        case let .fork(childPID):
+            writer.raw(",")
+            writer.key("evt.arg.child_pid")
+            writer.integer(childPID)
+        case let .open(dirfd, flags, mode, path):
+            writer.raw(",")
+            writer.key("fd.name")
+            writer.byte(UInt8(ascii: "\""))
+            paths.appendResolved(path, dirfd: dirfd, pid: header.pid, to: &writer)
+            writer.raw("\",")
+            writer.key("fd.num")
+            writer.integer(header.result >= 0 ? header.result : -1)
+            writer.raw(",")
+            writer.key("fd.typechar")
+            writer.raw("\"f\",")
+            writer.key("evt.arg.flags")
+            writer.byte(UInt8(ascii: "\""))
+            OpenFlags.append(flags, to: &writer)
+            writer.raw("\",")
+            writer.key("evt.arg.mode")
+            writer.integer(mode)
+            writer.raw(",")
+            writer.key("evt.arg.dirfd")
+            writer.integer(dirfd)
+        case let .connect(fd, remote, local):
+            writer.raw(",")
+            writer.key("fd.num")
+            writer.integer(fd)
+            writer.raw(",")
+            writer.key("fd.typechar")
+            writer.string(remote.typeChar)
+            writer.raw(",")
+            writer.key("fd.name")
+            writer.byte(UInt8(ascii: "\""))
+            if case let .unix(path) = remote {
+                appendUnixPath(path, to: &writer)
+            } else {
+                if let local {
+                    SocketAddressFormatter.append(local, to: &writer)
+                    writer.raw("->")
+                }
+                SocketAddressFormatter.append(remote, to: &writer)
+            }
+            writer.byte(UInt8(ascii: "\""))
+            if remote.port != nil {
+                writer.raw(",")
+                writer.key("fd.sip")
+                writer.byte(UInt8(ascii: "\""))
+                SocketAddressFormatter.appendHost(remote, to: &writer)
+                writer.raw("\",")
+                writer.key("fd.sport")
+                writer.integer(remote.port ?? 0)
+                if let local {
+                    writer.raw(",")
+                    writer.key("fd.cip")
+                    writer.byte(UInt8(ascii: "\""))
+                    SocketAddressFormatter.appendHost(local, to: &writer)
+                    writer.raw("\",")
+                    writer.key("fd.cport")
+                    writer.integer(local.port ?? 0)
+                }
+            }
+        }
+    }
+
+    /// A pathname socket as is; an abstract one (leading NUL) as `@name`, like ss(8).
+    private func appendUnixPath(_ path: UnsafeRawBufferPointer, to writer: inout JSONWriter) {
+        var bytes = UnsafeBufferPointer(start: path.baseAddress?.assumingMemoryBound(to: UInt8.self), count: path.count)
+        if bytes.first == 0 {
+            writer.byte(UInt8(ascii: "@"))
+            bytes = UnsafeBufferPointer(rebasing: bytes.dropFirst())
+            while bytes.last == 0 { bytes = UnsafeBufferPointer(rebasing: bytes.dropLast()) }
+        }
+        writer.escaped(bytes)
+    }
+
+    /// Which strings of the event were cut or unreadable, named in `truncated`.
+    private static let truncationNames: [(EventFlags, StaticString)] = [
+        (.pathTruncated, "path"), (.argsTruncated, "args"), (.addressTruncated, "address"),
+        (.pathUnreadable, "path-unreadable"), (.argsUnreadable, "args-unreadable"),
+        (.addressUnreadable, "address-unreadable"),
+    ]
+    private static let truncationFlags = EventFlags(truncationNames.map(\.0))
+
+    private func appendTruncation(_ flags: EventFlags, to writer: inout JSONWriter) {
+        guard !flags.isDisjoint(with: Self.truncationFlags) else { return }
+        writer.raw(",")
+        writer.key("truncated")
+        writer.byte(UInt8(ascii: "["))
+        var first = true
+        for (flag, name) in Self.truncationNames where flags.contains(flag) {
+            if !first { writer.byte(UInt8(ascii: ",")) }
+            first = false
+            writer.string(name)
+        }
+        writer.byte(UInt8(ascii: "]"))
+    }
+
+    /// The `output` text: what happened, to what, with what result, by whom.
+    private mutating func appendSummary(_ event: KernelEvent, process: ProcessRecord?, to writer: inout JSONWriter) {
+        let header = event.header
+        writer.raw(header.syscall.eventType)
+        writer.byte(UInt8(ascii: " "))
+        switch event.payload {
+        case let .exec(filename, _):
+            writer.escaped(UnsafeBufferPointer(start: filename.baseAddress?.assumingMemoryBound(to: UInt8.self), count: filename.count))
+        case .exit:
+            writer.raw("status=")
+            writer.integer((header.result >> 8) & 0xFF)
+        case let .fork(childPID):
+            writer.raw("child=")
+            writer.integer(childPID)
+        case let .open(dirfd, _, _, path):
+            paths.appendResolved(path, dirfd: dirfd, pid: header.pid, to: &writer)
+        case let .connect(_, remote, _):
+            if case let .unix(path) = remote { appendUnixPath(path, to: &writer) } else { SocketAddressFormatter.append(remote, to: &writer) }
+        }
+        if header.kind != .exit {
+            writer.raw(" res=")
+            if header.result >= 0 {
+                writer.raw("SUCCESS")
+            } else if let name = ErrnoNames.name(-header.result) {
+                writer.raw(name)
+            } else {
+                writer.integer(header.result)
+            }
+        }
+        writer.raw(" proc=")
+        writer.escaped(UnsafeBufferPointer(start: header.comm.baseAddress?.assumingMemoryBound(to: UInt8.self), count: header.comm.count))
+        writer.raw(" pid=")
+        writer.integer(header.pid)
+    }
+}

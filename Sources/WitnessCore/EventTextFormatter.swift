@@ -1,0 +1,105 @@
+/// Formats a witnessed event as one readable line for a terminal, like opensnoop or
+/// sysdig: `TIME PID COMM EVENT RESULT TARGET`. Bytes that could move the cursor or
+/// change the terminal (control characters, invalid UTF-8) are shown as `\xNN`.
+public struct EventTextFormatter {
+    public let clock: WallClock
+    private var paths: PathResolver
+    private var scratch = JSONWriter(capacity: 8192)
+
+    public init(clock: WallClock, procRoot: String = "/proc") {
+        self.clock = clock
+        paths = PathResolver(procRoot: procRoot)
+    }
+
+    public static let headerLine = "TIME(UTC)     PID     COMM             EVENT     RESULT     TARGET\n"
+
+    public mutating func format(_ event: KernelEvent, process: ProcessRecord?, into writer: inout JSONWriter) {
+        let header = event.header
+        let epoch = clock.epochNanoseconds(boot: header.timestamp)
+        let seconds = epoch / 1_000_000_000
+        WallClock.appendClock(
+            secondOfDay: Int(seconds % 86_400), nanos: Int(epoch % 1_000_000_000), fractionDigits: 3, to: &writer)
+        writer.byte(UInt8(ascii: " "))
+        column(&writer, width: 7) { $0.integer(header.pid) }
+        writer.byte(UInt8(ascii: " "))
+        column(&writer, width: 16) { Self.appendSafe(header.comm, to: &$0) }
+        writer.byte(UInt8(ascii: " "))
+        column(&writer, width: 9) { $0.raw(header.syscall.eventType) }
+        writer.byte(UInt8(ascii: " "))
+        column(&writer, width: 10) { out in
+            if header.kind == .exit {
+                out.raw("status=")
+                out.integer((header.result >> 8) & 0xFF)
+            } else if header.result >= 0 {
+                out.integer(header.result)
+            } else if let name = ErrnoNames.name(-header.result) {
+                out.raw(name)
+            } else {
+                out.integer(header.result)
+            }
+        }
+        writer.byte(UInt8(ascii: " "))
+        // The target goes through the JSON escaper first (it resolves paths there),
+        // then is made terminal-safe: quotes and backslashes stay escaped.
+        scratch.reset()
+        switch event.payload {
+        case let .exec(filename, args):
+            if args.isEmpty {
+                scratch.escaped(Self.buffer(filename))
+            } else {
+                scratch.escapedJoined(Self.buffer(args))
+            }
+        case .exit:
+            break
+        case let .fork(childPID):
+            scratch.raw("child ")
+            scratch.integer(childPID)
+        case let .open(dirfd, flags, _, path):
+            paths.appendResolved(path, dirfd: dirfd, pid: header.pid, to: &scratch)
+            scratch.byte(UInt8(ascii: " "))
+            OpenFlags.append(flags, to: &scratch)
+        case let .connect(_, remote, _):
+            SocketAddressFormatter.append(remote, to: &scratch)
+        }
+        scratch.bytes.withUnsafeBytes { Self.appendSafe($0, to: &writer) }
+        writer.byte(UInt8(ascii: "\n"))
+    }
+
+    private func column(_ writer: inout JSONWriter, width: Int, _ body: (inout JSONWriter) -> Void) {
+        let start = writer.bytes.count
+        body(&writer)
+        let used = writer.bytes.count - start
+        if used < width { writer.bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: width - used)) }
+    }
+
+    static func buffer(_ raw: UnsafeRawBufferPointer) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count)
+    }
+
+    /// Appends `bytes` with control characters and invalid UTF-8 as `\xNN`.
+    static func appendSafe(_ bytes: UnsafeRawBufferPointer, to writer: inout JSONWriter) {
+        let input = buffer(bytes)
+        let hex: StaticString = "0123456789abcdef"
+        var index = 0
+        while index < input.count {
+            let byte = input[index]
+            var length = 0
+            if byte >= 0x20 && byte < 0x7F {
+                length = 1
+            } else if byte >= 0x80 {
+                length = JSONWriter.validSequenceLength(input, at: index)
+            }
+            if length > 0 {
+                writer.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: input[index..<index + length]))
+                index += length
+            } else {
+                writer.raw("\\x")
+                hex.withUTF8Buffer { digits in
+                    writer.byte(digits[Int(byte >> 4)])
+                    writer.byte(digits[Int(byte & 0xF)])
+                }
+                index += 1
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Glibc
+
+/// Where lines go: a file descriptor (stdout, or a file opened for appending),
+/// written in whole batches. A reader that went away (EPIPE) closes the sink
+/// instead of killing the agent; the session then ends cleanly.
+public final class OutputSink {
+    public let fd: Int32
+    private let ownsDescriptor: Bool
+    public private(set) var isClosed = false
+    public private(set) var bytesWritten: UInt64 = 0
+    /// Called once, when the reader goes away.
+    public var onClosed: () -> Void = {}
+
+    public init(fd: Int32, ownsDescriptor: Bool = false) {
+        self.fd = fd
+        self.ownsDescriptor = ownsDescriptor
+    }
+
+    /// Opens `path` for appending (created 0600 if missing).
+    public static func appending(to path: String) throws(AgentError) -> OutputSink {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw AgentError.usage("cannot open output file \(path): \(String(cString: strerror(errno)))")
+        }
+        return OutputSink(fd: fd, ownsDescriptor: true)
+    }
+
+    deinit {
+        if ownsDescriptor { close(fd) }
+    }
+
+    /// Writes all of `bytes`; false when the sink is closed.
+    @discardableResult
+    public func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard !isClosed else { return false }
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                isClosed = true
+                onClosed()
+                return false
+            }
+            offset += n
+        }
+        bytesWritten += UInt64(bytes.count)
+        return true
+    }
+
+    public func sync() {
+        fsync(fd)
+    }
+}

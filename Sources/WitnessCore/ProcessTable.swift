@@ -1,0 +1,175 @@
+import Glibc
+
+/// What the agent knows of one process, kept from its exec (or a /proc read) until
+/// its exit, so that an open or connect can name the program that made it.
+public struct ProcessRecord: Sendable, Equatable {
+    public var pid: Int32
+    public var ppid: Int32
+    /// The comm: the kernel's 15-byte task name (Falco's proc.name).
+    public var name: [UInt8]
+    /// Absolute path of the executable, when known (Falco's proc.exepath).
+    public var exePath: [UInt8]
+    /// The argument vector, NUL-separated, argv[0] first.
+    public var argv: [UInt8]
+    public var argvTruncated: Bool
+
+    public init(pid: Int32, ppid: Int32, name: [UInt8], exePath: [UInt8], argv: [UInt8], argvTruncated: Bool = false) {
+        self.pid = pid
+        self.ppid = ppid
+        self.name = name
+        self.exePath = exePath
+        self.argv = argv
+        self.argvTruncated = argvTruncated
+    }
+
+    /// argv[0] (Falco's proc.exe).
+    public var exe: ArraySlice<UInt8> {
+        argv[..<(argv.firstIndex(of: 0) ?? argv.endIndex)]
+    }
+
+    /// Arguments after argv[0], NUL-separated (Falco's proc.args joins them with spaces).
+    public var args: ArraySlice<UInt8> {
+        guard let end = argv.firstIndex(of: 0) else { return [] }
+        var tail = argv[(end + 1)...]
+        while tail.last == 0 { tail = tail.dropLast() }
+        return tail
+    }
+}
+
+/// Per-process state built from exec/fork/exit events and, for processes that were
+/// already running, from /proc. Entries go at exit; the table is bounded, so a
+/// process whose exit was lost cannot make it grow without end.
+public final class ProcessTable {
+    private var records: [Int32: ProcessRecord] = [:]
+    private let procRoot: String
+    public let capacity: Int
+    /// Lookups that had to read /proc because no event had described the process.
+    public private(set) var procReads = 0
+
+    public init(procRoot: String = "/proc", capacity: Int = 65_536) {
+        self.procRoot = procRoot
+        self.capacity = capacity
+        records.reserveCapacity(min(capacity, 4096))
+    }
+
+    public var count: Int { records.count }
+
+    /// The record of `pid`, reading /proc the first time an unknown process is asked for.
+    public func lookup(_ pid: Int32) -> ProcessRecord? {
+        if let record = records[pid] { return record }
+        guard pid > 0, let record = readProc(pid) else { return nil }
+        insert(record)
+        return record
+    }
+
+    /// The record of `pid` if the table has it, without reading /proc.
+    public func cached(_ pid: Int32) -> ProcessRecord? {
+        records[pid]
+    }
+
+    public func insert(_ record: ProcessRecord) {
+        if records.count >= capacity, records[record.pid] == nil, let victim = records.keys.first {
+            records.removeValue(forKey: victim)
+        }
+        records[record.pid] = record
+    }
+
+    /// A new process starts as a copy of its parent (same image until it execs).
+    public func fork(parent: Int32, child: Int32) {
+        guard var record = lookup(parent) else { return }
+        record.pid = child
+        record.ppid = parent
+        insert(record)
+    }
+
+    public func exit(_ pid: Int32) {
+        records.removeValue(forKey: pid)
+    }
+
+    /// Reads what /proc says of `pid`: comm, exe link, cmdline and parent.
+    public func readProc(_ pid: Int32) -> ProcessRecord? {
+        let base = "\(procRoot)/\(pid)"
+        guard var name = ProcFiles.read(base + "/comm", limit: 64) else { return nil }
+        while name.last == 0x0A { name.removeLast() }
+        let argv = ProcFiles.read(base + "/cmdline", limit: Int(4096)) ?? []
+        let exePath = ProcFiles.readLink(base + "/exe") ?? []
+        let ppid = ProcFiles.parentPID(statusPath: base + "/stat") ?? 0
+        return ProcessRecord(pid: pid, ppid: ppid, name: name, exePath: exePath, argv: argv)
+    }
+
+    /// Records every process in `pids` (a subject's existing processes at start).
+    public func scan(_ pids: [Int32]) {
+        for pid in pids where records[pid] == nil {
+            if let record = readProc(pid) { insert(record) }
+        }
+    }
+}
+
+/// Small readers for /proc files: whole-file reads with a limit, readlink, the ppid
+/// field of /proc/PID/stat, and the children of a process.
+public enum ProcFiles {
+    public static func read(_ path: String, limit: Int) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var result = [UInt8](repeating: 0, count: limit)
+        var total = 0
+        while total < limit {
+            let n = result.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + total, limit - total) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            total += n
+        }
+        result.removeSubrange(total...)
+        return result
+    }
+
+    public static func readLink(_ path: String) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = buffer.withUnsafeMutableBytes { readlink(path, $0.baseAddress!.assumingMemoryBound(to: CChar.self), 4096) }
+        guard n > 0 else { return nil }
+        buffer.removeSubrange(n...)
+        return buffer
+    }
+
+    /// Field 4 of /proc/PID/stat, read after the last ')' since comm may hold anything.
+    public static func parentPID(statusPath: String) -> Int32? {
+        guard let stat = read(statusPath, limit: 1024), let close = stat.lastIndex(of: UInt8(ascii: ")")) else {
+            return nil
+        }
+        let fields = stat[(close + 1)...].split(separator: UInt8(ascii: " "))
+        guard fields.count > 1 else { return nil }
+        return Int32(String(decoding: fields[1], as: UTF8.self))
+    }
+
+    /// Every pid in /proc.
+    public static func allPIDs(procRoot: String = "/proc") -> [Int32] {
+        guard let directory = opendir(procRoot) else { return [] }
+        defer { closedir(directory) }
+        var pids: [Int32] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if let pid = Int32(name) { pids.append(pid) }
+        }
+        return pids
+    }
+
+    /// `root` and every live descendant of it, found by walking the ppid of every process.
+    public static func descendants(of root: Int32, procRoot: String = "/proc") -> [Int32] {
+        var children: [Int32: [Int32]] = [:]
+        for pid in allPIDs(procRoot: procRoot) {
+            if let ppid = parentPID(statusPath: "\(procRoot)/\(pid)/stat") {
+                children[ppid, default: []].append(pid)
+            }
+        }
+        var result: [Int32] = [root]
+        var index = 0
+        while index < result.count {
+            result.append(contentsOf: children[result[index]] ?? [])
+            index += 1
+        }
+        return result
+    }
+}

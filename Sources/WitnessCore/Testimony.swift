@@ -1,0 +1,238 @@
+/// Severity classes of the trial (DESIGN.md): what a Falco priority weighs at the gate.
+public enum SeverityClass: String, Sendable, CaseIterable {
+    case critical, high, medium, low
+
+    /// Deduction per alert of this class.
+    public var deduction: Double {
+        switch self {
+        case .critical: return 1.00
+        case .high: return 0.35
+        case .medium: return 0.15
+        case .low: return 0.05
+        }
+    }
+}
+
+/// SOSTLE level L0–L7: how strict the trial is about hard denies.
+public struct SostleLevel: Sendable, Equatable, CustomStringConvertible {
+    public let level: Int
+
+    /// Parses `L0`…`L7` (case-insensitive).
+    public init(_ text: String) throws(AgentError) {
+        let upper = text.uppercased()
+        guard upper.count == 2, upper.first == "L", let level = Int(upper.dropFirst()), (0...7).contains(level) else {
+            throw AgentError.usage("bad SOSTLE level '\(text)': use L0 to L7")
+        }
+        self.level = level
+    }
+
+    public var description: String { "L\(level)" }
+
+    /// Whether alerts of `counts` are a hard deny at this level: L0–L2 critical only,
+    /// L3 high or critical, L4–L5 any medium or above, L6 and above accept no trial.
+    func isHardDeny(_ counts: [SeverityClass: Int]) -> Bool {
+        let critical = counts[.critical, default: 0]
+        let high = counts[.high, default: 0]
+        let medium = counts[.medium, default: 0]
+        switch level {
+        case ...2: return critical > 0
+        case 3: return critical + high > 0
+        case 4...5: return critical + high + medium > 0
+        default: return true
+        }
+    }
+}
+
+/// What the falco gate concludes from one window (DESIGN.md "Testimony").
+public struct GateAssessment: Sendable, Equatable {
+    public static let weight = 0.35
+    public static let cleanBonus = 0.10
+
+    public var passed: Bool
+    public var deduction: Double
+    public var bonus: Double
+    public var hardDeny: Bool
+    public var verdictHint: String
+    public var detail: String
+
+    /// - Parameters:
+    ///   - alerts: alerts by class during the window.
+    ///   - lost: events of the subject lost in the kernel or the agent; any loss makes
+    ///     the window incomplete, and an incomplete window never passes.
+    public init(alerts: [SeverityClass: Int], lost: UInt64, sostle: SostleLevel?) {
+        let total = alerts.values.reduce(0, +)
+        var deduction = 0.0
+        for severity in SeverityClass.allCases {
+            deduction -= Double(alerts[severity, default: 0]) * severity.deduction
+        }
+        self.deduction = (deduction * 100).rounded() / 100
+        let complete = lost == 0
+        bonus = total == 0 && complete ? Self.cleanBonus : 0
+        hardDeny = (sostle ?? (try! SostleLevel("L0"))).isHardDeny(alerts)
+        if alerts[.critical, default: 0] > 0 || alerts[.high, default: 0] > 0 || hardDeny {
+            verdictHint = "DENY"
+        } else if alerts[.medium, default: 0] > 0 || !complete {
+            verdictHint = "WATCH"
+        } else {
+            verdictHint = "ADMIT"
+        }
+        passed = complete && verdictHint != "DENY"
+
+        var parts: [String] = []
+        for severity in SeverityClass.allCases {
+            let count = alerts[severity, default: 0]
+            if count > 0 { parts.append("\(count) \(severity.rawValue) alert\(count == 1 ? "" : "s")") }
+        }
+        if parts.isEmpty { parts.append("no alerts") }
+        if !complete { parts.append("incomplete: \(lost) event\(lost == 1 ? "" : "s") lost") }
+        if hardDeny { parts.append("hard deny at SOSTLE \(sostle.map(\.description) ?? "L0")") }
+        detail = parts.joined(separator: ", ")
+    }
+}
+
+/// The end-of-window statement for the controller, in the JSON shape of DESIGN.md.
+public struct Testimony: Sendable {
+    public var trialID: String?
+    /// Subject as `{"kind": "...", "value": "..."}` pairs (cgroup path, pid, ...).
+    public var subjectKind: String
+    public var subjectValue: String
+    public var startEpochNanoseconds: Int64
+    public var endEpochNanoseconds: Int64
+    public var sostle: SostleLevel?
+    public var events: EventCounts
+    public var alerts: [SeverityClass: Int]
+    public var rules: [(String, Int)]
+    public var kernelDrops: UInt64
+    public var agentDrops: UInt64
+    public var cutShort: Bool
+
+    public init(
+        trialID: String?, subjectKind: String, subjectValue: String, startEpochNanoseconds: Int64,
+        endEpochNanoseconds: Int64, sostle: SostleLevel?, events: EventCounts, alerts: [SeverityClass: Int] = [:],
+        rules: [(String, Int)] = [], kernelDrops: UInt64, agentDrops: UInt64, cutShort: Bool = false
+    ) {
+        self.trialID = trialID
+        self.subjectKind = subjectKind
+        self.subjectValue = subjectValue
+        self.startEpochNanoseconds = startEpochNanoseconds
+        self.endEpochNanoseconds = endEpochNanoseconds
+        self.sostle = sostle
+        self.events = events
+        self.alerts = alerts
+        self.rules = rules
+        self.kernelDrops = kernelDrops
+        self.agentDrops = agentDrops
+        self.cutShort = cutShort
+    }
+
+    public var drops: UInt64 { kernelDrops + agentDrops }
+    public var complete: Bool { drops == 0 }
+    public var gate: GateAssessment { GateAssessment(alerts: alerts, lost: drops, sostle: sostle) }
+
+    /// One line of JSON.
+    public func json() -> String {
+        var writer = JSONWriter(capacity: 2048)
+        writer.byte(UInt8(ascii: "{"))
+        writer.key("trialId")
+        if let trialID { writer.string(trialID) } else { writer.raw("null") }
+        writer.raw(",")
+        writer.key("subject")
+        writer.byte(UInt8(ascii: "{"))
+        writer.key("kind")
+        writer.string(subjectKind)
+        writer.raw(",")
+        writer.key("value")
+        writer.string(subjectValue)
+        writer.raw("},")
+        writer.key("window")
+        writer.byte(UInt8(ascii: "{"))
+        writer.key("start")
+        writer.byte(UInt8(ascii: "\""))
+        WallClock.appendRFC3339(startEpochNanoseconds, to: &writer)
+        writer.raw("\",")
+        writer.key("end")
+        writer.byte(UInt8(ascii: "\""))
+        WallClock.appendRFC3339(endEpochNanoseconds, to: &writer)
+        writer.raw("\",")
+        writer.key("seconds")
+        appendDecimal(Double(endEpochNanoseconds - startEpochNanoseconds) / 1e9, places: 3, to: &writer)
+        writer.raw(",")
+        writer.key("cutShort")
+        writer.boolean(cutShort)
+        writer.raw("},")
+        writer.key("sostle")
+        if let sostle { writer.string(sostle.description) } else { writer.raw("null") }
+        writer.raw(",")
+        writer.key("events")
+        writer.byte(UInt8(ascii: "{"))
+        writer.key("total")
+        writer.integer(events.total)
+        writer.raw(",")
+        writer.key("byType")
+        writer.byte(UInt8(ascii: "{"))
+        for (index, entry) in events.byType.enumerated() {
+            if index > 0 { writer.byte(UInt8(ascii: ",")) }
+            writer.string(entry.0)
+            writer.byte(UInt8(ascii: ":"))
+            writer.integer(entry.1)
+        }
+        writer.raw("}},")
+        writer.key("alerts")
+        writer.byte(UInt8(ascii: "{"))
+        for (index, severity) in SeverityClass.allCases.enumerated() {
+            if index > 0 { writer.byte(UInt8(ascii: ",")) }
+            writer.string(severity.rawValue)
+            writer.byte(UInt8(ascii: ":"))
+            writer.integer(alerts[severity, default: 0])
+        }
+        writer.raw("},")
+        writer.key("rules")
+        writer.byte(UInt8(ascii: "{"))
+        for (index, rule) in rules.enumerated() {
+            if index > 0 { writer.byte(UInt8(ascii: ",")) }
+            writer.string(rule.0)
+            writer.byte(UInt8(ascii: ":"))
+            writer.integer(rule.1)
+        }
+        writer.raw("},")
+        writer.key("drops")
+        writer.integer(drops)
+        writer.raw(",")
+        writer.key("dropsDetail")
+        writer.raw("{\"kernel\":")
+        writer.integer(kernelDrops)
+        writer.raw(",\"agent\":")
+        writer.integer(agentDrops)
+        writer.raw("},")
+        writer.key("complete")
+        writer.boolean(complete)
+        writer.raw(",")
+        let gate = self.gate
+        writer.key("gate")
+        writer.raw("{\"name\":\"falco\",\"weight\":0.35,\"passed\":")
+        writer.boolean(gate.passed)
+        writer.raw(",\"deduction\":")
+        appendDecimal(gate.deduction, places: 2, to: &writer)
+        writer.raw(",\"bonus\":")
+        appendDecimal(gate.bonus, places: 2, to: &writer)
+        writer.raw(",\"hardDeny\":")
+        writer.boolean(gate.hardDeny)
+        writer.raw(",\"verdictHint\":")
+        writer.string(gate.verdictHint)
+        writer.raw(",\"detail\":")
+        writer.string(gate.detail)
+        writer.raw("}}")
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
+
+    /// A JSON number with a fixed number of decimals (no exponent, no locale).
+    private func appendDecimal(_ value: Double, places: Int, to writer: inout JSONWriter) {
+        var scale = 1.0
+        for _ in 0..<places { scale *= 10 }
+        let scaled = Int64((abs(value) * scale).rounded())
+        if value < 0 && scaled != 0 { writer.byte(UInt8(ascii: "-")) }
+        writer.decimal(UInt64(scaled) / UInt64(scale))
+        writer.byte(UInt8(ascii: "."))
+        writer.padded(Int(UInt64(scaled) % UInt64(scale)), width: places)
+    }
+}

@@ -1,0 +1,61 @@
+import CBPF
+import Glibc
+
+/// A command started for `trace -- COMMAND`: forked, held before exec until the
+/// agent has made it a subject, then released, so that its very first exec is
+/// witnessed. Owns the child's descriptors and reaps it.
+public final class GatedChild {
+    public let pid: Int32
+    private var gateFD: Int32
+    private var errorFD: Int32
+
+    /// Forks `arguments` (arguments[0] searched in PATH) and holds it.
+    public init(arguments: [String]) throws(BPFError) {
+        var cArguments: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
+        cArguments.append(nil)
+        defer { for pointer in cArguments { free(pointer) } }
+        var gate: Int32 = -1
+        var error: Int32 = -1
+        let pid = cbpf_spawn_gated(&cArguments, &gate, &error)
+        guard pid > 0 else { throw BPFError.lastError("fork") }
+        self.pid = pid
+        gateFD = gate
+        errorFD = error
+    }
+
+    deinit {
+        if gateFD >= 0 { close(gateFD) }
+        if errorFD >= 0 { close(errorFD) }
+    }
+
+    /// Lets the child exec. Returns the errno of a failed exec, or nil once exec succeeded.
+    public func release() -> Int32? {
+        var go: UInt8 = 1
+        _ = write(gateFD, &go, 1)
+        close(gateFD)
+        gateFD = -1
+        var code: Int32 = 0
+        var n: Int
+        repeat {
+            n = read(errorFD, &code, MemoryLayout<Int32>.size)
+        } while n < 0 && errno == EINTR
+        close(errorFD)
+        errorFD = -1
+        return n == MemoryLayout<Int32>.size ? code : nil
+    }
+
+    /// Waits for the child and returns a shell-style status: the exit code, or 128 + signal.
+    public func wait() -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { return 1 }
+        }
+        let signal = status & 0x7F
+        return signal == 0 ? (status >> 8) & 0xFF : 128 + signal
+    }
+
+    /// Sends `signal` to the child.
+    public func kill(_ signal: Int32) {
+        _ = Glibc.kill(pid, signal)
+    }
+}

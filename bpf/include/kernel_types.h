@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The few kernel types the programs read, declared with only the fields used and
+ * marked for CO-RE relocation: libbpf rewrites each field offset against the
+ * running kernel's BTF (/sys/kernel/btf/vmlinux) at load, so one object runs on
+ * every kernel that has these fields under these names. Anonymous unions and
+ * structs in the real layout need no mirroring: relocation matches by name.
+ */
+#ifndef WITNESS_KERNEL_TYPES_H
+#define WITNESS_KERNEL_TYPES_H
+
+#include <linux/types.h>
+#include <linux/bpf.h>
+
+#define WITNESS_CORE __attribute__((preserve_access_index))
+
+struct trace_entry {
+    unsigned short type;
+    unsigned char flags;
+    unsigned char preempt_count;
+    int pid;
+} WITNESS_CORE;
+
+/* syscalls:sys_enter_* — six argument slots after the common header. */
+struct trace_event_raw_sys_enter {
+    struct trace_entry ent;
+    long id;
+    unsigned long args[6];
+} WITNESS_CORE;
+
+/* syscalls:sys_exit_* */
+struct trace_event_raw_sys_exit {
+    struct trace_entry ent;
+    long id;
+    long ret;
+} WITNESS_CORE;
+
+struct trace_event_raw_sched_process_exec {
+    struct trace_entry ent;
+    __u32 __data_loc_filename;
+    int pid;
+    int old_pid;
+} WITNESS_CORE;
+
+struct trace_event_raw_sched_process_exit {
+    struct trace_entry ent;
+    int pid;
+    _Bool group_dead;
+} WITNESS_CORE;
+
+struct mm_struct {
+    unsigned long arg_start;
+    unsigned long arg_end;
+} WITNESS_CORE;
+
+struct inode {
+    unsigned short i_mode;
+} WITNESS_CORE;
+
+struct file {
+    struct inode *f_inode;
+    void *private_data;
+} WITNESS_CORE;
+
+struct fdtable {
+    unsigned int max_fds;
+    struct file **fd;
+} WITNESS_CORE;
+
+struct files_struct {
+    struct fdtable *fdt;
+} WITNESS_CORE;
+
+struct in6_addr {
+    union {
+        __u8 u6_addr8[16];
+    } in6_u;
+} WITNESS_CORE;
+
+struct sock_common {
+    unsigned short skc_family;
+    __u16 skc_num;          /* local port, host order */
+    __u32 skc_rcv_saddr;    /* local IPv4 address */
+    struct in6_addr skc_v6_rcv_saddr;
+} WITNESS_CORE;
+
+struct sock {
+    struct sock_common __sk_common;
+} WITNESS_CORE;
+
+struct socket {
+    struct sock *sk;
+} WITNESS_CORE;
+
+struct task_struct {
+    int pid;
+    int tgid;
+    int exit_code;
+    struct task_struct *real_parent;
+    struct mm_struct *mm;
+    struct files_struct *files;
+} WITNESS_CORE;
+
+#endif /* WITNESS_KERNEL_TYPES_H */

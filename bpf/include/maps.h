@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Every map of the Witness programs, in one place. */
+#ifndef WITNESS_MAPS_H
+#define WITNESS_MAPS_H
+
+#include "../witness_event.h"
+
+/* Records to the agent. Sized by the agent before load (--ring-buffer). */
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 8 * 1024 * 1024);
+} witness_events SEC(".maps");
+
+/* Agent-written settings read by every program; mmapped by the agent. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(map_flags, BPF_F_MMAPABLE);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct witness_control);
+} witness_control_map SEC(".maps");
+
+/* Subject cgroups: cgroup v2 id -> subject bits. Descendants match through the verdict cache. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 1024);
+    __type(key, __u64);
+    __type(value, __u64);
+} witness_subject_cgroups SEC(".maps");
+
+/* Per cgroup seen: which subjects it belongs to, valid for one generation of the subject set. */
+struct witness_cgroup_verdict {
+    __u64 generation;
+    __u64 subjects;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, __u64);
+    __type(value, struct witness_cgroup_verdict);
+} witness_cgroup_verdicts SEC(".maps");
+
+/* PID-tree subjects: tgid -> subject bits. Children are added at fork, removed at exit. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 65536);
+    __type(key, __u32);
+    __type(value, __u64);
+} witness_subject_pids SEC(".maps");
+
+/* A syscall between its enter and exit tracepoints: what the exit needs from the enter. */
+struct witness_pending {
+    __u64 subjects;
+    __u64 args[4];
+    __u16 syscall;
+    __u16 addr_len;
+    __u32 flags;
+    __u8 addr[WITNESS_SOCKADDR_MAX];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 16384);
+    __type(key, __u64); /* pid_tgid of the calling thread */
+    __type(value, struct witness_pending);
+} witness_pending_syscalls SEC(".maps");
+
+/* Where a record is built before it is copied into the ring buffer. */
+struct witness_scratch {
+    __u8 bytes[WITNESS_EVENT_MAX];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct witness_scratch);
+} witness_scratch_map SEC(".maps");
+
+/* Records written, per CPU. Its locked increment also orders each commit before the
+ * read of the consumer's state (see event__submit). */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64);
+} witness_emitted SEC(".maps");
+
+/* Losses, per CPU: by reason (witness_drop_reason) ... */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, WITNESS_DROP_REASONS);
+    __type(key, __u32);
+    __type(value, __u64);
+} witness_drops SEC(".maps");
+
+/* ... and by subject slot, so a window knows whether it lost anything of its own. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, WITNESS_MAX_SUBJECTS);
+    __type(key, __u32);
+    __type(value, __u64);
+} witness_subject_drops SEC(".maps");
+
+#endif /* WITNESS_MAPS_H */

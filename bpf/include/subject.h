@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Scoping in the kernel: which subjects, if any, the current task belongs to.
+ * Everything else returns 0 here and costs one array lookup plus at most two
+ * hash lookups, before any string is read or any record is built.
+ */
+#ifndef WITNESS_SUBJECT_H
+#define WITNESS_SUBJECT_H
+
+#include <bpf/bpf_helpers.h>
+#include "maps.h"
+
+/* Deeper cgroup trees than this are not searched for subject ancestors. */
+#define WITNESS_MAX_CGROUP_DEPTH 32
+
+static __always_inline struct witness_control *control__get(void)
+{
+    __u32 zero = 0;
+    return bpf_map_lookup_elem(&witness_control_map, &zero);
+}
+
+static __always_inline void drops__count(__u32 reason, __u64 subjects)
+{
+    __u64 *total = bpf_map_lookup_elem(&witness_drops, &reason);
+    if (total)
+        __sync_fetch_and_add(total, 1);
+    for (int slot = 0; slot < WITNESS_MAX_SUBJECTS; slot++) {
+        if (!(subjects & (1ULL << slot)))
+            continue;
+        __u32 key = slot; /* the loop counter stays in a register, bounded */
+        __u64 *count = bpf_map_lookup_elem(&witness_subject_drops, &key);
+        if (count)
+            __sync_fetch_and_add(count, 1);
+    }
+}
+
+/* Subjects of the current cgroup: the union over it and its ancestors, cached per
+ * cgroup id for one generation of the subject set. A cgroup created after a window
+ * opened is found on its first event, because its ancestors are walked then. */
+static __always_inline __u64 subject__cgroup_bits(struct witness_control *ctl)
+{
+    __u64 cgroup_id = bpf_get_current_cgroup_id();
+    __u64 generation = ctl->cgroup_generation;
+    struct witness_cgroup_verdict *cached = bpf_map_lookup_elem(&witness_cgroup_verdicts, &cgroup_id);
+    if (cached && cached->generation == generation)
+        return cached->subjects;
+
+    struct witness_cgroup_verdict verdict = { .generation = generation, .subjects = 0 };
+    for (int level = 0; level < WITNESS_MAX_CGROUP_DEPTH; level++) {
+        __u64 ancestor = bpf_get_current_ancestor_cgroup_id(level);
+        if (!ancestor)
+            break;
+        __u64 *bits = bpf_map_lookup_elem(&witness_subject_cgroups, &ancestor);
+        if (bits)
+            verdict.subjects |= *bits;
+        if (ancestor == cgroup_id)
+            break;
+    }
+    bpf_map_update_elem(&witness_cgroup_verdicts, &cgroup_id, &verdict, BPF_ANY);
+    return verdict.subjects;
+}
+
+/* Subject bits of the current task, 0 when it is nobody's subject. */
+static __always_inline __u64 subject__current(void)
+{
+    struct witness_control *ctl = control__get();
+    if (!ctl)
+        return 0;
+    __u64 bits = 0;
+    if (ctl->has_pid_subjects) {
+        __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+        __u64 *tree = bpf_map_lookup_elem(&witness_subject_pids, &tgid);
+        if (tree)
+            bits |= *tree;
+    }
+    if (ctl->has_cgroup_subjects)
+        bits |= subject__cgroup_bits(ctl);
+    return bits;
+}
+
+#endif /* WITNESS_SUBJECT_H */

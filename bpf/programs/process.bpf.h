@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Process lifecycle: exec (successful and failed), fork, exit.
+ *
+ * sched_process_exec/exit are stable tracepoints (since 3.4/2.6.32); their field
+ * layouts are read through CO-RE types. Fork is a raw tracepoint because only its
+ * raw form hands us the child task, and with it whether a new process or a new
+ * thread was made.
+ */
+#ifndef WITNESS_PROCESS_BPF_H
+#define WITNESS_PROCESS_BPF_H
+
+#include "../include/event.h"
+
+/* argv of the new image, from its mm: the bytes the kernel itself copied. */
+static __always_inline __u32 process__read_args(struct witness_exec_event *event, __u32 offset)
+{
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+    unsigned long start = BPF_CORE_READ(task, mm, arg_start);
+    unsigned long end = BPF_CORE_READ(task, mm, arg_end);
+    unsigned long len = end > start ? end - start : 0;
+    if (len > WITNESS_ARGS_MAX) {
+        len = WITNESS_ARGS_MAX;
+        event->header.flags |= WITNESS_FLAG_ARGS_TRUNCATED;
+    }
+    if (offset > WITNESS_PATH_MAX)
+        return 0;
+    if (bpf_probe_read_user(event->data + offset, len, (void *)start)) {
+        event->header.flags |= WITNESS_FLAG_ARGS_UNREADABLE;
+        return 0;
+    }
+    return len;
+}
+
+/* argv of a failed exec, from the caller's argument array (the kernel copied nothing). */
+static __always_inline __u32 process__read_argv_array(struct witness_exec_event *event, __u32 offset,
+                                                      const char *const *argv)
+{
+    __u32 used = 0;
+    if (offset > WITNESS_PATH_MAX)
+        return 0;
+    for (int i = 0; i < WITNESS_FAILED_EXEC_ARGS; i++) {
+        const char *arg = 0;
+        if (bpf_probe_read_user(&arg, sizeof(arg), &argv[i]) || !arg)
+            return used;
+        if (used >= WITNESS_ARGS_MAX) {
+            event->header.flags |= WITNESS_FLAG_ARGS_TRUNCATED;
+            return used;
+        }
+        long n = bpf_probe_read_user_str(event->data + offset + used, WITNESS_ARGS_MAX - used, arg);
+        if (n <= 0) {
+            event->header.flags |= WITNESS_FLAG_ARGS_UNREADABLE;
+            return used;
+        }
+        used += n; /* keeps the NUL: arguments stay separated */
+    }
+    event->header.flags |= WITNESS_FLAG_ARGS_TRUNCATED;
+    return used;
+}
+
+static __always_inline int process__stash_exec(__u16 syscall, __u64 dirfd, __u64 filename, __u64 argv)
+{
+    __u64 subjects = subject__current();
+    if (subjects)
+        pending__begin(syscall, subjects, dirfd, filename, argv, 0);
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_execve")
+int witness_enter_execve(struct trace_event_raw_sys_enter *ctx)
+{
+    return process__stash_exec(WITNESS_SYS_EXECVE, (__u64)-100 /* AT_FDCWD */, ctx->args[0], ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_execveat")
+int witness_enter_execveat(struct trace_event_raw_sys_enter *ctx)
+{
+    return process__stash_exec(WITNESS_SYS_EXECVEAT, ctx->args[0], ctx->args[1], ctx->args[2]);
+}
+
+/* Reached only when exec failed: a successful one was reported, and its pending entry
+ * removed, by sched_process_exec. */
+static __always_inline int process__exec_failed(long ret)
+{
+    __u64 id = bpf_get_current_pid_tgid();
+    struct witness_pending *pending = bpf_map_lookup_elem(&witness_pending_syscalls, &id);
+    if (!pending)
+        return 0;
+    struct witness_exec_event *event = scratch__get();
+    if (event && ret < 0) {
+        event__fill_header(&event->header, WITNESS_EVENT_EXEC, pending->syscall, pending->subjects);
+        event->header.result = ret;
+        __u32 filename_len = event__read_user_path(&event->header, event->data, (void *)pending->args[1]);
+        __u32 args_len = process__read_argv_array(event, filename_len, (const char *const *)pending->args[2]);
+        event->filename_len = filename_len;
+        event->args_len = args_len;
+        event__submit(event, sizeof(*event) + filename_len + args_len, pending->subjects);
+    }
+    bpf_map_delete_elem(&witness_pending_syscalls, &id);
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_execve")
+int witness_exit_execve(struct trace_event_raw_sys_exit *ctx)
+{
+    return process__exec_failed(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_execveat")
+int witness_exit_execveat(struct trace_event_raw_sys_exit *ctx)
+{
+    return process__exec_failed(ctx->ret);
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int witness_process_exec(struct trace_event_raw_sched_process_exec *ctx)
+{
+    __u64 subjects = subject__current();
+    if (!subjects)
+        return 0;
+
+    /* The pending entry of the calling thread (its id before exec made it the leader)
+     * says which syscall this was; it is done with now. */
+    __u16 syscall = WITNESS_SYS_EXECVE;
+    __u64 pending_id = (bpf_get_current_pid_tgid() & 0xFFFFFFFF00000000ULL) | (__u32)ctx->old_pid;
+    struct witness_pending *pending = bpf_map_lookup_elem(&witness_pending_syscalls, &pending_id);
+    if (pending) {
+        syscall = pending->syscall;
+        bpf_map_delete_elem(&witness_pending_syscalls, &pending_id);
+    }
+
+    struct witness_exec_event *event = scratch__get();
+    if (!event)
+        return 0;
+    event__fill_header(&event->header, WITNESS_EVENT_EXEC, syscall, subjects);
+
+    __u32 filename_len = 0;
+    unsigned short filename_offset = ctx->__data_loc_filename & 0xFFFF;
+    long n = bpf_probe_read_kernel_str(event->data, WITNESS_PATH_MAX + 1, (void *)ctx + filename_offset);
+    if (n > WITNESS_PATH_MAX) {
+        event->header.flags |= WITNESS_FLAG_PATH_TRUNCATED;
+        filename_len = WITNESS_PATH_MAX;
+    } else if (n > 0) {
+        filename_len = n - 1;
+    }
+    __u32 args_len = process__read_args(event, filename_len);
+    event->filename_len = filename_len;
+    event->args_len = args_len;
+    event__submit(event, sizeof(*event) + filename_len + args_len, subjects);
+    return 0;
+}
+
+SEC("raw_tracepoint/sched_process_fork")
+int witness_process_fork(struct bpf_raw_tracepoint_args *ctx)
+{
+    struct task_struct *child = (struct task_struct *)ctx->args[1];
+    __u32 child_pid = BPF_CORE_READ(child, pid);
+    __u32 child_tgid = BPF_CORE_READ(child, tgid);
+    if (child_pid != child_tgid)
+        return 0; /* a thread: scoping and the process table go by thread group */
+
+    __u64 subjects = subject__current(); /* the parent is current */
+    if (!subjects)
+        return 0;
+
+    /* A PID-tree subject follows the child. */
+    __u32 parent_tgid = bpf_get_current_pid_tgid() >> 32;
+    __u64 *tree = bpf_map_lookup_elem(&witness_subject_pids, &parent_tgid);
+    if (tree) {
+        __u64 bits = *tree;
+        if (bpf_map_update_elem(&witness_subject_pids, &child_tgid, &bits, BPF_ANY))
+            drops__count(WITNESS_DROP_SUBJECT_FULL, bits);
+    }
+
+    struct witness_fork_event *event = scratch__get();
+    if (!event)
+        return 0;
+    event__fill_header(&event->header, WITNESS_EVENT_FORK, WITNESS_SYS_CLONE, subjects);
+    event->header.result = child_tgid;
+    event->child_pid = child_tgid;
+    event->reserved = 0;
+    event__submit(event, sizeof(*event), subjects);
+    return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int witness_process_exit(struct trace_event_raw_sched_process_exit *ctx)
+{
+    __u64 pid_tgid = bpf_get_current_pid_tgid();
+    __u32 tgid = pid_tgid >> 32;
+    /* A thread killed inside a syscall never reaches its exit tracepoint. */
+    bpf_map_delete_elem(&witness_pending_syscalls, &pid_tgid);
+
+    int group_dead;
+    if (bpf_core_field_exists(ctx->group_dead))
+        group_dead = BPF_CORE_READ(ctx, group_dead);
+    else
+        group_dead = (__u32)pid_tgid == tgid;
+    if (!group_dead)
+        return 0;
+
+    __u64 subjects = subject__current();
+    bpf_map_delete_elem(&witness_subject_pids, &tgid);
+    if (!subjects)
+        return 0;
+
+    struct witness_event_header *event = scratch__get();
+    if (!event)
+        return 0;
+    event__fill_header(event, WITNESS_EVENT_EXIT, WITNESS_SYS_EXIT, subjects);
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+    event->result = BPF_CORE_READ(task, exit_code);
+    event__submit(event, sizeof(*event), subjects);
+    return 0;
+}
+
+#endif /* WITNESS_PROCESS_BPF_H */

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The one event layout shared by the kernel programs (bpf/) and the agent
+ * (imported into Swift through CBPF). Every record written to the ring buffer
+ * starts with `struct witness_event_header`; `kind` says which payload follows.
+ *
+ * Fixed-width types, explicit padding, sizes checked by _Static_assert on both
+ * sides: a change here that moves a field fails the build, not a test at 3 a.m.
+ */
+#ifndef WITNESS_EVENT_H
+#define WITNESS_EVENT_H
+
+#if defined(__bpf__)
+#include "include/kernel_types.h"
+#else
+#include <linux/types.h>
+#endif
+
+#define WITNESS_COMM_LEN 16
+/* Bytes kept of one path or file name; a longer one is cut and flagged. */
+#define WITNESS_PATH_MAX 4096
+/* Bytes kept of an exec's argument vector (NUL-separated), cut and flagged beyond. */
+#define WITNESS_ARGS_MAX 4096
+/* Arguments read from user memory for a failed exec (a successful one reads mm->arg_*). */
+#define WITNESS_FAILED_EXEC_ARGS 16
+/* Bytes kept of a socket address: enough for sockaddr_un (110) and sockaddr_in6 (28). */
+#define WITNESS_SOCKADDR_MAX 128
+/* Subjects (cgroup sets or PID trees) witnessed at once: one bit each in `subjects`. */
+#define WITNESS_MAX_SUBJECTS 64
+/* The largest record any program builds; the per-CPU scratch buffer is this big. */
+#define WITNESS_EVENT_MAX 16384
+
+/* What a record is. */
+enum witness_event_kind {
+    WITNESS_EVENT_EXEC = 1,    /* struct witness_exec_event */
+    WITNESS_EVENT_EXIT = 2,    /* header only; result is the exit status */
+    WITNESS_EVENT_FORK = 3,    /* struct witness_fork_event */
+    WITNESS_EVENT_OPEN = 4,    /* struct witness_open_event */
+    WITNESS_EVENT_CONNECT = 5, /* struct witness_connect_event */
+    WITNESS_EVENT_WAKE = 6,    /* struct witness_wake_record: wakes a sleeping consumer, carries nothing */
+};
+
+/* Which system call produced a record: architecture-neutral numbering. */
+enum witness_syscall {
+    WITNESS_SYS_NONE = 0,
+    WITNESS_SYS_EXECVE = 1,
+    WITNESS_SYS_EXECVEAT = 2,
+    WITNESS_SYS_OPEN = 3,
+    WITNESS_SYS_OPENAT = 4,
+    WITNESS_SYS_OPENAT2 = 5,
+    WITNESS_SYS_CONNECT = 6,
+    WITNESS_SYS_CLONE = 7,
+    WITNESS_SYS_EXIT = 8,
+};
+
+/* Bits of witness_event_header.flags. */
+enum witness_event_flags {
+    WITNESS_FLAG_PATH_TRUNCATED = 1 << 0,     /* path/filename longer than kept */
+    WITNESS_FLAG_ARGS_TRUNCATED = 1 << 1,     /* argv longer than kept */
+    WITNESS_FLAG_ADDR_TRUNCATED = 1 << 2,     /* socket address longer than kept */
+    WITNESS_FLAG_PATH_UNREADABLE = 1 << 3,    /* user memory could not be read */
+    WITNESS_FLAG_ARGS_UNREADABLE = 1 << 4,
+    WITNESS_FLAG_ADDR_UNREADABLE = 1 << 5,
+    WITNESS_FLAG_LOCAL_ADDR = 1 << 6,         /* connect: local address/port filled */
+};
+
+/* Why the kernel side lost something; index of the per-CPU drop counters. */
+enum witness_drop_reason {
+    WITNESS_DROP_RINGBUF_FULL = 0,   /* ring buffer had no room: event lost */
+    WITNESS_DROP_PENDING_FULL = 1,   /* in-flight syscall table full: event lost */
+    WITNESS_DROP_SUBJECT_FULL = 2,   /* PID-tree table full: a child left unfollowed */
+    WITNESS_DROP_REASONS = 3,
+};
+
+/* Wake policy the consumer asks of the kernel side (witness_control.consumer_state). */
+enum witness_consumer_state {
+    WITNESS_CONSUMER_LAZY = 0,   /* consumer drains on its own timer: wake only at the watermark */
+    WITNESS_CONSUMER_ASLEEP = 1, /* consumer waits indefinitely: wake on every record */
+};
+
+struct witness_event_header {
+    __u16 kind;            /* enum witness_event_kind */
+    __u16 syscall;         /* enum witness_syscall */
+    __u32 size;            /* bytes in this record, header included */
+    __u64 timestamp_ns;    /* CLOCK_BOOTTIME */
+    __u64 subjects;        /* bit i set: subject slot i witnessed this */
+    __u64 cgroup_id;       /* cgroup v2 id of the task */
+    __s64 result;          /* syscall return value (negative errno), exit status for EXIT */
+    __u32 pid;             /* thread group id (user-space "pid") */
+    __u32 tid;             /* thread id */
+    __u32 ppid;            /* parent's thread group id */
+    __u32 uid;
+    __u32 gid;
+    __u32 flags;           /* enum witness_event_flags */
+    char comm[WITNESS_COMM_LEN];
+};
+
+struct witness_exec_event {
+    struct witness_event_header header;
+    __u32 filename_len;    /* bytes of filename at data[0] */
+    __u32 args_len;        /* bytes of NUL-separated argv at data[filename_len] */
+    char data[];
+};
+
+struct witness_fork_event {
+    struct witness_event_header header;
+    __u32 child_pid;
+    __u32 reserved;
+};
+
+struct witness_open_event {
+    struct witness_event_header header;
+    __s32 dirfd;
+    __u32 open_flags;
+    __u32 mode;
+    __u32 path_len;        /* bytes of path at path[0] */
+    char path[];
+};
+
+struct witness_connect_event {
+    struct witness_event_header header;
+    __s32 fd;
+    __u32 addr_len;        /* bytes of the sockaddr kept in addr */
+    __u16 local_port;      /* host order; valid with WITNESS_FLAG_LOCAL_ADDR */
+    __u16 reserved;
+    __u32 reserved2;
+    __u8 local_addr[16];   /* IPv4 in the first 4 bytes, or IPv6 */
+    __u8 addr[WITNESS_SOCKADDR_MAX];
+};
+
+/* The smallest record: sent only to wake a consumer that went to sleep. */
+struct witness_wake_record {
+    __u16 kind;
+    __u16 reserved;
+    __u32 size;
+};
+
+/* Shared between the agent (writes, through mmap) and every program (reads). */
+struct witness_control {
+    __u32 consumer_state;  /* enum witness_consumer_state */
+    __u32 has_pid_subjects;
+    __u32 has_cgroup_subjects;
+    __u32 reserved;
+    __u64 wake_watermark;  /* bytes pending that wake a lazy consumer */
+    __u64 cgroup_generation; /* bumped when the cgroup subject set changes */
+};
+
+_Static_assert(sizeof(struct witness_event_header) == 80, "event header layout");
+_Static_assert(sizeof(struct witness_exec_event) == 88, "exec event layout");
+_Static_assert(sizeof(struct witness_fork_event) == 88, "fork event layout");
+_Static_assert(sizeof(struct witness_open_event) == 96, "open event layout");
+_Static_assert(sizeof(struct witness_connect_event) == 240, "connect event layout");
+_Static_assert(sizeof(struct witness_control) == 32, "control layout");
+_Static_assert(sizeof(struct witness_wake_record) == 8, "wake record layout");
+_Static_assert(sizeof(struct witness_exec_event) + WITNESS_PATH_MAX + WITNESS_ARGS_MAX + 8 <= WITNESS_EVENT_MAX,
+               "exec event fits the scratch buffer");
+
+#endif /* WITNESS_EVENT_H */
