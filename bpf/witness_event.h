@@ -21,6 +21,8 @@
 #define WITNESS_PATH_MAX 4096
 /* Bytes kept of an exec's argument vector (NUL-separated), cut and flagged beyond. */
 #define WITNESS_ARGS_MAX 4096
+/* Directory components walked to resolve a relative path in the kernel. */
+#define WITNESS_PATH_DEPTH 48
 /* Arguments read from user memory for a failed exec (a successful one reads mm->arg_*). */
 #define WITNESS_FAILED_EXEC_ARGS 16
 /* Bytes kept of a socket address: enough for sockaddr_un (110) and sockaddr_in6 (28). */
@@ -62,6 +64,7 @@ enum witness_event_flags {
     WITNESS_FLAG_ARGS_UNREADABLE = 1 << 4,
     WITNESS_FLAG_ADDR_UNREADABLE = 1 << 5,
     WITNESS_FLAG_LOCAL_ADDR = 1 << 6,         /* connect: local address/port filled */
+    WITNESS_FLAG_DIR_TRUNCATED = 1 << 7,      /* the directory of a relative path was cut */
 };
 
 /* Why the kernel side lost something; index of the per-CPU drop counters. */
@@ -95,10 +98,17 @@ struct witness_event_header {
     char comm[WITNESS_COMM_LEN];
 };
 
+/*
+ * A relative path is reported with the directory it is relative to (the working
+ * directory, or the directory of dirfd), resolved in the kernel when the event
+ * happens: user space joins them. `dir_len` is 0 for an absolute path.
+ */
 struct witness_exec_event {
     struct witness_event_header header;
     __u32 filename_len;    /* bytes of filename at data[0] */
     __u32 args_len;        /* bytes of NUL-separated argv at data[filename_len] */
+    __u32 dir_len;         /* bytes of the directory at data[filename_len + args_len] */
+    __u32 reserved;
     char data[];
 };
 
@@ -114,6 +124,8 @@ struct witness_open_event {
     __u32 open_flags;
     __u32 mode;
     __u32 path_len;        /* bytes of path at path[0] */
+    __u32 dir_len;         /* bytes of the directory at path[path_len] */
+    __u32 reserved;
     char path[];
 };
 
@@ -146,13 +158,13 @@ struct witness_control {
 };
 
 _Static_assert(sizeof(struct witness_event_header) == 80, "event header layout");
-_Static_assert(sizeof(struct witness_exec_event) == 88, "exec event layout");
+_Static_assert(sizeof(struct witness_exec_event) == 96, "exec event layout");
 _Static_assert(sizeof(struct witness_fork_event) == 88, "fork event layout");
-_Static_assert(sizeof(struct witness_open_event) == 96, "open event layout");
+_Static_assert(sizeof(struct witness_open_event) == 104, "open event layout");
 _Static_assert(sizeof(struct witness_connect_event) == 240, "connect event layout");
 _Static_assert(sizeof(struct witness_control) == 32, "control layout");
 _Static_assert(sizeof(struct witness_wake_record) == 8, "wake record layout");
-_Static_assert(sizeof(struct witness_exec_event) + WITNESS_PATH_MAX + WITNESS_ARGS_MAX + 8 <= WITNESS_EVENT_MAX,
+_Static_assert(sizeof(struct witness_exec_event) + 2 * WITNESS_PATH_MAX + WITNESS_ARGS_MAX + 8 <= WITNESS_EVENT_MAX,
                "exec event fits the scratch buffer");
 
 #endif /* WITNESS_EVENT_H */

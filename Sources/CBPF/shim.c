@@ -15,15 +15,11 @@
 
 _Static_assert(sizeof(struct witness_event_header) == 80, "event header layout seen by the agent");
 
-struct bpf_object *cbpf_object_open(const void *data, size_t size, const char *name)
+struct bpf_object *cbpf_object_open(const void *data, size_t size, const char *name, const char *btf_path)
 {
-    LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name);
-    struct bpf_object *object = bpf_object__open_mem(data, size, &opts);
-    if (!object) {
-        /* libbpf 1.x returns NULL and sets errno. */
-        return NULL;
-    }
-    return object;
+    LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name, .btf_custom_path = btf_path);
+    /* libbpf 1.x returns NULL and sets errno on failure. */
+    return bpf_object__open_mem(data, size, &opts);
 }
 
 static int cbpf_log_level = 0;
@@ -115,7 +111,7 @@ void cbpf_reset_signals(void)
     signal(SIGPIPE, SIG_DFL);
 }
 
-int cbpf_spawn_gated(char *const argv[], int *gate_fd, int *error_fd)
+int cbpf_spawn_gated(const char *path, char *const argv[], int *gate_fd, int *error_fd)
 {
     int gate[2], status[2];
     if (pipe2(gate, O_CLOEXEC) != 0)
@@ -144,7 +140,7 @@ int cbpf_spawn_gated(char *const argv[], int *gate_fd, int *error_fd)
             ;
         close(gate[0]);
         cbpf_reset_signals();
-        execvp(argv[0], argv);
+        execv(path, argv);
         int err = errno;
         ssize_t ignored = write(status[1], &err, sizeof(err));
         (void)ignored;

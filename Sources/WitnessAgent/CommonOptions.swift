@@ -15,6 +15,9 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("ring-buffer"), help: "Kernel ring buffer size (power of two): 256K, 8M, 64M.")
     var ringBuffer: String = "8M"
 
+    @Option(name: .long, help: "Kernel BTF file, for kernels without /sys/kernel/btf/vmlinux.")
+    var btf: String?
+
     @Flag(name: .long, help: "Show libbpf warnings (twice: debug output, verifier logs).")
     var verbose: Int
 

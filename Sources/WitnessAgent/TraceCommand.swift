@@ -46,7 +46,10 @@ struct TraceCommand: ParsableCommand {
             return
         }
 
-        let child = try GatedChild(arguments: command)
+        guard let executable = GatedChild.resolve(command[0]) else {
+            throw AgentError.usage("command not found: \(command[0])")
+        }
+        let child = try GatedChild(path: executable, arguments: command)
         try session.probe.addPidSubject(pid: child.pid, slot: slot)
         session.pipeline.label(slot: slot, as: "pid:\(child.pid)")
         try session.consumer.watchProcessExit(pid: child.pid)

@@ -16,7 +16,8 @@ final class WitnessSession {
 
     init(options: CommonOptions, printsEvents: Bool) throws {
         sink = try options.makeSink()
-        probe = try WitnessProbe(options: .init(ringBufferBytes: options.ringBufferBytes, logLevel: options.verbose))
+        probe = try WitnessProbe(
+            options: .init(ringBufferBytes: options.ringBufferBytes, logLevel: options.verbose, btfPath: options.btf))
         let pipeline = EventPipeline(
             sink: sink, format: options.format(for: sink), printsEvents: printsEvents,
             hostname: Self.hostname(), clock: clock)

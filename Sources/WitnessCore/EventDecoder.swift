@@ -68,14 +68,17 @@ public enum EventDecoder {
             let exec = bytes.loadUnaligned(as: witness_exec_event.self)
             let filename = try slice(bytes, from: execSize, count: Int(exec.filename_len), "filename")
             let args = try slice(bytes, from: execSize + filename.count, count: Int(exec.args_len), "args")
-            return KernelEvent(header: header, payload: .exec(filename: filename, args: args))
+            let directory = try slice(
+                bytes, from: execSize + filename.count + args.count, count: Int(exec.dir_len), "directory")
+            return KernelEvent(header: header, payload: .exec(filename: filename, args: args, directory: directory))
         case .open:
             try require(bytes, openSize, "open")
             let open = bytes.loadUnaligned(as: witness_open_event.self)
             let path = try slice(bytes, from: openSize, count: Int(open.path_len), "path")
+            let directory = try slice(bytes, from: openSize + path.count, count: Int(open.dir_len), "directory")
             return KernelEvent(
                 header: header,
-                payload: .open(dirfd: open.dirfd, flags: open.open_flags, mode: open.mode, path: path))
+                payload: .open(dirfd: open.dirfd, flags: open.open_flags, mode: open.mode, path: path, directory: directory))
         case .connect:
             try require(bytes, connectSize, "connect")
             let connect = bytes.loadUnaligned(as: witness_connect_event.self)

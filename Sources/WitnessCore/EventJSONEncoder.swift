@@ -7,19 +7,17 @@ public struct EventJSONEncoder {
     public let clock: WallClock
     /// Labels of subject slots, written in `subjects`.
     public var subjectLabels: [Int: String] = [:]
-    private var paths: PathResolver
 
-    public init(hostname: [UInt8], clock: WallClock, procRoot: String = "/proc") {
+    public init(hostname: [UInt8], clock: WallClock) {
         self.hostname = hostname
         self.clock = clock
-        paths = PathResolver(procRoot: procRoot)
     }
 
     /// Appends the line for `event` (and its newline) to `writer`.
     /// - Parameters:
     ///   - process: the process that made the event, as the process table knows it.
     ///   - parent: its parent, for proc.pname.
-    public mutating func encode(
+    public func encode(
         _ event: KernelEvent, process: ProcessRecord?, parent: ProcessRecord?, into writer: inout JSONWriter
     ) {
         let header = event.header
@@ -141,10 +139,10 @@ public struct EventJSONEncoder {
         args.withUnsafeBufferPointer { writer.escapedJoined($0) }
     }
 
-    private mutating func appendPayloadFields(_ event: KernelEvent, to writer: inout JSONWriter) {
+    private func appendPayloadFields(_ event: KernelEvent, to writer: inout JSONWriter) {
         let header = event.header
         switch event.payload {
-        case let .exec(filename, args):
+        case let .exec(filename, args, _):
             writer.raw(",")
             writer.key("evt.arg.filename")
             writer.string(filename)
@@ -169,11 +167,11 @@ public struct EventJSONEncoder {
             writer.raw(",")
             writer.key("evt.arg.child_pid")
             writer.integer(childPID)
-        case let .open(dirfd, flags, mode, path):
+        case let .open(dirfd, flags, mode, path, directory):
             writer.raw(",")
             writer.key("fd.name")
             writer.byte(UInt8(ascii: "\""))
-            paths.appendResolved(path, dirfd: dirfd, pid: header.pid, to: &writer)
+            PathResolver.appendJoined(directory: directory, path: path, to: &writer)
             writer.raw("\",")
             writer.key("fd.num")
             writer.integer(header.result >= 0 ? header.result : -1)
@@ -245,7 +243,7 @@ public struct EventJSONEncoder {
     private static let truncationNames: [(EventFlags, StaticString)] = [
         (.pathTruncated, "path"), (.argsTruncated, "args"), (.addressTruncated, "address"),
         (.pathUnreadable, "path-unreadable"), (.argsUnreadable, "args-unreadable"),
-        (.addressUnreadable, "address-unreadable"),
+        (.addressUnreadable, "address-unreadable"), (.directoryTruncated, "directory"),
     ]
     private static let truncationFlags = EventFlags(truncationNames.map(\.0))
 
@@ -264,21 +262,21 @@ public struct EventJSONEncoder {
     }
 
     /// The `output` text: what happened, to what, with what result, by whom.
-    private mutating func appendSummary(_ event: KernelEvent, process: ProcessRecord?, to writer: inout JSONWriter) {
+    private func appendSummary(_ event: KernelEvent, process: ProcessRecord?, to writer: inout JSONWriter) {
         let header = event.header
         writer.raw(header.syscall.eventType)
         writer.byte(UInt8(ascii: " "))
         switch event.payload {
-        case let .exec(filename, _):
-            writer.escaped(UnsafeBufferPointer(start: filename.baseAddress?.assumingMemoryBound(to: UInt8.self), count: filename.count))
+        case let .exec(filename, _, directory):
+            PathResolver.appendJoined(directory: directory, path: filename, to: &writer)
         case .exit:
             writer.raw("status=")
             writer.integer((header.result >> 8) & 0xFF)
         case let .fork(childPID):
             writer.raw("child=")
             writer.integer(childPID)
-        case let .open(dirfd, _, _, path):
-            paths.appendResolved(path, dirfd: dirfd, pid: header.pid, to: &writer)
+        case let .open(_, _, _, path, directory):
+            PathResolver.appendJoined(directory: directory, path: path, to: &writer)
         case let .connect(_, remote, _):
             if case let .unix(path) = remote { appendUnixPath(path, to: &writer) } else { SocketAddressFormatter.append(remote, to: &writer) }
         }

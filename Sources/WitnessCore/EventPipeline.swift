@@ -18,20 +18,18 @@ public final class EventPipeline {
     private var writer = JSONWriter(capacity: 512 * 1024)
     private var json: EventJSONEncoder
     private var text: EventTextFormatter
-    private var paths: PathResolver
     private let flushThreshold = 256 * 1024
 
     public init(
         sink: OutputSink, format: OutputFormat, printsEvents: Bool, hostname: [UInt8],
-        clock: WallClock = WallClock(), processes: ProcessTable = ProcessTable(), procRoot: String = "/proc"
+        clock: WallClock = WallClock(), processes: ProcessTable = ProcessTable()
     ) {
         self.sink = sink
         self.format = format
         self.printsEvents = printsEvents
         self.processes = processes
-        json = EventJSONEncoder(hostname: hostname, clock: clock, procRoot: procRoot)
-        text = EventTextFormatter(clock: clock, procRoot: procRoot)
-        paths = PathResolver(procRoot: procRoot)
+        json = EventJSONEncoder(hostname: hostname, clock: clock)
+        text = EventTextFormatter(clock: clock)
         if format == .text && printsEvents {
             writer.bytes.append(contentsOf: EventTextFormatter.headerLine.utf8)
         }
@@ -60,11 +58,11 @@ public final class EventPipeline {
         counts.record(header.syscall)
 
         // An exec changes the process before anything is said about it.
-        if case let .exec(filename, args) = event.payload, header.result == 0 {
+        if case let .exec(filename, args, directory) = event.payload, header.result == 0 {
             processes.insert(
                 ProcessRecord(
                     pid: header.pid, ppid: header.ppid, name: Array(header.comm),
-                    exePath: paths.resolvedBytes(filename, dirfd: PathResolver.currentDirectory, pid: header.pid),
+                    exePath: PathResolver.joined(directory: directory, path: filename),
                     argv: Array(args), argvTruncated: header.flags.contains(.argsTruncated)))
         }
 

@@ -1,14 +1,13 @@
 /// Formats a witnessed event as one readable line for a terminal, like opensnoop or
-/// sysdig: `TIME PID COMM EVENT RESULT TARGET`. Bytes that could move the cursor or
-/// change the terminal (control characters, invalid UTF-8) are shown as `\xNN`.
+/// sysdig: `TIME PID COMM EVENT RESULT TARGET`. Nothing from the kernel reaches the
+/// terminal raw: targets are escaped as in JSON (`\n`, `\u001b`, U+FFFD for invalid
+/// UTF-8) and the comm column shows such bytes as `\xNN`.
 public struct EventTextFormatter {
     public let clock: WallClock
-    private var paths: PathResolver
     private var scratch = JSONWriter(capacity: 8192)
 
-    public init(clock: WallClock, procRoot: String = "/proc") {
+    public init(clock: WallClock) {
         self.clock = clock
-        paths = PathResolver(procRoot: procRoot)
     }
 
     public static let headerLine = "TIME(UTC)     PID     COMM             EVENT     RESULT     TARGET\n"
@@ -39,11 +38,10 @@ public struct EventTextFormatter {
             }
         }
         writer.byte(UInt8(ascii: " "))
-        // The target goes through the JSON escaper first (it resolves paths there),
-        // then is made terminal-safe: quotes and backslashes stay escaped.
+        // The target goes through the JSON escaper first, then is made terminal-safe.
         scratch.reset()
         switch event.payload {
-        case let .exec(filename, args):
+        case let .exec(filename, args, _):
             if args.isEmpty {
                 scratch.escaped(Self.buffer(filename))
             } else {
@@ -54,8 +52,8 @@ public struct EventTextFormatter {
         case let .fork(childPID):
             scratch.raw("child ")
             scratch.integer(childPID)
-        case let .open(dirfd, flags, _, path):
-            paths.appendResolved(path, dirfd: dirfd, pid: header.pid, to: &scratch)
+        case let .open(_, flags, _, path, directory):
+            PathResolver.appendJoined(directory: directory, path: path, to: &scratch)
             scratch.byte(UInt8(ascii: " "))
             OpenFlags.append(flags, to: &scratch)
         case let .connect(_, remote, _):

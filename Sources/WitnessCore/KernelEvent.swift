@@ -62,6 +62,7 @@ public struct EventFlags: OptionSet, Sendable {
     public static let argsUnreadable = EventFlags(rawValue: UInt32(WITNESS_FLAG_ARGS_UNREADABLE.rawValue))
     public static let addressUnreadable = EventFlags(rawValue: UInt32(WITNESS_FLAG_ADDR_UNREADABLE.rawValue))
     public static let localAddress = EventFlags(rawValue: UInt32(WITNESS_FLAG_LOCAL_ADDR.rawValue))
+    public static let directoryTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_DIR_TRUNCATED.rawValue))
 }
 
 /// The fields every record carries.
@@ -88,10 +89,12 @@ public struct EventHeader {
 /// The kind-specific part of a record.
 public enum EventPayload {
     /// A successful exec (reported in the new image) or a failed one (result < 0).
-    /// `args` holds the argument vector, NUL-separated, argv[0] first.
-    case exec(filename: UnsafeRawBufferPointer, args: UnsafeRawBufferPointer)
+    /// `args` holds the argument vector, NUL-separated, argv[0] first; `directory`
+    /// is what a relative filename is relative to (empty for an absolute one).
+    case exec(filename: UnsafeRawBufferPointer, args: UnsafeRawBufferPointer, directory: UnsafeRawBufferPointer)
     case exit
     case fork(childPID: Int32)
-    case open(dirfd: Int32, flags: UInt32, mode: UInt32, path: UnsafeRawBufferPointer)
+    /// `directory`: what a relative `path` is relative to, resolved by the kernel.
+    case open(dirfd: Int32, flags: UInt32, mode: UInt32, path: UnsafeRawBufferPointer, directory: UnsafeRawBufferPointer)
     case connect(fd: Int32, remote: SocketAddress, local: SocketAddress?)
 }

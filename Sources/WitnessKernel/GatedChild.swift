@@ -9,14 +9,14 @@ public final class GatedChild {
     private var gateFD: Int32
     private var errorFD: Int32
 
-    /// Forks `arguments` (arguments[0] searched in PATH) and holds it.
-    public init(arguments: [String]) throws(BPFError) {
+    /// Forks the program at `path` with `arguments` (argv[0] first) and holds it.
+    public init(path: String, arguments: [String]) throws(BPFError) {
         var cArguments: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
         cArguments.append(nil)
         defer { for pointer in cArguments { free(pointer) } }
         var gate: Int32 = -1
         var error: Int32 = -1
-        let pid = cbpf_spawn_gated(&cArguments, &gate, &error)
+        let pid = cbpf_spawn_gated(path, &cArguments, &gate, &error)
         guard pid > 0 else { throw BPFError.lastError("fork") }
         self.pid = pid
         gateFD = gate
@@ -42,6 +42,20 @@ public final class GatedChild {
         close(errorFD)
         errorFD = -1
         return n == MemoryLayout<Int32>.size ? code : nil
+    }
+
+    /// Where `command` runs from: itself when it names a path, else the first
+    /// executable file of that name in $PATH; nil when there is none.
+    public static func resolve(_ command: String, path: String? = getenv("PATH").map { String(cString: $0) }) -> String? {
+        if command.contains("/") { return access(command, X_OK) == 0 ? command : nil }
+        for directory in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
+            let candidate = "\(directory)/\(command)"
+            var info = stat()
+            if stat(candidate, &info) == 0, info.st_mode & S_IFMT == S_IFREG, access(candidate, X_OK) == 0 {
+                return candidate
+            }
+        }
+        return nil
     }
 
     /// Waits for the child and returns a shell-style status: the exit code, or 128 + signal.

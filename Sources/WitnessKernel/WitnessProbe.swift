@@ -12,10 +12,13 @@ public final class WitnessProbe {
         public var ringBufferBytes: Int
         /// 0: quiet, 1: libbpf warnings, 2: libbpf debug output (verifier logs).
         public var logLevel: Int
+        /// Kernel BTF to relocate against, for kernels without /sys/kernel/btf/vmlinux.
+        public var btfPath: String?
 
-        public init(ringBufferBytes: Int = 8 << 20, logLevel: Int = 0) {
+        public init(ringBufferBytes: Int = 8 << 20, logLevel: Int = 0, btfPath: String? = nil) {
             self.ringBufferBytes = ringBufferBytes
             self.logLevel = logLevel
+            self.btfPath = btfPath
         }
     }
 
@@ -55,18 +58,23 @@ public final class WitnessProbe {
                 isUsageError: true)
         }
         ringBufferBytes = options.ringBufferBytes
-        if access("/sys/kernel/btf/vmlinux", R_OK) != 0 {
-            let reason = errno == EACCES ? "is not readable (run as root)" : "is missing"
+        try Privileges.check()
+        let btf = options.btfPath ?? "/sys/kernel/btf/vmlinux"
+        if access(btf, R_OK) != 0 {
+            let reason = errno == EACCES ? "is not readable" : "is missing"
             throw BPFError(
                 operation: "BTF", errno: errno,
-                message: "kernel BTF /sys/kernel/btf/vmlinux \(reason): Witness needs a kernel built with CONFIG_DEBUG_INFO_BTF",
+                message: options.btfPath == nil
+                    ? "kernel BTF \(btf) \(reason): Witness needs a kernel built with CONFIG_DEBUG_INFO_BTF (or --btf FILE)"
+                    : "BTF file \(btf) \(reason)",
                 isUsageError: true)
         }
         let tracefs = try Tracefs.ensureMounted()
         cbpf_set_log_level(Int32(options.logLevel))
 
         let image = EmbeddedObject.bytes()
-        guard let object = image.withUnsafeBytes({ cbpf_object_open($0.baseAddress, $0.count, "witness") }) else {
+        guard let object = image.withUnsafeBytes({ cbpf_object_open($0.baseAddress, $0.count, "witness", options.btfPath) })
+        else {
             throw BPFError.lastError("open embedded BPF object")
         }
         controlLength = Int(sysconf(Int32(_SC_PAGESIZE)))

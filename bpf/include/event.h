@@ -9,6 +9,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "subject.h"
+#include "path.h"
 
 static __always_inline void *scratch__get(void)
 {

@@ -53,11 +53,49 @@ struct mm_struct {
     unsigned long arg_end;
 } WITNESS_CORE;
 
+struct qstr {
+    union {
+        struct {
+            __u32 hash;
+            __u32 len;
+        };
+        __u64 hash_len;
+    };
+    const unsigned char *name;
+} WITNESS_CORE;
+
+struct dentry {
+    struct dentry *d_parent;
+    struct qstr d_name;
+} WITNESS_CORE;
+
+struct vfsmount {
+    struct dentry *mnt_root;
+} WITNESS_CORE;
+
+/* The kernel's wrapper around a vfsmount: where it is mounted, on what. */
+struct mount {
+    struct mount *mnt_parent;
+    struct dentry *mnt_mountpoint;
+    struct vfsmount mnt;
+} WITNESS_CORE;
+
+struct path {
+    struct vfsmount *mnt;
+    struct dentry *dentry;
+} WITNESS_CORE;
+
+struct fs_struct {
+    struct path root;
+    struct path pwd;
+} WITNESS_CORE;
+
 struct inode {
     unsigned short i_mode;
 } WITNESS_CORE;
 
 struct file {
+    struct path f_path;
     struct inode *f_inode;
     void *private_data;
 } WITNESS_CORE;
@@ -99,6 +137,7 @@ struct task_struct {
     struct task_struct *real_parent;
     struct mm_struct *mm;
     struct files_struct *files;
+    struct fs_struct *fs;
 } WITNESS_CORE;
 
 #endif /* WITNESS_KERNEL_TYPES_H */

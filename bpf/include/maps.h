@@ -78,6 +78,18 @@ struct {
     __type(value, struct witness_scratch);
 } witness_scratch_map SEC(".maps");
 
+/* Where a directory path is assembled, last component first (see path.h). */
+struct witness_path_scratch {
+    char bytes[2 * WITNESS_PATH_MAX];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct witness_path_scratch);
+} witness_path_scratch_map SEC(".maps");
+
 /* Records written, per CPU. Its locked increment also orders each commit before the
  * read of the consumer's state (see event__submit). */
 struct {

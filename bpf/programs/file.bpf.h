@@ -39,8 +39,13 @@ static __always_inline int file__end_open(long ret)
         event->open_flags = (__u32)pending->args[2];
         event->mode = (__u32)pending->args[3];
         __u32 len = event__read_user_path(&event->header, event->path, (void *)pending->args[1]);
+        __u32 dir_len = 0;
+        if (len > 0 && event->path[0] != '/')
+            dir_len = path__write_base(&event->header, event->path + len, event->dirfd);
         event->path_len = len;
-        event__submit(event, sizeof(*event) + len, pending->subjects);
+        event->dir_len = dir_len;
+        event->reserved = 0;
+        event__submit(event, sizeof(*event) + len + dir_len, pending->subjects);
     }
     bpf_map_delete_elem(&witness_pending_syscalls, &id);
     return 0;

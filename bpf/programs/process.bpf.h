@@ -58,6 +58,15 @@ static __always_inline __u32 process__read_argv_array(struct witness_exec_event 
     return used;
 }
 
+/* The directory of a relative exec filename, after filename and args. */
+static __always_inline __u32 process__write_dir(struct witness_exec_event *event, __u32 filename_len, __u32 args_len,
+                                                int dirfd)
+{
+    if (filename_len == 0 || event->data[0] == '/' || filename_len > WITNESS_PATH_MAX || args_len > WITNESS_ARGS_MAX)
+        return 0;
+    return path__write_base(&event->header, event->data + filename_len + args_len, dirfd);
+}
+
 static __always_inline int process__stash_exec(__u16 syscall, __u64 dirfd, __u64 filename, __u64 argv)
 {
     __u64 subjects = subject__current();
@@ -92,9 +101,12 @@ static __always_inline int process__exec_failed(long ret)
         event->header.result = ret;
         __u32 filename_len = event__read_user_path(&event->header, event->data, (void *)pending->args[1]);
         __u32 args_len = process__read_argv_array(event, filename_len, (const char *const *)pending->args[2]);
+        __u32 dir_len = process__write_dir(event, filename_len, args_len, (int)pending->args[0]);
         event->filename_len = filename_len;
         event->args_len = args_len;
-        event__submit(event, sizeof(*event) + filename_len + args_len, pending->subjects);
+        event->dir_len = dir_len;
+        event->reserved = 0;
+        event__submit(event, sizeof(*event) + filename_len + args_len + dir_len, pending->subjects);
     }
     bpf_map_delete_elem(&witness_pending_syscalls, &id);
     return 0;
@@ -144,9 +156,13 @@ int witness_process_exec(struct trace_event_raw_sched_process_exec *ctx)
         filename_len = n - 1;
     }
     __u32 args_len = process__read_args(event, filename_len);
+    /* The working directory is the caller's still: exec does not change it. */
+    __u32 dir_len = process__write_dir(event, filename_len, args_len, -100);
     event->filename_len = filename_len;
     event->args_len = args_len;
-    event__submit(event, sizeof(*event) + filename_len + args_len, subjects);
+    event->dir_len = dir_len;
+    event->reserved = 0;
+    event__submit(event, sizeof(*event) + filename_len + args_len + dir_len, subjects);
     return 0;
 }
 

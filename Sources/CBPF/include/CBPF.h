@@ -17,8 +17,9 @@
 
 #include "../../../bpf/witness_event.h"
 
-/* Opens a BPF object from memory. Returns NULL with errno set on failure. */
-struct bpf_object *cbpf_object_open(const void *data, size_t size, const char *name);
+/* Opens a BPF object from memory; btf_path (or NULL for the running kernel's) is
+ * the BTF that CO-RE relocations are resolved against. NULL with errno on failure. */
+struct bpf_object *cbpf_object_open(const void *data, size_t size, const char *name, const char *btf_path);
 
 /* Routes libbpf's messages: 0 none, 1 warnings, 2 everything (debug). To stderr. */
 void cbpf_set_log_level(int level);
@@ -47,12 +48,12 @@ int cbpf_signalfd_read(int fd);
 void cbpf_reset_signals(void);
 
 /*
- * Starts argv[0] (searched in PATH) as a child that waits, before exec, until the
+ * Starts the program at `path` with `argv` as a child that waits, before exec, until the
  * caller writes one byte to *gate_fd (or closes it): the caller registers the child
  * as a subject first, so its exec is witnessed. *error_fd becomes readable with the
  * child's errno if exec fails, or reaches end of file when exec succeeds.
  * Returns the child's pid, or -1 with errno.
  */
-int cbpf_spawn_gated(char *const argv[], int *gate_fd, int *error_fd);
+int cbpf_spawn_gated(const char *path, char *const argv[], int *gate_fd, int *error_fd);
 
 #endif /* CBPF_H */

@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+
+@testable import WitnessCore
+
+@Suite("Testimony and the falco gate")
+struct TestimonyTests {
+    func testimony(alerts: [SeverityClass: Int] = [:], kernelDrops: UInt64 = 0, sostle: String? = nil) throws -> [String: Any] {
+        var counts = EventCounts()
+        counts.record(.execve)
+        counts.record(.openat)
+        counts.record(.openat)
+        let statement = Testimony(
+            trialID: "TRB-1", subjectKind: "cgroup", subjectValue: "/sys/fs/cgroup/trial", startEpochNanoseconds: 0,
+            endEpochNanoseconds: 60_000_000_000, sostle: try sostle.map { (text) throws(AgentError) in try SostleLevel(text) },
+            events: counts, alerts: alerts, rules: [("Read sensitive file", 1)], kernelDrops: kernelDrops, agentDrops: 0)
+        return try #require(try JSONSerialization.jsonObject(with: Data(statement.json().utf8)) as? [String: Any])
+    }
+
+    func gate(_ json: [String: Any]) throws -> [String: Any] {
+        try #require(json["gate"] as? [String: Any])
+    }
+
+    @Test func cleanWindowAdmitsWithBonus() throws {
+        let json = try testimony()
+        #expect(json["trialId"] as? String == "TRB-1")
+        #expect(json["complete"] as? Bool == true)
+        #expect((json["events"] as? [String: Any])?["total"] as? Int == 3)
+        #expect(((json["events"] as? [String: Any])?["byType"] as? [String: Int])?["openat"] == 2)
+        #expect((json["window"] as? [String: Any])?["seconds"] as? Double == 60)
+        let gate = try gate(json)
+        #expect(gate["name"] as? String == "falco")
+        #expect(gate["weight"] as? Double == 0.35)
+        #expect(gate["passed"] as? Bool == true)
+        #expect(gate["bonus"] as? Double == 0.1)
+        #expect(gate["deduction"] as? Double == 0)
+        #expect(gate["verdictHint"] as? String == "ADMIT")
+    }
+
+    @Test func mediumAlertWatches() throws {
+        let gate = try gate(try testimony(alerts: [.medium: 1, .low: 3]))
+        #expect(gate["passed"] as? Bool == true)
+        #expect(gate["deduction"] as? Double == -0.3)
+        #expect(gate["bonus"] as? Double == 0)
+        #expect(gate["verdictHint"] as? String == "WATCH")
+        #expect(gate["hardDeny"] as? Bool == false)
+        #expect(gate["detail"] as? String == "1 medium alert, 3 low alerts")
+    }
+
+    @Test func criticalIsAHardDenyAtEveryLevel() throws {
+        for level in 0...7 {
+            let gate = try gate(try testimony(alerts: [.critical: 1], sostle: "L\(level)"))
+            #expect(gate["hardDeny"] as? Bool == true)
+            #expect(gate["verdictHint"] as? String == "DENY")
+            #expect(gate["passed"] as? Bool == false)
+        }
+    }
+
+    @Test func sostleTightensHardDenies() throws {
+        #expect(try gate(try testimony(alerts: [.high: 1], sostle: "L2"))["hardDeny"] as? Bool == false)
+        #expect(try gate(try testimony(alerts: [.high: 1], sostle: "L3"))["hardDeny"] as? Bool == true)
+        #expect(try gate(try testimony(alerts: [.medium: 1], sostle: "L3"))["hardDeny"] as? Bool == false)
+        #expect(try gate(try testimony(alerts: [.medium: 1], sostle: "L4"))["hardDeny"] as? Bool == true)
+        #expect(try gate(try testimony(alerts: [:], sostle: "L6"))["hardDeny"] as? Bool == true)
+        #expect(throws: AgentError.self) { try SostleLevel("L8") }
+        #expect(throws: AgentError.self) { try SostleLevel("high") }
+    }
+
+    @Test func lostEventsNeverPass() throws {
+        let json = try testimony(kernelDrops: 12)
+        #expect(json["complete"] as? Bool == false)
+        #expect(json["drops"] as? Int == 12)
+        let gate = try gate(json)
+        #expect(gate["passed"] as? Bool == false)
+        #expect(gate["bonus"] as? Double == 0)
+        #expect(gate["verdictHint"] as? String == "WATCH")
+        #expect((gate["detail"] as? String)?.contains("12 events lost") == true)
+    }
+}

@@ -1,0 +1,150 @@
+import CBPF
+import Foundation
+import Testing
+
+/// Runs the real `witness-agent` binary (built next to this test bundle) against the
+/// real kernel, with stdout and stderr in files, and reads back its JSON lines.
+enum Agent {
+    static var binary: String {
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        return executable.deletingLastPathComponent().appendingPathComponent("witness-agent").path
+    }
+
+    /// Runs the agent to completion.
+    static func run(_ arguments: [String], environment: [String: String]? = nil, timeout: TimeInterval = 60) throws
+        -> AgentResult
+    {
+        let running = try RunningAgent(arguments, environment: environment)
+        return try running.finish(timeout: timeout)
+    }
+
+    /// The number of BPF programs loaded in the kernel right now.
+    static func loadedProgramCount() -> Int {
+        var id: UInt32 = 0
+        var count = 0
+        while bpf_prog_get_next_id(id, &id) == 0 { count += 1 }
+        return count
+    }
+}
+
+/// What a finished agent run left behind.
+struct AgentResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+
+    /// Every stdout line, parsed; a line that is not a JSON object fails the test.
+    func jsonLines(sourceLocation: SourceLocation = #_sourceLocation) -> [[String: Any]] {
+        stdout.split(separator: "\n", omittingEmptySubsequences: true).compactMap { line in
+            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            if object == nil { Issue.record("not a JSON object: \(line.prefix(200))", sourceLocation: sourceLocation) }
+            return object
+        }
+    }
+
+    /// The output_fields of every event line.
+    func events() -> [[String: Any]] {
+        jsonLines().compactMap { $0["output_fields"] as? [String: Any] }
+    }
+}
+
+/// An agent started in the background; waits for it to say it is attached.
+final class RunningAgent {
+    let process = Process()
+    let directory: URL
+    let stdoutURL: URL
+    let stderrURL: URL
+
+    init(_ arguments: [String], environment: [String: String]? = nil) throws {
+        directory = try Scratch.directory("agent")
+        stdoutURL = directory.appendingPathComponent("stdout")
+        stderrURL = directory.appendingPathComponent("stderr")
+        try Scratch.write(stdoutURL.path, nil)
+        try Scratch.write(stderrURL.path, nil)
+        process.executableURL = URL(fileURLWithPath: Agent.binary)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
+        process.standardError = try FileHandle(forWritingTo: stderrURL)
+        try process.run()
+    }
+
+    var stderrText: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
+
+    /// Waits until the agent printed its "attached" line (or died).
+    func waitUntilAttached(timeout: TimeInterval = 30) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if stderrText.contains("attached") { return }
+            if !process.isRunning { throw HarnessError.exitedEarly(stderrText) }
+            usleep(10_000)
+        }
+        throw HarnessError.timeout("agent did not attach: \(stderrText)")
+    }
+
+    func signal(_ number: Int32) {
+        kill(process.processIdentifier, number)
+    }
+
+    func finish(timeout: TimeInterval = 60) throws -> AgentResult {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning {
+            if Date() > deadline {
+                process.terminate()
+                throw HarnessError.timeout("agent did not finish: \(stderrText)")
+            }
+            usleep(10_000)
+        }
+        process.waitUntilExit()
+        let result = AgentResult(
+            status: process.terminationStatus,
+            stdout: (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "",
+            stderr: stderrText)
+        try? FileManager.default.removeItem(at: directory)
+        return result
+    }
+
+    enum HarnessError: Error {
+        case exitedEarly(String)
+        case timeout(String)
+    }
+}
+
+/// Unique scratch directories and helpers for the scripts the tests trace.
+enum Scratch {
+    static func directory(_ tag: String) throws -> URL {
+        let url = URL(fileURLWithPath: "/tmp/witness-test-\(tag)-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// Creates (or empties) the file at `path` with `contents`.
+    static func write(_ path: String, _ contents: Data?) throws {
+        try (contents ?? Data()).write(to: URL(fileURLWithPath: path))
+    }
+
+    /// Runs `sh -c script` to completion (outside any subject unless the script moves itself).
+    @discardableResult
+    static func shell(_ script: String) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script]
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// Creates a file whose name is exactly `name` (any bytes but '/' and NUL).
+    static func createFile(in directory: URL, named name: [UInt8]) throws {
+        let path = Array(directory.path.utf8) + [UInt8(ascii: "/")] + name + [0]
+        let fd = path.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+                open($0, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
+            }
+        }
+        guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        close(fd)
+    }
+}

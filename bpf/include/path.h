@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Resolving directories in the kernel: the working directory of the current task,
+ * or the directory an open descriptor refers to, as an absolute path seen from the
+ * task's own root (a container's root, for a containerized task).
+ *
+ * Done at the event, not later from /proc: a short-lived process is gone by the
+ * time user space looks, and `cd /etc && cat shadow` must still read /etc/shadow.
+ */
+#ifndef WITNESS_PATH_H
+#define WITNESS_PATH_H
+
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "maps.h"
+
+#define WITNESS_NAME_MAX 255
+
+static __always_inline struct mount *path__real_mount(struct vfsmount *vfsmnt)
+{
+    return (struct mount *)((void *)vfsmnt - bpf_core_field_offset(struct mount, mnt));
+}
+
+/* State of one walk up the dentry tree, shared with the bpf_loop callback. */
+struct path__walk {
+    struct dentry *dentry;
+    struct vfsmount *vfsmnt;
+    struct mount *mnt;
+    struct dentry *root_dentry;
+    struct vfsmount *root_mnt;
+    struct witness_path_scratch *scratch;
+    __u32 pos; /* the path gathered so far starts at scratch->bytes[pos] */
+    int complete;
+};
+
+/* One component: prepend "/name", or cross to the mount point. 1 stops the loop. */
+static long path__step(__u32 index, void *context)
+{
+    struct path__walk *walk = context;
+    struct witness_path_scratch *scratch = walk->scratch;
+    /* Plain locals: CO-RE reads below must not relocate fields of our own struct. */
+    struct dentry *dentry = walk->dentry;
+    struct vfsmount *vfsmnt = walk->vfsmnt;
+    struct mount *mnt = walk->mnt;
+    if (!scratch)
+        return 1;
+    if (dentry == walk->root_dentry && vfsmnt == walk->root_mnt) {
+        walk->complete = 1;
+        return 1;
+    }
+    struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+    struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+    if (dentry == mnt_root || dentry == parent) {
+        struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+        if (dentry != mnt_root || mnt_parent == mnt) {
+            walk->complete = 1; /* the global root, or a detached tree */
+            return 1;
+        }
+        walk->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+        walk->mnt = mnt_parent;
+        walk->vfsmnt = (struct vfsmount *)((void *)mnt_parent + bpf_core_field_offset(struct mount, mnt));
+        return 0;
+    }
+    __u32 len = BPF_CORE_READ(dentry, d_name.len) & WITNESS_NAME_MAX;
+    const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+    __u32 pos = walk->pos;
+    if (len + 1 > pos || pos > WITNESS_PATH_MAX - 1)
+        return 1; /* deeper than we keep: flagged by the caller */
+    pos -= len;
+    barrier_var(pos); /* keep the mask below: the verifier needs it, the compiler sees none */
+    bpf_probe_read_kernel(&scratch->bytes[pos & (WITNESS_PATH_MAX - 1)], len, name);
+    pos -= 1;
+    barrier_var(pos);
+    scratch->bytes[pos & (WITNESS_PATH_MAX - 1)] = '/';
+    walk->pos = pos;
+    walk->dentry = parent;
+    return 0;
+}
+
+/*
+ * Writes the absolute path of (dentry, vfsmnt) to `out` (at most WITNESS_PATH_MAX - 1
+ * bytes, no NUL) and returns its length. Components are gathered backwards in a
+ * per-CPU buffer, crossing mount points, until the task's root or the global root.
+ * bpf_loop keeps the verifier's work to one pass over the step, whatever the caller.
+ */
+static __always_inline __u32 path__write(struct witness_event_header *header, char *out, struct dentry *dentry,
+                                         struct vfsmount *vfsmnt)
+{
+    __u32 zero = 0;
+    struct witness_path_scratch *scratch = bpf_map_lookup_elem(&witness_path_scratch_map, &zero);
+    if (!scratch || !dentry || !vfsmnt)
+        return 0;
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+    struct path__walk walk = {
+        .dentry = dentry,
+        .vfsmnt = vfsmnt,
+        .mnt = path__real_mount(vfsmnt),
+        .root_dentry = BPF_CORE_READ(task, fs, root.dentry),
+        .root_mnt = BPF_CORE_READ(task, fs, root.mnt),
+        .scratch = scratch,
+        .pos = WITNESS_PATH_MAX - 1,
+        .complete = 0,
+    };
+    bpf_loop(WITNESS_PATH_DEPTH, path__step, &walk, 0);
+    if (!walk.complete)
+        header->flags |= WITNESS_FLAG_DIR_TRUNCATED;
+
+    __u32 pos = walk.pos;
+    if (pos > WITNESS_PATH_MAX - 1)
+        return 0;
+    __u32 len = (WITNESS_PATH_MAX - 1) - pos;
+    if (len == 0) {
+        out[0] = '/';
+        return 1;
+    }
+    len &= (WITNESS_PATH_MAX - 1);
+    bpf_probe_read_kernel(out, len, &scratch->bytes[pos & (WITNESS_PATH_MAX - 1)]);
+    return len;
+}
+
+/* The directory a relative path given with `dirfd` is relative to. */
+static __always_inline __u32 path__write_base(struct witness_event_header *header, char *out, int dirfd)
+{
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+    if (dirfd == -100 /* AT_FDCWD */) {
+        return path__write(header, out, BPF_CORE_READ(task, fs, pwd.dentry), BPF_CORE_READ(task, fs, pwd.mnt));
+    }
+    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+    if (dirfd < 0 || (unsigned int)dirfd >= BPF_CORE_READ(fdt, max_fds))
+        return 0;
+    struct file **fds = BPF_CORE_READ(fdt, fd);
+    struct file *file = 0;
+    if (bpf_probe_read_kernel(&file, sizeof(file), &fds[dirfd]) || !file)
+        return 0;
+    return path__write(header, out, BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt));
+}
+
+#endif /* WITNESS_PATH_H */
