@@ -32,30 +32,46 @@ static __always_inline __u32 process__read_args(struct witness_exec_event *event
     return len;
 }
 
+/* State of reading a failed exec's argument array, shared with the bpf_loop callback. */
+struct process__argv_walk {
+    struct witness_exec_event *event;
+    const char *const *argv;
+    __u32 offset; /* where the arguments start in event->data */
+    __u32 used;
+};
+
+/* Copies argv[index] (with its NUL) after the previous ones. 1 stops the loop. */
+static long process__argv_step(__u32 index, void *context)
+{
+    struct process__argv_walk *walk = context;
+    struct witness_exec_event *event = walk->event;
+    const char *arg = 0;
+    if (!event || bpf_probe_read_user(&arg, sizeof(arg), &walk->argv[index & (WITNESS_FAILED_EXEC_ARGS - 1)]) || !arg)
+        return 1;
+    __u32 used = walk->used;
+    __u32 offset = walk->offset;
+    if (used >= WITNESS_ARGS_MAX || offset > WITNESS_PATH_MAX) {
+        event->header.flags |= WITNESS_FLAG_ARGS_TRUNCATED;
+        return 1;
+    }
+    long n = bpf_probe_read_user_str(event->data + offset + used, WITNESS_ARGS_MAX - used, arg);
+    if (n <= 0) {
+        event->header.flags |= WITNESS_FLAG_ARGS_UNREADABLE;
+        return 1;
+    }
+    walk->used = used + n; /* keeps the NUL: arguments stay separated */
+    if (index == WITNESS_FAILED_EXEC_ARGS - 1)
+        event->header.flags |= WITNESS_FLAG_ARGS_TRUNCATED;
+    return 0;
+}
+
 /* argv of a failed exec, from the caller's argument array (the kernel copied nothing). */
 static __always_inline __u32 process__read_argv_array(struct witness_exec_event *event, __u32 offset,
                                                       const char *const *argv)
 {
-    __u32 used = 0;
-    if (offset > WITNESS_PATH_MAX)
-        return 0;
-    for (int i = 0; i < WITNESS_FAILED_EXEC_ARGS; i++) {
-        const char *arg = 0;
-        if (bpf_probe_read_user(&arg, sizeof(arg), &argv[i]) || !arg)
-            return used;
-        if (used >= WITNESS_ARGS_MAX) {
-            event->header.flags |= WITNESS_FLAG_ARGS_TRUNCATED;
-            return used;
-        }
-        long n = bpf_probe_read_user_str(event->data + offset + used, WITNESS_ARGS_MAX - used, arg);
-        if (n <= 0) {
-            event->header.flags |= WITNESS_FLAG_ARGS_UNREADABLE;
-            return used;
-        }
-        used += n; /* keeps the NUL: arguments stay separated */
-    }
-    event->header.flags |= WITNESS_FLAG_ARGS_TRUNCATED;
-    return used;
+    struct process__argv_walk walk = { .event = event, .argv = argv, .offset = offset, .used = 0 };
+    bpf_loop(WITNESS_FAILED_EXEC_ARGS, process__argv_step, &walk, 0);
+    return walk.used > WITNESS_ARGS_MAX ? WITNESS_ARGS_MAX : walk.used;
 }
 
 /* The directory of a relative exec filename, after filename and args. */
