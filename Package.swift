@@ -12,7 +12,8 @@ let package = Package(
         .executable(name: "witness-agent", targets: ["WitnessAgent"])
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // libbpf glue: the only code that touches raw pointers from the kernel.
@@ -22,10 +23,12 @@ let package = Package(
         ),
         // Compiles bpf/witness.bpf.c with clang -target bpf and embeds the object.
         .plugin(name: "BPFObjectPlugin", capability: .buildTool()),
+        // Embeds rules/*.yaml, the default rules, into the agent.
+        .plugin(name: "DefaultRulesPlugin", capability: .buildTool()),
         // The one Swift wrapper around CBPF: object, maps, ring buffer, event loop.
         .target(
             name: "WitnessKernel",
-            dependencies: ["CBPF"],
+            dependencies: ["CBPF", "WitnessCore"],
             swiftSettings: swiftSettings,
             plugins: ["BPFObjectPlugin"]
         ),
@@ -35,10 +38,17 @@ let package = Package(
             dependencies: ["CBPF"],
             swiftSettings: swiftSettings
         ),
+        // Falco-format rules: loading, conditions, fields, outputs, classification.
+        .target(
+            name: "WitnessRules",
+            dependencies: ["WitnessCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings,
+            plugins: ["DefaultRulesPlugin"]
+        ),
         .executableTarget(
             name: "WitnessAgent",
             dependencies: [
-                "WitnessKernel", "WitnessCore",
+                "WitnessKernel", "WitnessCore", "WitnessRules",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -46,6 +56,11 @@ let package = Package(
         .testTarget(
             name: "WitnessCoreTests",
             dependencies: ["WitnessCore", "CBPF"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WitnessRulesTests",
+            dependencies: ["WitnessRules", "WitnessCore", "CBPF"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

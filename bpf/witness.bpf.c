@@ -10,6 +10,7 @@
 #include "programs/process.bpf.h"
 #include "programs/file.bpf.h"
 #include "programs/network.bpf.h"
+#include "programs/syscall.bpf.h"
 
 /* GPL-compatible: bpf_probe_read_* and the ring buffer helpers require it. */
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -30,7 +30,7 @@
 /* Subjects (cgroup sets or PID trees) witnessed at once: one bit each in `subjects`. */
 #define WITNESS_MAX_SUBJECTS 64
 /* The largest record any program builds; the per-CPU scratch buffer is this big. */
-#define WITNESS_EVENT_MAX 16384
+#define WITNESS_EVENT_MAX 32768
 
 /* What a record is. */
 enum witness_event_kind {
@@ -40,6 +40,7 @@ enum witness_event_kind {
     WITNESS_EVENT_OPEN = 4,    /* struct witness_open_event */
     WITNESS_EVENT_CONNECT = 5, /* struct witness_connect_event */
     WITNESS_EVENT_WAKE = 6,    /* struct witness_wake_record: wakes a sleeping consumer, carries nothing */
+    WITNESS_EVENT_SYSCALL = 7, /* struct witness_syscall_event: any other witnessed syscall */
 };
 
 /* Which system call produced a record: architecture-neutral numbering. */
@@ -53,7 +54,21 @@ enum witness_syscall {
     WITNESS_SYS_CONNECT = 6,
     WITNESS_SYS_CLONE = 7,
     WITNESS_SYS_EXIT = 8,
+    /* 9 and above: the generic syscalls, numbered by the agent's table (SyscallTable). */
 };
+
+/*
+ * The generic syscall programs are attached once per syscall, each attachment
+ * with a 64-bit BPF cookie saying what its arguments are, byte by byte:
+ *   bytes 0-1  the syscall (enum witness_syscall numbering)
+ *   byte 2     argument holding the first path (WITNESS_ARG_NONE: none)
+ *   byte 3     its directory: an argument holding a dirfd, WITNESS_ARG_CWD, or WITNESS_ARG_NONE (kept as is)
+ *   byte 4, 5  the same for a second path
+ *   byte 6     argument holding a descriptor whose socket family is reported
+ *   byte 7     reserved
+ */
+#define WITNESS_ARG_NONE 0xFF
+#define WITNESS_ARG_CWD 0xFE
 
 /* Bits of witness_event_header.flags. */
 enum witness_event_flags {
@@ -65,6 +80,8 @@ enum witness_event_flags {
     WITNESS_FLAG_ADDR_UNREADABLE = 1 << 5,
     WITNESS_FLAG_LOCAL_ADDR = 1 << 6,         /* connect: local address/port filled */
     WITNESS_FLAG_DIR_TRUNCATED = 1 << 7,      /* the directory of a relative path was cut */
+    WITNESS_FLAG_EXE_MEMFD = 1 << 8,          /* exec: the executable is a memfd (fileless) */
+    WITNESS_FLAG_PATH2_TRUNCATED = 1 << 9,    /* syscall: the second path was cut */
 };
 
 /* Why the kernel side lost something; index of the per-CPU drop counters. */
@@ -107,8 +124,11 @@ struct witness_exec_event {
     struct witness_event_header header;
     __u32 filename_len;    /* bytes of filename at data[0] */
     __u32 args_len;        /* bytes of NUL-separated argv at data[filename_len] */
-    __u32 dir_len;         /* bytes of the directory at data[filename_len + args_len] */
+    __u32 dir_len;         /* bytes of the directory at data[filename_len + args_len] (the cwd on success) */
+    __u32 loginuid;        /* audit login uid, (u32)-1 when unset */
+    __u32 tty;             /* controlling terminal as /proc/PID/stat's tty_nr, 0 for none */
     __u32 reserved;
+    __u64 cap_effective;   /* effective capability set after exec */
     char data[];
 };
 
@@ -134,7 +154,7 @@ struct witness_connect_event {
     __s32 fd;
     __u32 addr_len;        /* bytes of the sockaddr kept in addr */
     __u16 local_port;      /* host order; valid with WITNESS_FLAG_LOCAL_ADDR */
-    __u16 reserved;
+    __u16 protocol;        /* IPPROTO_TCP, IPPROTO_UDP, ... of the socket, 0 if unknown */
     __u32 reserved2;
     __u8 local_addr[16];   /* IPv4 in the first 4 bytes, or IPv6 */
     __u8 addr[WITNESS_SOCKADDR_MAX];
@@ -145,6 +165,21 @@ struct witness_wake_record {
     __u16 kind;
     __u16 reserved;
     __u32 size;
+};
+
+/* Any other witnessed syscall: its six arguments as numbers and up to two paths,
+ * each with the directory it is relative to (see the cookie layout above). */
+struct witness_syscall_event {
+    struct witness_event_header header;
+    __s64 args[6];
+    __u32 path_len;        /* data[0 .. path_len) */
+    __u32 path2_len;       /* then the second path */
+    __u32 dir_len;         /* then the first path's directory */
+    __u32 dir2_len;        /* then the second path's directory */
+    __u16 fd_family;       /* AF_* of the socket in the descriptor argument, 0 if none */
+    __u16 fd_protocol;
+    __u32 reserved;
+    char data[];
 };
 
 /* Shared between the agent (writes, through mmap) and every program (reads). */
@@ -158,7 +193,8 @@ struct witness_control {
 };
 
 _Static_assert(sizeof(struct witness_event_header) == 80, "event header layout");
-_Static_assert(sizeof(struct witness_exec_event) == 96, "exec event layout");
+_Static_assert(sizeof(struct witness_exec_event) == 112, "exec event layout");
+_Static_assert(sizeof(struct witness_syscall_event) == 152, "syscall event layout");
 _Static_assert(sizeof(struct witness_fork_event) == 88, "fork event layout");
 _Static_assert(sizeof(struct witness_open_event) == 104, "open event layout");
 _Static_assert(sizeof(struct witness_connect_event) == 240, "connect event layout");
@@ -166,5 +202,7 @@ _Static_assert(sizeof(struct witness_control) == 32, "control layout");
 _Static_assert(sizeof(struct witness_wake_record) == 8, "wake record layout");
 _Static_assert(sizeof(struct witness_exec_event) + 2 * WITNESS_PATH_MAX + WITNESS_ARGS_MAX + 8 <= WITNESS_EVENT_MAX,
                "exec event fits the scratch buffer");
+_Static_assert(sizeof(struct witness_syscall_event) + 4 * WITNESS_PATH_MAX <= WITNESS_EVENT_MAX,
+               "syscall event fits the scratch buffer");
 
 #endif /* WITNESS_EVENT_H */

@@ -91,6 +91,11 @@ int cbpf_signalfd_for_termination(void)
 {
     sigset_t set;
     cbpf_termination_set(&set);
+    /* An ignored signal is discarded before any signalfd sees it, and a shell starts
+     * background jobs with SIGINT ignored: take INT and TERM back. HUP stays as it
+     * is, so that nohup keeps its meaning. */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
         return -1;
     return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -151,4 +156,26 @@ int cbpf_spawn_gated(const char *path, char *const argv[], int *gate_fd, int *er
     *gate_fd = gate[1];
     *error_fd = status[0];
     return pid;
+}
+
+static void *cbpf_destroy_link_thread(void *link)
+{
+    bpf_link__destroy(link);
+    return NULL;
+}
+
+void cbpf_destroy_links(struct bpf_link **links, int count)
+{
+    pthread_t threads[256];
+    int started[256] = { 0 };
+    for (int i = 0; i < count; i++) {
+        if (i < 256 && pthread_create(&threads[i], NULL, cbpf_destroy_link_thread, links[i]) == 0)
+            started[i] = 1;
+        else
+            bpf_link__destroy(links[i]);
+    }
+    for (int i = 0; i < count && i < 256; i++) {
+        if (started[i])
+            pthread_join(threads[i], NULL);
+    }
 }

@@ -19,6 +19,8 @@ struct TraceCommand: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
+    @OptionGroup var rules: RulesOptions
+
     @Argument(parsing: .postTerminator, help: "The command to run as the subject (after --).")
     var command: [String] = []
 
@@ -35,7 +37,7 @@ struct TraceCommand: ParsableCommand {
     }
 
     func run() throws {
-        let session = try WitnessSession(options: common, printsEvents: true)
+        let session = try WitnessSession(options: common, rules: rules, printsEvents: true)
         let slot = 0
         if let pid {
             try session.watchProcessTree(root: pid, slot: slot)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Glibc
 import WitnessCore
 import WitnessKernel
+import WitnessRules
 
 /// `witness-agent witness`: one witness window over a subject. Alerts stream while
 /// it runs (every event too, with --events); the testimony is the last line.
@@ -33,6 +34,8 @@ struct WitnessCommand: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
+    @OptionGroup var rules: RulesOptions
+
     func validate() throws {
         if (cgroup == nil) == (pid == nil) {
             throw ValidationError("witness needs exactly one subject: --cgroup PATH or --pid PID")
@@ -47,7 +50,7 @@ struct WitnessCommand: ParsableCommand {
     func run() throws {
         let milliseconds = try DurationParser.milliseconds(window)
         let level = try sostle.map { (text) throws(AgentError) in try SostleLevel(text) }
-        let session = try WitnessSession(options: common, printsEvents: events)
+        let session = try WitnessSession(options: common, rules: rules, printsEvents: events)
         let slot = 0
         let subjectKind: String
         let subjectValue: String
@@ -70,6 +73,7 @@ struct WitnessCommand: ParsableCommand {
         let statement = Testimony(
             trialID: trialID, subjectKind: subjectKind, subjectValue: subjectValue,
             startEpochNanoseconds: start, endEpochNanoseconds: end, sostle: level, events: accounting.counts,
+            alerts: session.rules?.alertsBySeverity ?? [:], rules: session.rules?.alertsByRule ?? [],
             kernelDrops: accounting.kernelDrops, agentDrops: accounting.agentDrops,
             cutShort: reason != .timerExpired)
         let line = statement.json()

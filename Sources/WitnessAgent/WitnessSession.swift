@@ -1,6 +1,7 @@
 import Glibc
 import WitnessCore
 import WitnessKernel
+import WitnessRules
 
 /// One run of the agent: the kernel object loaded, the ring buffer wired to the
 /// event pipeline, subjects registered, the loop run until something ends it, and
@@ -12,15 +13,30 @@ final class WitnessSession {
     let consumer: RingBufferConsumer
     let sink: OutputSink
     let clock = WallClock()
+    let rules: RuleEngine?
+    private let rulesSummary: String
     private(set) var startBootTime: UInt64 = 0
 
-    init(options: CommonOptions, printsEvents: Bool) throws {
+    init(options: CommonOptions, rules rulesOptions: RulesOptions, printsEvents: Bool) throws {
+        let loaded = try rulesOptions.load()
         sink = try options.makeSink()
+        let format = options.format(for: sink)
         probe = try WitnessProbe(
             options: .init(ringBufferBytes: options.ringBufferBytes, logLevel: options.verbose, btfPath: options.btf))
+        let processes = ProcessTable()
+        let hostname = Self.hostname()
+        if let loaded {
+            rules = RuleEngine(
+                rules: loaded.rules, hostname: hostname, clock: clock, processes: processes,
+                colour: format == .text && isatty(sink.fd) == 1)
+            rulesSummary = "\(loaded.rules.count) rules" + (loaded.skipped.isEmpty ? "" : " (\(loaded.skipped.count) skipped)")
+        } else {
+            rules = nil
+            rulesSummary = "no rules"
+        }
         let pipeline = EventPipeline(
-            sink: sink, format: options.format(for: sink), printsEvents: printsEvents,
-            hostname: Self.hostname(), clock: clock)
+            sink: sink, format: format, printsEvents: printsEvents, hostname: hostname, clock: clock,
+            processes: processes, classifier: rules)
         self.pipeline = pipeline
         consumer = try RingBufferConsumer(
             probe: probe, onRecord: { pipeline.handle($0) }, onBatchEnd: { pipeline.flush() })
@@ -60,11 +76,12 @@ final class WitnessSession {
         startBootTime = WallClock.bootNow()
         let elapsed = StartupClock.elapsedMilliseconds()
         var note = ""
-        if !probe.skippedPrograms.isEmpty {
-            note = " (not on this kernel: \(probe.skippedPrograms.joined(separator: ", ")))"
+        let missing = probe.skippedPrograms + probe.missingSyscalls
+        if !missing.isEmpty {
+            note = " (not on this kernel: \(missing.joined(separator: ", ")))"
         }
         FileHandleWriter.standardError(
-            "witness-agent: attached \(probe.attachedPrograms.count) programs in \((elapsed * 10).rounded() / 10) ms\(note); \(what)\n")
+            "witness-agent: attached \(probe.attachedPrograms.count) programs (\(probe.attachedSyscalls.count) more syscalls) in \((elapsed * 10).rounded() / 10) ms\(note), \(rulesSummary); \(what)\n")
     }
 
     func run() -> StopReason {
@@ -74,6 +91,7 @@ final class WitnessSession {
     /// What was seen and lost, after the loop ended.
     struct Accounting {
         var counts: EventCounts
+        var alerts: UInt64
         var kernelDrops: UInt64
         var agentDrops: UInt64
         var records: UInt64
@@ -83,7 +101,8 @@ final class WitnessSession {
     func finish(slot: Int) -> Accounting {
         pipeline.flush()
         let accounting = Accounting(
-            counts: pipeline.counts, kernelDrops: probe.drops(slot: slot), agentDrops: pipeline.counts.undecodable,
+            counts: pipeline.counts, alerts: rules?.firedByRule.reduce(0) { $0 + UInt64($1) } ?? 0,
+            kernelDrops: probe.drops(slot: slot), agentDrops: pipeline.counts.undecodable,
             records: consumer.recordsConsumed)
         consumer.close()
         probe.close()
@@ -95,6 +114,7 @@ final class WitnessSession {
         let types = accounting.counts.byType.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
         var line = "witness-agent: \(accounting.counts.total) events"
         if !types.isEmpty { line += " (\(types))" }
+        line += ", \(accounting.alerts) alerts"
         line += "; lost \(accounting.kernelDrops) in kernel, \(accounting.agentDrops) in agent; detached\n"
         FileHandleWriter.standardError(line)
         let lost = accounting.kernelDrops + accounting.agentDrops

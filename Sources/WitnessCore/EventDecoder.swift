@@ -22,6 +22,7 @@ public enum EventDecoder {
     static let connectSize = MemoryLayout<witness_connect_event>.size
     static let connectAddressOffset = MemoryLayout<witness_connect_event>.offset(of: \.addr)!
     static let connectLocalOffset = MemoryLayout<witness_connect_event>.offset(of: \.local_addr)!
+    static let syscallSize = MemoryLayout<witness_syscall_event>.size
 
     /// Decodes `record`; returns nil for records that carry no event (wake-ups).
     public static func decode(_ record: UnsafeRawBufferPointer) throws(EventDecodingError) -> KernelEvent? {
@@ -39,24 +40,11 @@ public enum EventDecoder {
         let bytes = UnsafeRawBufferPointer(rebasing: record[..<declared])
         guard let kind = EventKind(rawValue: raw.kind) else { throw .unknownKind(raw.kind) }
 
-        let commField = UnsafeRawBufferPointer(rebasing: bytes[commOffset..<commOffset + Int(WITNESS_COMM_LEN)])
-        let commEnd = commField.firstIndex(of: 0) ?? commField.endIndex
-        let header = EventHeader(
-            kind: kind,
-            syscall: Syscall(rawValue: raw.syscall) ?? .none,
-            timestamp: raw.timestamp_ns,
-            subjects: raw.subjects,
-            cgroupID: raw.cgroup_id,
-            result: raw.result,
-            pid: Int32(bitPattern: raw.pid),
-            tid: Int32(bitPattern: raw.tid),
-            ppid: Int32(bitPattern: raw.ppid),
-            uid: raw.uid,
-            gid: raw.gid,
-            flags: EventFlags(rawValue: raw.flags),
-            comm: UnsafeRawBufferPointer(rebasing: commField[..<commEnd]))
+        let header = headerFields(raw, bytes, kind: kind)
 
         switch kind {
+        case .syscall:
+            return try decodeSyscall(bytes, header: header)
         case .exit:
             return KernelEvent(header: header, payload: .exit)
         case .fork:
@@ -70,7 +58,9 @@ public enum EventDecoder {
             let args = try slice(bytes, from: execSize + filename.count, count: Int(exec.args_len), "args")
             let directory = try slice(
                 bytes, from: execSize + filename.count + args.count, count: Int(exec.dir_len), "directory")
-            return KernelEvent(header: header, payload: .exec(filename: filename, args: args, directory: directory))
+            let identity = ExecIdentity(loginUID: exec.loginuid, tty: exec.tty, capabilities: exec.cap_effective)
+            return KernelEvent(
+                header: header, payload: .exec(filename: filename, args: args, directory: directory, identity: identity))
         case .open:
             try require(bytes, openSize, "open")
             let open = bytes.loadUnaligned(as: witness_open_event.self)
@@ -95,8 +85,51 @@ public enum EventDecoder {
                     bytes: UnsafeRawBufferPointer(rebasing: bytes[connectLocalOffset..<connectLocalOffset + 16]),
                     port: connect.local_port)
             }
-            return KernelEvent(header: header, payload: .connect(fd: connect.fd, remote: remote, local: local))
+            return KernelEvent(
+                header: header,
+                payload: .connect(fd: connect.fd, remote: remote, local: local, transport: Transport(number: connect.protocol)))
         }
+    }
+
+    private static func headerFields(_ raw: witness_event_header, _ bytes: UnsafeRawBufferPointer, kind: EventKind)
+        -> EventHeader
+    {
+        let commField = UnsafeRawBufferPointer(rebasing: bytes[commOffset..<commOffset + Int(WITNESS_COMM_LEN)])
+        let commEnd = commField.firstIndex(of: 0) ?? commField.endIndex
+        return EventHeader(
+            kind: kind,
+            syscall: Syscall(rawValue: raw.syscall) ?? .none,
+            timestamp: raw.timestamp_ns,
+            subjects: raw.subjects,
+            cgroupID: raw.cgroup_id,
+            result: raw.result,
+            pid: Int32(bitPattern: raw.pid),
+            tid: Int32(bitPattern: raw.tid),
+            ppid: Int32(bitPattern: raw.ppid),
+            uid: raw.uid,
+            gid: raw.gid,
+            flags: EventFlags(rawValue: raw.flags),
+            comm: UnsafeRawBufferPointer(rebasing: commField[..<commEnd]))
+    }
+
+    private static func decodeSyscall(_ bytes: UnsafeRawBufferPointer, header: EventHeader) throws(EventDecodingError)
+        -> KernelEvent
+    {
+        try require(bytes, syscallSize, "syscall")
+        guard SyscallTable.shape(of: header.syscall) != nil else { throw .unknownKind(header.syscall.rawValue) }
+        let event = bytes.loadUnaligned(as: witness_syscall_event.self)
+        var offset = syscallSize
+        let path = try slice(bytes, from: offset, count: Int(event.path_len), "path")
+        offset += path.count
+        let path2 = try slice(bytes, from: offset, count: Int(event.path2_len), "path2")
+        offset += path2.count
+        let directory = try slice(bytes, from: offset, count: Int(event.dir_len), "directory")
+        offset += directory.count
+        let directory2 = try slice(bytes, from: offset, count: Int(event.dir2_len), "directory2")
+        let record = SyscallRecord(
+            arguments: event.args, path: path, path2: path2, directory: directory, directory2: directory2,
+            socketFamily: event.fd_family, socketProtocol: event.fd_protocol)
+        return KernelEvent(header: header, payload: .syscall(record))
     }
 
     private static func require(_ bytes: UnsafeRawBufferPointer, _ size: Int, _ what: String) throws(EventDecodingError) {

@@ -106,13 +106,13 @@ public struct EventJSONEncoder {
         writer.string(header.comm)
         writer.raw(",")
         writer.key("proc.exepath")
-        if let process, !process.exePath.isEmpty { writer.string(process.exePath) } else { writer.raw("\"<NA>\"") }
+        if let process, !process.exePath.isEmpty { writer.string(process.exePath) } else { writer.raw("null") }
         writer.raw(",")
         writer.key("proc.exe")
         if let process, !process.argv.isEmpty {
             process.argv.withUnsafeBytes { writer.string(UnsafeRawBufferPointer(rebasing: $0[..<process.exe.count])) }
         } else {
-            writer.raw("\"<NA>\"")
+            writer.raw("null")
         }
         writer.raw(",")
         writer.key("proc.cmdline")
@@ -120,7 +120,7 @@ public struct EventJSONEncoder {
         Self.appendCommandLine(name: header.comm, process: process, to: &writer)
         writer.raw("\",")
         writer.key("proc.pname")
-        if let parent { writer.string(parent.name) } else { writer.raw("\"<NA>\"") }
+        if let parent { writer.string(parent.name) } else { writer.raw("null") }
         writer.raw(",")
         writer.key("user.uid")
         writer.integer(header.uid)
@@ -142,7 +142,10 @@ public struct EventJSONEncoder {
     private func appendPayloadFields(_ event: KernelEvent, to writer: inout JSONWriter) {
         let header = event.header
         switch event.payload {
-        case let .exec(filename, args, _):
+        case let .exec(filename, args, _, identity):
+            writer.raw(",")
+            writer.key("user.loginuid")
+            writer.integer(identity.loginUID == .max ? -1 : Int64(identity.loginUID))
             writer.raw(",")
             writer.key("evt.arg.filename")
             writer.string(filename)
@@ -183,14 +186,23 @@ public struct EventJSONEncoder {
             OpenFlags.append(flags, to: &writer)
             writer.raw("\",")
             writer.key("evt.arg.mode")
-            writer.integer(mode)
+            writer.byte(UInt8(ascii: "\""))
+            SyscallFormatter.appendMode(mode, to: &writer)
+            writer.byte(UInt8(ascii: "\""))
             writer.raw(",")
             writer.key("evt.arg.dirfd")
             writer.integer(dirfd)
-        case let .connect(fd, remote, local):
+        case let .syscall(record):
+            appendSyscallFields(header.syscall, record, to: &writer)
+        case let .connect(fd, remote, local, transport):
             writer.raw(",")
             writer.key("fd.num")
             writer.integer(fd)
+            if let name = transport.name {
+                writer.raw(",")
+                writer.key("fd.l4proto")
+                writer.string(name)
+            }
             writer.raw(",")
             writer.key("fd.typechar")
             writer.string(remote.typeChar)
@@ -209,6 +221,9 @@ public struct EventJSONEncoder {
             writer.byte(UInt8(ascii: "\""))
             if remote.port != nil {
                 writer.raw(",")
+                writer.key("fd.connected")
+                writer.boolean(header.result == 0)
+                writer.raw(",")
                 writer.key("fd.sip")
                 writer.byte(UInt8(ascii: "\""))
                 SocketAddressFormatter.appendHost(remote, to: &writer)
@@ -225,6 +240,30 @@ public struct EventJSONEncoder {
                     writer.integer(local.port ?? 0)
                 }
             }
+        }
+    }
+
+    /// Every named argument as evt.arg.<name>, and fd.name for the first path.
+    private func appendSyscallFields(_ syscall: Syscall, _ record: SyscallRecord, to writer: inout JSONWriter) {
+        guard let shape = SyscallTable.shape(of: syscall) else { return }
+        if record.path.count > 0 || shape.path != nil {
+            writer.raw(",")
+            writer.key("fd.name")
+            writer.byte(UInt8(ascii: "\""))
+            PathResolver.appendJoined(directory: record.directory, path: record.path, to: &writer)
+            writer.byte(UInt8(ascii: "\""))
+        }
+        for (index, name) in shape.arguments.enumerated() {
+            writer.raw(",\"evt.arg.")
+            writer.escaped(name)
+            writer.raw("\":\"")
+            SyscallFormatter.appendArgument(syscall, shape, record, index, to: &writer)
+            writer.byte(UInt8(ascii: "\""))
+        }
+        if record.socketFamily != 0 {
+            writer.raw(",")
+            writer.key("fd.type")
+            writer.raw(record.socketFamily == 10 ? "\"ipv6\"" : record.socketFamily == 2 ? "\"ipv4\"" : "\"unix\"")
         }
     }
 
@@ -267,8 +306,10 @@ public struct EventJSONEncoder {
         writer.raw(header.syscall.eventType)
         writer.byte(UInt8(ascii: " "))
         switch event.payload {
-        case let .exec(filename, _, directory):
+        case let .exec(filename, _, directory, _):
             PathResolver.appendJoined(directory: directory, path: filename, to: &writer)
+        case let .syscall(record):
+            SyscallFormatter.appendSummary(header.syscall, record, to: &writer)
         case .exit:
             writer.raw("status=")
             writer.integer((header.result >> 8) & 0xFF)
@@ -277,7 +318,7 @@ public struct EventJSONEncoder {
             writer.integer(childPID)
         case let .open(_, _, _, path, directory):
             PathResolver.appendJoined(directory: directory, path: path, to: &writer)
-        case let .connect(_, remote, _):
+        case let .connect(_, remote, _, _):
             if case let .unix(path) = remote { appendUnixPath(path, to: &writer) } else { SocketAddressFormatter.append(remote, to: &writer) }
         }
         if header.kind != .exit {

@@ -5,12 +5,17 @@ public enum OutputFormat: String, Sendable, CaseIterable {
 }
 
 /// The user-space path of every ring buffer record: decode → process table →
-/// format → sink. It runs on the consumer thread, record by record, writing into
+/// rules → format → sink. An event that fires rules is written as its alerts;
+/// other events are written only when every event is asked for. It runs on the consumer thread, record by record, writing into
 /// one reusable buffer that is flushed at the end of each drained batch (or when
 /// it grows past `flushThreshold`), so the common path allocates nothing.
 public final class EventPipeline {
     public private(set) var counts = EventCounts()
+    /// Events that fired at least one rule.
+    public private(set) var alertedEvents: UInt64 = 0
     public let processes: ProcessTable
+    /// The rules engine, if rules are loaded.
+    public let classifier: (any EventClassifier)?
     /// Whether every event is printed (`trace`, `witness --events`).
     public var printsEvents: Bool
     private let format: OutputFormat
@@ -22,8 +27,10 @@ public final class EventPipeline {
 
     public init(
         sink: OutputSink, format: OutputFormat, printsEvents: Bool, hostname: [UInt8],
-        clock: WallClock = WallClock(), processes: ProcessTable = ProcessTable()
+        clock: WallClock = WallClock(), processes: ProcessTable = ProcessTable(),
+        classifier: (any EventClassifier)? = nil
     ) {
+        self.classifier = classifier
         self.sink = sink
         self.format = format
         self.printsEvents = printsEvents
@@ -38,6 +45,7 @@ public final class EventPipeline {
     /// Names subject slots in the JSON output.
     public func label(slot: Int, as label: String) {
         json.subjectLabels[slot] = label
+        classifier?.label(slot: slot, as: label)
     }
 
     /// Handles one record from the ring buffer (valid only during this call).
@@ -58,15 +66,24 @@ public final class EventPipeline {
         counts.record(header.syscall)
 
         // An exec changes the process before anything is said about it.
-        if case let .exec(filename, args, directory) = event.payload, header.result == 0 {
+        if case let .exec(filename, args, directory, identity) = event.payload, header.result == 0 {
+            let previous = processes.cached(header.pid)
             processes.insert(
                 ProcessRecord(
                     pid: header.pid, ppid: header.ppid, name: Array(header.comm),
                     exePath: PathResolver.joined(directory: directory, path: filename),
-                    argv: Array(args), argvTruncated: header.flags.contains(.argsTruncated)))
+                    argv: Array(args), argvTruncated: header.flags.contains(.argsTruncated), tty: Int32(bitPattern: identity.tty),
+                    loginUID: identity.loginUID, cwd: Array(directory), capabilities: identity.capabilities,
+                    executableIsMemfd: header.flags.contains(.executableIsMemfd),
+                    startTime: previous?.startTime ?? header.timestamp))
         }
 
-        if printsEvents {
+        var fired = 0
+        if let classifier {
+            fired = classifier.classify(event, number: counts.total, processes: processes, format: format, into: &writer)
+            if fired > 0 { alertedEvents &+= 1 }
+        }
+        if printsEvents && fired == 0 {
             let process = processes.lookup(header.pid)
             switch format {
             case .json:
@@ -77,7 +94,7 @@ public final class EventPipeline {
         }
 
         switch event.payload {
-        case let .fork(childPID): processes.fork(parent: header.pid, child: childPID)
+        case let .fork(childPID): processes.fork(parent: header.pid, child: childPID, at: header.timestamp)
         case .exit: processes.exit(header.pid)
         default: break
         }

@@ -41,7 +41,7 @@ public struct EventTextFormatter {
         // The target goes through the JSON escaper first, then is made terminal-safe.
         scratch.reset()
         switch event.payload {
-        case let .exec(filename, args, _):
+        case let .exec(filename, args, _, _):
             if args.isEmpty {
                 scratch.escaped(Self.buffer(filename))
             } else {
@@ -56,8 +56,10 @@ public struct EventTextFormatter {
             PathResolver.appendJoined(directory: directory, path: path, to: &scratch)
             scratch.byte(UInt8(ascii: " "))
             OpenFlags.append(flags, to: &scratch)
-        case let .connect(_, remote, _):
+        case let .connect(_, remote, _, _):
             SocketAddressFormatter.append(remote, to: &scratch)
+        case let .syscall(record):
+            SyscallFormatter.appendSummary(header.syscall, record, to: &scratch)
         }
         scratch.bytes.withUnsafeBytes { Self.appendSafe($0, to: &writer) }
         writer.byte(UInt8(ascii: "\n"))

@@ -53,12 +53,15 @@ public struct JSONWriter {
     }
 
     public mutating func string(_ value: String) {
-        var copy = value
-        copy.withUTF8 { buffer in
-            bytes.append(UInt8(ascii: "\""))
-            escaped(buffer)
-            bytes.append(UInt8(ascii: "\""))
-        }
+        bytes.append(UInt8(ascii: "\""))
+        escaped(value)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Escapes `text` into the buffer (no quotes); native strings are not copied.
+    public mutating func escaped(_ text: String) {
+        var copy = text
+        copy.withUTF8 { escaped($0) }
     }
 
     public mutating func integer<T: BinaryInteger>(_ value: T) {

@@ -20,6 +20,8 @@ public enum EventKind: UInt16, Sendable, CaseIterable {
     case fork = 3
     case open = 4
     case connect = 5
+    /// Any generic syscall (SyscallTable).
+    case syscall = 7
 }
 
 /// The system call behind a record, as `enum witness_syscall`.
@@ -33,8 +35,37 @@ public enum Syscall: UInt16, Sendable, CaseIterable {
     case connect = 6
     case clone = 7
     case exit = 8
+    // The generic syscalls (SyscallTable describes their arguments).
+    case ptrace = 9
+    case initModule = 10
+    case finitModule = 11
+    case mount = 12
+    case umount2 = 13
+    case unshare = 14
+    case setns = 15
+    case chmod = 16
+    case fchmod = 17
+    case fchmodat = 18
+    case unlink = 19
+    case unlinkat = 20
+    case rename = 21
+    case renameat = 22
+    case renameat2 = 23
+    case link = 24
+    case linkat = 25
+    case symlink = 26
+    case symlinkat = 27
+    case memfdCreate = 28
+    case setuid = 29
+    case setgid = 30
+    case setreuid = 31
+    case setregid = 32
+    case setresuid = 33
+    case setresgid = 34
+    case dup2 = 35
+    case dup3 = 36
 
-    /// The name Falco uses for `evt.type`.
+    /// The name Falco uses for `evt.type` (the syscall's own name, `procexit` for exits).
     public var eventType: StaticString {
         switch self {
         case .none: return "unknown"
@@ -46,6 +77,34 @@ public enum Syscall: UInt16, Sendable, CaseIterable {
         case .connect: return "connect"
         case .clone: return "clone"
         case .exit: return "procexit"
+        case .ptrace: return "ptrace"
+        case .initModule: return "init_module"
+        case .finitModule: return "finit_module"
+        case .mount: return "mount"
+        case .umount2: return "umount2"
+        case .unshare: return "unshare"
+        case .setns: return "setns"
+        case .chmod: return "chmod"
+        case .fchmod: return "fchmod"
+        case .fchmodat: return "fchmodat"
+        case .unlink: return "unlink"
+        case .unlinkat: return "unlinkat"
+        case .rename: return "rename"
+        case .renameat: return "renameat"
+        case .renameat2: return "renameat2"
+        case .link: return "link"
+        case .linkat: return "linkat"
+        case .symlink: return "symlink"
+        case .symlinkat: return "symlinkat"
+        case .memfdCreate: return "memfd_create"
+        case .setuid: return "setuid"
+        case .setgid: return "setgid"
+        case .setreuid: return "setreuid"
+        case .setregid: return "setregid"
+        case .setresuid: return "setresuid"
+        case .setresgid: return "setresgid"
+        case .dup2: return "dup2"
+        case .dup3: return "dup3"
         }
     }
 }
@@ -63,6 +122,8 @@ public struct EventFlags: OptionSet, Sendable {
     public static let addressUnreadable = EventFlags(rawValue: UInt32(WITNESS_FLAG_ADDR_UNREADABLE.rawValue))
     public static let localAddress = EventFlags(rawValue: UInt32(WITNESS_FLAG_LOCAL_ADDR.rawValue))
     public static let directoryTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_DIR_TRUNCATED.rawValue))
+    public static let executableIsMemfd = EventFlags(rawValue: UInt32(WITNESS_FLAG_EXE_MEMFD.rawValue))
+    public static let secondPathTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_PATH2_TRUNCATED.rawValue))
 }
 
 /// The fields every record carries.
@@ -91,10 +152,71 @@ public enum EventPayload {
     /// A successful exec (reported in the new image) or a failed one (result < 0).
     /// `args` holds the argument vector, NUL-separated, argv[0] first; `directory`
     /// is what a relative filename is relative to (empty for an absolute one).
-    case exec(filename: UnsafeRawBufferPointer, args: UnsafeRawBufferPointer, directory: UnsafeRawBufferPointer)
+    case exec(
+        filename: UnsafeRawBufferPointer, args: UnsafeRawBufferPointer, directory: UnsafeRawBufferPointer,
+        identity: ExecIdentity)
     case exit
     case fork(childPID: Int32)
     /// `directory`: what a relative `path` is relative to, resolved by the kernel.
     case open(dirfd: Int32, flags: UInt32, mode: UInt32, path: UnsafeRawBufferPointer, directory: UnsafeRawBufferPointer)
-    case connect(fd: Int32, remote: SocketAddress, local: SocketAddress?)
+    case connect(fd: Int32, remote: SocketAddress, local: SocketAddress?, transport: Transport)
+    /// Any other witnessed syscall: its arguments and paths, named by `SyscallTable`.
+    case syscall(SyscallRecord)
+}
+
+/// Who a new image runs as, read by the kernel at exec.
+public struct ExecIdentity: Equatable, Sendable {
+    /// Audit login uid; UInt32.max when unset.
+    public var loginUID: UInt32
+    /// Controlling terminal as /proc/PID/stat's tty_nr; 0 for none.
+    public var tty: UInt32
+    /// Effective capability set.
+    public var capabilities: UInt64
+
+    public init(loginUID: UInt32 = .max, tty: UInt32 = 0, capabilities: UInt64 = 0) {
+        self.loginUID = loginUID
+        self.tty = tty
+        self.capabilities = capabilities
+    }
+}
+
+/// The arguments of a generic syscall: six integers and up to two paths, each with
+/// the directory a relative one is relative to.
+public struct SyscallRecord {
+    public var arguments: (Int64, Int64, Int64, Int64, Int64, Int64)
+    public var path: UnsafeRawBufferPointer
+    public var path2: UnsafeRawBufferPointer
+    public var directory: UnsafeRawBufferPointer
+    public var directory2: UnsafeRawBufferPointer
+    /// AF_* of the socket in the descriptor argument (dup2, dup3), 0 if not a socket.
+    public var socketFamily: UInt16
+    public var socketProtocol: UInt16
+
+    public func argument(_ index: Int) -> Int64 {
+        switch index {
+        case 0: return arguments.0
+        case 1: return arguments.1
+        case 2: return arguments.2
+        case 3: return arguments.3
+        case 4: return arguments.4
+        default: return arguments.5
+        }
+    }
+}
+
+/// The transport protocol of a socket (Falco's fd.l4proto).
+public struct Transport: Equatable, Sendable {
+    public var number: UInt16
+
+    public init(number: UInt16) { self.number = number }
+
+    public var name: StaticString? {
+        switch number {
+        case 6: return "tcp"
+        case 17: return "udp"
+        case 1, 58: return "icmp"
+        case 132: return "sctp"
+        default: return nil
+        }
+    }
 }

@@ -12,14 +12,36 @@ public struct ProcessRecord: Sendable, Equatable {
     /// The argument vector, NUL-separated, argv[0] first.
     public var argv: [UInt8]
     public var argvTruncated: Bool
+    /// The controlling terminal (tty_nr), 0 when there is none (Falco's proc.tty).
+    public var tty: Int32
+    /// Audit login uid (user.loginuid); UInt32.max when unset.
+    public var loginUID: UInt32
+    /// Working directory at exec (proc.cwd).
+    public var cwd: [UInt8]
+    /// Effective capabilities after exec (thread.cap_effective); nil when unknown.
+    public var capabilities: UInt64?
+    /// The executable is a memfd: an exec that never touched a file system.
+    public var executableIsMemfd: Bool
+    /// When the process started (exec or fork), CLOCK_BOOTTIME ns; 0 when unknown.
+    public var startTime: UInt64
 
-    public init(pid: Int32, ppid: Int32, name: [UInt8], exePath: [UInt8], argv: [UInt8], argvTruncated: Bool = false) {
+    public init(
+        pid: Int32, ppid: Int32, name: [UInt8], exePath: [UInt8], argv: [UInt8], argvTruncated: Bool = false,
+        tty: Int32 = 0, loginUID: UInt32 = .max, cwd: [UInt8] = [], capabilities: UInt64? = nil,
+        executableIsMemfd: Bool = false, startTime: UInt64 = 0
+    ) {
         self.pid = pid
         self.ppid = ppid
         self.name = name
         self.exePath = exePath
         self.argv = argv
         self.argvTruncated = argvTruncated
+        self.tty = tty
+        self.loginUID = loginUID
+        self.cwd = cwd
+        self.capabilities = capabilities
+        self.executableIsMemfd = executableIsMemfd
+        self.startTime = startTime
     }
 
     /// argv[0] (Falco's proc.exe).
@@ -75,10 +97,11 @@ public final class ProcessTable {
     }
 
     /// A new process starts as a copy of its parent (same image until it execs).
-    public func fork(parent: Int32, child: Int32) {
+    public func fork(parent: Int32, child: Int32, at time: UInt64 = 0) {
         guard var record = lookup(parent) else { return }
         record.pid = child
         record.ppid = parent
+        record.startTime = time
         insert(record)
     }
 
@@ -93,8 +116,12 @@ public final class ProcessTable {
         while name.last == 0x0A { name.removeLast() }
         let argv = ProcFiles.read(base + "/cmdline", limit: Int(4096)) ?? []
         let exePath = ProcFiles.readLink(base + "/exe") ?? []
-        let ppid = ProcFiles.parentPID(statusPath: base + "/stat") ?? 0
-        return ProcessRecord(pid: pid, ppid: ppid, name: name, exePath: exePath, argv: argv)
+        let stat = ProcFiles.statFields(base + "/stat")
+        let loginUID = ProcFiles.read(base + "/loginuid", limit: 16).flatMap { UInt32(String(decoding: $0, as: UTF8.self)) }
+        return ProcessRecord(
+            pid: pid, ppid: stat?.ppid ?? 0, name: name, exePath: exePath, argv: argv, tty: stat?.tty ?? 0,
+            loginUID: loginUID ?? .max, cwd: ProcFiles.readLink(base + "/cwd") ?? [],
+            executableIsMemfd: exePath.starts(with: Array("/memfd:".utf8)), startTime: stat?.startTime ?? 0)
     }
 
     /// Records every process in `pids` (a subject's existing processes at start).
@@ -132,14 +159,21 @@ public enum ProcFiles {
         return buffer
     }
 
-    /// Field 4 of /proc/PID/stat, read after the last ')' since comm may hold anything.
-    public static func parentPID(statusPath: String) -> Int32? {
-        guard let stat = read(statusPath, limit: 1024), let close = stat.lastIndex(of: UInt8(ascii: ")")) else {
+    /// Fields 4 (ppid), 7 (tty_nr) and 22 (start time) of /proc/PID/stat, read after
+    /// the last ')' since the comm before it may hold anything.
+    public static func statFields(_ path: String) -> (ppid: Int32, tty: Int32, startTime: UInt64)? {
+        guard let stat = read(path, limit: 1024), let close = stat.lastIndex(of: UInt8(ascii: ")")) else {
             return nil
         }
         let fields = stat[(close + 1)...].split(separator: UInt8(ascii: " "))
-        guard fields.count > 1 else { return nil }
-        return Int32(String(decoding: fields[1], as: UTF8.self))
+        guard fields.count > 19, let ppid = Int32(String(decoding: fields[1], as: UTF8.self)) else { return nil }
+        let ticks = UInt64(String(decoding: fields[19], as: UTF8.self)) ?? 0
+        let perSecond = UInt64(max(1, sysconf(Int32(_SC_CLK_TCK))))
+        return (ppid, Int32(String(decoding: fields[4], as: UTF8.self)) ?? 0, ticks * (1_000_000_000 / perSecond))
+    }
+
+    public static func parentPID(statusPath: String) -> Int32? {
+        statFields(statusPath)?.ppid
     }
 
     /// Every pid in /proc.

@@ -1,5 +1,6 @@
 import CBPF
 import Glibc
+import WitnessCore
 
 /// The Witness kernel object, loaded and attached: every program, its maps, and the
 /// control block shared with the programs. It exists so that exactly one owner holds
@@ -38,6 +39,10 @@ public final class WitnessProbe {
     public let skippedPrograms: [String]
     /// Names of the attached programs.
     public private(set) var attachedPrograms: [String] = []
+    /// Generic syscalls attached, and those this kernel has no tracepoint for.
+    public private(set) var attachedSyscalls: [String] = []
+    public private(set) var missingSyscalls: [String] = []
+    private let tracefs: String
     public let ringBufferBytes: Int
     let eventsFD: Int32
     private let subjectCgroupsFD: Int32
@@ -69,10 +74,10 @@ public final class WitnessProbe {
                     : "BTF file \(btf) \(reason)",
                 isUsageError: true)
         }
-        let tracefs = try Tracefs.ensureMounted()
+        tracefs = try Tracefs.ensureMounted()
         cbpf_set_log_level(Int32(options.logLevel))
 
-        let image = EmbeddedObject.bytes()
+        let image = Base64.decode(embeddedBPFObjectBase64)  // a few hundred KiB, well under a millisecond
         guard let object = image.withUnsafeBytes({ cbpf_object_open($0.baseAddress, $0.count, "witness", options.btfPath) })
         else {
             throw BPFError.lastError("open embedded BPF object")
@@ -147,7 +152,8 @@ public final class WitnessProbe {
 
     /// Detaches every program and frees every map. Idempotent.
     public func close() {
-        for link in links.reversed() { bpf_link__destroy(link) }
+        var pending: [OpaquePointer?] = links.reversed()
+        cbpf_destroy_links(&pending, Int32(pending.count))
         links.removeAll()
         if let control {
             munmap(control, controlLength)
@@ -301,12 +307,15 @@ public final class WitnessProbe {
                 + (detail.isEmpty ? "" : " (libbpf: \(detail))"))
     }
 
+    /// The generic pair, attached once per syscall of `SyscallTable` below.
+    private static let genericPrograms = ["witness_enter_syscall", "witness_exit_syscall"]
+
     private func attachAll() throws(BPFError) {
         guard let object else { return }
         var program = bpf_object__next_program(object, nil)
         while let current = program {
-            if bpf_program__autoload(current) {
-                let name = String(cString: bpf_program__name(current))
+            let name = String(cString: bpf_program__name(current))
+            if bpf_program__autoload(current) && !Self.genericPrograms.contains(name) {
                 guard let link = bpf_program__attach(current) else {
                     let error = errno
                     throw BPFError(
@@ -319,5 +328,38 @@ public final class WitnessProbe {
             }
             program = bpf_object__next_program(object, current)
         }
+        try attachGenericSyscalls(object)
+    }
+
+    /// Attaches the generic enter/exit programs to each syscall of the table, the
+    /// enter with the cookie that tells the programs what the arguments are.
+    private func attachGenericSyscalls(_ object: OpaquePointer) throws(BPFError) {
+        guard let enter = bpf_object__find_program_by_name(object, Self.genericPrograms[0]),
+            let exit = bpf_object__find_program_by_name(object, Self.genericPrograms[1])
+        else { return }
+        for shape in SyscallTable.shapes {
+            let enterName = "sys_enter_\(shape.tracepoint)"
+            let exitName = "sys_exit_\(shape.tracepoint)"
+            guard Tracefs.hasTracepoint(tracefs, category: "syscalls", name: enterName),
+                Tracefs.hasTracepoint(tracefs, category: "syscalls", name: exitName)
+            else {
+                missingSyscalls.append(shape.tracepoint)
+                continue
+            }
+            var options = bpf_tracepoint_opts()
+            options.sz = MemoryLayout<bpf_tracepoint_opts>.size
+            options.bpf_cookie = shape.cookie
+            for (program, tracepoint) in [(enter, enterName), (exit, exitName)] {
+                guard let link = bpf_program__attach_tracepoint_opts(program, "syscalls", tracepoint, &options) else {
+                    let error = errno
+                    throw BPFError(
+                        operation: "attach \(tracepoint)", errno: error,
+                        message: "attaching to \(tracepoint) failed: \(String(cString: strerror(error)))")
+                }
+                links.append(link)
+            }
+            attachedSyscalls.append(shape.tracepoint)
+        }
+        attachedPrograms.append(contentsOf: Self.genericPrograms)
     }
 }

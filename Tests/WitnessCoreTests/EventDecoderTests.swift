@@ -47,7 +47,7 @@ struct EventDecoderTests {
 
     @Test func decodesAnExecWithItsArguments() throws {
         try RecordFixture.exec(filename: "/usr/bin/curl", argv: ["curl", "-s", "http://x"]).withEvent { event in
-            guard case let .exec(filename, args, _) = event.payload else {
+            guard case let .exec(filename, args, _, _) = event.payload else {
                 Issue.record("not an exec")
                 return
             }
@@ -60,7 +60,7 @@ struct EventDecoderTests {
         let v4 = RecordFixture.connect(
             sockaddr: RecordFixture.sockaddrIPv4(10, 0, 0, 1, port: 443), local: [127, 0, 0, 1], localPort: 5555)
         try v4.withEvent { event in
-            guard case let .connect(fd, remote, local) = event.payload else {
+            guard case let .connect(fd, remote, local, _) = event.payload else {
                 Issue.record("not a connect")
                 return
             }
@@ -70,7 +70,7 @@ struct EventDecoderTests {
         }
         let loopback6 = [UInt8](repeating: 0, count: 15) + [1]
         try RecordFixture.connect(sockaddr: RecordFixture.sockaddrIPv6(loopback6, port: 8080)).withEvent { event in
-            guard case let .connect(_, remote, local) = event.payload else {
+            guard case let .connect(_, remote, local, _) = event.payload else {
                 Issue.record("not a connect")
                 return
             }
@@ -113,7 +113,7 @@ struct EventDecoderTests {
         // The C header asserts these too; a Swift-side mismatch would mean a bad import.
         #expect(MemoryLayout<witness_event_header>.size == 80)
         #expect(MemoryLayout<witness_open_event>.size == 104)
-        #expect(MemoryLayout<witness_exec_event>.size == 96)
+        #expect(MemoryLayout<witness_exec_event>.size == 112)
         #expect(MemoryLayout<witness_connect_event>.size == 240)
         #expect(MemoryLayout<witness_event_header>.offset(of: \.comm) == 64)
     }

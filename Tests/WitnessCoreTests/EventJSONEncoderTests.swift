@@ -50,14 +50,14 @@ struct EventJSONEncoderTests {
         #expect(fields["evt.time"] as? Int64 == 1_778_536_629_000_000_000)
     }
 
-    @Test func failedOpenNamesTheErrnoAndUnknownsAreNA() throws {
+    @Test func failedOpenNamesTheErrnoAndUnknownsAreNull() throws {
         let line = try encode(RecordFixture.open(path: Array("/nope".utf8), result: -2))
         let fields = try #require(line["output_fields"] as? [String: Any])
         #expect(fields["evt.res"] as? String == "ENOENT")
         #expect(fields["evt.rawres"] as? Int == -2)
         #expect(fields["fd.num"] as? Int == -1)
-        #expect(fields["proc.exepath"] as? String == "<NA>")
-        #expect(fields["proc.pname"] as? String == "<NA>")
+        #expect(fields["proc.exepath"] is NSNull)
+        #expect(fields["proc.pname"] is NSNull)
     }
 
     @Test func truncationIsFlaggedNeverSilent() throws {

@@ -131,6 +131,7 @@ enum Scratch {
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", script]
         process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
         try process.run()
         process.waitUntilExit()
         return process.terminationStatus

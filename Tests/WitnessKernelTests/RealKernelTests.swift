@@ -92,7 +92,11 @@ struct RealKernelTests {
         let subject = Process()
         subject.executableURL = URL(fileURLWithPath: "/bin/sh")
         subject.arguments = ["-c", "while [ ! -e \(go) ]; do sleep 0.02; done; cat \(first); sh -c 'cat \(child)'"]
+        subject.standardOutput = FileHandle.nullDevice
+        subject.standardError = FileHandle.nullDevice
         try subject.run()
+        // Whatever happens, the subject must not outlive the test (it would hold it open).
+        defer { if subject.isRunning { subject.terminate() } }
 
         let agent = try RunningAgent(["trace", "--pid", "\(subject.processIdentifier)"])
         try agent.waitUntilAttached()

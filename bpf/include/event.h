@@ -99,7 +99,7 @@ static __always_inline struct witness_pending *pending__begin(__u16 syscall, __u
     __u64 id = bpf_get_current_pid_tgid();
     struct witness_pending pending = {
         .subjects = subjects,
-        .args = { a0, a1, a2, a3 },
+        .args = { a0, a1, a2, a3, 0, 0 },
         .syscall = syscall,
     };
     if (bpf_map_update_elem(&witness_pending_syscalls, &id, &pending, BPF_ANY)) {

@@ -51,7 +51,35 @@ struct trace_event_raw_sched_process_exit {
 struct mm_struct {
     unsigned long arg_start;
     unsigned long arg_end;
+    struct file *exe_file;
 } WITNESS_CORE;
+
+/* kernel_cap_t: a struct of one u64 since 6.3, of two u32 before; 8 bytes either way. */
+struct witness_kernel_cap {
+    __u64 val;
+};
+
+struct cred {
+    struct witness_kernel_cap cap_effective;
+} WITNESS_CORE;
+
+struct tty_driver {
+    int major;
+    int minor_start;
+} WITNESS_CORE;
+
+struct tty_struct {
+    struct tty_driver *driver;
+    int index;
+} WITNESS_CORE;
+
+struct signal_struct {
+    struct tty_struct *tty;
+} WITNESS_CORE;
+
+typedef struct {
+    __u32 val;
+} kuid_t;
 
 struct qstr {
     union {
@@ -124,6 +152,7 @@ struct sock_common {
 
 struct sock {
     struct sock_common __sk_common;
+    __u16 sk_protocol; /* a plain field since 5.6 */
 } WITNESS_CORE;
 
 struct socket {
@@ -134,6 +163,9 @@ struct task_struct {
     int pid;
     int tgid;
     int exit_code;
+    kuid_t loginuid;
+    const struct cred *cred;
+    struct signal_struct *signal;
     struct task_struct *real_parent;
     struct mm_struct *mm;
     struct files_struct *files;

@@ -52,7 +52,8 @@ struct {
 /* A syscall between its enter and exit tracepoints: what the exit needs from the enter. */
 struct witness_pending {
     __u64 subjects;
-    __u64 args[4];
+    __u64 args[6];
+    __u64 cookie;          /* generic syscalls: the attachment's cookie */
     __u16 syscall;
     __u16 addr_len;
     __u32 flags;

@@ -13,6 +13,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "maps.h"
+#include "fd.h"
 
 #define WITNESS_NAME_MAX 255
 
@@ -125,12 +126,8 @@ static __always_inline __u32 path__write_base(struct witness_event_header *heade
     if (dirfd == -100 /* AT_FDCWD */) {
         return path__write(header, out, BPF_CORE_READ(task, fs, pwd.dentry), BPF_CORE_READ(task, fs, pwd.mnt));
     }
-    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-    if (dirfd < 0 || (unsigned int)dirfd >= BPF_CORE_READ(fdt, max_fds))
-        return 0;
-    struct file **fds = BPF_CORE_READ(fdt, fd);
-    struct file *file = 0;
-    if (bpf_probe_read_kernel(&file, sizeof(file), &fds[dirfd]) || !file)
+    struct file *file = fd__file(dirfd);
+    if (!file)
         return 0;
     return path__write(header, out, BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt));
 }

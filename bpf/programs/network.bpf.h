@@ -11,27 +11,13 @@
 
 #define WITNESS_AF_INET 2
 #define WITNESS_AF_INET6 10
-#define WITNESS_S_IFMT 00170000
-#define WITNESS_S_IFSOCK 0140000
 #define WITNESS_EINPROGRESS 115
 
 /* The local address and port of socket `fd` of the current task, when it is an
  * IPv4 or IPv6 socket. */
 static __always_inline void network__local_end(struct witness_connect_event *event, int fd)
 {
-    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-    if (fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
-        return;
-    struct file **fds = BPF_CORE_READ(fdt, fd);
-    struct file *file = 0;
-    if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
-        return;
-    unsigned short mode = BPF_CORE_READ(file, f_inode, i_mode);
-    if ((mode & WITNESS_S_IFMT) != WITNESS_S_IFSOCK)
-        return;
-    struct socket *sock = BPF_CORE_READ(file, private_data);
-    struct sock *sk = BPF_CORE_READ(sock, sk);
+    struct sock *sk = fd__socket(fd__file(fd));
     if (!sk)
         return;
     unsigned short family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -44,6 +30,7 @@ static __always_inline void network__local_end(struct witness_connect_event *eve
         return;
     }
     event->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+    event->protocol = BPF_CORE_READ(sk, sk_protocol);
     event->header.flags |= WITNESS_FLAG_LOCAL_ADDR;
 }
 
@@ -84,7 +71,7 @@ int witness_exit_connect(struct trace_event_raw_sys_exit *ctx)
         event->fd = (__s32)pending->args[0];
         event->addr_len = pending->addr_len;
         event->local_port = 0;
-        event->reserved = 0;
+        event->protocol = 0;
         event->reserved2 = 0;
         __builtin_memset(event->local_addr, 0, sizeof(event->local_addr));
         __builtin_memcpy(event->addr, pending->addr, sizeof(event->addr));

@@ -74,6 +74,30 @@ static __always_inline __u32 process__read_argv_array(struct witness_exec_event 
     return walk.used > WITNESS_ARGS_MAX ? WITNESS_ARGS_MAX : walk.used;
 }
 
+/* Who runs the new image: login uid, terminal, effective capabilities, and
+ * whether the executable is a memfd (an exec that never touched a file system). */
+static __always_inline void process__identity(struct witness_exec_event *event)
+{
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+    event->loginuid = bpf_core_field_exists(task->loginuid) ? BPF_CORE_READ(task, loginuid.val) : (__u32)-1;
+    event->tty = 0;
+    struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
+    if (tty) {
+        __u32 major = BPF_CORE_READ(tty, driver, major);
+        __u32 minor = BPF_CORE_READ(tty, driver, minor_start) + BPF_CORE_READ(tty, index);
+        event->tty = (major << 8) | (minor & 0xff) | ((minor & ~0xffu) << 12);
+    }
+    event->cap_effective = 0;
+    const struct cred *cred = BPF_CORE_READ(task, cred);
+    bpf_core_read(&event->cap_effective, sizeof(event->cap_effective), &cred->cap_effective);
+    event->reserved = 0;
+    char name[6] = {};
+    const unsigned char *exe_name = BPF_CORE_READ(task, mm, exe_file, f_path.dentry, d_name.name);
+    if (exe_name && bpf_probe_read_kernel(name, sizeof(name), exe_name) == 0 && name[0] == 'm' && name[1] == 'e'
+        && name[2] == 'm' && name[3] == 'f' && name[4] == 'd' && name[5] == ':')
+        event->header.flags |= WITNESS_FLAG_EXE_MEMFD;
+}
+
 /* The directory of a relative exec filename, after filename and args. */
 static __always_inline __u32 process__write_dir(struct witness_exec_event *event, __u32 filename_len, __u32 args_len,
                                                 int dirfd)
@@ -118,10 +142,10 @@ static __always_inline int process__exec_failed(long ret)
         __u32 filename_len = event__read_user_path(&event->header, event->data, (void *)pending->args[1]);
         __u32 args_len = process__read_argv_array(event, filename_len, (const char *const *)pending->args[2]);
         __u32 dir_len = process__write_dir(event, filename_len, args_len, (int)pending->args[0]);
+        process__identity(event);
         event->filename_len = filename_len;
         event->args_len = args_len;
         event->dir_len = dir_len;
-        event->reserved = 0;
         event__submit(event, sizeof(*event) + filename_len + args_len + dir_len, pending->subjects);
     }
     bpf_map_delete_elem(&witness_pending_syscalls, &id);
@@ -172,12 +196,14 @@ int witness_process_exec(struct trace_event_raw_sched_process_exec *ctx)
         filename_len = n - 1;
     }
     __u32 args_len = process__read_args(event, filename_len);
-    /* The working directory is the caller's still: exec does not change it. */
-    __u32 dir_len = process__write_dir(event, filename_len, args_len, -100);
+    /* The working directory, always (it is proc.cwd); exec does not change it. */
+    __u32 dir_len = 0;
+    if (filename_len <= WITNESS_PATH_MAX && args_len <= WITNESS_ARGS_MAX)
+        dir_len = path__write_base(&event->header, event->data + filename_len + args_len, -100);
+    process__identity(event);
     event->filename_len = filename_len;
     event->args_len = args_len;
     event->dir_len = dir_len;
-    event->reserved = 0;
     event__submit(event, sizeof(*event) + filename_len + args_len + dir_len, subjects);
     return 0;
 }

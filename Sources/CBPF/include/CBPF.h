@@ -56,4 +56,9 @@ void cbpf_reset_signals(void);
  */
 int cbpf_spawn_gated(const char *path, char *const argv[], int *gate_fd, int *error_fd);
 
+/* Destroys `count` links at once, one thread each: detaching a tracepoint waits for
+ * an RCU grace period, and waiting for them in parallel makes shutdown take one
+ * or two grace periods instead of one per link. */
+void cbpf_destroy_links(struct bpf_link **links, int count);
+
 #endif /* CBPF_H */

@@ -1,15 +1,7 @@
-/// The compiled kernel object, embedded in the binary by BPFObjectPlugin as base64
-/// and decoded once at startup (a few hundred KiB, well under a millisecond).
-enum EmbeddedObject {
-    static func bytes() -> [UInt8] {
-        Base64.decode(embeddedBPFObjectBase64)
-    }
-}
-
-/// A minimal standard-alphabet base64 decoder: enough for the embedded object, no
-/// Foundation needed in the agent's startup path.
-enum Base64 {
-    static func decode(_ text: String) -> [UInt8] {
+/// A minimal standard-alphabet base64 decoder for what the build embeds in the
+/// binary (the BPF object, the default rules): no Foundation in the startup path.
+public enum Base64 {
+    public static func decode(_ text: String) -> [UInt8] {
         var table = [UInt8](repeating: 0xFF, count: 256)
         for (index, char) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() {
             table[Int(char)] = UInt8(index)

@@ -1,0 +1,179 @@
+/// Turns `ConditionSyntax` into a `Predicate`: expands macros (each compiled once),
+/// flattens lists (which may name other lists), resolves fields and converts values
+/// to each field's type. Unknown fields are reported apart from real errors: a rule
+/// that needs one is skipped, not fatal.
+final class ConditionCompiler {
+    enum Failure: Error, Equatable {
+        /// A field Witness does not know: the rule is skipped with a warning.
+        case unknownField(String)
+        /// A field Witness knows of but cannot observe: the condition cannot be evaluated.
+        case unavailableField(String)
+        /// An operator Witness does not implement (regex, bcontains...): skipped too.
+        case unsupportedOperator(String)
+        case unknownMacro(String)
+        case recursiveMacro(String)
+        case badValue(String)
+        case badMacroCondition(macro: String, ConditionError)
+
+        var isSkip: Bool {
+            switch self {
+            case .unknownField, .unavailableField, .unsupportedOperator: return true
+            default: return false
+            }
+        }
+
+        var message: String {
+            switch self {
+            case .unknownField(let name): return "uses field '\(name)', which Witness does not know"
+            case .unavailableField(let name): return "tests field '\(name)', which Witness cannot observe"
+            case .unsupportedOperator(let name): return "uses operator '\(name)', which Witness does not support"
+            case .unknownMacro(let name): return "unknown macro '\(name)'"
+            case .recursiveMacro(let name): return "macro '\(name)' refers to itself"
+            case .badValue(let text): return text
+            case let .badMacroCondition(macro, error): return "in macro '\(macro)': \(error.message)"
+            }
+        }
+    }
+
+    private let macroConditions: [String: String]
+    private let lists: [String: [String]]
+    private var compiledMacros: [String: Result<Predicate, Failure>] = [:]
+    private var expanding: Set<String> = []
+
+    init(macros: [String: String], lists: [String: [String]]) {
+        macroConditions = macros
+        self.lists = lists
+    }
+
+    func compile(_ syntax: ConditionSyntax) throws(Failure) -> Predicate {
+        switch syntax {
+        case .and(let items):
+            var compiled: [Predicate] = []
+            for item in items { compiled.append(try compile(item)) }
+            return .all(compiled)
+        case .or(let items):
+            var compiled: [Predicate] = []
+            for item in items { compiled.append(try compile(item)) }
+            return .any(compiled)
+        case .not(let inner):
+            return .not(try compile(inner))
+        case let .macro(name, _):
+            return try macro(name)
+        case let .comparison(field, op, operand, _):
+            return try comparison(field, op, operand)
+        }
+    }
+
+    private func macro(_ name: String) throws(Failure) -> Predicate {
+        if let done = compiledMacros[name] { return try done.get() }
+        guard let condition = macroConditions[name] else { throw .unknownMacro(name) }
+        guard !expanding.contains(name) else { throw .recursiveMacro(name) }
+        expanding.insert(name)
+        defer { expanding.remove(name) }
+        let result: Result<Predicate, Failure>
+        do throws(ConditionError) {
+            let syntax = try ConditionParser.parse(condition)
+            do throws(Failure) {
+                result = .success(try compile(syntax))
+            } catch {
+                result = .failure(error)
+            }
+        } catch {
+            result = .failure(.badMacroCondition(macro: name, error))
+        }
+        // A recursion failure is not cached: the macro may compile from another path.
+        if case .failure(.recursiveMacro) = result {} else { compiledMacros[name] = result }
+        return try result.get()
+    }
+
+    /// List items with list references expanded (lists were flattened at load).
+    func expand(_ items: [String]) -> [String] {
+        var result: [String] = []
+        for item in items {
+            if let list = lists[item] { result.append(contentsOf: list) } else { result.append(Self.unquote(item)) }
+        }
+        return result
+    }
+
+    static func unquote(_ item: String) -> String {
+        if item.count >= 2, let first = item.first, first == "\"" || first == "'", item.last == first {
+            return String(item.dropFirst().dropLast())
+        }
+        return item
+    }
+
+    func comparison(_ syntax: FieldSyntax, _ op: ComparisonOperator, _ operand: Operand) throws(Failure) -> Predicate {
+        let field: FieldRef
+        switch FieldRef.resolve(name: syntax.name, argument: syntax.argument) {
+        case .success(let resolved): field = resolved
+        case .failure(let unknown): throw .unknownField(unknown.name)
+        }
+        if field.id == .unavailable { throw .unavailableField(field.displayName) }
+        if op == .exists { return .exists(field) }
+        let values: [String]
+        switch operand {
+        case .none: throw .badValue("'\(op.rawValue)' needs a value")
+        case .value(let value): values = [value]
+        case .list(let items): values = expand(items)
+        }
+        switch field.id.kind {
+        case .string: return try text(field, op, values)
+        case .number: return try number(field, op, values)
+        case .boolean: return try boolean(field, op, values)
+        }
+    }
+
+    private func text(_ field: FieldRef, _ op: ComparisonOperator, _ values: [String]) throws(Failure) -> Predicate {
+        let first = Array((values.first ?? "").utf8)
+        switch op {
+        case .equal, .doubleEqual: return .text(field, .equal(first))
+        case .notEqual: return .text(field, .notEqual(first))
+        case .contains: return .text(field, .contains(first))
+        case .icontains: return .text(field, .containsIgnoringCase(first.map(ByteMatching.lower)))
+        case .startswith: return .text(field, .startsWith(first))
+        case .endswith: return .text(field, .endsWith(first))
+        case .glob: return .text(field, .glob(first, caseInsensitive: false))
+        case .iglob: return .text(field, .glob(first, caseInsensitive: true))
+        case .in, .intersects: return .text(field, .member(ByteStringSet(values.map { Array($0.utf8) })))
+        case .pmatch: return .text(field, .pathMatch(values.map { Array($0.utf8) }))
+        case .less, .lessOrEqual, .greater, .greaterOrEqual:
+            throw .badValue("operator '\(op.rawValue)' compares numbers, but \(field.displayName) is a string")
+        case .bcontains, .bstartswith, .regex:
+            throw .unsupportedOperator(op.rawValue)
+        case .exists:
+            return .exists(field)
+        }
+    }
+
+    private func number(_ field: FieldRef, _ op: ComparisonOperator, _ values: [String]) throws(Failure) -> Predicate {
+        var numbers: [Int64] = []
+        for value in values {
+            guard let number = Int64(value) else {
+                throw .badValue("'\(value)' is not a number, as \(field.displayName) needs")
+            }
+            numbers.append(number)
+        }
+        let first = numbers.first ?? 0
+        switch op {
+        case .equal, .doubleEqual: return .number(field, .equal(first))
+        case .notEqual: return .number(field, .notEqual(first))
+        case .less: return .number(field, .less(first))
+        case .lessOrEqual: return .number(field, .lessOrEqual(first))
+        case .greater: return .number(field, .greater(first))
+        case .greaterOrEqual: return .number(field, .greaterOrEqual(first))
+        case .in, .intersects: return .number(field, .member(Set(numbers)))
+        default: throw .badValue("operator '\(op.rawValue)' does not apply to the number \(field.displayName)")
+        }
+    }
+
+    private func boolean(_ field: FieldRef, _ op: ComparisonOperator, _ values: [String]) throws(Failure) -> Predicate {
+        guard let text = values.first, let value = Bool(text.lowercased()) else {
+            throw .badValue("\(field.displayName) is true or false, not '\(values.first ?? "")'")
+        }
+        switch op {
+        case .equal, .doubleEqual: return .boolean(field, value)
+        case .notEqual: return .boolean(field, !value)
+        default: throw .badValue("operator '\(op.rawValue)' does not apply to the boolean \(field.displayName)")
+        }
+    }
+}

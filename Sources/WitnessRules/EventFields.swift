@@ -1,0 +1,358 @@
+import WitnessCore
+
+/// Answers Falco fields for the event being classified. Reused for every event:
+/// `begin(_:)` resets it; derived strings (fd.name, proc.cmdline, ...) are built at
+/// most once per event, in buffers that keep their capacity, and process lookups
+/// are cached — so evaluating many rules against one event allocates nothing.
+final class EventFields {
+    private(set) var event: KernelEvent?
+    private(set) var eventNumber: UInt64 = 0
+    let processes: ProcessTable
+    let users: UserNames
+    let clock: WallClock
+
+    private var process: ProcessRecord?
+    private var processLooked = false
+    private var ancestors: [ProcessRecord?] = []
+    private var fdName: [UInt8] = []
+    private var fdNameReady = false
+    private var commandLine: [UInt8] = []
+    private var commandLineReady = false
+    private var arguments: [UInt8] = []
+    private var argumentsReady = false
+    private var parentCommandLine: [UInt8] = []
+    private var parentCommandLineReady = false
+    private var flags = JSONWriter(capacity: 256)
+    private var flagsReady = false
+    private var address = JSONWriter(capacity: 128)
+    /// Buffer for values rendered on demand (cwd, capabilities, syscall arguments).
+    private var rendered = JSONWriter(capacity: 8192)
+
+    init(processes: ProcessTable, users: UserNames, clock: WallClock) {
+        self.processes = processes
+        self.users = users
+        self.clock = clock
+        fdName.reserveCapacity(8192)
+        commandLine.reserveCapacity(8192)
+        arguments.reserveCapacity(8192)
+        parentCommandLine.reserveCapacity(8192)
+        ancestors.reserveCapacity(16)
+    }
+
+    func begin(_ event: KernelEvent, number: UInt64) {
+        self.event = event
+        eventNumber = number
+        processLooked = false
+        process = nil
+        ancestors.removeAll(keepingCapacity: true)
+        fdNameReady = false
+        commandLineReady = false
+        argumentsReady = false
+        parentCommandLineReady = false
+        flagsReady = false
+    }
+
+    func end() {
+        event = nil
+    }
+
+    // MARK: Processes
+
+    private func currentProcess() -> ProcessRecord? {
+        if !processLooked, let event {
+            process = processes.lookup(event.header.pid)
+            processLooked = true
+        }
+        return process
+    }
+
+    /// The `generation`-th ancestor: 1 the parent, 2 the grandparent, ...
+    func ancestor(_ generation: Int) -> ProcessRecord? {
+        guard let event, generation >= 1 else { return nil }
+        while ancestors.count < generation {
+            let pid: Int32
+            if let last = ancestors.last {
+                guard let known = last, known.ppid > 0, known.ppid != known.pid else { return nil }
+                pid = known.ppid
+            } else {
+                pid = event.header.ppid
+            }
+            ancestors.append(pid > 0 ? processes.lookup(pid) : nil)
+        }
+        return ancestors[generation - 1]
+    }
+
+    // MARK: Values
+
+    func value(_ field: FieldRef) -> FieldValue {
+        guard let event else { return .none }
+        let header = event.header
+        switch field.id {
+        case .evtType: return .text(header.syscall.eventType)
+        case .evtDir: return .text("<")
+        case .evtRes:
+            guard header.kind != .exit else { return .none }
+            if header.result >= 0 { return .text("SUCCESS") }
+            return ErrnoNames.name(-header.result).map { .text($0) } ?? .none
+        case .evtRawres: return header.kind == .exit ? .none : .number(header.result)
+        case .evtFailed: return .boolean(header.kind != .exit && header.result < 0)
+        case .evtTime: return .number(clock.epochNanoseconds(boot: header.timestamp))
+        case .evtNum: return .number(Int64(eventNumber))
+        case .evtArgFlags:
+            if case .syscall = event.payload { return argument("flags", asNumber: false) }
+            guard case let .open(_, openFlags, _, _, _) = event.payload else { return .none }
+            if !flagsReady {
+                flags.reset()
+                OpenFlags.append(openFlags, to: &flags)
+                flagsReady = true
+            }
+            return .array(flags.bytes[...])
+        case .evtArgMode:
+            if case .syscall = event.payload { return argument("mode", asNumber: false) }
+            guard case let .open(_, _, mode, _, _) = event.payload else { return .none }
+            rendered.reset()
+            SyscallFormatter.appendMode(mode, to: &rendered)
+            return .array(rendered.bytes[...])
+        case .evtArgFilename:
+            if case .syscall = event.payload { return argument("filename", asNumber: false) }
+            guard case let .exec(filename, _, _, _) = event.payload else { return .none }
+            return .bytes(filename)
+        case .evtArg: return argument(field.name ?? "", asNumber: false)
+        case .evtRawarg: return argument(field.name ?? "", asNumber: true)
+        case .evtArgs:
+            guard case let .syscall(record) = event.payload, let shape = SyscallTable.shape(of: header.syscall) else {
+                return .none
+            }
+            rendered.reset()
+            for index in shape.arguments.indices {
+                if index > 0 { rendered.byte(UInt8(ascii: " ")) }
+                rendered.bytes.append(contentsOf: shape.arguments[index].utf8)
+                rendered.byte(UInt8(ascii: "="))
+                SyscallFormatter.appendArgument(header.syscall, shape, record, index, to: &rendered)
+            }
+            return .array(rendered.bytes[...])
+        case .unavailable: return .none
+        case .userLoginuid:
+            guard let process = currentProcess() else { return .none }
+            return .number(process.loginUID == .max ? -1 : Int64(process.loginUID))
+        case .userLoginname:
+            guard let uid = currentProcess()?.loginUID, uid != .max else { return .none }
+            return users.name(uid).map { .array($0[...]) } ?? .none
+        case .groupName: return users.group(header.gid).map { .array($0[...]) } ?? .none
+        case .procPexe:
+            guard let parent = ancestor(1), !parent.argv.isEmpty else { return .none }
+            return .array(parent.exe)
+        case .procAexepath:
+            let generation = field.ancestor ?? 1
+            let record = generation == 0 ? currentProcess() : ancestor(generation)
+            guard let record, !record.exePath.isEmpty else { return .none }
+            return .array(record.exePath[...])
+        case .procCwd:
+            // As Falco prints it: with a trailing slash.
+            guard let cwd = currentProcess()?.cwd, !cwd.isEmpty else { return .none }
+            rendered.reset()
+            rendered.bytes.append(contentsOf: cwd)
+            if cwd.last != UInt8(ascii: "/") { rendered.byte(UInt8(ascii: "/")) }
+            return .array(rendered.bytes[...])
+        case .procDuration:
+            guard let start = currentProcess()?.startTime, start > 0, start <= header.timestamp else { return .none }
+            return .number(Int64(header.timestamp - start))
+        case .procIsExeFromMemfd:
+            return .boolean(currentProcess()?.executableIsMemfd ?? false)
+        case .threadCapEffective:
+            guard let capabilities = currentProcess()?.capabilities else { return .none }
+            rendered.reset()
+            Capabilities.append(capabilities, to: &rendered)
+            return .array(rendered.bytes[...])
+        case .fdNameraw:
+            switch event.payload {
+            case let .open(_, _, _, path, _): return .bytes(path)
+            case let .syscall(record): return record.path.isEmpty ? .none : .bytes(record.path)
+            default: return fileName()
+            }
+        case .fdConnected:
+            guard case .connect = event.payload else { return .none }
+            return .boolean(header.result == 0)
+        case .fdLport, .fdRport, .fdLip, .fdRip:
+            guard case let .connect(_, remote, local, _) = event.payload else { return .none }
+            let end = field.id == .fdLport || field.id == .fdLip ? local : remote
+            guard let end, let port = end.port else { return .none }
+            if field.id == .fdLport || field.id == .fdRport { return .number(Int64(port)) }
+            address.reset()
+            SocketAddressFormatter.appendHost(end, to: &address)
+            return .array(address.bytes[...])
+        case .evtIsOpenRead:
+            guard case let .open(_, openFlags, _, _, _) = event.payload else { return .boolean(false) }
+            return .boolean(OpenFlags.isRead(openFlags))
+        case .evtIsOpenWrite:
+            guard case let .open(_, openFlags, _, _, _) = event.payload else { return .boolean(false) }
+            return .boolean(OpenFlags.isWrite(openFlags))
+        case .procPid: return .number(Int64(header.pid))
+        case .procPpid: return .number(Int64(header.ppid))
+        case .threadTid: return .number(Int64(header.tid))
+        case .procName: return .bytes(header.comm)
+        case .procExe:
+            guard let process = currentProcess(), !process.argv.isEmpty else { return .none }
+            return .array(process.exe)
+        case .procExepath:
+            guard let process = currentProcess(), !process.exePath.isEmpty else { return .none }
+            return .array(process.exePath[...])
+        case .procCmdline:
+            if !commandLineReady {
+                Self.buildCommandLine(name: Array(header.comm), process: currentProcess(), into: &commandLine)
+                commandLineReady = true
+            }
+            return .array(commandLine[...])
+        case .procArgs:
+            if !argumentsReady {
+                arguments.removeAll(keepingCapacity: true)
+                if let process = currentProcess() { Self.appendJoined(process.args, to: &arguments) }
+                argumentsReady = true
+            }
+            return .array(arguments[...])
+        case .procPname:
+            return ancestor(1).map { .array($0.name[...]) } ?? .none
+        case .procPexepath:
+            guard let parent = ancestor(1), !parent.exePath.isEmpty else { return .none }
+            return .array(parent.exePath[...])
+        case .procPcmdline:
+            guard let parent = ancestor(1) else { return .none }
+            if !parentCommandLineReady {
+                Self.buildCommandLine(name: parent.name, process: parent, into: &parentCommandLine)
+                parentCommandLineReady = true
+            }
+            return .array(parentCommandLine[...])
+        case .procAname:
+            let generation = field.ancestor ?? 1
+            if generation == 0 { return .bytes(header.comm) }
+            return ancestor(generation).map { .array($0.name[...]) } ?? .none
+        case .procApid:
+            let generation = field.ancestor ?? 1
+            if generation == 0 { return .number(Int64(header.pid)) }
+            return ancestor(generation).map { .number(Int64($0.pid)) } ?? .none
+        case .procTty:
+            return .number(Int64(currentProcess()?.tty ?? 0))
+        case .procIsExeUpperLayer: return .none
+        case .userUid: return .number(Int64(header.uid))
+        case .userName: return users.name(header.uid).map { .array($0[...]) } ?? .none
+        case .groupGid: return .number(Int64(header.gid))
+        case .fdName: return fileName()
+        case .fdDirectory:
+            guard case .array(let name) = fileName(), let slash = name.lastIndex(of: UInt8(ascii: "/")) else { return .none }
+            return .array(slash == name.startIndex ? name[slash...slash] : name[name.startIndex..<slash])
+        case .fdFilename:
+            guard case .array(let name) = fileName() else { return .none }
+            guard let slash = name.lastIndex(of: UInt8(ascii: "/")) else { return .array(name) }
+            return .array(name[(slash + 1)...])
+        case .fdTypechar:
+            switch event.payload {
+            case .open: return .text("f")
+            case let .connect(_, remote, _, _): return .text(remote.typeChar)
+            case let .syscall(record) where record.socketFamily != 0:
+                return .text(record.socketFamily == 10 ? "6" : record.socketFamily == 2 ? "4" : "u")
+            default: return .none
+            }
+        case .fdType:
+            switch event.payload {
+            case .open: return .text("file")
+            case let .syscall(record) where record.socketFamily != 0:
+                return .text(record.socketFamily == 10 ? "ipv6" : record.socketFamily == 2 ? "ipv4" : "unix")
+            case let .connect(_, remote, _, _):
+                switch remote {
+                case .ipv4: return .text("ipv4")
+                case .ipv6: return .text("ipv6")
+                case .unix: return .text("unix")
+                default: return .none
+                }
+            default: return .none
+            }
+        case .fdSip, .fdSport, .fdCip, .fdCport:
+            guard case let .connect(_, remote, local, _) = event.payload else { return .none }
+            let server = field.id == .fdSip || field.id == .fdSport
+            guard let end = server ? remote : local, let port = end.port else { return .none }
+            if field.id == .fdSport || field.id == .fdCport { return .number(Int64(port)) }
+            address.reset()
+            SocketAddressFormatter.appendHost(end, to: &address)
+            return .array(address.bytes[...])
+        case .fdL4proto:
+            guard case let .connect(_, _, _, transport) = event.payload, let name = transport.name else { return .none }
+            return .text(name)
+        case .fdNum:
+            switch event.payload {
+            case .open: return .number(header.result >= 0 ? header.result : -1)
+            case let .connect(fd, _, _, _): return .number(Int64(fd))
+            case let .syscall(record) where header.syscall == .dup2 || header.syscall == .dup3:
+                return .number(record.argument(1))  // the new descriptor
+            default: return .none
+            }
+        case .containerId: return .text("host")
+        case .containerName, .containerImageRepository, .containerImageTag, .k8sPodUid, .k8sPodName, .k8sNsName:
+            return .none
+        }
+    }
+
+    /// fd.name: the absolute path of an open, `cip:cport->sip:sport` or the socket
+    /// path of a connect.
+    private func fileName() -> FieldValue {
+        guard let event else { return .none }
+        if !fdNameReady {
+            fdName.removeAll(keepingCapacity: true)
+            switch event.payload {
+            case let .open(_, _, _, path, directory):
+                PathResolver.join(directory: directory, path: path) { fdName.append(contentsOf: $0) }
+            case let .connect(_, remote, local, _):
+                if case let .unix(path) = remote {
+                    fdName.append(contentsOf: path)
+                } else {
+                    address.reset()
+                    if let local {
+                        SocketAddressFormatter.append(local, to: &address)
+                        address.raw("->")
+                    }
+                    SocketAddressFormatter.append(remote, to: &address)
+                    fdName.append(contentsOf: address.bytes)
+                }
+            case let .syscall(record):
+                guard let shape = SyscallTable.shape(of: event.header.syscall), let path = shape.path else { return .none }
+                if path.directory == .asIs {
+                    fdName.append(contentsOf: record.path)
+                } else {
+                    PathResolver.join(directory: record.directory, path: record.path) { fdName.append(contentsOf: $0) }
+                }
+            default:
+                return .none
+            }
+            fdNameReady = true
+        }
+        return .array(fdName[...])
+    }
+
+    /// A generic syscall's argument `name`: as text (paths joined, flags named) or as a number.
+    private func argument(_ name: String, asNumber: Bool) -> FieldValue {
+        guard let event, case let .syscall(record) = event.payload,
+            let shape = SyscallTable.shape(of: event.header.syscall), let index = shape.index(of: name)
+        else { return .none }
+        if asNumber {
+            return shape.isPath(index) ? .none : .number(record.argument(index))
+        }
+        rendered.reset()
+        SyscallFormatter.appendArgument(event.header.syscall, shape, record, index, to: &rendered)
+        return .array(rendered.bytes[...])
+    }
+
+    /// Falco's cmdline: name, then the arguments after argv[0], space-separated.
+    static func buildCommandLine(name: [UInt8], process: ProcessRecord?, into buffer: inout [UInt8]) {
+        buffer.removeAll(keepingCapacity: true)
+        buffer.append(contentsOf: name)
+        guard let process, !process.args.isEmpty else { return }
+        buffer.append(UInt8(ascii: " "))
+        appendJoined(process.args, to: &buffer)
+    }
+
+    static func appendJoined(_ nulSeparated: ArraySlice<UInt8>, to buffer: inout [UInt8]) {
+        for byte in nulSeparated {
+            buffer.append(byte == 0 ? UInt8(ascii: " ") : byte)
+        }
+        while buffer.last == UInt8(ascii: " ") { buffer.removeLast() }
+    }
+}

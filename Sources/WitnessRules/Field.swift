@@ -1,0 +1,150 @@
+/// The Falco fields Witness can answer, with their types. A rule that uses a field
+/// not listed here is skipped with a warning naming the rule and the field.
+public enum FieldID: String, CaseIterable, Sendable {
+    case evtType = "evt.type"
+    case evtDir = "evt.dir"
+    case evtRes = "evt.res"
+    case evtRawres = "evt.rawres"
+    case evtFailed = "evt.failed"
+    case evtTime = "evt.time"
+    case evtNum = "evt.num"
+    case evtArgFlags = "evt.arg.flags"
+    case evtArgMode = "evt.arg.mode"
+    case evtArgFilename = "evt.arg.filename"
+    case evtIsOpenRead = "evt.is_open_read"
+    case evtIsOpenWrite = "evt.is_open_write"
+    case procPid = "proc.pid"
+    case procPpid = "proc.ppid"
+    case procName = "proc.name"
+    case procExe = "proc.exe"
+    case procExepath = "proc.exepath"
+    case procCmdline = "proc.cmdline"
+    case procArgs = "proc.args"
+    case procPname = "proc.pname"
+    case procPcmdline = "proc.pcmdline"
+    case procPexepath = "proc.pexepath"
+    case procAname = "proc.aname"
+    case procApid = "proc.apid"
+    case procTty = "proc.tty"
+    case procIsExeUpperLayer = "proc.is_exe_upper_layer"
+    case threadTid = "thread.tid"
+    case userUid = "user.uid"
+    case userName = "user.name"
+    case groupGid = "group.gid"
+    case fdName = "fd.name"
+    case fdDirectory = "fd.directory"
+    case fdFilename = "fd.filename"
+    case fdTypechar = "fd.typechar"
+    case fdType = "fd.type"
+    case fdSip = "fd.sip"
+    case fdSport = "fd.sport"
+    case fdCip = "fd.cip"
+    case fdCport = "fd.cport"
+    case fdL4proto = "fd.l4proto"
+    case fdNum = "fd.num"
+    case containerId = "container.id"
+    case containerName = "container.name"
+    case containerImageRepository = "container.image.repository"
+    case containerImageTag = "container.image.tag"
+    case k8sPodUid = "k8s.pod.uid"
+    case k8sPodName = "k8s.pod.name"
+    case k8sNsName = "k8s.ns.name"
+    case userLoginuid = "user.loginuid"
+    case userLoginname = "user.loginname"
+    case groupName = "group.name"
+    case procPexe = "proc.pexe"
+    case procCwd = "proc.cwd"
+    case procDuration = "proc.duration"
+    case procAexepath = "proc.aexepath"
+    case procIsExeFromMemfd = "proc.is_exe_from_memfd"
+    case threadCapEffective = "thread.cap_effective"
+    case fdNameraw = "fd.nameraw"
+    case fdConnected = "fd.connected"
+    case fdLport = "fd.lport"
+    case fdRport = "fd.rport"
+    case fdLip = "fd.lip"
+    case fdRip = "fd.rip"
+    case evtArgs = "evt.args"
+    /// `evt.arg.<name>`: a syscall argument by name, as text.
+    case evtArg = "evt.arg.*"
+    /// `evt.rawarg.<name>`: a syscall argument by name, as a number.
+    case evtRawarg = "evt.rawarg.*"
+    /// A Falco field Witness cannot observe (yet): `<NA>` in outputs; a condition
+    /// that tests one cannot be evaluated, so its rule is skipped.
+    case unavailable = "<unavailable>"
+
+    enum Kind { case string, number, boolean }
+
+    var kind: Kind {
+        switch self {
+        case .evtRawres, .evtTime, .evtNum, .procPid, .procPpid, .procApid, .procTty, .threadTid, .userUid,
+            .groupGid, .fdSport, .fdCport, .fdNum, .userLoginuid, .procDuration, .fdLport, .fdRport, .evtRawarg:
+            return .number
+        case .evtFailed, .evtIsOpenRead, .evtIsOpenWrite, .procIsExeUpperLayer, .procIsExeFromMemfd, .fdConnected:
+            return .boolean
+        default:
+            return .string
+        }
+    }
+
+    /// Fields that take `[N]`: the N-th ancestor; without it, any ancestor.
+    var takesAncestorIndex: Bool { self == .procAname || self == .procApid || self == .procAexepath }
+
+    /// Falco fields that Witness knows of but cannot observe on this path.
+    static let unavailableNames: Set<String> = [
+        "proc.sname", "proc.vpgid", "proc.sid", "container.start_ts", "container.privileged", "fd.sip.name",
+        "fd.cip.name", "fd.name_changed", "proc.exe_ino", "proc.exe_ino.ctime", "proc.exe_ino.mtime",
+        "proc.exe_ino.ctime_duration_proc_start", "container.image", "container.image.id", "k8s.ns.labels",
+        "k8s.pod.labels", "container.mounts",
+    ]
+}
+
+/// A field with its argument, resolved at load.
+public struct FieldRef: Hashable, Sendable {
+    public var id: FieldID
+    /// For proc.aname/proc.apid: the ancestor generation (1 = parent); nil = any.
+    public var ancestor: Int?
+    /// For evt.arg.<name> / evt.rawarg.<name>: the argument; for unavailable fields: the field.
+    public var name: String?
+
+    public init(id: FieldID, ancestor: Int? = nil, name: String? = nil) {
+        self.id = id
+        self.ancestor = ancestor
+        self.name = name
+    }
+
+    /// The field as written in outputs: `proc.aname[2]`, `evt.arg.request`.
+    public var displayName: String {
+        switch id {
+        case .evtArg: return "evt.arg.\(name ?? "")"
+        case .evtRawarg: return "evt.rawarg.\(name ?? "")"
+        case .unavailable: return name ?? id.rawValue
+        default: return ancestor.map { "\(id.rawValue)[\($0)]" } ?? id.rawValue
+        }
+    }
+
+    /// Resolves `name` and `argument`, or explains why not.
+    static func resolve(name: String, argument: String?) -> Result<FieldRef, UnknownField> {
+        guard let id = FieldID(rawValue: name), id != .evtArg, id != .evtRawarg, id != .unavailable else {
+            if name.hasPrefix("evt.arg."), argument == nil, name.count > 8 {
+                return .success(FieldRef(id: .evtArg, name: String(name.dropFirst(8))))
+            }
+            if name.hasPrefix("evt.rawarg."), argument == nil, name.count > 11 {
+                return .success(FieldRef(id: .evtRawarg, name: String(name.dropFirst(11))))
+            }
+            if FieldID.unavailableNames.contains(name) {
+                return .success(FieldRef(id: .unavailable, name: argument.map { "\(name)[\($0)]" } ?? name))
+            }
+            return .failure(UnknownField(name: name))
+        }
+        if let argument {
+            guard id.takesAncestorIndex, let index = Int(argument), index >= 0, index < 64 else {
+                return .failure(UnknownField(name: "\(name)[\(argument)]"))
+            }
+            return .success(FieldRef(id: id, ancestor: index))
+        }
+        return .success(FieldRef(id: id, ancestor: nil))
+    }
+
+    struct UnknownField: Error { var name: String }
+}

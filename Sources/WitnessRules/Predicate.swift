@@ -1,0 +1,139 @@
+/// A compiled condition: fields resolved, macros expanded, lists flattened, values
+/// converted to the field's type. Evaluating it reads fields from `EventFields` and
+/// compares bytes or integers — no parsing, no allocation.
+indirect enum Predicate {
+    case all([Predicate])
+    case any([Predicate])
+    case not(Predicate)
+    case constant(Bool)
+    case text(FieldRef, TextTest)
+    case number(FieldRef, NumberTest)
+    case boolean(FieldRef, Bool)
+    case exists(FieldRef)
+
+    enum TextTest {
+        case equal([UInt8])
+        case notEqual([UInt8])
+        case contains([UInt8])
+        case containsIgnoringCase([UInt8])  // needle stored lower-cased
+        case startsWith([UInt8])
+        case endsWith([UInt8])
+        case glob([UInt8], caseInsensitive: Bool)
+        case member(ByteStringSet)
+        case pathMatch([[UInt8]])
+    }
+
+    enum NumberTest {
+        case equal(Int64)
+        case notEqual(Int64)
+        case less(Int64)
+        case lessOrEqual(Int64)
+        case greater(Int64)
+        case greaterOrEqual(Int64)
+        case member(Set<Int64>)
+    }
+
+    func evaluate(_ fields: EventFields) -> Bool {
+        switch self {
+        case .all(let items):
+            for item in items where !item.evaluate(fields) { return false }
+            return true
+        case .any(let items):
+            for item in items where item.evaluate(fields) { return true }
+            return false
+        case .not(let inner):
+            return !inner.evaluate(fields)
+        case .constant(let value):
+            return value
+        case let .text(field, test):
+            return Self.forEachValue(field, fields) { value in
+                value.withBytes { test.matches($0) } ?? false
+            }
+        case let .number(field, test):
+            return Self.forEachValue(field, fields) { value in
+                guard case .number(let number) = value else { return false }
+                return test.matches(number)
+            }
+        case let .boolean(field, expected):
+            guard case .boolean(let value) = fields.value(field) else { return false }
+            return value == expected
+        case .exists(let field):
+            return !fields.value(field).isNone
+        }
+    }
+
+    /// A field without its ancestor index (`proc.aname`) stands for every ancestor:
+    /// the test holds if it holds for any of them, as in Falco.
+    @inline(__always)
+    private static func forEachValue(_ field: FieldRef, _ fields: EventFields, _ test: (FieldValue) -> Bool) -> Bool {
+        guard field.id.takesAncestorIndex, field.ancestor == nil else { return test(fields.value(field)) }
+        var generation = 1
+        while generation <= 32, fields.ancestor(generation) != nil {
+            if test(fields.value(FieldRef(id: field.id, ancestor: generation))) { return true }
+            generation += 1
+        }
+        return false
+    }
+
+    /// The event types this predicate can be true for; nil when it can be true for any.
+    var eventTypes: Set<String>? {
+        switch self {
+        case .all(let items):
+            var result: Set<String>?
+            for item in items {
+                guard let types = item.eventTypes else { continue }
+                result = result.map { $0.intersection(types) } ?? types
+            }
+            return result
+        case .any(let items):
+            var result = Set<String>()
+            for item in items {
+                guard let types = item.eventTypes else { return nil }
+                result.formUnion(types)
+            }
+            return result
+        case let .text(field, .equal(value)) where field.id == .evtType:
+            return [String(decoding: value, as: UTF8.self)]
+        case let .text(field, .member(set)) where field.id == .evtType:
+            return Set(set.items.map { String(decoding: $0, as: UTF8.self) })
+        case .constant(false):
+            return []
+        default:
+            return nil
+        }
+    }
+}
+
+extension Predicate.TextTest {
+    @inline(__always)
+    func matches(_ value: UnsafeRawBufferPointer) -> Bool {
+        switch self {
+        case .equal(let pattern): return ByteMatching.equal(value, pattern)
+        case .notEqual(let pattern): return !ByteMatching.equal(value, pattern)
+        case .contains(let needle): return ByteMatching.contains(value, needle)
+        case .containsIgnoringCase(let needle): return ByteMatching.contains(value, needle, caseInsensitive: true)
+        case .startsWith(let prefix): return ByteMatching.hasPrefix(value, prefix)
+        case .endsWith(let suffix): return ByteMatching.hasSuffix(value, suffix)
+        case let .glob(pattern, caseInsensitive): return ByteMatching.glob(value, pattern, caseInsensitive: caseInsensitive)
+        case .member(let set): return set.contains(value)
+        case .pathMatch(let prefixes):
+            for prefix in prefixes where ByteMatching.pathMatch(value, prefix) { return true }
+            return false
+        }
+    }
+}
+
+extension Predicate.NumberTest {
+    @inline(__always)
+    func matches(_ value: Int64) -> Bool {
+        switch self {
+        case .equal(let other): return value == other
+        case .notEqual(let other): return value != other
+        case .less(let other): return value < other
+        case .lessOrEqual(let other): return value <= other
+        case .greater(let other): return value > other
+        case .greaterOrEqual(let other): return value >= other
+        case .member(let set): return set.contains(value)
+        }
+    }
+}

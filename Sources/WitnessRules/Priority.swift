@@ -1,0 +1,48 @@
+import WitnessCore
+
+/// Falco's eight rule priorities, most severe first, and the trial's severity class
+/// each one weighs as at the gate.
+public enum Priority: Int, Sendable, CaseIterable, Comparable {
+    case emergency = 0, alert, critical, error, warning, notice, informational, debug
+
+    /// Parses a priority as rules files spell it, case-insensitively (`INFO` too).
+    public init?(falcoName: String) {
+        switch falcoName.lowercased() {
+        case "emergency": self = .emergency
+        case "alert": self = .alert
+        case "critical": self = .critical
+        case "error": self = .error
+        case "warning": self = .warning
+        case "notice": self = .notice
+        case "informational", "info": self = .informational
+        case "debug": self = .debug
+        default: return nil
+        }
+    }
+
+    /// The spelling in alerts: `Warning`, `Informational`, ...
+    public var name: StaticString {
+        switch self {
+        case .emergency: return "Emergency"
+        case .alert: return "Alert"
+        case .critical: return "Critical"
+        case .error: return "Error"
+        case .warning: return "Warning"
+        case .notice: return "Notice"
+        case .informational: return "Informational"
+        case .debug: return "Debug"
+        }
+    }
+
+    public var severity: SeverityClass {
+        switch self {
+        case .emergency, .alert, .critical: return .critical
+        case .error: return .high
+        case .warning: return .medium
+        case .notice, .informational, .debug: return .low
+        }
+    }
+
+    /// More severe sorts first, as in Falco's `priority:` setting (at least this severe).
+    public static func < (lhs: Priority, rhs: Priority) -> Bool { lhs.rawValue < rhs.rawValue }
+}

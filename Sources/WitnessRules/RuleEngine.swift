@@ -1,0 +1,151 @@
+import WitnessCore
+
+/// Classifies witnessed events with compiled rules. Rules are indexed by event
+/// type at load, so an event meets only the rules that can match it; field values
+/// are extracted lazily, once per event. Counts what fired, by rule and by class,
+/// for metrics and testimony.
+public final class RuleEngine: EventClassifier {
+    public let rules: [CompiledRule]
+    /// Rule indexes by syscall; rules that name no event type are in every list.
+    private let byEventType: [[Int]]
+    private let fields: EventFields
+    private let hostname: [UInt8]
+    private let clock: WallClock
+    private var subjectLabels: [Int: String] = [:]
+    private let colour: Bool
+    /// Alerts per rule index.
+    public private(set) var firedByRule: [Int]
+
+    public init(rules: [CompiledRule], hostname: [UInt8], clock: WallClock, processes: ProcessTable, colour: Bool = false) {
+        self.rules = rules
+        self.hostname = hostname
+        self.clock = clock
+        self.colour = colour
+        fields = EventFields(processes: processes, users: UserNames(), clock: clock)
+        firedByRule = Array(repeating: 0, count: rules.count)
+        var index = Array(repeating: [Int](), count: Syscall.allCases.count)
+        for syscall in Syscall.allCases {
+            let type = "\(syscall.eventType)"
+            for (position, rule) in rules.enumerated() where rule.eventTypes?.contains(type) ?? true {
+                index[Int(syscall.rawValue)].append(position)
+            }
+        }
+        byEventType = index
+    }
+
+    public func label(slot: Int, as label: String) {
+        subjectLabels[slot] = label
+    }
+
+    /// Alerts so far, by severity class.
+    public var alertsBySeverity: [SeverityClass: Int] {
+        var counts: [SeverityClass: Int] = [:]
+        for (index, count) in firedByRule.enumerated() where count > 0 {
+            counts[rules[index].priority.severity, default: 0] += count
+        }
+        return counts
+    }
+
+    /// Alerts so far, by rule name, in rule order.
+    public var alertsByRule: [(String, Int)] {
+        firedByRule.enumerated().filter { $0.element > 0 }.map { (rules[$0.offset].name, $0.element) }
+    }
+
+    public func classify(
+        _ event: KernelEvent, number: UInt64, processes: ProcessTable, format: OutputFormat, into writer: inout JSONWriter
+    ) -> Int {
+        let candidates = byEventType[Int(event.header.syscall.rawValue)]
+        guard !candidates.isEmpty else { return 0 }
+        fields.begin(event, number: number)
+        defer { fields.end() }
+        var fired = 0
+        for index in candidates where rules[index].predicate.evaluate(fields) {
+            firedByRule[index] &+= 1
+            fired += 1
+            switch format {
+            case .json: writeJSON(rules[index], event, into: &writer)
+            case .text: writeText(rules[index], event, into: &writer)
+            }
+        }
+        return fired
+    }
+
+    /// Falco's alert shape: time, rule, priority, source, output (prefixed with the
+    /// time and priority, as Falco prints it), output_fields, tags, hostname.
+    private func writeJSON(_ rule: CompiledRule, _ event: KernelEvent, into writer: inout JSONWriter) {
+        let epoch = clock.epochNanoseconds(boot: event.header.timestamp)
+        writer.byte(UInt8(ascii: "{"))
+        writer.key("time")
+        writer.byte(UInt8(ascii: "\""))
+        WallClock.appendRFC3339(epoch, to: &writer)
+        writer.raw("\",")
+        writer.key("rule")
+        writer.string(rule.name)
+        writer.raw(",")
+        writer.key("priority")
+        writer.string(rule.priority.name)
+        writer.raw(",")
+        writer.key("source")
+        writer.raw("\"syscall\",")
+        writer.key("output")
+        writer.byte(UInt8(ascii: "\""))
+        let seconds = epoch / 1_000_000_000
+        WallClock.appendClock(
+            secondOfDay: Int(seconds % 86_400), nanos: Int(epoch % 1_000_000_000), fractionDigits: 9, to: &writer)
+        writer.raw(": ")
+        writer.raw(rule.priority.name)
+        writer.byte(UInt8(ascii: " "))
+        rule.output.render(fields, to: &writer)
+        writer.raw("\",")
+        writer.key("output_fields")
+        writer.byte(UInt8(ascii: "{"))
+        rule.output.appendOutputFields(fields, to: &writer)
+        writer.raw("},")
+        writer.key("tags")
+        writer.byte(UInt8(ascii: "["))
+        for (index, tag) in rule.tags.enumerated() {
+            if index > 0 { writer.byte(UInt8(ascii: ",")) }
+            writer.string(tag)
+        }
+        writer.raw("],")
+        writer.key("subjects")
+        writer.byte(UInt8(ascii: "["))
+        var bits = event.header.subjects
+        var first = true
+        while bits != 0 {
+            let slot = bits.trailingZeroBitCount
+            bits &= bits - 1
+            if !first { writer.byte(UInt8(ascii: ",")) }
+            first = false
+            if let label = subjectLabels[slot] { writer.string(label) } else { writer.integer(slot) }
+        }
+        writer.raw("],")
+        writer.key("hostname")
+        writer.string(hostname)
+        writer.raw("}\n")
+    }
+
+    /// `TIME PRIORITY output (rule)`, coloured by class on a terminal.
+    private func writeText(_ rule: CompiledRule, _ event: KernelEvent, into writer: inout JSONWriter) {
+        let epoch = clock.epochNanoseconds(boot: event.header.timestamp)
+        let seconds = epoch / 1_000_000_000
+        WallClock.appendClock(
+            secondOfDay: Int(seconds % 86_400), nanos: Int(epoch % 1_000_000_000), fractionDigits: 3, to: &writer)
+        writer.byte(UInt8(ascii: " "))
+        if colour {
+            switch rule.priority.severity {
+            case .critical: writer.raw("\u{1B}[1;31m")
+            case .high: writer.raw("\u{1B}[31m")
+            case .medium: writer.raw("\u{1B}[33m")
+            case .low: writer.raw("\u{1B}[36m")
+            }
+        }
+        writer.raw(rule.priority.name)
+        if colour { writer.raw("\u{1B}[0m") }
+        writer.byte(UInt8(ascii: " "))
+        rule.output.render(fields, to: &writer)
+        writer.raw(" (rule: ")
+        writer.escaped(rule.name)
+        writer.raw(")\n")
+    }
+}

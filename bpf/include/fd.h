@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Descriptors of the current task: the open file behind a number, the socket behind a file. */
+#ifndef WITNESS_FD_H
+#define WITNESS_FD_H
+
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "kernel_types.h"
+
+#define WITNESS_S_IFMT 00170000
+#define WITNESS_S_IFSOCK 0140000
+
+/* The file open as `fd` in the current task, or 0. */
+static __always_inline struct file *fd__file(int fd)
+{
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+    if (fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+        return 0;
+    struct file **fds = BPF_CORE_READ(fdt, fd);
+    struct file *file = 0;
+    if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]))
+        return 0;
+    return file;
+}
+
+/* The socket behind `file`, or 0 when it is not a socket. */
+static __always_inline struct sock *fd__socket(struct file *file)
+{
+    if (!file)
+        return 0;
+    unsigned short mode = BPF_CORE_READ(file, f_inode, i_mode);
+    if ((mode & WITNESS_S_IFMT) != WITNESS_S_IFSOCK)
+        return 0;
+    struct socket *sock = BPF_CORE_READ(file, private_data);
+    return BPF_CORE_READ(sock, sk);
+}
+
+#endif /* WITNESS_FD_H */
