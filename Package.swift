@@ -53,14 +53,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Record fixtures built from the C layout, shared by the test targets.
+        .target(
+            name: "WitnessTestSupport",
+            dependencies: ["WitnessCore", "CBPF"],
+            path: "Tests/WitnessTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "WitnessCoreTests",
-            dependencies: ["WitnessCore", "CBPF"],
+            dependencies: ["WitnessCore", "CBPF", "WitnessTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "WitnessRulesTests",
-            dependencies: ["WitnessRules", "WitnessCore", "CBPF"],
+            dependencies: ["WitnessRules", "WitnessCore", "CBPF", "WitnessTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -21,6 +21,7 @@ final class WitnessSession {
         let loaded = try rulesOptions.load()
         sink = try options.makeSink()
         let format = options.format(for: sink)
+        let colour = format == .text && isatty(sink.fd) == 1
         probe = try WitnessProbe(
             options: .init(ringBufferBytes: options.ringBufferBytes, logLevel: options.verbose, btfPath: options.btf))
         let processes = ProcessTable()
@@ -28,7 +29,7 @@ final class WitnessSession {
         if let loaded {
             rules = RuleEngine(
                 rules: loaded.rules, hostname: hostname, clock: clock, processes: processes,
-                colour: format == .text && isatty(sink.fd) == 1)
+                colour: colour)
             rulesSummary = "\(loaded.rules.count) rules" + (loaded.skipped.isEmpty ? "" : " (\(loaded.skipped.count) skipped)")
         } else {
             rules = nil
@@ -36,7 +37,7 @@ final class WitnessSession {
         }
         let pipeline = EventPipeline(
             sink: sink, format: format, printsEvents: printsEvents, hostname: hostname, clock: clock,
-            processes: processes, classifier: rules)
+            processes: processes, classifier: rules, colour: colour)
         self.pipeline = pipeline
         consumer = try RingBufferConsumer(
             probe: probe, onRecord: { pipeline.handle($0) }, onBatchEnd: { pipeline.flush() })

@@ -1,11 +1,32 @@
 /// What the pipeline asks of a rules engine, so that WitnessCore does not depend on
-/// one: classify an event, writing one line per rule that fires.
+/// one: classify an event, then either write the Falco alert lines of the rules it
+/// fired, or mark the event's own line with the most severe of them.
 public protocol EventClassifier: AnyObject {
-    /// Writes a line (in `format`) for each rule `event` fires and returns how many fired.
-    func classify(
-        _ event: KernelEvent, number: UInt64, processes: ProcessTable, format: OutputFormat, into writer: inout JSONWriter
-    ) -> Int
+    /// Evaluates the rules for `event`; returns how many fired. The matches are kept
+    /// until the next call, for `writeAlerts` and `lastMark`.
+    func classify(_ event: KernelEvent, number: UInt64, processes: ProcessTable) -> Int
+
+    /// Writes one alert line (in `format`) per rule the last classified event fired.
+    func writeAlerts(for event: KernelEvent, format: OutputFormat, into writer: inout JSONWriter)
+
+    /// The most severe rule the last classified event fired.
+    var lastMark: AlertMark? { get }
 
     /// Names subject slots in alert lines.
     func label(slot: Int, as label: String)
+}
+
+/// A rule that fired, as an event line shows it.
+public struct AlertMark: Sendable {
+    public var rule: String
+    public var priority: StaticString
+    public var severity: SeverityClass
+    public var count: Int
+
+    public init(rule: String, priority: StaticString, severity: SeverityClass, count: Int) {
+        self.rule = rule
+        self.priority = priority
+        self.severity = severity
+        self.count = count
+    }
 }

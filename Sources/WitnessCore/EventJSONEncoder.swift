@@ -17,8 +17,10 @@ public struct EventJSONEncoder {
     /// - Parameters:
     ///   - process: the process that made the event, as the process table knows it.
     ///   - parent: its parent, for proc.pname.
+    ///   - mark: the most severe rule the event fired, written as `rule` and `priority`.
     public func encode(
-        _ event: KernelEvent, process: ProcessRecord?, parent: ProcessRecord?, into writer: inout JSONWriter
+        _ event: KernelEvent, process: ProcessRecord?, parent: ProcessRecord?, mark: AlertMark? = nil,
+        into writer: inout JSONWriter
     ) {
         let header = event.header
         let epoch = clock.epochNanoseconds(boot: header.timestamp)
@@ -27,6 +29,19 @@ public struct EventJSONEncoder {
         writer.byte(UInt8(ascii: "\""))
         WallClock.appendRFC3339(epoch, to: &writer)
         writer.raw("\",")
+        if let mark {
+            writer.key("rule")
+            writer.string(mark.rule)
+            writer.raw(",")
+            writer.key("priority")
+            writer.string(mark.priority)
+            writer.raw(",")
+            if mark.count > 1 {
+                writer.key("rulesFired")
+                writer.integer(mark.count)
+                writer.raw(",")
+            }
+        }
         writer.key("source")
         writer.raw("\"syscall\",")
         writer.key("output")

@@ -5,8 +5,9 @@ public enum OutputFormat: String, Sendable, CaseIterable {
 }
 
 /// The user-space path of every ring buffer record: decode → process table →
-/// rules → format → sink. An event that fires rules is written as its alerts;
-/// other events are written only when every event is asked for. It runs on the consumer thread, record by record, writing into
+/// rules → format → sink. When every event is asked for (`trace`, `--events`),
+/// each is written with the most severe rule it fired marked on it; otherwise
+/// only the Falco alert lines of fired rules are written. It runs on the consumer thread, record by record, writing into
 /// one reusable buffer that is flushed at the end of each drained batch (or when
 /// it grows past `flushThreshold`), so the common path allocates nothing.
 public final class EventPipeline {
@@ -28,7 +29,7 @@ public final class EventPipeline {
     public init(
         sink: OutputSink, format: OutputFormat, printsEvents: Bool, hostname: [UInt8],
         clock: WallClock = WallClock(), processes: ProcessTable = ProcessTable(),
-        classifier: (any EventClassifier)? = nil
+        classifier: (any EventClassifier)? = nil, colour: Bool = false
     ) {
         self.classifier = classifier
         self.sink = sink
@@ -37,6 +38,7 @@ public final class EventPipeline {
         self.processes = processes
         json = EventJSONEncoder(hostname: hostname, clock: clock)
         text = EventTextFormatter(clock: clock)
+        text.colour = colour
         if format == .text && printsEvents {
             writer.bytes.append(contentsOf: EventTextFormatter.headerLine.utf8)
         }
@@ -78,18 +80,22 @@ public final class EventPipeline {
                     startTime: previous?.startTime ?? header.timestamp))
         }
 
-        var fired = 0
-        if let classifier {
-            fired = classifier.classify(event, number: counts.total, processes: processes, format: format, into: &writer)
-            if fired > 0 { alertedEvents &+= 1 }
+        var mark: AlertMark?
+        if let classifier, classifier.classify(event, number: counts.total, processes: processes) > 0 {
+            alertedEvents &+= 1
+            if printsEvents {
+                mark = classifier.lastMark
+            } else {
+                classifier.writeAlerts(for: event, format: format, into: &writer)
+            }
         }
-        if printsEvents && fired == 0 {
+        if printsEvents {
             let process = processes.lookup(header.pid)
             switch format {
             case .json:
-                json.encode(event, process: process, parent: processes.lookup(header.ppid), into: &writer)
+                json.encode(event, process: process, parent: processes.lookup(header.ppid), mark: mark, into: &writer)
             case .text:
-                text.format(event, process: process, into: &writer)
+                text.format(event, process: process, mark: mark, into: &writer)
             }
         }
 

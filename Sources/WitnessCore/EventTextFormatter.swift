@@ -12,7 +12,12 @@ public struct EventTextFormatter {
 
     public static let headerLine = "TIME(UTC)     PID     COMM             EVENT     RESULT     TARGET\n"
 
-    public mutating func format(_ event: KernelEvent, process: ProcessRecord?, into writer: inout JSONWriter) {
+    /// Whether rule marks are coloured (a terminal).
+    public var colour = false
+
+    public mutating func format(
+        _ event: KernelEvent, process: ProcessRecord?, mark: AlertMark? = nil, into writer: inout JSONWriter
+    ) {
         let header = event.header
         let epoch = clock.epochNanoseconds(boot: header.timestamp)
         let seconds = epoch / 1_000_000_000
@@ -62,7 +67,27 @@ public struct EventTextFormatter {
             SyscallFormatter.appendSummary(header.syscall, record, to: &scratch)
         }
         scratch.bytes.withUnsafeBytes { Self.appendSafe($0, to: &writer) }
+        if let mark {
+            writer.raw("  ")
+            if colour { writer.raw(Self.colourCode(mark.severity)) }
+            writer.byte(UInt8(ascii: "["))
+            writer.raw(mark.priority)
+            writer.byte(UInt8(ascii: " "))
+            writer.escaped(mark.rule)
+            writer.byte(UInt8(ascii: "]"))
+            if colour { writer.raw("\u{1B}[0m") }
+        }
         writer.byte(UInt8(ascii: "\n"))
+    }
+
+    /// ANSI colour of a severity class: bold red, red, yellow, cyan.
+    public static func colourCode(_ severity: SeverityClass) -> StaticString {
+        switch severity {
+        case .critical: return "\u{1B}[1;31m"
+        case .high: return "\u{1B}[31m"
+        case .medium: return "\u{1B}[33m"
+        case .low: return "\u{1B}[36m"
+        }
     }
 
     private func column(_ writer: inout JSONWriter, width: Int, _ body: (inout JSONWriter) -> Void) {

@@ -52,10 +52,6 @@ final class EventFields {
         flagsReady = false
     }
 
-    func end() {
-        event = nil
-    }
-
     // MARK: Processes
 
     private func currentProcess() -> ProcessRecord? {

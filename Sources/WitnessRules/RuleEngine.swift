@@ -15,6 +15,8 @@ public final class RuleEngine: EventClassifier {
     private let colour: Bool
     /// Alerts per rule index.
     public private(set) var firedByRule: [Int]
+    /// Rules the last classified event fired.
+    private var matched: [Int] = []
 
     public init(rules: [CompiledRule], hostname: [UInt8], clock: WallClock, processes: ProcessTable, colour: Bool = false) {
         self.rules = rules
@@ -23,6 +25,7 @@ public final class RuleEngine: EventClassifier {
         self.colour = colour
         fields = EventFields(processes: processes, users: UserNames(), clock: clock)
         firedByRule = Array(repeating: 0, count: rules.count)
+        matched.reserveCapacity(rules.count)
         var index = Array(repeating: [Int](), count: Syscall.allCases.count)
         for syscall in Syscall.allCases {
             let type = "\(syscall.eventType)"
@@ -51,23 +54,32 @@ public final class RuleEngine: EventClassifier {
         firedByRule.enumerated().filter { $0.element > 0 }.map { (rules[$0.offset].name, $0.element) }
     }
 
-    public func classify(
-        _ event: KernelEvent, number: UInt64, processes: ProcessTable, format: OutputFormat, into writer: inout JSONWriter
-    ) -> Int {
+    public func classify(_ event: KernelEvent, number: UInt64, processes: ProcessTable) -> Int {
+        matched.removeAll(keepingCapacity: true)
         let candidates = byEventType[Int(event.header.syscall.rawValue)]
         guard !candidates.isEmpty else { return 0 }
         fields.begin(event, number: number)
-        defer { fields.end() }
-        var fired = 0
         for index in candidates where rules[index].predicate.evaluate(fields) {
             firedByRule[index] &+= 1
-            fired += 1
+            matched.append(index)
+        }
+        return matched.count
+    }
+
+    public func writeAlerts(for event: KernelEvent, format: OutputFormat, into writer: inout JSONWriter) {
+        for index in matched {
             switch format {
             case .json: writeJSON(rules[index], event, into: &writer)
             case .text: writeText(rules[index], event, into: &writer)
             }
         }
-        return fired
+    }
+
+    public var lastMark: AlertMark? {
+        guard let first = matched.first else { return nil }
+        let top = matched.dropFirst().reduce(first) { rules[$1].priority < rules[$0].priority ? $1 : $0 }
+        let rule = rules[top]
+        return AlertMark(rule: rule.name, priority: rule.priority.name, severity: rule.priority.severity, count: matched.count)
     }
 
     /// Falco's alert shape: time, rule, priority, source, output (prefixed with the
@@ -132,14 +144,7 @@ public final class RuleEngine: EventClassifier {
         WallClock.appendClock(
             secondOfDay: Int(seconds % 86_400), nanos: Int(epoch % 1_000_000_000), fractionDigits: 3, to: &writer)
         writer.byte(UInt8(ascii: " "))
-        if colour {
-            switch rule.priority.severity {
-            case .critical: writer.raw("\u{1B}[1;31m")
-            case .high: writer.raw("\u{1B}[31m")
-            case .medium: writer.raw("\u{1B}[33m")
-            case .low: writer.raw("\u{1B}[36m")
-            }
-        }
+        if colour { writer.raw(EventTextFormatter.colourCode(rule.priority.severity)) }
         writer.raw(rule.priority.name)
         if colour { writer.raw("\u{1B}[0m") }
         writer.byte(UInt8(ascii: " "))

@@ -1,5 +1,6 @@
 import CBPF
 import Testing
+import WitnessTestSupport
 
 @testable import WitnessCore
 

@@ -1,0 +1,145 @@
+import Testing
+import WitnessCore
+import WitnessTestSupport
+
+@testable import WitnessRules
+
+@Suite("Condition language on synthetic events")
+struct ConditionTests {
+    let shadowOpen = RecordFixture.open(path: Array("/etc/shadow".utf8), flags: 0, result: 3)
+    let tmpWrite = RecordFixture.open(path: Array("/tmp/x".utf8), flags: 0o1 | 0o100, result: 4)
+    let failedOpen = RecordFixture.open(path: Array("/nope".utf8), result: -13)
+
+    @Test(arguments: [
+        ("evt.type = openat", true), ("evt.type == openat", true), ("evt.type != openat", false),
+        ("evt.type in (open, openat)", true), ("evt.type in (execve)", false), ("fd.name = /etc/shadow", true),
+        ("fd.name startswith /etc/", true), ("fd.name endswith shadow", true), ("fd.name contains tc/sha", true),
+        ("fd.name icontains ETC/SHADOW", true), ("fd.name glob /etc/*", true), ("fd.name glob /etc/s?adow", true),
+        ("fd.name glob '/etc/[a-s]hadow'", true), ("fd.name glob /var/*", false), ("fd.name pmatch (/etc)", true),
+        ("fd.name pmatch (/et)", false), ("fd.directory = /etc", true), ("fd.filename = shadow", true),
+        ("fd.num >= 0", true), ("fd.num > 3", false), ("fd.num < 4", true), ("fd.num <= 3", true), ("fd.num = 3", true),
+        ("evt.rawres in (1, 2, 3)", true), ("evt.is_open_read = true", true), ("evt.is_open_write = true", false),
+        ("proc.name = cat", true), ("proc.pname = bash", true), ("proc.aname[1] = bash", true),
+        ("proc.aname = bash", true), ("proc.aname[2] = bash", false), ("proc.cmdline = 'cat /etc/shadow'", true),
+        ("proc.args = /etc/shadow", true), ("proc.exepath = /usr/bin/cat", true), ("user.uid = 1000", true),
+        ("user.loginuid = 1000", true), ("proc.tty != 0", true), ("proc.cwd = /home/u/", true),
+        ("thread.cap_effective contains CAP_SYS_ADMIN", true), ("container.id = host", true),
+        ("proc.name exists", true), ("fd.sip exists", false), ("fd.name intersects (/etc/shadow, x)", true),
+        ("evt.arg.flags contains O_RDONLY", true), ("proc.duration > 0", true),
+    ])
+    func operatorsOnAnOpen(_ condition: String, _ expected: Bool) throws {
+        let harness = RuleHarness(condition: condition)
+        #expect(harness.loaded.diagnostics.isEmpty, "\(harness.loaded.diagnostics)")
+        #expect(try harness.fires(shadowOpen) == expected, "\(condition)")
+    }
+
+    @Test func precedenceIsNotThenAndThenOr() throws {
+        // a or b and c  ==  a or (b and c)
+        #expect(try RuleHarness(condition: "proc.name = cat or proc.name = x and proc.name = y").fires(shadowOpen))
+        // not a and b  ==  (not a) and b
+        #expect(try !RuleHarness(condition: "not proc.name = cat and proc.name = cat").fires(shadowOpen))
+        #expect(try RuleHarness(condition: "not (proc.name = x and proc.name = cat)").fires(shadowOpen))
+        #expect(try RuleHarness(condition: "not not proc.name = cat").fires(shadowOpen))
+        #expect(try !RuleHarness(condition: "(proc.name = x or proc.name = y) and proc.name = cat").fires(shadowOpen))
+    }
+
+    @Test func failedResultsAndMissingValues() throws {
+        #expect(try RuleHarness(condition: "evt.res = EACCES and evt.failed = true").fires(failedOpen))
+        #expect(try !RuleHarness(condition: "fd.num >= 0").fires(failedOpen))
+        // A comparison with a value the event does not have is false, != included (as in Falco).
+        #expect(try !RuleHarness(condition: "fd.sip != 1.2.3.4").fires(shadowOpen))
+    }
+
+    @Test func listsOfListsAndMacrosInMacros() throws {
+        let macros = """
+            - list: inner
+              items: [shadow_reader, cat]
+            - list: outer
+              items: [inner, dog]
+            - macro: reads_shadow
+              condition: fd.name = /etc/shadow
+            - macro: catty
+              condition: reads_shadow and proc.name in (outer)
+            """
+        #expect(try RuleHarness(condition: "catty", macros: macros).fires(shadowOpen))
+        #expect(try !RuleHarness(condition: "catty and proc.name = dog", macros: macros).fires(shadowOpen))
+    }
+
+    @Test func appendAndOverrideRefineEarlierItems() throws {
+        let yaml = """
+            - list: readers
+              items: [dog]
+            - list: readers
+              items: [cat]
+              override:
+                items: append
+            - macro: target
+              condition: fd.name = /nothing
+            - macro: target
+              condition: fd.name = /etc/shadow
+              override:
+                condition: replace
+            - rule: probe
+              desc: x
+              condition: target
+              output: fired
+              priority: WARNING
+            - rule: probe
+              condition: and proc.name in (readers)
+              append: true
+            - rule: probe
+              priority: ERROR
+              override:
+                priority: replace
+            """
+        let harness = RuleHarness(yaml)
+        #expect(harness.loaded.diagnostics.isEmpty, "\(harness.loaded.diagnostics)")
+        let alerts = try harness.alerts(shadowOpen)
+        #expect(alerts.count == 1)
+        #expect(alerts.first?["priority"] as? String == "Error")
+    }
+
+    @Test func exceptionsSilenceMatchingTuples() throws {
+        let yaml = """
+            - rule: probe
+              desc: x
+              condition: fd.name startswith /etc/
+              output: fired
+              priority: WARNING
+              exceptions:
+                - name: trusted_reader
+                  fields: [proc.name, fd.name]
+                  comps: [=, =]
+                  values:
+                    - [cat, /etc/shadow]
+                - name: by_name
+                  fields: proc.pname
+                  values: [sshd, login]
+            """
+        #expect(try !RuleHarness(yaml).fires(shadowOpen))
+        #expect(try RuleHarness(yaml).fires(RecordFixture.open(path: Array("/etc/passwd".utf8))))
+    }
+
+    @Test func rulesAreIndexedByEventType() throws {
+        let harness = RuleHarness(condition: "evt.type = connect and proc.name = cat")
+        #expect(harness.loaded.rules.first?.eventTypes == ["connect"])
+        #expect(try !harness.fires(shadowOpen))
+        let any = RuleHarness(condition: "proc.name = cat")
+        #expect(any.loaded.rules.first?.eventTypes == nil)
+    }
+
+    @Test func connectAndSyscallFields() throws {
+        let metadata = RecordFixture.connect(
+            sockaddr: RecordFixture.sockaddrIPv4(169, 254, 169, 254, port: 80), local: [10, 0, 0, 2], localPort: 5000)
+        #expect(try RuleHarness(condition: "fd.sip = 169.254.169.254 and fd.sport = 80 and fd.lport = 5000").fires(metadata))
+        #expect(try RuleHarness(condition: "fd.name = '10.0.0.2:5000->169.254.169.254:80'").fires(metadata))
+        let ptrace = RecordFixture.syscall(.ptrace, args: [16, 77, 0, 0])
+        #expect(try RuleHarness(condition: "evt.type = ptrace and evt.arg.request = PTRACE_ATTACH and evt.rawarg.pid = 77").fires(ptrace))
+        let chmod = RecordFixture.syscall(.fchmodat, args: [-100, 0, 0o4755], path: Array("/tmp/x".utf8))
+        #expect(try RuleHarness(condition: "evt.arg.mode contains S_ISUID and fd.name = /tmp/x").fires(chmod))
+        let link = RecordFixture.syscall(.symlinkat, args: [0, -100, 0], path: Array("/etc/shadow".utf8), path2: Array("/tmp/l".utf8))
+        #expect(try RuleHarness(condition: "evt.arg.target = /etc/shadow and evt.arg.linkpath = /tmp/l").fires(link))
+        let dup = RecordFixture.syscall(.dup2, args: [5, 1], socketFamily: 2)
+        #expect(try RuleHarness(condition: "fd.num = 1 and fd.type = ipv4").fires(dup))
+    }
+}
