@@ -60,6 +60,12 @@ let package = Package(
             path: "Tests/WitnessTestSupport",
             swiftSettings: swiftSettings
         ),
+        // The user-space hot path alone, on synthetic records (bench/run reports it).
+        .executableTarget(
+            name: "WitnessBench",
+            dependencies: ["WitnessCore", "WitnessRules", "WitnessTestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "WitnessCoreTests",
             dependencies: ["WitnessCore", "CBPF", "WitnessTestSupport"],

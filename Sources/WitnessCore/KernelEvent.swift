@@ -145,6 +145,25 @@ public struct EventHeader {
     public var flags: EventFlags
     /// The thread's comm, without its NUL padding.
     public var comm: UnsafeRawBufferPointer
+
+    public init(
+        kind: EventKind, syscall: Syscall, timestamp: UInt64, subjects: UInt64, cgroupID: UInt64, result: Int64, pid: Int32,
+        tid: Int32, ppid: Int32, uid: UInt32, gid: UInt32, flags: EventFlags, comm: UnsafeRawBufferPointer
+    ) {
+        self.kind = kind
+        self.syscall = syscall
+        self.timestamp = timestamp
+        self.subjects = subjects
+        self.cgroupID = cgroupID
+        self.result = result
+        self.pid = pid
+        self.tid = tid
+        self.ppid = ppid
+        self.uid = uid
+        self.gid = gid
+        self.flags = flags
+        self.comm = comm
+    }
 }
 
 /// The kind-specific part of a record.

@@ -1,3 +1,5 @@
+import WitnessCore
+
 /// Turns `ConditionSyntax` into a `Predicate`: expands macros (each compiled once),
 /// flattens lists (which may name other lists), resolves fields and converts values
 /// to each field's type. Unknown fields are reported apart from real errors: a rule
@@ -124,6 +126,14 @@ final class ConditionCompiler {
     }
 
     private func text(_ field: FieldRef, _ op: ComparisonOperator, _ values: [String]) throws(Failure) -> Predicate {
+        if field.id == .evtType, [.equal, .doubleEqual, .notEqual, .in].contains(op) {
+            // Event types Witness never sees simply never match.
+            var mask: UInt64 = 0
+            for syscall in Syscall.allCases where values.contains("\(syscall.eventType)") {
+                mask |= 1 << UInt64(syscall.rawValue)
+            }
+            return .eventType(mask: mask, negated: op == .notEqual)
+        }
         let first = Array((values.first ?? "").utf8)
         switch op {
         case .equal, .doubleEqual: return .text(field, .equal(first))

@@ -5,8 +5,13 @@ import WitnessCore
 /// most once per event, in buffers that keep their capacity, and process lookups
 /// are cached — so evaluating many rules against one event allocates nothing.
 final class EventFields {
-    private(set) var event: KernelEvent?
+    /// The event being classified, as two stored parts so that reading a field does
+    /// not copy the whole event. Valid until the next `begin`.
+    private var header: EventHeader
+    private var payload: EventPayload = .exit
+    private var active = false
     private(set) var eventNumber: UInt64 = 0
+    var syscall: Syscall { header.syscall }
     let processes: ProcessTable
     let users: UserNames
     let clock: WallClock
@@ -29,6 +34,9 @@ final class EventFields {
     private var rendered = JSONWriter(capacity: 8192)
 
     init(processes: ProcessTable, users: UserNames, clock: WallClock) {
+        header = EventHeader(
+            kind: .exit, syscall: .none, timestamp: 0, subjects: 0, cgroupID: 0, result: 0, pid: 0, tid: 0, ppid: 0, uid: 0,
+            gid: 0, flags: [], comm: UnsafeRawBufferPointer(start: nil, count: 0))
         self.processes = processes
         self.users = users
         self.clock = clock
@@ -40,7 +48,9 @@ final class EventFields {
     }
 
     func begin(_ event: KernelEvent, number: UInt64) {
-        self.event = event
+        header = event.header
+        payload = event.payload
+        active = true
         eventNumber = number
         processLooked = false
         process = nil
@@ -55,8 +65,8 @@ final class EventFields {
     // MARK: Processes
 
     private func currentProcess() -> ProcessRecord? {
-        if !processLooked, let event {
-            process = processes.lookup(event.header.pid)
+        if !processLooked, active {
+            process = processes.lookup(header.pid)
             processLooked = true
         }
         return process
@@ -64,14 +74,14 @@ final class EventFields {
 
     /// The `generation`-th ancestor: 1 the parent, 2 the grandparent, ...
     func ancestor(_ generation: Int) -> ProcessRecord? {
-        guard let event, generation >= 1 else { return nil }
+        guard active, generation >= 1 else { return nil }
         while ancestors.count < generation {
             let pid: Int32
             if let last = ancestors.last {
                 guard let known = last, known.ppid > 0, known.ppid != known.pid else { return nil }
                 pid = known.ppid
             } else {
-                pid = event.header.ppid
+                pid = header.ppid
             }
             ancestors.append(pid > 0 ? processes.lookup(pid) : nil)
         }
@@ -81,8 +91,7 @@ final class EventFields {
     // MARK: Values
 
     func value(_ field: FieldRef) -> FieldValue {
-        guard let event else { return .none }
-        let header = event.header
+        guard active else { return .none }
         switch field.id {
         case .evtType: return .text(header.syscall.eventType)
         case .evtDir: return .text("<")
@@ -95,8 +104,8 @@ final class EventFields {
         case .evtTime: return .number(clock.epochNanoseconds(boot: header.timestamp))
         case .evtNum: return .number(Int64(eventNumber))
         case .evtArgFlags:
-            if case .syscall = event.payload { return argument("flags", asNumber: false) }
-            guard case let .open(_, openFlags, _, _, _) = event.payload else { return .none }
+            if case .syscall = payload { return argument("flags", asNumber: false) }
+            guard case let .open(_, openFlags, _, _, _) = payload else { return .none }
             if !flagsReady {
                 flags.reset()
                 OpenFlags.append(openFlags, to: &flags)
@@ -104,19 +113,19 @@ final class EventFields {
             }
             return .array(flags.bytes[...])
         case .evtArgMode:
-            if case .syscall = event.payload { return argument("mode", asNumber: false) }
-            guard case let .open(_, _, mode, _, _) = event.payload else { return .none }
+            if case .syscall = payload { return argument("mode", asNumber: false) }
+            guard case let .open(_, _, mode, _, _) = payload else { return .none }
             rendered.reset()
             SyscallFormatter.appendMode(mode, to: &rendered)
             return .array(rendered.bytes[...])
         case .evtArgFilename:
-            if case .syscall = event.payload { return argument("filename", asNumber: false) }
-            guard case let .exec(filename, _, _, _) = event.payload else { return .none }
+            if case .syscall = payload { return argument("filename", asNumber: false) }
+            guard case let .exec(filename, _, _, _) = payload else { return .none }
             return .bytes(filename)
         case .evtArg: return argument(field.name ?? "", asNumber: false)
         case .evtRawarg: return argument(field.name ?? "", asNumber: true)
         case .evtArgs:
-            guard case let .syscall(record) = event.payload, let shape = SyscallTable.shape(of: header.syscall) else {
+            guard case let .syscall(record) = payload, let shape = SyscallTable.shape(of: header.syscall) else {
                 return .none
             }
             rendered.reset()
@@ -161,16 +170,16 @@ final class EventFields {
             Capabilities.append(capabilities, to: &rendered)
             return .array(rendered.bytes[...])
         case .fdNameraw:
-            switch event.payload {
+            switch payload {
             case let .open(_, _, _, path, _): return .bytes(path)
             case let .syscall(record): return record.path.isEmpty ? .none : .bytes(record.path)
             default: return fileName()
             }
         case .fdConnected:
-            guard case .connect = event.payload else { return .none }
+            guard case .connect = payload else { return .none }
             return .boolean(header.result == 0)
         case .fdLport, .fdRport, .fdLip, .fdRip:
-            guard case let .connect(_, remote, local, _) = event.payload else { return .none }
+            guard case let .connect(_, remote, local, _) = payload else { return .none }
             let end = field.id == .fdLport || field.id == .fdLip ? local : remote
             guard let end, let port = end.port else { return .none }
             if field.id == .fdLport || field.id == .fdRport { return .number(Int64(port)) }
@@ -178,10 +187,10 @@ final class EventFields {
             SocketAddressFormatter.appendHost(end, to: &address)
             return .array(address.bytes[...])
         case .evtIsOpenRead:
-            guard case let .open(_, openFlags, _, _, _) = event.payload else { return .boolean(false) }
+            guard case let .open(_, openFlags, _, _, _) = payload else { return .boolean(false) }
             return .boolean(OpenFlags.isRead(openFlags))
         case .evtIsOpenWrite:
-            guard case let .open(_, openFlags, _, _, _) = event.payload else { return .boolean(false) }
+            guard case let .open(_, openFlags, _, _, _) = payload else { return .boolean(false) }
             return .boolean(OpenFlags.isWrite(openFlags))
         case .procPid: return .number(Int64(header.pid))
         case .procPpid: return .number(Int64(header.ppid))
@@ -241,7 +250,7 @@ final class EventFields {
             guard let slash = name.lastIndex(of: UInt8(ascii: "/")) else { return .array(name) }
             return .array(name[(slash + 1)...])
         case .fdTypechar:
-            switch event.payload {
+            switch payload {
             case .open: return .text("f")
             case let .connect(_, remote, _, _): return .text(remote.typeChar)
             case let .syscall(record) where record.socketFamily != 0:
@@ -249,7 +258,7 @@ final class EventFields {
             default: return .none
             }
         case .fdType:
-            switch event.payload {
+            switch payload {
             case .open: return .text("file")
             case let .syscall(record) where record.socketFamily != 0:
                 return .text(record.socketFamily == 10 ? "ipv6" : record.socketFamily == 2 ? "ipv4" : "unix")
@@ -263,7 +272,7 @@ final class EventFields {
             default: return .none
             }
         case .fdSip, .fdSport, .fdCip, .fdCport:
-            guard case let .connect(_, remote, local, _) = event.payload else { return .none }
+            guard case let .connect(_, remote, local, _) = payload else { return .none }
             let server = field.id == .fdSip || field.id == .fdSport
             guard let end = server ? remote : local, let port = end.port else { return .none }
             if field.id == .fdSport || field.id == .fdCport { return .number(Int64(port)) }
@@ -271,10 +280,10 @@ final class EventFields {
             SocketAddressFormatter.appendHost(end, to: &address)
             return .array(address.bytes[...])
         case .fdL4proto:
-            guard case let .connect(_, _, _, transport) = event.payload, let name = transport.name else { return .none }
+            guard case let .connect(_, _, _, transport) = payload, let name = transport.name else { return .none }
             return .text(name)
         case .fdNum:
-            switch event.payload {
+            switch payload {
             case .open: return .number(header.result >= 0 ? header.result : -1)
             case let .connect(fd, _, _, _): return .number(Int64(fd))
             case let .syscall(record) where header.syscall == .dup2 || header.syscall == .dup3:
@@ -290,10 +299,14 @@ final class EventFields {
     /// fd.name: the absolute path of an open, `cip:cport->sip:sport` or the socket
     /// path of a connect.
     private func fileName() -> FieldValue {
-        guard let event else { return .none }
+        guard active else { return .none }
+        // An absolute path is the field as it is: no copy.
+        if case let .open(_, _, _, path, directory) = payload, directory.isEmpty || path.first == UInt8(ascii: "/") {
+            return .bytes(path)
+        }
         if !fdNameReady {
             fdName.removeAll(keepingCapacity: true)
-            switch event.payload {
+            switch payload {
             case let .open(_, _, _, path, directory):
                 PathResolver.join(directory: directory, path: path) { fdName.append(contentsOf: $0) }
             case let .connect(_, remote, local, _):
@@ -309,7 +322,7 @@ final class EventFields {
                     fdName.append(contentsOf: address.bytes)
                 }
             case let .syscall(record):
-                guard let shape = SyscallTable.shape(of: event.header.syscall), let path = shape.path else { return .none }
+                guard let shape = SyscallTable.shape(of: header.syscall), let path = shape.path else { return .none }
                 if path.directory == .asIs {
                     fdName.append(contentsOf: record.path)
                 } else {
@@ -325,14 +338,14 @@ final class EventFields {
 
     /// A generic syscall's argument `name`: as text (paths joined, flags named) or as a number.
     private func argument(_ name: String, asNumber: Bool) -> FieldValue {
-        guard let event, case let .syscall(record) = event.payload,
-            let shape = SyscallTable.shape(of: event.header.syscall), let index = shape.index(of: name)
+        guard active, case let .syscall(record) = payload,
+            let shape = SyscallTable.shape(of: header.syscall), let index = shape.index(of: name)
         else { return .none }
         if asNumber {
             return shape.isPath(index) ? .none : .number(record.argument(index))
         }
         rendered.reset()
-        SyscallFormatter.appendArgument(event.header.syscall, shape, record, index, to: &rendered)
+        SyscallFormatter.appendArgument(header.syscall, shape, record, index, to: &rendered)
         return .array(rendered.bytes[...])
     }
 

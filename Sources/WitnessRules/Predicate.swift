@@ -1,3 +1,5 @@
+import WitnessCore
+
 /// A compiled condition: fields resolved, macros expanded, lists flattened, values
 /// converted to the field's type. Evaluating it reads fields from `EventFields` and
 /// compares bytes or integers — no parsing, no allocation.
@@ -10,6 +12,8 @@ indirect enum Predicate {
     case number(FieldRef, NumberTest)
     case boolean(FieldRef, Bool)
     case exists(FieldRef)
+    /// `evt.type` tests, compiled to a bit per syscall: no string compared.
+    case eventType(mask: UInt64, negated: Bool)
 
     enum TextTest {
         case equal([UInt8])
@@ -59,6 +63,8 @@ indirect enum Predicate {
             return value == expected
         case .exists(let field):
             return !fields.value(field).isNone
+        case let .eventType(mask, negated):
+            return (mask & (1 << UInt64(fields.syscall.rawValue)) != 0) != negated
         }
     }
 
@@ -92,10 +98,12 @@ indirect enum Predicate {
                 result.formUnion(types)
             }
             return result
-        case let .text(field, .equal(value)) where field.id == .evtType:
-            return [String(decoding: value, as: UTF8.self)]
-        case let .text(field, .member(set)) where field.id == .evtType:
-            return Set(set.items.map { String(decoding: $0, as: UTF8.self) })
+        case let .eventType(mask, false):
+            var types = Set<String>()
+            for syscall in Syscall.allCases where mask & (1 << UInt64(syscall.rawValue)) != 0 {
+                types.insert("\(syscall.eventType)")
+            }
+            return types
         case .constant(false):
             return []
         default:
