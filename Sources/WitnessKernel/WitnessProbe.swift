@@ -116,6 +116,8 @@ public final class WitnessProbe {
             close()
             throw error
         }
+        // Loading parsed the kernel's BTF (megabytes) and freed it; give the pages back.
+        malloc_trim(0)
     }
 
     /// Descriptors of the maps the agent uses, once the object is loaded.
