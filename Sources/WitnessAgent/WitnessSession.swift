@@ -103,7 +103,7 @@ final class WitnessSession {
         pipeline.flush()
         let accounting = Accounting(
             counts: pipeline.counts, alerts: rules?.firedByRule.reduce(0) { $0 + UInt64($1) } ?? 0,
-            kernelDrops: probe.drops(slot: slot), agentDrops: pipeline.counts.undecodable,
+            kernelDrops: probe.drops(slot: slot), agentDrops: pipeline.counts.undecodable + pipeline.unwrittenLines,
             records: consumer.recordsConsumed)
         consumer.close()
         probe.close()

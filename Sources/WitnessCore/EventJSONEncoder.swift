@@ -6,7 +6,7 @@ public struct EventJSONEncoder {
     public let hostname: [UInt8]
     public let clock: WallClock
     /// Labels of subject slots, written in `subjects`.
-    public var subjectLabels: [Int: String] = [:]
+    public var subjectLabels = SubjectLabels()
 
     public init(hostname: [UInt8], clock: WallClock) {
         self.hostname = hostname
@@ -73,18 +73,8 @@ public struct EventJSONEncoder {
 
         appendTruncation(header.flags, to: &writer)
         writer.raw(",")
-        writer.key("subjects")
-        writer.byte(UInt8(ascii: "["))
-        var first = true
-        var bits = header.subjects
-        while bits != 0 {
-            let slot = bits.trailingZeroBitCount
-            bits &= bits - 1
-            if !first { writer.byte(UInt8(ascii: ",")) }
-            first = false
-            if let label = subjectLabels[slot] { writer.string(label) } else { writer.integer(slot) }
-        }
-        writer.raw("],")
+        subjectLabels.append(header.subjects, to: &writer)
+        writer.raw(",")
         writer.key("hostname")
         writer.string(hostname)
         writer.raw("}\n")

@@ -14,6 +14,8 @@ public final class EventPipeline {
     public private(set) var counts = EventCounts()
     /// Events that fired at least one rule.
     public private(set) var alertedEvents: UInt64 = 0
+    /// Lines that could not be written because the output went away: lost by the agent.
+    public private(set) var unwrittenLines: UInt64 = 0
     public let processes: ProcessTable
     /// The rules engine, if rules are loaded.
     public let classifier: (any EventClassifier)?
@@ -110,7 +112,10 @@ public final class EventPipeline {
     /// Writes what is buffered.
     public func flush() {
         guard !writer.bytes.isEmpty else { return }
-        writer.bytes.withUnsafeBytes { _ = sink.write($0) }
+        let written = writer.bytes.withUnsafeBytes { sink.write($0) }
+        if !written {
+            unwrittenLines &+= UInt64(writer.bytes.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) })
+        }
         writer.reset()
     }
 

@@ -242,13 +242,17 @@ final class EventFields {
         case .userName: return users.name(header.uid).map { .array($0[...]) } ?? .none
         case .groupGid: return .number(Int64(header.gid))
         case .fdName: return fileName()
-        case .fdDirectory:
-            guard case .array(let name) = fileName(), let slash = name.lastIndex(of: UInt8(ascii: "/")) else { return .none }
-            return .array(slash == name.startIndex ? name[slash...slash] : name[name.startIndex..<slash])
-        case .fdFilename:
-            guard case .array(let name) = fileName() else { return .none }
-            guard let slash = name.lastIndex(of: UInt8(ascii: "/")) else { return .array(name) }
-            return .array(name[(slash + 1)...])
+        case .fdDirectory, .fdFilename:
+            // Slices of fd.name, whichever form it has (borrowed from the record or built).
+            switch fileName() {
+            case .bytes(let name): return Self.pathPart(name, directory: field.id == .fdDirectory).map { .bytes($0) } ?? .none
+            case .array(let name):
+                guard let range = name.withUnsafeBytes({ Self.pathPartRange($0, directory: field.id == .fdDirectory) }) else {
+                    return .none
+                }
+                return .array(name[(name.startIndex + range.lowerBound)..<(name.startIndex + range.upperBound)])
+            default: return .none
+            }
         case .fdTypechar:
             switch payload {
             case .open: return .text("f")
@@ -347,6 +351,18 @@ final class EventFields {
         rendered.reset()
         SyscallFormatter.appendArgument(header.syscall, shape, record, index, to: &rendered)
         return .array(rendered.bytes[...])
+    }
+
+    /// fd.directory (everything before the last slash, "/" for a top-level file) or
+    /// fd.filename (everything after it) of a path.
+    static func pathPartRange(_ path: UnsafeRawBufferPointer, directory: Bool) -> Range<Int>? {
+        guard let slash = path.lastIndex(of: UInt8(ascii: "/")) else { return directory ? nil : 0..<path.count }
+        if directory { return slash == 0 ? 0..<1 : 0..<slash }
+        return (slash + 1)..<path.count
+    }
+
+    static func pathPart(_ path: UnsafeRawBufferPointer, directory: Bool) -> UnsafeRawBufferPointer? {
+        pathPartRange(path, directory: directory).map { UnsafeRawBufferPointer(rebasing: path[$0]) }
     }
 
     /// Falco's cmdline: name, then the arguments after argv[0], space-separated.

@@ -11,7 +11,7 @@ public final class RuleEngine: EventClassifier {
     private let fields: EventFields
     private let hostname: [UInt8]
     private let clock: WallClock
-    private var subjectLabels: [Int: String] = [:]
+    private var subjectLabels = SubjectLabels()
     private let colour: Bool
     /// Alerts per rule index.
     public private(set) var firedByRule: [Int]
@@ -120,18 +120,8 @@ public final class RuleEngine: EventClassifier {
             writer.string(tag)
         }
         writer.raw("],")
-        writer.key("subjects")
-        writer.byte(UInt8(ascii: "["))
-        var bits = event.header.subjects
-        var first = true
-        while bits != 0 {
-            let slot = bits.trailingZeroBitCount
-            bits &= bits - 1
-            if !first { writer.byte(UInt8(ascii: ",")) }
-            first = false
-            if let label = subjectLabels[slot] { writer.string(label) } else { writer.integer(slot) }
-        }
-        writer.raw("],")
+        subjectLabels.append(event.header.subjects, to: &writer)
+        writer.raw(",")
         writer.key("hostname")
         writer.string(hostname)
         writer.raw("}\n")
