@@ -26,10 +26,11 @@ final class WitnessSession {
             options: .init(ringBufferBytes: options.ringBufferBytes, logLevel: options.verbose, btfPath: options.btf))
         let processes = ProcessTable()
         let hostname = Self.hostname()
+        let identities = CgroupIdentities(mountPoint: (try? CgroupFS.detect())?.mountPoint)
         if let loaded {
             rules = RuleEngine(
                 rules: loaded.rules, hostname: hostname, clock: clock, processes: processes,
-                colour: colour)
+                colour: colour, identities: identities)
             rulesSummary = "\(loaded.rules.count) rules" + (loaded.skipped.isEmpty ? "" : " (\(loaded.skipped.count) skipped)")
         } else {
             rules = nil
@@ -37,7 +38,7 @@ final class WitnessSession {
         }
         let pipeline = EventPipeline(
             sink: sink, format: format, printsEvents: printsEvents, hostname: hostname, clock: clock,
-            processes: processes, classifier: rules, colour: colour)
+            processes: processes, classifier: rules, colour: colour, identities: identities)
         self.pipeline = pipeline
         consumer = try RingBufferConsumer(
             probe: probe, onRecord: { pipeline.handle($0) }, onBatchEnd: { pipeline.flush() })

@@ -7,6 +7,8 @@ public struct EventJSONEncoder {
     public let clock: WallClock
     /// Labels of subject slots, written in `subjects`.
     public var subjectLabels = SubjectLabels()
+    /// Container and pod of the event's cgroup; nil: every event is `host`.
+    public var identities: CgroupIdentities?
 
     public init(hostname: [UInt8], clock: WallClock) {
         self.hostname = hostname
@@ -66,9 +68,15 @@ public struct EventJSONEncoder {
         }
         appendProcessFields(header, process: process, parent: parent, to: &writer)
         appendPayloadFields(event, to: &writer)
+        let identity = identities?.identity(of: header.cgroupID)
         writer.raw(",")
         writer.key("container.id")
-        writer.raw("\"host\"")
+        if let container = identity?.containerID { writer.string(container) } else { writer.raw("\"host\"") }
+        if let pod = identity?.podUID {
+            writer.raw(",")
+            writer.key("k8s.pod.uid")
+            writer.string(pod)
+        }
         writer.byte(UInt8(ascii: "}"))
 
         appendTruncation(header.flags, to: &writer)

@@ -31,7 +31,7 @@ public final class EventPipeline {
     public init(
         sink: OutputSink, format: OutputFormat, printsEvents: Bool, hostname: [UInt8],
         clock: WallClock = WallClock(), processes: ProcessTable = ProcessTable(),
-        classifier: (any EventClassifier)? = nil, colour: Bool = false
+        classifier: (any EventClassifier)? = nil, colour: Bool = false, identities: CgroupIdentities? = nil
     ) {
         self.classifier = classifier
         self.sink = sink
@@ -39,6 +39,7 @@ public final class EventPipeline {
         self.printsEvents = printsEvents
         self.processes = processes
         json = EventJSONEncoder(hostname: hostname, clock: clock)
+        json.identities = identities
         text = EventTextFormatter(clock: clock)
         text.colour = colour
         if format == .text && printsEvents {

@@ -15,6 +15,7 @@ final class EventFields {
     let processes: ProcessTable
     let users: UserNames
     let clock: WallClock
+    let identities: CgroupIdentities?
 
     private var process: ProcessRecord?
     private var processLooked = false
@@ -33,7 +34,8 @@ final class EventFields {
     /// Buffer for values rendered on demand (cwd, capabilities, syscall arguments).
     private var rendered = JSONWriter(capacity: 8192)
 
-    init(processes: ProcessTable, users: UserNames, clock: WallClock) {
+    init(processes: ProcessTable, users: UserNames, clock: WallClock, identities: CgroupIdentities? = nil) {
+        self.identities = identities
         header = EventHeader(
             kind: .exit, syscall: .none, timestamp: 0, subjects: 0, cgroupID: 0, result: 0, pid: 0, tid: 0, ppid: 0, uid: 0,
             gid: 0, flags: [], comm: UnsafeRawBufferPointer(start: nil, count: 0))
@@ -294,8 +296,12 @@ final class EventFields {
                 return .number(record.argument(1))  // the new descriptor
             default: return .none
             }
-        case .containerId: return .text("host")
-        case .containerName, .containerImageRepository, .containerImageTag, .k8sPodUid, .k8sPodName, .k8sNsName:
+        case .containerId:
+            guard let container = identities?.identity(of: header.cgroupID).containerID else { return .text("host") }
+            return .array(container[...])
+        case .k8sPodUid:
+            return identities?.identity(of: header.cgroupID).podUID.map { .array($0[...]) } ?? .none
+        case .containerName, .containerImageRepository, .containerImageTag, .k8sPodName, .k8sNsName:
             return .none
         }
     }

@@ -18,12 +18,15 @@ public final class RuleEngine: EventClassifier {
     /// Rules the last classified event fired.
     private var matched: [Int] = []
 
-    public init(rules: [CompiledRule], hostname: [UInt8], clock: WallClock, processes: ProcessTable, colour: Bool = false) {
+    public init(
+        rules: [CompiledRule], hostname: [UInt8], clock: WallClock, processes: ProcessTable, colour: Bool = false,
+        identities: CgroupIdentities? = nil
+    ) {
         self.rules = rules
         self.hostname = hostname
         self.clock = clock
         self.colour = colour
-        fields = EventFields(processes: processes, users: UserNames(), clock: clock)
+        fields = EventFields(processes: processes, users: UserNames(), clock: clock, identities: identities)
         firedByRule = Array(repeating: 0, count: rules.count)
         matched.reserveCapacity(rules.count)
         var index = Array(repeating: [Int](), count: Syscall.allCases.count)

@@ -1,0 +1,98 @@
+import Glibc
+
+/// What a cgroup says about who runs in it: the container (Falco's 12-character
+/// container.id) and the Kubernetes pod UID, read from the cgroup's path as the
+/// container runtimes and kubelet name it:
+///
+///     .../kubepods-burstable-pod<uid with _>.slice/cri-containerd-<64 hex>.scope   systemd driver
+///     .../kubepods/burstable/pod<uid>/<64 hex>                                     cgroupfs driver
+///     .../docker-<64 hex>.scope, crio-<64 hex>.scope, libpod-<64 hex>.scope, docker/<64 hex>
+public struct CgroupIdentity: Equatable, Sendable {
+    public var containerID: [UInt8]?
+    public var podUID: [UInt8]?
+
+    public init(containerID: [UInt8]? = nil, podUID: [UInt8]? = nil) {
+        self.containerID = containerID
+        self.podUID = podUID
+    }
+
+    /// Parses a cgroup path.
+    public init(path: String) {
+        for component in path.split(separator: "/") {
+            if let id = Self.containerID(in: component) { containerID = Array(id.prefix(12).utf8) }
+            if let uid = Self.podUID(in: component) { podUID = Array(uid.utf8) }
+        }
+    }
+
+    private static func isHex(_ text: Substring) -> Bool {
+        text.allSatisfy { $0.isHexDigit && !$0.isUppercase }
+    }
+
+    static func containerID(in component: Substring) -> Substring? {
+        var name = component
+        if name.hasSuffix(".scope") { name = name.dropLast(6) }
+        for prefix in ["cri-containerd-", "docker-", "crio-", "libpod-", "containerd-"] where name.hasPrefix(prefix) {
+            name = name.dropFirst(prefix.count)
+        }
+        return name.count == 64 && isHex(name) ? name : nil
+    }
+
+    static func podUID(in component: Substring) -> String? {
+        // The last "pod": systemd slices spell "kubepods-burstable-pod<uid>".
+        guard let range = component.ranges(of: "pod").last else { return nil }
+        var uid = component[range.upperBound...]
+        if uid.hasSuffix(".slice") { uid = uid.dropLast(6) }
+        let normalized = uid.replacingUnderscores()
+        let parts = normalized.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.map({ $0.count }) == [8, 4, 4, 4, 12], parts.allSatisfy({ isHex($0) }) else { return nil }
+        return normalized
+    }
+}
+
+extension Substring {
+    fileprivate func replacingUnderscores() -> String {
+        String(map { $0 == "_" ? "-" : $0 })
+    }
+}
+
+/// Cgroup ids (what every event carries) to identities, cached. An unknown id is
+/// looked up by walking the cgroup v2 tree for the directory with that inode, at
+/// most once a second, so a burst of events from a new cgroup costs one walk.
+public final class CgroupIdentities {
+    private var known: [UInt64: CgroupIdentity] = [:]
+    private let mountPoint: String?
+    private var lastWalk: UInt64 = 0
+    private static let host = CgroupIdentity()
+
+    public init(mountPoint: String?) {
+        self.mountPoint = mountPoint
+    }
+
+    public func identity(of cgroupID: UInt64) -> CgroupIdentity {
+        if let identity = known[cgroupID] { return identity }
+        let now = WallClock.bootNow()
+        guard let mountPoint, now &- lastWalk > 1_000_000_000 || lastWalk == 0 else { return Self.host }
+        lastWalk = now
+        walk(mountPoint, relative: "")
+        if known.count > 100_000 { known.removeAll() }  // bounded; the next miss walks again
+        return known[cgroupID] ?? Self.host
+    }
+
+    /// Records every cgroup below `directory`.
+    private func walk(_ directory: String, relative: String) {
+        var info = stat()
+        if stat(directory, &info) == 0, known[UInt64(info.st_ino)] == nil {
+            known[UInt64(info.st_ino)] = CgroupIdentity(path: relative)
+        }
+        guard let handle = opendir(directory) else { return }
+        defer { closedir(handle) }
+        while let entry = readdir(handle) {
+            guard entry.pointee.d_type == UInt8(DT_DIR) else { continue }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name == "." || name == ".." { continue }
+            walk(directory + "/" + name, relative: relative + "/" + name)
+        }
+    }
+}
