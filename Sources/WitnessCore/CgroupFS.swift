@@ -74,14 +74,7 @@ public struct CgroupFS: Sendable {
                 if let pid = Int32(String(decoding: line, as: UTF8.self)) { pids.append(pid) }
             }
         }
-        guard let handle = opendir(directory) else { return pids }
-        defer { closedir(handle) }
-        while let entry = readdir(handle) {
-            guard entry.pointee.d_type == UInt8(DT_DIR) else { continue }
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if name == "." || name == ".." { continue }
+        for name in ProcFiles.entries(of: directory, directoriesOnly: true) {
             pids.append(contentsOf: processes(inDirectory: directory + "/" + name))
         }
         return pids

@@ -84,14 +84,7 @@ public final class CgroupIdentities {
         if stat(directory, &info) == 0, known[UInt64(info.st_ino)] == nil {
             known[UInt64(info.st_ino)] = CgroupIdentity(path: relative)
         }
-        guard let handle = opendir(directory) else { return }
-        defer { closedir(handle) }
-        while let entry = readdir(handle) {
-            guard entry.pointee.d_type == UInt8(DT_DIR) else { continue }
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if name == "." || name == ".." { continue }
+        for name in ProcFiles.entries(of: directory, directoriesOnly: true) {
             walk(directory + "/" + name, relative: relative + "/" + name)
         }
     }

@@ -176,18 +176,24 @@ public enum ProcFiles {
         statFields(statusPath)?.ppid
     }
 
-    /// Every pid in /proc.
-    public static func allPIDs(procRoot: String = "/proc") -> [Int32] {
-        guard let directory = opendir(procRoot) else { return [] }
-        defer { closedir(directory) }
-        var pids: [Int32] = []
-        while let entry = readdir(directory) {
+    /// Names in `directory` (not `.` and `..`); only subdirectories if asked.
+    public static func entries(of directory: String, directoriesOnly: Bool = false) -> [String] {
+        guard let handle = opendir(directory) else { return [] }
+        defer { closedir(handle) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            if directoriesOnly && entry.pointee.d_type != UInt8(DT_DIR) { continue }
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
-            if let pid = Int32(name) { pids.append(pid) }
+            if name != "." && name != ".." { names.append(name) }
         }
-        return pids
+        return names
+    }
+
+    /// Every pid in /proc.
+    public static func allPIDs(procRoot: String = "/proc") -> [Int32] {
+        entries(of: procRoot).compactMap { Int32($0) }
     }
 
     /// `root` and every live descendant of it, found by walking the ppid of every process.
