@@ -116,7 +116,7 @@ final class WitnessSession {
         let types = accounting.counts.byType.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
         var line = "witness-agent: \(accounting.counts.total) events"
         if !types.isEmpty { line += " (\(types))" }
-        line += ", \(accounting.alerts) alerts"
+        line += ", \(accounting.alerts) alert\(accounting.alerts == 1 ? "" : "s")"
         line += "; lost \(accounting.kernelDrops) in kernel, \(accounting.agentDrops) in agent; detached\n"
         FileHandleWriter.standardError(line)
         let lost = accounting.kernelDrops + accounting.agentDrops
