@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The Falco fields Witness can answer, with their types. A rule that uses a field
 /// not listed here is skipped with a warning naming the rule and the field.
 public enum FieldID: String, CaseIterable, Sendable {
@@ -104,14 +106,18 @@ public struct FieldRef: Hashable, Sendable {
     public var id: FieldID
     /// For proc.aname/proc.apid: the ancestor generation (1 = parent); nil = any.
     public var ancestor: Int?
-    /// For evt.arg.<name> / evt.rawarg.<name>: the argument; for unavailable fields: the field.
-    public var name: String?
+    /// For evt.arg.<name> / evt.rawarg.<name>: the argument; for unavailable fields:
+    /// the field. Interned, so that a FieldRef is plain data: copying one while
+    /// evaluating a condition retains nothing.
+    private var nameIndex: Int32
 
     public init(id: FieldID, ancestor: Int? = nil, name: String? = nil) {
         self.id = id
         self.ancestor = ancestor
-        self.name = name
+        nameIndex = name.map(FieldNames.intern) ?? -1
     }
+
+    public var name: String? { FieldNames.name(nameIndex) }
 
     /// The field as written in outputs: `proc.aname[2]`, `evt.arg.request`.
     public var displayName: String {
@@ -147,4 +153,23 @@ public struct FieldRef: Hashable, Sendable {
     }
 
     struct UnknownField: Error { var name: String }
+}
+
+/// The interned names of FieldRef (argument names, unavailable fields): appended
+/// while rules load, read when an event needs an argument by name.
+enum FieldNames {
+    private static let table = Mutex<[String]>([])
+
+    static func intern(_ name: String) -> Int32 {
+        table.withLock { names in
+            if let index = names.firstIndex(of: name) { return Int32(index) }
+            names.append(name)
+            return Int32(names.count - 1)
+        }
+    }
+
+    static func name(_ index: Int32) -> String? {
+        guard index >= 0 else { return nil }
+        return table.withLock { names in Int(index) < names.count ? names[Int(index)] : nil }
+    }
 }
