@@ -7,12 +7,14 @@ public struct EventCounts: Sendable, Equatable {
 
     public init() {}
 
+    /// Events recorded, all types.
+    public private(set) var total: UInt64 = 0
+
     @inline(__always)
     public mutating func record(_ syscall: Syscall) {
         bySyscall[Int(syscall.rawValue)] &+= 1
+        total &+= 1
     }
-
-    public var total: UInt64 { bySyscall.reduce(0, &+) }
 
     public subscript(_ syscall: Syscall) -> UInt64 { bySyscall[Int(syscall.rawValue)] }
 

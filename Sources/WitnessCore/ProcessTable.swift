@@ -63,6 +63,8 @@ public struct ProcessRecord: Sendable, Equatable {
 /// process whose exit was lost cannot make it grow without end.
 public final class ProcessTable {
     private var records: [Int32: ProcessRecord] = [:]
+    /// Pids /proc had nothing for: not read again on every event that asks.
+    private var gone: Set<Int32> = []
     private let procRoot: String
     public let capacity: Int
     /// Lookups that had to read /proc because no event had described the process.
@@ -79,7 +81,13 @@ public final class ProcessTable {
     /// The record of `pid`, reading /proc the first time an unknown process is asked for.
     public func lookup(_ pid: Int32) -> ProcessRecord? {
         if let record = records[pid] { return record }
-        guard pid > 0, let record = readProc(pid) else { return nil }
+        guard pid > 0, !gone.contains(pid) else { return nil }
+        procReads += 1
+        guard let record = readProc(pid) else {
+            if gone.count >= capacity { gone.removeAll(keepingCapacity: true) }
+            gone.insert(pid)
+            return nil
+        }
         insert(record)
         return record
     }
@@ -90,6 +98,7 @@ public final class ProcessTable {
     }
 
     public func insert(_ record: ProcessRecord) {
+        gone.remove(record.pid)  // a pid comes back when it is reused
         if records.count >= capacity, records[record.pid] == nil, let victim = records.keys.first {
             records.removeValue(forKey: victim)
         }

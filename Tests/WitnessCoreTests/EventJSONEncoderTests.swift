@@ -146,6 +146,15 @@ struct EventPipelineTests {
         #expect(table.lookup(-5) == nil)
     }
 
+    @Test func aProcessGoneFromProcIsNotReadAgain() {
+        let table = ProcessTable(procRoot: "/nonexistent")
+        #expect(table.lookup(31_337) == nil)
+        #expect(table.lookup(31_337) == nil)
+        #expect(table.procReads == 1)
+        table.insert(ProcessRecord(pid: 31_337, ppid: 1, name: Array("back".utf8), exePath: [], argv: []))
+        #expect(table.lookup(31_337)?.name == Array("back".utf8), "a reused pid is known again")
+    }
+
     @Test func processTableIsBounded() {
         let table = ProcessTable(procRoot: "/nonexistent", capacity: 10)
         for pid in 1...100 {
