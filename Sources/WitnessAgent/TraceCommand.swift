@@ -31,9 +31,7 @@ struct TraceCommand: ParsableCommand {
         if pid != nil && !command.isEmpty {
             throw ValidationError("trace takes --pid PID or -- COMMAND, not both")
         }
-        if let pid, pid <= 0 {
-            throw ValidationError("--pid must be a positive process id, got \(pid)")
-        }
+        if let pid { try SubjectChecks.process(pid) }
     }
 
     func run() throws {

@@ -40,9 +40,8 @@ struct WitnessCommand: ParsableCommand {
         if (cgroup == nil) == (pid == nil) {
             throw ValidationError("witness needs exactly one subject: --cgroup PATH or --pid PID")
         }
-        if let pid, pid <= 0 {
-            throw ValidationError("--pid must be a positive process id, got \(pid)")
-        }
+        if let pid { try SubjectChecks.process(pid) }
+        if let cgroup { try SubjectChecks.cgroup(cgroup) }
         _ = try DurationParser.milliseconds(window)
         if let sostle { _ = try SostleLevel(sostle) }
     }

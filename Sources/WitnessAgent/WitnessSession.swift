@@ -1,3 +1,4 @@
+import ArgumentParser
 import Glibc
 import WitnessCore
 import WitnessKernel
@@ -48,9 +49,6 @@ final class WitnessSession {
 
     /// Makes `root` and its live descendants subject `slot`; children are followed in the kernel.
     func watchProcessTree(root: Int32, slot: Int) throws {
-        guard kill(root, 0) == 0 || errno == EPERM else {
-            throw AgentError.usage("no process with pid \(root)")
-        }
         let members = ProcFiles.descendants(of: root)
         for pid in members {
             try probe.addPidSubject(pid: pid, slot: slot)
@@ -130,5 +128,18 @@ final class WitnessSession {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count) == 0 else { return Array("unknown".utf8) }
         return buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }
+    }
+}
+
+/// Checks of subjects that `validate()` runs before any BPF is loaded, so that a
+/// wrong PID or cgroup is one quick line, not a second of loading and detaching.
+enum SubjectChecks {
+    static func process(_ pid: Int32) throws {
+        guard pid > 0 else { throw ValidationError("--pid must be a positive process id, got \(pid)") }
+        guard kill(pid, 0) == 0 || errno == EPERM else { throw ValidationError("no process with pid \(pid)") }
+    }
+
+    static func cgroup(_ path: String) throws {
+        _ = try CgroupFS.detect().directory(for: path)
     }
 }
