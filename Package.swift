@@ -14,6 +14,14 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        // Node mode: the controller's API, HTTP outputs, metrics, graceful shutdown.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.21.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.60.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.25.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         // libbpf glue: the only code that touches raw pointers from the kernel.
@@ -45,10 +53,28 @@ let package = Package(
             swiftSettings: swiftSettings,
             plugins: ["DefaultRulesPlugin"]
         ),
+        // Node mode (`run`): witness windows, the HTTP API, outputs with a spool, metrics.
+        .target(
+            name: "WitnessNode",
+            dependencies: [
+                "WitnessKernel", "WitnessCore", "WitnessRules",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "WitnessAgent",
             dependencies: [
-                "WitnessKernel", "WitnessCore", "WitnessRules",
+                "WitnessKernel", "WitnessCore", "WitnessRules", "WitnessNode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -72,13 +98,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "WitnessNodeTests",
+            dependencies: ["WitnessNode", "WitnessCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "WitnessRulesTests",
             dependencies: ["WitnessRules", "WitnessCore", "CBPF", "WitnessTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "WitnessKernelTests",
-            dependencies: ["WitnessKernel", "WitnessCore", "CBPF"],
+            dependencies: [
+                "WitnessKernel", "WitnessCore", "CBPF",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

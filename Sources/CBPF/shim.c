@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <fcntl.h>
 #include <sys/syscall.h>
@@ -178,4 +179,23 @@ void cbpf_destroy_links(struct bpf_link **links, int count)
         if (started[i])
             pthread_join(threads[i], NULL);
     }
+}
+
+long long cbpf_ringbuf_unconsumed(int map_fd)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    /* Page 0 holds the consumer position, page 1 the producer position. */
+    void *consumer = mmap(NULL, page, PROT_READ, MAP_SHARED, map_fd, 0);
+    if (consumer == MAP_FAILED)
+        return -1;
+    void *producer = mmap(NULL, page, PROT_READ, MAP_SHARED, map_fd, page);
+    if (producer == MAP_FAILED) {
+        munmap(consumer, page);
+        return -1;
+    }
+    unsigned long cons = __atomic_load_n((unsigned long *)consumer, __ATOMIC_ACQUIRE);
+    unsigned long prod = __atomic_load_n((unsigned long *)producer, __ATOMIC_ACQUIRE);
+    munmap(producer, page);
+    munmap(consumer, page);
+    return (long long)(prod - cons);
 }

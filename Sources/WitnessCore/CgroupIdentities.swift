@@ -28,7 +28,8 @@ public struct CgroupIdentity: Equatable, Sendable {
         text.allSatisfy { $0.isHexDigit && !$0.isUppercase }
     }
 
-    static func containerID(in component: Substring) -> Substring? {
+    /// The full 64-hex container id a cgroup directory name carries, if any.
+    public static func containerID(in component: Substring) -> Substring? {
         var name = component
         if name.hasSuffix(".scope") { name = name.dropLast(6) }
         for prefix in ["cri-containerd-", "docker-", "crio-", "libpod-", "containerd-"] where name.hasPrefix(prefix) {
@@ -37,7 +38,8 @@ public struct CgroupIdentity: Equatable, Sendable {
         return name.count == 64 && isHex(name) ? name : nil
     }
 
-    static func podUID(in component: Substring) -> String? {
+    /// The pod UID (dashed) a cgroup directory name carries, if any.
+    public static func podUID(in component: Substring) -> String? {
         // The last "pod": systemd slices spell "kubepods-burstable-pod<uid>".
         guard let range = component.ranges(of: "pod").last else { return nil }
         var uid = component[range.upperBound...]

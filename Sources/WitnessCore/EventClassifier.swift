@@ -14,6 +14,15 @@ public protocol EventClassifier: AnyObject {
 
     /// Names subject slots in alert lines.
     func label(slot: Int, as label: String)
+
+    /// Indexes of the rules the last classified event fired.
+    var matchedRules: [Int] { get }
+
+    /// How many rules there are; rule indexes run from 0 to this.
+    var ruleCount: Int { get }
+
+    /// The name and severity class of rule `index`.
+    func rule(_ index: Int) -> (name: String, severity: SeverityClass)
 }
 
 /// A rule that fired, as an event line shows it.

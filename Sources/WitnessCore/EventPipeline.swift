@@ -21,6 +21,10 @@ public final class EventPipeline {
     public let classifier: (any EventClassifier)?
     /// Whether every event is printed (`trace`, `witness --events`).
     public var printsEvents: Bool
+    /// Per-window counts (node mode), by subject slot.
+    public var tallies: WindowTallies?
+    /// Also receives every alert line (node mode outputs); JSON format only.
+    public var alertTap: (any AlertTap)?
     private let format: OutputFormat
     private let sink: OutputSink
     private var writer = JSONWriter(capacity: 512 * 1024)
@@ -60,6 +64,7 @@ public final class EventPipeline {
             decoded = try EventDecoder.decode(record)
         } catch {
             counts.undecodable &+= 1
+            tallies?.recordAgentDrops(1)
             return
         }
         guard let event = decoded else { return }
@@ -69,6 +74,7 @@ public final class EventPipeline {
     public func handle(_ event: KernelEvent) {
         let header = event.header
         counts.record(header.syscall)
+        tallies?.recordEvent(header.syscall, subjects: header.subjects)
 
         // An exec changes the process before anything is said about it.
         if case let .exec(filename, args, directory, identity) = event.payload, header.result == 0 {
@@ -86,10 +92,18 @@ public final class EventPipeline {
         var mark: AlertMark?
         if let classifier, classifier.classify(event, number: counts.total, processes: processes) > 0 {
             alertedEvents &+= 1
+            tallies?.recordAlerts(classifier.matchedRules, subjects: header.subjects)
             if printsEvents {
                 mark = classifier.lastMark
             } else {
+                let start = writer.bytes.count
                 classifier.writeAlerts(for: event, format: format, into: &writer)
+                if let alertTap {
+                    let lost = writer.bytes.withUnsafeBytes {
+                        alertTap.alerts(UnsafeRawBufferPointer(rebasing: $0[start...]), subjects: header.subjects)
+                    }
+                    if lost > 0 { tallies?.recordAgentDrops(UInt64(lost), subjects: header.subjects) }
+                }
             }
         }
         if printsEvents {
@@ -112,10 +126,13 @@ public final class EventPipeline {
 
     /// Writes what is buffered.
     public func flush() {
+        alertTap?.flush()
         guard !writer.bytes.isEmpty else { return }
         let written = writer.bytes.withUnsafeBytes { sink.write($0) }
         if !written {
-            unwrittenLines &+= UInt64(writer.bytes.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) })
+            let lines = UInt64(writer.bytes.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) })
+            unwrittenLines &+= lines
+            tallies?.recordAgentDrops(lines)
         }
         writer.reset()
     }

@@ -11,6 +11,11 @@ public final class OutputSink {
     /// Called once, when the reader goes away.
     public var onClosed: () -> Void = {}
 
+    /// A sink that takes every line and keeps none (an output that is turned off).
+    public static func discarding() -> OutputSink {
+        OutputSink(fd: -1)
+    }
+
     public init(fd: Int32, ownsDescriptor: Bool = false) {
         self.fd = fd
         self.ownsDescriptor = ownsDescriptor
@@ -33,6 +38,7 @@ public final class OutputSink {
     @discardableResult
     public func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard !isClosed else { return false }
+        guard fd >= 0 else { return true }
         var offset = 0
         while offset < bytes.count {
             let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
@@ -49,6 +55,6 @@ public final class OutputSink {
     }
 
     public func sync() {
-        fsync(fd)
+        if fd >= 0 { fsync(fd) }
     }
 }

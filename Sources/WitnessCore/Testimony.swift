@@ -105,12 +105,16 @@ public struct Testimony: Sendable {
     public var kernelDrops: UInt64
     public var agentDrops: UInt64
     public var cutShort: Bool
+    /// The node-mode window this testimony closes.
+    public var windowID: String?
 
     public init(
         trialID: String?, subjectKind: String, subjectValue: String, startEpochNanoseconds: Int64,
         endEpochNanoseconds: Int64, sostle: SostleLevel?, events: EventCounts, alerts: [SeverityClass: Int] = [:],
-        rules: [(String, Int)] = [], kernelDrops: UInt64, agentDrops: UInt64, cutShort: Bool = false
+        rules: [(String, Int)] = [], kernelDrops: UInt64, agentDrops: UInt64, cutShort: Bool = false,
+        windowID: String? = nil
     ) {
+        self.windowID = windowID
         self.trialID = trialID
         self.subjectKind = subjectKind
         self.subjectValue = subjectValue
@@ -136,6 +140,11 @@ public struct Testimony: Sendable {
         writer.key("trialId")
         if let trialID { writer.string(trialID) } else { writer.raw("null") }
         writer.raw(",")
+        if let windowID {
+            writer.key("windowId")
+            writer.string(windowID)
+            writer.raw(",")
+        }
         writer.key("subject")
         writer.byte(UInt8(ascii: "{"))
         writer.key("kind")

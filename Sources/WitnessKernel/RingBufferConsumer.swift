@@ -26,7 +26,7 @@ public final class RingBufferConsumer {
     public typealias RecordHandler = (UnsafeRawBufferPointer) -> Void
 
     private enum Token: UInt64 {
-        case ring = 1, signals, process, timer, stop
+        case ring = 1, signals, process, timer, stop, wake
     }
 
     /// Holds the handlers for the C callback; unretained while the ring exists.
@@ -45,8 +45,12 @@ public final class RingBufferConsumer {
     private var ring: OpaquePointer?
     private let epollFD: Int32
     private let stopFD: Int32
+    private let wakeFD: Int32
     private var signalFD: Int32 = -1
     private var watchedFDs: [Int32] = []
+    /// Runs on the consumer thread after `wake()` was called from any thread: how
+    /// other threads hand the loop work (node mode: open and close windows).
+    public var onWake: () -> Void = {}
     /// How long a busy consumer lets records gather before draining, in milliseconds.
     public var drainIntervalMilliseconds: Int32 = 5
 
@@ -67,6 +71,12 @@ public final class RingBufferConsumer {
             Glibc.close(epollFD)
             throw BPFError.lastError("eventfd")
         }
+        wakeFD = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
+        guard wakeFD >= 0 else {
+            Glibc.close(stopFD)
+            Glibc.close(epollFD)
+            throw BPFError.lastError("eventfd")
+        }
         let context = Unmanaged.passUnretained(handlers).toOpaque()
         ring = ring_buffer__new(probe.eventsFD, { context, data, size in
             let handlers = Unmanaged<Handlers>.fromOpaque(context!).takeUnretainedValue()
@@ -76,6 +86,7 @@ public final class RingBufferConsumer {
         }, context, nil)
         guard let ring else {
             let error = BPFError.lastError("ring_buffer__new")
+            Glibc.close(wakeFD)
             Glibc.close(stopFD)
             Glibc.close(epollFD)
             throw error
@@ -83,6 +94,7 @@ public final class RingBufferConsumer {
         // The ring's own epoll descriptor is itself pollable: nest it in ours.
         try add(ring_buffer__epoll_fd(ring), .ring)
         try add(stopFD, .stop)
+        try add(wakeFD, .wake)
     }
 
     deinit {
@@ -95,6 +107,7 @@ public final class RingBufferConsumer {
             self.ring = nil
             for fd in watchedFDs { Glibc.close(fd) }
             watchedFDs.removeAll()
+            Glibc.close(wakeFD)
             Glibc.close(stopFD)
             Glibc.close(epollFD)
         }
@@ -136,6 +149,19 @@ public final class RingBufferConsumer {
         _ = write(stopFD, &one, 8)
     }
 
+    /// Has `onWake` run on the consumer thread soon, from any thread.
+    public func wake() {
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
+    }
+
+    /// Consumes what the ring holds now, on the consumer thread (from `onWake`):
+    /// records a window's subject produced before it was removed are counted before
+    /// the window's tally is closed.
+    public func drainNow() {
+        if let ring { drain(ring) }
+    }
+
     /// Drains until something ends the loop, then drains what is left and returns why.
     public func run() -> StopReason {
         guard let ring else { return .requested }
@@ -161,6 +187,12 @@ public final class RingBufferConsumer {
             state.pointee = lazy
             if count < 0 && errno != EINTR { break }
             for index in 0..<max(0, Int(count)) {
+                if tokens[index] == Token.wake.rawValue {
+                    var value: UInt64 = 0
+                    _ = read(wakeFD, &value, 8)
+                    onWake()
+                    continue
+                }
                 reason = reason ?? stopReason(for: tokens[index])
             }
         }
@@ -184,7 +216,7 @@ public final class RingBufferConsumer {
         case .process: return .processExited
         case .timer: return .timerExpired
         case .stop: return .requested
-        case .ring, .none: return nil
+        case .ring, .wake, .none: return nil
         }
     }
 

@@ -29,6 +29,12 @@ public final class WitnessProbe {
         public var pendingTableFull: UInt64 = 0
         public var subjectTableFull: UInt64 = 0
         public var total: UInt64 { ringBufferFull + pendingTableFull + subjectTableFull }
+
+        public init(ringBufferFull: UInt64 = 0, pendingTableFull: UInt64 = 0, subjectTableFull: UInt64 = 0) {
+            self.ringBufferFull = ringBufferFull
+            self.pendingTableFull = pendingTableFull
+            self.subjectTableFull = subjectTableFull
+        }
     }
 
     private var object: OpaquePointer?
@@ -247,6 +253,12 @@ public final class WitnessProbe {
     /// Events of subject `slot` lost in the kernel since load.
     public func drops(slot: Int) -> UInt64 {
         perCPUSum(subjectDropsFD, key: UInt32(slot))
+    }
+
+    /// How full the ring buffer is now, 0 to 1 (records written, not yet consumed).
+    public func ringBufferFill() -> Double {
+        let used = cbpf_ringbuf_unconsumed(eventsFD)
+        return used < 0 ? 0 : min(1, Double(used) / Double(ringBufferBytes))
     }
 
     /// Records written to the ring buffer since load.

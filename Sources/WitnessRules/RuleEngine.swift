@@ -16,7 +16,7 @@ public final class RuleEngine: EventClassifier {
     /// Alerts per rule index.
     public private(set) var firedByRule: [Int]
     /// Rules the last classified event fired.
-    private var matched: [Int] = []
+    public private(set) var matched: [Int] = []
 
     public init(
         rules: [CompiledRule], hostname: [UInt8], clock: WallClock, processes: ProcessTable, colour: Bool = false,
@@ -76,6 +76,14 @@ public final class RuleEngine: EventClassifier {
             case .text: writeText(rules[index], event, into: &writer)
             }
         }
+    }
+
+    public var matchedRules: [Int] { matched }
+
+    public var ruleCount: Int { rules.count }
+
+    public func rule(_ index: Int) -> (name: String, severity: SeverityClass) {
+        (rules[index].name, rules[index].priority.severity)
     }
 
     public var lastMark: AlertMark? {

@@ -62,4 +62,8 @@ int cbpf_spawn_gated(const char *path, char *const argv[], int *gate_fd, int *er
  * or two grace periods instead of one per link. */
 void cbpf_destroy_links(struct bpf_link **links, int count);
 
+/* Bytes written to ring buffer map `map_fd` and not yet consumed (mapped read-only
+ * for the moment of the read); -1 on error. */
+long long cbpf_ringbuf_unconsumed(int map_fd);
+
 #endif /* CBPF_H */

@@ -1,0 +1,170 @@
+import Glibc
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import UnixSignals
+import Synchronization
+import WitnessCore
+import WitnessKernel
+import WitnessRules
+
+/// `witness-agent run`: the DaemonSet agent. Loads and attaches the programs once,
+/// then serves the controller's API; windows open and close as map entries. Alerts
+/// go to stdout, the file output and the HTTP output (through the spool);
+/// testimonies to stdout and the testimony URL (through a spool of their own).
+///
+/// Shutdown (SIGTERM, SIGINT) runs in this order: the kernel service stops taking
+/// windows, closes each open one as cut short (testimony produced, alert streams
+/// ended) and detaches; then the API finishes in-flight requests; then the HTTP
+/// outputs deliver what they can for a few seconds and leave the rest spooled.
+public enum NodeAgent {
+    public static func run(config: NodeConfig, rules: LoadedRules?, verbose: Int, announce: @escaping @Sendable (String) -> Void) async throws {
+        let logger = {
+            var logger = Logger(label: "witness-agent")
+            logger.logLevel = verbose > 0 ? .debug : .info
+            return logger
+        }()
+        let token = try BearerToken(file: config.api.tokenFile ?? "")
+        let address = try ListenAddress(config.api.listen)
+        let cgroups = try CgroupFS.detect()
+        let resolver = SubjectResolver(cgroups: cgroups, procRoot: config.procRoot)
+        let spoolBytes = try DurationParser.bytes(config.spool.maxBytes)
+
+        let alertSpool = config.httpOutput.enabled
+            ? try AlertSpool(directory: config.spool.directory + "/alerts", maxBytes: spoolBytes) : nil
+        let testimonySpool = config.testimonyOutput.enabled
+            ? try AlertSpool(directory: config.spool.directory + "/testimonies", maxBytes: spoolBytes) : nil
+        var deliveries: [HTTPDelivery] = []
+        if let alertSpool {
+            deliveries.append(try HTTPDelivery(name: "http_output", spool: alertSpool, target: config.httpOutput, logger: logger))
+        }
+        if let testimonySpool {
+            deliveries.append(
+                try HTTPDelivery(name: "testimony_output", spool: testimonySpool, target: config.testimonyOutput, logger: logger))
+        }
+        let file = config.fileOutput.enabled ? try OutputSink.appending(to: config.fileOutput.filename) : nil
+        // Testimonies are written from the API's side, alerts from the consumer
+        // thread: each has its own descriptors (O_APPEND keeps lines whole).
+        let testimonyLines = TestimonyLines(
+            stdout: config.stdoutOutput,
+            file: config.fileOutput.enabled ? try OutputSink.appending(to: config.fileOutput.filename) : nil)
+        let streams = AlertStreams()
+        let router = AlertRouter(file: file, spool: alertSpool, streams: streams)
+        let stdout = config.stdoutOutput ? OutputSink(fd: 1) : OutputSink.discarding()
+
+        let kernel = try NodeKernel(
+            probeOptions: .init(
+                ringBufferBytes: try DurationParser.bytes(config.ringBuffer), logLevel: verbose, btfPath: config.btf),
+            rules: rules, sink: stdout, printsEvents: config.events, alertTap: router, cgroups: cgroups,
+            processes: ProcessTable(procRoot: config.procRoot), hostname: hostname())
+        kernel.start()
+
+        let registry = WindowRegistry(
+            kernel: kernel, resolver: resolver, streams: streams, router: router,
+            maxMilliseconds: try DurationParser.milliseconds(config.maxWindow),
+            onTestimony: { line in
+                let bytes = Array((line + "\n").utf8)
+                testimonyLines.write(bytes)
+                bytes.withUnsafeBytes { buffer in
+                    if let testimonySpool {
+                        if !testimonySpool.append(buffer) {
+                            logger.error("testimony_output: spool full; a testimony was not queued")
+                        }
+                        testimonySpool.commit()
+                        testimonySpool.sync()
+                    }
+                }
+            })
+        let ready = Readiness()
+        ready.set(true)
+        let metrics = NodeMetrics()
+        let api = WitnessAPI(
+            registry: registry, streams: streams, token: token, maxBodyBytes: config.api.maxBodyBytes,
+            defaultMilliseconds: try DurationParser.milliseconds(config.defaultWindow), ready: ready,
+            metrics: { [deliveries] in
+                let snapshot = await kernel.snapshot()
+                var state = NodeMetrics.NodeState()
+                state.openWindows = await registry.openCount
+                state.spoolBytes = alertSpool?.depth ?? 0
+                state.spoolDropped = alertSpool?.dropped ?? 0
+                state.outputs = deliveries.map { ($0.name, $0.counts) }
+                state.fileErrors = router.fileErrors
+                state.ringBufferFill = kernel.probe.ringBufferFill()
+                return metrics.render(snapshot, state)
+            })
+        let application = Application(
+            router: api.router(),
+            configuration: .init(address: .hostname(address.host, port: address.port), serverName: "witness-agent"),
+            onServerRunning: { channel in
+                announce("listening on \(channel.localAddress.map { "\($0)" } ?? config.api.listen)")
+            },
+            logger: logger)
+        let kernelService = KernelService(kernel: kernel, registry: registry, ready: ready, logger: logger)
+
+        var services: [any Service] = deliveries
+        services.append(application)
+        services.append(kernelService)
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    static func hostname() -> [UInt8] {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return Array("unknown".utf8) }
+        return buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }
+    }
+}
+
+/// Writes testimony lines to stdout and the file output, whole and synced.
+final class TestimonyLines: @unchecked Sendable {
+    private let lock = Mutex(())
+    private let stdout: OutputSink?
+    private let file: OutputSink?
+
+    init(stdout: Bool, file: OutputSink?) {
+        self.stdout = stdout ? OutputSink(fd: 1) : nil
+        self.file = file
+    }
+
+    func write(_ bytes: [UInt8]) {
+        lock.withLock { _ in
+            bytes.withUnsafeBytes { buffer in
+                stdout?.write(buffer)
+                if let file {
+                    file.write(buffer)
+                    file.sync()
+                }
+            }
+        }
+    }
+}
+
+/// Keeps the kernel side running until shutdown, then closes every open window as
+/// cut short and detaches the programs.
+final class KernelService: Service {
+    let kernel: NodeKernel
+    let registry: WindowRegistry
+    let ready: Readiness
+    let logger: Logger
+
+    init(kernel: NodeKernel, registry: WindowRegistry, ready: Readiness, logger: Logger) {
+        self.kernel = kernel
+        self.registry = registry
+        self.ready = ready
+        self.logger = logger
+    }
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        ready.set(false)
+        let open = await registry.openCount
+        if open > 0 { logger.info("shutting down: closing \(open) open window\(open == 1 ? "" : "s") as cut short") }
+        await registry.shutdown()
+        await kernel.stop()
+        logger.info("programs detached")
+    }
+}
+
+// Loaded once, read-only afterwards, handed from the command to the node once.
+extension LoadedRules: @unchecked Sendable {}

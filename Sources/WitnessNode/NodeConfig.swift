@@ -1,0 +1,240 @@
+import WitnessCore
+import Yams
+
+/// The node agent's configuration (`witness-agent run --config FILE`), YAML in the
+/// spirit of falco.yaml: snake_case keys, one block per output. Every key has a
+/// default, so an empty file is a working local agent; unknown keys are errors,
+/// because a misspelt `token_file` must not silently mean "no auth".
+public struct NodeConfig: Sendable, Equatable {
+    public struct API: Sendable, Equatable {
+        /// HOST:PORT to listen on.
+        public var listen = "127.0.0.1:8765"
+        /// File holding the bearer token every /v1 route requires (a Secret mount).
+        public var tokenFile: String?
+        /// Largest request body accepted.
+        public var maxBodyBytes = 64 * 1024
+    }
+
+    /// An HTTP receiver: alerts (Falco's http_output) or testimonies.
+    public struct HTTPTarget: Sendable, Equatable {
+        public var enabled = false
+        public var url = ""
+        public var headers: [String: String] = [:]
+        /// File holding a bearer token sent as `Authorization: Bearer ...`.
+        public var tokenFile: String?
+        /// PEM file of the CAs that sign the receiver's certificate (https URLs).
+        public var caFile: String?
+        /// How long one POST may take before it is retried.
+        public var timeout = "10s"
+    }
+
+    public struct FileOutput: Sendable, Equatable {
+        public var enabled = false
+        public var filename = ""
+    }
+
+    public struct Spool: Sendable, Equatable {
+        /// Where undelivered alerts and testimonies wait, across restarts.
+        public var directory = "/var/lib/witness/spool"
+        /// The most they may take on disk; beyond it alerts are dropped and counted.
+        public var maxBytes = "64M"
+    }
+
+    public var api = API()
+    /// Rules files in load order; empty means the built-in rules.
+    public var rulesFiles: [String] = []
+    public var minimumPriority = "debug"
+    public var ringBuffer = "8M"
+    public var btf: String?
+    /// Window length when a request gives none.
+    public var defaultWindow = "60s"
+    /// The longest window a request may ask for.
+    public var maxWindow = "24h"
+    public var stdoutOutput = true
+    /// Print every witnessed event, not only alerts (a debugging aid).
+    public var events = false
+    public var fileOutput = FileOutput()
+    public var httpOutput = HTTPTarget()
+    public var testimonyOutput = HTTPTarget()
+    public var spool = Spool()
+    /// Where the host's /proc is mounted (a container sees it at /host/proc).
+    public var procRoot = "/proc"
+
+    public init() {}
+
+    /// Parses a config file's text; `name` is used in error messages.
+    public init(yaml text: String, name: String) throws(AgentError) {
+        let node: Yams.Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch {
+            throw AgentError.usage("config \(name): not YAML: \(Self.firstLine(error))")
+        }
+        guard let node else { return }
+        guard let root = node.mapping else { throw AgentError.usage("config \(name): the top level must be a mapping") }
+        let reader = ConfigReader(name: name)
+        for (key, value) in root {
+            let path = key.string ?? "?"
+            switch path {
+            case "api":
+                try reader.mapping(value, path) { (key, value, path) throws(AgentError) in
+                    switch key {
+                    case "listen": api.listen = try reader.string(value, path)
+                    case "token_file": api.tokenFile = try reader.string(value, path)
+                    case "max_body_bytes": api.maxBodyBytes = try reader.integer(value, path, in: 64...(16 << 20))
+                    default: throw reader.unknown(path)
+                    }
+                }
+            case "rules_files": rulesFiles = try reader.strings(value, path)
+            case "priority": minimumPriority = try reader.string(value, path)
+            case "ring_buffer": ringBuffer = try reader.string(value, path)
+            case "btf": btf = try reader.string(value, path)
+            case "default_window": defaultWindow = try reader.string(value, path)
+            case "max_window": maxWindow = try reader.string(value, path)
+            case "events": events = try reader.boolean(value, path)
+            case "proc_root": procRoot = try reader.string(value, path)
+            case "stdout_output":
+                try reader.mapping(value, path) { (key, value, path) throws(AgentError) in
+                    guard key == "enabled" else { throw reader.unknown(path) }
+                    stdoutOutput = try reader.boolean(value, path)
+                }
+            case "file_output":
+                try reader.mapping(value, path) { (key, value, path) throws(AgentError) in
+                    switch key {
+                    case "enabled": fileOutput.enabled = try reader.boolean(value, path)
+                    case "filename": fileOutput.filename = try reader.string(value, path)
+                    default: throw reader.unknown(path)
+                    }
+                }
+            case "http_output": httpOutput = try reader.target(value, path)
+            case "testimony_output": testimonyOutput = try reader.target(value, path)
+            case "spool":
+                try reader.mapping(value, path) { (key, value, path) throws(AgentError) in
+                    switch key {
+                    case "directory": spool.directory = try reader.string(value, path)
+                    case "max_bytes": spool.maxBytes = try reader.string(value, path)
+                    default: throw reader.unknown(path)
+                    }
+                }
+            default: throw reader.unknown(path)
+            }
+        }
+    }
+
+    /// Checks values that parse but cannot work; the first problem, as one line.
+    public func validate() throws(AgentError) {
+        _ = try ListenAddress(api.listen)
+        guard api.tokenFile != nil else {
+            throw AgentError.usage("config: api.token_file is required: every /v1 route needs a bearer token")
+        }
+        for (name, window) in [("default_window", defaultWindow), ("max_window", maxWindow)] {
+            do { _ = try DurationParser.milliseconds(window) } catch {
+                throw AgentError.usage("config: \(name): \(error.message)")
+            }
+        }
+        let ring = try DurationParser.bytes(ringBuffer)
+        guard ring >= 4096, ring & (ring - 1) == 0 else {
+            throw AgentError.usage("config: ring_buffer must be a power of two of at least 4K, got \(ringBuffer)")
+        }
+        _ = try DurationParser.bytes(spool.maxBytes)
+        if fileOutput.enabled && fileOutput.filename.isEmpty {
+            throw AgentError.usage("config: file_output.filename is required when file_output is enabled")
+        }
+        for (name, target) in [("http_output", httpOutput), ("testimony_output", testimonyOutput)] where target.enabled {
+            guard target.url.hasPrefix("http://") || target.url.hasPrefix("https://") else {
+                throw AgentError.usage("config: \(name).url must be an http:// or https:// URL, got '\(target.url)'")
+            }
+            do { _ = try DurationParser.milliseconds(target.timeout) } catch {
+                throw AgentError.usage("config: \(name).timeout: \(error.message)")
+            }
+        }
+    }
+
+    static func firstLine(_ error: any Error) -> String {
+        "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
+    }
+}
+
+/// Reads typed values out of the YAML tree, each error naming the key and line.
+private struct ConfigReader {
+    let name: String
+
+    func fail(_ node: Yams.Node, _ path: String, _ what: String) -> AgentError {
+        AgentError.usage("config \(name):\(node.mark.map { "\($0.line):" } ?? "") \(path): \(what)")
+    }
+
+    func unknown(_ path: String) -> AgentError {
+        AgentError.usage("config \(name): unknown key \(path)")
+    }
+
+    func string(_ node: Yams.Node, _ path: String) throws(AgentError) -> String {
+        guard let scalar = node.scalar else { throw fail(node, path, "expected a string") }
+        return scalar.string
+    }
+
+    func boolean(_ node: Yams.Node, _ path: String) throws(AgentError) -> Bool {
+        guard let value = node.bool else { throw fail(node, path, "expected true or false") }
+        return value
+    }
+
+    func integer(_ node: Yams.Node, _ path: String, in range: ClosedRange<Int>) throws(AgentError) -> Int {
+        guard let value = node.int, range.contains(value) else {
+            throw fail(node, path, "expected a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
+    func strings(_ node: Yams.Node, _ path: String) throws(AgentError) -> [String] {
+        guard let sequence = node.sequence else { throw fail(node, path, "expected a list of strings") }
+        var result: [String] = []
+        for item in sequence { result.append(try string(item, path)) }
+        return result
+    }
+
+    func mapping(
+        _ node: Yams.Node, _ path: String, _ each: (String, Yams.Node, String) throws(AgentError) -> Void
+    ) throws(AgentError) {
+        guard let mapping = node.mapping else { throw fail(node, path, "expected a mapping") }
+        for (key, value) in mapping {
+            let name = key.string ?? "?"
+            try each(name, value, path + "." + name)
+        }
+    }
+
+    func target(_ node: Yams.Node, _ path: String) throws(AgentError) -> NodeConfig.HTTPTarget {
+        var target = NodeConfig.HTTPTarget()
+        try mapping(node, path) { (key, value, path) throws(AgentError) in
+            switch key {
+            case "enabled": target.enabled = try boolean(value, path)
+            case "url": target.url = try string(value, path)
+            case "token_file": target.tokenFile = try string(value, path)
+            case "ca_file": target.caFile = try string(value, path)
+            case "timeout": target.timeout = try string(value, path)
+            case "headers":
+                try mapping(value, path) { (key, value, path) throws(AgentError) in
+                    target.headers[key] = try string(value, path)
+                }
+            default: throw unknown(path)
+            }
+        }
+        return target
+    }
+}
+
+/// HOST:PORT, with IPv6 hosts in brackets.
+public struct ListenAddress: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+
+    public init(_ text: String) throws(AgentError) {
+        let bad = AgentError.usage("bad listen address '\(text)': use HOST:PORT, e.g. 127.0.0.1:8765 or [::]:8765")
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else { throw bad }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw bad }
+        self.host = host
+        self.port = port
+    }
+}

@@ -1,0 +1,209 @@
+import Foundation
+import Synchronization
+import WitnessCore
+import WitnessKernel
+import WitnessRules
+
+/// The kernel side of node mode: the BPF programs loaded and attached once, the
+/// ring buffer consumed on one dedicated thread, and a mailbox through which other
+/// threads (the API) add and remove window subjects. Everything the pipeline owns —
+/// process table, rules, per-window tallies — is touched only on that thread, so
+/// the hot path takes no lock; a command costs one eventfd write to wake it.
+public final class NodeKernel: @unchecked Sendable {
+    /// What the metrics endpoint reports, read on the consumer thread.
+    public struct Snapshot: Sendable {
+        public var events = EventCounts()
+        public var alertsByRule: [(rule: String, priority: String, count: Int)] = []
+        public var kernelDrops = WitnessProbe.KernelDrops()
+        public var agentDrops: UInt64 = 0
+        public var records: UInt64 = 0
+        public var ringBufferBytes = 0
+    }
+
+    /// What a window counted, handed back when its subject is removed.
+    public struct Closing: Sendable {
+        public var tally: WindowTallies.Tally
+        public var kernelDrops: UInt64
+    }
+
+    private enum Command {
+        case attach(slot: Int, subject: ResolvedSubject, label: String, reply: @Sendable (AgentError?) -> Void)
+        case detach(slot: Int, subject: ResolvedSubject, reply: @Sendable (Closing) -> Void)
+        case snapshot(reply: @Sendable (Snapshot) -> Void)
+    }
+
+    public let probe: WitnessProbe
+    public let pipeline: EventPipeline
+    public let rules: RuleEngine?
+    public let clock: WallClock
+    let tallies: WindowTallies
+    private let consumer: RingBufferConsumer
+    private let cgroups: CgroupFS
+    private let mailbox = Mutex<(commands: [Command], stopped: Bool)>(([], false))
+    /// Kernel drop counters of each slot when its window opened.
+    private var dropBaselines = [UInt64](repeating: 0, count: WindowTallies.slotCount)
+    /// The cgroup id each slot watches, kept: the directory may be gone at close.
+    private var cgroupIDs = [UInt64?](repeating: nil, count: WindowTallies.slotCount)
+    private var finished: AsyncStream<StopReason>.Continuation?
+    private let done: AsyncStream<StopReason>
+
+    public init(
+        probeOptions: WitnessProbe.Options, rules loaded: LoadedRules?, sink: OutputSink, printsEvents: Bool,
+        alertTap: (any AlertTap)?, cgroups: CgroupFS, processes: ProcessTable, hostname: [UInt8]
+    ) throws {
+        let clock = WallClock()
+        self.clock = clock
+        self.cgroups = cgroups
+        probe = try WitnessProbe(options: probeOptions)
+        let identities = CgroupIdentities(mountPoint: cgroups.mountPoint)
+        let rules = loaded.map {
+            RuleEngine(rules: $0.rules, hostname: hostname, clock: clock, processes: processes, identities: identities)
+        }
+        self.rules = rules
+        tallies = WindowTallies(ruleCount: rules?.ruleCount ?? 0)
+        let pipeline = EventPipeline(
+            sink: sink, format: .json, printsEvents: printsEvents, hostname: hostname, clock: clock,
+            processes: processes, classifier: rules, identities: identities)
+        pipeline.tallies = tallies
+        pipeline.alertTap = alertTap
+        self.pipeline = pipeline
+        consumer = try RingBufferConsumer(
+            probe: probe, onRecord: { pipeline.handle($0) }, onBatchEnd: { pipeline.flush() })
+        (done, finished) = AsyncStream.makeStream(of: StopReason.self)
+        consumer.onWake = { [unowned self] in self.runCommands() }
+    }
+
+    /// Starts the consumer thread.
+    public func start() {
+        let thread = Thread { [self] in
+            let reason = consumer.run()
+            pipeline.flush()
+            // Whatever arrived after the loop ended is answered, not left waiting.
+            mailbox.withLock { $0.stopped = true }
+            runCommands()
+            finished?.yield(reason)
+            finished?.finish()
+        }
+        thread.name = "witness-consumer"
+        thread.start()
+    }
+
+    /// Ends the consumer loop and waits for it; then detaches every program.
+    public func stop() async {
+        consumer.requestStop()
+        for await _ in done {}
+        consumer.close()
+        probe.close()
+    }
+
+    /// Makes `subject` witnessed under `slot`.
+    public func attach(slot: Int, subject: ResolvedSubject, label: String) async throws(AgentError) {
+        let error: AgentError? = await withCheckedContinuation { continuation in
+            send(.attach(slot: slot, subject: subject, label: label, reply: { continuation.resume(returning: $0) }))
+        }
+        if let error { throw error }
+    }
+
+    /// Stops witnessing `slot` and returns what its window counted.
+    public func detach(slot: Int, subject: ResolvedSubject) async -> Closing {
+        await withCheckedContinuation { continuation in
+            send(.detach(slot: slot, subject: subject, reply: { continuation.resume(returning: $0) }))
+        }
+    }
+
+    public func snapshot() async -> Snapshot {
+        await withCheckedContinuation { continuation in
+            send(.snapshot(reply: { continuation.resume(returning: $0) }))
+        }
+    }
+
+    private func send(_ command: Command) {
+        let accepted = mailbox.withLock { state in
+            if state.stopped { return false }
+            state.commands.append(command)
+            return true
+        }
+        if accepted {
+            consumer.wake()
+        } else {
+            run(command, stopped: true)
+        }
+    }
+
+    /// On the consumer thread.
+    private func runCommands() {
+        let commands = mailbox.withLock { state in
+            defer { state.commands.removeAll() }
+            return state.commands
+        }
+        let stopped = mailbox.withLock { $0.stopped }
+        for command in commands { run(command, stopped: stopped) }
+    }
+
+    private func run(_ command: Command, stopped: Bool) {
+        switch command {
+        case let .attach(slot, subject, label, reply):
+            guard !stopped else { return reply(AgentError.runtime("the agent is shutting down")) }
+            do throws(AgentError) {
+                try add(subject, slot: slot)
+                dropBaselines[slot] = probe.drops(slot: slot)
+                tallies.activate(slot: slot)
+                pipeline.label(slot: slot, as: label)
+                reply(nil)
+            } catch {
+                reply(error)
+            }
+        case let .detach(slot, subject, reply):
+            if !stopped {
+                remove(subject, slot: slot)
+                // Records the subject made before its removal are still in the ring.
+                consumer.drainNow()
+                pipeline.flush()
+            }
+            let drops = stopped ? 0 : probe.drops(slot: slot) &- dropBaselines[slot]
+            reply(Closing(tally: tallies.deactivate(slot: slot), kernelDrops: drops))
+        case let .snapshot(reply):
+            var snapshot = Snapshot()
+            snapshot.events = pipeline.counts
+            snapshot.agentDrops = pipeline.counts.undecodable + pipeline.unwrittenLines
+            snapshot.records = pipeline.counts.total
+            snapshot.ringBufferBytes = probe.ringBufferBytes
+            if !stopped { snapshot.kernelDrops = probe.drops() }
+            if let rules {
+                snapshot.alertsByRule = rules.firedByRule.enumerated().filter { $0.element > 0 }.map {
+                    (rules.rules[$0.offset].name, "\(rules.rules[$0.offset].priority.name)", $0.element)
+                }
+            }
+            reply(snapshot)
+        }
+    }
+
+    private func add(_ subject: ResolvedSubject, slot: Int) throws(AgentError) {
+        do {
+            if let directory = subject.cgroupDirectory {
+                let id = try cgroups.id(ofDirectory: directory)
+                try probe.addCgroupSubject(cgroupID: id, slot: slot)
+                cgroupIDs[slot] = id
+                pipeline.processes.scan(cgroups.processes(inDirectory: directory))
+            } else if let root = subject.pid {
+                let members = ProcFiles.descendants(of: root)
+                guard !members.isEmpty else { throw AgentError.usage("no process with pid \(root)") }
+                for pid in members { try probe.addPidSubject(pid: pid, slot: slot) }
+                pipeline.processes.scan(members)
+            }
+        } catch let error as AgentError {
+            throw error
+        } catch {
+            throw AgentError.runtime("cannot witness \(subject.kind) \(subject.value): \(error)")
+        }
+    }
+
+    private func remove(_ subject: ResolvedSubject, slot: Int) {
+        if subject.cgroupDirectory != nil, let id = cgroupIDs[slot] {
+            try? probe.removeCgroupSubject(cgroupID: id, slot: slot)
+            cgroupIDs[slot] = nil
+        } else if subject.pid != nil {
+            try? probe.removePidSubject(slot: slot)
+        }
+    }
+}

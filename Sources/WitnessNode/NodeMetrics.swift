@@ -1,0 +1,74 @@
+import Prometheus
+import Synchronization
+import WitnessCore
+import WitnessKernel
+
+/// `GET /metrics`: the agent's counters in Prometheus text format, refreshed from a
+/// snapshot taken on the consumer thread at each scrape (the hot path keeps plain
+/// counters and never touches the registry). Kernel totals become Prometheus
+/// counters by adding what grew since the previous scrape.
+public final class NodeMetrics: Sendable {
+    /// What the rest of the node reports alongside the kernel's snapshot.
+    public struct NodeState: Sendable {
+        public var openWindows = 0
+        public var spoolBytes = 0
+        public var spoolDropped: UInt64 = 0
+        public var outputs: [(name: String, counts: HTTPDelivery.Counters)] = []
+        public var fileErrors: UInt64 = 0
+        public var ringBufferFill = 0.0
+        public init() {}
+    }
+
+    private let registry = PrometheusCollectorRegistry()
+    private let reported = Mutex<[String: UInt64]>([:])
+
+    public init() {}
+
+    public func render(_ snapshot: NodeKernel.Snapshot, _ node: NodeState) -> [UInt8] {
+        for (type, count) in snapshot.events.byType {
+            counter("witness_events", [("type", type)], count, "Events witnessed, by Falco event type")
+        }
+        for alert in snapshot.alertsByRule {
+            counter(
+                "witness_alerts", [("rule", alert.rule), ("priority", alert.priority)], UInt64(alert.count),
+                "Alerts fired, by rule and priority")
+        }
+        let kernel = snapshot.kernelDrops
+        for (reason, count) in [
+            ("ring_buffer_full", kernel.ringBufferFull), ("pending_table_full", kernel.pendingTableFull),
+            ("subject_table_full", kernel.subjectTableFull),
+        ] {
+            counter("witness_kernel_drops", [("reason", reason)], count, "Events lost in the kernel, by reason")
+        }
+        counter("witness_agent_drops", [], snapshot.agentDrops, "Events lost in the agent (undecodable, output gone)")
+        counter("witness_spool_dropped", [], node.spoolDropped, "Alerts refused by a full spool")
+        counter("witness_records", [], snapshot.records, "Ring buffer records consumed")
+        for output in node.outputs {
+            counter("witness_output_delivered", [("output", output.name)], output.counts.delivered, "Lines delivered")
+            counter("witness_output_errors", [("output", output.name)], output.counts.errors, "Failed deliveries (retried)")
+            counter("witness_output_rejected", [("output", output.name)], output.counts.rejected, "Lines the receiver rejected")
+        }
+        counter("witness_output_errors", [("output", "file")], node.fileErrors, "Failed deliveries (retried)")
+        gauge("witness_spool", "bytes", "Undelivered bytes in the spool").set(Int64(node.spoolBytes))
+        gauge("witness_open", "windows", "Witness windows open").set(Int64(node.openWindows))
+        gauge("witness_ring_buffer_fill", "ratio", "Ring buffer fill, 0 to 1").set(node.ringBufferFill)
+        gauge("witness_ring_buffer", "bytes", "Ring buffer size").set(Int64(snapshot.ringBufferBytes))
+        return registry.emitToBuffer()
+    }
+
+    private func gauge(_ name: String, _ unit: String, _ help: String) -> Gauge {
+        registry.makeGauge(descriptor: MetricNameDescriptor(metricName: name, unitName: unit, helpText: help))
+    }
+
+    /// Counter `<name>_total`, advanced to `total`.
+    private func counter(_ name: String, _ labels: [(String, String)], _ total: UInt64, _ help: String) {
+        let key = name + labels.map { "|\($0.0)=\($0.1)" }.joined()
+        let delta = reported.withLock { reported -> UInt64 in
+            let previous = reported[key] ?? 0
+            reported[key] = total
+            return total >= previous ? total - previous : 0
+        }
+        let counter = registry.makeCounter(descriptor: MetricNameDescriptor(metricName: name, unitName: "total", helpText: help), labels: labels)
+        if delta > 0 { counter.increment(by: Int64(delta)) }
+    }
+}

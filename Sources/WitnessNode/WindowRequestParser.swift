@@ -1,0 +1,115 @@
+import Foundation
+import WitnessCore
+
+/// Reads a `POST /v1/windows` body — untrusted input — into a `WindowRequest`, or
+/// says in one line what is wrong with it:
+///
+///     {"trialId": "TRB-1", "subject": {"kind": "cgroup", "value": "/trial"},
+///      "window": "60s", "sostle": "L2"}
+///
+/// `subject` is `{"kind": cgroup|pod|container|pid, "value": ...}` (the testimony's
+/// own shape) or the shorthand `{"cgroup": ...}`, `{"podUid": ...}`,
+/// `{"containerId": ...}`, `{"pid": N}`. `window` is a duration ("90s", "5m") or a
+/// number of seconds; when absent the configured default applies.
+public enum WindowRequestParser {
+    public static func parse(_ body: [UInt8], defaultMilliseconds: Int) throws(WindowError) -> WindowRequest {
+        let object: [String: Any]
+        do {
+            guard let parsed = try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
+                throw WindowError(.badRequest, "the body must be a JSON object")
+            }
+            object = parsed
+        } catch let error as WindowError {
+            throw error
+        } catch {
+            throw WindowError(.badRequest, "the body is not valid JSON")
+        }
+        for key in object.keys where !["trialId", "subject", "window", "sostle"].contains(key) {
+            throw WindowError(.badRequest, "unknown field '\(Self.printable(key))': expected trialId, subject, window, sostle")
+        }
+        var trialID: String?
+        if let value = object["trialId"], !(value is NSNull) {
+            guard let text = value as? String, !text.isEmpty, text.utf8.count <= 256 else {
+                throw WindowError(.badRequest, "trialId must be a non-empty string of at most 256 bytes")
+            }
+            trialID = text
+        }
+        guard let subjectValue = object["subject"] else { throw WindowError(.badRequest, "subject is required") }
+        let subject = try parseSubject(subjectValue)
+        var milliseconds = defaultMilliseconds
+        if let value = object["window"], !(value is NSNull) {
+            if let text = value as? String {
+                do { milliseconds = try DurationParser.milliseconds(text) } catch {
+                    throw WindowError(.badRequest, "window: \(error.message)")
+                }
+            } else if let number = value as? NSNumber, !isBoolean(number), number.doubleValue > 0,
+                number.doubleValue < 1e9
+            {
+                milliseconds = Int((number.doubleValue * 1000).rounded())
+            } else {
+                throw WindowError(.badRequest, "window must be a duration like \"60s\" or a number of seconds")
+            }
+        }
+        var sostle: SostleLevel?
+        if let value = object["sostle"], !(value is NSNull) {
+            guard let text = value as? String else { throw WindowError(.badRequest, "sostle must be a string, L0 to L7") }
+            do { sostle = try SostleLevel(text) } catch { throw WindowError(.badRequest, error.message) }
+        }
+        return WindowRequest(trialID: trialID, subject: subject, milliseconds: milliseconds, sostle: sostle)
+    }
+
+    private static func parseSubject(_ value: Any) throws(WindowError) -> SubjectSpec {
+        guard let object = value as? [String: Any], !object.isEmpty else {
+            throw WindowError(.badRequest, "subject must be an object such as {\"kind\":\"cgroup\",\"value\":\"/trial\"}")
+        }
+        let kind: String
+        let raw: Any
+        if let named = object["kind"] {
+            guard let text = named as? String, let value = object["value"], object.count == 2 else {
+                throw WindowError(.badRequest, "subject needs exactly a kind and a value")
+            }
+            kind = text
+            raw = value
+        } else {
+            guard object.count == 1, let entry = object.first else {
+                throw WindowError(.badRequest, "subject must name exactly one of cgroup, podUid, containerId, pid")
+            }
+            kind = ["podUid": "pod", "containerId": "container"][entry.key] ?? entry.key
+            raw = entry.value
+        }
+        switch kind {
+        case "pid":
+            guard let number = raw as? NSNumber, !isBoolean(number), let pid = Int32(exactly: number.doubleValue), pid > 0 else {
+                throw WindowError(.badRequest, "subject pid must be a positive whole number")
+            }
+            return .pid(pid)
+        case "cgroup", "pod", "container":
+            guard let text = raw as? String, !text.isEmpty, text.utf8.count <= 4096, !text.utf8.contains(0) else {
+                throw WindowError(.badRequest, "subject \(kind) must be a non-empty string")
+            }
+            if kind == "cgroup" {
+                guard !text.split(separator: "/").contains("..") else {
+                    throw WindowError(.badRequest, "subject cgroup must not contain '..'")
+                }
+                return .cgroup(text)
+            }
+            do {
+                if kind == "pod" { return .podUID(try SubjectResolver.normalizedPodUID(text)) }
+                return .containerID(try SubjectResolver.normalizedContainerID(text))
+            } catch {
+                throw WindowError(.badRequest, error.message)
+            }
+        default:
+            throw WindowError(.badRequest, "unknown subject kind '\(printable(kind))': use cgroup, pod, container or pid")
+        }
+    }
+
+    private static func isBoolean(_ number: NSNumber) -> Bool {
+        String(cString: number.objCType) == "c"
+    }
+
+    /// An untrusted string for an error message: short and without control characters.
+    static func printable(_ text: String) -> String {
+        String(text.unicodeScalars.prefix(64).map { $0.properties.generalCategory == .control ? "?" : Character($0) })
+    }
+}

@@ -1,0 +1,138 @@
+import Hummingbird
+import NIOCore
+import Synchronization
+import WitnessCore
+
+/// The controller's HTTP API (Hummingbird): witness windows under /v1, each route
+/// behind the bearer token; /healthz, /readyz and /metrics open, as kubelet and
+/// Prometheus expect. Bodies are size-limited and validated; every answer is JSON
+/// (`{"error": "..."}` for failures) except the NDJSON alert stream and metrics.
+public struct WitnessAPI: Sendable {
+    let registry: WindowRegistry
+    let streams: AlertStreams
+    let token: BearerToken
+    let maxBodyBytes: Int
+    let defaultMilliseconds: Int
+    /// Set once the programs are attached (`/readyz`).
+    let ready: Readiness
+    let metrics: @Sendable () async -> [UInt8]
+
+    public init(
+        registry: WindowRegistry, streams: AlertStreams, token: BearerToken, maxBodyBytes: Int,
+        defaultMilliseconds: Int, ready: Readiness, metrics: @escaping @Sendable () async -> [UInt8]
+    ) {
+        self.registry = registry
+        self.streams = streams
+        self.token = token
+        self.maxBodyBytes = maxBodyBytes
+        self.defaultMilliseconds = defaultMilliseconds
+        self.ready = ready
+        self.metrics = metrics
+    }
+
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("healthz") { _, _ in Self.json(.ok, "{\"status\":\"ok\"}") }
+        router.get("readyz") { _, _ in
+            ready.isReady
+                ? Self.json(.ok, "{\"status\":\"ready\"}") : Self.json(.serviceUnavailable, "{\"status\":\"starting\"}")
+        }
+        router.get("metrics") { _, _ in
+            let text = await metrics()
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: text)))
+        }
+        let v1 = router.group("v1").add(middleware: BearerAuthMiddleware(token: token))
+        v1.post("windows") { request, _ in try await openWindow(request) }
+        v1.get("windows") { _, _ in
+            let windows = await registry.list()
+            return Self.json(.ok, "{\"windows\":[" + windows.map { $0.json() }.joined(separator: ",") + "]}")
+        }
+        v1.get("windows/:id") { _, context in
+            let id = try context.parameters.require("id")
+            guard let window = await registry.window(id) else { return Self.notFound(id) }
+            return Self.json(.ok, window.json())
+        }
+        v1.delete("windows/:id") { _, context in
+            let id = try context.parameters.require("id")
+            guard let window = await registry.close(id, cutShort: true) else { return Self.notFound(id) }
+            return Self.json(.ok, window.json())
+        }
+        v1.get("windows/:id/alerts") { _, context in
+            let id = try context.parameters.require("id")
+            guard let stream = streams.subscribe(window: id) else { return Self.notFound(id) }
+            return Response(
+                status: .ok, headers: [.contentType: "application/x-ndjson", .cacheControl: "no-cache"],
+                body: .init(asyncSequence: stream.map { ByteBuffer(bytes: $0) }))
+        }
+        return router
+    }
+
+    private func openWindow(_ request: Request) async throws -> Response {
+        var body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: maxBodyBytes)
+        } catch {
+            return Self.error(.contentTooLarge, "the body is larger than \(maxBodyBytes) bytes")
+        }
+        let bytes = body.readBytes(length: body.readableBytes) ?? []
+        do throws(WindowError) {
+            let parsed = try WindowRequestParser.parse(bytes, defaultMilliseconds: defaultMilliseconds)
+            let window = try await registry.open(parsed)
+            return Self.json(.created, window.json(), location: "/v1/windows/\(window.id)")
+        } catch {
+            switch error.kind {
+            case .badRequest: return Self.error(.badRequest, error.message)
+            case .notFound: return Self.error(.notFound, error.message)
+            case .unavailable: return Self.error(.serviceUnavailable, error.message)
+            }
+        }
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ text: String, location: String? = nil) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let location { headers[.location] = location }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text + "\n")))
+    }
+
+    static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        var writer = JSONWriter(capacity: 256)
+        writer.raw("{\"error\":")
+        writer.string(message)
+        writer.raw("}")
+        return json(status, String(decoding: writer.bytes, as: UTF8.self))
+    }
+
+    static func notFound(_ id: String) -> Response {
+        error(.notFound, "no window \(WindowRequestParser.printable(id)) on this node")
+    }
+}
+
+/// Lets a request through only with `Authorization: Bearer <token>`; anything else
+/// gets 401 before a handler runs, so nothing is opened or read.
+struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
+    let token: BearerToken
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard token.accepts(authorization: request.headers[.authorization]) else {
+            var response = WitnessAPI.error(.unauthorized, "a valid bearer token is required")
+            response.headers[.wwwAuthenticate] = "Bearer realm=\"witness\""
+            return response
+        }
+        return try await next(request, context)
+    }
+}
+
+/// Whether the programs are attached and windows can open (`/readyz`).
+public final class Readiness: Sendable {
+    private let flag = Atomic<Bool>(false)
+
+    public init() {}
+
+    public var isReady: Bool { flag.load(ordering: .acquiring) }
+
+    public func set(_ ready: Bool) {
+        flag.store(ready, ordering: .releasing)
+    }
+}
