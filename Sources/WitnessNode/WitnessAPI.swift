@@ -74,7 +74,8 @@ public struct WitnessAPI: Sendable {
         do {
             body = try await request.body.collect(upTo: maxBodyBytes)
         } catch {
-            return Self.error(.contentTooLarge, "the body is larger than \(maxBodyBytes) bytes")
+            // 400, not 413: the controller treats every malformed request alike.
+            return Self.error(.badRequest, "the body is larger than \(maxBodyBytes) bytes")
         }
         let bytes = body.readBytes(length: body.readableBytes) ?? []
         do throws(WindowError) {

@@ -87,7 +87,7 @@ final class RunningAgent {
         kill(process.processIdentifier, number)
     }
 
-    func finish(timeout: TimeInterval = 60) throws -> AgentResult {
+    func finish(timeout: TimeInterval = 60, keepDirectory: Bool = false) throws -> AgentResult {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning {
             if Date() > deadline {
@@ -101,7 +101,7 @@ final class RunningAgent {
             status: process.terminationStatus,
             stdout: (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "",
             stderr: stderrText)
-        try? FileManager.default.removeItem(at: directory)
+        if !keepDirectory { try? FileManager.default.removeItem(at: directory) }
         return result
     }
 

@@ -1,0 +1,143 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// A `witness-agent run` under test: its own token, config and spool in a scratch
+/// directory, a random loopback port, and helpers to call its API.
+final class NodeUnderTest {
+    let directory: URL
+    let port: Int
+    let token: String
+    let agent: RunningAgent
+    var base: String { "http://127.0.0.1:\(port)" }
+
+    /// - Parameter extraConfig: more YAML appended to the config (outputs, spool).
+    init(extraConfig: String = "", spoolMaxBytes: String = "64M", directory reuse: URL? = nil) throws {
+        directory = try reuse ?? Scratch.directory("node")
+        port = Int.random(in: 20_000...40_000)
+        token = "test-token-" + UUID().uuidString
+        try Scratch.write(directory.appendingPathComponent("token").path, Data((token + "\n").utf8))
+        let config = """
+            api:
+              listen: 127.0.0.1:\(port)
+              token_file: \(directory.path)/token
+            spool:
+              directory: \(directory.path)/spool
+              max_bytes: \(spoolMaxBytes)
+            \(extraConfig)
+            """
+        try Scratch.write(directory.appendingPathComponent("config.yaml").path, Data(config.utf8))
+        agent = try RunningAgent(["run", "--config", directory.appendingPathComponent("config.yaml").path])
+        try agent.waitUntilAttached()
+    }
+
+    /// One request; `token: nil` sends none.
+    func call(
+        _ method: HTTPMethod, _ path: String, body: String? = nil, token: String?? = .none
+    ) async throws -> (status: Int, body: String) {
+        var request = HTTPClientRequest(url: base + path)
+        request.method = method
+        let presented: String? = token ?? self.token
+        if let presented { request.headers.add(name: "Authorization", value: "Bearer \(presented)") }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 16 << 20)
+        return (Int(response.status.code), String(buffer: bytes))
+    }
+
+    func json(_ method: HTTPMethod, _ path: String, body: String? = nil) async throws -> [String: Any] {
+        let (status, text) = try await call(method, path, body: body)
+        guard (200..<300).contains(status) else { throw NodeTestError.status(status, text) }
+        return try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+
+    /// Opens a window; returns its id.
+    func open(_ subject: String, window: String, trialID: String = "T", sostle: String? = nil) async throws -> String {
+        let sostleField = sostle.map { ",\"sostle\":\"\($0)\"" } ?? ""
+        let opened = try await json(
+            .POST, "/v1/windows", body: "{\"trialId\":\"\(trialID)\",\"subject\":\(subject),\"window\":\"\(window)\"\(sostleField)}")
+        return try #require(opened["id"] as? String)
+    }
+
+    /// Waits for window `id` to close; returns its testimony.
+    func testimony(of id: String, timeout: TimeInterval = 30) async throws -> [String: Any] {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let window = try await json(.GET, "/v1/windows/\(id)")
+            if let testimony = window["testimony"] as? [String: Any] { return testimony }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw NodeTestError.timeout("window \(id) did not close")
+    }
+
+    func stop() throws -> AgentResult {
+        agent.signal(SIGTERM)
+        return try agent.finish()
+    }
+}
+
+enum NodeTestError: Error {
+    case status(Int, String)
+    case timeout(String)
+}
+
+/// A real HTTP receiver on loopback standing in for Falcosidekick or the scoring
+/// controller: records every POST body in arrival order, answering after `delay`.
+final class Receiver: @unchecked Sendable {
+    private let lock = NSLock()
+    private var bodies: [(path: String, body: String)] = []
+    private var task: Task<Void, any Error>?
+    let port: Int
+    /// Requests slower than this are answered late (a slow receiver).
+    var delay: Duration {
+        get { lock.withLock { storedDelay } }
+        set { lock.withLock { storedDelay = newValue } }
+    }
+    private var storedDelay: Duration = .zero
+
+    init(port: Int = Int.random(in: 40_001...60_000)) {
+        self.port = port
+    }
+
+    func start() async throws {
+        let router = Router()
+        router.post("**") { request, context -> HTTPResponse.Status in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            try await Task.sleep(for: self.delay)
+            self.lock.withLock { self.bodies.append((request.uri.path, String(buffer: body))) }
+            return .ok
+        }
+        let started = AsyncStream<Void>.makeStream()
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
+            onServerRunning: { _ in started.continuation.yield() })
+        task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        for await _ in started.stream { break }
+    }
+
+    func stop() async {
+        task?.cancel()
+        _ = try? await task?.value
+    }
+
+    func received(path: String? = nil) -> [String] {
+        lock.withLock { bodies.filter { path == nil || $0.path == path }.map(\.body) }
+    }
+
+    /// Waits until `count` bodies arrived at `path`.
+    func wait(for count: Int, path: String, timeout: TimeInterval = 60) async throws -> [String] {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let bodies = received(path: path)
+            if bodies.count >= count { return bodies }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw NodeTestError.timeout("receiver got \(received(path: path).count) of \(count) at \(path)")
+    }
+}

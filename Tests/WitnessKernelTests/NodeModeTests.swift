@@ -1,0 +1,128 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+
+extension RealKernelTests {
+    /// A scratch cgroup under the real cgroup v2 mount.
+    func makeCgroup() throws -> String {
+        let path = "\(try cgroupMount())/witness-test-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        return path
+    }
+
+    /// Runs `script` inside cgroup `path`.
+    func runInCgroup(_ path: String, _ script: String) throws {
+        try Scratch.shell("echo $$ > \(path)/cgroup.procs; \(script)")
+    }
+
+    /// Every route, authentication, validation, and three windows at once over
+    /// different cgroups: clean, high, and critical behaviour, each counting only
+    /// its own subject, one of them streamed live and closed early.
+    @Test func nodeModeAPIAndWindows() async throws {
+        let clean = try makeCgroup(), reader = try makeCgroup(), escaper = try makeCgroup()
+        defer { for path in [clean, reader, escaper] { rmdir(path) } }
+        let baselinePrograms = Agent.loadedProgramCount()
+        let node = try NodeUnderTest()
+        defer { try? FileManager.default.removeItem(at: node.directory) }
+
+        // Open routes, and the token on everything else.
+        #expect(try await node.call(.GET, "/healthz", token: nil).status == 200)
+        #expect(try await node.call(.GET, "/readyz", token: nil).status == 200)
+        #expect(try await node.call(.GET, "/metrics", token: nil).body.contains("witness_ring_buffer_bytes"))
+        let body = "{\"subject\":{\"cgroup\":\"\(clean)\"},\"window\":\"5s\"}"
+        for token: String? in [nil, "wrong-token-0123456789", node.token + "x", String(node.token.dropLast())] {
+            #expect(try await node.call(.GET, "/v1/windows", token: token).status == 401)
+            #expect(try await node.call(.POST, "/v1/windows", body: body, token: token).status == 401)
+            #expect(try await node.call(.DELETE, "/v1/windows/w-1", token: token).status == 401)
+        }
+        #expect((try await node.json(.GET, "/v1/windows")["windows"] as? [Any])?.isEmpty == true)
+
+        // Bad bodies and unknown things.
+        for bad in ["", "{", "[]", "{\"subject\":{\"cgroup\":\"/x\"},\"extra\":1}", "{\"window\":\"5s\"}",
+            "{\"subject\":{\"kind\":\"vm\",\"value\":\"x\"}}", "{\"subject\":{\"pid\":\"1\"}}",
+            "{\"subject\":{\"cgroup\":\"/a\"},\"window\":\"soon\"}", "{\"subject\":{\"cgroup\":\"/a\"},\"sostle\":\"L9\"}",
+            "{\"subject\":{\"pod\":\"not-a-uid\"}}", "{\"subject\":{\"cgroup\":\"/../../etc\"}}", "{\"subject\":{\"pid\":true}}",
+        ] {
+            let (status, text) = try await node.call(.POST, "/v1/windows", body: bad)
+            #expect(status == 400, "\(bad) → \(status) \(text)")
+            #expect(text.contains("\"error\""))
+        }
+        let huge = "{\"trialId\":\"" + String(repeating: "a", count: 100_000) + "\",\"subject\":{\"cgroup\":\"/\"}}"
+        #expect(try await node.call(.POST, "/v1/windows", body: huge).status == 400)
+        #expect(try await node.call(.POST, "/v1/windows", body: "{\"subject\":{\"cgroup\":\"/no/such/cgroup\"}}").status == 404)
+        #expect(try await node.call(.POST, "/v1/windows", body: "{\"subject\":{\"podUid\":\"0b9c1f4e-1111-2222-3333-444455556666\"}}").status == 404)
+        #expect(try await node.call(.POST, "/v1/windows", body: "{\"subject\":{\"pid\":999999999}}").status == 404)
+        #expect(try await node.call(.GET, "/v1/windows/w-none").status == 404)
+        #expect(try await node.call(.GET, "/v1/windows/w-none/alerts").status == 404)
+        #expect(try await node.call(.DELETE, "/v1/windows/w-none").status == 404)
+
+        // Three windows at once.
+        let cleanID = try await node.open("{\"cgroup\":\"\(clean)\"}", window: "4s", trialID: "CLEAN")
+        let readerID = try await node.open("{\"kind\":\"cgroup\",\"value\":\"\(reader)\"}", window: "60s", trialID: "READ")
+        let escaperID = try await node.open("{\"cgroup\":\"\(escaper)\"}", window: "4s", trialID: "ESC", sostle: "L2")
+        #expect((try await node.json(.GET, "/v1/windows")["windows"] as? [Any])?.count == 3)
+
+        // The reader's alerts, streamed while its window is open.
+        var request = HTTPClientRequest(url: node.base + "/v1/windows/\(readerID)/alerts")
+        request.headers.add(name: "Authorization", value: "Bearer \(node.token)")
+        let stream = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        #expect(stream.headers.first(name: "content-type") == "application/x-ndjson")
+        try runInCgroup(clean, "ls / > /dev/null; cat /etc/hostname > /dev/null")
+        try runInCgroup(reader, "cat /etc/shadow > /dev/null")
+        try runInCgroup(escaper, "unshare -U true")
+        var streamed = ""
+        for try await chunk in stream.body {
+            streamed += String(buffer: chunk)
+            if streamed.contains("\n") { break }
+        }
+        let alert = try #require(try JSONSerialization.jsonObject(with: Data(streamed.split(separator: "\n")[0].utf8)) as? [String: Any])
+        #expect(alert["priority"] as? String == "Error")
+        #expect((alert["output_fields"] as? [String: Any])?["fd.name"] as? String == "/etc/shadow")
+
+        // Closed early: cut short, high, DENY.
+        let closed = try await node.json(.DELETE, "/v1/windows/\(readerID)")
+        #expect(closed["state"] as? String == "closed")
+        let read = try #require(closed["testimony"] as? [String: Any])
+        #expect((read["window"] as? [String: Any])?["cutShort"] as? Bool == true)
+        #expect((read["alerts"] as? [String: Int])?["high"] == 1)
+        #expect((read["gate"] as? [String: Any])?["verdictHint"] as? String == "DENY")
+        #expect((read["gate"] as? [String: Any])?["deduction"] as? Double == -0.35)
+        #expect(read["trialId"] as? String == "READ")
+
+        let calm = try await node.testimony(of: cleanID)
+        let calmGate = try #require(calm["gate"] as? [String: Any])
+        #expect(calmGate["verdictHint"] as? String == "ADMIT")
+        #expect(calmGate["bonus"] as? Double == 0.1)
+        #expect(calmGate["passed"] as? Bool == true)
+        #expect(calm["complete"] as? Bool == true)
+        #expect((calm["rules"] as? [String: Int])?.isEmpty == true)
+        let calmEvents = try #require(calm["events"] as? [String: Any])
+        #expect((calmEvents["total"] as? Int ?? 0) > 0)
+        // Only its own subject: the reader's and escaper's unshare and shadow read are not here.
+        #expect((calmEvents["byType"] as? [String: Int])?["unshare"] == nil)
+
+        let escaped = try await node.testimony(of: escaperID)
+        let escapedGate = try #require(escaped["gate"] as? [String: Any])
+        #expect((escaped["alerts"] as? [String: Int])?["critical"] ?? 0 >= 1)
+        #expect(escapedGate["hardDeny"] as? Bool == true)
+        #expect(escapedGate["verdictHint"] as? String == "DENY")
+        #expect((escaped["events"] as? [String: Any]).flatMap { $0["byType"] as? [String: Int] }?["unshare"] ?? 0 >= 1)
+
+        let metrics = try await node.call(.GET, "/metrics", token: nil).body
+        #expect(metrics.contains("witness_open_windows 0"))
+        #expect(metrics.contains("witness_alerts_total{rule=\"Read sensitive file by untrusted program\",priority=\"Error\"}"))
+
+        // SIGTERM with a window open: its testimony is produced, cut short; all detached.
+        let lastID = try await node.open("{\"cgroup\":\"\(clean)\"}", window: "60s", trialID: "LAST")
+        let result = try node.stop()
+        #expect(result.status == 0)
+        let lines = result.jsonLines()
+        let last = try #require(lines.last(where: { $0["windowId"] as? String == lastID }))
+        #expect((last["window"] as? [String: Any])?["cutShort"] as? Bool == true)
+        #expect(lines.filter { $0["windowId"] != nil }.count == 4)
+        #expect(result.stderr.contains("programs detached"))
+        #expect(Agent.loadedProgramCount() == baselinePrograms)
+    }
+}
