@@ -199,3 +199,29 @@ long long cbpf_ringbuf_unconsumed(int map_fd)
     munmap(consumer, page);
     return (long long)(prod - cons);
 }
+
+int cbpf_cgroup_path(int mount_fd, uint64_t id, char *path, int size)
+{
+    union {
+        struct file_handle handle;
+        char bytes[sizeof(struct file_handle) + sizeof(uint64_t)];
+        uint64_t align;
+    } storage;
+    storage.handle.handle_bytes = sizeof(uint64_t);
+    storage.handle.handle_type = 0xfe; /* FILEID_KERNFS */
+    memcpy(storage.handle.f_handle, &id, sizeof(id));
+    int fd = open_by_handle_at(mount_fd, &storage.handle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char link[64];
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, path, size - 1);
+    int saved = errno;
+    close(fd);
+    if (n < 0) {
+        errno = saved;
+        return -1;
+    }
+    path[n] = 0;
+    return (int)n;
+}

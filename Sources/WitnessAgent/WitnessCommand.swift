@@ -17,6 +17,12 @@ struct WitnessCommand: ParsableCommand {
     @Option(name: .long, help: "The subject process tree: this live process and every descendant.")
     var pid: Int32?
 
+    @Option(name: .customLong("pod-uid"), help: "The subject Kubernetes pod, by UID: every container of it, now or later.")
+    var podUID: String?
+
+    @Option(name: .customLong("container-id"), help: "The subject container, by id (12 to 64 hex digits, containerd:// allowed).")
+    var containerID: String?
+
     @Option(name: .long, help: "How long the window stays open: 60s, 5m, 500ms.")
     var window: String = "60s"
 
@@ -36,12 +42,19 @@ struct WitnessCommand: ParsableCommand {
 
     @OptionGroup var rules: RulesOptions
 
+    /// The one subject the flags name.
+    var subject: SubjectSpec? {
+        let given: [SubjectSpec?] = [cgroup.map { .cgroup($0) }, pid.map { .pid($0) }, podUID.map { .podUID($0) }, containerID.map { .containerID($0) }]
+        let named = given.compactMap { $0 }
+        return named.count == 1 ? named[0] : nil
+    }
+
     func validate() throws {
-        if (cgroup == nil) == (pid == nil) {
-            throw ValidationError("witness needs exactly one subject: --cgroup PATH or --pid PID")
+        guard let subject else {
+            throw ValidationError("witness needs exactly one subject: --cgroup PATH, --pod-uid UID, --container-id ID or --pid PID")
         }
         if let pid { try SubjectChecks.process(pid) }
-        if let cgroup { try SubjectChecks.cgroup(cgroup) }
+        if case .pid = subject {} else { _ = try SubjectChecks.resolver().resolve(subject) }
         _ = try DurationParser.milliseconds(window)
         if let sostle { _ = try SostleLevel(sostle) }
     }
@@ -51,17 +64,14 @@ struct WitnessCommand: ParsableCommand {
         let level = try sostle.map { (text) throws(AgentError) in try SostleLevel(text) }
         let session = try WitnessSession(options: common, rules: rules, printsEvents: events)
         let slot = 0
-        let subjectKind: String
-        let subjectValue: String
-        if let cgroup {
-            let directory = try session.watchCgroup(cgroup, slot: slot)
-            subjectKind = "cgroup"
-            subjectValue = directory
-        } else {
-            let root = pid!
+        let resolved = try SubjectChecks.resolver().resolve(subject!)
+        let subjectKind = resolved.kind
+        var subjectValue = resolved.value
+        if let directory = resolved.cgroupDirectory {
+            let watched = try session.watchCgroup(directory, slot: slot)
+            if resolved.kind == "cgroup" { subjectValue = watched }
+        } else if let root = resolved.pid {
             try session.watchProcessTree(root: root, slot: slot)
-            subjectKind = "pid"
-            subjectValue = String(root)
         }
         try session.consumer.stop(afterMilliseconds: milliseconds)
         session.announceAttached("witnessing \(subjectKind) \(subjectValue) for \(window)")

@@ -142,4 +142,9 @@ enum SubjectChecks {
     static func cgroup(_ path: String) throws {
         _ = try CgroupFS.detect().directory(for: path)
     }
+
+    /// Finds cgroups, pods and containers on this host.
+    static func resolver() throws(AgentError) -> SubjectResolver {
+        SubjectResolver(cgroups: try CgroupFS.detect())
+    }
 }

@@ -1,3 +1,4 @@
+import CBPF
 import Glibc
 
 /// What a cgroup says about who runs in it: the container (Falco's 12-character
@@ -58,20 +59,40 @@ extension Substring {
 }
 
 /// Cgroup ids (what every event carries) to identities, cached. An unknown id is
-/// looked up by walking the cgroup v2 tree for the directory with that inode, at
-/// most once a second, so a burst of events from a new cgroup costs one walk.
+/// opened by its file handle (the cgroup id is the kernfs handle) and its path read
+/// back — one system call pair, precise even for a container created a moment ago.
+/// Where that is refused, the cgroup v2 tree is walked for the directory with that
+/// inode, at most once a second, so a burst of events from a new cgroup costs one walk.
 public final class CgroupIdentities {
     private var known: [UInt64: CgroupIdentity] = [:]
     private let mountPoint: String?
+    private let mountFD: Int32
     private var lastWalk: UInt64 = 0
     private static let host = CgroupIdentity()
 
     public init(mountPoint: String?) {
         self.mountPoint = mountPoint
+        mountFD = mountPoint.map { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
+    }
+
+    deinit {
+        if mountFD >= 0 { close(mountFD) }
     }
 
     public func identity(of cgroupID: UInt64) -> CgroupIdentity {
         if let identity = known[cgroupID] { return identity }
+        if mountFD >= 0, let mountPoint {
+            var path = [CChar](repeating: 0, count: 4096)
+            let length = cbpf_cgroup_path(mountFD, cgroupID, &path, Int32(path.count))
+            if length > 0 {
+                var text = String(decoding: path[..<Int(length)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                if text.hasPrefix(mountPoint) { text.removeFirst(mountPoint.count) }
+                let identity = CgroupIdentity(path: text)
+                if known.count > 100_000 { known.removeAll() }
+                known[cgroupID] = identity
+                return identity
+            }
+        }
         let now = WallClock.bootNow()
         guard let mountPoint, now &- lastWalk > 1_000_000_000 || lastWalk == 0 else { return Self.host }
         lastWalk = now

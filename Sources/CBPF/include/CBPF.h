@@ -66,4 +66,9 @@ void cbpf_destroy_links(struct bpf_link **links, int count);
  * for the moment of the read); -1 on error. */
 long long cbpf_ringbuf_unconsumed(int map_fd);
 
+/* The path (relative to the cgroup2 mount `mount_fd`) of cgroup `id`, found with
+ * open_by_handle_at: the cgroup id is its kernfs file handle. Returns the length
+ * written to `path` (NUL-terminated), or -1 (errno set) when it is gone. */
+int cbpf_cgroup_path(int mount_fd, uint64_t id, char *path, int size);
+
 #endif /* CBPF_H */
