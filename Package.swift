@@ -99,7 +99,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WitnessNodeTests",
-            dependencies: ["WitnessNode", "WitnessCore"],
+            dependencies: ["WitnessNode", "WitnessCore", "WitnessKernel", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

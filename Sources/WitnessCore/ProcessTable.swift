@@ -65,7 +65,8 @@ public final class ProcessTable {
     private var records: [Int32: ProcessRecord] = [:]
     /// Pids /proc had nothing for: not read again on every event that asks.
     private var gone: Set<Int32> = []
-    private let procRoot: String
+    /// Where /proc is read from (/host/proc inside a container).
+    public let procRoot: String
     public let capacity: Int
     /// Lookups that had to read /proc because no event had described the process.
     public private(set) var procReads = 0

@@ -25,6 +25,9 @@ public enum NodeAgent {
             return logger
         }()
         let token = try BearerToken(file: config.api.tokenFile ?? "")
+        for capability in NodeCapabilities.missing() {
+            logger.warning("without CAP_\(capability.name) the agent cannot \(capability.reason)")
+        }
         let address = try ListenAddress(config.api.listen)
         let cgroups = try CgroupFS.detect()
         let resolver = SubjectResolver(cgroups: cgroups, procRoot: config.procRoot)

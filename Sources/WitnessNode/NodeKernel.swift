@@ -186,7 +186,7 @@ public final class NodeKernel: @unchecked Sendable {
                 cgroupIDs[slot] = id
                 pipeline.processes.scan(cgroups.processes(inDirectory: directory))
             } else if let root = subject.pid {
-                let members = ProcFiles.descendants(of: root)
+                let members = ProcFiles.descendants(of: root, procRoot: pipeline.processes.procRoot)
                 guard !members.isEmpty else { throw AgentError.usage("no process with pid \(root)") }
                 for pid in members { try probe.addPidSubject(pid: pid, slot: slot) }
                 pipeline.processes.scan(members)
