@@ -68,6 +68,8 @@ public final class CgroupIdentities {
     private let mountPoint: String?
     private let mountFD: Int32
     private var lastWalk: UInt64 = 0
+    /// Pod metadata (node mode with Kubernetes API access); nil leaves it `<NA>`.
+    public var pods: (any PodMetadataSource)?
     private static let host = CgroupIdentity()
 
     public init(mountPoint: String?) {
@@ -77,6 +79,14 @@ public final class CgroupIdentities {
 
     deinit {
         if mountFD >= 0 { close(mountFD) }
+    }
+
+    /// The pod (and container) a cgroup belongs to, when the metadata source knows it.
+    public func pod(of cgroupID: UInt64) -> (pod: PodMetadata, container: PodMetadata.Container?)? {
+        guard let pods else { return nil }
+        let identity = identity(of: cgroupID)
+        guard let uid = identity.podUID, let pod = pods.pod(uid: uid) else { return nil }
+        return (pod, identity.containerID.flatMap { pod.container(shortID: $0) })
     }
 
     public func identity(of cgroupID: UInt64) -> CgroupIdentity {

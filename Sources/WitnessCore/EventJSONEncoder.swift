@@ -76,6 +76,19 @@ public struct EventJSONEncoder {
             writer.raw(",")
             writer.key("k8s.pod.uid")
             writer.string(pod)
+            if let known = identities?.pod(of: header.cgroupID) {
+                writer.raw(",")
+                writer.key("k8s.ns.name")
+                writer.string(known.pod.namespace)
+                writer.raw(",")
+                writer.key("k8s.pod.name")
+                writer.string(known.pod.name)
+                if let container = known.container {
+                    writer.raw(",")
+                    writer.key("container.name")
+                    writer.string(container.name)
+                }
+            }
         }
         writer.byte(UInt8(ascii: "}"))
 

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Hummingbird
 import Logging
@@ -55,11 +56,15 @@ public enum NodeAgent {
         let router = AlertRouter(file: file, spool: alertSpool, streams: streams)
         let stdout = config.stdoutOutput ? OutputSink(fd: 1) : OutputSink.discarding()
 
+        let podCache = PodMetadataCache()
+        let watcher = try KubernetesPodWatcher.make(
+            config.kubernetes, environment: ProcessInfo.processInfo.environment,
+            hostname: String(decoding: hostname(), as: UTF8.self), cache: podCache, logger: logger)
         let kernel = try NodeKernel(
             probeOptions: .init(
                 ringBufferBytes: try DurationParser.bytes(config.ringBuffer), logLevel: verbose, btfPath: config.btf),
             rules: rules, sink: stdout, printsEvents: config.events, alertTap: router, cgroups: cgroups,
-            processes: ProcessTable(procRoot: config.procRoot), hostname: hostname())
+            processes: ProcessTable(procRoot: config.procRoot), hostname: hostname(), pods: watcher?.cache)
         kernel.start()
 
         let registry = WindowRegistry(
@@ -93,6 +98,7 @@ public enum NodeAgent {
                 state.outputs = deliveries.map { ($0.name, $0.counts) }
                 state.fileErrors = router.fileErrors
                 state.ringBufferFill = kernel.probe.ringBufferFill()
+                if let watcher { state.kubernetes = (watcher.cache.count, watcher.counts) }
                 return metrics.render(snapshot, state)
             })
         let application = Application(
@@ -105,6 +111,7 @@ public enum NodeAgent {
         let kernelService = KernelService(kernel: kernel, registry: registry, ready: ready, logger: logger)
 
         var services: [any Service] = deliveries
+        if let watcher { services.append(watcher) }
         services.append(application)
         services.append(kernelService)
         let group = ServiceGroup(

@@ -40,7 +40,20 @@ public struct NodeConfig: Sendable, Equatable {
         public var maxBytes = "64M"
     }
 
+    /// Pod metadata from the Kubernetes API (a watch on this node's pods).
+    public struct Kubernetes: Sendable, Equatable {
+        /// nil: on when the in-cluster environment (KUBERNETES_SERVICE_HOST) is there.
+        public var enabled: Bool?
+        /// The API server; default: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT.
+        public var apiURL: String?
+        public var tokenFile = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+        public var caFile = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
+        /// This node's name; default: $NODE_NAME, else the host name.
+        public var nodeName: String?
+    }
+
     public var api = API()
+    public var kubernetes = Kubernetes()
     /// Rules files in load order; empty means the built-in rules.
     public var rulesFiles: [String] = []
     public var minimumPriority = "debug"
@@ -82,6 +95,17 @@ public struct NodeConfig: Sendable, Equatable {
                     case "listen": api.listen = try reader.string(value, path)
                     case "token_file": api.tokenFile = try reader.string(value, path)
                     case "max_body_bytes": api.maxBodyBytes = try reader.integer(value, path, in: 64...(16 << 20))
+                    default: throw reader.unknown(path)
+                    }
+                }
+            case "kubernetes":
+                try reader.mapping(value, path) { (key, value, path) throws(AgentError) in
+                    switch key {
+                    case "enabled": kubernetes.enabled = try reader.boolean(value, path)
+                    case "api_url": kubernetes.apiURL = try reader.string(value, path)
+                    case "token_file": kubernetes.tokenFile = try reader.string(value, path)
+                    case "ca_file": kubernetes.caFile = try reader.string(value, path)
+                    case "node_name": kubernetes.nodeName = try reader.string(value, path)
                     default: throw reader.unknown(path)
                     }
                 }

@@ -49,13 +49,15 @@ public final class NodeKernel: @unchecked Sendable {
 
     public init(
         probeOptions: WitnessProbe.Options, rules loaded: LoadedRules?, sink: OutputSink, printsEvents: Bool,
-        alertTap: (any AlertTap)?, cgroups: CgroupFS, processes: ProcessTable, hostname: [UInt8]
+        alertTap: (any AlertTap)?, cgroups: CgroupFS, processes: ProcessTable, hostname: [UInt8],
+        pods: (any PodMetadataSource)? = nil
     ) throws {
         let clock = WallClock()
         self.clock = clock
         self.cgroups = cgroups
         probe = try WitnessProbe(options: probeOptions)
         let identities = CgroupIdentities(mountPoint: cgroups.mountPoint)
+        identities.pods = pods
         let rules = loaded.map {
             RuleEngine(rules: $0.rules, hostname: hostname, clock: clock, processes: processes, identities: identities)
         }

@@ -16,6 +16,8 @@ public final class NodeMetrics: Sendable {
         public var outputs: [(name: String, counts: HTTPDelivery.Counters)] = []
         public var fileErrors: UInt64 = 0
         public var ringBufferFill = 0.0
+        /// Pods known from the Kubernetes API, and the watch's counters.
+        public var kubernetes: (pods: Int, counts: KubernetesPodWatcher.Counters)?
         public init() {}
     }
 
@@ -53,6 +55,13 @@ public final class NodeMetrics: Sendable {
         gauge("witness_open", "windows", "Witness windows open").set(Int64(node.openWindows))
         gauge("witness_ring_buffer_fill", "ratio", "Ring buffer fill, 0 to 1").set(node.ringBufferFill)
         gauge("witness_ring_buffer", "bytes", "Ring buffer size").set(Int64(snapshot.ringBufferBytes))
+        if let kubernetes = node.kubernetes {
+            gauge("witness_kubernetes", "pods", "Pods of this node known from the API").set(Int64(kubernetes.pods))
+            counter("witness_kubernetes_lists", [], kubernetes.counts.lists, "Pod lists (start, and after 410 Gone)")
+            counter("witness_kubernetes_watches", [], kubernetes.counts.watches, "Pod watches started")
+            counter("witness_kubernetes_gone", [], kubernetes.counts.gone, "Watches expired with 410 Gone")
+            counter("witness_kubernetes_errors", [], kubernetes.counts.errors, "Failed list or watch requests")
+        }
         return registry.emitToBuffer()
     }
 

@@ -301,8 +301,20 @@ final class EventFields {
             return .array(container[...])
         case .k8sPodUid:
             return identities?.identity(of: header.cgroupID).podUID.map { .array($0[...]) } ?? .none
-        case .containerName, .containerImageRepository, .containerImageTag, .k8sPodName, .k8sNsName:
-            return .none
+        case .k8sPodName, .k8sNsName, .k8sPodLabels:
+            guard let pod = identities?.pod(of: header.cgroupID)?.pod else { return .none }
+            switch field.id {
+            case .k8sPodName: return .array(pod.name[...])
+            case .k8sNsName: return .array(pod.namespace[...])
+            default: return .array(pod.labels[...])
+            }
+        case .containerName, .containerImageRepository, .containerImageTag:
+            guard let container = identities?.pod(of: header.cgroupID)?.container else { return .none }
+            switch field.id {
+            case .containerName: return .array(container.name[...])
+            case .containerImageRepository: return .array(container.repository[...])
+            default: return .array(container.tag[...])
+            }
         }
     }
 

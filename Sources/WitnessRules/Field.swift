@@ -51,6 +51,7 @@ public enum FieldID: String, CaseIterable, Sendable {
     case k8sPodUid = "k8s.pod.uid"
     case k8sPodName = "k8s.pod.name"
     case k8sNsName = "k8s.ns.name"
+    case k8sPodLabels = "k8s.pod.labels"
     case userLoginuid = "user.loginuid"
     case userLoginname = "user.loginname"
     case groupName = "group.name"
@@ -97,7 +98,7 @@ public enum FieldID: String, CaseIterable, Sendable {
         "proc.sname", "proc.vpgid", "proc.sid", "container.start_ts", "container.privileged", "fd.sip.name",
         "fd.cip.name", "fd.name_changed", "proc.exe_ino", "proc.exe_ino.ctime", "proc.exe_ino.mtime",
         "proc.exe_ino.ctime_duration_proc_start", "container.image", "container.image.id", "k8s.ns.labels",
-        "k8s.pod.labels", "container.mounts",
+        "container.mounts",
     ]
 }
 

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Logging
 import Hummingbird
 import NIOCore
 import NIOHTTP1
@@ -116,7 +117,7 @@ final class Receiver: @unchecked Sendable {
         let started = AsyncStream<Void>.makeStream()
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
-            onServerRunning: { _ in started.continuation.yield() })
+            onServerRunning: { _ in started.continuation.yield() }, logger: Self.quietLogger)
         task = Task { try await app.runService(gracefulShutdownSignals: []) }
         for await _ in started.stream { break }
     }
@@ -140,4 +141,17 @@ final class Receiver: @unchecked Sendable {
         }
         throw NodeTestError.timeout("receiver got \(received(path: path).count) of \(count) at \(path)")
     }
+}
+
+extension Receiver {
+    /// Test servers are stopped by cancellation, which Hummingbird reports as errors.
+    static var quietLogger: Logger {
+        var logger = Logger(label: "test-server")
+        logger.logLevel = .critical
+        return logger
+    }
+}
+
+extension FakeKubernetesAPI {
+    static var quietLogger: Logger { Receiver.quietLogger }
 }

@@ -1,0 +1,57 @@
+/// What the Kubernetes API says about a pod running on this node, kept as bytes
+/// ready for output: namespace, name, labels, and its containers by short id.
+public struct PodMetadata: Sendable, Equatable {
+    public struct Container: Sendable, Equatable {
+        /// The first 12 hex digits of the runtime's container id (Falco's container.id).
+        public var shortID: [UInt8]
+        public var name: [UInt8]
+        public var repository: [UInt8]
+        public var tag: [UInt8]
+
+        public init(id: String, name: String, image: String) {
+            var digits = id
+            if let scheme = digits.firstRange(of: "://") { digits = String(digits[scheme.upperBound...]) }
+            shortID = Array(digits.prefix(12).utf8)
+            self.name = Array(name.utf8)
+            let (repository, tag) = Self.split(image: image)
+            self.repository = Array(repository.utf8)
+            self.tag = Array(tag.utf8)
+        }
+
+        /// `registry:5000/team/app:1.2` → (`registry:5000/team/app`, `1.2`); a digest
+        /// reference has no tag; no tag means `latest`, as the runtime reads it.
+        static func split(image: String) -> (String, String) {
+            if let at = image.firstIndex(of: "@") { return (String(image[..<at]), "") }
+            let lastSlash = image.lastIndex(of: "/") ?? image.startIndex
+            if let colon = image[lastSlash...].lastIndex(of: ":") {
+                return (String(image[..<colon]), String(image[image.index(after: colon)...]))
+            }
+            return (image, image.isEmpty ? "" : "latest")
+        }
+    }
+
+    public var uid: String
+    public var namespace: [UInt8]
+    public var name: [UInt8]
+    /// `(key:value,key:value)`, keys sorted.
+    public var labels: [UInt8]
+    public var containers: [Container]
+
+    public init(uid: String, namespace: String, name: String, labels: [String: String], containers: [Container]) {
+        self.uid = uid
+        self.namespace = Array(namespace.utf8)
+        self.name = Array(name.utf8)
+        self.labels = Array(("(" + labels.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",") + ")").utf8)
+        self.containers = containers
+    }
+
+    public func container(shortID: [UInt8]) -> Container? {
+        containers.first { $0.shortID == shortID }
+    }
+}
+
+/// Where pod metadata comes from (node mode: a watch on the Kubernetes API). Asked
+/// on the consumer thread; it must answer from memory, never wait on the network.
+public protocol PodMetadataSource: AnyObject {
+    func pod(uid: [UInt8]) -> PodMetadata?
+}
