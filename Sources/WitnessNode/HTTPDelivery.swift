@@ -2,7 +2,6 @@ import AsyncHTTPClient
 import Logging
 import NIOCore
 import NIOHTTP1
-import NIOSSL
 import ServiceLifecycle
 import Synchronization
 import WitnessCore
@@ -47,16 +46,7 @@ public final class HTTPDelivery: Service, Sendable {
         }
         self.headers = headers
         timeout = .milliseconds(Int64((try? DurationParser.milliseconds(target.timeout)) ?? 10_000))
-        var tls = TLSConfiguration.makeClientConfiguration()
-        if let ca = target.caFile {
-            guard let certificates = try? NIOSSLCertificate.fromPEMFile(ca), !certificates.isEmpty else {
-                throw AgentError.usage("\(name).ca_file \(ca): not a readable PEM certificate file")
-            }
-            tls.trustRoots = .certificates(certificates)
-        }
-        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
-        configuration.timeout = .init(connect: .seconds(5), read: timeout)
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        client = try HTTPClientFactory.make(caFile: target.caFile, setting: "\(name).ca_file", connect: .seconds(5), read: timeout)
     }
 
     public var counts: Counters { counters.withLock { $0 } }

@@ -3,7 +3,6 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
-import NIOSSL
 import ServiceLifecycle
 import Synchronization
 import WitnessCore
@@ -54,16 +53,9 @@ public final class KubernetesPodWatcher: Service, Sendable {
         let selector = "spec.nodeName=\(node)".addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: ".-_"))) ?? node
         podsURL = base.trimmingSuffix("/") + "/api/v1/pods?fieldSelector=" + selector
         tokenFile = FileManager.default.isReadableFile(atPath: config.tokenFile) ? config.tokenFile : nil
-        var tls = TLSConfiguration.makeClientConfiguration()
-        if FileManager.default.isReadableFile(atPath: config.caFile) {
-            guard let certificates = try? NIOSSLCertificate.fromPEMFile(config.caFile), !certificates.isEmpty else {
-                throw AgentError.usage("kubernetes.ca_file \(config.caFile): not a readable PEM certificate file")
-            }
-            tls.trustRoots = .certificates(certificates)
-        }
-        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
-        configuration.timeout = .init(connect: .seconds(10), read: nil)
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        // The service-account CA when it is mounted; the system's roots otherwise.
+        let ca = FileManager.default.isReadableFile(atPath: config.caFile) ? config.caFile : nil
+        client = try HTTPClientFactory.make(caFile: ca, setting: "kubernetes.ca_file", connect: .seconds(10), read: nil)
     }
 
     public var counts: Counters { counters.withLock { $0 } }

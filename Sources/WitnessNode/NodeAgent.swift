@@ -47,8 +47,8 @@ public enum NodeAgent {
                 try HTTPDelivery(name: "testimony_output", spool: testimonySpool, target: config.testimonyOutput, logger: logger))
         }
         let file = config.fileOutput.enabled ? try OutputSink.appending(to: config.fileOutput.filename) : nil
-        // Testimonies are written from the API's side, alerts from the consumer
-        // thread: each has its own descriptors (O_APPEND keeps lines whole).
+        // Testimony lines have descriptors of their own (O_APPEND), written on
+        // the consumer thread like the alerts.
         let testimonyLines = TestimonyLines(
             stdout: config.stdoutOutput,
             file: config.fileOutput.enabled ? try OutputSink.appending(to: config.fileOutput.filename) : nil)
@@ -70,9 +70,10 @@ public enum NodeAgent {
         let registry = WindowRegistry(
             kernel: kernel, resolver: resolver, streams: streams, router: router,
             maxMilliseconds: try DurationParser.milliseconds(config.maxWindow),
-            onTestimony: { line in
+            onTestimony: { [kernel] line in
                 let bytes = Array((line + "\n").utf8)
-                testimonyLines.write(bytes)
+                // Written by the consumer thread, after the alerts it buffered.
+                kernel.perform { testimonyLines.write(bytes) }
                 bytes.withUnsafeBytes { buffer in
                     if let testimonySpool {
                         if !testimonySpool.append(buffer) {
@@ -126,7 +127,8 @@ public enum NodeAgent {
     }
 }
 
-/// Writes testimony lines to stdout and the file output, whole and synced.
+/// Writes testimony lines to stdout and the file output, whole and synced; used
+/// on the consumer thread (`NodeKernel.perform`).
 final class TestimonyLines: @unchecked Sendable {
     private let lock = Mutex(())
     private let stdout: OutputSink?

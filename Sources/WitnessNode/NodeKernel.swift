@@ -30,6 +30,7 @@ public final class NodeKernel: @unchecked Sendable {
         case attach(slot: Int, subject: ResolvedSubject, label: String, reply: @Sendable (AgentError?) -> Void)
         case detach(slot: Int, subject: ResolvedSubject, reply: @Sendable (Closing) -> Void)
         case snapshot(reply: @Sendable (Snapshot) -> Void)
+        case perform(@Sendable () -> Void)
     }
 
     public let probe: WitnessProbe
@@ -119,6 +120,12 @@ public final class NodeKernel: @unchecked Sendable {
         }
     }
 
+    /// Runs `work` on the consumer thread, after what it has buffered is written:
+    /// lines written there (testimonies) never cut into a batch of alert lines.
+    public func perform(_ work: @escaping @Sendable () -> Void) {
+        send(.perform(work))
+    }
+
     private func send(_ command: Command) {
         let accepted = mailbox.withLock { state in
             if state.stopped { return false }
@@ -177,6 +184,9 @@ public final class NodeKernel: @unchecked Sendable {
                 }
             }
             reply(snapshot)
+        case let .perform(work):
+            pipeline.flush()
+            work()
         }
     }
 

@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import Hummingbird
 import NIOCore
 import NIOHTTP1
@@ -88,17 +87,11 @@ final class FakeKubernetesAPI: @unchecked Sendable {
                     }
                 })
         }
-        let started = AsyncStream<Void>.makeStream()
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
-            onServerRunning: { _ in started.continuation.yield() }, logger: Self.quietLogger)
-        task = Task { try await app.runService(gracefulShutdownSignals: []) }
-        for await _ in started.stream { break }
+        task = try await LoopbackServer.start(router, port: port)
     }
 
     func stop() async {
-        task?.cancel()
-        _ = try? await task?.value
+        await LoopbackServer.stop(task)
     }
 
     static func pod(uid: String, name: String, labels: [String: String], container: (id: String, name: String, image: String), version: String) -> [String: Any] {

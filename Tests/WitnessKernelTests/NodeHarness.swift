@@ -114,17 +114,11 @@ final class Receiver: @unchecked Sendable {
             self.lock.withLock { self.bodies.append((request.uri.path, String(buffer: body))) }
             return .ok
         }
-        let started = AsyncStream<Void>.makeStream()
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
-            onServerRunning: { _ in started.continuation.yield() }, logger: Self.quietLogger)
-        task = Task { try await app.runService(gracefulShutdownSignals: []) }
-        for await _ in started.stream { break }
+        task = try await LoopbackServer.start(router, port: port)
     }
 
     func stop() async {
-        task?.cancel()
-        _ = try? await task?.value
+        await LoopbackServer.stop(task)
     }
 
     func received(path: String? = nil) -> [String] {
@@ -143,15 +137,24 @@ final class Receiver: @unchecked Sendable {
     }
 }
 
-extension Receiver {
-    /// Test servers are stopped by cancellation, which Hummingbird reports as errors.
-    static var quietLogger: Logger {
+/// Runs a test server's router on loopback until its task is cancelled.
+enum LoopbackServer {
+    /// Returns once the server listens.
+    static func start(_ router: Router<BasicRequestContext>, port: Int) async throws -> Task<Void, any Error> {
+        // Stopped by cancellation, which Hummingbird would report as errors.
         var logger = Logger(label: "test-server")
         logger.logLevel = .critical
-        return logger
+        let started = AsyncStream<Void>.makeStream()
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
+            onServerRunning: { _ in started.continuation.yield() }, logger: logger)
+        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        for await _ in started.stream { break }
+        return task
     }
-}
 
-extension FakeKubernetesAPI {
-    static var quietLogger: Logger { Receiver.quietLogger }
+    static func stop(_ task: Task<Void, any Error>?) async {
+        task?.cancel()
+        _ = try? await task?.value
+    }
 }
