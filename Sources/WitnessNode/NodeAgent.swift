@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Hummingbird
 import Logging
+import NIOCore
 import ServiceLifecycle
 import UnixSignals
 import Synchronization
@@ -97,7 +98,7 @@ public enum NodeAgent {
                 state.spoolBytes = alertSpool?.depth ?? 0
                 state.spoolDropped = alertSpool?.dropped ?? 0
                 state.outputs = deliveries.map { ($0.name, $0.counts) }
-                state.fileErrors = router.fileErrors
+                state.fileErrors = config.fileOutput.enabled ? router.fileErrors : nil
                 state.ringBufferFill = kernel.probe.ringBufferFill()
                 if let watcher { state.kubernetes = (watcher.cache.count, watcher.counts) }
                 return metrics.render(snapshot, state)
@@ -106,7 +107,10 @@ public enum NodeAgent {
             router: api.router(),
             configuration: .init(address: .hostname(address.host, port: address.port), serverName: "witness-agent"),
             onServerRunning: { channel in
-                announce("listening on \(channel.localAddress.map { "\($0)" } ?? config.api.listen)")
+                let bound = channel.localAddress.flatMap { address in
+                    address.ipAddress.map { ($0.contains(":") ? "[\($0)]" : $0) + ":\(address.port ?? 0)" }
+                }
+                announce("listening on \(bound ?? config.api.listen)")
             },
             logger: logger)
         let kernelService = KernelService(kernel: kernel, registry: registry, ready: ready, logger: logger)
@@ -117,7 +121,12 @@ public enum NodeAgent {
         services.append(kernelService)
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as IOError {
+            // The only socket the agent binds is the API's.
+            throw AgentError.runtime("cannot listen on \(config.api.listen): \(String(cString: strerror(error.errnoCode)))")
+        }
     }
 
     static func hostname() -> [UInt8] {

@@ -14,7 +14,8 @@ public final class NodeMetrics: Sendable {
         public var spoolBytes = 0
         public var spoolDropped: UInt64 = 0
         public var outputs: [(name: String, counts: HTTPDelivery.Counters)] = []
-        public var fileErrors: UInt64 = 0
+        /// Failed writes of the file output, when it is on.
+        public var fileErrors: UInt64?
         public var ringBufferFill = 0.0
         /// Pods known from the Kubernetes API, and the watch's counters.
         public var kubernetes: (pods: Int, counts: KubernetesPodWatcher.Counters)?
@@ -50,7 +51,9 @@ public final class NodeMetrics: Sendable {
             counter("witness_output_errors", [("output", output.name)], output.counts.errors, "Failed deliveries (retried)")
             counter("witness_output_rejected", [("output", output.name)], output.counts.rejected, "Lines the receiver rejected")
         }
-        counter("witness_output_errors", [("output", "file")], node.fileErrors, "Failed deliveries (retried)")
+        if let fileErrors = node.fileErrors {
+            counter("witness_output_errors", [("output", "file")], fileErrors, "Failed deliveries (retried)")
+        }
         gauge("witness_spool", "bytes", "Undelivered bytes in the spool").set(Int64(node.spoolBytes))
         gauge("witness_open", "windows", "Witness windows open").set(Int64(node.openWindows))
         gauge("witness_ring_buffer_fill", "ratio", "Ring buffer fill, 0 to 1").set(node.ringBufferFill)
