@@ -139,10 +139,6 @@ enum SubjectChecks {
         guard kill(pid, 0) == 0 || errno == EPERM else { throw ValidationError("no process with pid \(pid)") }
     }
 
-    static func cgroup(_ path: String) throws {
-        _ = try CgroupFS.detect().directory(for: path)
-    }
-
     /// Finds cgroups, pods and containers on this host.
     static func resolver() throws(AgentError) -> SubjectResolver {
         SubjectResolver(cgroups: try CgroupFS.detect())

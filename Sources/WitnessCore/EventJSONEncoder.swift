@@ -28,9 +28,7 @@ public struct EventJSONEncoder {
         let epoch = clock.epochNanoseconds(boot: header.timestamp)
         writer.byte(UInt8(ascii: "{"))
         writer.key("time")
-        writer.byte(UInt8(ascii: "\""))
-        WallClock.appendRFC3339(epoch, to: &writer)
-        writer.raw("\",")
+        WallClock.appendQuotedRFC3339(epoch, to: &writer)
         if let mark {
             writer.key("rule")
             writer.string(mark.rule)

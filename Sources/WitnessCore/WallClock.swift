@@ -34,6 +34,13 @@ public struct WallClock: Sendable {
         Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
     }
 
+    /// Appends `"<RFC 3339 time>",`: a JSON time value and the comma after it.
+    public static func appendQuotedRFC3339(_ epochNanoseconds: Int64, to writer: inout JSONWriter) {
+        writer.byte(UInt8(ascii: "\""))
+        appendRFC3339(epochNanoseconds, to: &writer)
+        writer.raw("\",")
+    }
+
     /// Appends `2026-05-11T21:57:09.123456789Z` for `epochNanoseconds` (UTC).
     public static func appendRFC3339(_ epochNanoseconds: Int64, to writer: inout JSONWriter) {
         let seconds = epochNanoseconds >= 0 ? epochNanoseconds / 1_000_000_000 : (epochNanoseconds - 999_999_999) / 1_000_000_000
