@@ -102,3 +102,63 @@ extension RealKernelTests {
         _ = try second.stop()
     }
 }
+
+extension RealKernelTests {
+    /// An https receiver whose certificate only the configured CA file vouches for
+    /// (a self-signed one made here): alerts arrive, over TLS, unchanged.
+    @Test func httpOutputOverTLSTrustsTheCAFile() async throws {
+        let cgroup = try makeCgroup()
+        defer { rmdir(cgroup) }
+        let scratch = try Scratch.directory("tls")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let dir = scratch.path
+        #expect(try Scratch.shell("""
+            openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+              -addext subjectAltName=IP:127.0.0.1 -keyout \(dir)/key.pem -out \(dir)/cert.pem 2>/dev/null
+            """) == 0)
+        let port = Int.random(in: 40_001...60_000)
+        let receiver = Process()
+        receiver.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        receiver.arguments = ["python3", "-c", """
+            import http.server, ssl, sys
+            class Handler(http.server.BaseHTTPRequestHandler):
+                def do_POST(self):
+                    body = self.rfile.read(int(self.headers["Content-Length"]))
+                    with open(sys.argv[2], "ab") as out: out.write(body + b"\\n")
+                    self.send_response(200); self.end_headers()
+                def log_message(self, *args): pass
+            server = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(sys.argv[3] + "/cert.pem", sys.argv[3] + "/key.pem")
+            server.socket = context.wrap_socket(server.socket, server_side=True)
+            server.serve_forever()
+            """, String(port), "\(dir)/received", dir]
+        receiver.standardOutput = FileHandle.nullDevice
+        receiver.standardError = FileHandle.nullDevice
+        try receiver.run()
+        defer {
+            // SIGKILL: a child of the test runner inherits a mask that blocks SIGTERM.
+            kill(receiver.processIdentifier, SIGKILL)
+            receiver.waitUntilExit()
+        }
+        let node = try NodeUnderTest(extraConfig: """
+            http_output:
+              enabled: true
+              url: https://127.0.0.1:\(port)/alerts
+              ca_file: \(dir)/cert.pem
+            """)
+        defer { try? FileManager.default.removeItem(at: node.directory) }
+        let id = try await node.open("{\"cgroup\":\"\(cgroup)\"}", window: "60s")
+        try runInCgroup(cgroup, "cat /etc/shadow > /dev/null")
+        var received = ""
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline && received.isEmpty {
+            try await Task.sleep(for: .milliseconds(100))
+            received = (try? String(contentsOfFile: "\(dir)/received", encoding: .utf8)) ?? ""
+        }
+        _ = try await node.json(.DELETE, "/v1/windows/\(id)")
+        let result = try node.stop()
+        #expect(received.split(separator: "\n").map(String.init) == alertLines(result))
+        #expect(!received.isEmpty)
+    }
+}
