@@ -4,8 +4,8 @@ import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
-import UnixSignals
 import Synchronization
+import UnixSignals
 import WitnessCore
 import WitnessKernel
 import WitnessRules
