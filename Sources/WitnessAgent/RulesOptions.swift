@@ -23,11 +23,6 @@ struct RulesOptions: ParsableArguments {
     /// Loads and compiles the rules; any error in them stops the agent with its location.
     func load() throws(AgentError) -> LoadedRules? {
         guard !noRules else { return nil }
-        let sources = files.isEmpty ? RulesLoader.defaultSources() : try RulesLoader.sources(paths: files)
-        let loaded = RulesLoader.load(sources, minimumPriority: Priority(falcoName: minimumPriority) ?? .debug)
-        if let first = loaded.diagnostics.first(where: { $0.severity == .error }) {
-            throw AgentError.usage("\(first) (see witness-agent rules validate)")
-        }
-        return loaded
+        return try RulesLoader.loadForAgent(paths: files, minimumPriority: Priority(falcoName: minimumPriority) ?? .debug)
     }
 }

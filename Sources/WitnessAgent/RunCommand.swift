@@ -57,20 +57,13 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         let effective = try effectiveConfig()
-        _ = try BearerTokenCheck.read(effective.api.tokenFile!)
+        _ = try BearerToken.read(effective.api.tokenFile!)
     }
 
     func run() throws {
         let effective = try effectiveConfig()
-        guard Priority(falcoName: effective.minimumPriority) != nil else {
-            throw AgentError.usage("config: bad priority '\(effective.minimumPriority)'")
-        }
-        let sources = effective.rulesFiles.isEmpty
-            ? RulesLoader.defaultSources() : try RulesLoader.sources(paths: effective.rulesFiles)
-        let loaded = RulesLoader.load(sources, minimumPriority: Priority(falcoName: effective.minimumPriority) ?? .debug)
-        if let first = loaded.diagnostics.first(where: { $0.severity == .error }) {
-            throw AgentError.usage("\(first) (see witness-agent rules validate)")
-        }
+        let loaded = try RulesLoader.loadForAgent(
+            paths: effective.rulesFiles, minimumPriority: Priority(falcoName: effective.minimumPriority) ?? .debug)
         let verbose = self.verbose
         let ruleCount = loaded.rules.count
         let outcome = Outcome()
@@ -95,13 +88,5 @@ struct RunCommand: ParsableCommand {
 
     private final class Outcome: @unchecked Sendable {
         var error: (any Error)?
-    }
-}
-
-/// Reads the token file at validation time so that a missing token is exit 2
-/// before anything is loaded.
-enum BearerTokenCheck {
-    static func read(_ file: String) throws(AgentError) -> String {
-        try BearerToken.read(file)
     }
 }

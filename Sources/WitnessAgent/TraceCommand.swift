@@ -38,7 +38,7 @@ struct TraceCommand: ParsableCommand {
         let session = try WitnessSession(options: common, rules: rules, printsEvents: true)
         let slot = 0
         if let pid {
-            try session.watchProcessTree(root: pid, slot: slot)
+            try session.watch(.processTree(pid), slot: slot)
             session.announceAttached("following pid \(pid) and its descendants (Ctrl-C to stop)")
             let reason = session.run()
             WitnessSession.report(session.finish(slot: slot))

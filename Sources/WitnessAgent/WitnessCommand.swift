@@ -67,12 +67,8 @@ struct WitnessCommand: ParsableCommand {
         let resolved = try SubjectChecks.resolver().resolve(subject!)
         let subjectKind = resolved.kind
         var subjectValue = resolved.value
-        if let directory = resolved.cgroupDirectory {
-            let watched = try session.watchCgroup(directory, slot: slot)
-            if resolved.kind == "cgroup" { subjectValue = watched }
-        } else if let root = resolved.pid {
-            try session.watchProcessTree(root: root, slot: slot)
-        }
+        try session.watch(resolved, slot: slot)
+        if resolved.kind == "cgroup", let directory = resolved.cgroupDirectory { subjectValue = directory }
         try session.consumer.stop(afterMilliseconds: milliseconds)
         session.announceAttached("witnessing \(subjectKind) \(subjectValue) for \(window)")
         let start = session.clock.epochNanoseconds(boot: session.startBootTime)

@@ -26,7 +26,7 @@ final class WitnessSession {
         probe = try WitnessProbe(
             options: .init(ringBufferBytes: options.ringBufferBytes, logLevel: options.verbose, btfPath: options.btf))
         let processes = ProcessTable()
-        let hostname = Self.hostname()
+        let hostname = HostName.current()
         let identities = CgroupIdentities(mountPoint: (try? CgroupFS.detect())?.mountPoint)
         if let loaded {
             rules = RuleEngine(
@@ -47,28 +47,11 @@ final class WitnessSession {
         sink.onClosed = { [weak consumer] in consumer?.requestStop() }
     }
 
-    /// Makes `root` and its live descendants subject `slot`; children are followed in the kernel.
-    func watchProcessTree(root: Int32, slot: Int) throws {
-        let members = ProcFiles.descendants(of: root)
-        for pid in members {
-            try probe.addPidSubject(pid: pid, slot: slot)
-        }
-        pipeline.processes.scan(members)
-        pipeline.label(slot: slot, as: "pid:\(root)")
-    }
-
-    /// Makes cgroup `path` (and every cgroup below it, now or later) subject `slot`.
-    /// - Returns: the cgroup's directory.
-    @discardableResult
-    func watchCgroup(_ path: String, slot: Int) throws -> String {
-        let cgroups = try CgroupFS.detect()
-        let directory = try cgroups.directory(for: path)
-        let id = try cgroups.id(ofDirectory: directory)
-        try probe.addCgroupSubject(cgroupID: id, slot: slot)
-        pipeline.processes.scan(cgroups.processes(inDirectory: directory))
-        let relative = directory.hasPrefix(cgroups.mountPoint) ? String(directory.dropFirst(cgroups.mountPoint.count)) : directory
-        pipeline.label(slot: slot, as: "cgroup:\(relative.isEmpty ? "/" : relative)")
-        return directory
+    /// Makes `subject` subject `slot`: a process tree (children followed in the
+    /// kernel) or a cgroup and every cgroup below it, now or later.
+    func watch(_ subject: ResolvedSubject, slot: Int) throws {
+        try probe.watch(subject, slot: slot, cgroups: try CgroupFS.detect(), processes: pipeline.processes)
+        pipeline.label(slot: slot, as: "\(subject.kind):\(subject.value)")
     }
 
     /// Says on stderr that the programs are attached and what is watched.
@@ -122,12 +105,6 @@ final class WitnessSession {
             FileHandleWriter.standardError(
                 "witness-agent: WARNING: \(lost) events were lost; this record is incomplete (a larger --ring-buffer may help)\n")
         }
-    }
-
-    static func hostname() -> [UInt8] {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count) == 0 else { return Array("unknown".utf8) }
-        return buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }
     }
 }
 

@@ -57,6 +57,12 @@ public struct CgroupFS: Sendable {
         throw AgentError.usage("cgroup \(path) does not exist (cgroup v2 is mounted at \(mountPoint))")
     }
 
+    /// `directory` as a path inside the hierarchy (`/trial`, `/` for the root).
+    public func relativePath(of directory: String) -> String {
+        let tail = directory.hasPrefix(mountPoint) ? String(directory.dropFirst(mountPoint.count)) : directory
+        return tail.isEmpty ? "/" : tail
+    }
+
     /// The cgroup id of the directory `directory`.
     public func id(ofDirectory directory: String) throws(AgentError) -> UInt64 {
         var info = stat()

@@ -29,6 +29,18 @@ public struct ResolvedSubject: Sendable, Equatable {
     public var pid: Int32?
     /// What the user asked for, normalized (the pod UID, the full container id, ...).
     public var value: String
+
+    public init(kind: String, cgroupDirectory: String? = nil, pid: Int32? = nil, value: String) {
+        self.kind = kind
+        self.cgroupDirectory = cgroupDirectory
+        self.pid = pid
+        self.value = value
+    }
+
+    /// A live process and its descendants.
+    public static func processTree(_ pid: Int32) -> ResolvedSubject {
+        ResolvedSubject(kind: "pid", pid: pid, value: String(pid))
+    }
 }
 
 /// Finds subjects on this node. Pods and containers are found by walking the cgroup
@@ -53,11 +65,11 @@ public struct SubjectResolver: Sendable {
         switch spec {
         case let .cgroup(path):
             let directory = try cgroups.directory(for: path)
-            return ResolvedSubject(kind: spec.kind, cgroupDirectory: directory, value: relative(directory))
+            return ResolvedSubject(kind: spec.kind, cgroupDirectory: directory, value: cgroups.relativePath(of: directory))
         case let .pid(pid):
             guard pid > 0 else { throw AgentError.usage("pid must be a positive process id, got \(pid)") }
             guard access("\(procRoot)/\(pid)/stat", F_OK) == 0 else { throw AgentError.usage("no process with pid \(pid)") }
-            return ResolvedSubject(kind: spec.kind, pid: pid, value: String(pid))
+            return .processTree(pid)
         case let .podUID(text):
             let uid = try Self.normalizedPodUID(text)
             guard let directory = find(where: { CgroupIdentity.podUID(in: $0) == uid && CgroupIdentity.containerID(in: $0) == nil }) else {
@@ -66,20 +78,19 @@ public struct SubjectResolver: Sendable {
             return ResolvedSubject(kind: spec.kind, cgroupDirectory: directory, value: uid)
         case let .containerID(text):
             let prefix = try Self.normalizedContainerID(text)
-            var found: [String] = []
+            var found: [(id: String, directory: String)] = []
             walk(cgroups.mountPoint, depth: 0) { component, directory in
-                if let id = CgroupIdentity.containerID(in: component), id.hasPrefix(prefix) { found.append(directory) }
+                if let id = CgroupIdentity.containerID(in: component), id.hasPrefix(prefix) { found.append((String(id), directory)) }
                 return false
             }
-            let distinct = Set(found.map { $0.split(separator: "/").last.flatMap { CgroupIdentity.containerID(in: $0) }.map(String.init) ?? $0 })
-            guard let directory = found.first else {
+            guard let first = found.first else {
                 throw AgentError.usage("no container with id \(prefix) on this node (no runtime cgroup names it under \(cgroups.mountPoint))")
             }
-            guard distinct.count == 1 else {
-                throw AgentError.usage("container id \(prefix) is ambiguous on this node: \(distinct.count) containers start with it")
+            let distinct = Set(found.map(\.id)).count
+            guard distinct == 1 else {
+                throw AgentError.usage("container id \(prefix) is ambiguous on this node: \(distinct) containers start with it")
             }
-            let full = directory.split(separator: "/").last.flatMap { CgroupIdentity.containerID(in: $0) }.map(String.init) ?? prefix
-            return ResolvedSubject(kind: spec.kind, cgroupDirectory: directory, value: full)
+            return ResolvedSubject(kind: spec.kind, cgroupDirectory: first.directory, value: first.id)
         }
     }
 
@@ -102,11 +113,6 @@ public struct SubjectResolver: Sendable {
             throw AgentError.usage("bad container id '\(text)': expected 12 to 64 hexadecimal digits")
         }
         return id
-    }
-
-    private func relative(_ directory: String) -> String {
-        let tail = directory.hasPrefix(cgroups.mountPoint) ? String(directory.dropFirst(cgroups.mountPoint.count)) : directory
-        return tail.isEmpty ? "/" : tail
     }
 
     private func find(where matches: (Substring) -> Bool) -> String? {

@@ -1,4 +1,5 @@
 import WitnessCore
+import WitnessRules
 import Yams
 
 /// The node agent's configuration (`witness-agent run --config FILE`), YAML in the
@@ -148,6 +149,9 @@ public struct NodeConfig: Sendable, Equatable {
     /// Checks values that parse but cannot work; the first problem, as one line.
     public func validate() throws(AgentError) {
         _ = try ListenAddress(api.listen)
+        guard Priority(falcoName: minimumPriority) != nil else {
+            throw AgentError.usage("config: bad priority '\(minimumPriority)': use emergency, alert, critical, error, warning, notice, informational or debug")
+        }
         guard api.tokenFile != nil else {
             throw AgentError.usage("config: api.token_file is required: every /v1 route needs a bearer token")
         }

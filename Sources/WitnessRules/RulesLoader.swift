@@ -48,6 +48,16 @@ public enum RulesLoader {
         return sources
     }
 
+    /// Loads the rules files at `paths` (none: the built-in rules) as the agent runs
+    /// them: the first error stops it, with its location.
+    public static func loadForAgent(paths: [String], minimumPriority: Priority) throws(AgentError) -> LoadedRules {
+        let loaded = load(paths.isEmpty ? defaultSources() : try sources(paths: paths), minimumPriority: minimumPriority)
+        if let first = loaded.diagnostics.first(where: { $0.severity == .error }) {
+            throw AgentError.usage("\(first) (see witness-agent rules validate)")
+        }
+        return loaded
+    }
+
     public static func load(_ sources: [RulesSource], minimumPriority: Priority = .debug) -> LoadedRules {
         var state = LoaderState()
         for source in sources { state.read(source) }

@@ -71,7 +71,7 @@ import WitnessCore
         config.api.tokenFile = "/t"
         try config.validate()
         for change: (inout NodeConfig) -> Void in [
-            { $0.api.listen = "nowhere" }, { $0.ringBuffer = "3K" }, { $0.defaultWindow = "soon" },
+            { $0.api.listen = "nowhere" }, { $0.ringBuffer = "3K" }, { $0.minimumPriority = "loud" }, { $0.defaultWindow = "soon" },
             { $0.fileOutput.enabled = true }, { $0.httpOutput.enabled = true; $0.httpOutput.url = "ftp://x" },
         ] {
             var broken = config

@@ -1,0 +1,32 @@
+import WitnessCore
+
+extension WitnessProbe {
+    /// Puts a resolved subject in the kernel's subject maps under `slot` — a cgroup
+    /// (and every cgroup below it, now or later) or a live process tree (children
+    /// followed by the fork program) — and tells the process table about the
+    /// processes already in it. `witness`, `trace` and node mode all come here.
+    /// - Returns: the cgroup id watched, which removing the subject needs (nil for a process tree).
+    @discardableResult
+    public func watch(
+        _ subject: ResolvedSubject, slot: Int, cgroups: CgroupFS, processes: ProcessTable
+    ) throws(AgentError) -> UInt64? {
+        do {
+            if let directory = subject.cgroupDirectory {
+                let id = try cgroups.id(ofDirectory: directory)
+                try addCgroupSubject(cgroupID: id, slot: slot)
+                processes.scan(cgroups.processes(inDirectory: directory))
+                return id
+            }
+            guard let root = subject.pid else { return nil }
+            let members = ProcFiles.descendants(of: root, procRoot: processes.procRoot)
+            guard !members.isEmpty else { throw AgentError.usage("no process with pid \(root)") }
+            for pid in members { try addPidSubject(pid: pid, slot: slot) }
+            processes.scan(members)
+            return nil
+        } catch let error as AgentError {
+            throw error
+        } catch {
+            throw AgentError.runtime("cannot witness \(subject.kind) \(subject.value): \(error)")
+        }
+    }
+}
