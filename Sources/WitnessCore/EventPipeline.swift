@@ -126,15 +126,17 @@ public final class EventPipeline {
 
     /// Writes what is buffered.
     public func flush() {
-        alertTap?.flush()
+        if let lost = alertTap?.flush(), lost > 0 { countUnwritten(UInt64(lost)) }
         guard !writer.bytes.isEmpty else { return }
         let written = writer.bytes.withUnsafeBytes { sink.write($0) }
-        if !written {
-            let lines = UInt64(writer.bytes.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) })
-            unwrittenLines &+= lines
-            tallies?.recordAgentDrops(lines)
-        }
+        if !written { countUnwritten(UInt64(writer.bytes.lineCount)) }
         writer.reset()
+    }
+
+    /// Lines an output could not take: lost for every open window.
+    private func countUnwritten(_ lines: UInt64) {
+        unwrittenLines &+= lines
+        tallies?.recordAgentDrops(lines)
     }
 
     /// Writes one line of our own (a testimony, a summary) after the buffered events.

@@ -79,6 +79,7 @@ public protocol AlertTap: AnyObject {
     /// that witnessed it; returns how many lines could not be kept (a full spool).
     func alerts(_ lines: UnsafeRawBufferPointer, subjects: UInt64) -> Int
 
-    /// The end of a drained batch: write what was buffered.
-    func flush()
+    /// The end of a drained batch: write what was buffered; returns how many lines
+    /// could not be written (they count as lost by the agent).
+    func flush() -> Int
 }

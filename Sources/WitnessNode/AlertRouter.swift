@@ -25,18 +25,20 @@ public final class AlertRouter: AlertTap, @unchecked Sendable {
     public func alerts(_ lines: UnsafeRawBufferPointer, subjects: UInt64) -> Int {
         if file != nil { fileBuffer.append(contentsOf: lines) }
         streams.publish(lines, subjects: subjects)
-        if let spool, !spool.append(lines) {
-            return lines.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
-        }
+        if let spool, !spool.append(lines) { return lines.lineCount }
         return 0
     }
 
-    public func flush() {
+    public func flush() -> Int {
+        var lost = 0
         if let file, !fileBuffer.isEmpty {
-            if !fileBuffer.withUnsafeBytes({ file.write($0) }) { fileErrorCount.add(1, ordering: .relaxed) }
+            if !fileBuffer.withUnsafeBytes({ file.write($0) }) {
+                fileErrorCount.add(1, ordering: .relaxed)
+                lost += fileBuffer.lineCount
+            }
             fileBuffer.removeAll(keepingCapacity: true)
         }
-        spool?.commit()
+        return lost + (spool?.commit() ?? 0)
     }
 
     /// Makes the file output and the spool durable (fsync).

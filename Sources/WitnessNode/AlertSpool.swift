@@ -86,7 +86,7 @@ public final class AlertSpool: Sendable {
     public func append(_ lines: UnsafeRawBufferPointer) -> Bool {
         state.withLock { state in
             guard state.depth + lines.count <= maxBytes else {
-                state.dropped &+= UInt64(lines.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) })
+                state.dropped &+= UInt64(lines.lineCount)
                 return false
             }
             state.pending.append(contentsOf: lines)
@@ -95,11 +95,22 @@ public final class AlertSpool: Sendable {
     }
 
     /// Writes what was appended since the last commit, and wakes the reader.
-    public func commit() {
+    /// - Returns: lines lost because the disk refused them (counted as dropped; a
+    ///   partial write is cut back so no torn line is ever delivered).
+    @discardableResult
+    public func commit() -> Int {
+        var lost = 0
         let wrote = state.withLock { state -> Bool in
             guard !state.pending.isEmpty else { return false }
+            let last = state.segments.count - 1
             let written = state.pending.withUnsafeBytes { Self.writeAll(state.writeFD, $0) }
-            state.segments[state.segments.count - 1].size += written
+            if written == state.pending.count {
+                state.segments[last].size += written
+            } else {
+                _ = ftruncate(state.writeFD, off_t(state.segments[last].size))
+                lost = state.pending.lineCount
+                state.dropped &+= UInt64(lost)
+            }
             state.pending.removeAll(keepingCapacity: true)
             if state.segments[state.segments.count - 1].size >= segmentBytes {
                 let number = state.segments[state.segments.count - 1].number + 1
@@ -110,9 +121,10 @@ public final class AlertSpool: Sendable {
                     state.segments.append(Segment(number: number, size: 0))
                 }
             }
-            return true
+            return lost == 0
         }
         if wrote { doorbell.ring() }
+        return lost
     }
 
     /// Makes what was committed and delivered durable (window close, shutdown).
