@@ -8,7 +8,8 @@ import Synchronization
 public final class AlertStreams: Sendable {
     private struct Window {
         var history: [UInt8] = []
-        var truncated = false
+        /// Set once a line did not fit: the history stays a whole prefix, no gaps.
+        var historyFull = false
         var closed = false
         var subscribers: [UInt64: AsyncStream<[UInt8]>.Continuation] = [:]
     }
@@ -55,20 +56,22 @@ public final class AlertStreams: Sendable {
 
     /// Alert lines of one event, for the windows of the slots in `subjects`.
     func publish(_ lines: UnsafeRawBufferPointer, subjects: UInt64) {
+        var copy: [UInt8]?  // one copy, shared by every window and subscriber
         state.withLock { state in
             var bits = subjects
             while bits != 0 {
                 let slot = bits.trailingZeroBitCount
                 bits &= bits - 1
-                guard slot < state.slots.count, let id = state.slots[slot], var window = state.windows[id] else { continue }
-                let copy = [UInt8](lines)
-                if window.history.count + copy.count <= historyLimit {
-                    window.history.append(contentsOf: copy)
+                guard slot < state.slots.count, let id = state.slots[slot], state.windows[id] != nil else { continue }
+                let line = copy ?? [UInt8](lines)
+                copy = line
+                // In place: a copy of the window would copy its whole history.
+                if !state.windows[id]!.historyFull && state.windows[id]!.history.count + line.count <= historyLimit {
+                    state.windows[id]!.history.append(contentsOf: line)
                 } else {
-                    window.truncated = true
+                    state.windows[id]!.historyFull = true
                 }
-                for subscriber in window.subscribers.values { subscriber.yield(copy) }
-                state.windows[id] = window
+                for subscriber in state.windows[id]!.subscribers.values { subscriber.yield(line) }
             }
         }
     }

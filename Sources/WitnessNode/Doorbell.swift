@@ -44,14 +44,4 @@ final class Doorbell: Sendable {
             waiter?.resume()
         }
     }
-
-    /// Returns at the next ring or after `duration`, whichever comes first.
-    func wait(atMost duration: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.wait() }
-            group.addTask { try? await Task.sleep(for: duration) }
-            await group.next()
-            group.cancelAll()
-        }
-    }
 }

@@ -60,12 +60,12 @@ public enum NodeAgent {
         let podCache = PodMetadataCache()
         let watcher = try KubernetesPodWatcher.make(
             config.kubernetes, environment: ProcessInfo.processInfo.environment,
-            hostname: String(decoding: hostname(), as: UTF8.self), cache: podCache, logger: logger)
+            hostname: String(decoding: HostName.current(), as: UTF8.self), cache: podCache, logger: logger)
         let kernel = try NodeKernel(
             probeOptions: .init(
                 ringBufferBytes: try DurationParser.bytes(config.ringBuffer), logLevel: verbose, btfPath: config.btf),
             rules: rules, sink: stdout, printsEvents: config.events, alertTap: router, cgroups: cgroups,
-            processes: ProcessTable(procRoot: config.procRoot), hostname: hostname(), pods: watcher?.cache)
+            processes: ProcessTable(procRoot: config.procRoot), hostname: HostName.current(), pods: watcher?.cache)
         kernel.start()
 
         let registry = WindowRegistry(
@@ -77,10 +77,9 @@ public enum NodeAgent {
                 kernel.perform { testimonyLines.write(bytes) }
                 bytes.withUnsafeBytes { buffer in
                     if let testimonySpool {
-                        if !testimonySpool.append(buffer) {
-                            logger.error("testimony_output: spool full; a testimony was not queued")
+                        if !testimonySpool.append(buffer) || testimonySpool.commit() > 0 {
+                            logger.error("testimony_output: the spool could not take a testimony (full or disk error)")
                         }
-                        testimonySpool.commit()
                         testimonySpool.sync()
                     }
                 }
@@ -127,12 +126,6 @@ public enum NodeAgent {
             // The only socket the agent binds is the API's.
             throw AgentError.runtime("cannot listen on \(config.api.listen): \(String(cString: strerror(error.errnoCode)))")
         }
-    }
-
-    static func hostname() -> [UInt8] {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count) == 0 else { return Array("unknown".utf8) }
-        return buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }
     }
 }
 

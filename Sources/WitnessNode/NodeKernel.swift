@@ -154,7 +154,7 @@ public final class NodeKernel: @unchecked Sendable {
         case let .attach(slot, subject, label, reply):
             guard !stopped else { return reply(AgentError.runtime("the agent is shutting down")) }
             do throws(AgentError) {
-                try add(subject, slot: slot)
+                cgroupIDs[slot] = try probe.watch(subject, slot: slot, cgroups: cgroups, processes: pipeline.processes)
                 dropBaselines[slot] = probe.drops(slot: slot)
                 tallies.activate(slot: slot)
                 pipeline.label(slot: slot, as: label)
@@ -175,7 +175,7 @@ public final class NodeKernel: @unchecked Sendable {
             var snapshot = Snapshot()
             snapshot.events = pipeline.counts
             snapshot.agentDrops = pipeline.counts.undecodable + pipeline.unwrittenLines
-            snapshot.records = pipeline.counts.total
+            snapshot.records = consumer.recordsConsumed
             snapshot.ringBufferBytes = probe.ringBufferBytes
             if !stopped { snapshot.kernelDrops = probe.drops() }
             if let rules {
@@ -187,26 +187,6 @@ public final class NodeKernel: @unchecked Sendable {
         case let .perform(work):
             pipeline.flush()
             work()
-        }
-    }
-
-    private func add(_ subject: ResolvedSubject, slot: Int) throws(AgentError) {
-        do {
-            if let directory = subject.cgroupDirectory {
-                let id = try cgroups.id(ofDirectory: directory)
-                try probe.addCgroupSubject(cgroupID: id, slot: slot)
-                cgroupIDs[slot] = id
-                pipeline.processes.scan(cgroups.processes(inDirectory: directory))
-            } else if let root = subject.pid {
-                let members = ProcFiles.descendants(of: root, procRoot: pipeline.processes.procRoot)
-                guard !members.isEmpty else { throw AgentError.usage("no process with pid \(root)") }
-                for pid in members { try probe.addPidSubject(pid: pid, slot: slot) }
-                pipeline.processes.scan(members)
-            }
-        } catch let error as AgentError {
-            throw error
-        } catch {
-            throw AgentError.runtime("cannot witness \(subject.kind) \(subject.value): \(error)")
         }
     }
 

@@ -36,11 +36,6 @@ public final class PodMetadataCache: PodMetadataSource, @unchecked Sendable {
     /// How many pods are known (metrics, tests).
     public var count: Int { shared.withLock { $0.count } }
 
-    /// A copy of one pod, from any thread.
-    public func lookup(uid: String) -> PodMetadata? {
-        shared.withLock { $0[uid] }
-    }
-
     /// On the consumer thread.
     public func pod(uid: [UInt8]) -> PodMetadata? {
         let current = version.load(ordering: .acquiring)

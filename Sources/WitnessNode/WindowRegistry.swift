@@ -60,9 +60,8 @@ public actor WindowRegistry {
         do {
             subject = try resolver.resolve(request.subject)
         } catch {
-            // A malformed id is the request's fault; a well-formed one not here is 404.
-            let malformed = error.message.hasPrefix("bad ") || error.message.hasPrefix("pid must")
-            throw WindowError(malformed ? .badRequest : .notFound, error.message)
+            // Requests are validated when parsed: what fails here is not on this node.
+            throw WindowError(.notFound, error.message)
         }
         guard let slot = freeSlots.popLast() else {
             throw WindowError(.unavailable, "all \(WindowTallies.slotCount) window slots are in use; close one first")
