@@ -88,15 +88,11 @@ final class RunningAgent {
     }
 
     func finish(timeout: TimeInterval = 60, keepDirectory: Bool = false) throws -> AgentResult {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning {
-            if Date() > deadline {
-                process.terminate()
-                throw HarnessError.timeout("agent did not finish: \(stderrText)")
-            }
-            usleep(10_000)
+        do {
+            try process.waitForExit(timeout: timeout)
+        } catch {
+            throw HarnessError.timeout("agent did not finish: \(stderrText)")
         }
-        process.waitUntilExit()
         let result = AgentResult(
             status: process.terminationStatus,
             stdout: (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "",
@@ -108,6 +104,22 @@ final class RunningAgent {
     enum HarnessError: Error {
         case exitedEarly(String)
         case timeout(String)
+    }
+}
+
+extension Process {
+    /// Waits at most `timeout` for the child to end, then kills it and throws: a
+    /// stuck child fails its test instead of holding up the whole run.
+    func waitForExit(timeout: TimeInterval = 60) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while isRunning {
+            if Date() > deadline {
+                kill(processIdentifier, SIGKILL)
+                throw RunningAgent.HarnessError.timeout("\(executableURL?.lastPathComponent ?? "child") did not exit")
+            }
+            usleep(5_000)
+        }
+        waitUntilExit()
     }
 }
 
@@ -133,7 +145,7 @@ enum Scratch {
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        process.waitUntilExit()
+        try process.waitForExit()
         return process.terminationStatus
     }
 

@@ -9,7 +9,7 @@ import Testing
 /// second sends one more and then 410 Gone; the list after that has a new pod; the
 /// third watch stays open with a bookmark.
 final class FakeKubernetesAPI: @unchecked Sendable {
-    let port = Int.random(in: 40_001...60_000)
+    let port = LoopbackPort.next()
     private let lock = NSLock()
     private var pods: [String: [String: Any]] = [:]
     private var listVersion = "100"

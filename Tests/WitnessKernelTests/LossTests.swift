@@ -49,7 +49,7 @@ extension RealKernelTests {
             attached.append(chunk)
         }
         try Scratch.shell("echo $$ > \(cgroup)/cgroup.procs; cat /etc/hostname > /dev/null")
-        process.waitUntilExit()
+        try process.waitForExit()
         let text = try String(contentsOfFile: testimonyFile, encoding: .utf8)
         let testimony = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         #expect(testimony["complete"] as? Bool == false)

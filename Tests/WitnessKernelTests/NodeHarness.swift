@@ -7,7 +7,8 @@ import NIOHTTP1
 import Testing
 
 /// A `witness-agent run` under test: its own token, config and spool in a scratch
-/// directory, a random loopback port, and helpers to call its API.
+/// directory, a loopback port the kernel picks (read back from the agent's
+/// "listening on" line), and helpers to call its API.
 final class NodeUnderTest {
     let directory: URL
     let port: Int
@@ -18,12 +19,11 @@ final class NodeUnderTest {
     /// - Parameter extraConfig: more YAML appended to the config (outputs, spool).
     init(extraConfig: String = "", spoolMaxBytes: String = "64M", directory reuse: URL? = nil) throws {
         directory = try reuse ?? Scratch.directory("node")
-        port = Int.random(in: 20_000...40_000)
         token = "test-token-" + UUID().uuidString
         try Scratch.write(directory.appendingPathComponent("token").path, Data((token + "\n").utf8))
         let config = """
             api:
-              listen: 127.0.0.1:\(port)
+              listen: 127.0.0.1:0
               token_file: \(directory.path)/token
             spool:
               directory: \(directory.path)/spool
@@ -33,6 +33,11 @@ final class NodeUnderTest {
         try Scratch.write(directory.appendingPathComponent("config.yaml").path, Data(config.utf8))
         agent = try RunningAgent(["run", "--config", directory.appendingPathComponent("config.yaml").path])
         try agent.waitUntilAttached()
+        let said = agent.stderrText
+        guard let range = said.range(of: "listening on 127.0.0.1:"),
+            let port = Int(said[range.upperBound...].prefix { $0.isNumber })
+        else { throw RunningAgent.HarnessError.exitedEarly("no port in: \(said)") }
+        self.port = port
     }
 
     /// One request; `token: nil` sends none.
@@ -102,7 +107,7 @@ final class Receiver: @unchecked Sendable {
     }
     private var storedDelay: Duration = .zero
 
-    init(port: Int = Int.random(in: 40_001...60_000)) {
+    init(port: Int = LoopbackPort.next()) {
         self.port = port
     }
 
@@ -139,7 +144,7 @@ final class Receiver: @unchecked Sendable {
 
 /// Runs a test server's router on loopback until its task is cancelled.
 enum LoopbackServer {
-    /// Returns once the server listens.
+    /// Returns once the server listens; throws what stopped it from listening.
     static func start(_ router: Router<BasicRequestContext>, port: Int) async throws -> Task<Void, any Error> {
         // Stopped by cancellation, which Hummingbird would report as errors.
         var logger = Logger(label: "test-server")
@@ -148,8 +153,21 @@ enum LoopbackServer {
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
             onServerRunning: { _ in started.continuation.yield() }, logger: logger)
-        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
-        for await _ in started.stream { break }
+        let task = Task {
+            // A server that fails to bind ends the stream too, instead of leaving
+            // the caller waiting forever.
+            defer { started.continuation.finish() }
+            try await app.runService(gracefulShutdownSignals: [])
+        }
+        var listening = false
+        for await _ in started.stream {
+            listening = true
+            break
+        }
+        guard listening else {
+            try await task.value
+            throw NodeTestError.timeout("server on port \(port) stopped before it listened")
+        }
         return task
     }
 

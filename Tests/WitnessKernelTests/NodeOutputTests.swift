@@ -116,7 +116,7 @@ extension RealKernelTests {
             openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
               -addext subjectAltName=IP:127.0.0.1 -keyout \(dir)/key.pem -out \(dir)/cert.pem 2>/dev/null
             """) == 0)
-        let port = Int.random(in: 40_001...60_000)
+        let port = LoopbackPort.next()
         let receiver = Process()
         receiver.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         receiver.arguments = ["python3", "-c", """
@@ -139,7 +139,7 @@ extension RealKernelTests {
         defer {
             // SIGKILL: a child of the test runner inherits a mask that blocks SIGTERM.
             kill(receiver.processIdentifier, SIGKILL)
-            receiver.waitUntilExit()
+            try? receiver.waitForExit()
         }
         let node = try NodeUnderTest(extraConfig: """
             http_output:

@@ -3,8 +3,9 @@ import Testing
 
 /// Every test here loads the real BPF object into the running kernel. They run one
 /// at a time, so that counting the kernel's loaded programs before and after a run
-/// says something about that run alone.
-@Suite("Real kernel", .serialized)
+/// says something about that run alone. A test that hangs fails after its time
+/// limit instead of holding up the whole run.
+@Suite("Real kernel", .serialized, .timeLimit(.minutes(4)))
 struct RealKernelTests {
     func field(_ event: [String: Any], _ name: String) -> String? {
         event[name].map { "\($0)" }
@@ -101,7 +102,7 @@ struct RealKernelTests {
         let agent = try RunningAgent(["trace", "--pid", "\(subject.processIdentifier)"])
         try agent.waitUntilAttached()
         try Scratch.write(go, Data())
-        subject.waitUntilExit()
+        try subject.waitForExit()
         usleep(100_000)
         agent.signal(SIGINT)
         let result = try agent.finish()
@@ -249,7 +250,7 @@ struct RealKernelTests {
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        process.waitUntilExit()
+        try process.waitForExit()
         let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(process.terminationStatus == 2)
         #expect(text.contains("needs root, or CAP_BPF and CAP_PERFMON"), "\(text)")
