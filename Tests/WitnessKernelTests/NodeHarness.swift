@@ -165,6 +165,9 @@ enum LoopbackServer {
             break
         }
         guard listening else {
+            // Cancelled (the test's time limit), or the server ended: say why.
+            task.cancel()
+            try Task.checkCancellation()
             try await task.value
             throw NodeTestError.timeout("server on port \(port) stopped before it listened")
         }
