@@ -7,8 +7,11 @@ public struct PodMetadata: Sendable, Equatable {
         public var name: [UInt8]
         public var repository: [UInt8]
         public var tag: [UInt8]
+        /// `securityContext.privileged` of the container's spec (false when not set);
+        /// nil when the spec did not name this container.
+        public var privileged: Bool?
 
-        public init(id: String, name: String, image: String) {
+        public init(id: String, name: String, image: String, privileged: Bool? = nil) {
             var digits = id
             if let scheme = digits.firstRange(of: "://") { digits = String(digits[scheme.upperBound...]) }
             shortID = Array(digits.prefix(12).utf8)
@@ -16,6 +19,7 @@ public struct PodMetadata: Sendable, Equatable {
             let (repository, tag) = Self.split(image: image)
             self.repository = Array(repository.utf8)
             self.tag = Array(tag.utf8)
+            self.privileged = privileged
         }
 
         /// `registry:5000/team/app:1.2` → (`registry:5000/team/app`, `1.2`); a digest

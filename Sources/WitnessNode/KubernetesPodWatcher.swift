@@ -174,12 +174,24 @@ public final class KubernetesPodWatcher: Service, Sendable {
     static func pod(_ object: [String: Any]) -> PodMetadata? {
         guard let metadata = object["metadata"] as? [String: Any], let uid = metadata["uid"] as? String else { return nil }
         let status = object["status"] as? [String: Any] ?? [:]
+        let spec = object["spec"] as? [String: Any] ?? [:]
+        // Names are unique across a pod's containers of every kind.
+        var privileged: [String: Bool] = [:]
+        for key in ["initContainers", "containers", "ephemeralContainers"] {
+            for entry in spec[key] as? [[String: Any]] ?? [] {
+                guard let name = entry["name"] as? String else { continue }
+                let context = entry["securityContext"] as? [String: Any]
+                privileged[name] = context?["privileged"] as? Bool ?? false
+            }
+        }
         var containers: [PodMetadata.Container] = []
         for key in ["initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"] {
             for entry in status[key] as? [[String: Any]] ?? [] {
                 guard let id = entry["containerID"] as? String, !id.isEmpty else { continue }
+                let name = entry["name"] as? String ?? ""
                 containers.append(
-                    PodMetadata.Container(id: id, name: entry["name"] as? String ?? "", image: entry["image"] as? String ?? ""))
+                    PodMetadata.Container(
+                        id: id, name: name, image: entry["image"] as? String ?? "", privileged: privileged[name]))
             }
         }
         return PodMetadata(

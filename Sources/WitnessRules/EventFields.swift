@@ -315,6 +315,9 @@ final class EventFields {
             case .containerImageRepository: return .array(container.repository[...])
             default: return .array(container.tag[...])
             }
+        case .containerPrivileged:
+            guard let privileged = identities?.pod(of: header.cgroupID)?.container?.privileged else { return .none }
+            return .boolean(privileged)
         }
     }
 

@@ -48,6 +48,7 @@ public enum FieldID: String, CaseIterable, Sendable {
     case containerName = "container.name"
     case containerImageRepository = "container.image.repository"
     case containerImageTag = "container.image.tag"
+    case containerPrivileged = "container.privileged"
     case k8sPodUid = "k8s.pod.uid"
     case k8sPodName = "k8s.pod.name"
     case k8sNsName = "k8s.ns.name"
@@ -83,7 +84,8 @@ public enum FieldID: String, CaseIterable, Sendable {
         case .evtRawres, .evtTime, .evtNum, .procPid, .procPpid, .procApid, .procTty, .threadTid, .userUid,
             .groupGid, .fdSport, .fdCport, .fdNum, .userLoginuid, .procDuration, .fdLport, .fdRport, .evtRawarg:
             return .number
-        case .evtFailed, .evtIsOpenRead, .evtIsOpenWrite, .procIsExeUpperLayer, .procIsExeFromMemfd, .fdConnected:
+        case .evtFailed, .evtIsOpenRead, .evtIsOpenWrite, .procIsExeUpperLayer, .procIsExeFromMemfd, .fdConnected,
+            .containerPrivileged:
             return .boolean
         default:
             return .string
@@ -95,7 +97,7 @@ public enum FieldID: String, CaseIterable, Sendable {
 
     /// Falco fields that Witness knows of but cannot observe on this path.
     static let unavailableNames: Set<String> = [
-        "proc.sname", "proc.vpgid", "proc.sid", "container.start_ts", "container.privileged", "fd.sip.name",
+        "proc.sname", "proc.vpgid", "proc.sid", "container.start_ts", "fd.sip.name",
         "fd.cip.name", "fd.name_changed", "proc.exe_ino", "proc.exe_ino.ctime", "proc.exe_ino.mtime",
         "proc.exe_ino.ctime_duration_proc_start", "container.image", "container.image.id", "k8s.ns.labels",
         "container.mounts",

@@ -94,11 +94,16 @@ final class FakeKubernetesAPI: @unchecked Sendable {
         await LoopbackServer.stop(task)
     }
 
-    static func pod(uid: String, name: String, labels: [String: String], container: (id: String, name: String, image: String), version: String) -> [String: Any] {
-        [
+    static func pod(
+        uid: String, name: String, labels: [String: String], container: (id: String, name: String, image: String),
+        privileged: Bool = false, version: String
+    ) -> [String: Any] {
+        // Unprivileged containers say nothing, as most pod specs do.
+        let spec: [String: Any] = privileged ? ["name": container.name, "securityContext": ["privileged": true]] : ["name": container.name]
+        return [
             "kind": "Pod",
             "metadata": ["uid": uid, "name": name, "namespace": "trials", "labels": labels, "resourceVersion": version],
-            "spec": ["nodeName": "node-1"],
+            "spec": ["nodeName": "node-1", "containers": [spec]],
             "status": ["containerStatuses": [["name": container.name, "image": container.image, "containerID": "containerd://" + container.id]]],
         ]
     }
@@ -124,7 +129,7 @@ extension RealKernelTests {
         let first = FakeKubernetesAPI.pod(uid: podA.uid, name: "pod-a", labels: ["app": "web"], container: (a.id, "web", "registry.example:5000/web:1.0"), version: "90")
         let modified = FakeKubernetesAPI.pod(uid: podA.uid, name: "pod-a", labels: ["app": "web", "version": "2"], container: (a.id, "web", "registry.example:5000/web:2.0"), version: "102")
         let added = FakeKubernetesAPI.pod(uid: podB.uid, name: "pod-b", labels: [:], container: (b.id, "db", "postgres"), version: "101")
-        let late = FakeKubernetesAPI.pod(uid: podC.uid, name: "pod-c", labels: ["tier": "batch"], container: (c.id, "job", "busybox@sha256:abc"), version: "150")
+        let late = FakeKubernetesAPI.pod(uid: podC.uid, name: "pod-c", labels: ["tier": "batch"], container: (c.id, "job", "busybox@sha256:abc"), privileged: true, version: "150")
         api.setPods([first], version: "100")
         api.setScript(
             [[("ADDED", added)], [("MODIFIED", modified), ("ERROR", ["kind": "Status", "code": 410, "reason": "Expired"])]],
@@ -136,8 +141,13 @@ extension RealKernelTests {
             - rule: Hostname read
               desc: test rule naming the pod
               condition: evt.type in (open, openat, openat2) and fd.name = /etc/hostname
-              output: read (cid=%container.id ns=%k8s.ns.name pod=%k8s.pod.name labels=%k8s.pod.labels container=%container.name image=%container.image.repository tag=%container.image.tag)
+              output: read (cid=%container.id ns=%k8s.ns.name pod=%k8s.pod.name labels=%k8s.pod.labels container=%container.name image=%container.image.repository tag=%container.image.tag privileged=%container.privileged)
               priority: NOTICE
+            - rule: Privileged hostname read
+              desc: test rule on the pod spec's securityContext
+              condition: evt.type in (open, openat, openat2) and fd.name = /etc/hostname and container.privileged = true
+              output: privileged read (pod=%k8s.pod.name)
+              priority: WARNING
             """
         let scratch = try Scratch.directory("k8s")
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -189,12 +199,18 @@ extension RealKernelTests {
         #expect(seenA["container.name"] as? String == "web")
         #expect(seenA["container.image.repository"] as? String == "registry.example:5000/web")
         #expect(seenA["container.image.tag"] as? String == "2.0")
+        #expect((seenA["container.privileged"] as? NSNumber).map { $0 == false && String(cString: $0.objCType) == "c" } == true)
         let seenC = try #require(fields(c.id))
         #expect(seenC["k8s.pod.name"] as? String == "pod-c")
         #expect(seenC["container.image.repository"] as? String == "busybox")
+        #expect(seenC["container.privileged"] as? Bool == true)
+        // Only the privileged container's read matches container.privileged = true.
+        let privileged = result.jsonLines().filter { $0["rule"] as? String == "Privileged hostname read" }
+        #expect(privileged.map { ($0["output_fields"] as? [String: Any])?["k8s.pod.name"] as? String } == ["pod-c"])
         // A pod the API never named: the fields are missing, the alert still fires.
         let seenStranger = try #require(fields(stranger.id))
         #expect(seenStranger["k8s.pod.name"] is NSNull)
+        #expect(seenStranger["container.privileged"] is NSNull)
         #expect(alerts.count == 3)
     }
 }
