@@ -39,6 +39,8 @@ public struct PodMetadata: Sendable, Equatable {
     public var name: [UInt8]
     /// `(key:value,key:value)`, keys sorted.
     public var labels: [UInt8]
+    /// Each label's value, for `k8s.pod.label[KEY]`.
+    public var labelValues: [String: [UInt8]]
     public var containers: [Container]
 
     public init(uid: String, namespace: String, name: String, labels: [String: String], containers: [Container]) {
@@ -46,6 +48,7 @@ public struct PodMetadata: Sendable, Equatable {
         self.namespace = Array(namespace.utf8)
         self.name = Array(name.utf8)
         self.labels = Array(("(" + labels.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",") + ")").utf8)
+        labelValues = labels.mapValues { Array($0.utf8) }
         self.containers = containers
     }
 

@@ -315,6 +315,11 @@ final class EventFields {
             case .containerImageRepository: return .array(container.repository[...])
             default: return .array(container.tag[...])
             }
+        case .k8sPodLabel:
+            guard let pod = identities?.pod(of: header.cgroupID)?.pod, let value = pod.labelValues[field.name ?? ""] else {
+                return .none
+            }
+            return .array(value[...])
         case .containerPrivileged:
             guard let privileged = identities?.pod(of: header.cgroupID)?.container?.privileged else { return .none }
             return .boolean(privileged)

@@ -53,6 +53,8 @@ public enum FieldID: String, CaseIterable, Sendable {
     case k8sPodName = "k8s.pod.name"
     case k8sNsName = "k8s.ns.name"
     case k8sPodLabels = "k8s.pod.labels"
+    /// `k8s.pod.label[KEY]` (or `k8s.pod.label.KEY`): one label's value.
+    case k8sPodLabel = "k8s.pod.label.*"
     case userLoginuid = "user.loginuid"
     case userLoginname = "user.loginname"
     case groupName = "group.name"
@@ -127,6 +129,7 @@ public struct FieldRef: Hashable, Sendable {
         switch id {
         case .evtArg: return "evt.arg.\(name ?? "")"
         case .evtRawarg: return "evt.rawarg.\(name ?? "")"
+        case .k8sPodLabel: return "k8s.pod.label[\(name ?? "")]"
         case .unavailable: return name ?? id.rawValue
         default: return ancestor.map { "\(id.rawValue)[\($0)]" } ?? id.rawValue
         }
@@ -134,7 +137,14 @@ public struct FieldRef: Hashable, Sendable {
 
     /// Resolves `name` and `argument`, or explains why not.
     static func resolve(name: String, argument: String?) -> Result<FieldRef, UnknownField> {
-        guard let id = FieldID(rawValue: name), id != .evtArg, id != .evtRawarg, id != .unavailable else {
+        if name == "k8s.pod.label", let argument, !argument.isEmpty {
+            return .success(FieldRef(id: .k8sPodLabel, name: argument))
+        }
+        guard let id = FieldID(rawValue: name), id != .evtArg, id != .evtRawarg, id != .k8sPodLabel, id != .unavailable
+        else {
+            if name.hasPrefix("k8s.pod.label."), argument == nil, name.count > 14 {
+                return .success(FieldRef(id: .k8sPodLabel, name: String(name.dropFirst(14))))
+            }
             if name.hasPrefix("evt.arg."), argument == nil, name.count > 8 {
                 return .success(FieldRef(id: .evtArg, name: String(name.dropFirst(8))))
             }

@@ -141,12 +141,17 @@ extension RealKernelTests {
             - rule: Hostname read
               desc: test rule naming the pod
               condition: evt.type in (open, openat, openat2) and fd.name = /etc/hostname
-              output: read (cid=%container.id ns=%k8s.ns.name pod=%k8s.pod.name labels=%k8s.pod.labels container=%container.name image=%container.image.repository tag=%container.image.tag privileged=%container.privileged)
+              output: read (cid=%container.id ns=%k8s.ns.name pod=%k8s.pod.name labels=%k8s.pod.labels container=%container.name image=%container.image.repository tag=%container.image.tag privileged=%container.privileged app=%k8s.pod.label[app] version=%k8s.pod.label.version)
               priority: NOTICE
             - rule: Privileged hostname read
               desc: test rule on the pod spec's securityContext
               condition: evt.type in (open, openat, openat2) and fd.name = /etc/hostname and container.privileged = true
               output: privileged read (pod=%k8s.pod.name)
+              priority: WARNING
+            - rule: Version 2 hostname read
+              desc: test rule on one label
+              condition: evt.type in (open, openat, openat2) and fd.name = /etc/hostname and k8s.pod.label[version] = 2
+              output: version 2 read (pod=%k8s.pod.name)
               priority: WARNING
             """
         let scratch = try Scratch.directory("k8s")
@@ -199,11 +204,16 @@ extension RealKernelTests {
         #expect(seenA["container.name"] as? String == "web")
         #expect(seenA["container.image.repository"] as? String == "registry.example:5000/web")
         #expect(seenA["container.image.tag"] as? String == "2.0")
+        #expect(seenA["k8s.pod.label[app]"] as? String == "web")
+        #expect(seenA["k8s.pod.label[version]"] as? String == "2")
         #expect((seenA["container.privileged"] as? NSNumber).map { $0 == false && String(cString: $0.objCType) == "c" } == true)
         let seenC = try #require(fields(c.id))
         #expect(seenC["k8s.pod.name"] as? String == "pod-c")
         #expect(seenC["container.image.repository"] as? String == "busybox")
         #expect(seenC["container.privileged"] as? Bool == true)
+        #expect(seenC["k8s.pod.label[app]"] is NSNull)
+        let labelled = result.jsonLines().filter { $0["rule"] as? String == "Version 2 hostname read" }
+        #expect(labelled.map { ($0["output_fields"] as? [String: Any])?["k8s.pod.name"] as? String } == ["pod-a"])
         // Only the privileged container's read matches container.privileged = true.
         let privileged = result.jsonLines().filter { $0["rule"] as? String == "Privileged hostname read" }
         #expect(privileged.map { ($0["output_fields"] as? [String: Any])?["k8s.pod.name"] as? String } == ["pod-c"])

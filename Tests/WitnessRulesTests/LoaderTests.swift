@@ -61,6 +61,34 @@ struct LoaderTests {
         #expect(!loaded.hasErrors)
     }
 
+    /// One pod label, in both of Falco's spellings; a label field without a key is
+    /// not a field.
+    @Test func podLabelFieldsTakeAKey() {
+        let loaded = RulesLoader.load([
+            RulesSource(
+                name: "labels.yaml",
+                text: """
+                    - rule: brackets
+                      desc: d
+                      condition: k8s.pod.label[app.kubernetes.io/name] = web
+                      output: o %k8s.pod.label.team
+                      priority: INFO
+                    - rule: dotted
+                      desc: d
+                      condition: k8s.pod.label.app in (web, api)
+                      output: o
+                      priority: INFO
+                    - rule: no key
+                      desc: d
+                      condition: k8s.pod.label = web
+                      output: o
+                      priority: INFO
+                    """)
+        ])
+        #expect(loaded.rules.map(\.name) == ["brackets", "dotted"])
+        #expect(loaded.skipped.map(\.reason) == ["uses field 'k8s.pod.label', which Witness does not know"])
+    }
+
     @Test func prioritiesAreCaseInsensitiveAndMapToClasses() {
         #expect(Priority(falcoName: "INFO") == .informational)
         #expect(Priority(falcoName: "warning") == .warning)
