@@ -127,7 +127,7 @@ struct witness_exec_event {
     __u32 dir_len;         /* bytes of the directory at data[filename_len + args_len] (the cwd on success) */
     __u32 loginuid;        /* audit login uid, (u32)-1 when unset */
     __u32 tty;             /* controlling terminal as /proc/PID/stat's tty_nr, 0 for none */
-    __u32 reserved;
+    __u32 vpid;            /* the pid in the process's own PID namespace (1: a container's init) */
     __u64 cap_effective;   /* effective capability set after exec */
     char data[];
 };

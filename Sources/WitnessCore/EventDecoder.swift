@@ -58,7 +58,8 @@ public enum EventDecoder {
             let args = try slice(bytes, from: execSize + filename.count, count: Int(exec.args_len), "args")
             let directory = try slice(
                 bytes, from: execSize + filename.count + args.count, count: Int(exec.dir_len), "directory")
-            let identity = ExecIdentity(loginUID: exec.loginuid, tty: exec.tty, capabilities: exec.cap_effective)
+            let identity = ExecIdentity(
+                loginUID: exec.loginuid, tty: exec.tty, capabilities: exec.cap_effective, vpid: exec.vpid)
             return KernelEvent(
                 header: header, payload: .exec(filename: filename, args: args, directory: directory, identity: identity))
         case .open:

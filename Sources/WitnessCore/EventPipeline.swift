@@ -86,7 +86,8 @@ public final class EventPipeline {
                     argv: Array(args), argvTruncated: header.flags.contains(.argsTruncated), tty: Int32(bitPattern: identity.tty),
                     loginUID: identity.loginUID, cwd: Array(directory), capabilities: identity.capabilities,
                     executableIsMemfd: header.flags.contains(.executableIsMemfd),
-                    startTime: previous?.startTime ?? header.timestamp))
+                    startTime: previous?.startTime ?? header.timestamp,
+                    vpid: identity.vpid > 0 ? Int32(bitPattern: identity.vpid) : nil))
         }
 
         var mark: AlertMark?

@@ -191,11 +191,14 @@ public struct ExecIdentity: Equatable, Sendable {
     public var tty: UInt32
     /// Effective capability set.
     public var capabilities: UInt64
+    /// The pid in the process's own PID namespace (1: a container's init); 0 unknown.
+    public var vpid: UInt32
 
-    public init(loginUID: UInt32 = .max, tty: UInt32 = 0, capabilities: UInt64 = 0) {
+    public init(loginUID: UInt32 = .max, tty: UInt32 = 0, capabilities: UInt64 = 0, vpid: UInt32 = 0) {
         self.loginUID = loginUID
         self.tty = tty
         self.capabilities = capabilities
+        self.vpid = vpid
     }
 }
 

@@ -24,11 +24,13 @@ public struct ProcessRecord: Sendable, Equatable {
     public var executableIsMemfd: Bool
     /// When the process started (exec or fork), CLOCK_BOOTTIME ns; 0 when unknown.
     public var startTime: UInt64
+    /// The pid in its own PID namespace (Falco's proc.vpid); nil when unknown.
+    public var vpid: Int32?
 
     public init(
         pid: Int32, ppid: Int32, name: [UInt8], exePath: [UInt8], argv: [UInt8], argvTruncated: Bool = false,
         tty: Int32 = 0, loginUID: UInt32 = .max, cwd: [UInt8] = [], capabilities: UInt64? = nil,
-        executableIsMemfd: Bool = false, startTime: UInt64 = 0
+        executableIsMemfd: Bool = false, startTime: UInt64 = 0, vpid: Int32? = nil
     ) {
         self.pid = pid
         self.ppid = ppid
@@ -42,6 +44,7 @@ public struct ProcessRecord: Sendable, Equatable {
         self.capabilities = capabilities
         self.executableIsMemfd = executableIsMemfd
         self.startTime = startTime
+        self.vpid = vpid
     }
 
     /// argv[0] (Falco's proc.exe).
@@ -112,6 +115,7 @@ public final class ProcessTable {
         record.pid = child
         record.ppid = parent
         record.startTime = time
+        record.vpid = nil  // its own, unknown until it execs
         insert(record)
     }
 
@@ -131,7 +135,8 @@ public final class ProcessTable {
         return ProcessRecord(
             pid: pid, ppid: stat?.ppid ?? 0, name: name, exePath: exePath, argv: argv, tty: stat?.tty ?? 0,
             loginUID: loginUID ?? .max, cwd: ProcFiles.readLink(base + "/cwd") ?? [],
-            executableIsMemfd: exePath.starts(with: Array("/memfd:".utf8)), startTime: stat?.startTime ?? 0)
+            executableIsMemfd: exePath.starts(with: Array("/memfd:".utf8)), startTime: stat?.startTime ?? 0,
+            vpid: ProcFiles.namespacePID(base + "/status"))
     }
 
     /// Records every process in `pids` (a subject's existing processes at start).
@@ -167,6 +172,16 @@ public enum ProcFiles {
         guard n > 0 else { return nil }
         buffer.removeSubrange(n...)
         return buffer
+    }
+
+    /// The last pid of the `NSpid:` line of /proc/PID/status: the process's pid in
+    /// its own PID namespace.
+    public static func namespacePID(_ path: String) -> Int32? {
+        guard let status = read(path, limit: 4096) else { return nil }
+        let key = Array("\nNSpid:".utf8)
+        guard let start = status.indices.first(where: { status[$0...].starts(with: key) }) else { return nil }
+        let line = status[(start + key.count)...].prefix { $0 != 0x0A }
+        return line.split(whereSeparator: { $0 == 0x09 || $0 == 0x20 }).last.flatMap { Int32(String(decoding: $0, as: UTF8.self)) }
     }
 
     /// Fields 4 (ppid), 7 (tty_nr) and 22 (start time) of /proc/PID/stat, read after

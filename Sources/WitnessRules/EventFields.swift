@@ -164,6 +164,9 @@ final class EventFields {
         case .procDuration:
             guard let start = currentProcess()?.startTime, start > 0, start <= header.timestamp else { return .none }
             return .number(Int64(header.timestamp - start))
+        case .procVpid:
+            guard let vpid = currentProcess()?.vpid else { return .none }
+            return .number(Int64(vpid))
         case .procIsExeFromMemfd:
             return .boolean(currentProcess()?.executableIsMemfd ?? false)
         case .threadCapEffective:

@@ -17,6 +17,7 @@ public enum FieldID: String, CaseIterable, Sendable {
     case evtIsOpenWrite = "evt.is_open_write"
     case procPid = "proc.pid"
     case procPpid = "proc.ppid"
+    case procVpid = "proc.vpid"
     case procName = "proc.name"
     case procExe = "proc.exe"
     case procExepath = "proc.exepath"
@@ -83,7 +84,7 @@ public enum FieldID: String, CaseIterable, Sendable {
 
     var kind: Kind {
         switch self {
-        case .evtRawres, .evtTime, .evtNum, .procPid, .procPpid, .procApid, .procTty, .threadTid, .userUid,
+        case .evtRawres, .evtTime, .evtNum, .procPid, .procPpid, .procVpid, .procApid, .procTty, .threadTid, .userUid,
             .groupGid, .fdSport, .fdCport, .fdNum, .userLoginuid, .procDuration, .fdLport, .fdRport, .evtRawarg:
             return .number
         case .evtFailed, .evtIsOpenRead, .evtIsOpenWrite, .procIsExeUpperLayer, .procIsExeFromMemfd, .fdConnected,

@@ -265,3 +265,37 @@ struct RealKernelTests {
         throw CancellationError()
     }
 }
+
+extension RealKernelTests {
+    /// proc.vpid is the pid a process has in its own PID namespace: the first
+    /// program of a new namespace is 1 (Falco's container_started uses that), what
+    /// it starts is 2; the traced shell outside it is neither.
+    @Test func vpidIsThePidInTheProcesssOwnNamespace() throws {
+        let dir = try Scratch.directory("vpid")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let rules = dir.appendingPathComponent("rules.yaml").path
+        try Scratch.write(rules, Data("""
+            - rule: Namespace init
+              desc: test rule on the first program of a PID namespace
+              condition: evt.type = execve and evt.res = SUCCESS and proc.vpid = 1
+              output: init %proc.name
+              priority: WARNING
+            - rule: Namespace second
+              desc: test rule on what the first program starts
+              condition: evt.type = execve and evt.res = SUCCESS and proc.vpid = 2
+              output: second %proc.name
+              priority: NOTICE
+            """.utf8))
+        let result = try Agent.run([
+            "trace", "--output", "json", "--rules", rules, "--", "sh", "-c",
+            "unshare --pid --fork sh -c 'cat /etc/hostname > /dev/null; true'; true",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        func marked(_ rule: String) -> [String] {
+            result.jsonLines().filter { $0["rule"] as? String == rule }
+                .compactMap { ($0["output_fields"] as? [String: Any])?["proc.name"] as? String }
+        }
+        #expect(marked("Namespace init") == ["sh"])
+        #expect(marked("Namespace second") == ["cat"])
+    }
+}

@@ -159,9 +159,25 @@ struct socket {
     struct sock *sk;
 } WITNESS_CORE;
 
+struct pid_namespace;
+
+/* A pid as each PID namespace from the root down to the task's own sees it. Both
+ * members are declared: CO-RE relocates field offsets, not the array stride, so
+ * the size must be the kernel's (unchanged since 2.6.26). */
+struct upid {
+    int nr;
+    struct pid_namespace *ns;
+} WITNESS_CORE;
+
+struct pid {
+    unsigned int level;
+    struct upid numbers[1];
+} WITNESS_CORE;
+
 struct task_struct {
     int pid;
     int tgid;
+    struct pid *thread_pid;
     int exit_code;
     kuid_t loginuid;
     const struct cred *cred;

@@ -74,8 +74,9 @@ static __always_inline __u32 process__read_argv_array(struct witness_exec_event 
     return walk.used > WITNESS_ARGS_MAX ? WITNESS_ARGS_MAX : walk.used;
 }
 
-/* Who runs the new image: login uid, terminal, effective capabilities, and
- * whether the executable is a memfd (an exec that never touched a file system). */
+/* Who runs the new image: login uid, terminal, effective capabilities, its pid in
+ * its own PID namespace, and whether the executable is a memfd (an exec that never
+ * touched a file system). */
 static __always_inline void process__identity(struct witness_exec_event *event)
 {
     struct task_struct *task = (struct task_struct *)bpf_get_current_task();
@@ -90,7 +91,10 @@ static __always_inline void process__identity(struct witness_exec_event *event)
     event->cap_effective = 0;
     const struct cred *cred = BPF_CORE_READ(task, cred);
     bpf_core_read(&event->cap_effective, sizeof(event->cap_effective), &cred->cap_effective);
-    event->reserved = 0;
+    /* After exec the caller leads its thread group: its thread pid is the process's. */
+    struct pid *pid = BPF_CORE_READ(task, thread_pid);
+    unsigned int level = BPF_CORE_READ(pid, level);
+    event->vpid = BPF_CORE_READ(pid, numbers[level].nr);
     char name[6] = {};
     const unsigned char *exe_name = BPF_CORE_READ(task, mm, exe_file, f_path.dentry, d_name.name);
     if (exe_name && bpf_probe_read_kernel(name, sizeof(name), exe_name) == 0 && name[0] == 'm' && name[1] == 'e'
