@@ -33,6 +33,9 @@ final class EventFields {
     private var address = JSONWriter(capacity: 128)
     /// Buffer for values rendered on demand (cwd, capabilities, syscall arguments).
     private var rendered = JSONWriter(capacity: 8192)
+    /// This thread's copy of `FieldNames`: argument names and label keys without a
+    /// lock per event; refreshed when rules loaded later interned new names.
+    private var names: [String] = []
 
     init(processes: ProcessTable, users: UserNames, clock: WallClock, identities: CgroupIdentities? = nil) {
         self.identities = identities
@@ -124,8 +127,8 @@ final class EventFields {
             if case .syscall = payload { return argument("filename", asNumber: false) }
             guard case let .exec(filename, _, _, _) = payload else { return .none }
             return .bytes(filename)
-        case .evtArg: return argument(field.name ?? "", asNumber: false)
-        case .evtRawarg: return argument(field.name ?? "", asNumber: true)
+        case .evtArg: return argument(name(of: field), asNumber: false)
+        case .evtRawarg: return argument(name(of: field), asNumber: true)
         case .evtArgs:
             guard case let .syscall(record) = payload, let shape = SyscallTable.shape(of: header.syscall) else {
                 return .none
@@ -319,7 +322,7 @@ final class EventFields {
             default: return .array(container.tag[...])
             }
         case .k8sPodLabel:
-            guard let pod = identities?.pod(of: header.cgroupID)?.pod, let value = pod.labelValues[field.name ?? ""] else {
+            guard let pod = identities?.pod(of: header.cgroupID)?.pod, let value = pod.labelValues[name(of: field)] else {
                 return .none
             }
             return .array(value[...])
@@ -327,6 +330,14 @@ final class EventFields {
             guard let privileged = identities?.pod(of: header.cgroupID)?.container?.privileged else { return .none }
             return .boolean(privileged)
         }
+    }
+
+    /// The argument name or label key of `field`.
+    private func name(of field: FieldRef) -> String {
+        let index = Int(field.nameIndex)
+        guard index >= 0 else { return "" }
+        if index >= names.count { names = FieldNames.all() }
+        return index < names.count ? names[index] : ""
     }
 
     /// fd.name: the absolute path of an open, `cip:cport->sip:sport` or the socket

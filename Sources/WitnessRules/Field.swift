@@ -115,7 +115,8 @@ public struct FieldRef: Hashable, Sendable {
     /// For evt.arg.<name> / evt.rawarg.<name>: the argument; for unavailable fields:
     /// the field. Interned, so that a FieldRef is plain data: copying one while
     /// evaluating a condition retains nothing.
-    private var nameIndex: Int32
+    /// The name's place in `FieldNames`; -1 for none.
+    private(set) var nameIndex: Int32
 
     public init(id: FieldID, ancestor: Int? = nil, name: String? = nil) {
         self.id = id
@@ -185,5 +186,10 @@ enum FieldNames {
     static func name(_ index: Int32) -> String? {
         guard index >= 0 else { return nil }
         return table.withLock { names in Int(index) < names.count ? names[Int(index)] : nil }
+    }
+
+    /// Every name so far, for a reader that keeps its own copy (the event hot path).
+    static func all() -> [String] {
+        table.withLock { $0 }
     }
 }
