@@ -50,7 +50,8 @@ final class WitnessSession {
     /// Makes `subject` subject `slot`: a process tree (children followed in the
     /// kernel) or a cgroup and every cgroup below it, now or later.
     func watch(_ subject: ResolvedSubject, slot: Int) throws {
-        try probe.watch(subject, slot: slot, cgroups: try CgroupFS.detect(), processes: pipeline.processes)
+        let cgroups = subject.cgroupDirectory == nil ? nil : try CgroupFS.detect()
+        try probe.watch(subject, slot: slot, cgroups: cgroups, processes: pipeline.processes)
         pipeline.label(slot: slot, as: "\(subject.kind):\(subject.value)")
     }
 

@@ -5,13 +5,15 @@ extension WitnessProbe {
     /// (and every cgroup below it, now or later) or a live process tree (children
     /// followed by the fork program) — and tells the process table about the
     /// processes already in it. `witness`, `trace` and node mode all come here.
+    /// A process tree needs no cgroup v2 hierarchy (`cgroups` may be nil).
     /// - Returns: the cgroup id watched, which removing the subject needs (nil for a process tree).
     @discardableResult
     public func watch(
-        _ subject: ResolvedSubject, slot: Int, cgroups: CgroupFS, processes: ProcessTable
+        _ subject: ResolvedSubject, slot: Int, cgroups: CgroupFS?, processes: ProcessTable
     ) throws(AgentError) -> UInt64? {
         do {
             if let directory = subject.cgroupDirectory {
+                guard let cgroups else { throw AgentError.usage("cannot witness cgroup \(directory): no cgroup v2 hierarchy") }
                 let id = try cgroups.id(ofDirectory: directory)
                 try addCgroupSubject(cgroupID: id, slot: slot)
                 processes.scan(cgroups.processes(inDirectory: directory))
