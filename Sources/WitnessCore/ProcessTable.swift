@@ -177,11 +177,11 @@ public enum ProcFiles {
     /// The last pid of the `NSpid:` line of /proc/PID/status: the process's pid in
     /// its own PID namespace.
     public static func namespacePID(_ path: String) -> Int32? {
-        guard let status = read(path, limit: 4096) else { return nil }
-        let key = Array("\nNSpid:".utf8)
-        guard let start = status.indices.first(where: { status[$0...].starts(with: key) }) else { return nil }
-        let line = status[(start + key.count)...].prefix { $0 != 0x0A }
-        return line.split(whereSeparator: { $0 == 0x09 || $0 == 0x20 }).last.flatMap { Int32(String(decoding: $0, as: UTF8.self)) }
+        guard let status = read(path, limit: 4096),
+            let line = status.split(separator: 0x0A).first(where: { $0.starts(with: "NSpid:".utf8) })
+        else { return nil }
+        return line.dropFirst(6).split(whereSeparator: { $0 == 0x09 || $0 == 0x20 }).last
+            .flatMap { Int32(String(decoding: $0, as: UTF8.self)) }
     }
 
     /// Fields 4 (ppid), 7 (tty_nr) and 22 (start time) of /proc/PID/stat, read after

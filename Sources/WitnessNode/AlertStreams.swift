@@ -12,6 +12,16 @@ public final class AlertStreams: Sendable {
         var historyFull = false
         var closed = false
         var subscribers: [UInt64: AsyncStream<[UInt8]>.Continuation] = [:]
+
+        /// Keeps `line` while the history has room, and hands it to every subscriber.
+        mutating func publish(_ line: [UInt8], historyLimit: Int) {
+            if !historyFull && history.count + line.count <= historyLimit {
+                history.append(contentsOf: line)
+            } else {
+                historyFull = true
+            }
+            for subscriber in subscribers.values { subscriber.yield(line) }
+        }
     }
 
     private struct State {
@@ -65,13 +75,8 @@ public final class AlertStreams: Sendable {
                 guard slot < state.slots.count, let id = state.slots[slot], state.windows[id] != nil else { continue }
                 let line = copy ?? [UInt8](lines)
                 copy = line
-                // In place: a copy of the window would copy its whole history.
-                if !state.windows[id]!.historyFull && state.windows[id]!.history.count + line.count <= historyLimit {
-                    state.windows[id]!.history.append(contentsOf: line)
-                } else {
-                    state.windows[id]!.historyFull = true
-                }
-                for subscriber in state.windows[id]!.subscribers.values { subscriber.yield(line) }
+                // In place (optional chaining): a copy of the window would copy its history.
+                state.windows[id]?.publish(line, historyLimit: historyLimit)
             }
         }
     }

@@ -58,14 +58,15 @@ public enum NodeAgent {
         let stdout = config.stdoutOutput ? OutputSink(fd: 1) : OutputSink.discarding()
 
         let podCache = PodMetadataCache()
+        let hostname = HostName.current()
         let watcher = try KubernetesPodWatcher.make(
             config.kubernetes, environment: ProcessInfo.processInfo.environment,
-            hostname: String(decoding: HostName.current(), as: UTF8.self), cache: podCache, logger: logger)
+            hostname: String(decoding: hostname, as: UTF8.self), cache: podCache, logger: logger)
         let kernel = try NodeKernel(
             probeOptions: .init(
                 ringBufferBytes: try DurationParser.bytes(config.ringBuffer), logLevel: verbose, btfPath: config.btf),
             rules: rules, sink: stdout, printsEvents: config.events, alertTap: router, cgroups: cgroups,
-            processes: ProcessTable(procRoot: config.procRoot), hostname: HostName.current(), pods: watcher?.cache)
+            processes: ProcessTable(procRoot: config.procRoot), hostname: hostname, pods: watcher?.cache)
         kernel.start()
 
         let registry = WindowRegistry(

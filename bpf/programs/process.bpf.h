@@ -91,7 +91,8 @@ static __always_inline void process__identity(struct witness_exec_event *event)
     event->cap_effective = 0;
     const struct cred *cred = BPF_CORE_READ(task, cred);
     bpf_core_read(&event->cap_effective, sizeof(event->cap_effective), &cred->cap_effective);
-    /* After exec the caller leads its thread group: its thread pid is the process's. */
+    /* After a successful exec the caller leads its thread group, so its thread pid is
+     * the process's (user space reads vpid only from successful execs). */
     struct pid *pid = BPF_CORE_READ(task, thread_pid);
     unsigned int level = BPF_CORE_READ(pid, level);
     event->vpid = BPF_CORE_READ(pid, numbers[level].nr);
