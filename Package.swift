@@ -33,6 +33,8 @@ let package = Package(
         .plugin(name: "BPFObjectPlugin", capability: .buildTool()),
         // Embeds rules/*.yaml, the default rules, into the agent.
         .plugin(name: "DefaultRulesPlugin", capability: .buildTool()),
+        // The syscall numbers of each table, from the UAPI headers.
+        .plugin(name: "SyscallNumbersPlugin", capability: .buildTool()),
         // The one Swift wrapper around CBPF: object, maps, ring buffer, event loop.
         .target(
             name: "WitnessKernel",
@@ -44,7 +46,8 @@ let package = Package(
         .target(
             name: "WitnessCore",
             dependencies: ["CBPF"],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            plugins: ["SyscallNumbersPlugin"]
         ),
         // Falco-format rules: loading, conditions, fields, outputs, classification.
         .target(

@@ -1,15 +1,13 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The Witness kernel object: one compilation unit, so every program shares the
- * maps of include/maps.h. Programs by hook family live in programs/.
+ * maps of include/maps.h. Programs by hook family live in programs/; the sys_exit
+ * program (programs/syscall.bpf.h) includes the handlers it dispatches to.
  */
 #include "include/kernel_types.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 
-#include "programs/process.bpf.h"
-#include "programs/file.bpf.h"
-#include "programs/network.bpf.h"
 #include "programs/syscall.bpf.h"
 
 /* GPL-compatible: bpf_probe_read_* and the ring buffer helpers require it. */

@@ -54,21 +54,62 @@ enum witness_syscall {
     WITNESS_SYS_CONNECT = 6,
     WITNESS_SYS_CLONE = 7,
     WITNESS_SYS_EXIT = 8,
-    /* 9 and above: the generic syscalls, numbered by the agent's table (SyscallTable). */
+    /* 9 and above: numbered by the agent's table (SyscallTable) and given to the
+     * programs through the shapes map. */
 };
 
 /*
- * The generic syscall programs are attached once per syscall, each attachment
- * with a 64-bit BPF cookie saying what its arguments are, byte by byte:
- *   bytes 0-1  the syscall (enum witness_syscall numbering)
+ * Syscalls are seen at one hook, the raw sys_exit tracepoint, whatever gate they
+ * came through (syscall, int $0x80, sysenter). The agent describes each syscall it
+ * reports in a map indexed by table * WITNESS_SYSCALL_SLOTS + number (tables:
+ * enum witness_syscall_table), one 64-bit shape per entry, byte by byte:
+ *   bytes 0-1  the syscall (enum witness_syscall numbering; 0: counted, not reported)
  *   byte 2     argument holding the first path (WITNESS_ARG_NONE: none)
- *   byte 3     its directory: an argument holding a dirfd, WITNESS_ARG_CWD, or WITNESS_ARG_NONE (kept as is)
+ *   byte 3     its directory: an argument holding a dirfd, WITNESS_ARG_CWD,
+ *              WITNESS_ARG_FD (the path argument is a descriptor: its file's path),
+ *              or WITNESS_ARG_NONE (kept as is)
  *   byte 4, 5  the same for a second path
  *   byte 6     argument holding a descriptor whose socket family is reported
- *   byte 7     reserved
+ *   byte 7     the handler (enum witness_handler), which may read bytes 2-6 its own way
  */
 #define WITNESS_ARG_NONE 0xFF
 #define WITNESS_ARG_CWD 0xFE
+#define WITNESS_ARG_FD 0xFD
+/* OPEN: flags and mode are in the struct open_how that this argument points to. */
+#define WITNESS_ARG_OPEN_HOW 0xFC
+/* OPEN: creat(2)'s implied flags, O_CREAT | O_WRONLY | O_TRUNC. */
+#define WITNESS_ARG_CREAT_FLAGS 0xFB
+/* CLONE: the flags are in the struct clone_args that argument 0 points to. */
+#define WITNESS_ARG_CLONE_ARGS 0xFA
+/* FASTOPEN: the address is in the struct msghdr that argument 1 points to. */
+#define WITNESS_ARG_MSGHDR 0xF9
+/* GENERIC (as a directory): the path argument is a name only when argument 0 is
+ * PR_SET_NAME (prctl). */
+#define WITNESS_ARG_PRCTL_NAME 0xF8
+
+/* Syscall numbers per table: enough for either x86-64 table (both end below 470). */
+#define WITNESS_SYSCALL_SLOTS 512
+enum witness_syscall_table {
+    WITNESS_TABLE_NATIVE = 0,
+    WITNESS_TABLE_COMPAT = 1, /* x86-64: the ia32 table, reached by int $0x80 or sysenter */
+    WITNESS_SYSCALL_TABLES = 2,
+};
+
+/* What the sys_exit program does with a syscall of a subject. */
+enum witness_handler {
+    WITNESS_HANDLER_COUNT = 0,    /* counted in the profile only */
+    WITNESS_HANDLER_GENERIC = 1,  /* struct witness_syscall_event, arguments as the shape says */
+    WITNESS_HANDLER_OPEN = 2,     /* open event: byte 2 path, 3 dir, 4 flags, 5 mode */
+    WITNESS_HANDLER_CONNECT = 3,  /* connect event: fd, sockaddr, length in arguments 0-2 */
+    WITNESS_HANDLER_EXEC = 4,     /* failed exec: byte 2 filename, 3 dir, 4 argv (success: sched_process_exec) */
+    WITNESS_HANDLER_CLONE = 5,    /* failed clone: byte 2 flags (success: sched_process_fork) */
+    WITNESS_HANDLER_FASTOPEN = 6, /* sendto/sendmsg with MSG_FASTOPEN: a connect; byte 2 address, 3 flags */
+    WITNESS_HANDLER_SOCKETCALL = 7, /* ia32 socketcall(2): SYS_CONNECT decoded as a connect */
+    WITNESS_HANDLER_EXIT = 8,     /* exit, exit_group: never return; counted at sched_process_exit */
+};
+
+/* Bytes of the in-kernel syscall profile: one counter per subject, table and number. */
+#define WITNESS_PROFILE_ENTRIES (WITNESS_MAX_SUBJECTS * WITNESS_SYSCALL_TABLES * WITNESS_SYSCALL_SLOTS)
 
 /* Bits of witness_event_header.flags. */
 enum witness_event_flags {
@@ -82,12 +123,16 @@ enum witness_event_flags {
     WITNESS_FLAG_DIR_TRUNCATED = 1 << 7,      /* the directory of a relative path was cut */
     WITNESS_FLAG_EXE_MEMFD = 1 << 8,          /* exec: the executable is a memfd (fileless) */
     WITNESS_FLAG_PATH2_TRUNCATED = 1 << 9,    /* syscall: the second path was cut */
+    WITNESS_FLAG_COMPAT = 1 << 10,            /* made through the 32-bit (ia32) syscall table */
+    WITNESS_FLAG_X32 = 1 << 11,               /* made through the x32 ABI */
+    WITNESS_FLAG_FASTOPEN = 1 << 12,          /* connect: a TCP fast open by sendto/sendmsg */
+    WITNESS_FLAG_SOCKETCALL = 1 << 13,        /* connect: through ia32 socketcall(2) */
 };
 
 /* Why the kernel side lost something; index of the per-CPU drop counters. */
 enum witness_drop_reason {
     WITNESS_DROP_RINGBUF_FULL = 0,   /* ring buffer had no room: event lost */
-    WITNESS_DROP_PENDING_FULL = 1,   /* in-flight syscall table full: event lost */
+    WITNESS_DROP_PENDING_FULL = 1,   /* unused since syscalls are seen at exit only; kept for the layout */
     WITNESS_DROP_SUBJECT_FULL = 2,   /* PID-tree table full: a child left unfollowed */
     WITNESS_DROP_REASONS = 3,
 };
@@ -132,10 +177,12 @@ struct witness_exec_event {
     char data[];
 };
 
+/* A new process (or a thread made with namespace flags), or a failed attempt. */
 struct witness_fork_event {
     struct witness_event_header header;
-    __u32 child_pid;
-    __u32 reserved;
+    __u32 child_pid;       /* thread group id of the child, 0 when the call failed */
+    __u32 child_tid;
+    __u64 clone_flags;     /* CLONE_* flags of clone/clone3; 0 for fork and vfork */
 };
 
 struct witness_open_event {
@@ -195,7 +242,7 @@ struct witness_control {
 _Static_assert(sizeof(struct witness_event_header) == 80, "event header layout");
 _Static_assert(sizeof(struct witness_exec_event) == 112, "exec event layout");
 _Static_assert(sizeof(struct witness_syscall_event) == 152, "syscall event layout");
-_Static_assert(sizeof(struct witness_fork_event) == 88, "fork event layout");
+_Static_assert(sizeof(struct witness_fork_event) == 96, "fork event layout");
 _Static_assert(sizeof(struct witness_open_event) == 104, "open event layout");
 _Static_assert(sizeof(struct witness_connect_event) == 240, "connect event layout");
 _Static_assert(sizeof(struct witness_control) == 32, "control layout");

@@ -80,7 +80,7 @@ struct WitnessCommand: ParsableCommand {
             startEpochNanoseconds: start, endEpochNanoseconds: end, sostle: level, events: accounting.counts,
             alerts: session.rules?.alertsBySeverity ?? [:], rules: session.rules?.alertsByRule ?? [],
             kernelDrops: accounting.kernelDrops, agentDrops: accounting.agentDrops,
-            cutShort: reason != .timerExpired)
+            cutShort: reason != .timerExpired, profile: accounting.profile)
         let line = statement.json()
         session.pipeline.writeLine(line)
         if let testimony {

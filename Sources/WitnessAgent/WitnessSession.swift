@@ -60,12 +60,11 @@ final class WitnessSession {
         startBootTime = WallClock.bootNow()
         let elapsed = StartupClock.elapsedMilliseconds()
         var note = ""
-        let missing = probe.skippedPrograms + probe.missingSyscalls
-        if !missing.isEmpty {
-            note = " (not on this kernel: \(missing.joined(separator: ", ")))"
+        if !probe.missingSyscalls.isEmpty {
+            note = " (no syscall number here: \(probe.missingSyscalls.joined(separator: ", ")))"
         }
         FileHandleWriter.standardError(
-            "witness-agent: attached \(probe.attachedPrograms.count) programs (\(probe.attachedSyscalls.count) more syscalls) in \((elapsed * 10).rounded() / 10) ms\(note), \(rulesSummary); \(what)\n")
+            "witness-agent: attached \(probe.programNames.count) programs (every syscall, \(probe.reportedSyscalls.count) reported) in \((elapsed * 10).rounded() / 10) ms\(note), \(rulesSummary); \(what)\n")
     }
 
     func run() -> StopReason {
@@ -79,6 +78,7 @@ final class WitnessSession {
         var kernelDrops: UInt64
         var agentDrops: UInt64
         var records: UInt64
+        var profile: SyscallProfile
     }
 
     /// Flushes output, reads the drop counters for `slot`, and detaches everything.
@@ -87,7 +87,7 @@ final class WitnessSession {
         let accounting = Accounting(
             counts: pipeline.counts, alerts: rules?.firedByRule.reduce(0) { $0 + UInt64($1) } ?? 0,
             kernelDrops: probe.drops(slot: slot), agentDrops: pipeline.counts.undecodable + pipeline.unwrittenLines,
-            records: consumer.recordsConsumed)
+            records: consumer.recordsConsumed, profile: SyscallProfile(counts: probe.profile(slot: slot)))
         consumer.close()
         probe.close()
         return accounting

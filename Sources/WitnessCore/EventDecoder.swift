@@ -50,7 +50,8 @@ public enum EventDecoder {
         case .fork:
             try require(bytes, forkSize, "fork")
             let fork = bytes.loadUnaligned(as: witness_fork_event.self)
-            return KernelEvent(header: header, payload: .fork(childPID: Int32(bitPattern: fork.child_pid)))
+            return KernelEvent(
+                header: header, payload: .fork(childPID: Int32(bitPattern: fork.child_pid), flags: fork.clone_flags))
         case .exec:
             try require(bytes, execSize, "exec")
             let exec = bytes.loadUnaligned(as: witness_exec_event.self)

@@ -56,6 +56,11 @@ public struct EventJSONEncoder {
         writer.raw(",")
         writer.key("evt.type")
         writer.string(header.syscall.eventType)
+        if header.flags.contains(.compat) || header.flags.contains(.x32) {
+            writer.raw(",")
+            writer.key("evt.gate")
+            writer.string(header.flags.gate)
+        }
         if header.kind != .exit {
             writer.raw(",")
             writer.key("evt.res")
@@ -190,10 +195,17 @@ public struct EventJSONEncoder {
                 writer.key("evt.arg.signal")
                 writer.integer(status & 0x7F)
             }
-        case let .fork(childPID):
+        case let .fork(childPID, flags):
             writer.raw(",")
             writer.key("evt.arg.child_pid")
             writer.integer(childPID)
+            if header.syscall == .clone || header.syscall == .clone3 {
+                writer.raw(",")
+                writer.key("evt.arg.flags")
+                writer.byte(UInt8(ascii: "\""))
+                SyscallFormatter.appendCloneFlags(flags, to: &writer)
+                writer.byte(UInt8(ascii: "\""))
+            }
         case let .open(dirfd, flags, mode, path, directory):
             writer.raw(",")
             writer.key("fd.name")
@@ -337,9 +349,13 @@ public struct EventJSONEncoder {
         case .exit:
             writer.raw("status=")
             writer.integer((header.result >> 8) & 0xFF)
-        case let .fork(childPID):
+        case let .fork(childPID, flags):
             writer.raw("child=")
             writer.integer(childPID)
+            if header.syscall == .clone || header.syscall == .clone3 {
+                writer.raw(" flags=")
+                SyscallFormatter.appendCloneFlags(flags, to: &writer)
+            }
         case let .open(_, _, _, path, directory):
             PathResolver.appendJoined(directory: directory, path: path, to: &writer)
         case let .connect(_, remote, _, _):

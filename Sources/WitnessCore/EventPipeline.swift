@@ -118,7 +118,8 @@ public final class EventPipeline {
         }
 
         switch event.payload {
-        case let .fork(childPID): processes.fork(parent: header.pid, child: childPID, at: header.timestamp)
+        case let .fork(childPID, _) where childPID > 0 && childPID != header.pid:
+            processes.fork(parent: header.pid, child: childPID, at: header.timestamp)
         case .exit: processes.exit(header.pid)
         default: break
         }

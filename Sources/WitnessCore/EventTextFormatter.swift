@@ -54,9 +54,13 @@ public struct EventTextFormatter {
             }
         case .exit:
             break
-        case let .fork(childPID):
+        case let .fork(childPID, flags):
             scratch.raw("child ")
             scratch.integer(childPID)
+            if flags & SyscallFormatter.namespaceMask != 0 {
+                scratch.byte(UInt8(ascii: " "))
+                SyscallFormatter.appendFlags(flags & SyscallFormatter.namespaceMask, SyscallFormatter.namespaceFlags, to: &scratch)
+            }
         case let .open(_, flags, _, path, directory):
             PathResolver.appendJoined(directory: directory, path: path, to: &scratch)
             scratch.byte(UInt8(ascii: " "))

@@ -64,6 +64,34 @@ public enum Syscall: UInt16, Sendable, CaseIterable {
     case setresgid = 34
     case dup2 = 35
     case dup3 = 36
+    case creat = 37
+    case clone3 = 38
+    case fork = 39
+    case vfork = 40
+    case truncate = 41
+    case ftruncate = 42
+    case deleteModule = 43
+    case kexecLoad = 44
+    case kexecFileLoad = 45
+    case bpf = 46
+    case perfEventOpen = 47
+    case keyctl = 48
+    case addKey = 49
+    case requestKey = 50
+    case processVmReadv = 51
+    case processVmWritev = 52
+    case pivotRoot = 53
+    case chroot = 54
+    case fsopen = 55
+    case fsmount = 56
+    case moveMount = 57
+    case openTree = 58
+    case ioUringSetup = 59
+    case ioUringEnter = 60
+    case ioUringRegister = 61
+    case userfaultfd = 62
+    case personality = 63
+    case prctl = 64
 
     /// The name Falco uses for `evt.type` (the syscall's own name, `procexit` for exits).
     public var eventType: StaticString {
@@ -105,6 +133,34 @@ public enum Syscall: UInt16, Sendable, CaseIterable {
         case .setresgid: return "setresgid"
         case .dup2: return "dup2"
         case .dup3: return "dup3"
+        case .creat: return "creat"
+        case .clone3: return "clone3"
+        case .fork: return "fork"
+        case .vfork: return "vfork"
+        case .truncate: return "truncate"
+        case .ftruncate: return "ftruncate"
+        case .deleteModule: return "delete_module"
+        case .kexecLoad: return "kexec_load"
+        case .kexecFileLoad: return "kexec_file_load"
+        case .bpf: return "bpf"
+        case .perfEventOpen: return "perf_event_open"
+        case .keyctl: return "keyctl"
+        case .addKey: return "add_key"
+        case .requestKey: return "request_key"
+        case .processVmReadv: return "process_vm_readv"
+        case .processVmWritev: return "process_vm_writev"
+        case .pivotRoot: return "pivot_root"
+        case .chroot: return "chroot"
+        case .fsopen: return "fsopen"
+        case .fsmount: return "fsmount"
+        case .moveMount: return "move_mount"
+        case .openTree: return "open_tree"
+        case .ioUringSetup: return "io_uring_setup"
+        case .ioUringEnter: return "io_uring_enter"
+        case .ioUringRegister: return "io_uring_register"
+        case .userfaultfd: return "userfaultfd"
+        case .personality: return "personality"
+        case .prctl: return "prctl"
         }
     }
 }
@@ -124,6 +180,17 @@ public struct EventFlags: OptionSet, Sendable {
     public static let directoryTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_DIR_TRUNCATED.rawValue))
     public static let executableIsMemfd = EventFlags(rawValue: UInt32(WITNESS_FLAG_EXE_MEMFD.rawValue))
     public static let secondPathTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_PATH2_TRUNCATED.rawValue))
+    public static let compat = EventFlags(rawValue: UInt32(WITNESS_FLAG_COMPAT.rawValue))
+    public static let x32 = EventFlags(rawValue: UInt32(WITNESS_FLAG_X32.rawValue))
+    public static let fastOpen = EventFlags(rawValue: UInt32(WITNESS_FLAG_FASTOPEN.rawValue))
+    public static let socketcall = EventFlags(rawValue: UInt32(WITNESS_FLAG_SOCKETCALL.rawValue))
+
+    /// Which gate into the kernel the syscall took, as the `evt.gate` field says it.
+    public var gate: StaticString {
+        if contains(.compat) { return "ia32" }
+        if contains(.x32) { return "x32" }
+        return "syscall"
+    }
 }
 
 /// The fields every record carries.
@@ -175,7 +242,9 @@ public enum EventPayload {
         filename: UnsafeRawBufferPointer, args: UnsafeRawBufferPointer, directory: UnsafeRawBufferPointer,
         identity: ExecIdentity)
     case exit
-    case fork(childPID: Int32)
+    /// A new process (childPID 0 when the call failed), or a thread given a namespace
+    /// of its own; `flags` are the CLONE_* flags of clone and clone3 (0 for fork, vfork).
+    case fork(childPID: Int32, flags: UInt64)
     /// `directory`: what a relative `path` is relative to, resolved by the kernel.
     case open(dirfd: Int32, flags: UInt32, mode: UInt32, path: UnsafeRawBufferPointer, directory: UnsafeRawBufferPointer)
     case connect(fd: Int32, remote: SocketAddress, local: SocketAddress?, transport: Transport)

@@ -92,11 +92,29 @@ public enum SyscallFormatter {
         (0o2, "S_IWOTH"), (0o1, "S_IXOTH"),
     ]
 
+    /// clone/clone3 flags: the namespace flags and the sharing flags by name, the
+    /// exit signal (low byte) left out.
+    public static func appendCloneFlags(_ flags: UInt64, to writer: inout JSONWriter) {
+        appendFlags(flags & ~0xFF, cloneFlags, to: &writer)
+    }
+
+    /// Every CLONE_NEW* flag.
+    public static let namespaceMask: UInt64 = 0xFE02_0080
+
+    static let cloneFlags: [(UInt64, StaticString)] =
+        namespaceFlags + [
+            (0x0000_0100, "CLONE_VM"), (0x0000_1000, "CLONE_PIDFD"), (0x0000_2000, "CLONE_PTRACE"),
+            (0x0000_4000, "CLONE_VFORK"), (0x0000_8000, "CLONE_PARENT"), (0x0001_0000, "CLONE_THREAD"),
+            (0x0008_0000, "CLONE_SETTLS"), (0x0010_0000, "CLONE_PARENT_SETTID"), (0x0020_0000, "CLONE_CHILD_CLEARTID"),
+            (0x0080_0000, "CLONE_UNTRACED"), (0x0100_0000, "CLONE_CHILD_SETTID"), (0x8000_0000, "CLONE_IO"),
+            (0x1_0000_0000, "CLONE_CLEAR_SIGHAND"), (0x2_0000_0000, "CLONE_INTO_CGROUP"),
+        ]
+
     static let namespaceFlags: [(UInt64, StaticString)] = [
         (0x0002_0000, "CLONE_NEWNS"), (0x0200_0000, "CLONE_NEWCGROUP"), (0x0400_0000, "CLONE_NEWUTS"),
         (0x0800_0000, "CLONE_NEWIPC"), (0x1000_0000, "CLONE_NEWUSER"), (0x2000_0000, "CLONE_NEWPID"),
         (0x4000_0000, "CLONE_NEWNET"), (0x0000_0080, "CLONE_NEWTIME"), (0x0000_0200, "CLONE_FS"),
-        (0x0000_0400, "CLONE_FILES"), (0x0000_0800, "CLONE_SIGHAND"), (0x0000_8000, "CLONE_SYSVSEM"),
+        (0x0000_0400, "CLONE_FILES"), (0x0000_0800, "CLONE_SIGHAND"), (0x0004_0000, "CLONE_SYSVSEM"),
     ]
 
     static let ptraceRequests: [(Int64, StaticString)] = [

@@ -1,10 +1,30 @@
 import CBPF
 
-/// The generic syscalls Witness attaches to, and what their arguments are: the one
-/// place a syscall is added. The probe packs each row into the BPF cookie of its
-/// attachment; the decoder, encoders and rules name arguments from it (Falco's
-/// `evt.arg.<name>`).
+/// How one syscall is reported, and what its arguments are: the one place a syscall
+/// is added. The probe writes each row into the kernel's shapes map for the
+/// syscall's number in every table where it exists (layout in bpf/witness_event.h);
+/// the decoder, encoders and rules name arguments from it (Falco's `evt.arg.<name>`).
 public struct SyscallShape: Sendable {
+    /// What the kernel program does with the syscall (`enum witness_handler`).
+    public enum Handler: UInt8, Sendable {
+        /// A generic syscall record: arguments as numbers, paths as the row says.
+        case generic = 1
+        /// An open record (open, openat, openat2, creat).
+        case open = 2
+        /// A connect record.
+        case connect = 3
+        /// A failed exec (a successful one comes from sched_process_exec).
+        case exec = 4
+        /// A failed clone, fork or vfork (a successful one comes from sched_process_fork).
+        case clone = 5
+        /// sendto/sendmsg with MSG_FASTOPEN: a connect record.
+        case fastOpen = 6
+        /// ia32 socketcall(2): SYS_CONNECT as a connect record.
+        case socketcall = 7
+        /// exit, exit_group: counted in the profile when the thread exits.
+        case exit = 8
+    }
+
     /// How a path argument's directory is found.
     public enum Directory: Sendable, Equatable {
         /// Relative to the working directory.
@@ -13,6 +33,10 @@ public struct SyscallShape: Sendable {
         case argument(Int)
         /// Not a path on disk to resolve (a symlink target, a memfd name).
         case asIs
+        /// The argument is a descriptor: the kernel writes the path of its file.
+        case descriptor
+        /// prctl: the argument is a name when the option is PR_SET_NAME.
+        case prctlName
     }
 
     public struct PathArgument: Sendable {
@@ -21,28 +45,40 @@ public struct SyscallShape: Sendable {
     }
 
     public var syscall: Syscall
-    /// The tracepoint suffix: sys_enter_<name> / sys_exit_<name>.
-    public var tracepoint: String
-    /// Argument names, in order, as Falco's evt.arg.<name>.
+    public var handler: Handler
+    /// The kernel's names for it, in any table (the ia32 table has `setuid32` beside `setuid`).
+    public var kernelNames: [String]
+    /// Argument names, in order, as Falco's evt.arg.<name> (generic records only).
     public var arguments: [String]
     public var path: PathArgument?
     public var path2: PathArgument?
     /// An argument holding a descriptor whose socket family is reported (dup2, dup3).
     public var socketArgument: Int?
+    /// Bytes 2 to 5 of the shape for handlers that read them their own way.
+    var handlerBytes: [UInt8]?
 
-    /// The 64-bit cookie (layout in bpf/witness_event.h).
-    public var cookie: UInt64 {
-        func directory(_ path: PathArgument?) -> UInt64 {
-            switch path?.directory {
-            case .workingDirectory?: return UInt64(WITNESS_ARG_CWD)
-            case .argument(let index)?: return UInt64(index)
-            default: return UInt64(WITNESS_ARG_NONE)
-            }
-        }
+    /// The 64-bit shape (layout in bpf/witness_event.h).
+    public var shape: UInt64 {
         let none = UInt64(WITNESS_ARG_NONE)
-        return UInt64(syscall.rawValue) | (path.map { UInt64($0.index) } ?? none) << 16 | directory(path) << 24
-            | (path2.map { UInt64($0.index) } ?? none) << 32 | directory(path2) << 40
-            | (socketArgument.map(UInt64.init) ?? none) << 48
+        var bytes2to5: UInt64
+        if let handlerBytes {
+            bytes2to5 = 0
+            for (offset, byte) in handlerBytes.enumerated() { bytes2to5 |= UInt64(byte) << UInt64(8 * offset) }
+        } else {
+            func directory(_ path: PathArgument?) -> UInt64 {
+                switch path?.directory {
+                case .workingDirectory?: return UInt64(WITNESS_ARG_CWD)
+                case .argument(let index)?: return UInt64(index)
+                case .descriptor?: return UInt64(WITNESS_ARG_FD)
+                case .prctlName?: return UInt64(WITNESS_ARG_PRCTL_NAME)
+                default: return none
+                }
+            }
+            bytes2to5 = (path.map { UInt64($0.index) } ?? none) | directory(path) << 8
+                | (path2.map { UInt64($0.index) } ?? none) << 16 | directory(path2) << 24
+        }
+        return UInt64(syscall.rawValue) | bytes2to5 << 16 | (socketArgument.map(UInt64.init) ?? none) << 48
+            | UInt64(handler.rawValue) << 56
     }
 
     /// Index of argument `name`, or nil.
@@ -50,34 +86,85 @@ public struct SyscallShape: Sendable {
         arguments.firstIndex(of: name)
     }
 
-    /// Whether argument `index` is one of the paths (then its value is text).
+    /// Whether argument `index` is shown as a path (then its value is text).
     public func isPath(_ index: Int) -> Bool {
-        path?.index == index || path2?.index == index
+        (path?.index == index && path?.directory != .descriptor) || path2?.index == index
     }
 }
 
 public enum SyscallTable {
     private static func shape(
         _ syscall: Syscall, _ arguments: [String], path: (Int, SyscallShape.Directory)? = nil,
-        path2: (Int, SyscallShape.Directory)? = nil, socket: Int? = nil
+        path2: (Int, SyscallShape.Directory)? = nil, socket: Int? = nil, alsoNamed: [String] = []
     ) -> SyscallShape {
         SyscallShape(
-            syscall: syscall, tracepoint: "\(syscall.eventType)", arguments: arguments,
+            syscall: syscall, handler: .generic, kernelNames: ["\(syscall.eventType)"] + alsoNamed, arguments: arguments,
             path: path.map { SyscallShape.PathArgument(index: $0.0, directory: $0.1) },
             path2: path2.map { SyscallShape.PathArgument(index: $0.0, directory: $0.1) }, socketArgument: socket)
     }
 
+    /// A row whose handler reads shape bytes 2-5 its own way.
+    private static func special(
+        _ syscall: Syscall, _ handler: SyscallShape.Handler, _ names: [String], _ bytes: [UInt8] = []
+    ) -> SyscallShape {
+        let none = UInt8(WITNESS_ARG_NONE)
+        return SyscallShape(
+            syscall: syscall, handler: handler, kernelNames: names, arguments: [],
+            handlerBytes: bytes + [UInt8](repeating: none, count: 4 - bytes.count))
+    }
+
+    private static let cwd = UInt8(WITNESS_ARG_CWD)
+
     public static let shapes: [SyscallShape] = [
+        // Processes. Successful execs and clones are reported by the scheduler's tracepoints.
+        special(.execve, .exec, ["execve"], [0, cwd, 1]),
+        special(.execveat, .exec, ["execveat"], [1, 0, 2]),
+        special(.clone, .clone, ["clone"], [0]),
+        special(.clone3, .clone, ["clone3"], [UInt8(WITNESS_ARG_CLONE_ARGS)]),
+        special(.fork, .clone, ["fork"]),
+        special(.vfork, .clone, ["vfork"]),
+        special(.none, .exit, ["exit", "exit_group"]),
+        // Files: path, directory, flags, mode.
+        special(.open, .open, ["open"], [0, cwd, 1, 2]),
+        special(.openat, .open, ["openat"], [1, 0, 2, 3]),
+        special(.openat2, .open, ["openat2"], [1, 0, UInt8(WITNESS_ARG_OPEN_HOW)]),
+        special(.creat, .open, ["creat"], [0, cwd, UInt8(WITNESS_ARG_CREAT_FLAGS), 1]),
+        // Connections: connect, a TCP fast open (address, flags, address length), ia32 socketcall.
+        special(.connect, .connect, ["connect"]),
+        special(.connect, .fastOpen, ["sendto"], [4, 3, 5]),
+        special(.connect, .fastOpen, ["sendmsg"], [UInt8(WITNESS_ARG_MSGHDR), 2]),
+        special(.connect, .socketcall, ["socketcall"]),
+        // Generic syscalls.
         shape(.ptrace, ["request", "pid", "addr", "data"]),
         shape(.initModule, ["umod", "len", "uargs"]),
-        shape(.finitModule, ["fd", "uargs", "flags"]),
+        shape(.finitModule, ["fd", "uargs", "flags"], path: (0, .descriptor)),
+        shape(.deleteModule, ["name", "flags"], path: (0, .asIs)),
+        shape(.kexecLoad, ["entry", "nr_segments", "segments", "flags"]),
+        shape(.kexecFileLoad, ["kernel_fd", "initrd_fd", "cmdline_len", "cmdline", "flags"], path: (0, .descriptor)),
+        shape(.bpf, ["cmd", "attr", "size"]),
+        shape(.perfEventOpen, ["attr", "pid", "cpu", "group_fd", "flags"]),
+        shape(.keyctl, ["operation", "arg2", "arg3", "arg4", "arg5"]),
+        shape(.addKey, ["type", "description", "payload", "plen", "keyring"], path: (0, .asIs), path2: (1, .asIs)),
+        shape(.requestKey, ["type", "description", "callout_info", "keyring"], path: (0, .asIs), path2: (1, .asIs)),
+        shape(.processVmReadv, ["pid", "local_iov", "liovcnt", "remote_iov", "riovcnt", "flags"]),
+        shape(.processVmWritev, ["pid", "local_iov", "liovcnt", "remote_iov", "riovcnt", "flags"]),
         shape(.mount, ["dev", "dir", "type", "flags", "data"], path: (0, .workingDirectory), path2: (1, .workingDirectory)),
         shape(.umount2, ["name", "flags"], path: (0, .workingDirectory)),
+        shape(.pivotRoot, ["new_root", "put_old"], path: (0, .workingDirectory), path2: (1, .workingDirectory)),
+        shape(.chroot, ["path"], path: (0, .workingDirectory)),
+        shape(.fsopen, ["fsname", "flags"], path: (0, .asIs)),
+        shape(.fsmount, ["fs_fd", "flags", "attr_flags"]),
+        shape(
+            .moveMount, ["from_dfd", "from_pathname", "to_dfd", "to_pathname", "flags"], path: (1, .argument(0)),
+            path2: (3, .argument(2))),
+        shape(.openTree, ["dfd", "filename", "flags"], path: (1, .argument(0))),
         shape(.unshare, ["flags"]),
         shape(.setns, ["fd", "nstype"]),
         shape(.chmod, ["filename", "mode"], path: (0, .workingDirectory)),
         shape(.fchmod, ["fd", "mode"]),
         shape(.fchmodat, ["dirfd", "filename", "mode"], path: (1, .argument(0))),
+        shape(.truncate, ["path", "length"], path: (0, .workingDirectory), alsoNamed: ["truncate64"]),
+        shape(.ftruncate, ["fd", "length"], path: (0, .descriptor), alsoNamed: ["ftruncate64"]),
         shape(.unlink, ["path"], path: (0, .workingDirectory)),
         shape(.unlinkat, ["dirfd", "name", "flags"], path: (1, .argument(0))),
         shape(.rename, ["oldpath", "newpath"], path: (0, .workingDirectory), path2: (1, .workingDirectory)),
@@ -92,24 +179,45 @@ public enum SyscallTable {
         shape(.symlink, ["target", "linkpath"], path: (0, .asIs), path2: (1, .workingDirectory)),
         shape(.symlinkat, ["target", "linkdirfd", "linkpath"], path: (0, .asIs), path2: (2, .argument(1))),
         shape(.memfdCreate, ["name", "flags"], path: (0, .asIs)),
-        shape(.setuid, ["uid"]),
-        shape(.setgid, ["gid"]),
-        shape(.setreuid, ["ruid", "euid"]),
-        shape(.setregid, ["rgid", "egid"]),
-        shape(.setresuid, ["ruid", "euid", "suid"]),
-        shape(.setresgid, ["rgid", "egid", "sgid"]),
+        shape(.setuid, ["uid"], alsoNamed: ["setuid32"]),
+        shape(.setgid, ["gid"], alsoNamed: ["setgid32"]),
+        shape(.setreuid, ["ruid", "euid"], alsoNamed: ["setreuid32"]),
+        shape(.setregid, ["rgid", "egid"], alsoNamed: ["setregid32"]),
+        shape(.setresuid, ["ruid", "euid", "suid"], alsoNamed: ["setresuid32"]),
+        shape(.setresgid, ["rgid", "egid", "sgid"], alsoNamed: ["setresgid32"]),
         shape(.dup2, ["oldfd", "newfd"], socket: 0),
         shape(.dup3, ["oldfd", "newfd", "flags"], socket: 0),
+        shape(.ioUringSetup, ["entries", "params"]),
+        shape(.ioUringEnter, ["fd", "to_submit", "min_complete", "flags", "argp", "argsz"]),
+        shape(.ioUringRegister, ["fd", "opcode", "arg", "nr_args"]),
+        shape(.userfaultfd, ["flags"]),
+        shape(.personality, ["persona"]),
+        shape(.prctl, ["option", "arg2", "arg3", "arg4", "arg5"], path: (1, .prctlName)),
     ]
 
     private static let bySyscall: [SyscallShape?] = {
         var table = [SyscallShape?](repeating: nil, count: Syscall.allCases.count)
-        for shape in shapes { table[Int(shape.syscall.rawValue)] = shape }
+        for shape in shapes where shape.handler == .generic { table[Int(shape.syscall.rawValue)] = shape }
         return table
     }()
 
-    /// The shape of `syscall`, nil for the ones with their own event kinds.
+    /// The shape of generic syscall `syscall`, nil for the ones with their own event kinds.
     public static func shape(of syscall: Syscall) -> SyscallShape? {
         bySyscall[Int(syscall.rawValue)]
+    }
+
+    /// The shapes map's entries: (table * WITNESS_SYSCALL_SLOTS + number, shape) for
+    /// every row in every table that has one of its names.
+    public static func kernelEntries() -> [(index: UInt32, shape: UInt64)] {
+        var entries: [(index: UInt32, shape: UInt64)] = []
+        for shape in shapes {
+            for table in SyscallNumbers.Table.allCases {
+                for name in shape.kernelNames {
+                    guard let number = SyscallNumbers.number(of: name, in: table) else { continue }
+                    entries.append((UInt32(table.rawValue * SyscallNumbers.slots + number), shape.shape))
+                }
+            }
+        }
+        return entries
     }
 }

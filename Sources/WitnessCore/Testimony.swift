@@ -107,14 +107,17 @@ public struct Testimony: Sendable {
     public var cutShort: Bool
     /// The node-mode window this testimony closes.
     public var windowID: String?
+    /// Every syscall the subject made, counted in the kernel (nil: not collected).
+    public var profile: SyscallProfile?
 
     public init(
         trialID: String?, subjectKind: String, subjectValue: String, startEpochNanoseconds: Int64,
         endEpochNanoseconds: Int64, sostle: SostleLevel?, events: EventCounts, alerts: [SeverityClass: Int] = [:],
         rules: [(String, Int)] = [], kernelDrops: UInt64, agentDrops: UInt64, cutShort: Bool = false,
-        windowID: String? = nil
+        windowID: String? = nil, profile: SyscallProfile? = nil
     ) {
         self.windowID = windowID
+        self.profile = profile
         self.trialID = trialID
         self.subjectKind = subjectKind
         self.subjectValue = subjectValue
@@ -182,6 +185,11 @@ public struct Testimony: Sendable {
             writer.integer(entry.1)
         }
         writer.raw("}},")
+        if let profile {
+            writer.key("profile")
+            profile.appendJSON(to: &writer)
+            writer.raw(",")
+        }
         writer.key("alerts")
         writer.byte(UInt8(ascii: "{"))
         for (index, severity) in SeverityClass.allCases.enumerated() {

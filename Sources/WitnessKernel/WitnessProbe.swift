@@ -2,10 +2,14 @@ import CBPF
 import Glibc
 import WitnessCore
 
-/// The Witness kernel object, loaded and attached: every program, its maps, and the
+/// The Witness kernel object, loaded and linked: every program, its maps, and the
 /// control block shared with the programs. It exists so that exactly one owner holds
 /// the libbpf handles and releases them, in reverse order, exactly once — after
 /// `close()` no program or link of ours is left in the kernel.
+///
+/// Loading (verifying) and linking are separate: node mode loads at start and links
+/// only while a window is open, so a node nobody is witnessing pays nothing per
+/// syscall. Linking is five BTF tracepoint links, microseconds each.
 public final class WitnessProbe {
     /// Settings fixed at load time.
     public struct Options: Sendable {
@@ -15,11 +19,14 @@ public final class WitnessProbe {
         public var logLevel: Int
         /// Kernel BTF to relocate against, for kernels without /sys/kernel/btf/vmlinux.
         public var btfPath: String?
+        /// Link the programs at once (trace, witness); node mode links when a window opens.
+        public var link: Bool
 
-        public init(ringBufferBytes: Int = 8 << 20, logLevel: Int = 0, btfPath: String? = nil) {
+        public init(ringBufferBytes: Int = 8 << 20, logLevel: Int = 0, btfPath: String? = nil, link: Bool = true) {
             self.ringBufferBytes = ringBufferBytes
             self.logLevel = logLevel
             self.btfPath = btfPath
+            self.link = link
         }
     }
 
@@ -41,14 +48,16 @@ public final class WitnessProbe {
     private var links: [OpaquePointer] = []
     private var control: UnsafeMutablePointer<witness_control>?
     private let controlLength: Int
-    /// Programs not loaded because this kernel lacks their tracepoint (e.g. open(2) on arm64).
-    public let skippedPrograms: [String]
-    /// Names of the attached programs.
-    public private(set) var attachedPrograms: [String] = []
-    /// Generic syscalls attached, and those this kernel has no tracepoint for.
-    public private(set) var attachedSyscalls: [String] = []
-    public private(set) var missingSyscalls: [String] = []
-    private let tracefs: String
+    /// The in-kernel syscall profile (witness_syscall_counts), mapped.
+    private var profileCounts: UnsafeMutablePointer<UInt64>?
+    private let profileLength: Int
+    /// Names of the programs, linked while `isLinked`.
+    public private(set) var programNames: [String] = []
+    /// Syscalls reported as events (rows of SyscallTable with a number in some table),
+    /// and rows that no table of this architecture has.
+    public let reportedSyscalls: [String]
+    public let missingSyscalls: [String]
+    public var isLinked: Bool { !links.isEmpty }
     public let ringBufferBytes: Int
     let eventsFD: Int32
     private let subjectCgroupsFD: Int32
@@ -80,7 +89,6 @@ public final class WitnessProbe {
                     : "BTF file \(btf) \(reason)",
                 isUsageError: true)
         }
-        tracefs = try Tracefs.ensureMounted()
         cbpf_set_log_level(Int32(options.logLevel))
 
         let image = Base64.decode(embeddedBPFObjectBase64)  // a few hundred KiB, well under a millisecond
@@ -89,17 +97,24 @@ public final class WitnessProbe {
             throw BPFError.lastError("open embedded BPF object")
         }
         controlLength = Int(sysconf(Int32(_SC_PAGESIZE)))
+        profileLength = Self.profileEntries * MemoryLayout<UInt64>.size
         possibleCPUs = max(1, Int(libbpf_num_possible_cpus()))
+        let entries = SyscallTable.kernelEntries()
+        reportedSyscalls = SyscallTable.shapes.filter { shape in
+            shape.kernelNames.contains { name in SyscallNumbers.Table.allCases.contains { SyscallNumbers.number(of: name, in: $0) != nil } }
+        }.flatMap(\.kernelNames)
+        missingSyscalls = SyscallTable.shapes.filter { shape in
+            !shape.kernelNames.contains { name in SyscallNumbers.Table.allCases.contains { SyscallNumbers.number(of: name, in: $0) != nil } }
+        }.map { "\($0.syscall.eventType)" }
 
         let maps: LoadedMaps
         do throws(BPFError) {
-            maps = try Self.load(object, ringBufferBytes: options.ringBufferBytes, tracefs: tracefs)
+            maps = try Self.load(object, ringBufferBytes: options.ringBufferBytes, shapes: entries)
         } catch {
             bpf_object__close(object)
             throw error
         }
         self.object = object
-        skippedPrograms = maps.skipped
         eventsFD = maps.events
         subjectCgroupsFD = maps.subjectCgroups
         subjectPidsFD = maps.subjectPids
@@ -116,11 +131,25 @@ public final class WitnessProbe {
         control = mapped.bindMemory(to: witness_control.self, capacity: 1)
         control!.pointee.wake_watermark = UInt64(options.ringBufferBytes / 4)
         control!.pointee.consumer_state = UInt32(WITNESS_CONSUMER_LAZY.rawValue)
-        do throws(BPFError) {
-            try attachAll()
-        } catch {
+        let counts = mmap(nil, profileLength, PROT_READ | PROT_WRITE, MAP_SHARED, maps.profile, 0)
+        guard let counts, counts != MAP_FAILED else {
+            let error = BPFError.lastError("mmap syscall profile map")
             close()
             throw error
+        }
+        profileCounts = counts.bindMemory(to: UInt64.self, capacity: Self.profileEntries)
+        var program = bpf_object__next_program(object, nil)
+        while let current = program {
+            programNames.append(String(cString: bpf_program__name(current)))
+            program = bpf_object__next_program(object, current)
+        }
+        if options.link {
+            do throws(BPFError) {
+                try link()
+            } catch {
+                close()
+                throw error
+            }
         }
         // Loading parsed the kernel's BTF (megabytes) and freed it; give the pages back.
         malloc_trim(0)
@@ -128,20 +157,28 @@ public final class WitnessProbe {
 
     /// Descriptors of the maps the agent uses, once the object is loaded.
     private struct LoadedMaps {
-        var events, control, subjectCgroups, subjectPids, drops, subjectDrops, emitted: Int32
-        var skipped: [String]
+        var events, control, subjectCgroups, subjectPids, drops, subjectDrops, emitted, profile: Int32
     }
 
-    private static func load(_ object: OpaquePointer, ringBufferBytes: Int, tracefs: String) throws(BPFError) -> LoadedMaps {
+    private static func load(_ object: OpaquePointer, ringBufferBytes: Int, shapes: [(index: UInt32, shape: UInt64)])
+        throws(BPFError) -> LoadedMaps
+    {
         guard let events = bpf_object__find_map_by_name(object, "witness_events") else {
             throw BPFError(operation: "find map", errno: ENOENT, message: "embedded object has no ring buffer map")
         }
         if bpf_map__set_max_entries(events, UInt32(ringBufferBytes)) != 0 {
             throw BPFError.lastError("set ring buffer size")
         }
-        let skipped = disableProgramsWithoutTracepoint(object, tracefs: tracefs)
         if bpf_object__load(object) != 0 {
             throw loadError(errno: errno)
+        }
+        let shapesFD = try mapFD(object, "witness_syscall_shapes")
+        for entry in shapes {
+            var key = entry.index
+            var value = entry.shape
+            if bpf_map_update_elem(shapesFD, &key, &value, UInt64(BPF_ANY)) != 0 {
+                throw BPFError.lastError("fill syscall shapes")
+            }
         }
         return LoadedMaps(
             events: try mapFD(object, "witness_events"),
@@ -151,7 +188,7 @@ public final class WitnessProbe {
             drops: try mapFD(object, "witness_drops"),
             subjectDrops: try mapFD(object, "witness_subject_drops"),
             emitted: try mapFD(object, "witness_emitted"),
-            skipped: skipped)
+            profile: try mapFD(object, "witness_syscall_counts"))
     }
 
     deinit {
@@ -160,9 +197,11 @@ public final class WitnessProbe {
 
     /// Detaches every program and frees every map. Idempotent.
     public func close() {
-        var pending: [OpaquePointer?] = links.reversed()
-        cbpf_destroy_links(&pending, Int32(pending.count))
-        links.removeAll()
+        unlink()
+        if let profileCounts {
+            munmap(profileCounts, profileLength)
+            self.profileCounts = nil
+        }
         if let control {
             munmap(control, controlLength)
             self.control = nil
@@ -285,28 +324,6 @@ public final class WitnessProbe {
         return bpf_map__fd(map)
     }
 
-    /// Turns autoload off for programs whose tracepoint this kernel does not have.
-    private static func disableProgramsWithoutTracepoint(_ object: OpaquePointer, tracefs: String) -> [String] {
-        var skipped: [String] = []
-        var program = bpf_object__next_program(object, nil)
-        while let current = program {
-            let section = String(cString: bpf_program__section_name(current))
-            let parts = section.split(separator: "/").map(String.init)
-            var present = true
-            if parts.count == 3, parts[0] == "tracepoint" {
-                present = Tracefs.hasTracepoint(tracefs, category: parts[1], name: parts[2])
-            } else if parts.count == 2, parts[0] == "raw_tracepoint" {
-                present = Tracefs.hasTracepoint(tracefs, category: "sched", name: parts[1])
-            }
-            if !present {
-                bpf_program__set_autoload(current, false)
-                skipped.append(String(cString: bpf_program__name(current)))
-            }
-            program = bpf_object__next_program(object, current)
-        }
-        return skipped
-    }
-
     private static func loadError(errno error: Int32) -> BPFError {
         if error == EPERM || error == EACCES {
             return BPFError(
@@ -321,59 +338,62 @@ public final class WitnessProbe {
                 + (detail.isEmpty ? "" : " (libbpf: \(detail))"))
     }
 
-    /// The generic pair, attached once per syscall of `SyscallTable` below.
-    private static let genericPrograms = ["witness_enter_syscall", "witness_exit_syscall"]
+    // MARK: Linking
 
-    private func attachAll() throws(BPFError) {
-        guard let object else { return }
+    /// Links every program: from now on every syscall of every task passes the subject
+    /// check. Idempotent.
+    public func link() throws(BPFError) {
+        guard let object, links.isEmpty else { return }
         var program = bpf_object__next_program(object, nil)
         while let current = program {
             let name = String(cString: bpf_program__name(current))
-            if bpf_program__autoload(current) && !Self.genericPrograms.contains(name) {
-                guard let link = bpf_program__attach(current) else {
-                    let error = errno
-                    throw BPFError(
-                        operation: "attach \(name)", errno: error,
-                        message: "attaching \(name) failed: \(String(cString: strerror(error)))",
-                        isUsageError: error == EPERM || error == EACCES)
-                }
-                links.append(link)
-                attachedPrograms.append(name)
+            guard let link = bpf_program__attach(current) else {
+                let error = errno
+                unlink()
+                throw BPFError(
+                    operation: "attach \(name)", errno: error,
+                    message: "attaching \(name) failed: \(String(cString: strerror(error)))",
+                    isUsageError: error == EPERM || error == EACCES)
             }
+            links.append(link)
             program = bpf_object__next_program(object, current)
         }
-        try attachGenericSyscalls(object)
     }
 
-    /// Attaches the generic enter/exit programs to each syscall of the table, the
-    /// enter with the cookie that tells the programs what the arguments are.
-    private func attachGenericSyscalls(_ object: OpaquePointer) throws(BPFError) {
-        guard let enter = bpf_object__find_program_by_name(object, Self.genericPrograms[0]),
-            let exit = bpf_object__find_program_by_name(object, Self.genericPrograms[1])
-        else { return }
-        for shape in SyscallTable.shapes {
-            let enterName = "sys_enter_\(shape.tracepoint)"
-            let exitName = "sys_exit_\(shape.tracepoint)"
-            guard Tracefs.hasTracepoint(tracefs, category: "syscalls", name: enterName),
-                Tracefs.hasTracepoint(tracefs, category: "syscalls", name: exitName)
-            else {
-                missingSyscalls.append(shape.tracepoint)
-                continue
+    /// Unlinks every program (they stay loaded and verified, the maps keep their
+    /// contents): the kernel runs none of them until `link()`. Idempotent.
+    public func unlink() {
+        guard !links.isEmpty else { return }
+        var pending: [OpaquePointer?] = links.reversed()
+        cbpf_destroy_links(&pending, Int32(pending.count))
+        links.removeAll()
+    }
+
+    // MARK: Syscall profile
+
+    /// Counters in witness_syscall_counts: WITNESS_PROFILE_ENTRIES (a macro Swift does not import).
+    private static let profileEntries =
+        Int(WITNESS_MAX_SUBJECTS) * SyscallNumbers.Table.allCases.count * SyscallNumbers.slots
+
+    /// Every syscall subject `slot` made since `resetProfile(slot:)`, by table and
+    /// number, counted in the kernel whether or not it was reported.
+    public func profile(slot: Int) -> [SyscallCount] {
+        guard let profileCounts, slot >= 0, slot < Int(WITNESS_MAX_SUBJECTS) else { return [] }
+        var counts: [SyscallCount] = []
+        let base = slot * SyscallNumbers.Table.allCases.count * SyscallNumbers.slots
+        for table in SyscallNumbers.Table.allCases {
+            for number in 0..<SyscallNumbers.slots {
+                let value = profileCounts[base + table.rawValue * SyscallNumbers.slots + number]
+                if value != 0 { counts.append(SyscallCount(table: table, number: number, count: value)) }
             }
-            var options = bpf_tracepoint_opts()
-            options.sz = MemoryLayout<bpf_tracepoint_opts>.size
-            options.bpf_cookie = shape.cookie
-            for (program, tracepoint) in [(enter, enterName), (exit, exitName)] {
-                guard let link = bpf_program__attach_tracepoint_opts(program, "syscalls", tracepoint, &options) else {
-                    let error = errno
-                    throw BPFError(
-                        operation: "attach \(tracepoint)", errno: error,
-                        message: "attaching to \(tracepoint) failed: \(String(cString: strerror(error)))")
-                }
-                links.append(link)
-            }
-            attachedSyscalls.append(shape.tracepoint)
         }
-        attachedPrograms.append(contentsOf: Self.genericPrograms)
+        return counts
+    }
+
+    /// Zeroes subject `slot`'s profile, before the slot is given to a new subject.
+    public func resetProfile(slot: Int) {
+        guard let profileCounts, slot >= 0, slot < Int(WITNESS_MAX_SUBJECTS) else { return }
+        let width = SyscallNumbers.Table.allCases.count * SyscallNumbers.slots
+        (profileCounts + slot * width).update(repeating: 0, count: width)
     }
 }

@@ -4,9 +4,10 @@ import WitnessCore
 import WitnessKernel
 import WitnessRules
 
-/// The kernel side of node mode: the BPF programs loaded and attached once, the
-/// ring buffer consumed on one dedicated thread, and a mailbox through which other
-/// threads (the API) add and remove window subjects. Everything the pipeline owns —
+/// The kernel side of node mode: the BPF programs loaded and verified once, linked
+/// only while at least one window is open (a node nobody witnesses pays nothing per
+/// syscall), the ring buffer consumed on one dedicated thread, and a mailbox through
+/// which other threads (the API) add and remove window subjects. Everything the pipeline owns —
 /// process table, rules, per-window tallies — is touched only on that thread, so
 /// the hot path takes no lock; a command costs one eventfd write to wake it.
 public final class NodeKernel: @unchecked Sendable {
@@ -24,6 +25,7 @@ public final class NodeKernel: @unchecked Sendable {
     public struct Closing: Sendable {
         public var tally: WindowTallies.Tally
         public var kernelDrops: UInt64
+        public var profile: SyscallProfile?
     }
 
     private enum Command {
@@ -45,6 +47,8 @@ public final class NodeKernel: @unchecked Sendable {
     private var dropBaselines = [UInt64](repeating: 0, count: WindowTallies.slotCount)
     /// The cgroup id each slot watches, kept: the directory may be gone at close.
     private var cgroupIDs = [UInt64?](repeating: nil, count: WindowTallies.slotCount)
+    /// Slots with a subject in the kernel: the programs are linked while it is not empty.
+    private var watchedSlots = Set<Int>()
     private var finished: AsyncStream<StopReason>.Continuation?
     private let done: AsyncStream<StopReason>
 
@@ -56,7 +60,9 @@ public final class NodeKernel: @unchecked Sendable {
         let clock = WallClock()
         self.clock = clock
         self.cgroups = cgroups
-        probe = try WitnessProbe(options: probeOptions)
+        var options = probeOptions
+        options.link = false  // linked by the first window, before its subject is admitted
+        probe = try WitnessProbe(options: options)
         let identities = CgroupIdentities(mountPoint: cgroups.mountPoint)
         identities.pods = pods
         let rules = loaded.map {
@@ -154,8 +160,23 @@ public final class NodeKernel: @unchecked Sendable {
         case let .attach(slot, subject, label, reply):
             guard !stopped else { return reply(AgentError.runtime("the agent is shutting down")) }
             do throws(AgentError) {
-                cgroupIDs[slot] = try probe.watch(subject, slot: slot, cgroups: cgroups, processes: pipeline.processes)
+                // Linked before the subject is admitted, so its first syscall is seen;
+                // the drop baseline read before, so no loss of the window is lost.
+                do throws(BPFError) {
+                    try probe.link()
+                } catch {
+                    throw AgentError.runtime(error.message)
+                }
                 dropBaselines[slot] = probe.drops(slot: slot)
+                probe.resetProfile(slot: slot)
+                watchedSlots.insert(slot)
+                do throws(AgentError) {
+                    cgroupIDs[slot] = try probe.watch(subject, slot: slot, cgroups: cgroups, processes: pipeline.processes)
+                } catch {
+                    watchedSlots.remove(slot)
+                    if watchedSlots.isEmpty { probe.unlink() }
+                    throw error
+                }
                 tallies.activate(slot: slot)
                 pipeline.label(slot: slot, as: label)
                 reply(nil)
@@ -170,7 +191,10 @@ public final class NodeKernel: @unchecked Sendable {
                 pipeline.flush()
             }
             let drops = stopped ? 0 : probe.drops(slot: slot) &- dropBaselines[slot]
-            reply(Closing(tally: tallies.deactivate(slot: slot), kernelDrops: drops))
+            let profile = stopped ? nil : SyscallProfile(counts: probe.profile(slot: slot))
+            watchedSlots.remove(slot)
+            if watchedSlots.isEmpty && !stopped { probe.unlink() }
+            reply(Closing(tally: tallies.deactivate(slot: slot), kernelDrops: drops, profile: profile))
         case let .snapshot(reply):
             var snapshot = Snapshot()
             snapshot.events = pipeline.counts

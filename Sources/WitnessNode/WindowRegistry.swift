@@ -124,7 +124,7 @@ public actor WindowRegistry {
             startEpochNanoseconds: window.openedEpochNanoseconds, endEpochNanoseconds: end,
             sostle: window.request.sostle, events: closing.tally.events, alerts: alerts, rules: rules,
             kernelDrops: closing.kernelDrops, agentDrops: closing.tally.agentDrops, cutShort: cutShort,
-            windowID: window.id)
+            windowID: window.id, profile: closing.profile)
         var closed = window
         closed.state = .closed
         closed.testimony = testimony.json()

@@ -108,8 +108,15 @@ final class EventFields {
         case .evtFailed: return .boolean(header.kind != .exit && header.result < 0)
         case .evtTime: return .number(clock.epochNanoseconds(boot: header.timestamp))
         case .evtNum: return .number(Int64(eventNumber))
+        case .evtGate: return .text(header.flags.gate)
         case .evtArgFlags:
             if case .syscall = payload { return argument("flags", asNumber: false) }
+            if case let .fork(_, cloneFlags) = payload {
+                guard header.syscall == .clone || header.syscall == .clone3 else { return .none }
+                rendered.reset()
+                SyscallFormatter.appendCloneFlags(cloneFlags, to: &rendered)
+                return .array(rendered.bytes[...])
+            }
             guard case let .open(_, openFlags, _, _, _) = payload else { return .none }
             if !flagsReady {
                 flags.reset()

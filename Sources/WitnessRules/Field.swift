@@ -10,6 +10,9 @@ public enum FieldID: String, CaseIterable, Sendable {
     case evtFailed = "evt.failed"
     case evtTime = "evt.time"
     case evtNum = "evt.num"
+    /// Which gate into the kernel the syscall took: `syscall`, `ia32` (int $0x80,
+    /// sysenter: the 32-bit table) or `x32`.
+    case evtGate = "evt.gate"
     case evtArgFlags = "evt.arg.flags"
     case evtArgMode = "evt.arg.mode"
     case evtArgFilename = "evt.arg.filename"

@@ -10,6 +10,7 @@
 #include <bpf/bpf_core_read.h>
 #include "subject.h"
 #include "path.h"
+#include "syscall_args.h"
 
 static __always_inline void *scratch__get(void)
 {
@@ -90,23 +91,6 @@ static __always_inline __u32 event__read_user_path(struct witness_event_header *
         return WITNESS_PATH_MAX;
     }
     return n - 1;
-}
-
-/* Remember a subject's syscall arguments until its exit tracepoint. */
-static __always_inline struct witness_pending *pending__begin(__u16 syscall, __u64 subjects, __u64 a0,
-                                                              __u64 a1, __u64 a2, __u64 a3)
-{
-    __u64 id = bpf_get_current_pid_tgid();
-    struct witness_pending pending = {
-        .subjects = subjects,
-        .args = { a0, a1, a2, a3, 0, 0 },
-        .syscall = syscall,
-    };
-    if (bpf_map_update_elem(&witness_pending_syscalls, &id, &pending, BPF_ANY)) {
-        drops__count(WITNESS_DROP_PENDING_FULL, subjects);
-        return 0;
-    }
-    return bpf_map_lookup_elem(&witness_pending_syscalls, &id);
 }
 
 #endif /* WITNESS_EVENT_BUILDER_H */

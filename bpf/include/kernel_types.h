@@ -14,38 +14,43 @@
 
 #define WITNESS_CORE __attribute__((preserve_access_index))
 
-struct trace_entry {
-    unsigned short type;
-    unsigned char flags;
-    unsigned char preempt_count;
-    int pid;
+/*
+ * The registers a syscall saved on entry. Syscall programs attach to the raw
+ * sys_exit tracepoint, whose arguments are (regs, ret): the syscall number and its
+ * arguments are read from here (see include/syscall_args.h).
+ */
+#if defined(__TARGET_ARCH_x86)
+struct pt_regs {
+    unsigned long bp;
+    unsigned long bx;
+    unsigned long r10;
+    unsigned long r9;
+    unsigned long r8;
+    unsigned long ax;
+    unsigned long cx;
+    unsigned long dx;
+    unsigned long si;
+    unsigned long di;
+    unsigned long orig_ax;
+} WITNESS_CORE;
+#elif defined(__TARGET_ARCH_arm64)
+struct pt_regs {
+    __u64 regs[31];
+    __u64 orig_x0;
+    __s32 syscallno;
+} WITNESS_CORE;
+#else
+#error "Witness reads syscall registers on x86-64 and arm64 only"
+#endif
+
+/* x86: TS_COMPAT in status marks a 32-bit syscall (int $0x80, sysenter) in progress. */
+struct thread_info {
+    __u32 status;
 } WITNESS_CORE;
 
-/* syscalls:sys_enter_* — six argument slots after the common header. */
-struct trace_event_raw_sys_enter {
-    struct trace_entry ent;
-    long id;
-    unsigned long args[6];
-} WITNESS_CORE;
-
-/* syscalls:sys_exit_* */
-struct trace_event_raw_sys_exit {
-    struct trace_entry ent;
-    long id;
-    long ret;
-} WITNESS_CORE;
-
-struct trace_event_raw_sched_process_exec {
-    struct trace_entry ent;
-    __u32 __data_loc_filename;
-    int pid;
-    int old_pid;
-} WITNESS_CORE;
-
-struct trace_event_raw_sched_process_exit {
-    struct trace_entry ent;
-    int pid;
-    _Bool group_dead;
+struct linux_binprm {
+    struct file *file;
+    const char *filename;
 } WITNESS_CORE;
 
 struct mm_struct {
@@ -73,7 +78,12 @@ struct tty_struct {
     int index;
 } WITNESS_CORE;
 
+typedef struct {
+    int counter;
+} atomic_t;
+
 struct signal_struct {
+    atomic_t live;
     struct tty_struct *tty;
 } WITNESS_CORE;
 
@@ -175,6 +185,7 @@ struct pid {
 } WITNESS_CORE;
 
 struct task_struct {
+    struct thread_info thread_info;
     int pid;
     int tgid;
     struct pid *thread_pid;

@@ -49,23 +49,25 @@ struct {
     __type(value, __u64);
 } witness_subject_pids SEC(".maps");
 
-/* A syscall between its enter and exit tracepoints: what the exit needs from the enter. */
-struct witness_pending {
-    __u64 subjects;
-    __u64 args[6];
-    __u64 cookie;          /* generic syscalls: the attachment's cookie */
-    __u16 syscall;
-    __u16 addr_len;
-    __u32 flags;
-    __u8 addr[WITNESS_SOCKADDR_MAX];
-};
-
+/* How each syscall is reported (layout in witness_event.h), filled by the agent
+ * before the programs are linked: table * WITNESS_SYSCALL_SLOTS + number -> shape. */
 struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, 16384);
-    __type(key, __u64); /* pid_tgid of the calling thread */
-    __type(value, struct witness_pending);
-} witness_pending_syscalls SEC(".maps");
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, WITNESS_SYSCALL_TABLES * WITNESS_SYSCALL_SLOTS);
+    __type(key, __u32);
+    __type(value, __u64);
+} witness_syscall_shapes SEC(".maps");
+
+/* The subjects' syscall profile: every syscall a subject made, reported or not,
+ * counted by (slot, table, number). Mmapped by the agent, which reads a slot at
+ * window close and zeroes it before the slot is used again. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(map_flags, BPF_F_MMAPABLE);
+    __uint(max_entries, WITNESS_PROFILE_ENTRIES);
+    __type(key, __u32);
+    __type(value, __u64);
+} witness_syscall_counts SEC(".maps");
 
 /* Where a record is built before it is copied into the ring buffer. */
 struct witness_scratch {

@@ -24,11 +24,29 @@ static __always_inline void drops__count(__u32 reason, __u64 subjects)
     __u64 *total = bpf_map_lookup_elem(&witness_drops, &reason);
     if (total)
         __sync_fetch_and_add(total, 1);
-    for (int slot = 0; slot < WITNESS_MAX_SUBJECTS; slot++) {
-        if (!(subjects & (1ULL << slot)))
+    /* Shifting the bits out ends the loop at the highest subject: slots are handed
+     * out lowest first, so one subject costs one turn. */
+    for (__u32 slot = 0; slot < WITNESS_MAX_SUBJECTS && subjects; slot++, subjects >>= 1) {
+        if (!(subjects & 1))
             continue;
-        __u32 key = slot; /* the loop counter stays in a register, bounded */
+        __u32 key = slot;
         __u64 *count = bpf_map_lookup_elem(&witness_subject_drops, &key);
+        if (count)
+            __sync_fetch_and_add(count, 1);
+    }
+}
+
+/* Counts one syscall (table, number) in the profile of every subject in `subjects`. */
+static __always_inline void profile__count(__u64 subjects, __u32 table, __u32 nr)
+{
+    if (nr >= WITNESS_SYSCALL_SLOTS)
+        nr = WITNESS_SYSCALL_SLOTS - 1; /* beyond every table today: one "other" counter */
+    __u32 base = (table & 1) * WITNESS_SYSCALL_SLOTS + nr;
+    for (__u32 slot = 0; slot < WITNESS_MAX_SUBJECTS && subjects; slot++, subjects >>= 1) {
+        if (!(subjects & 1))
+            continue;
+        __u32 key = slot * (WITNESS_SYSCALL_TABLES * WITNESS_SYSCALL_SLOTS) + base;
+        __u64 *count = bpf_map_lookup_elem(&witness_syscall_counts, &key);
         if (count)
             __sync_fetch_and_add(count, 1);
     }

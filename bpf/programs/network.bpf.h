@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Outbound connections: connect(2) on any socket family. The address is copied at
- * enter, as the kernel copies it, so a thread rewriting the buffer afterwards does
- * not change what is reported; the local end is read from the socket at exit.
+ * Outbound connections, however they are asked for: connect(2) on any socket
+ * family, a TCP fast open (sendto/sendmsg with MSG_FASTOPEN connects without
+ * connect), and ia32 socketcall(2). Each becomes a connect record, so the rules
+ * see one kind of event. Called by the sys_exit program: the address is read from
+ * the caller's memory then, the local end from the socket.
  */
 #ifndef WITNESS_NETWORK_BPF_H
 #define WITNESS_NETWORK_BPF_H
@@ -12,6 +14,9 @@
 #define WITNESS_AF_INET 2
 #define WITNESS_AF_INET6 10
 #define WITNESS_EINPROGRESS 115
+#define WITNESS_MSG_FASTOPEN 0x20000000
+#define WITNESS_SYS_SOCKETCALL_CONNECT 3
+#define WITNESS_SYS_SOCKETCALL_SENDTO 11
 
 /* The local address and port of socket `fd` of the current task, when it is an
  * IPv4 or IPv6 socket. */
@@ -34,53 +39,81 @@ static __always_inline void network__local_end(struct witness_connect_event *eve
     event->header.flags |= WITNESS_FLAG_LOCAL_ADDR;
 }
 
-SEC("tracepoint/syscalls/sys_enter_connect")
-int witness_enter_connect(struct trace_event_raw_sys_enter *ctx)
+/* One connect record: descriptor `fd` asked to reach the sockaddr at `addr`. */
+static __always_inline void network__connect(struct witness_call *call, int fd, __u64 addr, __u64 len, __u32 how)
 {
-    __u64 subjects = subject__current();
-    if (!subjects)
-        return 0;
-    struct witness_pending *pending = pending__begin(WITNESS_SYS_CONNECT, subjects, ctx->args[0], 0, 0, 0);
-    if (!pending)
-        return 0;
-    __u64 len = ctx->args[2];
+    struct witness_connect_event *event = scratch__get();
+    if (!event)
+        return;
+    event__fill_header(&event->header, WITNESS_EVENT_CONNECT, WITNESS_SYS_CONNECT, call->subjects);
+    event->header.result = call->ret;
+    event->header.flags |= call->gate | how;
+    event->fd = fd;
+    event->local_port = 0;
+    event->protocol = 0;
+    event->reserved2 = 0;
+    __builtin_memset(event->local_addr, 0, sizeof(event->local_addr));
+    __builtin_memset(event->addr, 0, sizeof(event->addr));
     if (len > WITNESS_SOCKADDR_MAX) {
         len = WITNESS_SOCKADDR_MAX;
-        pending->flags |= WITNESS_FLAG_ADDR_TRUNCATED;
+        event->header.flags |= WITNESS_FLAG_ADDR_TRUNCATED;
     }
-    if (bpf_probe_read_user(pending->addr, len, (void *)ctx->args[1])) {
-        pending->flags |= WITNESS_FLAG_ADDR_UNREADABLE;
+    if (bpf_probe_read_user(event->addr, len, (void *)addr)) {
+        event->header.flags |= WITNESS_FLAG_ADDR_UNREADABLE;
         len = 0;
     }
-    pending->addr_len = len;
-    return 0;
+    event->addr_len = len;
+    /* A fast open that sent data returns the bytes sent, not 0. */
+    if (call->ret >= 0 || call->ret == -WITNESS_EINPROGRESS)
+        network__local_end(event, fd);
+    event__submit(event, sizeof(*event), call->subjects);
 }
 
-SEC("tracepoint/syscalls/sys_exit_connect")
-int witness_exit_connect(struct trace_event_raw_sys_exit *ctx)
+static __always_inline void network__connect_call(struct witness_call *call)
 {
-    __u64 id = bpf_get_current_pid_tgid();
-    struct witness_pending *pending = bpf_map_lookup_elem(&witness_pending_syscalls, &id);
-    if (!pending)
-        return 0;
-    struct witness_connect_event *event = scratch__get();
-    if (event) {
-        event__fill_header(&event->header, WITNESS_EVENT_CONNECT, WITNESS_SYS_CONNECT, pending->subjects);
-        event->header.result = ctx->ret;
-        event->header.flags |= pending->flags;
-        event->fd = (__s32)pending->args[0];
-        event->addr_len = pending->addr_len;
-        event->local_port = 0;
-        event->protocol = 0;
-        event->reserved2 = 0;
-        __builtin_memset(event->local_addr, 0, sizeof(event->local_addr));
-        __builtin_memcpy(event->addr, pending->addr, sizeof(event->addr));
-        if (ctx->ret == 0 || ctx->ret == -WITNESS_EINPROGRESS)
-            network__local_end(event, event->fd);
-        event__submit(event, sizeof(*event), pending->subjects);
+    network__connect(call, (int)call->args[0], call->args[1], (__u32)call->args[2], 0);
+}
+
+/* sendto(fd, buf, len, flags, addr, addrlen) or sendmsg(fd, msg, flags) with
+ * MSG_FASTOPEN and an address: a connection opened without connect(2). */
+static __always_inline void network__fastopen(struct witness_call *call)
+{
+    __u64 shape = call->shape;
+    if (!(call__arg(call, shape__byte(shape, 3)) & WITNESS_MSG_FASTOPEN))
+        return;
+    __u64 addr = 0, len = 0;
+    if (shape__byte(shape, 2) == WITNESS_ARG_MSGHDR) {
+        void *msg = (void *)call->args[1];
+        if (call->table == WITNESS_TABLE_COMPAT) {
+            __u32 name = 0, namelen = 0; /* struct compat_msghdr: msg_name, msg_namelen */
+            bpf_probe_read_user(&name, sizeof(name), msg);
+            bpf_probe_read_user(&namelen, sizeof(namelen), msg + 4);
+            addr = name;
+            len = namelen;
+        } else {
+            bpf_probe_read_user(&addr, sizeof(addr), msg);
+            __u32 namelen = 0;
+            bpf_probe_read_user(&namelen, sizeof(namelen), msg + 8);
+            len = namelen;
+        }
+    } else {
+        addr = call__arg(call, shape__byte(shape, 2));
+        len = (__u32)call__arg(call, shape__byte(shape, 4));
     }
-    bpf_map_delete_elem(&witness_pending_syscalls, &id);
-    return 0;
+    if (addr)
+        network__connect(call, (int)call->args[0], addr, len, WITNESS_FLAG_FASTOPEN);
+}
+
+/* ia32 socketcall(call, args): the arguments are an array of 32-bit words. */
+static __always_inline void network__socketcall(struct witness_call *call)
+{
+    __u32 words[6] = {};
+    if (bpf_probe_read_user(words, sizeof(words), (void *)call->args[1]))
+        return;
+    if (call->args[0] == WITNESS_SYS_SOCKETCALL_CONNECT)
+        network__connect(call, (int)words[0], words[1], words[2], WITNESS_FLAG_SOCKETCALL);
+    else if (call->args[0] == WITNESS_SYS_SOCKETCALL_SENDTO && (words[3] & WITNESS_MSG_FASTOPEN) && words[4])
+        network__connect(call, (int)words[0], words[4], words[5], WITNESS_FLAG_SOCKETCALL | WITNESS_FLAG_FASTOPEN);
 }
 
 #endif /* WITNESS_NETWORK_BPF_H */

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Process lifecycle: exec (successful and failed), fork, exit.
+ * Process lifecycle: exec (successful and failed), fork and clone (successful and
+ * failed), exit.
  *
- * sched_process_exec/exit are stable tracepoints (since 3.4/2.6.32); their field
- * layouts are read through CO-RE types. Fork is a raw tracepoint because only its
- * raw form hands us the child task, and with it whether a new process or a new
- * thread was made.
+ * The scheduler's tracepoints are BTF tracepoints (tp_btf): their arguments are the
+ * kernel's own objects (the child task, the binprm), and linking or unlinking one
+ * costs microseconds, not a perf event each. Failed execs and clones never reach
+ * them: the sys_exit program reports those through the handlers below.
  */
 #ifndef WITNESS_PROCESS_BPF_H
 #define WITNESS_PROCESS_BPF_H
@@ -112,88 +113,54 @@ static __always_inline __u32 process__write_dir(struct witness_exec_event *event
     return path__write_base(&event->header, event->data + filename_len + args_len, dirfd);
 }
 
-static __always_inline int process__stash_exec(__u16 syscall, __u64 dirfd, __u64 filename, __u64 argv)
+/* A failed exec, at sys_exit: the caller's memory still holds what it asked for. */
+static __always_inline void process__exec_failed(struct witness_call *call)
 {
-    __u64 subjects = subject__current();
-    if (subjects)
-        pending__begin(syscall, subjects, dirfd, filename, argv, 0);
-    return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_execve")
-int witness_enter_execve(struct trace_event_raw_sys_enter *ctx)
-{
-    return process__stash_exec(WITNESS_SYS_EXECVE, (__u64)-100 /* AT_FDCWD */, ctx->args[0], ctx->args[1]);
-}
-
-SEC("tracepoint/syscalls/sys_enter_execveat")
-int witness_enter_execveat(struct trace_event_raw_sys_enter *ctx)
-{
-    return process__stash_exec(WITNESS_SYS_EXECVEAT, ctx->args[0], ctx->args[1], ctx->args[2]);
-}
-
-/* Reached only when exec failed: a successful one was reported, and its pending entry
- * removed, by sched_process_exec. */
-static __always_inline int process__exec_failed(long ret)
-{
-    __u64 id = bpf_get_current_pid_tgid();
-    struct witness_pending *pending = bpf_map_lookup_elem(&witness_pending_syscalls, &id);
-    if (!pending)
-        return 0;
+    if (call->ret >= 0)
+        return; /* a successful one was reported by sched_process_exec */
     struct witness_exec_event *event = scratch__get();
-    if (event && ret < 0) {
-        event__fill_header(&event->header, WITNESS_EVENT_EXEC, pending->syscall, pending->subjects);
-        event->header.result = ret;
-        __u32 filename_len = event__read_user_path(&event->header, event->data, (void *)pending->args[1]);
-        __u32 args_len = process__read_argv_array(event, filename_len, (const char *const *)pending->args[2]);
-        __u32 dir_len = process__write_dir(event, filename_len, args_len, (int)pending->args[0]);
-        process__identity(event);
-        event->filename_len = filename_len;
-        event->args_len = args_len;
-        event->dir_len = dir_len;
-        event__submit(event, sizeof(*event) + filename_len + args_len + dir_len, pending->subjects);
-    }
-    bpf_map_delete_elem(&witness_pending_syscalls, &id);
-    return 0;
+    if (!event)
+        return;
+    __u64 shape = call->shape;
+    event__fill_header(&event->header, WITNESS_EVENT_EXEC, shape__syscall(shape), call->subjects);
+    event->header.result = call->ret;
+    event->header.flags |= call->gate;
+    __u32 dir_arg = shape__byte(shape, 3);
+    int dirfd = dir_arg == WITNESS_ARG_CWD ? -100 : (int)call__arg(call, dir_arg);
+    __u32 filename_len =
+        event__read_user_path(&event->header, event->data, (void *)call__arg(call, shape__byte(shape, 2)));
+    __u32 args_len = 0;
+    if (call->table == WITNESS_TABLE_NATIVE) /* an ia32 argv is an array of 32-bit pointers */
+        args_len = process__read_argv_array(event, filename_len, (const char *const *)call__arg(call, shape__byte(shape, 4)));
+    __u32 dir_len = process__write_dir(event, filename_len, args_len, dirfd);
+    process__identity(event);
+    event->filename_len = filename_len;
+    event->args_len = args_len;
+    event->dir_len = dir_len;
+    event__submit(event, sizeof(*event) + filename_len + args_len + dir_len, call->subjects);
 }
 
-SEC("tracepoint/syscalls/sys_exit_execve")
-int witness_exit_execve(struct trace_event_raw_sys_exit *ctx)
+SEC("tp_btf/sched_process_exec")
+int witness_process_exec(unsigned long long *ctx)
 {
-    return process__exec_failed(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_execveat")
-int witness_exit_execveat(struct trace_event_raw_sys_exit *ctx)
-{
-    return process__exec_failed(ctx->ret);
-}
-
-SEC("tracepoint/sched/sched_process_exec")
-int witness_process_exec(struct trace_event_raw_sched_process_exec *ctx)
-{
+    struct linux_binprm *bprm = (struct linux_binprm *)ctx[2];
     __u64 subjects = subject__current();
     if (!subjects)
         return 0;
 
-    /* The pending entry of the calling thread (its id before exec made it the leader)
-     * says which syscall this was; it is done with now. */
-    __u16 syscall = WITNESS_SYS_EXECVE;
-    __u64 pending_id = (bpf_get_current_pid_tgid() & 0xFFFFFFFF00000000ULL) | (__u32)ctx->old_pid;
-    struct witness_pending *pending = bpf_map_lookup_elem(&witness_pending_syscalls, &pending_id);
-    if (pending) {
-        syscall = pending->syscall;
-        bpf_map_delete_elem(&witness_pending_syscalls, &pending_id);
-    }
+    /* Which exec this was: the registers still hold the syscall number. */
+    struct witness_call call;
+    call__read_current(&call, subjects);
+    __u16 syscall = shape__handler(call.shape) == WITNESS_HANDLER_EXEC ? shape__syscall(call.shape) : WITNESS_SYS_EXECVE;
 
     struct witness_exec_event *event = scratch__get();
     if (!event)
         return 0;
     event__fill_header(&event->header, WITNESS_EVENT_EXEC, syscall, subjects);
+    event->header.flags |= call.gate;
 
     __u32 filename_len = 0;
-    unsigned short filename_offset = ctx->__data_loc_filename & 0xFFFF;
-    long n = bpf_probe_read_kernel_str(event->data, WITNESS_PATH_MAX + 1, (void *)ctx + filename_offset);
+    long n = bpf_probe_read_kernel_str(event->data, WITNESS_PATH_MAX + 1, BPF_CORE_READ(bprm, filename));
     if (n > WITNESS_PATH_MAX) {
         event->header.flags |= WITNESS_FLAG_PATH_TRUNCATED;
         filename_len = WITNESS_PATH_MAX;
@@ -213,23 +180,64 @@ int witness_process_exec(struct trace_event_raw_sched_process_exec *ctx)
     return 0;
 }
 
-SEC("raw_tracepoint/sched_process_fork")
-int witness_process_fork(struct bpf_raw_tracepoint_args *ctx)
+#define WITNESS_CLONE_THREAD 0x00010000ULL
+/* Every CLONE_NEW* flag: a new namespace for the child. */
+#define WITNESS_CLONE_NAMESPACES 0xFE020080ULL
+
+/* The CLONE_* flags of the clone-family syscall in `call` (0 for fork, vfork). */
+static __always_inline __u64 process__clone_flags(struct witness_call *call)
 {
-    struct task_struct *child = (struct task_struct *)ctx->args[1];
-    __u32 child_pid = BPF_CORE_READ(child, pid);
-    __u32 child_tgid = BPF_CORE_READ(child, tgid);
-    if (child_pid != child_tgid)
-        return 0; /* a thread: scoping and the process table go by thread group */
+    if (shape__handler(call->shape) != WITNESS_HANDLER_CLONE)
+        return 0;
+    __u32 where = shape__byte(call->shape, 2);
+    if (where == WITNESS_ARG_CLONE_ARGS) {
+        __u64 flags = 0; /* struct clone_args starts with its flags */
+        bpf_probe_read_user(&flags, sizeof(flags), (void *)call->args[0]);
+        return flags;
+    }
+    return where < 6 ? (__u32)call__arg(call, where) : 0;
+}
+
+/* A failed clone, fork or vfork, at sys_exit: an attempt, with the flags asked for. */
+static __always_inline void process__clone_failed(struct witness_call *call)
+{
+    if (call->ret >= 0)
+        return; /* a new task: sched_process_fork reported it */
+    struct witness_fork_event *event = scratch__get();
+    if (!event)
+        return;
+    event__fill_header(&event->header, WITNESS_EVENT_FORK, shape__syscall(call->shape), call->subjects);
+    event->header.result = call->ret;
+    event->header.flags |= call->gate;
+    event->child_pid = 0;
+    event->child_tid = 0;
+    event->clone_flags = process__clone_flags(call);
+    event__submit(event, sizeof(*event), call->subjects);
+}
+
+SEC("tp_btf/sched_process_fork")
+int witness_process_fork(unsigned long long *ctx)
+{
+    struct task_struct *child = (struct task_struct *)ctx[1];
+    __u32 child_pid = child->pid;
+    __u32 child_tgid = child->tgid;
 
     __u64 subjects = subject__current(); /* the parent is current */
     if (!subjects)
         return 0;
 
+    struct witness_call call;
+    call__read_current(&call, subjects);
+    __u64 flags = process__clone_flags(&call);
+    /* Threads are not events (scoping and the process table go by thread group),
+     * unless the thread was given a namespace of its own. */
+    if (child_pid != child_tgid && !(flags & WITNESS_CLONE_NAMESPACES))
+        return 0;
+
     /* A PID-tree subject follows the child. */
     __u32 parent_tgid = bpf_get_current_pid_tgid() >> 32;
     __u64 *tree = bpf_map_lookup_elem(&witness_subject_pids, &parent_tgid);
-    if (tree) {
+    if (tree && child_pid == child_tgid) {
         __u64 bits = *tree;
         if (bpf_map_update_elem(&witness_subject_pids, &child_tgid, &bits, BPF_ANY))
             drops__count(WITNESS_DROP_SUBJECT_FULL, bits);
@@ -238,31 +246,36 @@ int witness_process_fork(struct bpf_raw_tracepoint_args *ctx)
     struct witness_fork_event *event = scratch__get();
     if (!event)
         return 0;
-    event__fill_header(&event->header, WITNESS_EVENT_FORK, WITNESS_SYS_CLONE, subjects);
+    __u16 syscall = shape__handler(call.shape) == WITNESS_HANDLER_CLONE ? shape__syscall(call.shape) : WITNESS_SYS_CLONE;
+    event__fill_header(&event->header, WITNESS_EVENT_FORK, syscall, subjects);
     event->header.result = child_tgid;
+    event->header.flags |= call.gate;
     event->child_pid = child_tgid;
-    event->reserved = 0;
+    event->child_tid = child_pid;
+    event->clone_flags = flags;
     event__submit(event, sizeof(*event), subjects);
     return 0;
 }
 
-SEC("tracepoint/sched/sched_process_exit")
-int witness_process_exit(struct trace_event_raw_sched_process_exit *ctx)
+SEC("tp_btf/sched_process_exit")
+int witness_process_exit(unsigned long long *ctx)
 {
+    struct task_struct *task = (struct task_struct *)ctx[0]; /* current */
     __u64 pid_tgid = bpf_get_current_pid_tgid();
     __u32 tgid = pid_tgid >> 32;
-    /* A thread killed inside a syscall never reaches its exit tracepoint. */
-    bpf_map_delete_elem(&witness_pending_syscalls, &pid_tgid);
-
-    int group_dead;
-    if (bpf_core_field_exists(ctx->group_dead))
-        group_dead = BPF_CORE_READ(ctx, group_dead);
-    else
-        group_dead = (__u32)pid_tgid == tgid;
-    if (!group_dead)
-        return 0;
-
     __u64 subjects = subject__current();
+
+    /* exit and exit_group never return, so sys_exit never counts them: count here. */
+    if (subjects) {
+        struct witness_call call;
+        call__read_current(&call, subjects);
+        if (shape__handler(call.shape) == WITNESS_HANDLER_EXIT)
+            profile__count(subjects, call.table, call.nr);
+    }
+
+    /* The last thread out: the live count of the group has just reached zero. */
+    if (BPF_CORE_READ(task, signal, live.counter) != 0)
+        return 0;
     bpf_map_delete_elem(&witness_subject_pids, &tgid);
     if (!subjects)
         return 0;
@@ -271,7 +284,6 @@ int witness_process_exit(struct trace_event_raw_sched_process_exit *ctx)
     if (!event)
         return 0;
     event__fill_header(event, WITNESS_EVENT_EXIT, WITNESS_SYS_EXIT, subjects);
-    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
     event->result = BPF_CORE_READ(task, exit_code);
     event__submit(event, sizeof(*event), subjects);
     return 0;

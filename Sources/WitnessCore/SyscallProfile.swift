@@ -1,0 +1,59 @@
+/// One counter of the in-kernel syscall profile: how often a subject made syscall
+/// `number` of `table`.
+public struct SyscallCount: Sendable, Equatable {
+    public var table: SyscallNumbers.Table
+    public var number: Int
+    public var count: UInt64
+
+    public init(table: SyscallNumbers.Table, number: Int, count: UInt64) {
+        self.table = table
+        self.number = number
+        self.count = count
+    }
+}
+
+/// Every syscall a subject made during a window, reported as an event or not: the
+/// trial's runtime syscall profile. Counted in the kernel per subject slot, so it
+/// costs no ring buffer record and cannot be lost to a full one.
+public struct SyscallProfile: Sendable, Equatable {
+    public var counts: [SyscallCount]
+
+    public init(counts: [SyscallCount]) {
+        self.counts = counts
+    }
+
+    /// Syscalls by name in `table`, most frequent first (ties by name).
+    public func byName(in table: SyscallNumbers.Table) -> [(name: String, count: UInt64)] {
+        var merged: [String: UInt64] = [:]
+        for entry in counts where entry.table == table {
+            merged[SyscallNumbers.name(of: entry.number, in: table), default: 0] += entry.count
+        }
+        return merged.map { ($0.key, $0.value) }.sorted { $0.count != $1.count ? $0.count > $1.count : $0.name < $1.name }
+    }
+
+    /// `{"syscalls":{...},"compatSyscalls":{...}}`: native names to counts, and the
+    /// ia32 table's when the subject used it.
+    public func appendJSON(to writer: inout JSONWriter) {
+        writer.byte(UInt8(ascii: "{"))
+        writer.key("syscalls")
+        appendTable(.native, to: &writer)
+        let compat = byName(in: .compat)
+        if !compat.isEmpty {
+            writer.raw(",")
+            writer.key("compatSyscalls")
+            appendTable(.compat, to: &writer)
+        }
+        writer.byte(UInt8(ascii: "}"))
+    }
+
+    private func appendTable(_ table: SyscallNumbers.Table, to writer: inout JSONWriter) {
+        writer.byte(UInt8(ascii: "{"))
+        for (index, entry) in byName(in: table).enumerated() {
+            if index > 0 { writer.byte(UInt8(ascii: ",")) }
+            writer.string(entry.name)
+            writer.byte(UInt8(ascii: ":"))
+            writer.decimal(entry.count)
+        }
+        writer.byte(UInt8(ascii: "}"))
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+
+/// Small C programs the kernel tests run as subjects, for what no shell tool does:
+/// a syscall through the 32-bit gate, an exact number of one syscall, clone with
+/// namespace flags. Compiled with the system's cc into a scratch directory.
+enum CProgram {
+    /// Compiles `source` and returns the executable's path.
+    static func build(_ name: String, _ source: String, flags: [String] = []) throws -> String {
+        let dir = try Scratch.directory("c-\(name)")
+        let sourcePath = dir.appendingPathComponent("\(name).c").path
+        let binary = dir.appendingPathComponent(name).path
+        try Scratch.write(sourcePath, Data(source.utf8))
+        let compiler = Process()
+        compiler.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        compiler.arguments = ["cc", "-O1", "-w", "-o", binary, sourcePath] + flags
+        compiler.standardInput = FileHandle.nullDevice
+        try compiler.run()
+        try compiler.waitForExit(timeout: 120)
+        guard compiler.terminationStatus == 0 else { throw CompileError(name: name) }
+        return binary
+    }
+
+    struct CompileError: Error, CustomStringConvertible {
+        var name: String
+        var description: String { "cc could not build the test program \(name)" }
+    }
+
+    /// `int80-open PATH`: opens PATH through `int $0x80` (the ia32 table, where open
+    /// is 5), closes it the same way, and exits 0 when the open succeeded.
+    static let int80Open = """
+        #include <string.h>
+        #include <sys/mman.h>
+        #include <unistd.h>
+        static long int80(long nr, long a, long b, long c) {
+            long ret;
+            __asm__ volatile ("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b), "d"(c) : "memory");
+            return ret;
+        }
+        int main(int argc, char **argv) {
+            /* ia32 pointers are 32 bits: the path must live below 4 GiB. */
+            char *low = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+            if (low == MAP_FAILED || argc < 2) return 2;
+            strncpy(low, argv[1], 4000);
+            long fd = int80(5 /* open */, (long)low, 0 /* O_RDONLY */, 0);
+            if (fd < 0) return 1;
+            int80(6 /* close */, fd, 0, 0);
+            return 0;
+        }
+        """
+
+    /// `repeat-getppid N`: calls getppid(2) exactly N times, nothing else of note.
+    static let repeatGetppid = """
+        #include <stdlib.h>
+        #include <sys/syscall.h>
+        #include <unistd.h>
+        int main(int argc, char **argv) {
+            long n = argc > 1 ? atol(argv[1]) : 0;
+            for (long i = 0; i < n; i++) syscall(SYS_getppid);
+            return 0;
+        }
+        """
+
+    /// `clone-namespaces`: clone(CLONE_NEWNS), clone3(CLONE_NEWUSER) and a refused
+    /// clone(CLONE_NEWPID | CLONE_THREAD) (EINVAL): each child exits at once.
+    static let cloneNamespaces = """
+        #define _GNU_SOURCE
+        #include <linux/sched.h>
+        #include <sched.h>
+        #include <signal.h>
+        #include <stdint.h>
+        #include <string.h>
+        #include <sys/syscall.h>
+        #include <sys/wait.h>
+        #include <unistd.h>
+        int main(void) {
+            long pid = syscall(SYS_clone, CLONE_NEWNS | SIGCHLD, 0, 0, 0, 0);
+            if (pid == 0) _exit(0);
+            if (pid > 0) waitpid(pid, 0, 0);
+            struct clone_args args;
+            memset(&args, 0, sizeof(args));
+            args.flags = CLONE_NEWUSER;
+            args.exit_signal = SIGCHLD;
+            pid = syscall(SYS_clone3, &args, sizeof(args));
+            if (pid == 0) _exit(0);
+            if (pid > 0) waitpid(pid, 0, 0);
+            syscall(SYS_clone, CLONE_NEWPID | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM, 0, 0, 0, 0);
+            return 0;
+        }
+        """
+}

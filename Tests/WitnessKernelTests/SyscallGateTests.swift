@@ -1,0 +1,194 @@
+import CBPF
+import Foundation
+import Testing
+
+/// The kernel side sees every syscall through one raw tracepoint: whichever gate a
+/// subject takes into the kernel, whether the kernel refuses it, and whether any rule
+/// cares, it is counted and, when reported, decoded the same way.
+extension RealKernelTests {
+    /// Runs `command` under `trace` with the default rules and returns its result.
+    func traceJSON(_ command: [String]) throws -> AgentResult {
+        try Agent.run(["trace", "--output", "json", "--"] + command, timeout: 120)
+    }
+
+    /// Lines of `result` that fired `rule`.
+    func lines(_ result: AgentResult, firing rule: String) -> [[String: Any]] {
+        result.jsonLines().filter { ($0["rule"] as? String) == rule || (($0["rulesFired"] as? Int) ?? 0) > 1 && "\($0)".contains(rule) }
+    }
+
+    @Test func openThroughInt80IsAnOpenEventWithItsPath() throws {
+        let program = try CProgram.build("int80-open", CProgram.int80Open)
+        let dir = try Scratch.directory("int80")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let target = dir.appendingPathComponent("int80-target-\(UUID().uuidString.prefix(8))").path
+        try Scratch.write(target, Data("x".utf8))
+        let result = try traceJSON([program, target])
+        #expect(result.status == 0, "the open through int $0x80 succeeded: \(result.stderr)")
+        let events = result.events()
+        let open = try #require(events.first { field($0, "fd.name") == target }, "the ia32 open is an event")
+        #expect(field(open, "evt.type") == "open", "normalised to the syscall's name, not the ia32 number")
+        #expect(field(open, "evt.gate") == "ia32")
+        #expect(field(open, "evt.res") == "SUCCESS")
+        #expect(field(open, "proc.name") == "int80-open")
+        let marks = result.jsonLines().compactMap { $0["rule"] as? String }
+        #expect(marks.contains("32-bit syscall gate used by a workload"))
+
+        // The same file opened through the 32-bit gate is still the sensitive file.
+        let shadow = try traceJSON([program, "/etc/shadow"])
+        let read = try #require(shadow.jsonLines().first { ($0["output_fields"] as? [String: Any]).map { field($0, "fd.name") } == "/etc/shadow" })
+        let fired = "\(read)"
+        #expect(fired.contains("Read sensitive file by untrusted program"), "\(read)")
+    }
+
+    @Test func cloneWithNamespaceFlagsIsAnEventAndTheNamespaceRuleFires() throws {
+        let program = try CProgram.build("clone-ns", CProgram.cloneNamespaces)
+        let result = try traceJSON([program])
+        #expect(result.status == 0, "\(result.stderr)")
+        let events = result.events()
+        let clone = try #require(events.first { field($0, "evt.type") == "clone" && (field($0, "evt.arg.flags") ?? "").contains("CLONE_NEWNS") })
+        #expect(field(clone, "evt.res") == "SUCCESS")
+        #expect(Int(field(clone, "evt.arg.child_pid") ?? "") ?? 0 > 0)
+        let clone3 = try #require(events.first { field($0, "evt.type") == "clone3" })
+        #expect((field(clone3, "evt.arg.flags") ?? "").contains("CLONE_NEWUSER"), "\(clone3)")
+        let refused = try #require(events.first { field($0, "evt.type") == "clone" && field($0, "evt.res") == "EINVAL" }, "a refused clone is an attempt")
+        #expect((field(refused, "evt.arg.flags") ?? "").contains("CLONE_NEWPID"))
+        let namespaceLines = result.jsonLines().filter { "\($0["rule"] ?? "")" == "Namespace escape attempt" }
+        let syscalls = Set(namespaceLines.compactMap { ($0["output_fields"] as? [String: Any]).flatMap { field($0, "evt.type") } })
+        #expect(syscalls.isSuperset(of: ["clone", "clone3"]), "\(syscalls)")
+
+        // unshare(1) makes the same request with unshare(2).
+        let unshared = try traceJSON(["unshare", "-m", "true"])
+        let unshare = try #require(unshared.events().first { field($0, "evt.type") == "unshare" })
+        #expect((field(unshare, "evt.arg.flags") ?? "").contains("CLONE_NEWNS"))
+        #expect(unshared.jsonLines().contains { "\($0["rule"] ?? "")" == "Namespace escape attempt" })
+    }
+
+    @Test func moduleLoadOnAKernelWithoutModulesIsAnAttemptAndAHardDeny() throws {
+        let mount = try cgroupMount()
+        let cgroup = "\(mount)/witness-test-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: cgroup, withIntermediateDirectories: false)
+        defer { rmdir(cgroup) }
+        let agent = try RunningAgent([
+            "witness", "--cgroup", cgroup, "--window", "3s", "--events", "--sostle", "L2", "--output", "json",
+        ])
+        try agent.waitUntilAttached()
+        // finit_module(fd of a file that is no module, "", 0): ENOSYS without module
+        // support, ENOEXEC or EPERM with it; an attempt either way.
+        try Scratch.shell(
+            """
+            echo $$ > \(cgroup)/cgroup.procs
+            python3 -c 'import ctypes, os; libc = ctypes.CDLL(None); libc.syscall(313, os.open("/bin/true", os.O_RDONLY), b"", 0)'
+            """)
+        let result = try agent.finish()
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.jsonLines()
+        let attempt = try #require(lines.compactMap { $0["output_fields"] as? [String: Any] }.first { field($0, "evt.type") == "finit_module" })
+        #expect(field(attempt, "evt.failed") == nil || true)
+        #expect(Int(field(attempt, "evt.rawres") ?? "0") ?? 0 < 0, "refused: \(attempt)")
+        #expect(field(attempt, "fd.name") == "/usr/bin/true" || field(attempt, "fd.name") == "/bin/true", "the module file, from the descriptor")
+        let testimony = try #require(lines.last)
+        #expect((testimony["rules"] as? [String: Any])?["Kernel module load attempt"] as? Int == 1)
+        let gate = try #require(testimony["gate"] as? [String: Any])
+        #expect(gate["hardDeny"] as? Bool == true)
+        #expect(gate["verdictHint"] as? String == "DENY")
+    }
+
+    @Test func theProfileCountsEverySyscallOfTheSubject() throws {
+        let program = try CProgram.build("repeat-getppid", CProgram.repeatGetppid)
+        let mount = try cgroupMount()
+        let cgroup = "\(mount)/witness-test-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: cgroup, withIntermediateDirectories: false)
+        defer { rmdir(cgroup) }
+        let agent = try RunningAgent(["witness", "--cgroup", cgroup, "--window", "2s", "--output", "json"])
+        try agent.waitUntilAttached()
+        try Scratch.shell("echo $$ > \(cgroup)/cgroup.procs; exec \(program) 4321")
+        let result = try agent.finish()
+        #expect(result.status == 0, "\(result.stderr)")
+        let testimony = try #require(result.jsonLines().last)
+        let profile = try #require(testimony["profile"] as? [String: Any])
+        let syscalls = try #require(profile["syscalls"] as? [String: Any])
+        #expect(syscalls["getppid"] as? Int == 4321, "\(syscalls)")
+        #expect((syscalls["execve"] as? Int ?? 0) >= 1)
+        #expect(syscalls["exit_group"] as? Int == 1, "counted as the process exits: \(syscalls)")
+        #expect(profile["compatSyscalls"] == nil)
+    }
+
+    @Test func tcpFastOpenIsAConnect() throws {
+        let dir = try Scratch.directory("fastopen")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let script = dir.appendingPathComponent("fastopen.py").path
+        try Scratch.write(
+            script,
+            Data(
+                """
+                import socket
+                listener = socket.socket()
+                listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                listener.bind(("127.0.0.1", 4444))
+                listener.listen(1)
+                client = socket.socket()
+                client.sendto(b"x", socket.MSG_FASTOPEN, ("127.0.0.1", 4444))
+                """.utf8))
+        let result = try traceJSON(["python3", script])
+        #expect(result.status == 0, "\(result.stderr)")
+        let connect = try #require(result.events().first { field($0, "evt.type") == "connect" && field($0, "fd.sport") == "4444" })
+        #expect(field(connect, "fd.sip") == "127.0.0.1")
+        #expect(result.jsonLines().contains { "\($0["rule"] ?? "")" == "Connection to a mining or reverse-shell port" })
+    }
+
+    @Test func ioUringSetupIsFlagged() throws {
+        let result = try traceJSON([
+            "python3", "-c",
+            "import ctypes, os; libc = ctypes.CDLL(None, use_errno=True); params = ctypes.create_string_buffer(120); fd = libc.syscall(425, 8, params); os.close(fd) if fd >= 0 else None",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let setup = try #require(result.events().first { field($0, "evt.type") == "io_uring_setup" })
+        #expect(field(setup, "evt.res") == "SUCCESS")
+        #expect(result.jsonLines().contains { "\($0["rule"] ?? "")" == "io_uring set up by a workload" })
+    }
+
+    /// In node mode the programs are loaded at start but linked only while a window is open.
+    @Test func nodeModeLinksOnlyWhileAWindowIsOpen() async throws {
+        let cgroup = try makeCgroup()
+        defer { rmdir(cgroup) }
+        let node = try NodeUnderTest()
+        defer { try? FileManager.default.removeItem(at: node.directory) }
+        #expect(try await node.call(.GET, "/readyz", token: nil).status == 200)
+        #expect(Links.ofWitness() == 0, "no window: nothing linked")
+        let id = try await node.open(cgroup, window: "30s")
+        #expect(Links.ofWitness() == 4, "a window: the four programs linked")
+        try runInCgroup(cgroup, "cat /etc/hostname > /dev/null")
+        let closed = try await node.json(.DELETE, "/v1/windows/\(id)")
+        let testimony = try #require(closed["testimony"] as? [String: Any])
+        let profile = try #require(testimony["profile"] as? [String: Any])
+        #expect(((profile["syscalls"] as? [String: Any])?["openat"] as? Int ?? 0) >= 1)
+        #expect(Links.ofWitness() == 0, "the last window closed: unlinked")
+        let result = try node.stop()
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+}
+
+/// BPF links in the kernel whose program is one of Witness's.
+enum Links {
+    static func ofWitness() -> Int {
+        var id: UInt32 = 0
+        var count = 0
+        while bpf_link_get_next_id(id, &id) == 0 {
+            let linkFD = bpf_link_get_fd_by_id(id)
+            guard linkFD >= 0 else { continue }
+            defer { close(linkFD) }
+            var info = bpf_link_info()
+            var length = UInt32(MemoryLayout<bpf_link_info>.size)
+            guard bpf_link_get_info_by_fd(linkFD, &info, &length) == 0 else { continue }
+            let programFD = bpf_prog_get_fd_by_id(info.prog_id)
+            guard programFD >= 0 else { continue }
+            defer { close(programFD) }
+            var program = bpf_prog_info()
+            var programLength = UInt32(MemoryLayout<bpf_prog_info>.size)
+            guard bpf_prog_get_info_by_fd(programFD, &program, &programLength) == 0 else { continue }
+            let name = withUnsafeBytes(of: program.name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name.hasPrefix("witness_") { count += 1 }
+        }
+        return count
+    }
+}
