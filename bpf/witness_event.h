@@ -108,6 +108,28 @@ enum witness_handler {
     WITNESS_HANDLER_EXIT = 8,     /* exit, exit_group: never return; counted at sched_process_exit */
 };
 
+/*
+ * io_uring operations that have a syscall twin are reported as that syscall: the
+ * agent writes the twin's shape at the operation's opcode in witness_io_uring_ops,
+ * and the submit program lays out the operation's fields as the twin's arguments
+ * (paths are the kernel's copies, read from kernel memory):
+ *   OPENAT, OPENAT2  dfd, path, flags, mode           (open handler, bytes 1 0 2 3)
+ *   CONNECT          fd, sockaddr (user), length       (connect handler)
+ *   RENAMEAT, LINKAT old dfd, old path, new dfd, new path, flags
+ *   UNLINKAT         dfd, path, flags
+ *   SYMLINKAT        target, new dfd, link path
+ */
+#define WITNESS_IO_URING_OPS 64
+enum witness_io_uring_op {
+    WITNESS_IORING_OP_CONNECT = 16,
+    WITNESS_IORING_OP_OPENAT = 18,
+    WITNESS_IORING_OP_OPENAT2 = 28,
+    WITNESS_IORING_OP_RENAMEAT = 35,
+    WITNESS_IORING_OP_UNLINKAT = 36,
+    WITNESS_IORING_OP_SYMLINKAT = 38,
+    WITNESS_IORING_OP_LINKAT = 39,
+};
+
 /* Bytes of the in-kernel syscall profile: one counter per subject, table and number. */
 #define WITNESS_PROFILE_ENTRIES (WITNESS_MAX_SUBJECTS * WITNESS_SYSCALL_TABLES * WITNESS_SYSCALL_SLOTS)
 
@@ -127,6 +149,7 @@ enum witness_event_flags {
     WITNESS_FLAG_X32 = 1 << 11,               /* made through the x32 ABI */
     WITNESS_FLAG_FASTOPEN = 1 << 12,          /* connect: a TCP fast open by sendto/sendmsg */
     WITNESS_FLAG_SOCKETCALL = 1 << 13,        /* connect: through ia32 socketcall(2) */
+    WITNESS_FLAG_IO_URING = 1 << 14,          /* submitted through io_uring: result not observed */
 };
 
 /* Why the kernel side lost something; index of the per-CPU drop counters. */

@@ -200,6 +200,16 @@ long long cbpf_ringbuf_unconsumed(int map_fd)
     return (long long)(prod - cons);
 }
 
+int cbpf_btf_has_type(const char *btf_path, const char *name, int kind)
+{
+    struct btf *btf = btf_path ? btf__parse(btf_path, NULL) : btf__load_vmlinux_btf();
+    if (!btf)
+        return -1;
+    int found = btf__find_by_name_kind(btf, name, kind) >= 0;
+    btf__free(btf);
+    return found;
+}
+
 int cbpf_cgroup_path(int mount_fd, uint64_t id, char *path, int size)
 {
     union {

@@ -63,6 +63,9 @@ final class WitnessSession {
         if !probe.missingSyscalls.isEmpty {
             note = " (no syscall number here: \(probe.missingSyscalls.joined(separator: ", ")))"
         }
+        if !probe.blindSpots.isEmpty {
+            note += " (not visible on this kernel: \(probe.blindSpots.joined(separator: "; ")))"
+        }
         FileHandleWriter.standardError(
             "witness-agent: attached \(probe.programNames.count) programs (every syscall, \(probe.reportedSyscalls.count) reported) in \((elapsed * 10).rounded() / 10) ms\(note), \(rulesSummary); \(what)\n")
     }
@@ -79,6 +82,7 @@ final class WitnessSession {
         var agentDrops: UInt64
         var records: UInt64
         var profile: SyscallProfile
+        var detachMilliseconds: Double
     }
 
     /// Flushes output, reads the drop counters for `slot`, and detaches everything.
@@ -87,10 +91,14 @@ final class WitnessSession {
         let accounting = Accounting(
             counts: pipeline.counts, alerts: rules?.firedByRule.reduce(0) { $0 + UInt64($1) } ?? 0,
             kernelDrops: probe.drops(slot: slot), agentDrops: pipeline.counts.undecodable + pipeline.unwrittenLines,
-            records: consumer.recordsConsumed, profile: SyscallProfile(counts: probe.profile(slot: slot)))
+            records: consumer.recordsConsumed, profile: SyscallProfile(counts: probe.profile(slot: slot)),
+            detachMilliseconds: 0)
         consumer.close()
+        var finished = accounting
+        let detachStart = WallClock.bootNow()
         probe.close()
-        return accounting
+        finished.detachMilliseconds = Double(WallClock.bootNow() - detachStart) / 1e6
+        return finished
     }
 
     /// The closing line on stderr; loudly says when anything was lost.
@@ -99,7 +107,7 @@ final class WitnessSession {
         var line = "witness-agent: \(accounting.counts.total) events"
         if !types.isEmpty { line += " (\(types))" }
         line += ", \(accounting.alerts) alert\(accounting.alerts == 1 ? "" : "s")"
-        line += "; lost \(accounting.kernelDrops) in kernel, \(accounting.agentDrops) in agent; detached\n"
+        line += "; lost \(accounting.kernelDrops) in kernel, \(accounting.agentDrops) in agent; detached in \((accounting.detachMilliseconds * 10).rounded() / 10) ms\n"
         FileHandleWriter.standardError(line)
         let lost = accounting.kernelDrops + accounting.agentDrops
         if lost > 0 {

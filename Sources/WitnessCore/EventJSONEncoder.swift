@@ -56,7 +56,7 @@ public struct EventJSONEncoder {
         writer.raw(",")
         writer.key("evt.type")
         writer.string(header.syscall.eventType)
-        if header.flags.contains(.compat) || header.flags.contains(.x32) {
+        if !header.flags.isDisjoint(with: [.compat, .x32, .ioUring]) {
             writer.raw(",")
             writer.key("evt.gate")
             writer.string(header.flags.gate)

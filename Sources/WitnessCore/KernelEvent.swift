@@ -184,9 +184,11 @@ public struct EventFlags: OptionSet, Sendable {
     public static let x32 = EventFlags(rawValue: UInt32(WITNESS_FLAG_X32.rawValue))
     public static let fastOpen = EventFlags(rawValue: UInt32(WITNESS_FLAG_FASTOPEN.rawValue))
     public static let socketcall = EventFlags(rawValue: UInt32(WITNESS_FLAG_SOCKETCALL.rawValue))
+    public static let ioUring = EventFlags(rawValue: UInt32(WITNESS_FLAG_IO_URING.rawValue))
 
     /// Which gate into the kernel the syscall took, as the `evt.gate` field says it.
     public var gate: StaticString {
+        if contains(.ioUring) { return "io_uring" }
         if contains(.compat) { return "ia32" }
         if contains(.x32) { return "x32" }
         return "syscall"

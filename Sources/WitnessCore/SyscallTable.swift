@@ -195,6 +195,28 @@ public enum SyscallTable {
         shape(.prctl, ["option", "arg2", "arg3", "arg4", "arg5"], path: (1, .prctlName)),
     ]
 
+    /// io_uring operations reported as their syscall twin: (opcode, the twin's row).
+    /// The kernel program lays each operation's fields out as the twin's arguments
+    /// (bpf/witness_event.h), so the twin's decoding, fields and rules apply.
+    public static let ioUringOperations: [(opcode: UInt32, shape: SyscallShape)] = {
+        let twins: [(witness_io_uring_op, Syscall)] = [
+            (WITNESS_IORING_OP_OPENAT, .openat), (WITNESS_IORING_OP_OPENAT2, .openat2),
+            (WITNESS_IORING_OP_CONNECT, .connect), (WITNESS_IORING_OP_RENAMEAT, .renameat2),
+            (WITNESS_IORING_OP_UNLINKAT, .unlinkat), (WITNESS_IORING_OP_SYMLINKAT, .symlinkat),
+            (WITNESS_IORING_OP_LINKAT, .linkat),
+        ]
+        return twins.map { opcode, syscall in
+            var shape: SyscallShape
+            if syscall == .openat2 {
+                // The ring holds flags and mode themselves, laid out as openat's.
+                shape = special(.openat2, .open, ["openat2"], [1, 0, 2, 3])
+            } else {
+                shape = shapes.first { $0.syscall == syscall && $0.handler != .fastOpen && $0.handler != .socketcall }!
+            }
+            return (UInt32(opcode.rawValue), shape)
+        }
+    }()
+
     private static let bySyscall: [SyscallShape?] = {
         var table = [SyscallShape?](repeating: nil, count: Syscall.allCases.count)
         for shape in shapes where shape.handler == .generic { table[Int(shape.syscall.rawValue)] = shape }

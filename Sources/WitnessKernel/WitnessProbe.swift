@@ -57,6 +57,9 @@ public final class WitnessProbe {
     /// and rows that no table of this architecture has.
     public let reportedSyscalls: [String]
     public let missingSyscalls: [String]
+    /// What this kernel does not let Witness see, one phrase each (e.g. io_uring
+    /// operations on a kernel without their tracepoint).
+    public let blindSpots: [String]
     public var isLinked: Bool { !links.isEmpty }
     public let ringBufferBytes: Int
     let eventsFD: Int32
@@ -107,6 +110,15 @@ public final class WitnessProbe {
             !shape.kernelNames.contains { name in SyscallNumbers.Table.allCases.contains { SyscallNumbers.number(of: name, in: $0) != nil } }
         }.map { "\($0.syscall.eventType)" }
 
+        // Optional hooks: a kernel without one loads the rest, and says what it misses.
+        var blind: [String] = []
+        for (program, tracepoint, what) in Self.optionalPrograms
+        where cbpf_btf_has_type(options.btfPath, "btf_trace_\(tracepoint)", Int32(BTF_KIND_TYPEDEF)) == 0 {
+            if let found = bpf_object__find_program_by_name(object, program) { bpf_program__set_autoload(found, false) }
+            blind.append(what)
+        }
+        blindSpots = blind
+
         let maps: LoadedMaps
         do throws(BPFError) {
             maps = try Self.load(object, ringBufferBytes: options.ringBufferBytes, shapes: entries)
@@ -140,7 +152,7 @@ public final class WitnessProbe {
         profileCounts = counts.bindMemory(to: UInt64.self, capacity: Self.profileEntries)
         var program = bpf_object__next_program(object, nil)
         while let current = program {
-            programNames.append(String(cString: bpf_program__name(current)))
+            if bpf_program__autoload(current) { programNames.append(String(cString: bpf_program__name(current))) }
             program = bpf_object__next_program(object, current)
         }
         if options.link {
@@ -174,11 +186,11 @@ public final class WitnessProbe {
         }
         let shapesFD = try mapFD(object, "witness_syscall_shapes")
         for entry in shapes {
-            var key = entry.index
-            var value = entry.shape
-            if bpf_map_update_elem(shapesFD, &key, &value, UInt64(BPF_ANY)) != 0 {
-                throw BPFError.lastError("fill syscall shapes")
-            }
+            try fill(shapesFD, key: entry.index, value: entry.shape, "fill syscall shapes")
+        }
+        let ringOperationsFD = try mapFD(object, "witness_io_uring_ops")
+        for operation in SyscallTable.ioUringOperations {
+            try fill(ringOperationsFD, key: operation.opcode, value: operation.shape.shape, "fill io_uring operations")
         }
         return LoadedMaps(
             events: try mapFD(object, "witness_events"),
@@ -317,6 +329,19 @@ public final class WitnessProbe {
 
     // MARK: Loading
 
+    /// Programs on hooks a kernel may lack: (program, tracepoint, what is not seen without it).
+    private static let optionalPrograms = [
+        ("witness_io_uring_submit", "io_uring_submit_req", "io_uring operations (no io_uring_submit_req tracepoint)")
+    ]
+
+    private static func fill(_ fd: Int32, key: UInt32, value: UInt64, _ what: String) throws(BPFError) {
+        var key = key
+        var value = value
+        if bpf_map_update_elem(fd, &key, &value, UInt64(BPF_ANY)) != 0 {
+            throw BPFError.lastError(what)
+        }
+    }
+
     private static func mapFD(_ object: OpaquePointer, _ name: String) throws(BPFError) -> Int32 {
         guard let map = bpf_object__find_map_by_name(object, name) else {
             throw BPFError(operation: "find map", errno: ENOENT, message: "embedded object has no map \(name)")
@@ -346,6 +371,8 @@ public final class WitnessProbe {
         guard let object, links.isEmpty else { return }
         var program = bpf_object__next_program(object, nil)
         while let current = program {
+            defer { program = bpf_object__next_program(object, current) }
+            guard bpf_program__autoload(current) else { continue }
             let name = String(cString: bpf_program__name(current))
             guard let link = bpf_program__attach(current) else {
                 let error = errno
@@ -356,7 +383,6 @@ public final class WitnessProbe {
                     isUsageError: error == EPERM || error == EACCES)
             }
             links.append(link)
-            program = bpf_object__next_program(object, current)
         }
     }
 

@@ -176,8 +176,9 @@ final class KernelService: Service {
         let open = await registry.openCount
         if open > 0 { logger.info("shutting down: closing \(open) open window\(open == 1 ? "" : "s") as cut short") }
         await registry.shutdown()
+        let start = WallClock.bootNow()
         await kernel.stop()
-        logger.info("programs detached")
+        logger.info("programs detached in \(Double((WallClock.bootNow() - start) / 100_000) / 10) ms")
     }
 }
 

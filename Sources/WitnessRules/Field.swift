@@ -11,7 +11,8 @@ public enum FieldID: String, CaseIterable, Sendable {
     case evtTime = "evt.time"
     case evtNum = "evt.num"
     /// Which gate into the kernel the syscall took: `syscall`, `ia32` (int $0x80,
-    /// sysenter: the 32-bit table) or `x32`.
+    /// sysenter: the 32-bit table), `x32`, or `io_uring` (an operation submitted to a
+    /// ring, reported as its syscall twin).
     case evtGate = "evt.gate"
     case evtArgFlags = "evt.arg.flags"
     case evtArgMode = "evt.arg.mode"

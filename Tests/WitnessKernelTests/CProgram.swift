@@ -87,4 +87,52 @@ enum CProgram {
             return 0;
         }
         """
+
+    /// `io-uring-ops FILE DIR PORT`: through io_uring only, opens FILE, connects to
+    /// 127.0.0.1:PORT, and in DIR renames `a` to `b`, links `b` to `c`, symlinks `d`
+    /// to `b` and unlinks `c`. Build with -luring.
+    static let ioUringOperations = """
+        #include <arpa/inet.h>
+        #include <fcntl.h>
+        #include <liburing.h>
+        #include <netinet/in.h>
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <sys/socket.h>
+        #include <unistd.h>
+        static struct io_uring ring;
+        static int run(void) {
+            struct io_uring_cqe *cqe;
+            io_uring_submit(&ring);
+            if (io_uring_wait_cqe(&ring, &cqe)) return -1;
+            int res = cqe->res;
+            io_uring_cqe_seen(&ring, cqe);
+            return res;
+        }
+        int main(int argc, char **argv) {
+            if (argc < 4 || io_uring_queue_init(8, &ring, 0)) return 2;
+            char a[4096], b[4096], c[4096], d[4096];
+            snprintf(a, sizeof a, "%s/a", argv[2]);
+            snprintf(b, sizeof b, "%s/b", argv[2]);
+            snprintf(c, sizeof c, "%s/c", argv[2]);
+            snprintf(d, sizeof d, "%s/d", argv[2]);
+            io_uring_prep_openat(io_uring_get_sqe(&ring), AT_FDCWD, argv[1], O_RDONLY, 0);
+            int fd = run();
+            int sock = socket(AF_INET, SOCK_STREAM, 0);
+            struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[3])) };
+            to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            io_uring_prep_connect(io_uring_get_sqe(&ring), sock, (struct sockaddr *)&to, sizeof to);
+            run();
+            io_uring_prep_renameat(io_uring_get_sqe(&ring), AT_FDCWD, a, AT_FDCWD, b, 0);
+            run();
+            io_uring_prep_linkat(io_uring_get_sqe(&ring), AT_FDCWD, b, AT_FDCWD, c, 0);
+            run();
+            io_uring_prep_symlinkat(io_uring_get_sqe(&ring), b, AT_FDCWD, d);
+            run();
+            io_uring_prep_unlinkat(io_uring_get_sqe(&ring), AT_FDCWD, c, 0);
+            run();
+            io_uring_queue_exit(&ring);
+            return fd >= 0 ? 0 : 1;
+        }
+        """
 }

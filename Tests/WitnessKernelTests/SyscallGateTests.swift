@@ -131,14 +131,42 @@ extension RealKernelTests {
         #expect(result.jsonLines().contains { "\($0["rule"] ?? "")" == "Connection to a mining or reverse-shell port" })
     }
 
-    @Test func ioUringSetupIsFlagged() throws {
-        let result = try traceJSON([
-            "python3", "-c",
-            "import ctypes, os; libc = ctypes.CDLL(None, use_errno=True); params = ctypes.create_string_buffer(120); fd = libc.syscall(425, 8, params); os.close(fd) if fd >= 0 else None",
-        ])
-        #expect(result.status == 0, "\(result.stderr)")
-        let setup = try #require(result.events().first { field($0, "evt.type") == "io_uring_setup" })
-        #expect(field(setup, "evt.res") == "SUCCESS")
+    @Test func ioUringOperationsAreTheirSyscallTwins() throws {
+        let program = try CProgram.build("io-uring-ops", CProgram.ioUringOperations, flags: ["-luring"])
+        let dir = try Scratch.directory("uring")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let d = dir.path
+        try Scratch.write("\(d)/a", Data("x".utf8))
+        let target = "\(d)/ring-target-\(UUID().uuidString.prefix(8))"
+        try Scratch.write(target, Data("x".utf8))
+        let script = """
+            python3 -c 'import socket, time; l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1); \
+            open("\(d)/port", "w").write(str(l.getsockname()[1])); time.sleep(5)' &
+            while [ ! -s \(d)/port ]; do sleep 0.05; done
+            \(program) \(target) \(d) $(cat \(d)/port)
+            status=$?
+            \(program) /etc/shadow \(d) $(cat \(d)/port)
+            kill %1
+            exit $status
+            """
+        let result = try traceJSON(["sh", "-c", script])
+        #expect(result.status == 0, "the ring opened the file: \(result.stderr)")
+        let ring = result.events().filter { field($0, "evt.gate") == "io_uring" }
+        let open = try #require(ring.first { field($0, "fd.name") == target }, "the ring's open is an open event")
+        #expect(field(open, "evt.type") == "openat")
+        #expect(field(open, "evt.res") == "EINPROGRESS", "submitted; the completion is not observed")
+        #expect(field(open, "proc.name") == "io-uring-ops")
+        let connect = try #require(ring.first { field($0, "evt.type") == "connect" })
+        #expect(field(connect, "fd.sip") == "127.0.0.1")
+        let types = Set(ring.compactMap { field($0, "evt.type") })
+        #expect(types.isSuperset(of: ["openat", "connect", "renameat2", "linkat", "symlinkat", "unlinkat"]), "\(types)")
+        let rename = try #require(ring.first { field($0, "evt.type") == "renameat2" })
+        #expect(field(rename, "evt.arg.oldpath") == "\(d)/a")
+        #expect(field(rename, "evt.arg.newpath") == "\(d)/b")
+        #expect(ring.contains { field($0, "evt.type") == "unlinkat" && field($0, "fd.name") == "\(d)/c" })
+        // The shadow file read through the ring is the sensitive file read.
+        let alerts = result.jsonLines().filter { "\($0["rule"] ?? "")" == "Read sensitive file by untrusted program" }
+        #expect(alerts.contains { ($0["output_fields"] as? [String: Any]).map { field($0, "evt.gate") } == "io_uring" })
         #expect(result.jsonLines().contains { "\($0["rule"] ?? "")" == "io_uring set up by a workload" })
     }
 

@@ -76,12 +76,14 @@ static __always_inline void event__submit(void *record, __u64 size, __u64 subjec
     }
 }
 
-/* Read a NUL-terminated string of at most WITNESS_PATH_MAX bytes; returns its length,
- * flagging truncation or an unreadable address on the record. */
-static __always_inline __u32 event__read_user_path(struct witness_event_header *header, char *dst,
-                                                   const void *src)
+/* Read a NUL-terminated string of at most WITNESS_PATH_MAX bytes from user memory, or
+ * from kernel memory when `in_kernel`; returns its length, flagging truncation or an
+ * unreadable address on the record. */
+static __always_inline __u32 event__read_path(struct witness_event_header *header, char *dst, const void *src,
+                                              int in_kernel)
 {
-    long n = bpf_probe_read_user_str(dst, WITNESS_PATH_MAX + 1, src);
+    long n = in_kernel ? bpf_probe_read_kernel_str(dst, WITNESS_PATH_MAX + 1, src)
+                       : bpf_probe_read_user_str(dst, WITNESS_PATH_MAX + 1, src);
     if (n <= 0) {
         header->flags |= WITNESS_FLAG_PATH_UNREADABLE;
         return 0;
@@ -91,6 +93,12 @@ static __always_inline __u32 event__read_user_path(struct witness_event_header *
         return WITNESS_PATH_MAX;
     }
     return n - 1;
+}
+
+static __always_inline __u32 event__read_user_path(struct witness_event_header *header, char *dst,
+                                                   const void *src)
+{
+    return event__read_path(header, dst, src, 0);
 }
 
 #endif /* WITNESS_EVENT_BUILDER_H */

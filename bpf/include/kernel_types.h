@@ -48,6 +48,70 @@ struct thread_info {
     __u32 status;
 } WITNESS_CORE;
 
+/* io_uring: a submitted request and the per-operation data at its start (cmd). */
+struct io_cqe {
+    __u64 user_data;
+    __s32 res;
+    int fd;
+} WITNESS_CORE;
+
+struct io_cmd_data {
+    struct file *file;
+    __u8 data[56];
+} WITNESS_CORE;
+
+struct io_kiocb {
+    struct io_cmd_data cmd;
+    __u8 opcode;
+    struct io_cqe cqe;
+} WITNESS_CORE;
+
+/* The kernel's copy of a path given to a syscall or an io_uring operation. */
+struct filename {
+    const char *name;
+} WITNESS_CORE;
+
+struct open_how {
+    __u64 flags;
+    __u64 mode;
+} WITNESS_CORE;
+
+struct io_open {
+    int dfd;
+    struct filename *filename;
+    struct open_how how;
+} WITNESS_CORE;
+
+struct sockaddr;
+
+struct io_connect {
+    struct sockaddr *addr;
+    int addr_len;
+} WITNESS_CORE;
+
+struct io_rename {
+    int old_dfd;
+    int new_dfd;
+    struct filename *oldpath;
+    struct filename *newpath;
+    int flags;
+} WITNESS_CORE;
+
+struct io_unlink {
+    int dfd;
+    int flags;
+    struct filename *filename;
+} WITNESS_CORE;
+
+/* linkat and symlinkat */
+struct io_link {
+    int old_dfd;
+    int new_dfd;
+    struct filename *oldpath;
+    struct filename *newpath;
+    int flags;
+} WITNESS_CORE;
+
 struct linux_binprm {
     struct file *file;
     const char *filename;

@@ -58,6 +58,14 @@ struct {
     __type(value, __u64);
 } witness_syscall_shapes SEC(".maps");
 
+/* io_uring operations reported as their syscall twin: opcode -> the twin's shape. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, WITNESS_IO_URING_OPS);
+    __type(key, __u32);
+    __type(value, __u64);
+} witness_io_uring_ops SEC(".maps");
+
 /* The subjects' syscall profile: every syscall a subject made, reported or not,
  * counted by (slot, table, number). Mmapped by the agent, which reads a slot at
  * window close and zeroes it before the slot is used again. */

@@ -42,7 +42,8 @@ static __always_inline void file__open(struct witness_call *call)
                                                                  : (__u32)call__arg(call, flags_arg);
         event->mode = (__u32)call__arg(call, shape__byte(shape, 5));
     }
-    __u32 len = event__read_user_path(&event->header, event->path, (void *)call__arg(call, shape__byte(shape, 2)));
+    __u32 len = event__read_path(&event->header, event->path, (void *)call__arg(call, shape__byte(shape, 2)),
+                                 call->kernel_strings);
     __u32 dir_len = 0;
     if (len > 0 && event->path[0] != '/')
         dir_len = path__write_base(&event->header, event->path + len, event->dirfd);

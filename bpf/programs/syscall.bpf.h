@@ -43,7 +43,7 @@ static __always_inline __u32 syscall__path(struct witness_syscall_event *event, 
         return path__write(&event->header, out, BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt));
     }
     __u32 flags_before = event->header.flags;
-    __u32 len = event__read_user_path(&event->header, out, (void *)call__arg(call, path_arg));
+    __u32 len = event__read_path(&event->header, out, (void *)call__arg(call, path_arg), call->kernel_strings);
     if ((event->header.flags & WITNESS_FLAG_PATH_TRUNCATED) && !(flags_before & WITNESS_FLAG_PATH_TRUNCATED)
         && truncated_flag != WITNESS_FLAG_PATH_TRUNCATED) {
         event->header.flags &= ~WITNESS_FLAG_PATH_TRUNCATED;

@@ -15,6 +15,7 @@
 #include <sys/timerfd.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 
 #include "../../../bpf/witness_event.h"
 
@@ -70,5 +71,9 @@ long long cbpf_ringbuf_unconsumed(int map_fd);
  * open_by_handle_at: the cgroup id is its kernfs file handle. Returns the length
  * written to `path` (NUL-terminated), or -1 (errno set) when it is gone. */
 int cbpf_cgroup_path(int mount_fd, uint64_t id, char *path, int size);
+
+/* Whether the kernel BTF at `btf_path` (NULL: the running kernel's) has a type
+ * named `name` of kind `kind` (BTF_KIND_*): 1 yes, 0 no, -1 unreadable. */
+int cbpf_btf_has_type(const char *btf_path, const char *name, int kind);
 
 #endif /* CBPF_H */
