@@ -18,11 +18,57 @@ enum Agent {
         return try running.finish(timeout: timeout)
     }
 
-    /// The number of BPF programs loaded in the kernel right now.
-    static func loadedProgramCount() -> Int {
+    /// Witness programs still loaded, once the kernel has freed what exited agents
+    /// released (a closed link frees its program after an RCU grace period, a moment
+    /// after the agent exits): waits up to two seconds for none. Tests run one at a
+    /// time, so any left is a leak.
+    static func witnessProgramsLeft() -> Int {
+        let deadline = Date().addingTimeInterval(2)
+        var count = witnessProgramCount()
+        while count != 0 && Date() < deadline {
+            usleep(20_000)
+            count = witnessProgramCount()
+        }
+        return count
+    }
+
+    private static func witnessProgramCount() -> Int {
+        KernelObjects.witnessProgramIDs().count
+    }
+}
+
+/// Witness's programs and links in the kernel, found by the programs' names.
+enum KernelObjects {
+    /// IDs of loaded programs named witness_*.
+    static func witnessProgramIDs() -> Set<UInt32> {
+        var ids = Set<UInt32>()
+        var id: UInt32 = 0
+        while bpf_prog_get_next_id(id, &id) == 0 {
+            let fd = bpf_prog_get_fd_by_id(id)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            var info = bpf_prog_info()
+            var length = UInt32(MemoryLayout<bpf_prog_info>.size)
+            guard bpf_obj_get_info_by_fd(fd, &info, &length) == 0 else { continue }
+            let name = withUnsafeBytes(of: info.name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name.hasPrefix("witness_") { ids.insert(id) }
+        }
+        return ids
+    }
+
+    /// Links whose program is one of Witness's.
+    static func witnessLinkCount() -> Int {
+        let programs = witnessProgramIDs()
         var id: UInt32 = 0
         var count = 0
-        while bpf_prog_get_next_id(id, &id) == 0 { count += 1 }
+        while bpf_link_get_next_id(id, &id) == 0 {
+            let fd = bpf_link_get_fd_by_id(id)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            var info = bpf_link_info()
+            var length = UInt32(MemoryLayout<bpf_link_info>.size)
+            if bpf_obj_get_info_by_fd(fd, &info, &length) == 0, programs.contains(info.prog_id) { count += 1 }
+        }
         return count
     }
 }
@@ -70,13 +116,24 @@ final class RunningAgent {
         try process.run()
     }
 
+    /// An agent a failed test never stopped must not outlive it: its programs would
+    /// count in the next test's baseline.
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
     var stderrText: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
 
-    /// Waits until the agent printed its "attached" line (or died).
+    /// Waits until the agent printed its "attached" line, or in node mode its
+    /// "listening on" line (or died).
     func waitUntilAttached(timeout: TimeInterval = 30) throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if stderrText.contains("attached") { return }
+            let said = stderrText
+            if said.contains("attached") || said.contains("; listening on") { return }
             if !process.isRunning { throw HarnessError.exitedEarly(stderrText) }
             usleep(10_000)
         }

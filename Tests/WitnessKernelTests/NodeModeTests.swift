@@ -23,7 +23,6 @@ extension RealKernelTests {
     @Test func nodeModeAPIAndWindows() async throws {
         let clean = try makeCgroup(), reader = try makeCgroup(), escaper = try makeCgroup()
         defer { for path in [clean, reader, escaper] { rmdir(path) } }
-        let baselinePrograms = Agent.loadedProgramCount()
         let node = try NodeUnderTest()
         defer { try? FileManager.default.removeItem(at: node.directory) }
 
@@ -123,6 +122,6 @@ extension RealKernelTests {
         #expect((last["window"] as? [String: Any])?["cutShort"] as? Bool == true)
         #expect(lines.filter { $0["windowId"] != nil }.count == 4)
         #expect(result.stderr.contains("programs detached"))
-        #expect(Agent.loadedProgramCount() == baselinePrograms)
+        #expect(Agent.witnessProgramsLeft() == 0)
     }
 }

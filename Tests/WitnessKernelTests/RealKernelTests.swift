@@ -12,7 +12,6 @@ struct RealKernelTests {
     }
 
     @Test func traceCommandSeesExecOpensConnectsAndGrandchildren() throws {
-        let programsBefore = Agent.loadedProgramCount()
         let dir = try Scratch.directory("trace")
         defer { try? FileManager.default.removeItem(at: dir) }
         let tag = UUID().uuidString.prefix(8)
@@ -79,7 +78,7 @@ struct RealKernelTests {
         let deep = try #require(events.first { field($0, "fd.name") == grandchild })
         #expect(field(deep, "proc.pname") == "sh")
         #expect(events.contains { field($0, "evt.type") == "procexit" })
-        #expect(Agent.loadedProgramCount() == programsBefore, "every program detached")
+        #expect(Agent.witnessProgramsLeft() == 0, "every program detached")
     }
 
     @Test func tracePidFollowsALiveTreeUntilInterrupted() throws {
@@ -129,7 +128,6 @@ struct RealKernelTests {
             try Scratch.write(path, Data())
             return path
         }
-        let programsBefore = Agent.loadedProgramCount()
         let agent = try RunningAgent([
             "witness", "--cgroup", cgroup, "--window", "3s", "--events", "--trial-id", "TRB-TEST-1", "--output", "json",
         ])
@@ -162,7 +160,7 @@ struct RealKernelTests {
         let gate = try #require(testimony["gate"] as? [String: Any])
         #expect(gate["verdictHint"] as? String == "ADMIT")
         #expect((testimony["window"] as? [String: Any])?["cutShort"] as? Bool == false)
-        #expect(Agent.loadedProgramCount() == programsBefore)
+        #expect(Agent.witnessProgramsLeft() == 0)
     }
 
     @Test func sigtermEndsAWindowEarlyWithTestimony() throws {

@@ -177,41 +177,16 @@ extension RealKernelTests {
         let node = try NodeUnderTest()
         defer { try? FileManager.default.removeItem(at: node.directory) }
         #expect(try await node.call(.GET, "/readyz", token: nil).status == 200)
-        #expect(Links.ofWitness() == 0, "no window: nothing linked")
+        #expect(KernelObjects.witnessLinkCount() == 0, "no window: nothing linked")
         let id = try await node.open("{\"cgroup\":\"\(cgroup)\"}", window: "30s")
-        #expect(Links.ofWitness() == 4, "a window: the four programs linked")
+        #expect(KernelObjects.witnessLinkCount() == 5, "a window: the five programs linked")
         try runInCgroup(cgroup, "cat /etc/hostname > /dev/null")
         let closed = try await node.json(.DELETE, "/v1/windows/\(id)")
         let testimony = try #require(closed["testimony"] as? [String: Any])
         let profile = try #require(testimony["profile"] as? [String: Any])
         #expect(((profile["syscalls"] as? [String: Any])?["openat"] as? Int ?? 0) >= 1)
-        #expect(Links.ofWitness() == 0, "the last window closed: unlinked")
+        #expect(KernelObjects.witnessLinkCount() == 0, "the last window closed: unlinked")
         let result = try node.stop()
         #expect(result.status == 0, "\(result.stderr)")
-    }
-}
-
-/// BPF links in the kernel whose program is one of Witness's.
-enum Links {
-    static func ofWitness() -> Int {
-        var id: UInt32 = 0
-        var count = 0
-        while bpf_link_get_next_id(id, &id) == 0 {
-            let linkFD = bpf_link_get_fd_by_id(id)
-            guard linkFD >= 0 else { continue }
-            defer { close(linkFD) }
-            var info = bpf_link_info()
-            var length = UInt32(MemoryLayout<bpf_link_info>.size)
-            guard bpf_obj_get_info_by_fd(linkFD, &info, &length) == 0 else { continue }
-            let programFD = bpf_prog_get_fd_by_id(info.prog_id)
-            guard programFD >= 0 else { continue }
-            defer { close(programFD) }
-            var program = bpf_prog_info()
-            var programLength = UInt32(MemoryLayout<bpf_prog_info>.size)
-            guard bpf_obj_get_info_by_fd(programFD, &program, &programLength) == 0 else { continue }
-            let name = withUnsafeBytes(of: program.name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name.hasPrefix("witness_") { count += 1 }
-        }
-        return count
     }
 }

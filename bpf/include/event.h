@@ -54,6 +54,7 @@ static __always_inline void event__fill_header(struct witness_event_header *head
 static __always_inline void event__submit(void *record, __u64 size, __u64 subjects)
 {
     struct witness_control *ctl = control__get();
+    barrier_var(size);
     if (!ctl || size > WITNESS_EVENT_MAX)
         return;
     ((struct witness_event_header *)record)->size = size;

@@ -119,17 +119,43 @@ static __always_inline __u32 path__write(struct witness_event_header *header, ch
     return len;
 }
 
-/* The directory a relative path given with `dirfd` is relative to. */
-static __always_inline __u32 path__write_base(struct witness_event_header *header, char *out, int dirfd)
+/*
+ * The directory a relative path given with `dirfd` is relative to (AT_FDCWD: the
+ * working directory), or the path of the file open as descriptor `dirfd`, written
+ * into the record being built (the per-CPU event scratch) at byte `offset`.
+ *
+ * A global function: the verifier checks it once per program, not once per caller;
+ * with a dozen callers inlined, loading took several times longer. It takes plain
+ * numbers, as global functions must, and finds the record itself.
+ */
+__noinline int path__write_base_at(__u32 offset, int dirfd)
 {
+    __u32 zero = 0;
+    struct witness_scratch *record = bpf_map_lookup_elem(&witness_scratch_map, &zero);
+    if (!record || offset > WITNESS_EVENT_MAX - WITNESS_PATH_MAX)
+        return 0;
+    struct witness_event_header *header = (struct witness_event_header *)record->bytes;
+    char *out = (char *)record->bytes + offset;
     struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-    if (dirfd == -100 /* AT_FDCWD */) {
+    if (dirfd == -100 /* AT_FDCWD */)
         return path__write(header, out, BPF_CORE_READ(task, fs, pwd.dentry), BPF_CORE_READ(task, fs, pwd.mnt));
-    }
     struct file *file = fd__file(dirfd);
     if (!file)
         return 0;
     return path__write(header, out, BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt));
+}
+
+/* path__write_base_at for `out`, a place in the record that starts at `header`. */
+static __always_inline __u32 path__write_base(struct witness_event_header *header, char *out, int dirfd)
+{
+    long offset = (char *)out - (char *)header;
+    if (offset < 0 || offset > WITNESS_EVENT_MAX - WITNESS_PATH_MAX)
+        return 0;
+    __u32 len = path__write_base_at(offset, dirfd);
+    barrier_var(len); /* the verifier knows nothing of a global function's result: bound it here */
+    if (len >= WITNESS_PATH_MAX)
+        return 0;
+    return len & (WITNESS_PATH_MAX - 1);
 }
 
 #endif /* WITNESS_PATH_H */

@@ -19,7 +19,9 @@ static __always_inline struct witness_control *control__get(void)
     return bpf_map_lookup_elem(&witness_control_map, &zero);
 }
 
-static __always_inline void drops__count(__u32 reason, __u64 subjects)
+/* Global functions (here and below): their loops over the subject bits are verified
+ * once per program, not once per inlined caller. */
+__noinline int drops__count(__u32 reason, __u64 subjects)
 {
     __u64 *total = bpf_map_lookup_elem(&witness_drops, &reason);
     if (total)
@@ -34,10 +36,11 @@ static __always_inline void drops__count(__u32 reason, __u64 subjects)
         if (count)
             __sync_fetch_and_add(count, 1);
     }
+    return 0;
 }
 
 /* Counts one syscall (table, number) in the profile of every subject in `subjects`. */
-static __always_inline void profile__count(__u64 subjects, __u32 table, __u32 nr)
+__noinline int profile__count(__u64 subjects, __u32 table, __u32 nr)
 {
     if (nr >= WITNESS_SYSCALL_SLOTS)
         nr = WITNESS_SYSCALL_SLOTS - 1; /* beyond every table today: one "other" counter */
@@ -50,6 +53,7 @@ static __always_inline void profile__count(__u64 subjects, __u32 table, __u32 nr
         if (count)
             __sync_fetch_and_add(count, 1);
     }
+    return 0;
 }
 
 /* Subjects of the current cgroup: the union over it and its ancestors, cached per

@@ -114,13 +114,17 @@ static __always_inline __u32 process__write_dir(struct witness_exec_event *event
 }
 
 /* A failed exec, at sys_exit: the caller's memory still holds what it asked for. */
-static __always_inline void process__exec_failed(struct witness_call *call)
+/* A global function: the verifier checks it once, on its own, not once per caller
+ * and path (one inlined dispatcher took over a second to verify). */
+__noinline int process__exec_failed(struct witness_call *call)
 {
+    if (!call)
+        return 0;
     if (call->ret >= 0)
-        return; /* a successful one was reported by sched_process_exec */
+        return 0; /* a successful one was reported by sched_process_exec */
     struct witness_exec_event *event = scratch__get();
     if (!event)
-        return;
+        return 0;
     __u64 shape = call->shape;
     event__fill_header(&event->header, WITNESS_EVENT_EXEC, shape__syscall(shape), call->subjects);
     event->header.result = call->ret;
@@ -138,6 +142,7 @@ static __always_inline void process__exec_failed(struct witness_call *call)
     event->args_len = args_len;
     event->dir_len = dir_len;
     event__submit(event, sizeof(*event) + filename_len + args_len + dir_len, call->subjects);
+    return 0;
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -199,13 +204,17 @@ static __always_inline __u64 process__clone_flags(struct witness_call *call)
 }
 
 /* A failed clone, fork or vfork, at sys_exit: an attempt, with the flags asked for. */
-static __always_inline void process__clone_failed(struct witness_call *call)
+/* A global function: the verifier checks it once, on its own, not once per caller
+ * and path (one inlined dispatcher took over a second to verify). */
+__noinline int process__clone_failed(struct witness_call *call)
 {
+    if (!call)
+        return 0;
     if (call->ret >= 0)
-        return; /* a new task: sched_process_fork reported it */
+        return 0; /* a new task: sched_process_fork reported it */
     struct witness_fork_event *event = scratch__get();
     if (!event)
-        return;
+        return 0;
     event__fill_header(&event->header, WITNESS_EVENT_FORK, shape__syscall(call->shape), call->subjects);
     event->header.result = call->ret;
     event->header.flags |= call->gate;
@@ -213,6 +222,7 @@ static __always_inline void process__clone_failed(struct witness_call *call)
     event->child_tid = 0;
     event->clone_flags = process__clone_flags(call);
     event__submit(event, sizeof(*event), call->subjects);
+    return 0;
 }
 
 SEC("tp_btf/sched_process_fork")

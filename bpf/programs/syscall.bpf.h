@@ -35,13 +35,8 @@ static __always_inline __u32 syscall__path(struct witness_syscall_event *event, 
         return 0;
     if (dir_arg == WITNESS_ARG_PRCTL_NAME && call->args[0] != WITNESS_PR_SET_NAME)
         return 0; /* prctl's second argument is a name only for PR_SET_NAME */
-    if (dir_arg == WITNESS_ARG_FD) {
-        /* A descriptor: the path of the file it holds, from the kernel's own object. */
-        struct file *file = fd__file((int)call__arg(call, path_arg));
-        if (!file)
-            return 0;
-        return path__write(&event->header, out, BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt));
-    }
+    if (dir_arg == WITNESS_ARG_FD) /* a descriptor: its file's path, from the kernel's own object */
+        return path__write_base(&event->header, out, (int)call__arg(call, path_arg));
     __u32 flags_before = event->header.flags;
     __u32 len = event__read_path(&event->header, out, (void *)call__arg(call, path_arg), call->kernel_strings);
     if ((event->header.flags & WITNESS_FLAG_PATH_TRUNCATED) && !(flags_before & WITNESS_FLAG_PATH_TRUNCATED)
@@ -64,11 +59,15 @@ static __always_inline __u32 syscall__dir(struct witness_syscall_event *event, s
     return path__write_base(&event->header, out, dirfd);
 }
 
-static __always_inline void syscall__generic(struct witness_call *call)
+/* A global function: the verifier checks it once, on its own, not once per caller
+ * and path (one inlined dispatcher took over a second to verify). */
+__noinline int syscall__generic(struct witness_call *call)
 {
+    if (!call)
+        return 0;
     struct witness_syscall_event *event = scratch__get();
     if (!event)
-        return;
+        return 0;
     __u64 shape = call->shape;
     __u16 syscall = shape__syscall(shape);
     event__fill_header(&event->header, WITNESS_EVENT_SYSCALL, syscall, call->subjects);
@@ -83,19 +82,19 @@ static __always_inline void syscall__generic(struct witness_call *call)
     __u32 path_len =
         syscall__path(event, call, shape__byte(shape, 2), shape__byte(shape, 3), event->data, WITNESS_FLAG_PATH_TRUNCATED);
     if (path_len > WITNESS_PATH_MAX)
-        return;
+        return 0;
     __u32 path2_len = syscall__path(event, call, shape__byte(shape, 4), shape__byte(shape, 5), event->data + path_len,
                                     WITNESS_FLAG_PATH2_TRUNCATED);
     if (path2_len > WITNESS_PATH_MAX)
-        return;
+        return 0;
     __u32 dir_len = syscall__dir(event, call, shape__byte(shape, 3), event->data, path_len,
                                  event->data + path_len + path2_len);
     if (dir_len > WITNESS_PATH_MAX)
-        return;
+        return 0;
     __u32 dir2_len = syscall__dir(event, call, shape__byte(shape, 5), event->data + path_len, path2_len,
                                   event->data + path_len + path2_len + dir_len);
     if (dir2_len > WITNESS_PATH_MAX)
-        return;
+        return 0;
     event->path_len = path_len;
     event->path2_len = path2_len;
     event->dir_len = dir_len;
@@ -110,6 +109,7 @@ static __always_inline void syscall__generic(struct witness_call *call)
         }
     }
     event__submit(event, sizeof(*event) + path_len + path2_len + dir_len + dir2_len, call->subjects);
+    return 0;
 }
 
 SEC("tp_btf/sys_exit")
