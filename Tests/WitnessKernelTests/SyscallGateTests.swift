@@ -60,9 +60,7 @@ extension RealKernelTests {
     }
 
     @Test func moduleLoadOnAKernelWithoutModulesIsAnAttemptAndAHardDeny() throws {
-        let mount = try cgroupMount()
-        let cgroup = "\(mount)/witness-test-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: cgroup, withIntermediateDirectories: false)
+        let cgroup = try makeCgroup()
         defer { rmdir(cgroup) }
         let agent = try RunningAgent([
             "witness", "--cgroup", cgroup, "--window", "3s", "--events", "--sostle", "L2", "--output", "json",
@@ -90,9 +88,7 @@ extension RealKernelTests {
 
     @Test func theProfileCountsEverySyscallOfTheSubject() throws {
         let program = try CProgram.build("repeat-getppid", CProgram.repeatGetppid)
-        let mount = try cgroupMount()
-        let cgroup = "\(mount)/witness-test-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: cgroup, withIntermediateDirectories: false)
+        let cgroup = try makeCgroup()
         defer { rmdir(cgroup) }
         let agent = try RunningAgent(["witness", "--cgroup", cgroup, "--window", "2s", "--output", "json"])
         try agent.waitUntilAttached()

@@ -41,6 +41,15 @@ static __always_inline void event__fill_header(struct witness_event_header *head
     bpf_get_current_comm(header->comm, sizeof(header->comm));
 }
 
+/* The header of a record reporting the syscall (or io_uring operation) in `call`. */
+static __always_inline void event__fill_call_header(struct witness_event_header *header, __u16 kind, __u16 syscall,
+                                                    const struct witness_call *call)
+{
+    event__fill_header(header, kind, syscall, call->subjects);
+    header->result = call->ret;
+    header->flags |= call->gate;
+}
+
 /*
  * Copy a finished record into the ring buffer and wake the consumer when it needs it.
  *

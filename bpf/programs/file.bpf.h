@@ -28,9 +28,7 @@ __noinline int file__open(struct witness_call *call)
     if (!event)
         return 0;
     __u64 shape = call->shape;
-    event__fill_header(&event->header, WITNESS_EVENT_OPEN, shape__syscall(shape), call->subjects);
-    event->header.result = call->ret;
-    event->header.flags |= call->gate;
+    event__fill_call_header(&event->header, WITNESS_EVENT_OPEN, shape__syscall(shape), call);
 
     __u32 dir_arg = shape__byte(shape, 3);
     event->dirfd = dir_arg == WITNESS_ARG_CWD ? -100 : (__s32)call__arg(call, dir_arg);

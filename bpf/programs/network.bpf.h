@@ -45,9 +45,8 @@ static __always_inline void network__connect(struct witness_call *call, int fd, 
     struct witness_connect_event *event = scratch__get();
     if (!event)
         return;
-    event__fill_header(&event->header, WITNESS_EVENT_CONNECT, WITNESS_SYS_CONNECT, call->subjects);
-    event->header.result = call->ret;
-    event->header.flags |= call->gate | how;
+    event__fill_call_header(&event->header, WITNESS_EVENT_CONNECT, WITNESS_SYS_CONNECT, call);
+    event->header.flags |= how;
     event->fd = fd;
     event->local_port = 0;
     event->protocol = 0;

@@ -126,9 +126,7 @@ __noinline int process__exec_failed(struct witness_call *call)
     if (!event)
         return 0;
     __u64 shape = call->shape;
-    event__fill_header(&event->header, WITNESS_EVENT_EXEC, shape__syscall(shape), call->subjects);
-    event->header.result = call->ret;
-    event->header.flags |= call->gate;
+    event__fill_call_header(&event->header, WITNESS_EVENT_EXEC, shape__syscall(shape), call);
     __u32 dir_arg = shape__byte(shape, 3);
     int dirfd = dir_arg == WITNESS_ARG_CWD ? -100 : (int)call__arg(call, dir_arg);
     __u32 filename_len =
@@ -215,9 +213,7 @@ __noinline int process__clone_failed(struct witness_call *call)
     struct witness_fork_event *event = scratch__get();
     if (!event)
         return 0;
-    event__fill_header(&event->header, WITNESS_EVENT_FORK, shape__syscall(call->shape), call->subjects);
-    event->header.result = call->ret;
-    event->header.flags |= call->gate;
+    event__fill_call_header(&event->header, WITNESS_EVENT_FORK, shape__syscall(call->shape), call);
     event->child_pid = 0;
     event->child_tid = 0;
     event->clone_flags = process__clone_flags(call);

@@ -70,9 +70,7 @@ __noinline int syscall__generic(struct witness_call *call)
         return 0;
     __u64 shape = call->shape;
     __u16 syscall = shape__syscall(shape);
-    event__fill_header(&event->header, WITNESS_EVENT_SYSCALL, syscall, call->subjects);
-    event->header.result = call->ret;
-    event->header.flags |= call->gate;
+    event__fill_call_header(&event->header, WITNESS_EVENT_SYSCALL, syscall, call);
     for (int i = 0; i < 6; i++)
         event->args[i] = call__signed_arg(call, i);
     event->fd_family = 0;
