@@ -41,6 +41,22 @@ struct {
     __type(value, struct witness_cgroup_verdict);
 } witness_cgroup_verdicts SEC(".maps");
 
+/* Per task: its verdict, valid while its cgroup and the generation are the same.
+ * Task-local, so the check every syscall of every task makes touches only the
+ * task's own memory: no hash of a shared table, no cache line written by all CPUs. */
+struct witness_task_verdict {
+    __u64 generation;
+    __u64 cgroup_id;
+    __u64 subjects;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, int);
+    __type(value, struct witness_task_verdict);
+} witness_task_verdicts SEC(".maps");
+
 /* PID-tree subjects: tgid -> subject bits. Children are added at fork, removed at exit. */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);

@@ -59,10 +59,8 @@ __noinline int profile__count(__u64 subjects, __u32 table, __u32 nr)
 /* Subjects of the current cgroup: the union over it and its ancestors, cached per
  * cgroup id for one generation of the subject set. A cgroup created after a window
  * opened is found on its first event, because its ancestors are walked then. */
-static __always_inline __u64 subject__cgroup_bits(struct witness_control *ctl)
+static __always_inline __u64 subject__cgroup_bits_of(__u64 cgroup_id, __u64 generation)
 {
-    __u64 cgroup_id = bpf_get_current_cgroup_id();
-    __u64 generation = ctl->cgroup_generation;
     struct witness_cgroup_verdict *cached = bpf_map_lookup_elem(&witness_cgroup_verdicts, &cgroup_id);
     if (cached && cached->generation == generation)
         return cached->subjects;
@@ -80,6 +78,27 @@ static __always_inline __u64 subject__cgroup_bits(struct witness_control *ctl)
     }
     bpf_map_update_elem(&witness_cgroup_verdicts, &cgroup_id, &verdict, BPF_ANY);
     return verdict.subjects;
+}
+
+/* The same, asked first of the task's own cache: a task in the same cgroup under the
+ * same subject set has the same verdict as at its last syscall. */
+static __always_inline __u64 subject__cgroup_bits(struct witness_control *ctl)
+{
+    __u64 cgroup_id = bpf_get_current_cgroup_id();
+    __u64 generation = ctl->cgroup_generation;
+    struct task_struct *task = bpf_get_current_task_btf();
+    struct witness_task_verdict *mine = bpf_task_storage_get(&witness_task_verdicts, task, 0, 0);
+    if (mine && mine->generation == generation && mine->cgroup_id == cgroup_id)
+        return mine->subjects;
+    __u64 subjects = subject__cgroup_bits_of(cgroup_id, generation);
+    if (!mine)
+        mine = bpf_task_storage_get(&witness_task_verdicts, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+    if (mine) {
+        mine->generation = generation;
+        mine->cgroup_id = cgroup_id;
+        mine->subjects = subjects;
+    }
+    return subjects;
 }
 
 /* Subject bits of the current task, 0 when it is nobody's subject. */
