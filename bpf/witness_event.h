@@ -213,9 +213,9 @@ struct witness_open_event {
     __s32 dirfd;
     __u32 open_flags;
     __u32 mode;
-    __u32 path_len;        /* bytes of path at path[0] */
+    __u32 path_len;        /* bytes of path at path[0], as the process passed it */
     __u32 dir_len;         /* bytes of the directory at path[path_len] */
-    __u32 reserved;
+    __u32 resolved_len;    /* bytes at path[path_len + dir_len]: the opened file's own path */
     char path[];
 };
 
@@ -272,6 +272,8 @@ _Static_assert(sizeof(struct witness_control) == 32, "control layout");
 _Static_assert(sizeof(struct witness_wake_record) == 8, "wake record layout");
 _Static_assert(sizeof(struct witness_exec_event) + 2 * WITNESS_PATH_MAX + WITNESS_ARGS_MAX + 8 <= WITNESS_EVENT_MAX,
                "exec event fits the scratch buffer");
+_Static_assert(sizeof(struct witness_open_event) + 3 * WITNESS_PATH_MAX <= WITNESS_EVENT_MAX,
+               "open event fits the scratch buffer");
 _Static_assert(sizeof(struct witness_syscall_event) + 4 * WITNESS_PATH_MAX <= WITNESS_EVENT_MAX,
                "syscall event fits the scratch buffer");
 

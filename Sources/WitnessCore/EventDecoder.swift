@@ -68,9 +68,13 @@ public enum EventDecoder {
             let open = bytes.loadUnaligned(as: witness_open_event.self)
             let path = try slice(bytes, from: openSize, count: Int(open.path_len), "path")
             let directory = try slice(bytes, from: openSize + path.count, count: Int(open.dir_len), "directory")
+            let resolved = try slice(
+                bytes, from: openSize + path.count + directory.count, count: Int(open.resolved_len), "resolved")
+            let named = resolved.isEmpty ? (path, directory) : (resolved, UnsafeRawBufferPointer(start: nil, count: 0))
             return KernelEvent(
                 header: header,
-                payload: .open(dirfd: open.dirfd, flags: open.open_flags, mode: open.mode, path: path, directory: directory))
+                payload: .open(
+                    dirfd: open.dirfd, flags: open.open_flags, mode: open.mode, path: named.0, directory: named.1, raw: path))
         case .connect:
             try require(bytes, connectSize, "connect")
             let connect = bytes.loadUnaligned(as: witness_connect_event.self)

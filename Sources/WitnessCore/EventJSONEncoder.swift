@@ -206,12 +206,22 @@ public struct EventJSONEncoder {
                 SyscallFormatter.appendCloneFlags(flags, to: &writer)
                 writer.byte(UInt8(ascii: "\""))
             }
-        case let .open(dirfd, flags, mode, path, directory):
+        case let .open(dirfd, flags, mode, path, directory, raw):
             writer.raw(",")
             writer.key("fd.name")
             writer.byte(UInt8(ascii: "\""))
             PathResolver.appendJoined(directory: directory, path: path, to: &writer)
             writer.raw("\",")
+            let rawBytes = UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count)
+            let shownAsPassed =
+                raw.elementsEqual(path) && (directory.isEmpty || raw.first == UInt8(ascii: "/"))
+                && PathResolver.isNormal(rawBytes)
+            if !shownAsPassed {
+                // The kernel (or normalisation) named the file otherwise than the process did.
+                writer.key("fd.nameraw")
+                writer.string(raw)
+                writer.raw(",")
+            }
             writer.key("fd.num")
             writer.integer(header.result >= 0 ? header.result : -1)
             writer.raw(",")
@@ -356,7 +366,7 @@ public struct EventJSONEncoder {
                 writer.raw(" flags=")
                 SyscallFormatter.appendCloneFlags(flags, to: &writer)
             }
-        case let .open(_, _, _, path, directory):
+        case let .open(_, _, _, path, directory, _):
             PathResolver.appendJoined(directory: directory, path: path, to: &writer)
         case let .connect(_, remote, _, _):
             if case let .unix(path) = remote { appendUnixPath(path, to: &writer) } else { SocketAddressFormatter.append(remote, to: &writer) }

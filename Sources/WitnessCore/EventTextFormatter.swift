@@ -61,7 +61,7 @@ public struct EventTextFormatter {
                 scratch.byte(UInt8(ascii: " "))
                 SyscallFormatter.appendFlags(flags & SyscallFormatter.namespaceMask, SyscallFormatter.namespaceFlags, to: &scratch)
             }
-        case let .open(_, flags, _, path, directory):
+        case let .open(_, flags, _, path, directory, _):
             PathResolver.appendJoined(directory: directory, path: path, to: &scratch)
             scratch.byte(UInt8(ascii: " "))
             OpenFlags.append(flags, to: &scratch)

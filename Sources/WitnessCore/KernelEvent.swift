@@ -247,8 +247,14 @@ public enum EventPayload {
     /// A new process (childPID 0 when the call failed), or a thread given a namespace
     /// of its own; `flags` are the CLONE_* flags of clone and clone3 (0 for fork, vfork).
     case fork(childPID: Int32, flags: UInt64)
-    /// `directory`: what a relative `path` is relative to, resolved by the kernel.
-    case open(dirfd: Int32, flags: UInt32, mode: UInt32, path: UnsafeRawBufferPointer, directory: UnsafeRawBufferPointer)
+    /// `path` names the file: for a successful open the kernel's own path of the file
+    /// it opened (from the root of the mount namespace, `directory` empty); otherwise
+    /// the string the process passed, with `directory`, what a relative one is
+    /// relative to, resolved by the kernel. `raw` is always the string as passed
+    /// (Falco's fd.nameraw).
+    case open(
+        dirfd: Int32, flags: UInt32, mode: UInt32, path: UnsafeRawBufferPointer, directory: UnsafeRawBufferPointer,
+        raw: UnsafeRawBufferPointer)
     case connect(fd: Int32, remote: SocketAddress, local: SocketAddress?, transport: Transport)
     /// Any other witnessed syscall: its arguments and paths, named by `SyscallTable`.
     case syscall(SyscallRecord)

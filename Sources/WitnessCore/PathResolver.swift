@@ -1,27 +1,37 @@
 /// Joins a relative path with the directory the kernel resolved for it when the
 /// event happened (the working directory, or the directory of `dirfd`), as Falco's
-/// fd.name is absolute. `./` prefixes are dropped; `..` is kept as the program wrote
-/// it. Pure: no /proc lookups, so a process that is already gone is named right.
+/// fd.name is absolute, and normalises the result lexically: `//`, `.` and `..` are
+/// collapsed, so `//etc/./x/../shadow` is `/etc/shadow`. A path the kernel resolved
+/// itself (a successful open's file) never comes here; this is for the names of
+/// attempts and of operations whose result is not observed, where no file object
+/// exists to ask. Pure: no /proc lookups, so a process that is already gone is
+/// named right; no heap allocation.
 public enum PathResolver {
-    /// Hands the pieces of the joined path, in order, to `emit`.
+    /// Hands the pieces of the joined, normalised path, in order, to `emit`.
     public static func join(
         directory: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, _ emit: (UnsafeBufferPointer<UInt8>) -> Void
     ) {
         let bytes = UnsafeBufferPointer(start: path.baseAddress?.assumingMemoryBound(to: UInt8.self), count: path.count)
         let base = UnsafeBufferPointer(
             start: directory.baseAddress?.assumingMemoryBound(to: UInt8.self), count: directory.count)
-        if base.isEmpty || bytes.first == UInt8(ascii: "/") {
+        let absolute = base.isEmpty || bytes.first == slashByte
+        // The usual case, a clean name: as it is, no copy.
+        if absolute, isNormal(bytes[...]) {
             emit(bytes)
             return
         }
-        emit(base)
-        var rest = bytes[...]
-        while rest.count >= 2, rest[rest.startIndex] == UInt8(ascii: "."), rest[rest.startIndex + 1] == UInt8(ascii: "/") {
-            rest = rest.dropFirst(2)
+        if !absolute, isNormal(base[...]), isNormal(bytes[...]), base.last != slashByte || base.count == 1 {
+            emit(base)
+            if base.count > 1 { slash.withUnsafeBufferPointer { emit($0) } }
+            emit(bytes)
+            return
         }
-        if rest.isEmpty || rest.elementsEqual(CollectionOfOne(UInt8(ascii: "."))) { return }
-        if base.last != UInt8(ascii: "/") { slash.withUnsafeBufferPointer { emit($0) } }
-        emit(UnsafeBufferPointer(rebasing: rest))
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: base.count + bytes.count + 2) { buffer in
+            var name = NormalisedName(buffer: buffer, rooted: absolute ? bytes.first == slashByte : base.first == slashByte)
+            if !absolute { name.add(base) }
+            name.add(bytes)
+            emit(name.result)
+        }
     }
 
     /// The joined path as a JSON string body (escaped, no quotes).
@@ -38,5 +48,102 @@ public enum PathResolver {
         return result
     }
 
+    /// Whether `name` has no empty, `.` or `..` component (a trailing slash counts as
+    /// an empty one): then normalising leaves it as it is.
+    public static func isNormal<Name: Collection<UInt8>>(_ name: Name) -> Bool where Name.Index == Int {
+        if name.isEmpty || name.elementsEqual(CollectionOfOne(slashByte)) { return true }
+        var start = name.startIndex
+        for index in name.startIndex...name.endIndex where index == name.endIndex || name[index] == slashByte {
+            let component = name[start..<index]
+            start = index + 1
+            if component.isEmpty {
+                if index == name.startIndex { continue }  // the leading slash
+                return false
+            }
+            if isDot(component) || isDotDot(component) { return false }
+        }
+        return true
+    }
+
+    static func isDot<Name: Collection<UInt8>>(_ component: Name) -> Bool {
+        component.count == 1 && component.first == dotByte
+    }
+
+    static func isDotDot<Name: Collection<UInt8>>(_ component: Name) -> Bool {
+        component.count == 2 && component.allSatisfy { $0 == dotByte }
+    }
+
+    static let slashByte = UInt8(ascii: "/")
+    static let dotByte = UInt8(ascii: ".")
     private static let slash: [UInt8] = [UInt8(ascii: "/")]
+}
+
+/// A name being normalised into a buffer: components are added, `.` dropped, `..`
+/// removing the last one (never climbing above the root; a relative name keeps a
+/// leading `..` it cannot resolve).
+private struct NormalisedName {
+    let buffer: UnsafeMutableBufferPointer<UInt8>
+    let rooted: Bool
+    var length: Int
+
+    init(buffer: UnsafeMutableBufferPointer<UInt8>, rooted: Bool) {
+        self.buffer = buffer
+        self.rooted = rooted
+        length = 0
+        if rooted {
+            buffer[0] = PathResolver.slashByte
+            length = 1
+        }
+    }
+
+    /// Where the names start: after the root's slash.
+    private var floor: Int { rooted ? 1 : 0 }
+
+    mutating func add(_ part: UnsafeBufferPointer<UInt8>) {
+        var start = 0
+        for index in 0...part.count where index == part.count || part[index] == PathResolver.slashByte {
+            let component = part[start..<index]
+            start = index + 1
+            if component.isEmpty || PathResolver.isDot(component) { continue }
+            if PathResolver.isDotDot(component) {
+                if length > floor && !lastIsDotDot {
+                    dropLast()
+                    continue
+                }
+                if rooted { continue }  // /.. is /
+            }
+            if length > floor {
+                buffer[length] = PathResolver.slashByte
+                length += 1
+            }
+            for byte in component {
+                buffer[length] = byte
+                length += 1
+            }
+        }
+    }
+
+    private var lastStart: Int {
+        var index = length
+        while index > floor && buffer[index - 1] != PathResolver.slashByte { index -= 1 }
+        return index
+    }
+
+    private var lastIsDotDot: Bool {
+        let start = lastStart
+        return length - start == 2 && buffer[start] == PathResolver.dotByte && buffer[start + 1] == PathResolver.dotByte
+    }
+
+    private mutating func dropLast() {
+        let start = lastStart
+        length = start > floor ? start - 1 : floor
+    }
+
+    var result: UnsafeBufferPointer<UInt8> {
+        if length == 0 {
+            buffer[0] = PathResolver.dotByte
+            return UnsafeBufferPointer(rebasing: buffer[0..<1])
+        }
+        return UnsafeBufferPointer(rebasing: buffer[0..<length])
+    }
 }

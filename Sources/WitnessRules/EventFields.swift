@@ -117,7 +117,7 @@ final class EventFields {
                 SyscallFormatter.appendCloneFlags(cloneFlags, to: &rendered)
                 return .array(rendered.bytes[...])
             }
-            guard case let .open(_, openFlags, _, _, _) = payload else { return .none }
+            guard case let .open(_, openFlags, _, _, _, _) = payload else { return .none }
             if !flagsReady {
                 flags.reset()
                 OpenFlags.append(openFlags, to: &flags)
@@ -126,7 +126,7 @@ final class EventFields {
             return .array(flags.bytes[...])
         case .evtArgMode:
             if case .syscall = payload { return argument("mode", asNumber: false) }
-            guard case let .open(_, _, mode, _, _) = payload else { return .none }
+            guard case let .open(_, _, mode, _, _, _) = payload else { return .none }
             rendered.reset()
             SyscallFormatter.appendMode(mode, to: &rendered)
             return .array(rendered.bytes[...])
@@ -186,7 +186,7 @@ final class EventFields {
             return .array(rendered.bytes[...])
         case .fdNameraw:
             switch payload {
-            case let .open(_, _, _, path, _): return .bytes(path)
+            case let .open(_, _, _, _, _, raw): return .bytes(raw)
             case let .syscall(record): return record.path.isEmpty ? .none : .bytes(record.path)
             default: return fileName()
             }
@@ -202,10 +202,10 @@ final class EventFields {
             SocketAddressFormatter.appendHost(end, to: &address)
             return .array(address.bytes[...])
         case .evtIsOpenRead:
-            guard case let .open(_, openFlags, _, _, _) = payload else { return .boolean(false) }
+            guard case let .open(_, openFlags, _, _, _, _) = payload else { return .boolean(false) }
             return .boolean(OpenFlags.isRead(openFlags))
         case .evtIsOpenWrite:
-            guard case let .open(_, openFlags, _, _, _) = payload else { return .boolean(false) }
+            guard case let .open(_, openFlags, _, _, _, _) = payload else { return .boolean(false) }
             return .boolean(OpenFlags.isWrite(openFlags))
         case .procPid: return .number(Int64(header.pid))
         case .procPpid: return .number(Int64(header.ppid))
@@ -352,13 +352,15 @@ final class EventFields {
     private func fileName() -> FieldValue {
         guard active else { return .none }
         // An absolute path is the field as it is: no copy.
-        if case let .open(_, _, _, path, directory) = payload, directory.isEmpty || path.first == UInt8(ascii: "/") {
+        if case let .open(_, _, _, path, directory, _) = payload, directory.isEmpty || path.first == UInt8(ascii: "/"),
+            PathResolver.isNormal(UnsafeBufferPointer(start: path.baseAddress?.assumingMemoryBound(to: UInt8.self), count: path.count))
+        {
             return .bytes(path)
         }
         if !fdNameReady {
             fdName.removeAll(keepingCapacity: true)
             switch payload {
-            case let .open(_, _, _, path, directory):
+            case let .open(_, _, _, path, directory, _):
                 PathResolver.join(directory: directory, path: path) { fdName.append(contentsOf: $0) }
             case let .connect(_, remote, local, _):
                 if case let .unix(path) = remote {

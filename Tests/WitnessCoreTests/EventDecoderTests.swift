@@ -20,7 +20,7 @@ struct EventDecoderTests {
             #expect(event.header.subjects == 1)
             #expect(event.header.result == 3)
             #expect(Array(event.header.comm) == Array("cat".utf8))
-            guard case let .open(dirfd, flags, mode, path, directory) = event.payload else {
+            guard case let .open(dirfd, flags, mode, path, directory, _) = event.payload else {
                 Issue.record("not an open")
                 return
             }
@@ -32,17 +32,34 @@ struct EventDecoderTests {
         }
     }
 
-    @Test func joinsRelativePathsWithTheKernelsDirectory() throws {
+    @Test func joinsRelativePathsWithTheKernelsDirectoryAndNormalises() throws {
         let cases: [(String, String, String)] = [
             ("shadow", "/etc", "/etc/shadow"), ("./shadow", "/etc", "/etc/shadow"), ("a/b", "/", "/a/b"),
-            ("../x", "/tmp", "/tmp/../x"), ("/abs", "", "/abs"), ("rel", "", "rel"),
+            ("../x", "/tmp", "/x"), ("/abs", "", "/abs"), ("rel", "", "rel"), ("//etc//shadow", "", "/etc/shadow"),
+            ("/etc/./shadow", "/tmp", "/etc/shadow"), ("a/../../b", "/x", "/b"), ("../../..", "/a", "/"),
+            ("rel/../..", "", ".."), (".", "/etc", "/etc"), ("/", "", "/"), ("x/", "/d", "/d/x"),
+            ("/etc/../etc//shadow/", "", "/etc/shadow"), ("..", "/", "/"), ("a", "/d/", "/d/a"), ("", "", ""),
         ]
         for (path, directory, expected) in cases {
             let fixture = RecordFixture.open(path: Array(path.utf8), directory: Array(directory.utf8))
             try fixture.withEvent { event in
-                guard case let .open(_, _, _, path, directory) = event.payload else { return }
+                guard case let .open(_, _, _, path, directory, _) = event.payload else { return }
                 #expect(PathResolver.joined(directory: directory, path: path) == Array(expected.utf8))
             }
+        }
+    }
+
+    @Test func aSuccessfulOpenIsNamedByTheKernelsPathAndKeepsTheRawOne() throws {
+        let fixture = RecordFixture.open(
+            path: Array("../etc//shadow".utf8), directory: Array("/tmp".utf8), resolved: Array("/etc/shadow".utf8))
+        try fixture.withEvent { event in
+            guard case let .open(_, _, _, path, directory, raw) = event.payload else {
+                Issue.record("not an open")
+                return
+            }
+            #expect(Array(path) == Array("/etc/shadow".utf8))
+            #expect(directory.isEmpty)
+            #expect(Array(raw) == Array("../etc//shadow".utf8))
         }
     }
 

@@ -34,17 +34,18 @@ public struct RecordFixture {
 
     public static func open(
         path: [UInt8], directory: [UInt8] = [], dirfd: Int32 = -100, flags: UInt32 = 0, result: Int64 = 3,
-        eventFlags: UInt32 = 0
+        eventFlags: UInt32 = 0, resolved: [UInt8] = []
     ) -> RecordFixture {
         var event = witness_open_event()
-        let size = MemoryLayout<witness_open_event>.size + path.count + directory.count
+        let size = MemoryLayout<witness_open_event>.size + path.count + directory.count + resolved.count
         event.header = header(kind: WITNESS_EVENT_OPEN, syscall: WITNESS_SYS_OPENAT, size: size, result: result, flags: eventFlags)
         event.dirfd = dirfd
         event.open_flags = flags
         event.mode = 0o644
         event.path_len = UInt32(path.count)
         event.dir_len = UInt32(directory.count)
-        return RecordFixture(bytes: withUnsafeBytes(of: event) { Array($0) } + path + directory)
+        event.resolved_len = UInt32(resolved.count)
+        return RecordFixture(bytes: withUnsafeBytes(of: event) { Array($0) } + path + directory + resolved)
     }
 
     public static func exec(filename: String, argv: [String], result: Int64 = 0) -> RecordFixture {

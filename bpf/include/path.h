@@ -85,7 +85,7 @@ static long path__step(__u32 index, void *context)
  * bpf_loop keeps the verifier's work to one pass over the step, whatever the caller.
  */
 static __always_inline __u32 path__write(struct witness_event_header *header, char *out, struct dentry *dentry,
-                                         struct vfsmount *vfsmnt)
+                                         struct vfsmount *vfsmnt, int to_namespace_root)
 {
     __u32 zero = 0;
     struct witness_path_scratch *scratch = bpf_map_lookup_elem(&witness_path_scratch_map, &zero);
@@ -96,8 +96,9 @@ static __always_inline __u32 path__write(struct witness_event_header *header, ch
         .dentry = dentry,
         .vfsmnt = vfsmnt,
         .mnt = path__real_mount(vfsmnt),
-        .root_dentry = BPF_CORE_READ(task, fs, root.dentry),
-        .root_mnt = BPF_CORE_READ(task, fs, root.mnt),
+        /* No root to stop at: walk to the root of the mount namespace. */
+        .root_dentry = to_namespace_root ? 0 : BPF_CORE_READ(task, fs, root.dentry),
+        .root_mnt = to_namespace_root ? 0 : BPF_CORE_READ(task, fs, root.mnt),
         .scratch = scratch,
         .pos = WITNESS_PATH_MAX - 1,
         .complete = 0,
@@ -122,13 +123,15 @@ static __always_inline __u32 path__write(struct witness_event_header *header, ch
 /*
  * The directory a relative path given with `dirfd` is relative to (AT_FDCWD: the
  * working directory), or the path of the file open as descriptor `dirfd`, written
- * into the record being built (the per-CPU event scratch) at byte `offset`.
+ * into the record being built (the per-CPU event scratch) at byte `offset`. Seen
+ * from the task's root, or with `to_namespace_root` from the root of its mount
+ * namespace: a chroot does not rename what the process opened.
  *
  * A global function: the verifier checks it once per program, not once per caller;
  * with a dozen callers inlined, loading took several times longer. It takes plain
  * numbers, as global functions must, and finds the record itself.
  */
-__noinline int path__write_base_at(__u32 offset, int dirfd)
+__noinline int path__write_base_at(__u32 offset, int dirfd, int to_namespace_root)
 {
     __u32 zero = 0;
     struct witness_scratch *record = bpf_map_lookup_elem(&witness_scratch_map, &zero);
@@ -138,24 +141,39 @@ __noinline int path__write_base_at(__u32 offset, int dirfd)
     char *out = (char *)record->bytes + offset;
     struct task_struct *task = (struct task_struct *)bpf_get_current_task();
     if (dirfd == -100 /* AT_FDCWD */)
-        return path__write(header, out, BPF_CORE_READ(task, fs, pwd.dentry), BPF_CORE_READ(task, fs, pwd.mnt));
+        return path__write(header, out, BPF_CORE_READ(task, fs, pwd.dentry), BPF_CORE_READ(task, fs, pwd.mnt),
+                           to_namespace_root);
     struct file *file = fd__file(dirfd);
     if (!file)
         return 0;
-    return path__write(header, out, BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt));
+    return path__write(header, out, BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt),
+                       to_namespace_root);
 }
 
 /* path__write_base_at for `out`, a place in the record that starts at `header`. */
-static __always_inline __u32 path__write_base(struct witness_event_header *header, char *out, int dirfd)
+static __always_inline __u32 path__write_from(struct witness_event_header *header, char *out, int dirfd,
+                                              int to_namespace_root)
 {
     long offset = (char *)out - (char *)header;
     if (offset < 0 || offset > WITNESS_EVENT_MAX - WITNESS_PATH_MAX)
         return 0;
-    __u32 len = path__write_base_at(offset, dirfd);
+    __u32 len = path__write_base_at(offset, dirfd, to_namespace_root);
     barrier_var(len); /* the verifier knows nothing of a global function's result: bound it here */
     if (len >= WITNESS_PATH_MAX)
         return 0;
     return len & (WITNESS_PATH_MAX - 1);
+}
+
+/* The directory of a relative path, as the task sees it. */
+static __always_inline __u32 path__write_base(struct witness_event_header *header, char *out, int dirfd)
+{
+    return path__write_from(header, out, dirfd, 0);
+}
+
+/* The path of the file open as `fd`, from the root of the task's mount namespace. */
+static __always_inline __u32 path__write_file(struct witness_event_header *header, char *out, int fd)
+{
+    return path__write_from(header, out, fd, 1);
 }
 
 #endif /* WITNESS_PATH_H */

@@ -49,10 +49,15 @@ __noinline int file__open(struct witness_call *call)
     __u32 dir_len = 0;
     if (len > 0 && event->path[0] != '/')
         dir_len = path__write_base(&event->header, event->path + len, event->dirfd);
+    /* What was opened, named by the kernel's own file: another spelling of the path
+     * (`//`, `..`, a symlink, /proc/self/root, a chroot) names the same file. */
+    __u32 resolved_len = 0;
+    if (call->ret >= 0 && !call->kernel_strings && len <= WITNESS_PATH_MAX && dir_len <= WITNESS_PATH_MAX)
+        resolved_len = path__write_file(&event->header, event->path + len + dir_len, (int)call->ret);
     event->path_len = len;
     event->dir_len = dir_len;
-    event->reserved = 0;
-    event__submit(event, sizeof(*event) + len + dir_len, call->subjects);
+    event->resolved_len = resolved_len;
+    event__submit(event, sizeof(*event) + len + dir_len + resolved_len, call->subjects);
     return 0;
 }
 

@@ -36,7 +36,7 @@ static __always_inline __u32 syscall__path(struct witness_syscall_event *event, 
     if (dir_arg == WITNESS_ARG_PRCTL_NAME && call->args[0] != WITNESS_PR_SET_NAME)
         return 0; /* prctl's second argument is a name only for PR_SET_NAME */
     if (dir_arg == WITNESS_ARG_FD) /* a descriptor: its file's path, from the kernel's own object */
-        return path__write_base(&event->header, out, (int)call__arg(call, path_arg));
+        return path__write_file(&event->header, out, (int)call__arg(call, path_arg));
     __u32 flags_before = event->header.flags;
     __u32 len = event__read_path(&event->header, out, (void *)call__arg(call, path_arg), call->kernel_strings);
     if ((event->header.flags & WITNESS_FLAG_PATH_TRUNCATED) && !(flags_before & WITNESS_FLAG_PATH_TRUNCATED)
