@@ -80,7 +80,8 @@ struct WitnessCommand: ParsableCommand {
             startEpochNanoseconds: start, endEpochNanoseconds: end, sostle: level, events: accounting.counts,
             alerts: session.rules?.alertsBySeverity ?? [:], rules: session.rules?.alertsByRule ?? [],
             kernelDrops: accounting.kernelDrops, agentDrops: accounting.agentDrops,
-            cutShort: reason != .timerExpired, profile: accounting.profile)
+            end: reason == .timerExpired ? .elapsed : .shutdown, requestedMilliseconds: Int64(milliseconds),
+            profile: accounting.profile)
         let line = statement.json()
         session.pipeline.writeLine(line)
         if let testimony {

@@ -1,3 +1,5 @@
+import Glibc
+
 /// Encodes a witnessed event as one line of Falco-shaped JSON:
 /// `{"time":…,"source":"syscall","output":…,"output_fields":{…},"hostname":…}`, with
 /// Falco's field names in `output_fields`, plus `rule`/`priority`/`tags` when a rule
@@ -213,8 +215,11 @@ public struct EventJSONEncoder {
             PathResolver.appendJoined(directory: directory, path: path, to: &writer)
             writer.raw("\",")
             let rawBytes = UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count)
+            let sameBytes =
+                raw.count == path.count
+                && (raw.baseAddress == path.baseAddress || memcmp(raw.baseAddress!, path.baseAddress!, raw.count) == 0)
             let shownAsPassed =
-                raw.elementsEqual(path) && (directory.isEmpty || raw.first == UInt8(ascii: "/"))
+                (raw.count == 0 || sameBytes) && (directory.isEmpty || raw.first == UInt8(ascii: "/"))
                 && PathResolver.isNormal(rawBytes)
             if !shownAsPassed {
                 // The kernel (or normalisation) named the file otherwise than the process did.

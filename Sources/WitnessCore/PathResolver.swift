@@ -16,11 +16,11 @@ public enum PathResolver {
             start: directory.baseAddress?.assumingMemoryBound(to: UInt8.self), count: directory.count)
         let absolute = base.isEmpty || bytes.first == slashByte
         // The usual case, a clean name: as it is, no copy.
-        if absolute, isNormal(bytes[...]) {
+        if absolute, isNormal(bytes) {
             emit(bytes)
             return
         }
-        if !absolute, isNormal(base[...]), isNormal(bytes[...]), base.last != slashByte || base.count == 1 {
+        if !absolute, isNormal(base), isNormal(bytes), base.last != slashByte || base.count == 1 {
             emit(base)
             if base.count > 1 { slash.withUnsafeBufferPointer { emit($0) } }
             emit(bytes)
@@ -49,28 +49,26 @@ public enum PathResolver {
     }
 
     /// Whether `name` has no empty, `.` or `..` component (a trailing slash counts as
-    /// an empty one): then normalising leaves it as it is.
-    public static func isNormal<Name: Collection<UInt8>>(_ name: Name) -> Bool where Name.Index == Int {
-        if name.isEmpty || name.elementsEqual(CollectionOfOne(slashByte)) { return true }
-        var start = name.startIndex
-        for index in name.startIndex...name.endIndex where index == name.endIndex || name[index] == slashByte {
-            let component = name[start..<index]
-            start = index + 1
-            if component.isEmpty {
-                if index == name.startIndex { continue }  // the leading slash
-                return false
+    /// an empty one): then normalising leaves it as it is. One pass, no allocation:
+    /// every fd.name asks it.
+    public static func isNormal(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        let count = name.count
+        if count == 0 || (count == 1 && name[0] == slashByte) { return true }
+        var start = 0
+        var index = 0
+        while index <= count {
+            if index == count || name[index] == slashByte {
+                let length = index - start
+                if length == 0 {
+                    if index != 0 { return false }  // "//", or a trailing slash; a leading one is fine
+                } else if name[start] == dotByte && (length == 1 || (length == 2 && name[start + 1] == dotByte)) {
+                    return false
+                }
+                start = index + 1
             }
-            if isDot(component) || isDotDot(component) { return false }
+            index += 1
         }
         return true
-    }
-
-    static func isDot<Name: Collection<UInt8>>(_ component: Name) -> Bool {
-        component.count == 1 && component.first == dotByte
-    }
-
-    static func isDotDot<Name: Collection<UInt8>>(_ component: Name) -> Bool {
-        component.count == 2 && component.allSatisfy { $0 == dotByte }
     }
 
     static let slashByte = UInt8(ascii: "/")
@@ -102,10 +100,11 @@ private struct NormalisedName {
     mutating func add(_ part: UnsafeBufferPointer<UInt8>) {
         var start = 0
         for index in 0...part.count where index == part.count || part[index] == PathResolver.slashByte {
-            let component = part[start..<index]
+            let component = UnsafeBufferPointer(rebasing: part[start..<index])
             start = index + 1
-            if component.isEmpty || PathResolver.isDot(component) { continue }
-            if PathResolver.isDotDot(component) {
+            let dot = PathResolver.dotByte
+            if component.isEmpty || (component.count == 1 && component[0] == dot) { continue }
+            if component.count == 2 && component[0] == dot && component[1] == dot {
                 if length > floor && !lastIsDotDot {
                     dropLast()
                     continue

@@ -59,15 +59,17 @@ public struct GateAssessment: Sendable, Equatable {
     ///   - alerts: alerts by class during the window.
     ///   - lost: events of the subject lost in the kernel or the agent; any loss makes
     ///     the window incomplete, and an incomplete window never passes.
-    public init(alerts: [SeverityClass: Int], lost: UInt64, sostle: SostleLevel?) {
+    ///   - end: how the window ended; one the agent cut short is incomplete too, and
+    ///     the clean bonus needs the requested length to have elapsed.
+    public init(alerts: [SeverityClass: Int], lost: UInt64, sostle: SostleLevel?, end: WindowEnd = .elapsed) {
         let total = alerts.values.reduce(0, +)
         var deduction = 0.0
         for severity in SeverityClass.allCases {
             deduction -= Double(alerts[severity, default: 0]) * severity.deduction
         }
         self.deduction = (deduction * 100).rounded() / 100
-        let complete = lost == 0
-        bonus = total == 0 && complete ? Self.cleanBonus : 0
+        let complete = lost == 0 && end.canPass
+        bonus = total == 0 && complete && end == .elapsed ? Self.cleanBonus : 0
         hardDeny = (sostle ?? (try! SostleLevel("L0"))).isHardDeny(alerts)
         if alerts[.critical, default: 0] > 0 || alerts[.high, default: 0] > 0 || hardDeny {
             verdictHint = "DENY"
@@ -84,7 +86,8 @@ public struct GateAssessment: Sendable, Equatable {
             if count > 0 { parts.append("\(count) \(severity.rawValue) alert\(count == 1 ? "" : "s")") }
         }
         if parts.isEmpty { parts.append("no alerts") }
-        if !complete { parts.append("incomplete: \(lost) event\(lost == 1 ? "" : "s") lost") }
+        if lost > 0 { parts.append("incomplete: \(lost) event\(lost == 1 ? "" : "s") lost") }
+        if !end.canPass { parts.append("incomplete: \(end.failureDetail)") }
         if hardDeny { parts.append("hard deny at SOSTLE \(sostle.map(\.description) ?? "L0")") }
         detail = parts.joined(separator: ", ")
     }
@@ -104,7 +107,11 @@ public struct Testimony: Sendable {
     public var rules: [(String, Int)]
     public var kernelDrops: UInt64
     public var agentDrops: UInt64
-    public var cutShort: Bool
+    /// How the window ended, and the length the controller asked for.
+    public var end: WindowEnd
+    public var requestedMilliseconds: Int64?
+    /// Ended before its requested length.
+    public var cutShort: Bool { end != .elapsed }
     /// The node-mode window this testimony closes.
     public var windowID: String?
     /// Every syscall the subject made, counted in the kernel (nil: not collected).
@@ -113,8 +120,8 @@ public struct Testimony: Sendable {
     public init(
         trialID: String?, subjectKind: String, subjectValue: String, startEpochNanoseconds: Int64,
         endEpochNanoseconds: Int64, sostle: SostleLevel?, events: EventCounts, alerts: [SeverityClass: Int] = [:],
-        rules: [(String, Int)] = [], kernelDrops: UInt64, agentDrops: UInt64, cutShort: Bool = false,
-        windowID: String? = nil, profile: SyscallProfile? = nil
+        rules: [(String, Int)] = [], kernelDrops: UInt64, agentDrops: UInt64, end: WindowEnd = .elapsed,
+        requestedMilliseconds: Int64? = nil, windowID: String? = nil, profile: SyscallProfile? = nil
     ) {
         self.windowID = windowID
         self.profile = profile
@@ -129,12 +136,13 @@ public struct Testimony: Sendable {
         self.rules = rules
         self.kernelDrops = kernelDrops
         self.agentDrops = agentDrops
-        self.cutShort = cutShort
+        self.end = end
+        self.requestedMilliseconds = requestedMilliseconds
     }
 
     public var drops: UInt64 { kernelDrops + agentDrops }
-    public var complete: Bool { drops == 0 }
-    public var gate: GateAssessment { GateAssessment(alerts: alerts, lost: drops, sostle: sostle) }
+    public var complete: Bool { drops == 0 && end.canPass }
+    public var gate: GateAssessment { GateAssessment(alerts: alerts, lost: drops, sostle: sostle, end: end) }
 
     /// One line of JSON.
     public func json() -> String {
@@ -164,6 +172,16 @@ public struct Testimony: Sendable {
         WallClock.appendQuotedRFC3339(endEpochNanoseconds, to: &writer)
         writer.key("seconds")
         appendDecimal(Double(endEpochNanoseconds - startEpochNanoseconds) / 1e9, places: 3, to: &writer)
+        writer.raw(",")
+        writer.key("requestedSeconds")
+        if let requestedMilliseconds {
+            appendDecimal(Double(requestedMilliseconds) / 1e3, places: 3, to: &writer)
+        } else {
+            writer.raw("null")
+        }
+        writer.raw(",")
+        writer.key("endReason")
+        writer.string(end.rawValue)
         writer.raw(",")
         writer.key("cutShort")
         writer.boolean(cutShort)

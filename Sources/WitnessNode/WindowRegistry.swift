@@ -84,7 +84,7 @@ public actor WindowRegistry {
         timers[id] = Task { [weak self] in
             try? await Task.sleep(for: .milliseconds(milliseconds))
             guard !Task.isCancelled else { return }
-            _ = await self?.close(id, cutShort: false)
+            _ = await self?.close(id, end: .elapsed)
         }
         return window
     }
@@ -95,21 +95,21 @@ public actor WindowRegistry {
 
     /// Closes window `id` (at once if it is still open) and returns it with its
     /// testimony; nil when there is no such window.
-    public func close(_ id: String, cutShort: Bool) async -> WitnessWindow? {
+    public func close(_ id: String, end: WindowEnd) async -> WitnessWindow? {
         guard let window = windows[id] else { return nil }
         if window.state == .closed { return window }
         if let pending = closing[id] { return await pending.value }
         timers.removeValue(forKey: id)?.cancel()
-        let task = Task { await self.finish(window, cutShort: cutShort) }
+        let task = Task { await self.finish(window, end: end) }
         closing[id] = task
         let closed = await task.value
         closing[id] = nil
         return closed
     }
 
-    private func finish(_ window: WitnessWindow, cutShort: Bool) async -> WitnessWindow {
+    private func finish(_ window: WitnessWindow, end: WindowEnd) async -> WitnessWindow {
         let closing = await kernel.detach(slot: window.slot, subject: window.subject)
-        let end = kernel.clock.epochNanoseconds(boot: WallClock.bootNow())
+        let endedAt = kernel.clock.epochNanoseconds(boot: WallClock.bootNow())
         var alerts: [SeverityClass: Int] = [:]
         var rules: [(String, Int)] = []
         if let engine = kernel.rules {
@@ -121,10 +121,10 @@ public actor WindowRegistry {
         }
         let testimony = Testimony(
             trialID: window.request.trialID, subjectKind: window.subject.kind, subjectValue: window.subject.value,
-            startEpochNanoseconds: window.openedEpochNanoseconds, endEpochNanoseconds: end,
+            startEpochNanoseconds: window.openedEpochNanoseconds, endEpochNanoseconds: endedAt,
             sostle: window.request.sostle, events: closing.tally.events, alerts: alerts, rules: rules,
-            kernelDrops: closing.kernelDrops, agentDrops: closing.tally.agentDrops, cutShort: cutShort,
-            windowID: window.id, profile: closing.profile)
+            kernelDrops: closing.kernelDrops, agentDrops: closing.tally.agentDrops, end: end,
+            requestedMilliseconds: Int64(window.request.milliseconds), windowID: window.id, profile: closing.profile)
         var closed = window
         closed.state = .closed
         closed.testimony = testimony.json()
@@ -141,7 +141,7 @@ public actor WindowRegistry {
     public func shutdown() async {
         accepting = false
         for id in order where windows[id]?.state == .open {
-            _ = await close(id, cutShort: true)
+            _ = await close(id, end: .shutdown)
         }
     }
 

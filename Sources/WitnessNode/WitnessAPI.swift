@@ -56,7 +56,7 @@ public struct WitnessAPI: Sendable {
         }
         v1.delete("windows/:id") { _, context in
             let id = try context.parameters.require("id")
-            guard let window = await registry.close(id, cutShort: true) else { return Self.notFound(id) }
+            guard let window = await registry.close(id, end: .deleted) else { return Self.notFound(id) }
             return Self.json(.ok, window.json())
         }
         v1.get("windows/:id/alerts") { _, context in

@@ -128,9 +128,9 @@ final class ConditionCompiler {
     private func text(_ field: FieldRef, _ op: ComparisonOperator, _ values: [String]) throws(Failure) -> Predicate {
         if field.id == .evtType, [.equal, .doubleEqual, .notEqual, .in].contains(op) {
             // Event types Witness never sees simply never match.
-            var mask: UInt64 = 0
+            var mask: UInt128 = 0
             for syscall in Syscall.allCases where values.contains("\(syscall.eventType)") {
-                mask |= 1 << UInt64(syscall.rawValue)
+                mask |= 1 << UInt128(syscall.rawValue)
             }
             return .eventType(mask: mask, negated: op == .notEqual)
         }

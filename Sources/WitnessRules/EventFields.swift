@@ -210,6 +210,7 @@ final class EventFields {
         case .procPid: return .number(Int64(header.pid))
         case .procPpid: return .number(Int64(header.ppid))
         case .threadTid: return .number(Int64(header.tid))
+        case .threadIsmain: return .boolean(header.tid == header.pid)
         case .procName: return .bytes(header.comm)
         case .procExe:
             guard let process = currentProcess(), !process.argv.isEmpty else { return .none }

@@ -35,6 +35,8 @@ public enum FieldID: String, CaseIterable, Sendable {
     case procTty = "proc.tty"
     case procIsExeUpperLayer = "proc.is_exe_upper_layer"
     case threadTid = "thread.tid"
+    /// Whether the thread is its process's main thread (Falco's thread.ismain).
+    case threadIsmain = "thread.ismain"
     case userUid = "user.uid"
     case userName = "user.name"
     case groupGid = "group.gid"
@@ -92,7 +94,7 @@ public enum FieldID: String, CaseIterable, Sendable {
             .groupGid, .fdSport, .fdCport, .fdNum, .userLoginuid, .procDuration, .fdLport, .fdRport, .evtRawarg:
             return .number
         case .evtFailed, .evtIsOpenRead, .evtIsOpenWrite, .procIsExeUpperLayer, .procIsExeFromMemfd, .fdConnected,
-            .containerPrivileged:
+            .containerPrivileged, .threadIsmain:
             return .boolean
         default:
             return .string

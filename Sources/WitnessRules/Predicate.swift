@@ -12,8 +12,9 @@ indirect enum Predicate {
     case number(FieldRef, NumberTest)
     case boolean(FieldRef, Bool)
     case exists(FieldRef)
-    /// `evt.type` tests, compiled to a bit per syscall: no string compared.
-    case eventType(mask: UInt64, negated: Bool)
+    /// `evt.type` tests, compiled to a bit per syscall: no string compared. 128 bits,
+    /// one per `Syscall` case (a test checks they fit).
+    case eventType(mask: UInt128, negated: Bool)
 
     enum TextTest {
         case equal([UInt8])
@@ -64,7 +65,7 @@ indirect enum Predicate {
         case .exists(let field):
             return !fields.value(field).isNone
         case let .eventType(mask, negated):
-            return (mask & (1 << UInt64(fields.syscall.rawValue)) != 0) != negated
+            return (mask & (1 << UInt128(fields.syscall.rawValue)) != 0) != negated
         }
     }
 
@@ -100,7 +101,7 @@ indirect enum Predicate {
             return result
         case let .eventType(mask, false):
             var types = Set<String>()
-            for syscall in Syscall.allCases where mask & (1 << UInt64(syscall.rawValue)) != 0 {
+            for syscall in Syscall.allCases where mask & (1 << UInt128(syscall.rawValue)) != 0 {
                 types.insert("\(syscall.eventType)")
             }
             return types

