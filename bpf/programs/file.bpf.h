@@ -46,14 +46,17 @@ __noinline int file__open(struct witness_call *call)
     }
     __u32 len = event__read_path(&event->header, event->path, (void *)call__arg(call, shape__byte(shape, 2)),
                                  call->kernel_strings);
-    __u32 dir_len = 0;
-    if (len > 0 && event->path[0] != '/')
-        dir_len = path__write_base(&event->header, event->path + len, event->dirfd);
+    if (len > WITNESS_PATH_MAX)
+        return 0;
     /* What was opened, named by the kernel's own file: another spelling of the path
-     * (`//`, `..`, a symlink, /proc/self/root, a chroot) names the same file. */
+     * (`//`, `..`, a symlink, /proc/self/root, a chroot) names the same file. Then
+     * the directory of a relative path is not needed (the record has none). */
     __u32 resolved_len = 0;
-    if (call->ret >= 0 && !call->kernel_strings && len <= WITNESS_PATH_MAX && dir_len <= WITNESS_PATH_MAX)
-        resolved_len = path__write_file(&event->header, event->path + len + dir_len, (int)call->ret);
+    if (call->ret >= 0 && !call->kernel_strings)
+        resolved_len = path__write_file(&event->header, event->path + len, (int)call->ret);
+    __u32 dir_len = 0;
+    if (resolved_len == 0 && len > 0 && event->path[0] != '/')
+        dir_len = path__write_base(&event->header, event->path + len, event->dirfd);
     event->path_len = len;
     event->dir_len = dir_len;
     event->resolved_len = resolved_len;
