@@ -89,7 +89,8 @@ public enum NodeAgent {
         ready.set(true)
         let metrics = NodeMetrics()
         let api = WitnessAPI(
-            registry: registry, streams: streams, token: token, maxBodyBytes: config.api.maxBodyBytes,
+            registry: registry, streams: streams, token: token, publicMetrics: config.api.publicMetrics,
+            maxBodyBytes: config.api.maxBodyBytes,
             defaultMilliseconds: try DurationParser.milliseconds(config.defaultWindow), ready: ready,
             metrics: { [deliveries] in
                 let snapshot = await kernel.snapshot()

@@ -14,6 +14,9 @@ public struct NodeConfig: Sendable, Equatable {
         public var tokenFile: String?
         /// Largest request body accepted.
         public var maxBodyBytes = 64 * 1024
+        /// Serve /metrics without the token. Off: the number of open windows tells a
+        /// subject on the network when it is being watched.
+        public var publicMetrics = false
     }
 
     /// An HTTP receiver: alerts (Falco's http_output) or testimonies.
@@ -96,6 +99,7 @@ public struct NodeConfig: Sendable, Equatable {
                     case "listen": api.listen = try reader.string(value, path)
                     case "token_file": api.tokenFile = try reader.string(value, path)
                     case "max_body_bytes": api.maxBodyBytes = try reader.integer(value, path, in: 64...(16 << 20))
+                    case "public_metrics": api.publicMetrics = try reader.boolean(value, path)
                     default: throw reader.unknown(path)
                     }
                 }

@@ -3,14 +3,16 @@ import NIOCore
 import Synchronization
 import WitnessCore
 
-/// The controller's HTTP API (Hummingbird): witness windows under /v1, each route
-/// behind the bearer token; /healthz, /readyz and /metrics open, as kubelet and
-/// Prometheus expect. Bodies are size-limited and validated; every answer is JSON
+/// The controller's HTTP API (Hummingbird): witness windows under /v1 and /metrics,
+/// each behind the bearer token (metrics open only with `api.public_metrics`: how
+/// many windows are open tells a subject when it is watched); /healthz and /readyz
+/// open, as kubelet expects. Bodies are size-limited and validated; every answer is JSON
 /// (`{"error": "..."}` for failures) except the NDJSON alert stream and metrics.
 public struct WitnessAPI: Sendable {
     let registry: WindowRegistry
     let streams: AlertStreams
     let token: BearerToken
+    let publicMetrics: Bool
     let maxBodyBytes: Int
     let defaultMilliseconds: Int
     /// Set once the programs are attached (`/readyz`).
@@ -18,12 +20,14 @@ public struct WitnessAPI: Sendable {
     let metrics: @Sendable () async -> [UInt8]
 
     public init(
-        registry: WindowRegistry, streams: AlertStreams, token: BearerToken, maxBodyBytes: Int,
-        defaultMilliseconds: Int, ready: Readiness, metrics: @escaping @Sendable () async -> [UInt8]
+        registry: WindowRegistry, streams: AlertStreams, token: BearerToken, publicMetrics: Bool = false,
+        maxBodyBytes: Int, defaultMilliseconds: Int, ready: Readiness,
+        metrics: @escaping @Sendable () async -> [UInt8]
     ) {
         self.registry = registry
         self.streams = streams
         self.token = token
+        self.publicMetrics = publicMetrics
         self.maxBodyBytes = maxBodyBytes
         self.defaultMilliseconds = defaultMilliseconds
         self.ready = ready
@@ -37,7 +41,8 @@ public struct WitnessAPI: Sendable {
             ready.isReady
                 ? Self.json(.ok, "{\"status\":\"ready\"}") : Self.json(.serviceUnavailable, "{\"status\":\"starting\"}")
         }
-        router.get("metrics") { _, _ in
+        let metricsRoutes = publicMetrics ? router.group() : router.group().add(middleware: BearerAuthMiddleware(token: token))
+        metricsRoutes.get("metrics") { _, _ in
             let text = await metrics()
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

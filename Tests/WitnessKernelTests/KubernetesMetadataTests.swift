@@ -172,7 +172,7 @@ extension RealKernelTests {
         let deadline = Date().addingTimeInterval(30)
         var metrics = ""
         while Date() < deadline {
-            metrics = try await agent.call(.GET, "/metrics", token: nil).body
+            metrics = try await agent.call(.GET, "/metrics").body
             if metrics.contains("witness_kubernetes_pods 3") && api.watchVersions.count >= 3 { break }
             try await Task.sleep(for: .milliseconds(200))
         }

@@ -29,7 +29,10 @@ extension RealKernelTests {
         // Open routes, and the token on everything else.
         #expect(try await node.call(.GET, "/healthz", token: nil).status == 200)
         #expect(try await node.call(.GET, "/readyz", token: nil).status == 200)
-        #expect(try await node.call(.GET, "/metrics", token: nil).body.contains("witness_ring_buffer_bytes"))
+        #expect(try await node.call(.GET, "/metrics").body.contains("witness_ring_buffer_bytes"))
+        // How many windows are open is the token's business: a subject must not learn it is watched.
+        #expect(try await node.call(.GET, "/metrics", token: .some(nil)).status == 401)
+        #expect(try await node.call(.GET, "/metrics", token: "wrong-token-0123456789").status == 401)
         let body = "{\"subject\":{\"cgroup\":\"\(clean)\"},\"window\":\"5s\"}"
         for token: String? in [nil, "wrong-token-0123456789", node.token + "x", String(node.token.dropLast())] {
             #expect(try await node.call(.GET, "/v1/windows", token: token).status == 401)
@@ -111,7 +114,7 @@ extension RealKernelTests {
         #expect(escapedGate["verdictHint"] as? String == "DENY")
         #expect((escaped["events"] as? [String: Any]).flatMap { $0["byType"] as? [String: Int] }?["unshare"] ?? 0 >= 1)
 
-        let metrics = try await node.call(.GET, "/metrics", token: nil).body
+        let metrics = try await node.call(.GET, "/metrics").body
         #expect(metrics.contains("witness_open_windows 0"))
         #expect(metrics.contains("witness_alerts_total{rule=\"Read sensitive file by untrusted program\",priority=\"Error\"}"))
 

@@ -59,7 +59,7 @@ extension RealKernelTests {
         #expect(((testimony["dropsDetail"] as? [String: Any])?["agent"] as? Int ?? 0) > 0)
         #expect((testimony["gate"] as? [String: Any])?["passed"] as? Bool == false)
         #expect((testimony["gate"] as? [String: Any])?["detail"] as? String ?? "" == "10 high alerts, incomplete: \(((testimony["dropsDetail"] as? [String: Any])?["agent"] as? Int) ?? 0) events lost")
-        let metrics = try await node.call(.GET, "/metrics", token: nil).body
+        let metrics = try await node.call(.GET, "/metrics").body
         let dropped = metrics.split(separator: "\n").first { $0.hasPrefix("witness_spool_dropped_total ") }
         #expect(dropped.flatMap { Int($0.split(separator: " ")[1]) } ?? 0 > 0)
         let result = try node.stop()

@@ -9,6 +9,7 @@ import WitnessCore
               listen: "[::1]:9000"
               token_file: /run/secrets/token
               max_body_bytes: 1024
+              public_metrics: true
             rules_files: [/etc/witness/a.yaml, /etc/witness/b.yaml]
             priority: warning
             ring_buffer: 16M
@@ -29,6 +30,8 @@ import WitnessCore
         #expect(try ListenAddress(config.api.listen) == ListenAddress("[::1]:9000"))
         #expect(try ListenAddress(config.api.listen).host == "::1")
         #expect(config.api.maxBodyBytes == 1024)
+        #expect(config.api.publicMetrics)
+        #expect(!(try NodeConfig(yaml: "api: {token_file: /t}", name: "t.yaml")).api.publicMetrics, "metrics need the token by default")
         #expect(config.rulesFiles.count == 2)
         #expect(!config.stdoutOutput)
         #expect(config.fileOutput.enabled && config.fileOutput.filename == "/var/log/witness.json")
