@@ -10,18 +10,28 @@
 #define WITNESS_S_IFMT 00170000
 #define WITNESS_S_IFSOCK 0140000
 
-/* The file open as `fd` in the current task, or 0. */
-static __always_inline struct file *fd__file(int fd)
+/* The file open as `fd` in the current task, or 0. The task is the kernel's own
+ * (a BTF pointer): its fields are plain loads, only the array slot is a helper read.
+ * A global function (a number in, a number out): verified once per program. */
+__noinline __u64 fd__file_address(int fd)
 {
-    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-    if (fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+    struct task_struct *task = bpf_get_current_task_btf();
+    struct files_struct *files = task->files;
+    if (!files)
         return 0;
-    struct file **fds = BPF_CORE_READ(fdt, fd);
+    struct fdtable *fdt = files->fdt;
+    if (!fdt || fd < 0 || (unsigned int)fd >= fdt->max_fds)
+        return 0;
+    struct file **fds = fdt->fd;
     struct file *file = 0;
     if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]))
         return 0;
-    return file;
+    return (__u64)file;
+}
+
+static __always_inline struct file *fd__file(int fd)
+{
+    return (struct file *)fd__file_address(fd);
 }
 
 /* The socket behind `file`, or 0 when it is not a socket. */

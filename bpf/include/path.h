@@ -27,12 +27,32 @@ struct path__walk {
     struct dentry *dentry;
     struct vfsmount *vfsmnt;
     struct mount *mnt;
+    struct dentry *mnt_root;  /* of vfsmnt: read once per mount, not per component */
     struct dentry *root_dentry;
     struct vfsmount *root_mnt;
     struct witness_path_scratch *scratch;
     __u32 pos; /* the path gathered so far starts at scratch->bytes[pos] */
     int complete;
 };
+
+/* What a step needs of a dentry: d_parent and d_name (a qstr: hash_len, name) lie
+ * next to each other in every kernel since 2.6, so one read fetches all three. */
+struct path__dentry_fields {
+    struct dentry *parent;
+    __u64 hash_len;
+    const unsigned char *name;
+};
+
+static __always_inline int path__read_dentry(struct dentry *dentry, struct path__dentry_fields *out)
+{
+    __u32 parent_at = bpf_core_field_offset(struct dentry, d_parent);
+    if (bpf_core_field_offset(struct dentry, d_name) == parent_at + 8)
+        return bpf_probe_read_kernel(out, sizeof(*out), (void *)dentry + parent_at);
+    out->parent = BPF_CORE_READ(dentry, d_parent);
+    out->hash_len = BPF_CORE_READ(dentry, d_name.hash_len);
+    out->name = BPF_CORE_READ(dentry, d_name.name);
+    return 0;
+}
 
 /* One component: prepend "/name", or cross to the mount point. 1 stops the loop. */
 static long path__step(__u32 index, void *context)
@@ -49,8 +69,11 @@ static long path__step(__u32 index, void *context)
         walk->complete = 1;
         return 1;
     }
-    struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
-    struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+    struct dentry *mnt_root = walk->mnt_root;
+    struct path__dentry_fields fields = {};
+    if (path__read_dentry(dentry, &fields))
+        return 1;
+    struct dentry *parent = fields.parent;
     if (dentry == mnt_root || dentry == parent) {
         struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
         if (dentry != mnt_root || mnt_parent == mnt) {
@@ -59,11 +82,14 @@ static long path__step(__u32 index, void *context)
         }
         walk->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
         walk->mnt = mnt_parent;
-        walk->vfsmnt = (struct vfsmount *)((void *)mnt_parent + bpf_core_field_offset(struct mount, mnt));
+        struct vfsmount *parent_vfsmnt =
+            (struct vfsmount *)((void *)mnt_parent + bpf_core_field_offset(struct mount, mnt));
+        walk->vfsmnt = parent_vfsmnt;
+        walk->mnt_root = BPF_CORE_READ(parent_vfsmnt, mnt_root);
         return 0;
     }
-    __u32 len = BPF_CORE_READ(dentry, d_name.len) & WITNESS_NAME_MAX;
-    const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+    __u32 len = (__u32)(fields.hash_len >> 32) & WITNESS_NAME_MAX; /* hash_len: len in the high half */
+    const unsigned char *name = fields.name;
     __u32 pos = walk->pos;
     if (len + 1 > pos || pos > WITNESS_PATH_MAX - 1)
         return 1; /* deeper than we keep: flagged by the caller */
@@ -96,6 +122,7 @@ static __always_inline __u32 path__write(struct witness_event_header *header, ch
         .dentry = dentry,
         .vfsmnt = vfsmnt,
         .mnt = path__real_mount(vfsmnt),
+        .mnt_root = BPF_CORE_READ(vfsmnt, mnt_root),
         /* No root to stop at: walk to the root of the mount namespace. */
         .root_dentry = to_namespace_root ? 0 : BPF_CORE_READ(task, fs, root.dentry),
         .root_mnt = to_namespace_root ? 0 : BPF_CORE_READ(task, fs, root.mnt),
