@@ -18,6 +18,16 @@ public struct EventCounts: Sendable, Equatable {
 
     public subscript(_ syscall: Syscall) -> UInt64 { bySyscall[Int(syscall.rawValue)] }
 
+    /// Counts restored by `evt.type` name (a journal written by an earlier agent);
+    /// names this agent does not know are skipped.
+    public init(restoring counts: [String: UInt64]) {
+        for syscall in Syscall.allCases {
+            guard let count = counts["\(syscall.eventType)"] else { continue }
+            bySyscall[Int(syscall.rawValue)] = count
+            total &+= count
+        }
+    }
+
     /// Non-zero counts, keyed by `evt.type`, in syscall order.
     public var byType: [(String, UInt64)] {
         Syscall.allCases.compactMap { syscall in

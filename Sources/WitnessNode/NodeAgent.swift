@@ -72,6 +72,7 @@ public enum NodeAgent {
         let registry = WindowRegistry(
             kernel: kernel, resolver: resolver, streams: streams, router: router,
             maxMilliseconds: try DurationParser.milliseconds(config.maxWindow),
+            journal: try WindowJournal(spoolDirectory: config.spool.directory),
             onTestimony: { [kernel] line in
                 let bytes = Array((line + "\n").utf8)
                 // Written by the consumer thread, after the alerts it buffered.
@@ -85,6 +86,9 @@ public enum NodeAgent {
                     }
                 }
             })
+        // Windows an earlier agent left open testify now, before anything new opens.
+        await registry.recover()
+        await registry.startCheckpoints()
         let ready = Readiness()
         ready.set(true)
         let metrics = NodeMetrics()

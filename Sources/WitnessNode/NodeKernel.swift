@@ -126,6 +126,20 @@ public final class NodeKernel: @unchecked Sendable {
         }
     }
 
+    /// What the windows in `slots` have counted so far (their journal checkpoint).
+    public func checkpoint(slots: [Int]) async -> [Int: Closing] {
+        await withCheckedContinuation { continuation in
+            perform { [self] in
+                var counted: [Int: Closing] = [:]
+                for slot in slots where tallies.activeMask & (1 << UInt64(slot)) != 0 {
+                    counted[slot] = Closing(
+                        tally: tallies[slot], kernelDrops: probe.drops(slot: slot) &- dropBaselines[slot], profile: nil)
+                }
+                continuation.resume(returning: counted)
+            }
+        }
+    }
+
     /// Runs `work` on the consumer thread, after what it has buffered is written:
     /// lines written there (testimonies) never cut into a batch of alert lines.
     public func perform(_ work: @escaping @Sendable () -> Void) {

@@ -36,11 +36,15 @@ public actor WindowRegistry {
     private var closing: [String: Task<WitnessWindow, Never>] = [:]
     private var accepting = true
     private let closedKept = 256
+    /// Open windows on disk, checkpointed; nil: no crash safety (tests of parts).
+    private let journal: WindowJournal?
+    private var checkpoints: Task<Void, Never>?
 
     public init(
         kernel: NodeKernel, resolver: SubjectResolver, streams: AlertStreams, router: AlertRouter?,
-        maxMilliseconds: Int, onTestimony: @escaping @Sendable (String) -> Void
+        maxMilliseconds: Int, journal: WindowJournal? = nil, onTestimony: @escaping @Sendable (String) -> Void
     ) {
+        self.journal = journal
         self.kernel = kernel
         self.resolver = resolver
         self.streams = streams
@@ -80,6 +84,7 @@ public actor WindowRegistry {
         }
         windows[id] = window
         order.append(id)
+        journal?.save(journalEntry(window, counted: nil))
         let milliseconds = request.milliseconds
         timers[id] = Task { [weak self] in
             try? await Task.sleep(for: .milliseconds(milliseconds))
@@ -133,13 +138,108 @@ public actor WindowRegistry {
         streams.close(window: window.id, slot: window.slot)
         router?.sync()
         onTestimony(closed.testimony!)
+        journal?.remove(window.id)  // the testimony is spooled: nothing left to recover
         forgetOldWindows()
         return closed
+    }
+
+    // MARK: Crash safety
+
+    /// Saves what every open window has counted, every `milliseconds`, until shutdown.
+    public func startCheckpoints(every milliseconds: Int = 1000) {
+        guard journal != nil, checkpoints == nil else { return }
+        checkpoints = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(milliseconds))
+                await self?.checkpoint()
+            }
+        }
+    }
+
+    private func checkpoint() async {
+        guard let journal else { return }
+        let open = windows.values.filter { $0.state == .open && closing[$0.id] == nil }
+        guard !open.isEmpty else { return }
+        let counted = await kernel.checkpoint(slots: open.map(\.slot))
+        // A window that began to close meanwhile testifies itself: saving it now would
+        // leave a file that a restart would testify for a second time.
+        for window in open where windows[window.id]?.state == .open && closing[window.id] == nil {
+            if let counts = counted[window.slot] { journal.save(journalEntry(window, counted: counts)) }
+        }
+    }
+
+    /// Testifies for the windows an earlier agent left open (killed before it could
+    /// close them): ended `agentRestarted`, never passing, with the counts it saved;
+    /// delivered like any testimony and shown by GET /v1/windows/{id}.
+    public func recover() {
+        guard let journal else { return }
+        var severities: [String: SeverityClass] = [:]
+        if let engine = kernel.rules {
+            for index in engine.rules.indices {
+                let rule = engine.rule(index)
+                severities[rule.name] = rule.severity
+            }
+        }
+        for entry in journal.leftovers() where windows[entry.id] == nil {
+            var alerts: [SeverityClass: Int] = [:]
+            for (name, count) in entry.rules {
+                alerts[severities[name] ?? .critical, default: 0] += count  // an unknown rule counts at worst
+            }
+            let sostle = entry.sostle.flatMap { (text: String) -> SostleLevel? in try? SostleLevel(text) }
+            let testimony = Testimony(
+                trialID: entry.trialID, subjectKind: entry.subjectKind, subjectValue: entry.subjectValue,
+                startEpochNanoseconds: entry.openedEpochNanoseconds, endEpochNanoseconds: entry.checkpointEpochNanoseconds,
+                sostle: sostle, events: EventCounts(restoring: entry.events), alerts: alerts,
+                rules: entry.rules.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, kernelDrops: entry.kernelDrops,
+                agentDrops: entry.agentDrops, end: .agentRestarted, requestedMilliseconds: Int64(entry.requestedMilliseconds),
+                windowID: entry.id)
+            let request = WindowRequest(
+                trialID: entry.trialID, subject: Self.spec(kind: entry.subjectKind, value: entry.subjectValue),
+                milliseconds: entry.requestedMilliseconds, sostle: sostle)
+            var window = WitnessWindow(
+                id: entry.id, request: request, subject: ResolvedSubject(kind: entry.subjectKind, value: entry.subjectValue),
+                slot: -1, openedEpochNanoseconds: entry.openedEpochNanoseconds)
+            window.state = .closed
+            window.testimony = testimony.json()
+            windows[entry.id] = window
+            order.append(entry.id)
+            onTestimony(window.testimony!)
+            journal.remove(entry.id)
+        }
+    }
+
+    private static func spec(kind: String, value: String) -> SubjectSpec {
+        switch kind {
+        case "pod": return .podUID(value)
+        case "container": return .containerID(value)
+        case "pid": return .pid(Int32(value) ?? 0)
+        default: return .cgroup(value)
+        }
+    }
+
+    private func journalEntry(_ window: WitnessWindow, counted: NodeKernel.Closing?) -> WindowJournal.Entry {
+        var entry = WindowJournal.Entry(
+            id: window.id, trialID: window.request.trialID, subjectKind: window.subject.kind,
+            subjectValue: window.subject.value, openedEpochNanoseconds: window.openedEpochNanoseconds,
+            requestedMilliseconds: window.request.milliseconds, sostle: window.request.sostle?.description,
+            checkpointEpochNanoseconds: kernel.clock.epochNanoseconds(boot: WallClock.bootNow()))
+        if let counted {
+            for (name, count) in counted.tally.events.byType { entry.events[name] = count }
+            if let engine = kernel.rules {
+                for (index, count) in counted.tally.alertsByRule.enumerated() where count > 0 {
+                    entry.rules[engine.rule(index).name, default: 0] += count
+                }
+            }
+            entry.kernelDrops = counted.kernelDrops
+            entry.agentDrops = counted.tally.agentDrops
+        }
+        return entry
     }
 
     /// Stops new windows; closes every open one as cut short.
     public func shutdown() async {
         accepting = false
+        checkpoints?.cancel()
         for id in order where windows[id]?.state == .open {
             _ = await close(id, end: .shutdown)
         }

@@ -1,0 +1,73 @@
+import Foundation
+import WitnessCore
+
+/// The open windows on disk, so that killing the agent (an OOM kill, `kill -9`, a node
+/// under pressure) loses none: each open window has a file in the spool directory,
+/// written when it opens and rewritten with its counts at every checkpoint, removed
+/// once its testimony is spooled. An agent that starts and finds files testifies for
+/// those windows: ended `agentRestarted`, never passing, with the counts last saved.
+public struct WindowJournal: Sendable {
+    /// One open window as saved: what the controller asked, and what was counted.
+    public struct Entry: Codable, Sendable, Equatable {
+        public var id: String
+        public var trialID: String?
+        public var subjectKind: String
+        public var subjectValue: String
+        public var openedEpochNanoseconds: Int64
+        public var requestedMilliseconds: Int
+        public var sostle: String?
+        /// When the counts below were taken.
+        public var checkpointEpochNanoseconds: Int64
+        /// Events by evt.type, alerts by rule name, losses.
+        public var events: [String: UInt64] = [:]
+        public var rules: [String: Int] = [:]
+        public var kernelDrops: UInt64 = 0
+        public var agentDrops: UInt64 = 0
+    }
+
+    let directory: String
+
+    /// Journals under `spoolDirectory`/windows (created when missing).
+    public init(spoolDirectory: String) throws(AgentError) {
+        directory = spoolDirectory + "/windows"
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw AgentError.usage("window journal \(directory): \(error.localizedDescription)")
+        }
+    }
+
+    /// Saves `entry`, replacing what was saved: written aside, synced, then renamed
+    /// over, so a crash leaves the old entry or the new one, never half of one.
+    public func save(_ entry: Entry) {
+        guard let data = try? JSONEncoder().encode(entry) else { return }
+        let path = file(entry.id)
+        let temporary = path + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        fsync(fd)
+        close(fd)
+        if written == data.count { rename(temporary, path) } else { unlink(temporary) }
+    }
+
+    /// Forgets window `id`: its testimony is safe elsewhere.
+    public func remove(_ id: String) {
+        unlink(file(id))
+    }
+
+    /// Windows that were open when an earlier agent stopped without closing them.
+    /// Unreadable files are skipped (and left for a person to look at).
+    public func leftovers() -> [Entry] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasSuffix(".json") }.sorted().compactMap { name in
+            guard let data = FileManager.default.contents(atPath: directory + "/" + name) else { return nil }
+            return try? JSONDecoder().decode(Entry.self, from: data)
+        }
+    }
+
+    private func file(_ id: String) -> String {
+        // Window ids are ours ("w-" and hex digits), never a path.
+        directory + "/" + id.filter { $0.isLetter || $0.isNumber || $0 == "-" } + ".json"
+    }
+}
