@@ -81,7 +81,7 @@ struct WitnessCommand: ParsableCommand {
             alerts: session.rules?.alertsBySeverity ?? [:], rules: session.rules?.alertsByRule ?? [],
             kernelDrops: accounting.kernelDrops, agentDrops: accounting.agentDrops,
             end: reason == .timerExpired ? .elapsed : .shutdown, requestedMilliseconds: Int64(milliseconds),
-            profile: accounting.profile)
+            profile: accounting.profile, coverage: Coverage.assess(session.probe.blindSpots, profile: accounting.profile))
         let line = statement.json()
         session.pipeline.writeLine(line)
         if let testimony {

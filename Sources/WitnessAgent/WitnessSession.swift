@@ -63,8 +63,9 @@ final class WitnessSession {
         if !probe.missingSyscalls.isEmpty {
             note = " (no syscall number here: \(probe.missingSyscalls.joined(separator: ", ")))"
         }
-        if !probe.blindSpots.isEmpty {
-            note += " (not visible on this kernel: \(probe.blindSpots.joined(separator: "; ")))"
+        let missing = probe.blindSpots.filter(\.makesIncomplete)
+        if !missing.isEmpty {
+            note += " (not visible on this kernel: \(missing.map(\.description).joined(separator: "; ")))"
         }
         FileHandleWriter.standardError(
             "witness-agent: attached \(probe.programNames.count) programs (every syscall, \(probe.reportedSyscalls.count) reported) in \((elapsed * 10).rounded() / 10) ms\(note), \(rulesSummary); \(what)\n")

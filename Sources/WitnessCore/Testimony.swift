@@ -61,14 +61,19 @@ public struct GateAssessment: Sendable, Equatable {
     ///     the window incomplete, and an incomplete window never passes.
     ///   - end: how the window ended; one the agent cut short is incomplete too, and
     ///     the clean bonus needs the requested length to have elapsed.
-    public init(alerts: [SeverityClass: Int], lost: UInt64, sostle: SostleLevel?, end: WindowEnd = .elapsed) {
+    ///   - unobserved: what the subject did that Witness could not see; anything here
+    ///     makes the window incomplete.
+    public init(
+        alerts: [SeverityClass: Int], lost: UInt64, sostle: SostleLevel?, end: WindowEnd = .elapsed,
+        unobserved: [String] = []
+    ) {
         let total = alerts.values.reduce(0, +)
         var deduction = 0.0
         for severity in SeverityClass.allCases {
             deduction -= Double(alerts[severity, default: 0]) * severity.deduction
         }
         self.deduction = (deduction * 100).rounded() / 100
-        let complete = lost == 0 && end.canPass
+        let complete = lost == 0 && end.canPass && unobserved.isEmpty
         bonus = total == 0 && complete && end == .elapsed ? Self.cleanBonus : 0
         hardDeny = (sostle ?? (try! SostleLevel("L0"))).isHardDeny(alerts)
         if alerts[.critical, default: 0] > 0 || alerts[.high, default: 0] > 0 || hardDeny {
@@ -88,6 +93,7 @@ public struct GateAssessment: Sendable, Equatable {
         if parts.isEmpty { parts.append("no alerts") }
         if lost > 0 { parts.append("incomplete: \(lost) event\(lost == 1 ? "" : "s") lost") }
         if !end.canPass { parts.append("incomplete: \(end.failureDetail)") }
+        for what in unobserved { parts.append("incomplete: the subject used \(what), not witnessed") }
         if hardDeny { parts.append("hard deny at SOSTLE \(sostle.map(\.description) ?? "L0")") }
         detail = parts.joined(separator: ", ")
     }
@@ -116,13 +122,17 @@ public struct Testimony: Sendable {
     public var windowID: String?
     /// Every syscall the subject made, counted in the kernel (nil: not collected).
     public var profile: SyscallProfile?
+    /// What could not be seen, and what of it the subject used.
+    public var coverage: Coverage?
 
     public init(
         trialID: String?, subjectKind: String, subjectValue: String, startEpochNanoseconds: Int64,
         endEpochNanoseconds: Int64, sostle: SostleLevel?, events: EventCounts, alerts: [SeverityClass: Int] = [:],
         rules: [(String, Int)] = [], kernelDrops: UInt64, agentDrops: UInt64, end: WindowEnd = .elapsed,
-        requestedMilliseconds: Int64? = nil, windowID: String? = nil, profile: SyscallProfile? = nil
+        requestedMilliseconds: Int64? = nil, windowID: String? = nil, profile: SyscallProfile? = nil,
+        coverage: Coverage? = nil
     ) {
+        self.coverage = coverage
         self.windowID = windowID
         self.profile = profile
         self.trialID = trialID
@@ -141,8 +151,10 @@ public struct Testimony: Sendable {
     }
 
     public var drops: UInt64 { kernelDrops + agentDrops }
-    public var complete: Bool { drops == 0 && end.canPass }
-    public var gate: GateAssessment { GateAssessment(alerts: alerts, lost: drops, sostle: sostle, end: end) }
+    public var complete: Bool { drops == 0 && end.canPass && (coverage?.usedUnobserved.isEmpty ?? true) }
+    public var gate: GateAssessment {
+        GateAssessment(alerts: alerts, lost: drops, sostle: sostle, end: end, unobserved: coverage?.usedUnobserved ?? [])
+    }
 
     /// One line of JSON.
     public func json() -> String {
@@ -206,6 +218,11 @@ public struct Testimony: Sendable {
         if let profile {
             writer.key("profile")
             profile.appendJSON(to: &writer)
+            writer.raw(",")
+        }
+        if let coverage {
+            writer.key("coverage")
+            coverage.appendJSON(to: &writer)
             writer.raw(",")
         }
         writer.key("alerts")

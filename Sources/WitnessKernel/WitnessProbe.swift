@@ -57,9 +57,9 @@ public final class WitnessProbe {
     /// and rows that no table of this architecture has.
     public let reportedSyscalls: [String]
     public let missingSyscalls: [String]
-    /// What this kernel does not let Witness see, one phrase each (e.g. io_uring
-    /// operations on a kernel without their tracepoint).
-    public let blindSpots: [String]
+    /// What this kernel does not let Witness see (e.g. io_uring operations on a kernel
+    /// without their tracepoint), and Witness's own limits: the testimony's coverage.
+    public let blindSpots: [Coverage.BlindSpot]
     public var isLinked: Bool { !links.isEmpty }
     public let ringBufferBytes: Int
     let eventsFD: Int32
@@ -111,11 +111,11 @@ public final class WitnessProbe {
         }.map { "\($0.syscall.eventType)" }
 
         // Optional hooks: a kernel without one loads the rest, and says what it misses.
-        var blind: [String] = []
-        for (program, tracepoint, what) in Self.optionalPrograms
+        var blind = Coverage.inherent
+        for (program, tracepoint, spot) in Self.optionalPrograms
         where cbpf_btf_has_type(options.btfPath, "btf_trace_\(tracepoint)", Int32(BTF_KIND_TYPEDEF)) == 0 {
             if let found = bpf_object__find_program_by_name(object, program) { bpf_program__set_autoload(found, false) }
-            blind.append(what)
+            blind.append(spot)
         }
         blindSpots = blind
 
@@ -331,7 +331,12 @@ public final class WitnessProbe {
 
     /// Programs on hooks a kernel may lack: (program, tracepoint, what is not seen without it).
     private static let optionalPrograms = [
-        ("witness_io_uring_submit", "io_uring_submit_req", "io_uring operations (no io_uring_submit_req tracepoint)")
+        (
+            "witness_io_uring_submit", "io_uring_submit_req",
+            Coverage.BlindSpot(
+                "io_uring operations (this kernel has no io_uring_submit_req tracepoint)",
+                syscalls: ["io_uring_enter", "io_uring_register"], makesIncomplete: true)
+        )
     ]
 
     private static func fill(_ fd: Int32, key: UInt32, value: UInt64, _ what: String) throws(BPFError) {

@@ -1,5 +1,6 @@
 import Glibc
 import WitnessCore
+import WitnessKernel
 import WitnessRules
 
 /// Why a window could not be opened or found, with the HTTP status the API answers.
@@ -129,7 +130,8 @@ public actor WindowRegistry {
             startEpochNanoseconds: window.openedEpochNanoseconds, endEpochNanoseconds: endedAt,
             sostle: window.request.sostle, events: closing.tally.events, alerts: alerts, rules: rules,
             kernelDrops: closing.kernelDrops, agentDrops: closing.tally.agentDrops, end: end,
-            requestedMilliseconds: Int64(window.request.milliseconds), windowID: window.id, profile: closing.profile)
+            requestedMilliseconds: Int64(window.request.milliseconds), windowID: window.id, profile: closing.profile,
+            coverage: Coverage.assess(kernel.probe.blindSpots, profile: closing.profile))
         var closed = window
         closed.state = .closed
         closed.testimony = testimony.json()

@@ -102,6 +102,10 @@ extension RealKernelTests {
         #expect((syscalls["execve"] as? Int ?? 0) >= 1)
         #expect(syscalls["exit_group"] as? Int == 1, "counted as the process exits: \(syscalls)")
         #expect(profile["compatSyscalls"] == nil)
+        let coverage = try #require(testimony["coverage"] as? [String: [String]])
+        #expect(coverage["unobserved"]?.contains { $0.hasPrefix("io_uring operation results") } == true, "\(coverage)")
+        #expect(coverage["usedUnobserved"] == [], "this kernel has the io_uring tracepoint")
+        #expect(testimony["complete"] as? Bool == true)
     }
 
     @Test func tcpFastOpenIsAConnect() throws {
