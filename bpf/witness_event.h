@@ -197,6 +197,8 @@ struct witness_exec_event {
     __u32 tty;             /* controlling terminal as /proc/PID/stat's tty_nr, 0 for none */
     __u32 vpid;            /* the pid in the process's own PID namespace (1: a container's init) */
     __u64 cap_effective;   /* effective capability set after exec */
+    __u32 exe_len;         /* bytes of the executable's own path after the directory (0: a script, or unknown) */
+    __u32 reserved;
     char data[];
 };
 
@@ -263,14 +265,14 @@ struct witness_control {
 };
 
 _Static_assert(sizeof(struct witness_event_header) == 80, "event header layout");
-_Static_assert(sizeof(struct witness_exec_event) == 112, "exec event layout");
+_Static_assert(sizeof(struct witness_exec_event) == 120, "exec event layout");
 _Static_assert(sizeof(struct witness_syscall_event) == 152, "syscall event layout");
 _Static_assert(sizeof(struct witness_fork_event) == 96, "fork event layout");
 _Static_assert(sizeof(struct witness_open_event) == 104, "open event layout");
 _Static_assert(sizeof(struct witness_connect_event) == 240, "connect event layout");
 _Static_assert(sizeof(struct witness_control) == 32, "control layout");
 _Static_assert(sizeof(struct witness_wake_record) == 8, "wake record layout");
-_Static_assert(sizeof(struct witness_exec_event) + 2 * WITNESS_PATH_MAX + WITNESS_ARGS_MAX + 8 <= WITNESS_EVENT_MAX,
+_Static_assert(sizeof(struct witness_exec_event) + 3 * WITNESS_PATH_MAX + WITNESS_ARGS_MAX + 8 <= WITNESS_EVENT_MAX,
                "exec event fits the scratch buffer");
 _Static_assert(sizeof(struct witness_open_event) + 3 * WITNESS_PATH_MAX <= WITNESS_EVENT_MAX,
                "open event fits the scratch buffer");

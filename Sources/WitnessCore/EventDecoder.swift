@@ -59,10 +59,14 @@ public enum EventDecoder {
             let args = try slice(bytes, from: execSize + filename.count, count: Int(exec.args_len), "args")
             let directory = try slice(
                 bytes, from: execSize + filename.count + args.count, count: Int(exec.dir_len), "directory")
+            let executable = try slice(
+                bytes, from: execSize + filename.count + args.count + directory.count, count: Int(exec.exe_len),
+                "executable")
             let identity = ExecIdentity(
                 loginUID: exec.loginuid, tty: exec.tty, capabilities: exec.cap_effective, vpid: exec.vpid)
             return KernelEvent(
-                header: header, payload: .exec(filename: filename, args: args, directory: directory, identity: identity))
+                header: header,
+                payload: .exec(filename: filename, args: args, directory: directory, identity: identity, executable: executable))
         case .open:
             try require(bytes, openSize, "open")
             let open = bytes.loadUnaligned(as: witness_open_event.self)

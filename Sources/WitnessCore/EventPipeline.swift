@@ -77,12 +77,12 @@ public final class EventPipeline {
         tallies?.recordEvent(header.syscall, subjects: header.subjects)
 
         // An exec changes the process before anything is said about it.
-        if case let .exec(filename, args, directory, identity) = event.payload, header.result == 0 {
+        if case let .exec(filename, args, directory, identity, executable) = event.payload, header.result == 0 {
             let previous = processes.cached(header.pid)
             processes.insert(
                 ProcessRecord(
                     pid: header.pid, ppid: header.ppid, name: Array(header.comm),
-                    exePath: PathResolver.joined(directory: directory, path: filename),
+                    exePath: executable.isEmpty ? PathResolver.joined(directory: directory, path: filename) : Array(executable),
                     argv: Array(args), argvTruncated: header.flags.contains(.argsTruncated), tty: Int32(bitPattern: identity.tty),
                     loginUID: identity.loginUID, cwd: Array(directory), capabilities: identity.capabilities,
                     executableIsMemfd: header.flags.contains(.executableIsMemfd),

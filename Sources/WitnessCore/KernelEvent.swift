@@ -240,9 +240,11 @@ public enum EventPayload {
     /// A successful exec (reported in the new image) or a failed one (result < 0).
     /// `args` holds the argument vector, NUL-separated, argv[0] first; `directory`
     /// is what a relative filename is relative to (empty for an absolute one).
+    /// `executable` is the kernel's own path of the file it runs (empty for a script,
+    /// run by its interpreter, and for a failed exec).
     case exec(
         filename: UnsafeRawBufferPointer, args: UnsafeRawBufferPointer, directory: UnsafeRawBufferPointer,
-        identity: ExecIdentity)
+        identity: ExecIdentity, executable: UnsafeRawBufferPointer)
     case exit
     /// A new process (childPID 0 when the call failed), or a thread given a namespace
     /// of its own; `flags` are the CLONE_* flags of clone and clone3 (0 for fork, vfork).

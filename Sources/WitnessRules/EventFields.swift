@@ -132,7 +132,7 @@ final class EventFields {
             return .array(rendered.bytes[...])
         case .evtArgFilename:
             if case .syscall = payload { return argument("filename", asNumber: false) }
-            guard case let .exec(filename, _, _, _) = payload else { return .none }
+            guard case let .exec(filename, _, _, _, _) = payload else { return .none }
             return .bytes(filename)
         case .evtArg: return argument(name(of: field), asNumber: false)
         case .evtRawarg: return argument(name(of: field), asNumber: true)

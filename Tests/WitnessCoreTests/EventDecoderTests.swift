@@ -65,7 +65,7 @@ struct EventDecoderTests {
 
     @Test func decodesAnExecWithItsArguments() throws {
         try RecordFixture.exec(filename: "/usr/bin/curl", argv: ["curl", "-s", "http://x"]).withEvent { event in
-            guard case let .exec(filename, args, _, _) = event.payload else {
+            guard case let .exec(filename, args, _, _, _) = event.payload else {
                 Issue.record("not an exec")
                 return
             }
@@ -131,7 +131,8 @@ struct EventDecoderTests {
         // The C header asserts these too; a Swift-side mismatch would mean a bad import.
         #expect(MemoryLayout<witness_event_header>.size == 80)
         #expect(MemoryLayout<witness_open_event>.size == 104)
-        #expect(MemoryLayout<witness_exec_event>.size == 112)
+        #expect(MemoryLayout<witness_exec_event>.size == 120)
+        #expect(MemoryLayout<witness_fork_event>.size == 96)
         #expect(MemoryLayout<witness_connect_event>.size == 240)
         #expect(MemoryLayout<witness_event_header>.offset(of: \.comm) == 64)
     }

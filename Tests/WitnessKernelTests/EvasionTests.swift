@@ -85,4 +85,31 @@ extension RealKernelTests {
         let fired = firedRuleNames(result)
         #expect(fired.filter { $0 == "Search for private keys or credentials" }.count == 2, "\(fired)")
     }
+
+    /// A program is where the kernel found it, not the name it was run by: a symlink
+    /// elsewhere, `..`, or a descriptor (fexecve) still runs the file in /dev/shm.
+    @Test func anotherWayToRunTheDroppedFileIsTheSameFile() throws {
+        let dir = try Scratch.directory("exec-ways")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let d = dir.path
+        let tag = dir.lastPathComponent
+        let dropped = "/dev/shm/witness-\(tag)"
+        let script = """
+            cp /bin/true \(dropped)
+            ln -s \(dropped) \(d)/innocent && \(d)/innocent
+            (cd /tmp && ../dev/shm/witness-\(tag))
+            python3 -c 'import os; fd = os.open("\(dropped)", os.O_RDONLY); pid = os.fork()
+            if pid == 0: os.execve(fd, ["x"], {})
+            os.waitpid(pid, 0)'
+            rm -f \(dropped)
+            exit 0
+            """
+        try Scratch.write("\(d)/script.sh", Data(script.utf8))
+        let result = try traceJSON(["sh", "\(d)/script.sh"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let runs = result.jsonLines().filter { "\($0)".contains("Execution from shared memory") }
+            .compactMap { $0["output_fields"] as? [String: Any] }
+        #expect(runs.count == 3, "the symlink, the relative path and fexecve: \(runs.map { field($0, "proc.cmdline") ?? "" })")
+        #expect(runs.allSatisfy { field($0, "proc.exepath") == dropped })
+    }
 }

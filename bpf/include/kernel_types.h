@@ -115,6 +115,7 @@ struct io_link {
 struct linux_binprm {
     struct file *file;
     const char *filename;
+    const char *interp; /* the filename, unless a script or binfmt_misc handler took over */
 } WITNESS_CORE;
 
 struct mm_struct {

@@ -158,7 +158,7 @@ static __always_inline __u32 path__write(struct witness_event_header *header, ch
  * with a dozen callers inlined, loading took several times longer. It takes plain
  * numbers, as global functions must, and finds the record itself.
  */
-__noinline int path__write_base_at(__u32 offset, int dirfd, int to_namespace_root)
+__noinline int path__write_base_at(__u32 offset, int dirfd, __u64 file_address, int to_namespace_root)
 {
     __u32 zero = 0;
     struct witness_scratch *record = bpf_map_lookup_elem(&witness_scratch_map, &zero);
@@ -170,7 +170,7 @@ __noinline int path__write_base_at(__u32 offset, int dirfd, int to_namespace_roo
     if (dirfd == -100 /* AT_FDCWD */)
         return path__write(header, out, BPF_CORE_READ(task, fs, pwd.dentry), BPF_CORE_READ(task, fs, pwd.mnt),
                            to_namespace_root);
-    struct file *file = fd__file(dirfd);
+    struct file *file = file_address ? (struct file *)file_address : fd__file(dirfd);
     if (!file)
         return 0;
     return path__write(header, out, BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt),
@@ -179,12 +179,12 @@ __noinline int path__write_base_at(__u32 offset, int dirfd, int to_namespace_roo
 
 /* path__write_base_at for `out`, a place in the record that starts at `header`. */
 static __always_inline __u32 path__write_from(struct witness_event_header *header, char *out, int dirfd,
-                                              int to_namespace_root)
+                                              struct file *file, int to_namespace_root)
 {
     long offset = (char *)out - (char *)header;
     if (offset < 0 || offset > WITNESS_EVENT_MAX - WITNESS_PATH_MAX)
         return 0;
-    __u32 len = path__write_base_at(offset, dirfd, to_namespace_root);
+    __u32 len = path__write_base_at(offset, dirfd, (__u64)file, to_namespace_root);
     barrier_var(len); /* the verifier knows nothing of a global function's result: bound it here */
     if (len >= WITNESS_PATH_MAX)
         return 0;
@@ -194,13 +194,19 @@ static __always_inline __u32 path__write_from(struct witness_event_header *heade
 /* The directory of a relative path, as the task sees it. */
 static __always_inline __u32 path__write_base(struct witness_event_header *header, char *out, int dirfd)
 {
-    return path__write_from(header, out, dirfd, 0);
+    return path__write_from(header, out, dirfd, 0, 0);
 }
 
 /* The path of the file open as `fd`, from the root of the task's mount namespace. */
 static __always_inline __u32 path__write_file(struct witness_event_header *header, char *out, int fd)
 {
-    return path__write_from(header, out, fd, 1);
+    return path__write_from(header, out, fd, 0, 1);
+}
+
+/* The path of `file` (an executable), from the root of the task's mount namespace. */
+static __always_inline __u32 path__write_of(struct witness_event_header *header, char *out, struct file *file)
+{
+    return path__write_from(header, out, -1, file, 1);
 }
 
 #endif /* WITNESS_PATH_H */

@@ -139,6 +139,8 @@ __noinline int process__exec_failed(struct witness_call *call)
     event->filename_len = filename_len;
     event->args_len = args_len;
     event->dir_len = dir_len;
+    event->exe_len = 0;
+    event->reserved = 0;
     event__submit(event, sizeof(*event) + filename_len + args_len + dir_len, call->subjects);
     return 0;
 }
@@ -175,11 +177,21 @@ int witness_process_exec(unsigned long long *ctx)
     __u32 dir_len = 0;
     if (filename_len <= WITNESS_PATH_MAX && args_len <= WITNESS_ARGS_MAX)
         dir_len = path__write_base(&event->header, event->data + filename_len + args_len, -100);
+    /* The file the kernel runs, named by the kernel: a symlink, `..` or /dev/fd/N
+     * names the file itself. A script runs its interpreter: then the script's path
+     * stays the executable's, as the name it was run by. */
+    __u32 exe_len = 0;
+    if (BPF_CORE_READ(bprm, interp) == BPF_CORE_READ(bprm, filename) && filename_len <= WITNESS_PATH_MAX
+        && args_len <= WITNESS_ARGS_MAX && dir_len <= WITNESS_PATH_MAX)
+        exe_len = path__write_of(&event->header, event->data + filename_len + args_len + dir_len,
+                                 BPF_CORE_READ(bprm, file));
     process__identity(event);
     event->filename_len = filename_len;
     event->args_len = args_len;
     event->dir_len = dir_len;
-    event__submit(event, sizeof(*event) + filename_len + args_len + dir_len, subjects);
+    event->exe_len = exe_len;
+    event->reserved = 0;
+    event__submit(event, sizeof(*event) + filename_len + args_len + dir_len + exe_len, subjects);
     return 0;
 }
 
