@@ -82,7 +82,10 @@ public final class EventPipeline {
             processes.insert(
                 ProcessRecord(
                     pid: header.pid, ppid: header.ppid, name: Array(header.comm),
-                    exePath: executable.isEmpty ? PathResolver.joined(directory: directory, path: filename) : Array(executable),
+                    // A script's name is as it was run: collapsing a `..` over a symlink
+                    // could make it an exempt program's path.
+                    exePath: executable.isEmpty
+                        ? PathResolver.joinedAsWritten(directory: directory, path: filename) : Array(executable),
                     argv: Array(args), argvTruncated: header.flags.contains(.argsTruncated), tty: Int32(bitPattern: identity.tty),
                     loginUID: identity.loginUID, cwd: Array(directory), capabilities: identity.capabilities,
                     executableIsMemfd: header.flags.contains(.executableIsMemfd),

@@ -41,6 +41,17 @@ public enum PathResolver {
         join(directory: directory, path: path) { writer.escaped($0) }
     }
 
+    /// `path` joined with `directory` when relative, nothing collapsed: for a name that
+    /// something trusts (an exemption by executable path) and that the kernel did not
+    /// give, where collapsing `..` over a symlink would name another file.
+    public static func joinedAsWritten(directory: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer) -> [UInt8] {
+        if directory.isEmpty || path.first == slashByte { return Array(path) }
+        var result = Array(directory)
+        if result.last != slashByte { result.append(slashByte) }
+        result.append(contentsOf: path)
+        return result
+    }
+
     /// The joined path as bytes.
     public static func joined(directory: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer) -> [UInt8] {
         var result: [UInt8] = []

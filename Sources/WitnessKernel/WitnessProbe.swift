@@ -112,9 +112,14 @@ public final class WitnessProbe {
 
         // Optional hooks: a kernel without one loads the rest, and says what it misses.
         var blind = Coverage.inherent
-        for (program, tracepoint, spot) in Self.optionalPrograms
-        where cbpf_btf_has_type(options.btfPath, "btf_trace_\(tracepoint)", Int32(BTF_KIND_TYPEDEF)) == 0 {
-            if let found = bpf_object__find_program_by_name(object, program) { bpf_program__set_autoload(found, false) }
+        for (programs, spot) in Self.optionalPrograms {
+            let missing = programs.contains { _, tracepoint in
+                cbpf_btf_has_type(options.btfPath, "btf_trace_\(tracepoint)", Int32(BTF_KIND_TYPEDEF)) == 0
+            }
+            guard missing else { continue }
+            for (program, _) in programs {
+                if let found = bpf_object__find_program_by_name(object, program) { bpf_program__set_autoload(found, false) }
+            }
             blind.append(spot)
         }
         blindSpots = blind
@@ -329,13 +334,14 @@ public final class WitnessProbe {
 
     // MARK: Loading
 
-    /// Programs on hooks a kernel may lack: (program, tracepoint, what is not seen without it).
+    /// Programs on hooks a kernel may lack, by group: (program, tracepoint) pairs that
+    /// work together, and what is not seen without them.
     private static let optionalPrograms = [
         (
-            "witness_io_uring_submit", "io_uring_submit_req",
+            [("witness_io_uring_submit", "io_uring_submit_req"), ("witness_io_uring_complete", "io_uring_complete")],
             Coverage.BlindSpot(
                 "io_uring operations (this kernel has no io_uring_submit_req tracepoint)",
-                syscalls: ["io_uring_enter", "io_uring_register"], makesIncomplete: true)
+                syscalls: ["io_uring_setup", "io_uring_enter", "io_uring_register"], makesIncomplete: true)
         )
     ]
 

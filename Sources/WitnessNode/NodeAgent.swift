@@ -65,7 +65,8 @@ public enum NodeAgent {
         let kernel = try NodeKernel(
             probeOptions: .init(
                 ringBufferBytes: try DurationParser.bytes(config.ringBuffer), logLevel: verbose, btfPath: config.btf),
-            rules: rules, sink: stdout, printsEvents: config.events, alertTap: router, cgroups: cgroups,
+            rules: rules, sink: stdout, printsEvents: config.events, alwaysLinked: config.alwaysLinked,
+            alertTap: router, cgroups: cgroups,
             processes: ProcessTable(procRoot: config.procRoot), hostname: hostname, pods: watcher?.cache)
         kernel.start()
 

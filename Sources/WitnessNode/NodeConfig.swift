@@ -70,6 +70,11 @@ public struct NodeConfig: Sendable, Equatable {
     public var stdoutOutput = true
     /// Print every witnessed event, not only alerts (a debugging aid).
     public var events = false
+    /// Keep the programs linked with no window open. Off (the default), a node nobody
+    /// witnesses pays nothing per syscall, but a process that times its syscalls can
+    /// tell when linking starts; on, every process pays the subject check always and
+    /// nobody can tell.
+    public var alwaysLinked = false
     public var fileOutput = FileOutput()
     public var httpOutput = HTTPTarget()
     public var testimonyOutput = HTTPTarget()
@@ -121,6 +126,7 @@ public struct NodeConfig: Sendable, Equatable {
             case "default_window": defaultWindow = try reader.string(value, path)
             case "max_window": maxWindow = try reader.string(value, path)
             case "events": events = try reader.boolean(value, path)
+            case "always_linked": alwaysLinked = try reader.boolean(value, path)
             case "proc_root": procRoot = try reader.string(value, path)
             case "stdout_output":
                 try reader.mapping(value, path) { (key, value, path) throws(AgentError) in

@@ -49,19 +49,21 @@ public final class NodeKernel: @unchecked Sendable {
     private var cgroupIDs = [UInt64?](repeating: nil, count: WindowTallies.slotCount)
     /// Slots with a subject in the kernel: the programs are linked while it is not empty.
     private var watchedSlots = Set<Int>()
+    private let alwaysLinked: Bool
     private var finished: AsyncStream<StopReason>.Continuation?
     private let done: AsyncStream<StopReason>
 
     public init(
         probeOptions: WitnessProbe.Options, rules loaded: LoadedRules?, sink: OutputSink, printsEvents: Bool,
-        alertTap: (any AlertTap)?, cgroups: CgroupFS, processes: ProcessTable, hostname: [UInt8],
+        alwaysLinked: Bool = false, alertTap: (any AlertTap)?, cgroups: CgroupFS, processes: ProcessTable, hostname: [UInt8],
         pods: (any PodMetadataSource)? = nil
     ) throws {
         let clock = WallClock()
         self.clock = clock
         self.cgroups = cgroups
         var options = probeOptions
-        options.link = false  // linked by the first window, before its subject is admitted
+        options.link = alwaysLinked  // else linked by the first window, before its subject is admitted
+        self.alwaysLinked = alwaysLinked
         probe = try WitnessProbe(options: options)
         let identities = CgroupIdentities(mountPoint: cgroups.mountPoint)
         identities.pods = pods
@@ -188,7 +190,7 @@ public final class NodeKernel: @unchecked Sendable {
                     cgroupIDs[slot] = try probe.watch(subject, slot: slot, cgroups: cgroups, processes: pipeline.processes)
                 } catch {
                     watchedSlots.remove(slot)
-                    if watchedSlots.isEmpty { probe.unlink() }
+                    if watchedSlots.isEmpty && !alwaysLinked { probe.unlink() }
                     throw error
                 }
                 tallies.activate(slot: slot)
@@ -207,7 +209,7 @@ public final class NodeKernel: @unchecked Sendable {
             let drops = stopped ? 0 : probe.drops(slot: slot) &- dropBaselines[slot]
             let profile = stopped ? nil : SyscallProfile(counts: probe.profile(slot: slot))
             watchedSlots.remove(slot)
-            if watchedSlots.isEmpty && !stopped { probe.unlink() }
+            if watchedSlots.isEmpty && !stopped && !alwaysLinked { probe.unlink() }
             reply(Closing(tally: tallies.deactivate(slot: slot), kernelDrops: drops, profile: profile))
         case let .snapshot(reply):
             var snapshot = Snapshot()

@@ -83,6 +83,13 @@ public actor WindowRegistry {
             freeSlots.append(slot)
             throw WindowError(error.exitCode == 2 ? .notFound : .unavailable, error.message)
         }
+        guard accepting else {
+            // Shutdown began while the subject was being attached: no window to leave open.
+            _ = await kernel.detach(slot: slot, subject: subject)
+            streams.close(window: id, slot: slot)
+            freeSlots.append(slot)
+            throw WindowError(.unavailable, "the agent is shutting down")
+        }
         windows[id] = window
         order.append(id)
         journal?.save(journalEntry(window, counted: nil))

@@ -23,6 +23,7 @@ extension RealKernelTests {
             python3 -c 'import os; root = os.open("/", os.O_PATH); os.close(os.open("etc/shadow", os.O_RDONLY, dir_fd=root))'
             python3 -c 'import os; os.chroot("/etc"); open("/shadow").read()'
             \(uring) //etc/../etc//shadow \(d) 9
+            \(uring) \(d)/s \(d) 9
             cat //etc//no-such-file-\(dir.lastPathComponent) 2> /dev/null
             exit 0
             """
@@ -41,6 +42,13 @@ extension RealKernelTests {
         let missed = expected.subtracting(spellings)
         #expect(missed.isEmpty, "spellings the rule missed: \(missed.sorted())")
         #expect(spellings.contains { $0.hasPrefix("/proc/self/fd/") }, "the reopen through /proc/self/fd: \(spellings.sorted())")
+        // Through the ring, a symlink is named at completion by the file it opened.
+        #expect(
+            lines.contains {
+                "\($0)".contains("Read sensitive file by untrusted program")
+                    && ($0["output_fields"] as? [String: Any]).map { field($0, "evt.gate") == "io_uring" && field($0, "evt.res") == "SUCCESS" }
+                        == true
+            }, "the ring's open of a symlink to the shadow file")
         // A failed open has no file to ask: its name is normalised as written.
         let events = lines.compactMap { $0["output_fields"] as? [String: Any] }
         #expect(events.contains { field($0, "fd.name") == "/etc/no-such-file-\(dir.lastPathComponent)" && field($0, "evt.res") == "ENOENT" })

@@ -25,12 +25,14 @@ import WitnessCore
             testimony_output: {enabled: true, url: "http://controller/testimony"}
             spool: {directory: /var/lib/witness, max_bytes: 1M}
             proc_root: /host/proc
+            always_linked: true
             """, name: "test.yaml")
         #expect(config.api.tokenFile == "/run/secrets/token")
         #expect(try ListenAddress(config.api.listen) == ListenAddress("[::1]:9000"))
         #expect(try ListenAddress(config.api.listen).host == "::1")
         #expect(config.api.maxBodyBytes == 1024)
         #expect(config.api.publicMetrics)
+        #expect(config.alwaysLinked)
         #expect(!(try NodeConfig(yaml: "api: {token_file: /t}", name: "t.yaml")).api.publicMetrics, "metrics need the token by default")
         #expect(config.rulesFiles.count == 2)
         #expect(!config.stdoutOutput)

@@ -78,6 +78,7 @@ struct open_how {
 
 struct io_open {
     int dfd;
+    __u32 file_slot; /* 0: a descriptor in the table; else a fixed (direct) slot */
     struct filename *filename;
     struct open_how how;
 } WITNESS_CORE;
@@ -219,6 +220,9 @@ struct in6_addr {
 } WITNESS_CORE;
 
 struct sock_common {
+    __u32 skc_daddr;        /* remote IPv4 address, network order */
+    __u16 skc_dport;        /* remote port, network order */
+    struct in6_addr skc_v6_daddr;
     unsigned short skc_family;
     __u16 skc_num;          /* local port, host order */
     __u32 skc_rcv_saddr;    /* local IPv4 address */

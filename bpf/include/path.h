@@ -77,16 +77,20 @@ static long path__step(__u32 index, void *context)
     if (dentry == mnt_root || dentry == parent) {
         struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
         if (dentry != mnt_root || mnt_parent == mnt) {
-            walk->complete = 1; /* the global root, or a detached tree */
-            return 1;
+            /* The global root, or a detached tree; or a pseudo file (a memfd, a pipe)
+             * whose dentry is its own parent: its name is all there is ("/memfd:x"). */
+            walk->complete = 1;
+            if (dentry == mnt_root)
+                return 1;
+        } else {
+            walk->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+            walk->mnt = mnt_parent;
+            struct vfsmount *parent_vfsmnt =
+                (struct vfsmount *)((void *)mnt_parent + bpf_core_field_offset(struct mount, mnt));
+            walk->vfsmnt = parent_vfsmnt;
+            walk->mnt_root = BPF_CORE_READ(parent_vfsmnt, mnt_root);
+            return 0;
         }
-        walk->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-        walk->mnt = mnt_parent;
-        struct vfsmount *parent_vfsmnt =
-            (struct vfsmount *)((void *)mnt_parent + bpf_core_field_offset(struct mount, mnt));
-        walk->vfsmnt = parent_vfsmnt;
-        walk->mnt_root = BPF_CORE_READ(parent_vfsmnt, mnt_root);
-        return 0;
     }
     __u32 len = (__u32)(fields.hash_len >> 32) & WITNESS_NAME_MAX; /* hash_len: len in the high half */
     const unsigned char *name = fields.name;
@@ -101,7 +105,7 @@ static long path__step(__u32 index, void *context)
     scratch->bytes[pos & (WITNESS_PATH_MAX - 1)] = '/';
     walk->pos = pos;
     walk->dentry = parent;
-    return 0;
+    return walk->complete ? 1 : 0; /* a pseudo file's one name ends the walk */
 }
 
 /*

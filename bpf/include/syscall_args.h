@@ -27,6 +27,8 @@ struct witness_call {
     __u32 table;     /* enum witness_syscall_table */
     __u32 gate;      /* WITNESS_FLAG_COMPAT, _X32, _IO_URING or 0: copied to the record's flags */
     __u32 kernel_strings; /* path arguments point to kernel memory (io_uring's copies) */
+    __u32 name_result;    /* a successful open: name the new descriptor's file */
+    __u32 reserved;
 };
 
 #if defined(__TARGET_ARCH_x86)
@@ -90,6 +92,8 @@ static __always_inline void call__read(struct witness_call *call, struct pt_regs
     call__read_registers(call, regs);
     call->subjects = subjects;
     call->kernel_strings = 0;
+    call->name_result = 1;
+    call->reserved = 0;
     __u32 key = call->table * WITNESS_SYSCALL_SLOTS + call->nr;
     __u64 *shape = bpf_map_lookup_elem(&witness_syscall_shapes, &key);
     call->shape = shape ? *shape : 0;

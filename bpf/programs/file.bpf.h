@@ -44,15 +44,15 @@ __noinline int file__open(struct witness_call *call)
                                                                  : (__u32)call__arg(call, flags_arg);
         event->mode = (__u32)call__arg(call, shape__byte(shape, 5));
     }
-    __u32 len = event__read_path(&event->header, event->path, (void *)call__arg(call, shape__byte(shape, 2)),
-                                 call->kernel_strings);
+    __u64 source = call__arg(call, shape__byte(shape, 2));
+    __u32 len = source ? event__read_path(&event->header, event->path, (void *)source, call->kernel_strings) : 0;
     if (len > WITNESS_PATH_MAX)
         return 0;
     /* What was opened, named by the kernel's own file: another spelling of the path
      * (`//`, `..`, a symlink, /proc/self/root, a chroot) names the same file. Then
      * the directory of a relative path is not needed (the record has none). */
     __u32 resolved_len = 0;
-    if (call->ret >= 0 && !call->kernel_strings)
+    if (call->ret >= 0 && call->name_result)
         resolved_len = path__write_file(&event->header, event->path + len, (int)call->ret);
     __u32 dir_len = 0;
     if (resolved_len == 0 && len > 0 && event->path[0] != '/')

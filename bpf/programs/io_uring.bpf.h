@@ -6,8 +6,9 @@
  * request as it is issued, in the submitter's context (or its SQPOLL thread, which
  * shares its files, memory and cgroup), after the kernel has copied its paths. The
  * operations that have a syscall twin become the twin's event, with the gate
- * io_uring and the result -EINPROGRESS: the submission is witnessed, its completion
- * is not.
+ * io_uring and the result -EINPROGRESS. An open that completes into a descriptor is
+ * reported again at completion (io_uring_complete), named by the kernel's own file
+ * like a successful open(2): a symlink submitted to the ring is the file it opens.
  */
 #ifndef WITNESS_IO_URING_BPF_H
 #define WITNESS_IO_URING_BPF_H
@@ -99,6 +100,41 @@ int witness_io_uring_submit(unsigned long long *ctx)
     default:
         break;
     }
+    return 0;
+}
+
+SEC("tp_btf/io_uring_complete")
+int witness_io_uring_complete(unsigned long long *ctx)
+{
+    struct io_kiocb *req = (struct io_kiocb *)ctx[1];
+    __u64 subjects = subject__current(); /* the submitter, its io worker or its SQPOLL thread */
+    if (!subjects)
+        return 0;
+    __u32 opcode = BPF_CORE_READ(req, opcode);
+    if (opcode != WITNESS_IORING_OP_OPENAT && opcode != WITNESS_IORING_OP_OPENAT2)
+        return 0;
+    __s32 res = BPF_CORE_READ(req, cqe.res);
+    struct io_open *open = (void *)&req->cmd;
+    /* A failed open has no file; a direct slot is not in the descriptor table. */
+    if (res < 0 || BPF_CORE_READ(open, file_slot) != 0)
+        return 0;
+    __u64 *shape = bpf_map_lookup_elem(&witness_io_uring_ops, &opcode);
+    if (!shape || !*shape)
+        return 0;
+    struct witness_call call = {
+        .ret = res,
+        .shape = *shape,
+        .subjects = subjects,
+        .table = WITNESS_TABLE_NATIVE,
+        .gate = WITNESS_FLAG_IO_URING,
+        .kernel_strings = 1,
+        .name_result = 1,
+    };
+    /* The kernel's copy of the path is freed by now: the file's own name stands. */
+    call.args[0] = (__s64)BPF_CORE_READ(open, dfd);
+    call.args[2] = BPF_CORE_READ(open, how.flags);
+    call.args[3] = BPF_CORE_READ(open, how.mode);
+    file__open(&call);
     return 0;
 }
 

@@ -39,6 +39,37 @@ static __always_inline void network__local_end(struct witness_connect_event *eve
     event->header.flags |= WITNESS_FLAG_LOCAL_ADDR;
 }
 
+/* The remote end as the kernel's socket holds it, over what the caller's memory
+ * said: once the kernel has copied an address, a sibling thread can rewrite the
+ * caller's buffer before sys_exit reads it. IPv4 and IPv6 sockets only. */
+static __always_inline void network__remote_end(struct witness_connect_event *event, int fd)
+{
+    struct sock *sk = fd__socket(fd__file(fd));
+    if (!sk)
+        return;
+    unsigned short family = BPF_CORE_READ(sk, __sk_common.skc_family);
+    __u16 port = BPF_CORE_READ(sk, __sk_common.skc_dport);
+    if (family == WITNESS_AF_INET) {
+        __u32 addr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+        if (!addr && !port)
+            return;
+        __builtin_memset(event->addr, 0, 16);
+        *(__u16 *)&event->addr[0] = WITNESS_AF_INET;
+        __builtin_memcpy(&event->addr[2], &port, 2);
+        __builtin_memcpy(&event->addr[4], &addr, 4);
+        event->addr_len = 16;
+    } else if (family == WITNESS_AF_INET6) {
+        __builtin_memset(event->addr, 0, 28);
+        *(__u16 *)&event->addr[0] = WITNESS_AF_INET6;
+        __builtin_memcpy(&event->addr[2], &port, 2);
+        bpf_core_read(&event->addr[8], 16, &sk->__sk_common.skc_v6_daddr); /* 16 bytes, not sizeof(__u8) */
+        event->addr_len = 28;
+    } else {
+        return;
+    }
+    event->header.flags &= ~(WITNESS_FLAG_ADDR_TRUNCATED | WITNESS_FLAG_ADDR_UNREADABLE);
+}
+
 /* One connect record: descriptor `fd` asked to reach the sockaddr at `addr`. */
 static __always_inline void network__connect(struct witness_call *call, int fd, __u64 addr, __u64 len, __u32 how)
 {
@@ -63,8 +94,11 @@ static __always_inline void network__connect(struct witness_call *call, int fd, 
     }
     event->addr_len = len;
     /* A fast open that sent data returns the bytes sent, not 0. */
-    if (call->ret >= 0 || call->ret == -WITNESS_EINPROGRESS)
+    if (call->ret >= 0 || call->ret == -WITNESS_EINPROGRESS) {
         network__local_end(event, fd);
+        if (!call->kernel_strings) /* io_uring: submitted, not yet connected */
+            network__remote_end(event, fd);
+    }
     event__submit(event, sizeof(*event), call->subjects);
 }
 

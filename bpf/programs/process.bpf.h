@@ -161,8 +161,10 @@ int witness_process_exec(unsigned long long *ctx)
     struct witness_exec_event *event = scratch__get();
     if (!event)
         return 0;
+    /* No gate flag: by now the ELF loader has set the new image's personality (its
+     * TS_COMPAT, and orig_ax), which says how the program runs, not how exec was
+     * called. For the same reason a successful execveat may read as execve. */
     event__fill_header(&event->header, WITNESS_EVENT_EXEC, syscall, subjects);
-    event->header.flags |= call.gate;
 
     __u32 filename_len = 0;
     long n = bpf_probe_read_kernel_str(event->data, WITNESS_PATH_MAX + 1, BPF_CORE_READ(bprm, filename));

@@ -33,8 +33,13 @@ static __always_inline __u32 syscall__path(struct witness_syscall_event *event, 
 {
     if (path_arg >= 6)
         return 0;
-    if (dir_arg == WITNESS_ARG_PRCTL_NAME && call->args[0] != WITNESS_PR_SET_NAME)
-        return 0; /* prctl's second argument is a name only for PR_SET_NAME */
+    if (dir_arg == WITNESS_ARG_PRCTL_NAME) {
+        if (call->args[0] != WITNESS_PR_SET_NAME)
+            return 0; /* prctl's second argument is a name only for PR_SET_NAME */
+        /* The name the task gets: the kernel keeps 15 bytes, whatever was passed. */
+        long n = bpf_probe_read_user_str(out, WITNESS_COMM_LEN, (void *)call__arg(call, path_arg));
+        return n > 0 ? n - 1 : 0;
+    }
     if (dir_arg == WITNESS_ARG_FD) /* a descriptor: its file's path, from the kernel's own object */
         return path__write_file(&event->header, out, (int)call__arg(call, path_arg));
     __u32 flags_before = event->header.flags;
