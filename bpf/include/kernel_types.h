@@ -130,8 +130,23 @@ struct witness_kernel_cap {
     __u64 val;
 };
 
+struct user_namespace;
+
 struct cred {
     struct witness_kernel_cap cap_effective;
+    struct user_namespace *user_ns;
+} WITNESS_CORE;
+
+/* A task's namespaces: compared between parent and child, they say which new ones
+ * a clone made, whatever the caller's memory says. */
+struct nsproxy {
+    void *uts_ns;
+    void *ipc_ns;
+    void *mnt_ns;
+    void *pid_ns_for_children;
+    void *net_ns;
+    void *time_ns_for_children;
+    void *cgroup_ns;
 } WITNESS_CORE;
 
 struct tty_driver {
@@ -261,6 +276,7 @@ struct task_struct {
     int exit_code;
     kuid_t loginuid;
     const struct cred *cred;
+    struct nsproxy *nsproxy;
     struct signal_struct *signal;
     struct task_struct *real_parent;
     struct mm_struct *mm;

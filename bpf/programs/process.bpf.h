@@ -235,9 +235,43 @@ __noinline int process__clone_failed(struct witness_call *call)
     return 0;
 }
 
+/* The namespaces `child` got that `parent` does not have, as CLONE_NEW* flags: the
+ * kernel's account, which a sibling thread rewriting clone3's argument struct in
+ * the caller's memory cannot change. */
+static __always_inline __u64 process__new_namespaces(struct task_struct *parent, struct task_struct *child)
+{
+    struct nsproxy *mine = BPF_CORE_READ(parent, nsproxy);
+    struct nsproxy *its = BPF_CORE_READ(child, nsproxy);
+    __u64 flags = 0;
+    if (!mine || !its)
+        return 0;
+    if (BPF_CORE_READ(mine, mnt_ns) != BPF_CORE_READ(its, mnt_ns))
+        flags |= 0x00020000; /* CLONE_NEWNS */
+    if (BPF_CORE_READ(mine, uts_ns) != BPF_CORE_READ(its, uts_ns))
+        flags |= 0x04000000; /* CLONE_NEWUTS */
+    if (BPF_CORE_READ(mine, ipc_ns) != BPF_CORE_READ(its, ipc_ns))
+        flags |= 0x08000000; /* CLONE_NEWIPC */
+    if (BPF_CORE_READ(mine, net_ns) != BPF_CORE_READ(its, net_ns))
+        flags |= 0x40000000; /* CLONE_NEWNET */
+    if (BPF_CORE_READ(mine, cgroup_ns) != BPF_CORE_READ(its, cgroup_ns))
+        flags |= 0x02000000; /* CLONE_NEWCGROUP */
+    if (BPF_CORE_READ(mine, pid_ns_for_children) != BPF_CORE_READ(its, pid_ns_for_children))
+        flags |= 0x20000000; /* CLONE_NEWPID */
+    if (bpf_core_field_exists(mine->time_ns_for_children)
+        && BPF_CORE_READ(mine, time_ns_for_children) != BPF_CORE_READ(its, time_ns_for_children))
+        flags |= 0x00000080; /* CLONE_NEWTIME */
+    /* Through non-const pointers: the task's cred pointer is const. */
+    struct cred *parent_cred = (struct cred *)BPF_CORE_READ(parent, cred);
+    struct cred *child_cred = (struct cred *)BPF_CORE_READ(child, cred);
+    if (BPF_CORE_READ(parent_cred, user_ns) != BPF_CORE_READ(child_cred, user_ns))
+        flags |= 0x10000000; /* CLONE_NEWUSER */
+    return flags;
+}
+
 SEC("tp_btf/sched_process_fork")
 int witness_process_fork(unsigned long long *ctx)
 {
+    struct task_struct *parent = (struct task_struct *)ctx[0];
     struct task_struct *child = (struct task_struct *)ctx[1];
     __u32 child_pid = child->pid;
     __u32 child_tgid = child->tgid;
@@ -248,7 +282,8 @@ int witness_process_fork(unsigned long long *ctx)
 
     struct witness_call call;
     call__read_current(&call, subjects);
-    __u64 flags = process__clone_flags(&call);
+    /* What was asked (clone's register, clone3's struct), with what the kernel made. */
+    __u64 flags = process__clone_flags(&call) | process__new_namespaces(parent, child);
     /* Threads are not events (scoping and the process table go by thread group),
      * unless the thread was given a namespace of its own. */
     if (child_pid != child_tgid && !(flags & WITNESS_CLONE_NAMESPACES))
