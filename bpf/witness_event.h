@@ -240,7 +240,7 @@ struct witness_wake_record {
 };
 
 /* Any other witnessed syscall: its six arguments as numbers and up to two paths,
- * each with the directory it is relative to (see the cookie layout above). */
+ * each with the directory it is relative to (see the shape layout above). */
 struct witness_syscall_event {
     struct witness_event_header header;
     __s64 args[6];

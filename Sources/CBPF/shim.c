@@ -200,14 +200,15 @@ long long cbpf_ringbuf_unconsumed(int map_fd)
     return (long long)(prod - cons);
 }
 
-int cbpf_btf_has_type(const char *btf_path, const char *name, int kind)
+int cbpf_btf_find_types(const char *btf_path, const char *const *names, int count, int kind, int *found)
 {
     struct btf *btf = btf_path ? btf__parse(btf_path, NULL) : btf__load_vmlinux_btf();
     if (!btf)
         return -1;
-    int found = btf__find_by_name_kind(btf, name, kind) >= 0;
+    for (int i = 0; i < count; i++)
+        found[i] = btf__find_by_name_kind(btf, names[i], kind) >= 0;
     btf__free(btf);
-    return found;
+    return 0;
 }
 
 int cbpf_cgroup_path(int mount_fd, uint64_t id, char *path, int size)

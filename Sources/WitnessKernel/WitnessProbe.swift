@@ -112,10 +112,15 @@ public final class WitnessProbe {
 
         // Optional hooks: a kernel without one loads the rest, and says what it misses.
         var blind = Coverage.inherent
+        let hooks = Self.optionalPrograms.flatMap { $0.0.map { "btf_trace_\($0.1)" } }
+        var present = [Int32](repeating: 1, count: hooks.count)
+        let cNames = hooks.map { strdup($0) }
+        defer { cNames.forEach { free($0) } }
+        cNames.map { UnsafePointer($0) }.withUnsafeBufferPointer { names in
+            _ = cbpf_btf_find_types(options.btfPath, names.baseAddress, Int32(hooks.count), Int32(BTF_KIND_TYPEDEF), &present)
+        }
         for (programs, spot) in Self.optionalPrograms {
-            let missing = programs.contains { _, tracepoint in
-                cbpf_btf_has_type(options.btfPath, "btf_trace_\(tracepoint)", Int32(BTF_KIND_TYPEDEF)) == 0
-            }
+            let missing = programs.contains { _, tracepoint in present[hooks.firstIndex(of: "btf_trace_\(tracepoint)")!] == 0 }
             guard missing else { continue }
             for (program, _) in programs {
                 if let found = bpf_object__find_program_by_name(object, program) { bpf_program__set_autoload(found, false) }

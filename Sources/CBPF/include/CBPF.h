@@ -72,8 +72,9 @@ long long cbpf_ringbuf_unconsumed(int map_fd);
  * written to `path` (NUL-terminated), or -1 (errno set) when it is gone. */
 int cbpf_cgroup_path(int mount_fd, uint64_t id, char *path, int size);
 
-/* Whether the kernel BTF at `btf_path` (NULL: the running kernel's) has a type
- * named `name` of kind `kind` (BTF_KIND_*): 1 yes, 0 no, -1 unreadable. */
-int cbpf_btf_has_type(const char *btf_path, const char *name, int kind);
+/* Which of `count` types named `names` of kind `kind` (BTF_KIND_*) the kernel BTF at
+ * `btf_path` (NULL: the running kernel's) has: found[i] is 1 or 0. Parses the BTF
+ * once (tens of milliseconds). Returns 0, or -1 when it is unreadable. */
+int cbpf_btf_find_types(const char *btf_path, const char *const *names, int count, int kind, int *found);
 
 #endif /* CBPF_H */
