@@ -75,7 +75,7 @@ enum witness_syscall {
 #define WITNESS_ARG_NONE 0xFF
 #define WITNESS_ARG_CWD 0xFE
 #define WITNESS_ARG_FD 0xFD
-/* OPEN: flags and mode are in the struct open_how that this argument points to. */
+/* OPEN (byte 4): flags and mode are in the struct open_how that argument 2 points to (openat2). */
 #define WITNESS_ARG_OPEN_HOW 0xFC
 /* OPEN: creat(2)'s implied flags, O_CREAT | O_WRONLY | O_TRUNC. */
 #define WITNESS_ARG_CREAT_FLAGS 0xFB

@@ -98,8 +98,8 @@ public enum SyscallFormatter {
         appendFlags(flags & ~0xFF, cloneFlags, to: &writer)
     }
 
-    /// Every CLONE_NEW* flag.
-    public static let namespaceMask: UInt64 = 0xFE02_0080
+    /// Every CLONE_NEW* flag (bit 31 is CLONE_IO, not a namespace).
+    public static let namespaceMask: UInt64 = 0x7E02_0080
 
     static let cloneFlags: [(UInt64, StaticString)] =
         namespaceFlags + [

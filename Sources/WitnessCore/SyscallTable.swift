@@ -81,6 +81,12 @@ public struct SyscallShape: Sendable {
             | UInt64(handler.rawValue) << 56
     }
 
+    /// Whether some syscall table of this architecture has it (the ia32 `socketcall`
+    /// exists only there; a row the build's headers do not know is reported nowhere).
+    public var existsHere: Bool {
+        kernelNames.contains { name in SyscallNumbers.Table.allCases.contains { SyscallNumbers.number(of: name, in: $0) != nil } }
+    }
+
     /// Index of argument `name`, or nil.
     public func index(of name: String) -> Int? {
         arguments.firstIndex(of: name)

@@ -33,13 +33,11 @@ public final class WitnessProbe {
     /// Drop counters of the kernel side, summed over CPUs.
     public struct KernelDrops: Sendable, Equatable {
         public var ringBufferFull: UInt64 = 0
-        public var pendingTableFull: UInt64 = 0
         public var subjectTableFull: UInt64 = 0
-        public var total: UInt64 { ringBufferFull + pendingTableFull + subjectTableFull }
+        public var total: UInt64 { ringBufferFull + subjectTableFull }
 
-        public init(ringBufferFull: UInt64 = 0, pendingTableFull: UInt64 = 0, subjectTableFull: UInt64 = 0) {
+        public init(ringBufferFull: UInt64 = 0, subjectTableFull: UInt64 = 0) {
             self.ringBufferFull = ringBufferFull
-            self.pendingTableFull = pendingTableFull
             self.subjectTableFull = subjectTableFull
         }
     }
@@ -103,12 +101,8 @@ public final class WitnessProbe {
         profileLength = Self.profileEntries * MemoryLayout<UInt64>.size
         possibleCPUs = max(1, Int(libbpf_num_possible_cpus()))
         let entries = SyscallTable.kernelEntries()
-        reportedSyscalls = SyscallTable.shapes.filter { shape in
-            shape.kernelNames.contains { name in SyscallNumbers.Table.allCases.contains { SyscallNumbers.number(of: name, in: $0) != nil } }
-        }.flatMap(\.kernelNames)
-        missingSyscalls = SyscallTable.shapes.filter { shape in
-            !shape.kernelNames.contains { name in SyscallNumbers.Table.allCases.contains { SyscallNumbers.number(of: name, in: $0) != nil } }
-        }.map { "\($0.syscall.eventType)" }
+        reportedSyscalls = SyscallTable.shapes.filter(\.existsHere).flatMap(\.kernelNames)
+        missingSyscalls = SyscallTable.shapes.filter { !$0.existsHere }.map { "\($0.syscall.eventType)" }
 
         // Optional hooks: a kernel without one loads the rest, and says what it misses.
         var blind = Coverage.inherent
@@ -119,8 +113,10 @@ public final class WitnessProbe {
         cNames.map { UnsafePointer($0) }.withUnsafeBufferPointer { names in
             _ = cbpf_btf_find_types(options.btfPath, names.baseAddress, Int32(hooks.count), Int32(BTF_KIND_TYPEDEF), &present)
         }
+        var next = 0  // `present` follows `hooks`, group by group
         for (programs, spot) in Self.optionalPrograms {
-            let missing = programs.contains { _, tracepoint in present[hooks.firstIndex(of: "btf_trace_\(tracepoint)")!] == 0 }
+            let missing = present[next..<next + programs.count].contains(0)
+            next += programs.count
             guard missing else { continue }
             for (program, _) in programs {
                 if let found = bpf_object__find_program_by_name(object, program) { bpf_program__set_autoload(found, false) }
@@ -307,7 +303,6 @@ public final class WitnessProbe {
     public func drops() -> KernelDrops {
         KernelDrops(
             ringBufferFull: perCPUSum(dropsFD, key: UInt32(WITNESS_DROP_RINGBUF_FULL.rawValue)),
-            pendingTableFull: perCPUSum(dropsFD, key: UInt32(WITNESS_DROP_PENDING_FULL.rawValue)),
             subjectTableFull: perCPUSum(dropsFD, key: UInt32(WITNESS_DROP_SUBJECT_FULL.rawValue)))
     }
 

@@ -73,19 +73,21 @@ public enum NodeAgent {
         let registry = WindowRegistry(
             kernel: kernel, resolver: resolver, streams: streams, router: router,
             maxMilliseconds: try DurationParser.milliseconds(config.maxWindow),
-            journal: try WindowJournal(spoolDirectory: config.spool.directory),
+            journal: try WindowJournal(
+                spoolDirectory: config.spool.directory, onError: { logger.error("window journal: \($0)") }),
             onTestimony: { [kernel] line in
                 let bytes = Array((line + "\n").utf8)
                 // Written by the consumer thread, after the alerts it buffered.
                 kernel.perform { testimonyLines.write(bytes) }
-                bytes.withUnsafeBytes { buffer in
-                    if let testimonySpool {
-                        if !testimonySpool.append(buffer) || testimonySpool.commit() > 0 {
-                            logger.error("testimony_output: the spool could not take a testimony (full or disk error)")
-                        }
-                        testimonySpool.sync()
-                    }
+                guard let testimonySpool else { return true }  // no receiver: the output lines are all there is
+                let stored = bytes.withUnsafeBytes { buffer in
+                    testimonySpool.append(buffer) && testimonySpool.commit() == 0
                 }
+                testimonySpool.sync()
+                if !stored {
+                    logger.error("testimony_output: the spool could not take a testimony (full or disk error); its window stays journaled")
+                }
+                return stored
             })
         // Windows an earlier agent left open testify now, before anything new opens.
         await registry.recover()

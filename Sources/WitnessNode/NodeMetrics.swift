@@ -38,7 +38,7 @@ public final class NodeMetrics: Sendable {
         }
         let kernel = snapshot.kernelDrops
         for (reason, count) in [
-            ("ring_buffer_full", kernel.ringBufferFull), ("pending_table_full", kernel.pendingTableFull),
+            ("ring_buffer_full", kernel.ringBufferFull),
             ("subject_table_full", kernel.subjectTableFull),
         ] {
             counter("witness_kernel_drops", [("reason", reason)], count, "Events lost in the kernel, by reason")

@@ -26,10 +26,13 @@ public struct WindowJournal: Sendable {
     }
 
     let directory: String
+    /// Told, in one line, what could not be saved: that window is not crash-safe.
+    let onError: @Sendable (String) -> Void
 
     /// Journals under `spoolDirectory`/windows (created when missing).
-    public init(spoolDirectory: String) throws(AgentError) {
+    public init(spoolDirectory: String, onError: @escaping @Sendable (String) -> Void = { _ in }) throws(AgentError) {
         directory = spoolDirectory + "/windows"
+        self.onError = onError
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -44,11 +47,15 @@ public struct WindowJournal: Sendable {
         let path = file(entry.id)
         let temporary = path + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
+        guard fd >= 0 else {
+            return onError("\(temporary): \(String(cString: strerror(errno))); window \(entry.id) is not crash-safe")
+        }
         let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        fsync(fd)
+        let synced = fsync(fd) == 0
         close(fd)
-        if written == data.count { rename(temporary, path) } else { unlink(temporary) }
+        if written == data.count && synced && rename(temporary, path) == 0 { return }
+        unlink(temporary)
+        onError("\(path): could not be written; window \(entry.id) keeps its last checkpoint")
     }
 
     /// Forgets window `id`: its testimony is safe elsewhere.

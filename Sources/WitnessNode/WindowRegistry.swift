@@ -28,7 +28,9 @@ public actor WindowRegistry {
     private let resolver: SubjectResolver
     private let streams: AlertStreams
     private let router: AlertRouter?
-    private let onTestimony: @Sendable (String) -> Void
+    /// Hands a testimony to the outputs; false when it could not be stored (the
+    /// window then stays journaled: a restart testifies for it rather than nobody).
+    private let onTestimony: @Sendable (String) -> Bool
     private let maxMilliseconds: Int
     private var windows: [String: WitnessWindow] = [:]
     private var order: [String] = []
@@ -43,7 +45,7 @@ public actor WindowRegistry {
 
     public init(
         kernel: NodeKernel, resolver: SubjectResolver, streams: AlertStreams, router: AlertRouter?,
-        maxMilliseconds: Int, journal: WindowJournal? = nil, onTestimony: @escaping @Sendable (String) -> Void
+        maxMilliseconds: Int, journal: WindowJournal? = nil, onTestimony: @escaping @Sendable (String) -> Bool
     ) {
         self.journal = journal
         self.kernel = kernel
@@ -146,8 +148,9 @@ public actor WindowRegistry {
         freeSlots.insert(window.slot, at: 0)  // reused last: late records of it are long gone
         streams.close(window: window.id, slot: window.slot)
         router?.sync()
-        onTestimony(closed.testimony!)
-        journal?.remove(window.id)  // the testimony is spooled: nothing left to recover
+        if onTestimony(closed.testimony!) {
+            journal?.remove(window.id)  // the testimony is stored: nothing left to recover
+        }
         forgetOldWindows()
         return closed
     }
@@ -212,8 +215,7 @@ public actor WindowRegistry {
             window.testimony = testimony.json()
             windows[entry.id] = window
             order.append(entry.id)
-            onTestimony(window.testimony!)
-            journal.remove(entry.id)
+            if onTestimony(window.testimony!) { journal.remove(entry.id) }
         }
     }
 

@@ -352,12 +352,8 @@ final class EventFields {
     /// path of a connect.
     private func fileName() -> FieldValue {
         guard active else { return .none }
-        // An absolute path is the field as it is: no copy.
-        if case let .open(_, _, _, path, directory, _) = payload, directory.isEmpty || path.first == UInt8(ascii: "/"),
-            PathResolver.isNormal(UnsafeBufferPointer(start: path.baseAddress?.assumingMemoryBound(to: UInt8.self), count: path.count))
-        {
-            return .bytes(path)
-        }
+        // Built once per event into a kept buffer (no allocation), however many
+        // conditions ask; PathResolver hands a clean name over as it is.
         if !fdNameReady {
             fdName.removeAll(keepingCapacity: true)
             switch payload {

@@ -136,6 +136,12 @@ static __always_inline __u64 call__arg(const struct witness_call *call, __u32 in
     }
 }
 
+/* The directory descriptor a shape byte names: an argument, or AT_FDCWD. */
+static __always_inline int call__dirfd(const struct witness_call *call, __u32 dir_arg)
+{
+    return dir_arg == WITNESS_ARG_CWD ? -100 /* AT_FDCWD */ : (int)call__arg(call, dir_arg);
+}
+
 /* Argument `index` as the number the caller passed: an ia32 int is sign-extended. */
 static __always_inline __s64 call__signed_arg(const struct witness_call *call, __u32 index)
 {

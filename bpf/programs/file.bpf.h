@@ -18,8 +18,7 @@ struct witness_open_how {
     __u64 resolve;
 };
 
-/* A global function: the verifier checks it once, on its own, not once per caller
- * and path (one inlined dispatcher took over a second to verify). */
+/* A global function, like every handler (see programs/syscall.bpf.h). */
 __noinline int file__open(struct witness_call *call)
 {
     if (!call)
@@ -30,8 +29,7 @@ __noinline int file__open(struct witness_call *call)
     __u64 shape = call->shape;
     event__fill_call_header(&event->header, WITNESS_EVENT_OPEN, shape__syscall(shape), call);
 
-    __u32 dir_arg = shape__byte(shape, 3);
-    event->dirfd = dir_arg == WITNESS_ARG_CWD ? -100 : (__s32)call__arg(call, dir_arg);
+    event->dirfd = call__dirfd(call, shape__byte(shape, 3));
     __u32 flags_arg = shape__byte(shape, 4);
     if (flags_arg == WITNESS_ARG_OPEN_HOW) {
         struct witness_open_how how = {};

@@ -102,8 +102,6 @@ static __always_inline void network__connect(struct witness_call *call, int fd, 
     event__submit(event, sizeof(*event), call->subjects);
 }
 
-/* A global function: the verifier checks it once, on its own, not once per caller
- * and path (one inlined dispatcher took over a second to verify). */
 __noinline int network__connect_call(struct witness_call *call)
 {
     if (!call)
@@ -114,8 +112,6 @@ __noinline int network__connect_call(struct witness_call *call)
 
 /* sendto(fd, buf, len, flags, addr, addrlen) or sendmsg(fd, msg, flags) with
  * MSG_FASTOPEN and an address: a connection opened without connect(2). */
-/* A global function: the verifier checks it once, on its own, not once per caller
- * and path (one inlined dispatcher took over a second to verify). */
 __noinline int network__fastopen(struct witness_call *call)
 {
     if (!call)
@@ -148,8 +144,6 @@ __noinline int network__fastopen(struct witness_call *call)
 }
 
 /* ia32 socketcall(call, args): the arguments are an array of 32-bit words. */
-/* A global function: the verifier checks it once, on its own, not once per caller
- * and path (one inlined dispatcher took over a second to verify). */
 __noinline int network__socketcall(struct witness_call *call)
 {
     if (!call)

@@ -113,9 +113,8 @@ static __always_inline __u32 process__write_dir(struct witness_exec_event *event
     return path__write_base(&event->header, event->data + filename_len + args_len, dirfd);
 }
 
-/* A failed exec, at sys_exit: the caller's memory still holds what it asked for. */
-/* A global function: the verifier checks it once, on its own, not once per caller
- * and path (one inlined dispatcher took over a second to verify). */
+/* A failed exec, at sys_exit: the caller's memory still holds what it asked for.
+ * A global function, like every handler (see programs/syscall.bpf.h). */
 __noinline int process__exec_failed(struct witness_call *call)
 {
     if (!call)
@@ -127,8 +126,7 @@ __noinline int process__exec_failed(struct witness_call *call)
         return 0;
     __u64 shape = call->shape;
     event__fill_call_header(&event->header, WITNESS_EVENT_EXEC, shape__syscall(shape), call);
-    __u32 dir_arg = shape__byte(shape, 3);
-    int dirfd = dir_arg == WITNESS_ARG_CWD ? -100 : (int)call__arg(call, dir_arg);
+    int dirfd = call__dirfd(call, shape__byte(shape, 3));
     __u32 filename_len =
         event__read_user_path(&event->header, event->data, (void *)call__arg(call, shape__byte(shape, 2)));
     __u32 args_len = 0;
@@ -153,7 +151,8 @@ int witness_process_exec(unsigned long long *ctx)
     if (!subjects)
         return 0;
 
-    /* Which exec this was: the registers still hold the syscall number. */
+    /* Which exec this was, from the syscall number in the saved registers (an x86
+     * loader may have rewritten it to execve's: see the header's flags below). */
     struct witness_call call;
     call__read_current(&call, subjects);
     __u16 syscall = shape__handler(call.shape) == WITNESS_HANDLER_EXEC ? shape__syscall(call.shape) : WITNESS_SYS_EXECVE;
@@ -197,9 +196,8 @@ int witness_process_exec(unsigned long long *ctx)
     return 0;
 }
 
-#define WITNESS_CLONE_THREAD 0x00010000ULL
-/* Every CLONE_NEW* flag: a new namespace for the child. */
-#define WITNESS_CLONE_NAMESPACES 0xFE020080ULL
+/* Every CLONE_NEW* flag: a new namespace for the child (bit 31, CLONE_IO, is not one). */
+#define WITNESS_CLONE_NAMESPACES 0x7E020080ULL
 
 /* The CLONE_* flags of the clone-family syscall in `call` (0 for fork, vfork). */
 static __always_inline __u64 process__clone_flags(struct witness_call *call)
@@ -216,8 +214,6 @@ static __always_inline __u64 process__clone_flags(struct witness_call *call)
 }
 
 /* A failed clone, fork or vfork, at sys_exit: an attempt, with the flags asked for. */
-/* A global function: the verifier checks it once, on its own, not once per caller
- * and path (one inlined dispatcher took over a second to verify). */
 __noinline int process__clone_failed(struct witness_call *call)
 {
     if (!call)

@@ -60,12 +60,12 @@ static __always_inline __u32 syscall__dir(struct witness_syscall_event *event, s
         return 0;
     if (dir_arg != WITNESS_ARG_CWD && dir_arg >= 6)
         return 0;
-    int dirfd = dir_arg == WITNESS_ARG_CWD ? -100 : (int)call__arg(call, dir_arg);
-    return path__write_base(&event->header, out, dirfd);
+    return path__write_base(&event->header, out, call__dirfd(call, dir_arg));
 }
 
-/* A global function: the verifier checks it once, on its own, not once per caller
- * and path (one inlined dispatcher took over a second to verify). */
+/* Every handler is a global function (a `witness_call` pointer in, checked for
+ * NULL as global functions must): the verifier checks each once per program, not
+ * once per caller and path — one inlined dispatcher took over a second to verify. */
 __noinline int syscall__generic(struct witness_call *call)
 {
     if (!call)
