@@ -150,6 +150,7 @@ enum witness_event_flags {
     WITNESS_FLAG_FASTOPEN = 1 << 12,          /* connect: a TCP fast open by sendto/sendmsg */
     WITNESS_FLAG_SOCKETCALL = 1 << 13,        /* connect: through ia32 socketcall(2) */
     WITNESS_FLAG_IO_URING = 1 << 14,          /* submitted through io_uring: result not observed */
+    WITNESS_FLAG_EXE_DELETED = 1 << 15,       /* exec: the executable has no name left (unlinked) */
 };
 
 /* Why the kernel side lost something; index of the per-CPU drop counters. */

@@ -12,10 +12,14 @@ struct TraceCommand: ParsableCommand {
         discussion: """
             witness-agent trace -- COMMAND ARGS...   run COMMAND as the subject; exit with its status
             witness-agent trace --pid PID            follow a live process and its descendants until Ctrl-C
+            witness-agent trace --alerts -- COMMAND  only Falco alert lines, one per rule that fired
             """)
 
     @Option(name: .long, help: "Follow this live process and every descendant.")
     var pid: Int32?
+
+    @Flag(name: .long, help: "Print Falco alert lines (one per rule fired) instead of every event.")
+    var alerts = false
 
     @OptionGroup var common: CommonOptions
 
@@ -35,7 +39,7 @@ struct TraceCommand: ParsableCommand {
     }
 
     func run() throws {
-        let session = try WitnessSession(options: common, rules: rules, printsEvents: true)
+        let session = try WitnessSession(options: common, rules: rules, printsEvents: !alerts)
         let slot = 0
         if let pid {
             try session.watch(.processTree(pid), slot: slot)

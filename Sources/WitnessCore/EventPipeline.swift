@@ -17,6 +17,8 @@ public final class EventPipeline {
     /// Lines that could not be written because the output went away: lost by the agent.
     public private(set) var unwrittenLines: UInt64 = 0
     public let processes: ProcessTable
+    /// What the subjects wrote during their windows, for `proc.exe_writer`.
+    public private(set) var droppedFiles = DroppedFiles()
     /// The rules engine, if rules are loaded.
     public let classifier: (any EventClassifier)?
     /// Whether every event is printed (`trace`, `witness --events`).
@@ -79,18 +81,26 @@ public final class EventPipeline {
         // An exec changes the process before anything is said about it.
         if case let .exec(filename, args, directory, identity, executable) = event.payload, header.result == 0 {
             let previous = processes.cached(header.pid)
-            processes.insert(
-                ProcessRecord(
-                    pid: header.pid, ppid: header.ppid, name: Array(header.comm),
-                    // A script's name is as it was run: collapsing a `..` over a symlink
-                    // could make it an exempt program's path.
-                    exePath: executable.isEmpty
-                        ? PathResolver.joinedAsWritten(directory: directory, path: filename) : Array(executable),
-                    argv: Array(args), argvTruncated: header.flags.contains(.argsTruncated), tty: Int32(bitPattern: identity.tty),
-                    loginUID: identity.loginUID, cwd: Array(directory), capabilities: identity.capabilities,
-                    executableIsMemfd: header.flags.contains(.executableIsMemfd),
-                    startTime: previous?.startTime ?? header.timestamp,
-                    vpid: identity.vpid > 0 ? Int32(bitPattern: identity.vpid) : nil))
+            var record = ProcessRecord(
+                pid: header.pid, ppid: header.ppid, name: Array(header.comm),
+                // A script's name is as it was run: collapsing a `..` over a symlink
+                // could make it an exempt program's path.
+                exePath: executable.isEmpty
+                    ? PathResolver.joinedAsWritten(directory: directory, path: filename) : Array(executable),
+                argv: Array(args), argvTruncated: header.flags.contains(.argsTruncated), tty: Int32(bitPattern: identity.tty),
+                loginUID: identity.loginUID, cwd: Array(directory), capabilities: identity.capabilities,
+                executableIsMemfd: header.flags.contains(.executableIsMemfd),
+                executableIsDeleted: header.flags.contains(.executableIsDeleted),
+                startTime: previous?.startTime ?? header.timestamp,
+                vpid: identity.vpid > 0 ? Int32(bitPattern: identity.vpid) : nil)
+            if DynamicLoader.isLoader(record.exePath) {
+                record.loaderTarget = DynamicLoader.target(argv: record.argv, cwd: record.cwd)
+            }
+            record.executableWriter = droppedWriter(of: record.exePath, subjects: header.subjects)
+                ?? droppedWriter(of: record.loaderTarget, subjects: header.subjects)
+            processes.insert(record)
+        } else {
+            noteWrite(event)
         }
 
         var mark: AlertMark?
@@ -127,6 +137,43 @@ public final class EventPipeline {
         default: break
         }
         if writer.bytes.count >= flushThreshold { flush() }
+    }
+
+    /// Remembers a file a subject wrote, created, truncated, renamed or linked into
+    /// place (attempts through io_uring included: their result is not seen).
+    private func noteWrite(_ event: KernelEvent) {
+        let header = event.header
+        guard header.subjects != 0, header.result >= 0 || header.flags.contains(.ioUring) else { return }
+        var lost: UInt64 = 0
+        let note = { (path: UnsafeBufferPointer<UInt8>) in
+            let writer = self.processes.cached(header.pid)?.exePath ?? []
+            lost |= self.droppedFiles.record(path, writer: writer, subjects: header.subjects)
+        }
+        switch event.payload {
+        case let .open(_, flags, _, path, directory, _):
+            guard OpenFlags.isWrite(flags) || flags & OpenFlags.create != 0 else { return }
+            PathResolver.join(directory: directory, path: path, note)
+        case let .syscall(record):
+            switch header.syscall {
+            case .truncate, .ftruncate:
+                PathResolver.join(directory: record.directory, path: record.path, note)
+            case .rename, .renameat, .renameat2, .link, .linkat:
+                PathResolver.join(directory: record.directory2, path: record.path2, note)
+            default: return
+            }
+        default: return
+        }
+        if lost != 0 { tallies?.recordAgentDrops(1, subjects: lost) }
+    }
+
+    private func droppedWriter(of path: [UInt8], subjects: UInt64) -> [UInt8]? {
+        path.withUnsafeBufferPointer { droppedFiles.writer(of: $0, subjects: subjects) }
+    }
+
+    /// A window begins in `slot`: nothing its subject writes from now on was dropped
+    /// by an earlier window there.
+    public func beginWindow(slot: Int) {
+        droppedFiles.forget(slot: slot)
     }
 
     /// Writes what is buffered.

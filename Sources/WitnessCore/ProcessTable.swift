@@ -22,6 +22,13 @@ public struct ProcessRecord: Sendable, Equatable {
     public var capabilities: UInt64?
     /// The executable is a memfd: an exec that never touched a file system.
     public var executableIsMemfd: Bool
+    /// The executable had no name left when it ran (unlinked, run through a descriptor).
+    public var executableIsDeleted: Bool
+    /// For the dynamic loader run as a program: the file it runs (`DynamicLoader`).
+    public var loaderTarget: [UInt8] = []
+    /// The program that wrote the executable (or the loader's target) during the
+    /// subject's window: a dropped file; nil when none did, empty when unnamed.
+    public var executableWriter: [UInt8]?
     /// When the process started (exec or fork), CLOCK_BOOTTIME ns; 0 when unknown.
     public var startTime: UInt64
     /// The pid in its own PID namespace (Falco's proc.vpid); nil when unknown.
@@ -30,7 +37,7 @@ public struct ProcessRecord: Sendable, Equatable {
     public init(
         pid: Int32, ppid: Int32, name: [UInt8], exePath: [UInt8], argv: [UInt8], argvTruncated: Bool = false,
         tty: Int32 = 0, loginUID: UInt32 = .max, cwd: [UInt8] = [], capabilities: UInt64? = nil,
-        executableIsMemfd: Bool = false, startTime: UInt64 = 0, vpid: Int32? = nil
+        executableIsMemfd: Bool = false, executableIsDeleted: Bool = false, startTime: UInt64 = 0, vpid: Int32? = nil
     ) {
         self.pid = pid
         self.ppid = ppid
@@ -43,6 +50,7 @@ public struct ProcessRecord: Sendable, Equatable {
         self.cwd = cwd
         self.capabilities = capabilities
         self.executableIsMemfd = executableIsMemfd
+        self.executableIsDeleted = executableIsDeleted
         self.startTime = startTime
         self.vpid = vpid
     }
@@ -129,13 +137,17 @@ public final class ProcessTable {
         guard var name = ProcFiles.read(base + "/comm", limit: 64) else { return nil }
         while name.last == 0x0A { name.removeLast() }
         let argv = ProcFiles.read(base + "/cmdline", limit: Int(4096)) ?? []
-        let exePath = ProcFiles.readLink(base + "/exe") ?? []
+        var exePath = ProcFiles.readLink(base + "/exe") ?? []
+        // The kernel's mark on an executable whose last name was removed.
+        let deletedMark = Array(" (deleted)".utf8)
+        let deleted = exePath.count > deletedMark.count && exePath.suffix(deletedMark.count).elementsEqual(deletedMark)
+        if deleted { exePath.removeLast(deletedMark.count) }
         let stat = ProcFiles.statFields(base + "/stat")
         let loginUID = ProcFiles.read(base + "/loginuid", limit: 16).flatMap { UInt32(String(decoding: $0, as: UTF8.self)) }
         return ProcessRecord(
             pid: pid, ppid: stat?.ppid ?? 0, name: name, exePath: exePath, argv: argv, tty: stat?.tty ?? 0,
             loginUID: loginUID ?? .max, cwd: ProcFiles.readLink(base + "/cwd") ?? [],
-            executableIsMemfd: exePath.starts(with: Array("/memfd:".utf8)), startTime: stat?.startTime ?? 0,
+            executableIsMemfd: exePath.starts(with: Array("/memfd:".utf8)), executableIsDeleted: deleted, startTime: stat?.startTime ?? 0,
             vpid: ProcFiles.namespacePID(base + "/status"))
     }
 

@@ -194,6 +194,7 @@ public final class NodeKernel: @unchecked Sendable {
                     throw error
                 }
                 tallies.activate(slot: slot)
+                pipeline.beginWindow(slot: slot)
                 pipeline.label(slot: slot, as: label)
                 reply(nil)
             } catch {

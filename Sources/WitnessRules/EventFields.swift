@@ -179,6 +179,14 @@ final class EventFields {
             return .number(Int64(vpid))
         case .procIsExeFromMemfd:
             return .boolean(currentProcess()?.executableIsMemfd ?? false)
+        case .procIsExeDeleted:
+            return .boolean(currentProcess()?.executableIsDeleted ?? false)
+        case .procExeLoaderTarget:
+            guard let target = currentProcess()?.loaderTarget, !target.isEmpty else { return .none }
+            return .array(target[...])
+        case .procExeWriter:
+            guard let writer = currentProcess()?.executableWriter else { return .none }
+            return writer.isEmpty ? .text("<unknown>") : .array(writer[...])
         case .threadCapEffective:
             guard let capabilities = currentProcess()?.capabilities else { return .none }
             rendered.reset()

@@ -70,6 +70,13 @@ public enum FieldID: String, CaseIterable, Sendable {
     case procDuration = "proc.duration"
     case procAexepath = "proc.aexepath"
     case procIsExeFromMemfd = "proc.is_exe_from_memfd"
+    /// The executable had no name left when it ran (unlinked, run by fexecve).
+    case procIsExeDeleted = "proc.is_exe_deleted"
+    /// For the dynamic loader run as a program (`ld.so FILE`): the file it runs.
+    case procExeLoaderTarget = "proc.exe_loader_target"
+    /// The executable path of the program that wrote the executable (or the loader's
+    /// target) during the subject's window; `<NA>` when nothing did.
+    case procExeWriter = "proc.exe_writer"
     case threadCapEffective = "thread.cap_effective"
     case fdNameraw = "fd.nameraw"
     case fdConnected = "fd.connected"
@@ -93,7 +100,8 @@ public enum FieldID: String, CaseIterable, Sendable {
         case .evtRawres, .evtTime, .evtNum, .procPid, .procPpid, .procVpid, .procApid, .procTty, .threadTid, .userUid,
             .groupGid, .fdSport, .fdCport, .fdNum, .userLoginuid, .procDuration, .fdLport, .fdRport, .evtRawarg:
             return .number
-        case .evtFailed, .evtIsOpenRead, .evtIsOpenWrite, .procIsExeUpperLayer, .procIsExeFromMemfd, .fdConnected,
+        case .evtFailed, .evtIsOpenRead, .evtIsOpenWrite, .procIsExeUpperLayer, .procIsExeFromMemfd, .procIsExeDeleted,
+            .fdConnected,
             .containerPrivileged, .threadIsmain:
             return .boolean
         default:

@@ -53,7 +53,7 @@ extension RealKernelTests {
         for command in variants + benign { script += "\(d)/bin/\(command)\n" }
         script += "exit 0\n"
         try Scratch.write("\(d)/script.sh", Data(script.utf8))
-        let result = try traceJSON(["sh", "\(d)/script.sh"])
+        let result = try traceAlerts(["sh", "\(d)/script.sh"])
         #expect(result.status == 0, "\(result.stderr)")
         let caught = result.jsonLines().filter { "\($0)".contains("Netcat or socat with command execution") }
             .compactMap { ($0["output_fields"] as? [String: Any]).flatMap { field($0, "proc.cmdline") } }
@@ -106,11 +106,59 @@ extension RealKernelTests {
             exit 0
             """
         try Scratch.write("\(d)/script.sh", Data(script.utf8))
-        let result = try traceJSON(["sh", "\(d)/script.sh"])
+        let result = try traceAlerts(["sh", "\(d)/script.sh"])
         #expect(result.status == 0, "\(result.stderr)")
         let runs = result.jsonLines().filter { "\($0)".contains("Execution from shared memory") }
             .compactMap { $0["output_fields"] as? [String: Any] }
         #expect(runs.count == 3, "the symlink, the relative path and fexecve: \(runs.map { field($0, "proc.cmdline") ?? "" })")
         #expect(runs.allSatisfy { field($0, "proc.exepath") == dropped })
     }
+
+    /// A file written during the window and then run is caught however it is run and
+    /// whatever it was called: copied, renamed, written by the shell, through a symlink,
+    /// by the dynamic loader (also with options before the file), and by fexecve after
+    /// its name was removed.
+    @Test func droppedAndRunIsCaughtHoweverItRuns() throws {
+        let dir = try Scratch.directory("drop")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let d = dir.path
+        let shm = "/dev/shm/witness-\(dir.lastPathComponent)"
+        let loader = "/lib64/ld-linux-x86-64.so.2"
+        let script = """
+            cp /bin/true \(d)/copied && \(d)/copied
+            cp /bin/true \(d)/a && mv \(d)/a \(d)/renamed && \(d)/renamed
+            cat /bin/true > \(d)/written && chmod +x \(d)/written && \(d)/written
+            cp /bin/true \(d)/target && ln -s \(d)/target \(d)/link && \(d)/link
+            cp /bin/true \(shm) && \(loader) \(shm)
+            (cd /dev/shm && \(loader) --argv0 innocent --inhibit-cache ./\(URL(fileURLWithPath: shm).lastPathComponent))
+            cp /bin/true \(d)/gone
+            python3 -c 'import os; fd = os.open("\(d)/gone", os.O_RDONLY); os.unlink("\(d)/gone"); pid = os.fork()
+            if pid == 0: os.execve(fd, ["gone"], {})
+            os.waitpid(pid, 0)'
+            rm -f \(shm)
+            exit 0
+            """
+        try Scratch.write("\(d)/script.sh", Data(script.utf8))
+        let result = try traceAlerts(["sh", "\(d)/script.sh"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.jsonLines()
+        func alerts(_ rule: String) -> [[String: Any]] {
+            lines.filter { $0["rule"] as? String == rule }.compactMap { $0["output_fields"] as? [String: Any] }
+        }
+        let drops = alerts("Drop and execute")
+        let runs = drops.map { ($0["proc.exe_loader_target"] as? String) ?? ($0["proc.exepath"] as? String) ?? "" }
+        for expected in ["\(d)/copied", "\(d)/renamed", "\(d)/written", "\(d)/target", shm, "\(d)/gone"] {
+            #expect(runs.contains(expected), "missed \(expected): \(runs)")
+        }
+        #expect(runs.filter { $0 == shm }.count == 2, "both loader runs: \(runs)")
+        let writers = Set(drops.compactMap { field($0, "proc.exe_writer") })
+        #expect(writers.contains { $0.hasSuffix("/cp") } && writers.contains { $0.hasSuffix("/mv") }, "\(writers)")
+        #expect(writers.contains { $0.hasSuffix("/dash") || $0.hasSuffix("/bash") }, "the shell's redirect: \(writers)")
+        #expect(lines.filter { $0["rule"] as? String == "Drop and execute" }.allSatisfy { $0["priority"] as? String == "Error" })
+        let shared = alerts("Execution from shared memory")
+        #expect(shared.filter { field($0, "proc.exe_loader_target") == shm }.count == 2, "the loader's target is what ran")
+        let deleted = alerts("Program run after its file was deleted")
+        #expect(deleted.count == 1 && deleted.first.flatMap { field($0, "proc.exepath") } == "\(d)/gone", "\(deleted)")
+    }
 }
+

@@ -12,6 +12,11 @@ extension RealKernelTests {
         try Agent.run(["trace", "--output", "json", "--"] + command, timeout: 120)
     }
 
+    /// Falco alert lines only: one per rule fired, with that rule's output fields.
+    func traceAlerts(_ command: [String]) throws -> AgentResult {
+        try Agent.run(["trace", "--alerts", "--output", "json", "--"] + command, timeout: 120)
+    }
+
     @Test func openThroughInt80IsAnOpenEventWithItsPath() throws {
         let program = try CProgram.build("int80-open", CProgram.int80Open)
         let dir = try Scratch.directory("int80")

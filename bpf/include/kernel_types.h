@@ -211,6 +211,7 @@ struct fs_struct {
 
 struct inode {
     unsigned short i_mode;
+    unsigned int __i_nlink; /* in an anonymous union with i_nlink: CO-RE finds it by name */
 } WITNESS_CORE;
 
 struct file {

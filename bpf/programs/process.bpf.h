@@ -183,9 +183,13 @@ int witness_process_exec(unsigned long long *ctx)
      * stays the executable's, as the name it was run by. */
     __u32 exe_len = 0;
     if (BPF_CORE_READ(bprm, interp) == BPF_CORE_READ(bprm, filename) && filename_len <= WITNESS_PATH_MAX
-        && args_len <= WITNESS_ARGS_MAX && dir_len <= WITNESS_PATH_MAX)
-        exe_len = path__write_of(&event->header, event->data + filename_len + args_len + dir_len,
-                                 BPF_CORE_READ(bprm, file));
+        && args_len <= WITNESS_ARGS_MAX && dir_len <= WITNESS_PATH_MAX) {
+        struct file *file = BPF_CORE_READ(bprm, file);
+        exe_len = path__write_of(&event->header, event->data + filename_len + args_len + dir_len, file);
+        /* A file run after its last name was removed (fexecve of an unlinked drop). */
+        if (BPF_CORE_READ(file, f_inode, __i_nlink) == 0)
+            event->header.flags |= WITNESS_FLAG_EXE_DELETED;
+    }
     process__identity(event);
     event->filename_len = filename_len;
     event->args_len = args_len;

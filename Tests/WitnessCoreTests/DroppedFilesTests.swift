@@ -1,0 +1,73 @@
+import Testing
+
+@testable import WitnessCore
+
+/// What the subject wrote is remembered by name for its own windows only, within a
+/// bound whose overflow is a loss; and the loader's target is read as the loader does.
+@Suite("Dropped files and the dynamic loader's target")
+struct DroppedFilesTests {
+    private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+    @Test func aWriteIsRememberedForTheWritersWindowsOnly() {
+        var dropped = DroppedFiles()
+        let cp = bytes("/usr/bin/cp")
+        _ = bytes("/tmp/x").withUnsafeBufferPointer { dropped.record($0, writer: cp, subjects: 0b01) }
+        let forSlot0 = bytes("/tmp/x").withUnsafeBufferPointer { dropped.writer(of: $0, subjects: 0b01) }
+        let forSlot1 = bytes("/tmp/x").withUnsafeBufferPointer { dropped.writer(of: $0, subjects: 0b10) }
+        let other = bytes("/tmp/y").withUnsafeBufferPointer { dropped.writer(of: $0, subjects: 0b01) }
+        #expect(forSlot0 == cp)
+        #expect(forSlot1 == nil, "another window's subject did not write it")
+        #expect(other == nil)
+        dropped.forget(slot: 0)
+        #expect(bytes("/tmp/x").withUnsafeBufferPointer { dropped.writer(of: $0, subjects: 0b01) } == nil)
+        #expect(dropped.count == 0)
+    }
+
+    @Test func forgettingOneSlotKeepsTheOthers() {
+        var dropped = DroppedFiles()
+        _ = bytes("/tmp/x").withUnsafeBufferPointer { dropped.record($0, writer: [], subjects: 0b01) }
+        _ = bytes("/tmp/x").withUnsafeBufferPointer { dropped.record($0, writer: [], subjects: 0b10) }
+        dropped.forget(slot: 0)
+        #expect(bytes("/tmp/x").withUnsafeBufferPointer { dropped.writer(of: $0, subjects: 0b10) } == [],
+                "an unnamed writer is empty, not absent")
+    }
+
+    @Test func overflowForgetsAnEntryAndSaysWhose() {
+        var dropped = DroppedFiles(capacity: 4)
+        var lost: UInt64 = 0
+        for index in 0..<4 {
+            lost |= bytes("/tmp/\(index)").withUnsafeBufferPointer { dropped.record($0, writer: [], subjects: 0b100) }
+        }
+        #expect(lost == 0 && dropped.count == 4)
+        lost = bytes("/tmp/4").withUnsafeBufferPointer { dropped.record($0, writer: [], subjects: 0b1) }
+        #expect(lost == 0b100, "the forgotten entry's window lost something")
+        #expect(dropped.count == 4)
+    }
+
+    @Test func loadersAreKnownByName() {
+        for path in ["/lib64/ld-linux-x86-64.so.2", "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", "/lib/ld-musl-x86_64.so.1",
+                     "/lib/ld-linux-aarch64.so.1", "/lib64/ld64.so.2", "ld.so"] {
+            #expect(DynamicLoader.isLoader(bytes(path)), "\(path)")
+        }
+        for path in ["/usr/bin/ld", "/usr/bin/ld.bfd", "/usr/bin/ldd", "/usr/bin/x86_64-linux-gnu-ld.gold", "/tmp/ld-linux"] {
+            #expect(!DynamicLoader.isLoader(bytes(path)), "\(path)")
+        }
+    }
+
+    @Test func theLoadersTargetIsReadAsTheLoaderReadsIt() {
+        func target(_ argv: [String], cwd: String = "/work") -> String {
+            String(decoding: DynamicLoader.target(argv: bytes(argv.joined(separator: "\0")), cwd: bytes(cwd)), as: UTF8.self)
+        }
+        let ld = "/lib64/ld-linux-x86-64.so.2"
+        #expect(target([ld, "/dev/shm/x", "-e", "sh"]) == "/dev/shm/x")
+        #expect(target([ld, "./x"], cwd: "/dev/shm") == "/dev/shm/x")
+        #expect(target([ld, "../dev/shm/x"], cwd: "/tmp") == "/dev/shm/x")
+        #expect(target([ld, "--argv0", "sshd", "--inhibit-cache", "/dev/shm/x"]) == "/dev/shm/x")
+        #expect(target([ld, "--library-path", "/dev/shm", "x"]) == "/dev/shm/x", "a bare name found in --library-path")
+        #expect(target([ld, "--library-path=/dev/shm:/lib", "x"]) == "/dev/shm/x", "musl's spelling")
+        #expect(target([ld, "--preload", "/tmp/evil.so", "--", "/bin/true"]) == "/bin/true")
+        #expect(target([ld, "x"]) == "x", "found through LD_LIBRARY_PATH or the cache: named as given")
+        #expect(target([ld, "--help"]) == "")
+        #expect(target([ld]) == "")
+    }
+}
