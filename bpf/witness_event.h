@@ -151,6 +151,7 @@ enum witness_event_flags {
     WITNESS_FLAG_SOCKETCALL = 1 << 13,        /* connect: through ia32 socketcall(2) */
     WITNESS_FLAG_IO_URING = 1 << 14,          /* submitted through io_uring: result not observed */
     WITNESS_FLAG_EXE_DELETED = 1 << 15,       /* exec: the executable has no name left (unlinked) */
+    WITNESS_FLAG_EXE_UPPER = 1 << 16,         /* exec: the executable is in an overlay's upper layer */
 };
 
 /* Why the kernel side lost something; index of the per-CPU drop counters. */

@@ -93,6 +93,7 @@ public final class EventPipeline {
                 executableIsDeleted: header.flags.contains(.executableIsDeleted),
                 startTime: previous?.startTime ?? header.timestamp,
                 vpid: identity.vpid > 0 ? Int32(bitPattern: identity.vpid) : nil)
+            record.executableInUpperLayer = header.flags.contains(.executableInUpperLayer)
             if DynamicLoader.isLoader(record.exePath) {
                 record.loaderTarget = DynamicLoader.target(argv: record.argv, cwd: record.cwd)
             }

@@ -186,6 +186,7 @@ public struct EventFlags: OptionSet, Sendable {
     public static let socketcall = EventFlags(rawValue: UInt32(WITNESS_FLAG_SOCKETCALL.rawValue))
     public static let ioUring = EventFlags(rawValue: UInt32(WITNESS_FLAG_IO_URING.rawValue))
     public static let executableIsDeleted = EventFlags(rawValue: UInt32(WITNESS_FLAG_EXE_DELETED.rawValue))
+    public static let executableInUpperLayer = EventFlags(rawValue: UInt32(WITNESS_FLAG_EXE_UPPER.rawValue))
 
     /// Which gate into the kernel the syscall took, as the `evt.gate` field says it.
     public var gate: StaticString {

@@ -24,6 +24,9 @@ public struct ProcessRecord: Sendable, Equatable {
     public var executableIsMemfd: Bool
     /// The executable had no name left when it ran (unlinked, run through a descriptor).
     public var executableIsDeleted: Bool
+    /// The executable is in an overlay's upper layer: written in the container, not
+    /// shipped in its image (Falco's proc.is_exe_upper_layer); false when unknown.
+    public var executableInUpperLayer = false
     /// For the dynamic loader run as a program: the file it runs (`DynamicLoader`).
     public var loaderTarget: [UInt8] = []
     /// The program that wrote the executable (or the loader's target) during the

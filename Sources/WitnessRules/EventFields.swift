@@ -261,7 +261,7 @@ final class EventFields {
             return ancestor(generation).map { .number(Int64($0.pid)) } ?? .none
         case .procTty:
             return .number(Int64(currentProcess()?.tty ?? 0))
-        case .procIsExeUpperLayer: return .none
+        case .procIsExeUpperLayer: return .boolean(currentProcess()?.executableInUpperLayer ?? false)
         case .userUid: return .number(Int64(header.uid))
         case .userName: return users.name(header.uid).map { .array($0[...]) } ?? .none
         case .groupGid: return .number(Int64(header.gid))

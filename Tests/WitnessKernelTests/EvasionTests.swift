@@ -160,5 +160,37 @@ extension RealKernelTests {
         let deleted = alerts("Program run after its file was deleted")
         #expect(deleted.count == 1 && deleted.first.flatMap { field($0, "proc.exepath") } == "\(d)/gone", "\(deleted)")
     }
-}
 
+    /// Falco's proc.is_exe_upper_layer from the kernel: in an overlay, a program shipped
+    /// in the lower layer is not in the upper one; one copied in through the merged
+    /// view is (also when it was there before the window began).
+    @Test func aProgramAddedToAnOverlayIsInItsUpperLayer() throws {
+        let dir = try Scratch.directory("overlay")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let d = dir.path
+        let rules = """
+            - rule: Upper layer exec
+              desc: test
+              condition: evt.type = execve and evt.res = SUCCESS and proc.exepath startswith \(d)/merged/
+              output: run (exe=%proc.exepath upper=%proc.is_exe_upper_layer)
+              priority: NOTICE
+            """
+        try Scratch.write("\(d)/rules.yaml", Data(rules.utf8))
+        let script = """
+            mkdir -p \(d)/lower \(d)/upper \(d)/work \(d)/merged && cp /bin/true \(d)/lower/shipped
+            mount -t overlay overlay -o lowerdir=\(d)/lower,upperdir=\(d)/upper,workdir=\(d)/work \(d)/merged
+            \(d)/merged/shipped && cp /bin/true \(d)/merged/added && \(d)/merged/added
+            umount \(d)/merged
+            """
+        try Scratch.write("\(d)/script.sh", Data(script.utf8))
+        let result = try Agent.run(
+            ["trace", "--alerts", "--rules", "\(d)/rules.yaml", "--output", "json", "--", "unshare", "-m", "sh", "\(d)/script.sh"],
+            timeout: 120)
+        #expect(result.status == 0, "\(result.stderr)")
+        let runs = result.jsonLines().compactMap { $0["output_fields"] as? [String: Any] }
+            .map { ($0["proc.exepath"] as? String ?? "", $0["proc.is_exe_upper_layer"] as? Bool) }
+        #expect(runs.count == 2, "\(runs)")
+        #expect(runs.contains { $0.0 == "\(d)/merged/shipped" && $0.1 == false }, "\(runs)")
+        #expect(runs.contains { $0.0 == "\(d)/merged/added" && $0.1 == true }, "\(runs)")
+    }
+}

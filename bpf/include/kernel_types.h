@@ -209,9 +209,21 @@ struct fs_struct {
     struct path pwd;
 } WITNESS_CORE;
 
+struct super_block {
+    unsigned long s_magic;
+} WITNESS_CORE;
+
 struct inode {
     unsigned short i_mode;
+    struct super_block *i_sb;
     unsigned int __i_nlink; /* in an anonymous union with i_nlink: CO-RE finds it by name */
+} WITNESS_CORE;
+
+/* overlayfs's inode around the VFS one: a file with an upper dentry was written in
+ * the container's own layer (copied up or created there), not shipped in the image. */
+struct ovl_inode {
+    struct inode vfs_inode;
+    struct dentry *__upperdentry;
 } WITNESS_CORE;
 
 struct file {

@@ -104,6 +104,19 @@ static __always_inline void process__identity(struct witness_exec_event *event)
         event->header.flags |= WITNESS_FLAG_EXE_MEMFD;
 }
 
+#define WITNESS_OVERLAYFS_MAGIC 0x794c7630UL
+
+/* Whether `inode` is an overlayfs file with an upper dentry: written in the
+ * container's own layer, not shipped in its image (Falco's proc.is_exe_upper_layer).
+ * A kernel whose BTF lacks overlayfs (built as a module) answers no. */
+static __always_inline int process__in_upper_layer(struct inode *inode)
+{
+    if (!bpf_core_type_exists(struct ovl_inode) || BPF_CORE_READ(inode, i_sb, s_magic) != WITNESS_OVERLAYFS_MAGIC)
+        return 0;
+    struct ovl_inode *overlay = (void *)inode - bpf_core_field_offset(struct ovl_inode, vfs_inode);
+    return BPF_CORE_READ(overlay, __upperdentry) != NULL;
+}
+
 /* The directory of a relative exec filename, after filename and args. */
 static __always_inline __u32 process__write_dir(struct witness_exec_event *event, __u32 filename_len, __u32 args_len,
                                                 int dirfd)
@@ -186,9 +199,12 @@ int witness_process_exec(unsigned long long *ctx)
         && args_len <= WITNESS_ARGS_MAX && dir_len <= WITNESS_PATH_MAX) {
         struct file *file = BPF_CORE_READ(bprm, file);
         exe_len = path__write_of(&event->header, event->data + filename_len + args_len + dir_len, file);
+        struct inode *inode = BPF_CORE_READ(file, f_inode);
         /* A file run after its last name was removed (fexecve of an unlinked drop). */
-        if (BPF_CORE_READ(file, f_inode, __i_nlink) == 0)
+        if (BPF_CORE_READ(inode, __i_nlink) == 0)
             event->header.flags |= WITNESS_FLAG_EXE_DELETED;
+        if (process__in_upper_layer(inode))
+            event->header.flags |= WITNESS_FLAG_EXE_UPPER;
     }
     process__identity(event);
     event->filename_len = filename_len;
