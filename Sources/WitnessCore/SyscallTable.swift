@@ -139,6 +139,8 @@ public enum SyscallTable {
         special(.connect, .connect, ["connect"]),
         special(.connect, .fastOpen, ["sendto"], [4, 3, 5]),
         special(.connect, .fastOpen, ["sendmsg"], [UInt8(WITNESS_ARG_MSGHDR), 2]),
+        // sendmmsg's vector starts with a msghdr: the first message's destination.
+        special(.connect, .fastOpen, ["sendmmsg"], [UInt8(WITNESS_ARG_MSGHDR), 3]),
         special(.connect, .socketcall, ["socketcall"]),
         // Generic syscalls.
         shape(.ptrace, ["request", "pid", "addr", "data"]),

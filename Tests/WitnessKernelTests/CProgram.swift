@@ -48,6 +48,49 @@ enum CProgram {
         }
         """
 
+    /// `fastopen-ways PORT`: four TCP fast opens to 127.0.0.1:PORT, none by connect(2):
+    /// sendmsg, sendmmsg, and ia32 socketcall SENDMSG and SENDMMSG (int $0x80).
+    static let fastOpenWays = """
+        #define _GNU_SOURCE
+        #include <netinet/in.h>
+        #include <stdint.h>
+        #include <stdlib.h>
+        #include <string.h>
+        #include <sys/mman.h>
+        #include <sys/socket.h>
+        #include <unistd.h>
+        static long int80(long nr, long a, long b) {
+            long ret;
+            __asm__ volatile ("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b) : "memory");
+            return ret;
+        }
+        int main(int argc, char **argv) {
+            if (argc < 2) return 2;
+            struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[1])),
+                                      .sin_addr.s_addr = htonl(0x7f000001) };
+            char byte = 'x';
+            struct iovec iov = { &byte, 1 };
+            struct msghdr msg = { .msg_name = &to, .msg_namelen = sizeof to, .msg_iov = &iov, .msg_iovlen = 1 };
+            sendmsg(socket(AF_INET, SOCK_STREAM, 0), &msg, MSG_FASTOPEN);
+            struct mmsghdr vector = { .msg_hdr = msg };
+            sendmmsg(socket(AF_INET, SOCK_STREAM, 0), &vector, 1, MSG_FASTOPEN);
+            /* The 32-bit ABI's structures, below 4 GiB: address, data, iovec, msghdr, arguments. */
+            uint8_t *low = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+            if (low == MAP_FAILED) return 2;
+            memcpy(low + 512, &to, sizeof to);
+            low[600] = 'x';
+            uint32_t base = (uint32_t)(uintptr_t)low;
+            uint32_t *iov32 = (uint32_t *)(low + 640), *msg32 = (uint32_t *)(low + 700), *args = (uint32_t *)(low + 800);
+            iov32[0] = base + 600; iov32[1] = 1;
+            msg32[0] = base + 512; msg32[1] = sizeof to; msg32[2] = base + 640; msg32[3] = 1;
+            args[0] = socket(AF_INET, SOCK_STREAM, 0); args[1] = base + 700; args[2] = MSG_FASTOPEN;
+            int80(102 /* socketcall */, 16 /* SYS_SENDMSG */, base + 800);
+            args[0] = socket(AF_INET, SOCK_STREAM, 0); args[2] = 1; args[3] = MSG_FASTOPEN;
+            int80(102, 20 /* SYS_SENDMMSG */, base + 800);
+            return 0;
+        }
+        """
+
     /// `repeat-getppid N`: calls getppid(2) exactly N times, nothing else of note.
     static let repeatGetppid = """
         #include <stdlib.h>

@@ -136,6 +136,23 @@ extension RealKernelTests {
         #expect(result.jsonLines().contains { "\($0["rule"] ?? "")" == "Connection to a mining or reverse-shell port" })
     }
 
+    /// A fast open by sendmsg, sendmmsg or the 32-bit socketcall's SENDMSG and
+    /// SENDMMSG is a connect too.
+    @Test func everyFastOpenGateIsAConnect() throws {
+        let program = try CProgram.build("fastopen-ways", CProgram.fastOpenWays)
+        let script = """
+            python3 -c 'import socket, time; l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); \
+            l.bind(("127.0.0.1", 4444)); l.listen(8); open("/dev/stdout", "w").write("ready\\n"); time.sleep(5)' | (read line; \(program) 4444)
+            """
+        let result = try traceJSON(["sh", "-c", script])
+        #expect(result.status == 0, "\(result.stderr)")
+        let connects = result.events().filter {
+            field($0, "evt.type") == "connect" && field($0, "fd.sport") == "4444" && field($0, "proc.name") == "fastopen-ways"
+        }
+        #expect(connects.count == 4, "\(connects.map { field($0, "evt.gate") ?? "" })")
+        #expect(connects.filter { field($0, "evt.gate") == "ia32" }.count == 2)
+    }
+
     @Test func ioUringOperationsAreTheirSyscallTwins() throws {
         let program = try CProgram.build("io-uring-ops", CProgram.ioUringOperations, flags: ["-luring"])
         let dir = try Scratch.directory("uring")

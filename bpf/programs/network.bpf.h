@@ -17,6 +17,8 @@
 #define WITNESS_MSG_FASTOPEN 0x20000000
 #define WITNESS_SYS_SOCKETCALL_CONNECT 3
 #define WITNESS_SYS_SOCKETCALL_SENDTO 11
+#define WITNESS_SYS_SOCKETCALL_SENDMSG 16
+#define WITNESS_SYS_SOCKETCALL_SENDMMSG 20
 
 /* The local address and port of socket `fd` of the current task, when it is an
  * IPv4 or IPv6 socket. */
@@ -110,8 +112,27 @@ __noinline int network__connect_call(struct witness_call *call)
     return 0;
 }
 
-/* sendto(fd, buf, len, flags, addr, addrlen) or sendmsg(fd, msg, flags) with
- * MSG_FASTOPEN and an address: a connection opened without connect(2). */
+/* The destination named in a user msghdr (the first of sendmmsg's vector starts
+ * with one too): msg_name and msg_namelen, in the layout of the caller's table. */
+static __always_inline void network__msghdr_name(void *msg, int compat, __u64 *addr, __u64 *len)
+{
+    if (compat) {
+        __u32 name = 0, namelen = 0; /* struct compat_msghdr: msg_name, msg_namelen */
+        bpf_probe_read_user(&name, sizeof(name), msg);
+        bpf_probe_read_user(&namelen, sizeof(namelen), msg + 4);
+        *addr = name;
+        *len = namelen;
+    } else {
+        __u32 namelen = 0;
+        bpf_probe_read_user(addr, sizeof(*addr), msg);
+        bpf_probe_read_user(&namelen, sizeof(namelen), msg + 8);
+        *len = namelen;
+    }
+}
+
+/* sendto(fd, buf, len, flags, addr, addrlen), sendmsg(fd, msg, flags) or
+ * sendmmsg(fd, vec, vlen, flags) with MSG_FASTOPEN and an address: a connection
+ * opened without connect(2). */
 __noinline int network__fastopen(struct witness_call *call)
 {
     if (!call)
@@ -121,19 +142,7 @@ __noinline int network__fastopen(struct witness_call *call)
         return 0;
     __u64 addr = 0, len = 0;
     if (shape__byte(shape, 2) == WITNESS_ARG_MSGHDR) {
-        void *msg = (void *)call->args[1];
-        if (call->table == WITNESS_TABLE_COMPAT) {
-            __u32 name = 0, namelen = 0; /* struct compat_msghdr: msg_name, msg_namelen */
-            bpf_probe_read_user(&name, sizeof(name), msg);
-            bpf_probe_read_user(&namelen, sizeof(namelen), msg + 4);
-            addr = name;
-            len = namelen;
-        } else {
-            bpf_probe_read_user(&addr, sizeof(addr), msg);
-            __u32 namelen = 0;
-            bpf_probe_read_user(&namelen, sizeof(namelen), msg + 8);
-            len = namelen;
-        }
+        network__msghdr_name((void *)call->args[1], call->table == WITNESS_TABLE_COMPAT, &addr, &len);
     } else {
         addr = call__arg(call, shape__byte(shape, 2));
         len = (__u32)call__arg(call, shape__byte(shape, 4));
@@ -143,7 +152,8 @@ __noinline int network__fastopen(struct witness_call *call)
     return 0;
 }
 
-/* ia32 socketcall(call, args): the arguments are an array of 32-bit words. */
+/* ia32 socketcall(call, args): the arguments are an array of 32-bit words. A fast
+ * open may come as SENDTO, SENDMSG or SENDMMSG. */
 __noinline int network__socketcall(struct witness_call *call)
 {
     if (!call)
@@ -151,10 +161,20 @@ __noinline int network__socketcall(struct witness_call *call)
     __u32 words[6] = {};
     if (bpf_probe_read_user(words, sizeof(words), (void *)call->args[1]))
         return 0;
-    if (call->args[0] == WITNESS_SYS_SOCKETCALL_CONNECT)
+    __u64 op = call->args[0], addr = 0, len = 0;
+    if (op == WITNESS_SYS_SOCKETCALL_CONNECT) {
         network__connect(call, (int)words[0], words[1], words[2], WITNESS_FLAG_SOCKETCALL);
-    else if (call->args[0] == WITNESS_SYS_SOCKETCALL_SENDTO && (words[3] & WITNESS_MSG_FASTOPEN) && words[4])
-        network__connect(call, (int)words[0], words[4], words[5], WITNESS_FLAG_SOCKETCALL | WITNESS_FLAG_FASTOPEN);
+        return 0;
+    }
+    if (op == WITNESS_SYS_SOCKETCALL_SENDTO && (words[3] & WITNESS_MSG_FASTOPEN)) {
+        addr = words[4];
+        len = words[5];
+    } else if ((op == WITNESS_SYS_SOCKETCALL_SENDMSG && (words[2] & WITNESS_MSG_FASTOPEN))
+               || (op == WITNESS_SYS_SOCKETCALL_SENDMMSG && (words[3] & WITNESS_MSG_FASTOPEN))) {
+        network__msghdr_name((void *)(__u64)words[1], 1, &addr, &len);
+    }
+    if (addr)
+        network__connect(call, (int)words[0], addr, len, WITNESS_FLAG_SOCKETCALL | WITNESS_FLAG_FASTOPEN);
     return 0;
 }
 
