@@ -142,7 +142,7 @@ extension RealKernelTests {
         let program = try CProgram.build("fastopen-ways", CProgram.fastOpenWays)
         let script = """
             python3 -c 'import socket, time; l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); \
-            l.bind(("127.0.0.1", 4444)); l.listen(8); open("/dev/stdout", "w").write("ready\\n"); time.sleep(5)' | (read line; \(program) 4444)
+            l.bind(("127.0.0.1", 4444)); l.listen(8); open("/dev/stdout", "w").write("ready\\n"); time.sleep(3)' | (read line; \(program) 4444)
             """
         let result = try traceJSON(["sh", "-c", script])
         #expect(result.status == 0, "\(result.stderr)")
