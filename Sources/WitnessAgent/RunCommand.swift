@@ -57,7 +57,7 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         let effective = try effectiveConfig()
-        _ = try BearerToken.read(effective.api.tokenFile!)
+        _ = try BearerToken(file: effective.api.tokenFile!, privateOnly: true)
     }
 
     func run() throws {

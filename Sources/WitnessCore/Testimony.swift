@@ -124,6 +124,8 @@ public struct Testimony: Sendable {
     public var profile: SyscallProfile?
     /// What could not be seen, and what of it the subject used.
     public var coverage: Coverage?
+    /// This testimony's identity, the same in every delivery of it (receivers de-duplicate by it).
+    public var uuid = LineIdentifiers.random()
 
     public init(
         trialID: String?, subjectKind: String, subjectValue: String, startEpochNanoseconds: Int64,
@@ -162,6 +164,9 @@ public struct Testimony: Sendable {
         writer.byte(UInt8(ascii: "{"))
         writer.key("trialId")
         if let trialID { writer.string(trialID) } else { writer.raw("null") }
+        writer.raw(",")
+        writer.key("uuid")
+        writer.string(uuid)
         writer.raw(",")
         if let windowID {
             writer.key("windowId")

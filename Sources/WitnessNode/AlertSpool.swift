@@ -10,9 +10,26 @@ import WitnessCore
 ///
 /// Lines live in numbered segment files (`0000000000000001.ndjson`, ...); a segment
 /// is deleted once every line in it was delivered, and the read position is kept
-/// in `cursor`. When the undelivered bytes would exceed `maxBytes`, new lines are
-/// refused and counted as dropped: the caller marks the loss where it belongs.
+/// in `cursor`, replaced whole (write, fsync, rename: a crash leaves the old one or
+/// the new one, never half of each). Segments and cursor are made durable within
+/// `syncInterval` of a change (`syncIfDue`), so a crash replays at most that much
+/// of what was delivered — at least once, never lost. When the undelivered bytes
+/// would exceed `maxBytes`, new lines are refused and counted as dropped: the caller
+/// marks the loss where it belongs.
+///
+/// A line may wait for another spool (`append(_:after:)`): a testimony is sent only
+/// once every alert queued before it was delivered.
 public final class AlertSpool: Sendable {
+    /// A place in a spool: segment number and byte offset, ordered as the lines are.
+    public struct Position: Comparable, Sendable {
+        public var segment: Int
+        public var offset: Int
+
+        public static func < (a: Position, b: Position) -> Bool {
+            (a.segment, a.offset) < (b.segment, b.offset)
+        }
+    }
+
     private struct Segment {
         var number: Int
         var size: Int
@@ -26,7 +43,11 @@ public final class AlertSpool: Sendable {
         var writeFD: Int32 = -1
         var pending: [UInt8] = []
         var dropped: UInt64 = 0
-        var cursorFD: Int32 = -1
+        /// Raw length of the line `peek` last returned (with its gate prefix).
+        var peekedLength = 0
+        var unsyncedWrites = false
+        var unsyncedCursor = false
+        var lastSync = ContinuousClock.now
         var depth: Int { segments.reduce(0) { $0 + $1.size } - readOffset + pending.count }
     }
 
@@ -34,12 +55,20 @@ public final class AlertSpool: Sendable {
     public let maxBytes: Int
     private let segmentBytes: Int
     private let state: Mutex<State>
+    /// Rung when lines were committed (the reader's wake-up).
     let doorbell = Doorbell()
+    /// Rung when a line was delivered (what a gated spool waits for).
+    let acknowledged = Doorbell()
+    /// Rung when something was written that is not yet durable.
+    let unsynced = Doorbell()
+    public let syncInterval: Duration
+    public var deadLetterPath: String { directory + "/dead-letter.ndjson" }
 
     /// Opens (or creates) the spool in `directory`, keeping what an earlier run left.
-    public init(directory: String, maxBytes: Int) throws(AgentError) {
+    public init(directory: String, maxBytes: Int, syncInterval: Duration = .seconds(1)) throws(AgentError) {
         self.directory = directory
         self.maxBytes = maxBytes
+        self.syncInterval = syncInterval
         segmentBytes = max(4096, min(4 << 20, maxBytes / 8))
         try Self.makeDirectories(directory)
         var state = State()
@@ -47,8 +76,7 @@ public final class AlertSpool: Sendable {
             guard name.hasSuffix(".ndjson") else { return nil }
             return Int(name.dropLast(7))
         }.sorted()
-        state.cursorFD = open(directory + "/cursor", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard state.cursorFD >= 0 else { throw Self.error("cannot open \(directory)/cursor") }
+        unlink(directory + "/cursor.new")  // a replacement a crash cut short: the old cursor stands
         let cursor = ProcFiles.read(directory + "/cursor", limit: 64).map { String(decoding: $0, as: UTF8.self) } ?? ""
         let parts = cursor.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int($0) }
         let (cursorNumber, cursorOffset) = parts.count == 2 ? (parts[0], parts[1]) : (0, 0)
@@ -72,7 +100,7 @@ public final class AlertSpool: Sendable {
 
     deinit {
         state.withLock { state in
-            for fd in [state.readFD, state.writeFD, state.cursorFD] where fd >= 0 { close(fd) }
+            for fd in [state.readFD, state.writeFD] where fd >= 0 { close(fd) }
         }
     }
 
@@ -94,6 +122,30 @@ public final class AlertSpool: Sendable {
         }
     }
 
+    /// Queues one line that is to be sent only after `other` delivered every line it
+    /// holds now (a testimony after its window's alerts).
+    public func append(_ line: String, after other: AlertSpool?) -> Bool {
+        var text = line.hasSuffix("\n") ? line : line + "\n"
+        if let position = other?.appendedPosition { text = "@\(position.segment):\(position.offset) " + text }
+        return text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Where the next line will be appended: every line queued so far lies before it.
+    public var appendedPosition: Position {
+        state.withLock { state in
+            let last = state.segments[state.segments.count - 1]
+            return Position(segment: last.number, offset: last.size + state.pending.count)
+        }
+    }
+
+    /// Whether every line before `position` was delivered (or nothing is left: a
+    /// spool emptied by hand must not hold a testimony back for ever).
+    public func hasDelivered(through position: Position) -> Bool {
+        state.withLock { state in
+            state.depth == 0 || Position(segment: state.segments[0].number, offset: state.readOffset) >= position
+        }
+    }
+
     /// Writes what was appended since the last commit, and wakes the reader.
     /// - Returns: lines lost because the disk refused them (counted as dropped; a
     ///   partial write is cut back so no torn line is ever delivered).
@@ -106,6 +158,7 @@ public final class AlertSpool: Sendable {
             let written = state.pending.withUnsafeBytes { Self.writeAll(state.writeFD, $0) }
             if written == state.pending.count {
                 state.segments[last].size += written
+                state.unsyncedWrites = true
             } else {
                 _ = ftruncate(state.writeFD, off_t(state.segments[last].size))
                 lost = state.pending.lineCount
@@ -123,16 +176,70 @@ public final class AlertSpool: Sendable {
             }
             return lost == 0
         }
-        if wrote { doorbell.ring() }
+        if wrote {
+            doorbell.ring()
+            unsynced.ring()
+        }
         return lost
     }
 
     /// Makes what was committed and delivered durable (window close, shutdown).
     public func sync() {
+        state.withLock { state in syncLocked(&state) }
+    }
+
+    /// Syncs when something changed and `syncInterval` has passed since the last sync;
+    /// returns how long until it would be due otherwise (nil: nothing to sync).
+    @discardableResult
+    public func syncIfDue() -> Duration? {
         state.withLock { state in
-            fsync(state.writeFD)
-            fsync(state.cursorFD)
+            guard state.unsyncedWrites || state.unsyncedCursor else { return nil }
+            let due = state.lastSync + syncInterval
+            if ContinuousClock.now >= due {
+                syncLocked(&state)
+                return nil
+            }
+            return due - ContinuousClock.now
         }
+    }
+
+    private func syncLocked(_ state: inout State) {
+        if state.unsyncedWrites { fsync(state.writeFD) }
+        if state.unsyncedCursor {
+            Self.store(cursor: state.segments[0].number, state.readOffset, directory: directory)
+        }
+        state.unsyncedWrites = false
+        state.unsyncedCursor = false
+        state.lastSync = .now
+    }
+
+    /// Keeps a line the receiver refused for good, for an operator to look at:
+    /// appended to `dead-letter.ndjson` and synced. False when that file is full
+    /// (it takes at most `maxBytes`).
+    public func deadLetter(_ line: [UInt8]) -> Bool {
+        let fd = open(deadLetterPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let size = Int(lseek(fd, 0, SEEK_END))
+        guard size >= 0, size + line.count + 1 <= maxBytes else { return false }
+        let written = (line + [UInt8(ascii: "\n")]).withUnsafeBytes { Self.writeAll(fd, $0) }
+        guard written == line.count + 1 else {
+            _ = ftruncate(fd, off_t(size))
+            return false
+        }
+        return fsync(fd) == 0
+    }
+
+    /// The oldest undelivered line and, for a line that waits for another spool, the
+    /// position there it waits for; nil when all were delivered.
+    public func peekGated() -> (line: [UInt8], after: Position?)? {
+        guard var line = peek() else { return nil }
+        guard line.first == UInt8(ascii: "@"), let space = line.firstIndex(of: UInt8(ascii: " ")) else {
+            return (line, nil)
+        }
+        let parts = line[1..<space].split(separator: UInt8(ascii: ":")).compactMap { Int(String(decoding: $0, as: UTF8.self)) }
+        line.removeSubrange(...space)
+        return (line, parts.count == 2 ? Position(segment: parts[0], offset: parts[1]) : nil)
     }
 
     /// The oldest undelivered line, without its newline; nil when all were delivered.
@@ -147,7 +254,9 @@ public final class AlertSpool: Sendable {
                         state.readNumber = first.number
                         guard state.readFD >= 0 else { return nil }
                     }
-                    return Self.line(in: state.readFD, at: state.readOffset, limit: first.size)
+                    let line = Self.line(in: state.readFD, at: state.readOffset, limit: first.size)
+                    state.peekedLength = line?.count ?? 0
+                    return line
                 }
                 guard state.segments.count > 1 else { return nil }
                 // A finished segment: gone once the cursor has moved past it.
@@ -156,17 +265,21 @@ public final class AlertSpool: Sendable {
                 unlink(Self.path(directory, first.number))
                 state.segments.removeFirst()
                 state.readOffset = 0
-                Self.store(cursor: state.segments[0].number, 0, fd: state.cursorFD)
+                state.unsyncedCursor = true
             }
         }
     }
 
     /// The line `peek` returned was delivered (or rejected for good): move past it.
+    /// The new position is made durable within `syncInterval`.
     public func acknowledge(_ line: [UInt8]) {
         state.withLock { state in
-            state.readOffset += line.count + 1
-            Self.store(cursor: state.segments[0].number, state.readOffset, fd: state.cursorFD)
+            state.readOffset += max(line.count, state.peekedLength) + 1
+            state.peekedLength = 0
+            state.unsyncedCursor = true
         }
+        acknowledged.ring()
+        unsynced.ring()
     }
 
     // MARK: Files
@@ -235,9 +348,15 @@ public final class AlertSpool: Sendable {
         return offset
     }
 
-    private static func store(cursor number: Int, _ offset: Int, fd: Int32) {
+    /// Replaces the cursor file whole: a new file, synced, renamed over the old one.
+    private static func store(cursor number: Int, _ offset: Int, directory: String) {
+        let temporary = directory + "/cursor.new"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
         var text = "\(number) \(offset)\n"
-        text.withUTF8 { _ = pwrite(fd, $0.baseAddress, $0.count, 0) }
-        _ = ftruncate(fd, off_t(text.utf8.count))
+        let written = text.withUTF8 { writeAll(fd, UnsafeRawBufferPointer($0)) }
+        let synced = fsync(fd) == 0
+        close(fd)
+        if written == text.utf8.count && synced { rename(temporary, directory + "/cursor") }
     }
 }

@@ -26,7 +26,7 @@ public enum NodeAgent {
             logger.logLevel = verbose > 0 ? .debug : .info
             return logger
         }()
-        let token = try BearerToken(file: config.api.tokenFile ?? "")
+        let token = try BearerToken(file: config.api.tokenFile ?? "", privateOnly: true)
         for capability in NodeCapabilities.missing() {
             logger.warning("without CAP_\(capability.name) the agent cannot \(capability.reason)")
         }
@@ -35,17 +35,23 @@ public enum NodeAgent {
         let resolver = SubjectResolver(cgroups: cgroups, procRoot: config.procRoot)
         let spoolBytes = try DurationParser.bytes(config.spool.maxBytes)
 
+        let syncInterval = Duration.milliseconds(try DurationParser.milliseconds(config.spool.syncInterval))
         let alertSpool = config.httpOutput.enabled
-            ? try AlertSpool(directory: config.spool.directory + "/alerts", maxBytes: spoolBytes) : nil
+            ? try AlertSpool(directory: config.spool.directory + "/alerts", maxBytes: spoolBytes, syncInterval: syncInterval)
+            : nil
         let testimonySpool = config.testimonyOutput.enabled
-            ? try AlertSpool(directory: config.spool.directory + "/testimonies", maxBytes: spoolBytes) : nil
+            ? try AlertSpool(
+                directory: config.spool.directory + "/testimonies", maxBytes: spoolBytes, syncInterval: syncInterval)
+            : nil
         var deliveries: [HTTPDelivery] = []
         if let alertSpool {
             deliveries.append(try HTTPDelivery(name: "http_output", spool: alertSpool, target: config.httpOutput, logger: logger))
         }
         if let testimonySpool {
             deliveries.append(
-                try HTTPDelivery(name: "testimony_output", spool: testimonySpool, target: config.testimonyOutput, logger: logger))
+                try HTTPDelivery(
+                    name: "testimony_output", spool: testimonySpool, target: config.testimonyOutput, after: alertSpool,
+                    logger: logger))
         }
         let file = config.fileOutput.enabled ? try OutputSink.appending(to: config.fileOutput.filename) : nil
         // Testimony lines have descriptors of their own (O_APPEND), written on
@@ -80,9 +86,8 @@ public enum NodeAgent {
                 // Written by the consumer thread, after the alerts it buffered.
                 kernel.perform { testimonyLines.write(bytes) }
                 guard let testimonySpool else { return true }  // no receiver: the output lines are all there is
-                let stored = bytes.withUnsafeBytes { buffer in
-                    testimonySpool.append(buffer) && testimonySpool.commit() == 0
-                }
+                // Sent once every alert queued before it (its window's among them) was delivered.
+                let stored = testimonySpool.append(line, after: alertSpool) && testimonySpool.commit() == 0
                 testimonySpool.sync()
                 if !stored {
                     logger.error("testimony_output: the spool could not take a testimony (full or disk error); its window stays journaled")

@@ -42,6 +42,9 @@ public struct NodeConfig: Sendable, Equatable {
         public var directory = "/var/lib/witness/spool"
         /// The most they may take on disk; beyond it alerts are dropped and counted.
         public var maxBytes = "64M"
+        /// How soon a written line or a delivery is made durable (fsync): what a node
+        /// crash can cost is at most this much (lines re-sent, never lost).
+        public var syncInterval = "1s"
     }
 
     /// Pod metadata from the Kubernetes API (a watch on this node's pods).
@@ -148,6 +151,7 @@ public struct NodeConfig: Sendable, Equatable {
                     switch key {
                     case "directory": spool.directory = try reader.string(value, path)
                     case "max_bytes": spool.maxBytes = try reader.string(value, path)
+                    case "sync_interval": spool.syncInterval = try reader.string(value, path)
                     default: throw reader.unknown(path)
                     }
                 }
@@ -175,6 +179,10 @@ public struct NodeConfig: Sendable, Equatable {
             throw AgentError.usage("config: ring_buffer must be a power of two of at least 4K, got \(ringBuffer)")
         }
         _ = try DurationParser.bytes(spool.maxBytes)
+        let sync = (try? DurationParser.milliseconds(spool.syncInterval)) ?? -1
+        guard sync >= 1 && sync <= 1000 else {
+            throw AgentError.usage("config: spool.sync_interval must be a duration from 1ms to 1s, got '\(spool.syncInterval)'")
+        }
         if fileOutput.enabled && fileOutput.filename.isEmpty {
             throw AgentError.usage("config: file_output.filename is required when file_output is enabled")
         }

@@ -49,7 +49,17 @@ public final class NodeMetrics: Sendable {
         for output in node.outputs {
             counter("witness_output_delivered", [("output", output.name)], output.counts.delivered, "Lines delivered")
             counter("witness_output_errors", [("output", output.name)], output.counts.errors, "Failed deliveries (retried)")
-            counter("witness_output_rejected", [("output", output.name)], output.counts.rejected, "Lines the receiver rejected")
+            for (status, count) in output.counts.errorsByStatus.sorted(by: { $0.key < $1.key }) {
+                counter(
+                    "witness_output_failures", [("output", output.name), ("status", status == 0 ? "none" : String(status))],
+                    count, "Failed deliveries by HTTP status (none: no answer), each retried")
+            }
+            counter(
+                "witness_output_rejected", [("output", output.name)], output.counts.rejected,
+                "Lines the receiver refused as malformed (400, 413, 422), kept in the dead-letter file")
+            counter(
+                "witness_output_dead_letter_lost", [("output", output.name)], output.counts.deadLetterLost,
+                "Refused lines the dead-letter file had no room for")
         }
         if let fileErrors = node.fileErrors {
             counter("witness_output_errors", [("output", "file")], fileErrors, "Failed deliveries (retried)")

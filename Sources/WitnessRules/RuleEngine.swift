@@ -12,6 +12,8 @@ public final class RuleEngine: EventClassifier {
     private let hostname: [UInt8]
     private let clock: WallClock
     private var subjectLabels = SubjectLabels()
+    /// The `uuid` of each alert line.
+    private var identifiers = LineIdentifiers()
     private let colour: Bool
     /// Alerts per rule index.
     public private(set) var firedByRule: [Int]
@@ -133,6 +135,9 @@ public final class RuleEngine: EventClassifier {
         writer.raw(",")
         writer.key("hostname")
         writer.string(hostname)
+        writer.raw(",")
+        writer.key("uuid")
+        identifiers.appendNext(to: &writer)
         writer.raw("}\n")
     }
 

@@ -21,6 +21,7 @@ final class NodeUnderTest {
         directory = try reuse ?? Scratch.directory("node")
         token = "test-token-" + UUID().uuidString
         try Scratch.write(directory.appendingPathComponent("token").path, Data((token + "\n").utf8))
+        chmod(directory.appendingPathComponent("token").path, 0o600)  // the agent refuses a token others can read
         let config = """
             api:
               listen: 127.0.0.1:0
@@ -106,6 +107,13 @@ final class Receiver: @unchecked Sendable {
         set { lock.withLock { storedDelay = newValue } }
     }
     private var storedDelay: Duration = .zero
+    /// The first requests are answered with these, in order (and not counted as received).
+    var answers: [HTTPResponse.Status] = []
+    /// After those: the answer for a body (nil: 200).
+    var answer: (@Sendable (String) -> HTTPResponse.Status)?
+    /// Every request's status and Authorization header, in order.
+    private var attempts: [(status: Int, authorization: String)] = []
+    func attemptLog() -> [(status: Int, authorization: String)] { lock.withLock { attempts } }
 
     init(port: Int = LoopbackPort.next()) {
         self.port = port
@@ -116,8 +124,13 @@ final class Receiver: @unchecked Sendable {
         router.post("**") { request, context -> HTTPResponse.Status in
             let body = try await request.body.collect(upTo: 1 << 20)
             try await Task.sleep(for: self.delay)
-            self.lock.withLock { self.bodies.append((request.uri.path, String(buffer: body))) }
-            return .ok
+            return self.lock.withLock {
+                let text = String(buffer: body)
+                let status = self.answers.isEmpty ? (self.answer?(text) ?? .ok) : self.answers.removeFirst()
+                self.attempts.append((status.code, request.headers[.authorization] ?? ""))
+                if status == .ok { self.bodies.append((request.uri.path, text)) }
+                return status
+            }
         }
         task = try await LoopbackServer.start(router, port: port)
     }

@@ -131,4 +131,33 @@ extension RealKernelTests {
         #expect(result.stderr.contains("programs detached"))
         #expect(Agent.witnessProgramsLeft() == 0)
     }
+
+    /// The API token is the file's current content (a rotated Secret takes effect
+    /// without a restart; a replacement without a usable token keeps the last good
+    /// one), and a token file other users can read is refused at start.
+    @Test func theAPITokenRotatesWithoutARestartAndMustBePrivate() async throws {
+        let node = try NodeUnderTest()
+        defer { try? FileManager.default.removeItem(at: node.directory) }
+        #expect(try await node.call(.GET, "/v1/windows").status == 200)
+        let path = node.directory.appendingPathComponent("token").path
+        func replace(with text: String) throws {
+            try Scratch.write(path + ".new", Data(text.utf8))
+            chmod(path + ".new", 0o600)
+            rename(path + ".new", path)
+        }
+        let rotated = "rotated-token-" + UUID().uuidString
+        try replace(with: rotated)
+        #expect(try await node.call(.GET, "/v1/windows", token: rotated).status == 200)
+        #expect(try await node.call(.GET, "/v1/windows").status == 401, "the old token no longer opens the API")
+        try replace(with: "short")
+        #expect(try await node.call(.GET, "/v1/windows", token: rotated).status == 200, "the last good token stands")
+        #expect(try await node.call(.GET, "/v1/windows", token: "short").status == 401)
+        _ = try node.stop()
+        try replace(with: rotated)
+        chmod(path, 0o644)
+        let refused = try Agent.run(["run", "--config", node.directory.appendingPathComponent("config.yaml").path], timeout: 60)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("can be read by other users (mode 644)"), "\(refused.stderr)")
+    }
 }
+

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import NIOHTTP1
 import Testing
 
@@ -162,3 +163,71 @@ extension RealKernelTests {
         #expect(!received.isEmpty)
     }
 }
+
+extension RealKernelTests {
+    /// A receiver that answers 401, 403, 404 and 503 before it takes anything (a
+    /// token being rotated, a receiver being deployed) gets every alert exactly once,
+    /// each with its own uuid, and the testimony after the window's alerts.
+    @Test func refusalsAreRetriedAndTheTestimonyComesAfterItsAlerts() async throws {
+        let cgroup = try makeCgroup()
+        defer { rmdir(cgroup) }
+        let receiver = Receiver()
+        receiver.answers = [.unauthorized, .forbidden, .notFound, .serviceUnavailable]
+        try await receiver.start()
+        defer { Task { await receiver.stop() } }
+        let node = try NodeUnderTest(extraConfig: """
+            http_output:
+              enabled: true
+              url: http://127.0.0.1:\(receiver.port)/alerts
+            testimony_output:
+              enabled: true
+              url: http://127.0.0.1:\(receiver.port)/testimony
+            """)
+        defer { try? FileManager.default.removeItem(at: node.directory) }
+        let id = try await node.open("{\"cgroup\":\"\(cgroup)\"}", window: "60s")
+        try runInCgroup(cgroup, "cat /etc/shadow; cat /etc/shadow; cat /etc/shadow")
+        _ = try await node.json(.DELETE, "/v1/windows/\(id)")
+        let testimonies = try await receiver.wait(for: 1, path: "/testimony")
+        let alerts = receiver.received(path: "/alerts")
+        #expect(alerts.count == 3, "every alert before the testimony: \(alerts.count)")
+        let uuids = alerts.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["uuid"] as? String }
+        #expect(Set(uuids).count == 3 && uuids.allSatisfy { $0.count == 36 }, "\(uuids)")
+        let testimony = try #require(try JSONSerialization.jsonObject(with: Data(testimonies[0].utf8)) as? [String: Any])
+        #expect((testimony["uuid"] as? String)?.count == 36)
+        #expect(receiver.received().last == testimonies[0], "the testimony arrived last")
+        #expect(Array(receiver.attemptLog().prefix(4).map(\.status)) == [401, 403, 404, 503])
+        let metrics = try await node.call(.GET, "/metrics").body
+        #expect(metrics.contains("witness_output_failures_total{output=\"http_output\",status=\"401\"} 1"), "\(metrics)")
+        try await Task.sleep(for: .milliseconds(300))
+        _ = try node.stop()
+        #expect(receiver.received(path: "/alerts").count == 3, "exactly once")
+    }
+
+    /// A line the receiver calls malformed (422) is kept in the dead-letter file,
+    /// counted, and the lines after it go on.
+    @Test func aMalformedLineGoesToTheDeadLetterFile() async throws {
+        let cgroup = try makeCgroup()
+        defer { rmdir(cgroup) }
+        let receiver = Receiver()
+        receiver.answer = { $0.contains("gshadow") ? .unprocessableContent : .ok }
+        try await receiver.start()
+        defer { Task { await receiver.stop() } }
+        let node = try NodeUnderTest(extraConfig: """
+            http_output:
+              enabled: true
+              url: http://127.0.0.1:\(receiver.port)/alerts
+            """)
+        defer { try? FileManager.default.removeItem(at: node.directory) }
+        let id = try await node.open("{\"cgroup\":\"\(cgroup)\"}", window: "60s")
+        try runInCgroup(cgroup, "cat /etc/shadow; cat /etc/gshadow; cat /etc/shadow")
+        let delivered = try await receiver.wait(for: 2, path: "/alerts")
+        _ = try await node.json(.DELETE, "/v1/windows/\(id)")
+        #expect(delivered.allSatisfy { !$0.contains("gshadow") })
+        let deadLetter = try String(contentsOfFile: node.directory.path + "/spool/alerts/dead-letter.ndjson", encoding: .utf8)
+        #expect(deadLetter.split(separator: "\n").count == 1 && deadLetter.contains("/etc/gshadow"), "\(deadLetter)")
+        let metrics = try await node.call(.GET, "/metrics").body
+        #expect(metrics.contains("witness_output_rejected_total{output=\"http_output\"} 1"), "\(metrics)")
+        _ = try node.stop()
+    }
+}
+

@@ -1,0 +1,23 @@
+import Glibc
+
+/// What tells a changed file from the one read before: a Secret update swaps the
+/// file behind a symlink (another inode), an edit changes size or time.
+public struct FileStamp: Equatable, Sendable {
+    public var device: UInt64
+    public var inode: UInt64
+    public var size: Int64
+    public var seconds: Int
+    public var nanoseconds: Int
+    public var mode: UInt32
+
+    public init?(_ path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        seconds = info.st_mtim.tv_sec
+        nanoseconds = info.st_mtim.tv_nsec
+        mode = info.st_mode
+    }
+}
