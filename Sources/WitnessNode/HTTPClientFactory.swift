@@ -22,3 +22,29 @@ enum HTTPClientFactory {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 }
+
+/// The API server's TLS: certificate chain and key from PEM files, and with a client
+/// CA file, mutual TLS (a client without a certificate that CA signed is refused in
+/// the handshake, before any request).
+enum ServerTLS {
+    static func configuration(_ tls: NodeConfig.TLS) throws(AgentError) -> TLSConfiguration {
+        guard let chain = try? NIOSSLCertificate.fromPEMFile(tls.certFile), !chain.isEmpty else {
+            throw AgentError.usage("api.tls.cert_file \(tls.certFile): not a readable PEM certificate file")
+        }
+        guard let key = try? NIOSSLPrivateKey(file: tls.keyFile, format: .pem) else {
+            throw AgentError.usage("api.tls.key_file \(tls.keyFile): not a readable PEM private key")
+        }
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        configuration.minimumTLSVersion = .tlsv12
+        if let caFile = tls.clientCAFile {
+            guard let authorities = try? NIOSSLCertificate.fromPEMFile(caFile), !authorities.isEmpty else {
+                throw AgentError.usage("api.tls.client_ca_file \(caFile): not a readable PEM certificate file")
+            }
+            configuration.trustRoots = .certificates(authorities)
+            configuration.certificateVerification = .noHostnameVerification
+        }
+        return configuration
+    }
+}
+

@@ -1,6 +1,8 @@
 import Foundation
 import Glibc
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -116,8 +118,16 @@ public enum NodeAgent {
                 if let watcher { state.kubernetes = (watcher.cache.count, watcher.counts) }
                 return metrics.render(snapshot, state)
             })
+        let server: HTTPServerBuilder = try config.api.tls.map { tls throws(AgentError) in
+            do { return try .tls(.http1(), tlsConfiguration: try ServerTLS.configuration(tls)) } catch let error as AgentError {
+                throw error
+            } catch {
+                throw AgentError.usage("api.tls: \(error)")
+            }
+        } ?? .http1()
         let application = Application(
             router: api.router(),
+            server: server,
             configuration: .init(address: .hostname(address.host, port: address.port), serverName: "witness-agent"),
             onServerRunning: { channel in
                 let bound = channel.localAddress.flatMap { address in

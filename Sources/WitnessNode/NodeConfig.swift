@@ -17,6 +17,16 @@ public struct NodeConfig: Sendable, Equatable {
         /// Serve /metrics without the token. Off: the number of open windows tells a
         /// subject on the network when it is being watched.
         public var publicMetrics = false
+        /// Serve the API over TLS; nil: plain HTTP (loopback, or behind a mesh).
+        public var tls: TLS?
+    }
+
+    /// The API's TLS: its certificate and key, and with `clientCAFile` a client
+    /// certificate signed by one of those CAs is required (mutual TLS).
+    public struct TLS: Sendable, Equatable {
+        public var certFile = ""
+        public var keyFile = ""
+        public var clientCAFile: String?
     }
 
     /// An HTTP receiver: alerts (Falco's http_output) or testimonies.
@@ -108,6 +118,17 @@ public struct NodeConfig: Sendable, Equatable {
                     case "token_file": api.tokenFile = try reader.string(value, path)
                     case "max_body_bytes": api.maxBodyBytes = try reader.integer(value, path, in: 64...(16 << 20))
                     case "public_metrics": api.publicMetrics = try reader.boolean(value, path)
+                    case "tls":
+                        var tls = TLS()
+                        try reader.mapping(value, path) { (key, value, path) throws(AgentError) in
+                            switch key {
+                            case "cert_file": tls.certFile = try reader.string(value, path)
+                            case "key_file": tls.keyFile = try reader.string(value, path)
+                            case "client_ca_file": tls.clientCAFile = try reader.string(value, path)
+                            default: throw reader.unknown(path)
+                            }
+                        }
+                        api.tls = tls
                     default: throw reader.unknown(path)
                     }
                 }
@@ -179,6 +200,9 @@ public struct NodeConfig: Sendable, Equatable {
             throw AgentError.usage("config: ring_buffer must be a power of two of at least 4K, got \(ringBuffer)")
         }
         _ = try DurationParser.bytes(spool.maxBytes)
+        if let tls = api.tls, tls.certFile.isEmpty || tls.keyFile.isEmpty {
+            throw AgentError.usage("config: api.tls needs cert_file and key_file")
+        }
         let sync = (try? DurationParser.milliseconds(spool.syncInterval)) ?? -1
         guard sync >= 1 && sync <= 1000 else {
             throw AgentError.usage("config: spool.sync_interval must be a duration from 1ms to 1s, got '\(spool.syncInterval)'")
