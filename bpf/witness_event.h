@@ -106,6 +106,7 @@ enum witness_handler {
     WITNESS_HANDLER_FASTOPEN = 6, /* sendto/sendmsg with MSG_FASTOPEN: a connect; byte 2 address, 3 flags */
     WITNESS_HANDLER_SOCKETCALL = 7, /* ia32 socketcall(2): SYS_CONNECT decoded as a connect */
     WITNESS_HANDLER_EXIT = 8,     /* exit, exit_group: never return; counted at sched_process_exit */
+    WITNESS_HANDLER_MMAP = 9,     /* mmap: a generic record, only for an executable mapping of a file */
 };
 
 /*
@@ -200,7 +201,8 @@ struct witness_exec_event {
     __u32 vpid;            /* the pid in the process's own PID namespace (1: a container's init) */
     __u64 cap_effective;   /* effective capability set after exec */
     __u32 exe_len;         /* bytes of the executable's own path after the directory (0: a script, or unknown) */
-    __u32 reserved;
+    __u32 exe_dev;         /* the file the kernel runs (a script's interpreter): device and inode */
+    __u64 exe_ino;
     char data[];
 };
 
@@ -220,6 +222,9 @@ struct witness_open_event {
     __u32 path_len;        /* bytes of path at path[0], as the process passed it */
     __u32 dir_len;         /* bytes of the directory at path[path_len] */
     __u32 resolved_len;    /* bytes at path[path_len + dir_len]: the opened file's own path */
+    __u32 file_dev;        /* the opened file's device and inode (0 when none was opened) */
+    __u32 reserved;
+    __u64 file_ino;
     char path[];
 };
 
@@ -252,7 +257,8 @@ struct witness_syscall_event {
     __u32 dir2_len;        /* then the second path's directory */
     __u16 fd_family;       /* AF_* of the socket in the descriptor argument, 0 if none */
     __u16 fd_protocol;
-    __u32 reserved;
+    __u32 file_dev;        /* the descriptor argument's file: device and inode (0 if none) */
+    __u64 file_ino;
     char data[];
 };
 
@@ -267,10 +273,10 @@ struct witness_control {
 };
 
 _Static_assert(sizeof(struct witness_event_header) == 80, "event header layout");
-_Static_assert(sizeof(struct witness_exec_event) == 120, "exec event layout");
-_Static_assert(sizeof(struct witness_syscall_event) == 152, "syscall event layout");
+_Static_assert(sizeof(struct witness_exec_event) == 128, "exec event layout");
+_Static_assert(sizeof(struct witness_syscall_event) == 160, "syscall event layout");
 _Static_assert(sizeof(struct witness_fork_event) == 96, "fork event layout");
-_Static_assert(sizeof(struct witness_open_event) == 104, "open event layout");
+_Static_assert(sizeof(struct witness_open_event) == 120, "open event layout");
 _Static_assert(sizeof(struct witness_connect_event) == 240, "connect event layout");
 _Static_assert(sizeof(struct witness_control) == 32, "control layout");
 _Static_assert(sizeof(struct witness_wake_record) == 8, "wake record layout");

@@ -3,8 +3,9 @@
 /// fired, or mark the event's own line with the most severe of them.
 public protocol EventClassifier: AnyObject {
     /// Evaluates the rules for `event`; returns how many fired. The matches are kept
-    /// until the next call, for `writeAlerts` and `lastMark`.
-    func classify(_ event: KernelEvent, number: UInt64, processes: ProcessTable) -> Int
+    /// until the next call, for `writeAlerts` and `lastMark`. `droppedFiles` answers
+    /// who wrote a file during the window (`fd.writer`).
+    func classify(_ event: KernelEvent, number: UInt64, droppedFiles: DroppedFiles) -> Int
 
     /// Writes one alert line (in `format`) per rule the last classified event fired.
     func writeAlerts(for event: KernelEvent, format: OutputFormat, into writer: inout JSONWriter)

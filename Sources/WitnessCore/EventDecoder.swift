@@ -40,7 +40,7 @@ public enum EventDecoder {
         let bytes = UnsafeRawBufferPointer(rebasing: record[..<declared])
         guard let kind = EventKind(rawValue: raw.kind) else { throw .unknownKind(raw.kind) }
 
-        let header = headerFields(raw, bytes, kind: kind)
+        var header = headerFields(raw, bytes, kind: kind)
 
         switch kind {
         case .syscall:
@@ -64,6 +64,7 @@ public enum EventDecoder {
                 "executable")
             let identity = ExecIdentity(
                 loginUID: exec.loginuid, tty: exec.tty, capabilities: exec.cap_effective, vpid: exec.vpid)
+            header.file = FileID(device: exec.exe_dev, inode: exec.exe_ino)
             return KernelEvent(
                 header: header,
                 payload: .exec(filename: filename, args: args, directory: directory, identity: identity, executable: executable))
@@ -75,6 +76,7 @@ public enum EventDecoder {
             let resolved = try slice(
                 bytes, from: openSize + path.count + directory.count, count: Int(open.resolved_len), "resolved")
             let named = resolved.isEmpty ? (path, directory) : (resolved, UnsafeRawBufferPointer(start: nil, count: 0))
+            header.file = FileID(device: open.file_dev, inode: open.file_ino)
             return KernelEvent(
                 header: header,
                 payload: .open(
@@ -125,6 +127,7 @@ public enum EventDecoder {
     private static func decodeSyscall(_ bytes: UnsafeRawBufferPointer, header: EventHeader) throws(EventDecodingError)
         -> KernelEvent
     {
+        var header = header
         try require(bytes, syscallSize, "syscall")
         guard SyscallTable.shape(of: header.syscall) != nil else { throw .unknownKind(header.syscall.rawValue) }
         let event = bytes.loadUnaligned(as: witness_syscall_event.self)
@@ -139,6 +142,7 @@ public enum EventDecoder {
         let record = SyscallRecord(
             arguments: event.args, path: path, path2: path2, directory: directory, directory2: directory2,
             socketFamily: event.fd_family, socketProtocol: event.fd_protocol)
+        header.file = FileID(device: event.file_dev, inode: event.file_ino)
         return KernelEvent(header: header, payload: .syscall(record))
     }
 

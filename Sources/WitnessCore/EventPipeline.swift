@@ -17,8 +17,8 @@ public final class EventPipeline {
     /// Lines that could not be written because the output went away: lost by the agent.
     public private(set) var unwrittenLines: UInt64 = 0
     public let processes: ProcessTable
-    /// What the subjects wrote during their windows, for `proc.exe_writer`.
-    public private(set) var droppedFiles = DroppedFiles()
+    /// What the subjects wrote during their windows, for `proc.exe_writer` and `fd.writer`.
+    public let droppedFiles = DroppedFiles()
     /// The rules engine, if rules are loaded.
     public let classifier: (any EventClassifier)?
     /// Whether every event is printed (`trace`, `witness --events`).
@@ -97,7 +97,12 @@ public final class EventPipeline {
             if DynamicLoader.isLoader(record.exePath) {
                 record.loaderTarget = DynamicLoader.target(argv: record.argv, cwd: record.cwd)
             }
-            record.executableWriter = droppedWriter(of: record.exePath, subjects: header.subjects)
+            // Who wrote what runs: the file by identity (a script's interpreter), else
+            // by name the script itself and the loader's target, lexically normalised.
+            record.executableWriter = droppedFiles.writer(of: header.file, subjects: header.subjects)
+                ?? (executable.isEmpty
+                    ? droppedWriter(of: PathResolver.joined(directory: directory, path: filename), subjects: header.subjects)
+                    : nil)
                 ?? droppedWriter(of: record.loaderTarget, subjects: header.subjects)
             processes.insert(record)
         } else {
@@ -105,7 +110,7 @@ public final class EventPipeline {
         }
 
         var mark: AlertMark?
-        if let classifier, classifier.classify(event, number: counts.total, processes: processes) > 0 {
+        if let classifier, classifier.classify(event, number: counts.total, droppedFiles: droppedFiles) > 0 {
             alertedEvents &+= 1
             tallies?.recordAlerts(classifier.matchedRules, subjects: header.subjects)
             if printsEvents {
@@ -140,26 +145,27 @@ public final class EventPipeline {
         if writer.bytes.count >= flushThreshold { flush() }
     }
 
-    /// Remembers a file a subject wrote, created, truncated, renamed or linked into
-    /// place (attempts through io_uring included: their result is not seen).
+    /// Remembers a file a subject wrote or created — by identity, and by name — and
+    /// the names it gave files by renaming and linking (a script runs by its name).
+    /// Attempts through io_uring count: their result is not seen.
     private func noteWrite(_ event: KernelEvent) {
         let header = event.header
         guard header.subjects != 0, header.result >= 0 || header.flags.contains(.ioUring) else { return }
         var lost: UInt64 = 0
-        let note = { (path: UnsafeBufferPointer<UInt8>) in
+        let note = { (file: FileID, path: UnsafeBufferPointer<UInt8>) in
             let writer = self.processes.cached(header.pid)?.exePath ?? []
-            lost |= self.droppedFiles.record(path, writer: writer, subjects: header.subjects)
+            lost |= self.droppedFiles.record(file: file, path: path, writer: writer, subjects: header.subjects)
         }
         switch event.payload {
         case let .open(_, flags, _, path, directory, _):
             guard OpenFlags.isWrite(flags) || flags & OpenFlags.create != 0 else { return }
-            PathResolver.join(directory: directory, path: path, note)
+            PathResolver.join(directory: directory, path: path) { note(header.file, $0) }
         case let .syscall(record):
             switch header.syscall {
             case .truncate, .ftruncate:
-                PathResolver.join(directory: record.directory, path: record.path, note)
-            case .rename, .renameat, .renameat2, .link, .linkat:
-                PathResolver.join(directory: record.directory2, path: record.path2, note)
+                PathResolver.join(directory: record.directory, path: record.path) { note(header.file, $0) }
+            case .rename, .renameat, .renameat2, .link, .linkat, .symlink, .symlinkat:
+                PathResolver.join(directory: record.directory2, path: record.path2) { note(.none, $0) }
             default: return
             }
         default: return

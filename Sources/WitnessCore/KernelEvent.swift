@@ -92,6 +92,7 @@ public enum Syscall: UInt16, Sendable, CaseIterable {
     case userfaultfd = 62
     case personality = 63
     case prctl = 64
+    case mmap = 65
 
     /// The name Falco uses for `evt.type` (the syscall's own name, `procexit` for exits).
     public var eventType: StaticString {
@@ -161,6 +162,7 @@ public enum Syscall: UInt16, Sendable, CaseIterable {
         case .userfaultfd: return "userfaultfd"
         case .personality: return "personality"
         case .prctl: return "prctl"
+        case .mmap: return "mmap"
         }
     }
 }
@@ -216,6 +218,9 @@ public struct EventHeader {
     public var flags: EventFlags
     /// The thread's comm, without its NUL padding.
     public var comm: UnsafeRawBufferPointer
+    /// The file the event is about, by identity (an opened file, the executable, a
+    /// descriptor argument); `.none` when there is none.
+    public var file: FileID = .none
 
     public init(
         kind: EventKind, syscall: Syscall, timestamp: UInt64, subjects: UInt64, cgroupID: UInt64, result: Int64, pid: Int32,
@@ -235,6 +240,21 @@ public struct EventHeader {
         self.flags = flags
         self.comm = comm
     }
+}
+
+/// Which file, whatever its name: device and inode, as the kernel saw it. A rename,
+/// a hard link, a symlink or a renamed directory changes names, never this.
+public struct FileID: Hashable, Sendable {
+    public var device: UInt32
+    public var inode: UInt64
+
+    public init(device: UInt32, inode: UInt64) {
+        self.device = device
+        self.inode = inode
+    }
+
+    public static let none = FileID(device: 0, inode: 0)
+    public var isNone: Bool { inode == 0 }
 }
 
 /// The kind-specific part of a record.

@@ -23,6 +23,8 @@ public struct SyscallShape: Sendable {
         case socketcall = 7
         /// exit, exit_group: counted in the profile when the thread exits.
         case exit = 8
+        /// mmap: a generic record, only for an executable mapping of a file.
+        case mmap = 9
     }
 
     /// How a path argument's directory is found.
@@ -121,6 +123,14 @@ public enum SyscallTable {
 
     private static let cwd = UInt8(WITNESS_ARG_CWD)
 
+    private static var executableMapping: SyscallShape {
+        var row = shape(
+            .mmap, ["addr", "length", "prot", "flags", "fd", "offset"], path: (4, .descriptor), socket: 4,
+            alsoNamed: ["mmap2"])
+        row.handler = .mmap
+        return row
+    }
+
     public static let shapes: [SyscallShape] = [
         // Processes. Successful execs and clones are reported by the scheduler's tracepoints.
         special(.execve, .exec, ["execve"], [0, cwd, 1]),
@@ -201,6 +211,9 @@ public enum SyscallTable {
         shape(.userfaultfd, ["flags"]),
         shape(.personality, ["persona"]),
         shape(.prctl, ["option", "arg2", "arg3", "arg4", "arg5"], path: (1, .prctlName)),
+        // Code mapped from a file (a library, the dynamic loader's target): the file by
+        // its descriptor, and by identity for fd.writer.
+        executableMapping,
     ]
 
     /// io_uring operations reported as their syscall twin: (opcode, the twin's row).
@@ -227,7 +240,10 @@ public enum SyscallTable {
 
     private static let bySyscall: [SyscallShape?] = {
         var table = [SyscallShape?](repeating: nil, count: Syscall.allCases.count)
-        for shape in shapes where shape.handler == .generic { table[Int(shape.syscall.rawValue)] = shape }
+        // Rows whose records are generic ones: their arguments are named from here.
+        for shape in shapes where shape.handler == .generic || shape.handler == .mmap {
+            table[Int(shape.syscall.rawValue)] = shape
+        }
         return table
     }()
 

@@ -18,6 +18,7 @@ final class EventFields {
     let identities: CgroupIdentities?
 
     private var process: ProcessRecord?
+    private var droppedFiles: DroppedFiles?
     private var processLooked = false
     private var ancestors: [ProcessRecord?] = []
     private var fdName: [UInt8] = []
@@ -52,7 +53,8 @@ final class EventFields {
         ancestors.reserveCapacity(16)
     }
 
-    func begin(_ event: KernelEvent, number: UInt64) {
+    func begin(_ event: KernelEvent, number: UInt64, droppedFiles: DroppedFiles? = nil) {
+        self.droppedFiles = droppedFiles
         header = event.header
         payload = event.payload
         active = true
@@ -186,6 +188,9 @@ final class EventFields {
             return .array(target[...])
         case .procExeWriter:
             guard let writer = currentProcess()?.executableWriter else { return .none }
+            return writer.isEmpty ? .text("<unknown>") : .array(writer[...])
+        case .fdWriter:
+            guard let writer = droppedFiles?.writer(of: header.file, subjects: header.subjects) else { return .none }
             return writer.isEmpty ? .text("<unknown>") : .array(writer[...])
         case .threadCapEffective:
             guard let capabilities = currentProcess()?.capabilities else { return .none }

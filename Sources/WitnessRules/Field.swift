@@ -77,6 +77,9 @@ public enum FieldID: String, CaseIterable, Sendable {
     /// The executable path of the program that wrote the executable (or the loader's
     /// target) during the subject's window; `<NA>` when nothing did.
     case procExeWriter = "proc.exe_writer"
+    /// The executable path of the program that wrote this event's file (an open, an
+    /// executable mapping) during the subject's window; `<NA>` when nothing did.
+    case fdWriter = "fd.writer"
     case threadCapEffective = "thread.cap_effective"
     case fdNameraw = "fd.nameraw"
     case fdConnected = "fd.connected"

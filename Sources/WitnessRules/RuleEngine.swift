@@ -59,11 +59,11 @@ public final class RuleEngine: EventClassifier {
         firedByRule.enumerated().filter { $0.element > 0 }.map { (rules[$0.offset].name, $0.element) }
     }
 
-    public func classify(_ event: KernelEvent, number: UInt64, processes: ProcessTable) -> Int {
+    public func classify(_ event: KernelEvent, number: UInt64, droppedFiles: DroppedFiles) -> Int {
         matched.removeAll(keepingCapacity: true)
         let candidates = byEventType[Int(event.header.syscall.rawValue)]
         guard !candidates.isEmpty else { return 0 }
-        fields.begin(event, number: number)
+        fields.begin(event, number: number, droppedFiles: droppedFiles)
         for index in candidates where rules[index].predicate.evaluate(fields) {
             firedByRule[index] &+= 1
             matched.append(index)

@@ -9,9 +9,9 @@ struct DroppedFilesTests {
     private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
     @Test func aWriteIsRememberedForTheWritersWindowsOnly() {
-        var dropped = DroppedFiles()
+        let dropped = DroppedFiles()
         let cp = bytes("/usr/bin/cp")
-        _ = bytes("/tmp/x").withUnsafeBufferPointer { dropped.record($0, writer: cp, subjects: 0b01) }
+        _ = bytes("/tmp/x").withUnsafeBufferPointer { dropped.record(file: .none, path: $0, writer: cp, subjects: 0b01) }
         let forSlot0 = bytes("/tmp/x").withUnsafeBufferPointer { dropped.writer(of: $0, subjects: 0b01) }
         let forSlot1 = bytes("/tmp/x").withUnsafeBufferPointer { dropped.writer(of: $0, subjects: 0b10) }
         let other = bytes("/tmp/y").withUnsafeBufferPointer { dropped.writer(of: $0, subjects: 0b01) }
@@ -24,24 +24,41 @@ struct DroppedFilesTests {
     }
 
     @Test func forgettingOneSlotKeepsTheOthers() {
-        var dropped = DroppedFiles()
-        _ = bytes("/tmp/x").withUnsafeBufferPointer { dropped.record($0, writer: [], subjects: 0b01) }
-        _ = bytes("/tmp/x").withUnsafeBufferPointer { dropped.record($0, writer: [], subjects: 0b10) }
+        let dropped = DroppedFiles()
+        _ = bytes("/tmp/x").withUnsafeBufferPointer { dropped.record(file: .none, path: $0, writer: [], subjects: 0b01) }
+        _ = bytes("/tmp/x").withUnsafeBufferPointer { dropped.record(file: .none, path: $0, writer: [], subjects: 0b10) }
         dropped.forget(slot: 0)
         #expect(bytes("/tmp/x").withUnsafeBufferPointer { dropped.writer(of: $0, subjects: 0b10) } == [],
                 "an unnamed writer is empty, not absent")
     }
 
     @Test func overflowForgetsAnEntryAndSaysWhose() {
-        var dropped = DroppedFiles(capacity: 4)
+        let dropped = DroppedFiles(capacity: 4)
         var lost: UInt64 = 0
         for index in 0..<4 {
-            lost |= bytes("/tmp/\(index)").withUnsafeBufferPointer { dropped.record($0, writer: [], subjects: 0b100) }
+            lost |= bytes("/tmp/\(index)").withUnsafeBufferPointer { dropped.record(file: .none, path: $0, writer: [], subjects: 0b100) }
         }
         #expect(lost == 0 && dropped.count == 4)
-        lost = bytes("/tmp/4").withUnsafeBufferPointer { dropped.record($0, writer: [], subjects: 0b1) }
+        lost = bytes("/tmp/4").withUnsafeBufferPointer { dropped.record(file: .none, path: $0, writer: [], subjects: 0b1) }
         #expect(lost == 0b100, "the forgotten entry's window lost something")
         #expect(dropped.count == 4)
+    }
+
+    /// By identity, a file is the same whatever it is called later; the first writer stays.
+    @Test func aFileIsKnownByIdentityAndKeepsItsFirstWriter() {
+        let dropped = DroppedFiles()
+        let file = FileID(device: 42, inode: 1234)
+        _ = bytes("/tmp/a").withUnsafeBufferPointer {
+            dropped.record(file: file, path: $0, writer: bytes("/usr/bin/cp"), subjects: 0b1)
+        }
+        _ = bytes("/tmp/a").withUnsafeBufferPointer {
+            dropped.record(file: file, path: $0, writer: bytes("/usr/bin/ld.bfd"), subjects: 0b1)
+        }
+        #expect(dropped.writer(of: file, subjects: 0b1) == bytes("/usr/bin/cp"), "a later writer does not launder it")
+        #expect(dropped.writer(of: FileID(device: 42, inode: 1235), subjects: 0b1) == nil)
+        #expect(dropped.writer(of: FileID(device: 43, inode: 1234), subjects: 0b1) == nil, "another device")
+        #expect(dropped.writer(of: .none, subjects: 0b1) == nil)
+        #expect(bytes("/tmp/a").withUnsafeBufferPointer { dropped.writer(of: $0, subjects: 0b1) } == bytes("/usr/bin/cp"))
     }
 
     @Test func loadersAreKnownByName() {

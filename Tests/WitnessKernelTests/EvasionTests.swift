@@ -152,7 +152,7 @@ extension RealKernelTests {
         }
         #expect(runs.filter { $0 == shm }.count == 2, "both loader runs: \(runs)")
         let writers = Set(drops.compactMap { field($0, "proc.exe_writer") })
-        #expect(writers.contains { $0.hasSuffix("/cp") } && writers.contains { $0.hasSuffix("/mv") }, "\(writers)")
+        #expect(writers.contains { $0.hasSuffix("/cp") } && !writers.contains { $0.hasSuffix("/mv") }, "the first writer, not the mover: \(writers)")
         #expect(writers.contains { $0.hasSuffix("/dash") || $0.hasSuffix("/bash") }, "the shell's redirect: \(writers)")
         #expect(lines.filter { $0["rule"] as? String == "Drop and execute" }.allSatisfy { $0["priority"] as? String == "Error" })
         let shared = alerts("Execution from shared memory")
@@ -193,4 +193,48 @@ extension RealKernelTests {
         #expect(runs.contains { $0.0 == "\(d)/merged/shipped" && $0.1 == false }, "\(runs)")
         #expect(runs.contains { $0.0 == "\(d)/merged/added" && $0.1 == true }, "\(runs)")
     }
+
+    /// A dropped file is known by identity, so no later name hides it (moved through a
+    /// symlinked directory, its directory renamed), a script by its normalised name and
+    /// its interpreter, and code mapped from a dropped file (LD_PRELOAD, the loader
+    /// given a descriptor) is caught at the mapping. A trusted program's path given to
+    /// a script by a symlink is a write below a binary directory.
+    @Test func droppedFilesAreKnownByIdentityNotName() throws {
+        let dir = try Scratch.directory("identity")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let d = dir.path
+        let tag = dir.lastPathComponent
+        let loader = "/lib64/ld-linux-x86-64.so.2"
+        let script = """
+            cd \(d)
+            mkdir real && ln -s real via && cp /bin/true a && mv a via/moved && real/moved
+            mkdir d1 && cp /bin/true d1/x && mv d1 d2 && d2/x
+            printf '#!/bin/sh\\ntrue\\n' > s1 && chmod +x s1 && ./s1
+            cp /bin/dash interp && printf '#!\(d)/interp\\ntrue\\n' > s2 && chmod +x s2 && ./s2
+            cp /bin/true /dev/shm/\(tag) && exec 3< /dev/shm/\(tag) && rm /dev/shm/\(tag) && \(loader) /dev/fd/3; exec 3<&-
+            printf 'int witness_marker;\\n' > lib.c && gcc -shared -fPIC -o built.so lib.c && cp built.so evil.so
+            LD_PRELOAD=\(d)/evil.so /bin/true
+            LD_PRELOAD=\(d)/built.so /bin/true
+            ln -s \(d)/s1 /usr/local/bin/\(tag) && rm /usr/local/bin/\(tag)
+            exit 0
+            """
+        try Scratch.write("\(d)/script.sh", Data(script.utf8))
+        let result = try traceAlerts(["sh", "\(d)/script.sh"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.jsonLines()
+        func alerts(_ rule: String) -> [[String: Any]] {
+            lines.filter { $0["rule"] as? String == rule }.compactMap { $0["output_fields"] as? [String: Any] }
+        }
+        let runs = alerts("Drop and execute").compactMap { $0["proc.exepath"] as? String }
+        for expected in ["\(d)/real/moved", "\(d)/d2/x", "\(d)/./s1", "\(d)/./s2"] {
+            #expect(runs.contains(expected), "missed \(expected): \(runs)")
+        }
+        let loaded = alerts("Dropped code loaded").compactMap { $0["fd.name"] as? String }
+        #expect(loaded.contains("\(d)/evil.so"), "LD_PRELOAD of a copied library: \(loaded)")
+        #expect(loaded.contains { $0.hasPrefix("/dev/shm/\(tag)") }, "the loader given a descriptor: \(loaded)")
+        #expect(!loaded.contains("\(d)/built.so"), "what the linker wrote is built, not dropped")
+        let placed = alerts("Write below binary directories").compactMap { $0["evt.args"] as? String }
+        #expect(placed.contains { $0.contains("/usr/local/bin/\(tag)") }, "\(placed)")
+    }
 }
+

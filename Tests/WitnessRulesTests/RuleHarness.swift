@@ -41,7 +41,7 @@ struct RuleHarness {
     func alerts(_ fixture: RecordFixture) throws -> [[String: Any]] {
         var writer = JSONWriter()
         try fixture.withEvent { event in
-            if engine.classify(event, number: 1, processes: processes) > 0 {
+            if engine.classify(event, number: 1, droppedFiles: DroppedFiles()) > 0 {
                 engine.writeAlerts(for: event, format: .json, into: &writer)
             }
         }

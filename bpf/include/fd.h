@@ -34,6 +34,19 @@ static __always_inline struct file *fd__file(int fd)
     return (struct file *)fd__file_address(fd);
 }
 
+/* Which file `file` is, whatever its name: device and inode. A rename, a link or a
+ * symlink gives another name, never another identity. */
+static __always_inline void fd__identity(struct file *file, __u32 *dev, __u64 *ino)
+{
+    *dev = 0;
+    *ino = 0;
+    if (!file)
+        return;
+    struct inode *inode = BPF_CORE_READ(file, f_inode);
+    *dev = BPF_CORE_READ(inode, i_sb, s_dev);
+    *ino = BPF_CORE_READ(inode, i_ino);
+}
+
 /* The socket behind `file`, or 0 when it is not a socket. */
 static __always_inline struct sock *fd__socket(struct file *file)
 {

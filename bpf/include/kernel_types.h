@@ -210,11 +210,13 @@ struct fs_struct {
 } WITNESS_CORE;
 
 struct super_block {
+    unsigned int s_dev;
     unsigned long s_magic;
 } WITNESS_CORE;
 
 struct inode {
     unsigned short i_mode;
+    unsigned long i_ino;
     struct super_block *i_sb;
     unsigned int __i_nlink; /* in an anonymous union with i_nlink: CO-RE finds it by name */
 } WITNESS_CORE;

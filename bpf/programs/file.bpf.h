@@ -50,8 +50,12 @@ __noinline int file__open(struct witness_call *call)
      * (`//`, `..`, a symlink, /proc/self/root, a chroot) names the same file. Then
      * the directory of a relative path is not needed (the record has none). */
     __u32 resolved_len = 0;
-    if (call->ret >= 0 && call->name_result)
+    event->reserved = 0;
+    fd__identity(0, &event->file_dev, &event->file_ino);
+    if (call->ret >= 0 && call->name_result) {
         resolved_len = path__write_file(&event->header, event->path + len, (int)call->ret);
+        fd__identity(fd__file((int)call->ret), &event->file_dev, &event->file_ino);
+    }
     __u32 dir_len = 0;
     if (resolved_len == 0 && len > 0 && event->path[0] != '/')
         dir_len = path__write_base(&event->header, event->path + len, event->dirfd);

@@ -151,7 +151,8 @@ __noinline int process__exec_failed(struct witness_call *call)
     event->args_len = args_len;
     event->dir_len = dir_len;
     event->exe_len = 0;
-    event->reserved = 0;
+    event->exe_dev = 0;
+    event->exe_ino = 0;
     event__submit(event, sizeof(*event) + filename_len + args_len + dir_len, call->subjects);
     return 0;
 }
@@ -195,6 +196,8 @@ int witness_process_exec(unsigned long long *ctx)
      * names the file itself. A script runs its interpreter: then the script's path
      * stays the executable's, as the name it was run by. */
     __u32 exe_len = 0;
+    /* Which file runs: the program itself, or a script's interpreter. */
+    fd__identity(BPF_CORE_READ(bprm, file), &event->exe_dev, &event->exe_ino);
     if (BPF_CORE_READ(bprm, interp) == BPF_CORE_READ(bprm, filename) && filename_len <= WITNESS_PATH_MAX
         && args_len <= WITNESS_ARGS_MAX && dir_len <= WITNESS_PATH_MAX) {
         struct file *file = BPF_CORE_READ(bprm, file);
@@ -211,7 +214,6 @@ int witness_process_exec(unsigned long long *ctx)
     event->args_len = args_len;
     event->dir_len = dir_len;
     event->exe_len = exe_len;
-    event->reserved = 0;
     event__submit(event, sizeof(*event) + filename_len + args_len + dir_len + exe_len, subjects);
     return 0;
 }

@@ -26,6 +26,8 @@
 #include "process.bpf.h"
 
 #define WITNESS_PR_SET_NAME 15
+#define WITNESS_PROT_EXEC 0x4
+#define WITNESS_MAP_ANONYMOUS 0x20
 
 /* Reads the path that shape bytes (`path_arg`, `dir_arg`) describe into `out`. */
 static __always_inline __u32 syscall__path(struct witness_syscall_event *event, struct witness_call *call,
@@ -80,7 +82,8 @@ __noinline int syscall__generic(struct witness_call *call)
         event->args[i] = call__signed_arg(call, i);
     event->fd_family = 0;
     event->fd_protocol = 0;
-    event->reserved = 0;
+    event->file_dev = 0;
+    event->file_ino = 0;
 
     __u32 path_len =
         syscall__path(event, call, shape__byte(shape, 2), shape__byte(shape, 3), event->data, WITNESS_FLAG_PATH_TRUNCATED);
@@ -105,7 +108,9 @@ __noinline int syscall__generic(struct witness_call *call)
 
     __u32 fd_arg = shape__byte(shape, 6);
     if (fd_arg < 6) {
-        struct sock *sk = fd__socket(fd__file((int)call__arg(call, fd_arg)));
+        struct file *file = fd__file((int)call__arg(call, fd_arg));
+        fd__identity(file, &event->file_dev, &event->file_ino);
+        struct sock *sk = fd__socket(file);
         if (sk) {
             event->fd_family = BPF_CORE_READ(sk, __sk_common.skc_family);
             event->fd_protocol = BPF_CORE_READ(sk, sk_protocol);
@@ -147,6 +152,11 @@ int witness_sys_exit(unsigned long long *ctx)
         break;
     case WITNESS_HANDLER_SOCKETCALL:
         network__socketcall(&call);
+        break;
+    case WITNESS_HANDLER_MMAP:
+        /* Only code: an executable mapping of a file (a library, ld.so's target). */
+        if ((call.args[2] & WITNESS_PROT_EXEC) && !(call.args[3] & WITNESS_MAP_ANONYMOUS) && (int)call.args[4] >= 0)
+            syscall__generic(&call);
         break;
     default:
         break;
