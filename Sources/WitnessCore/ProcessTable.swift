@@ -137,16 +137,16 @@ public final class ProcessTable {
     /// Reads what /proc says of `pid`: comm, exe link, cmdline and parent.
     public func readProc(_ pid: Int32) -> ProcessRecord? {
         let base = "\(procRoot)/\(pid)"
-        guard var name = ProcFiles.read(base + "/comm", limit: 64) else { return nil }
+        guard var name = ProcFiles.read(base + "/comm", limit: 64, regularOnly: true) else { return nil }
         while name.last == 0x0A { name.removeLast() }
-        let argv = ProcFiles.read(base + "/cmdline", limit: Int(4096)) ?? []
+        let argv = ProcFiles.read(base + "/cmdline", limit: Int(4096), regularOnly: true) ?? []
         var exePath = ProcFiles.readLink(base + "/exe") ?? []
         // The kernel's mark on an executable whose last name was removed.
         let deletedMark = Array(" (deleted)".utf8)
         let deleted = exePath.count > deletedMark.count && exePath.suffix(deletedMark.count).elementsEqual(deletedMark)
         if deleted { exePath.removeLast(deletedMark.count) }
         let stat = ProcFiles.statFields(base + "/stat")
-        let loginUID = ProcFiles.read(base + "/loginuid", limit: 16).flatMap { UInt32(String(decoding: $0, as: UTF8.self)) }
+        let loginUID = ProcFiles.read(base + "/loginuid", limit: 16, regularOnly: true).flatMap { UInt32(String(decoding: $0, as: UTF8.self)) }
         return ProcessRecord(
             pid: pid, ppid: stat?.ppid ?? 0, name: name, exePath: exePath, argv: argv, tty: stat?.tty ?? 0,
             loginUID: loginUID ?? .max, cwd: ProcFiles.readLink(base + "/cwd") ?? [],
@@ -165,10 +165,18 @@ public final class ProcessTable {
 /// Small readers for /proc files: whole-file reads with a limit, readlink, the ppid
 /// field of /proc/PID/stat, and the children of a process.
 public enum ProcFiles {
-    public static func read(_ path: String, limit: Int) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    /// Reads a file, at most `limit` bytes. With `regularOnly` (what the consumer
+    /// thread reads under proc_root) it is opened without blocking and read only when
+    /// it is a regular file: a FIFO or a device put where /proc is expected makes this
+    /// return nil instead of stopping the consumer.
+    public static func read(_ path: String, limit: Int, regularOnly: Bool = false) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | (regularOnly ? O_NONBLOCK | O_NOCTTY : 0))
         guard fd >= 0 else { return nil }
         defer { close(fd) }
+        if regularOnly {
+            var info = stat()
+            guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        }
         var result = [UInt8](repeating: 0, count: limit)
         var total = 0
         while total < limit {
@@ -192,7 +200,7 @@ public enum ProcFiles {
     /// The last pid of the `NSpid:` line of /proc/PID/status: the process's pid in
     /// its own PID namespace.
     public static func namespacePID(_ path: String) -> Int32? {
-        guard let status = read(path, limit: 4096),
+        guard let status = read(path, limit: 4096, regularOnly: true),
             let line = status.split(separator: 0x0A).first(where: { $0.starts(with: "NSpid:".utf8) })
         else { return nil }
         return line.dropFirst(6).split(whereSeparator: { $0 == 0x09 || $0 == 0x20 }).last
@@ -202,7 +210,7 @@ public enum ProcFiles {
     /// Fields 4 (ppid), 7 (tty_nr) and 22 (start time) of /proc/PID/stat, read after
     /// the last ')' since the comm before it may hold anything.
     public static func statFields(_ path: String) -> (ppid: Int32, tty: Int32, startTime: UInt64)? {
-        guard let stat = read(path, limit: 1024), let close = stat.lastIndex(of: UInt8(ascii: ")")) else {
+        guard let stat = read(path, limit: 1024, regularOnly: true), let close = stat.lastIndex(of: UInt8(ascii: ")")) else {
             return nil
         }
         let fields = stat[(close + 1)...].split(separator: UInt8(ascii: " "))

@@ -43,6 +43,8 @@ public final class HTTPDelivery: Service, Sendable {
     private let client: HTTPClient
     private let logger: Logger
     private let counters = Mutex(Counters())
+    /// When the request in flight started (monotonic ns), 0 when none is.
+    private let inFlightSince = Atomic<UInt64>(0)
     private let drainSeconds: Int64
 
     public init(
@@ -167,7 +169,19 @@ public final class HTTPDelivery: Service, Sendable {
         }
     }
 
+    /// Why this output counts as wedged, or nil: a request has been in flight for
+    /// `limit` past its own timeout (the client should have given up by then).
+    public func wedged(after limit: Duration) -> String? {
+        let started = inFlightSince.load(ordering: .relaxed)
+        guard started != 0 else { return nil }
+        let elapsed = Duration.nanoseconds(Int64(NodeKernel.monotonicNow() &- started))
+        let budget = Duration.nanoseconds(timeout.nanoseconds) + limit
+        return elapsed > budget ? "\(name): a delivery has been in flight for \(elapsed.components.seconds) s" : nil
+    }
+
     private func post(_ line: [UInt8]) async -> Outcome {
+        inFlightSince.store(NodeKernel.monotonicNow(), ordering: .relaxed)
+        defer { inFlightSince.store(0, ordering: .relaxed) }
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         for (name, value) in headers { request.headers.add(name: name, value: value) }

@@ -102,10 +102,14 @@ public enum NodeAgent {
         let ready = Readiness()
         ready.set(true)
         let metrics = NodeMetrics()
+        let livenessLimit = Duration.milliseconds(try DurationParser.milliseconds(config.livenessTimeout))
         let api = WitnessAPI(
             registry: registry, streams: streams, token: token, publicMetrics: config.api.publicMetrics,
             maxBodyBytes: config.api.maxBodyBytes,
             defaultMilliseconds: try DurationParser.milliseconds(config.defaultWindow), ready: ready,
+            liveness: { [kernel, deliveries] in
+                kernel.stall(after: livenessLimit) ?? deliveries.lazy.compactMap { $0.wedged(after: livenessLimit) }.first
+            },
             metrics: { [deliveries] in
                 let snapshot = await kernel.snapshot()
                 var state = NodeMetrics.NodeState()

@@ -80,6 +80,9 @@ public struct NodeConfig: Sendable, Equatable {
     public var defaultWindow = "60s"
     /// The longest window a request may ask for.
     public var maxWindow = "24h"
+    /// /healthz fails when the consumer has left records or window commands waiting
+    /// this long, or an output's request has hung this long past its timeout.
+    public var livenessTimeout = "10s"
     public var stdoutOutput = true
     /// Print every witnessed event, not only alerts (a debugging aid).
     public var events = false
@@ -149,6 +152,7 @@ public struct NodeConfig: Sendable, Equatable {
             case "btf": btf = try reader.string(value, path)
             case "default_window": defaultWindow = try reader.string(value, path)
             case "max_window": maxWindow = try reader.string(value, path)
+            case "liveness_timeout": livenessTimeout = try reader.string(value, path)
             case "events": events = try reader.boolean(value, path)
             case "always_linked": alwaysLinked = try reader.boolean(value, path)
             case "proc_root": procRoot = try reader.string(value, path)
@@ -190,7 +194,7 @@ public struct NodeConfig: Sendable, Equatable {
         guard api.tokenFile != nil else {
             throw AgentError.usage("config: api.token_file is required: every /v1 route needs a bearer token")
         }
-        for (name, window) in [("default_window", defaultWindow), ("max_window", maxWindow)] {
+        for (name, window) in [("default_window", defaultWindow), ("max_window", maxWindow), ("liveness_timeout", livenessTimeout)] {
             do { _ = try DurationParser.milliseconds(window) } catch {
                 throw AgentError.usage("config: \(name): \(error.message)")
             }

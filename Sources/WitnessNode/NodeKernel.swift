@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Synchronization
 import WitnessCore
 import WitnessKernel
@@ -43,6 +44,9 @@ public final class NodeKernel: @unchecked Sendable {
     private let consumer: RingBufferConsumer
     private let cgroups: CgroupFS
     private let mailbox = Mutex<(commands: [Command], stopped: Bool)>(([], false))
+    /// When the consumer thread last finished a batch or its commands (monotonic ns):
+    /// what /healthz compares with the work waiting for it.
+    private let progress = Heartbeat()
     /// Kernel drop counters of each slot when its window opened.
     private var dropBaselines = [UInt64](repeating: 0, count: WindowTallies.slotCount)
     /// The cgroup id each slot watches, kept: the directory may be gone at close.
@@ -78,8 +82,13 @@ public final class NodeKernel: @unchecked Sendable {
         pipeline.tallies = tallies
         pipeline.alertTap = alertTap
         self.pipeline = pipeline
+        let progress = self.progress
         consumer = try RingBufferConsumer(
-            probe: probe, onRecord: { pipeline.handle($0) }, onBatchEnd: { pipeline.flush() })
+            probe: probe, onRecord: { pipeline.handle($0) },
+            onBatchEnd: {
+                pipeline.flush()
+                progress.beat()
+            })
         (done, finished) = AsyncStream.makeStream(of: StopReason.self)
         consumer.onWake = { [unowned self] in self.runCommands() }
     }
@@ -87,6 +96,12 @@ public final class NodeKernel: @unchecked Sendable {
     /// Starts the consumer thread.
     public func start() {
         let thread = Thread { [self] in
+            // Named for operators (top -H, /proc/PID/task/*/comm): the kernel keeps 15 bytes.
+            let comm = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+            if comm >= 0 {
+                _ = "witness-consume".withCString { write(comm, $0, 15) }
+                close(comm)
+            }
             let reason = consumer.run()
             pipeline.flush()
             // Whatever arrived after the loop ended is answered, not left waiting.
@@ -95,7 +110,6 @@ public final class NodeKernel: @unchecked Sendable {
             finished?.yield(reason)
             finished?.finish()
         }
-        thread.name = "witness-consumer"
         thread.start()
     }
 
@@ -169,6 +183,28 @@ public final class NodeKernel: @unchecked Sendable {
         }
         let stopped = mailbox.withLock { $0.stopped }
         for command in commands { run(command, stopped: stopped) }
+        progress.beat()
+    }
+
+    /// Why the consumer thread counts as stuck, or nil: records or commands have
+    /// waited for it longer than `limit` (a /proc read that never returns, a thread
+    /// stopped). An idle consumer with nothing waiting is never stuck.
+    public func stall(after limit: Duration) -> String? {
+        let idle = Self.monotonicNow() &- progress.last
+        let limitNanoseconds = UInt64(limit.components.seconds) * 1_000_000_000
+            + UInt64(limit.components.attoseconds / 1_000_000_000)
+        guard idle > limitNanoseconds else { return nil }
+        let commands = mailbox.withLock { $0.commands.count }
+        let fill = probe.ringBufferFill()
+        guard commands > 0 || fill > 0 else { return nil }
+        return "the consumer has not drained for \(idle / 1_000_000_000) s while "
+            + (commands > 0 ? "\(commands) window commands wait" : "records wait in the ring buffer")
+    }
+
+    static func monotonicNow() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
 
     private func run(_ command: Command, stopped: Bool) {
@@ -239,4 +275,13 @@ public final class NodeKernel: @unchecked Sendable {
             try? probe.removePidSubject(slot: slot)
         }
     }
+}
+
+/// The consumer thread's last sign of progress, read by /healthz from another thread.
+private final class Heartbeat: Sendable {
+    private let nanoseconds = Atomic<UInt64>(NodeKernel.monotonicNow())
+
+    func beat() { nanoseconds.store(NodeKernel.monotonicNow(), ordering: .relaxed) }
+
+    var last: UInt64 { nanoseconds.load(ordering: .relaxed) }
 }

@@ -18,12 +18,16 @@ public struct WitnessAPI: Sendable {
     /// Set once the programs are attached (`/readyz`).
     let ready: Readiness
     let metrics: @Sendable () async -> [UInt8]
+    /// Why the agent is not alive (a stuck consumer, a wedged output), or nil.
+    let liveness: @Sendable () -> String?
 
     public init(
         registry: WindowRegistry, streams: AlertStreams, token: BearerToken, publicMetrics: Bool = false,
         maxBodyBytes: Int, defaultMilliseconds: Int, ready: Readiness,
+        liveness: @escaping @Sendable () -> String? = { nil },
         metrics: @escaping @Sendable () async -> [UInt8]
     ) {
+        self.liveness = liveness
         self.registry = registry
         self.streams = streams
         self.token = token
@@ -36,7 +40,11 @@ public struct WitnessAPI: Sendable {
 
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
-        router.get("healthz") { _, _ in Self.json(.ok, "{\"status\":\"ok\"}") }
+        router.get("healthz") { _, _ in
+            // Not a constant: a consumer stuck on a read keeps no window closing.
+            guard let reason = liveness() else { return Self.json(.ok, "{\"status\":\"ok\"}") }
+            return Self.error(.serviceUnavailable, reason)
+        }
         router.get("readyz") { _, _ in
             ready.isReady
                 ? Self.json(.ok, "{\"status\":\"ready\"}") : Self.json(.serviceUnavailable, "{\"status\":\"starting\"}")

@@ -159,5 +159,87 @@ extension RealKernelTests {
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("can be read by other users (mode 644)"), "\(refused.stderr)")
     }
+
+    /// FIFOs where /proc files should be (a hostile or broken proc_root) never stop the
+    /// consumer: the window that must read them opens and closes, and /healthz stays 200.
+    @Test func aFIFOUnderProcRootDoesNotStopTheConsumer() async throws {
+        let cgroup = try makeCgroup()
+        let sleeper = Process()
+        sleeper.executableURL = URL(fileURLWithPath: "/bin/sh")
+        sleeper.arguments = ["-c", "echo $$ > \(cgroup)/cgroup.procs; exec sleep 60"]
+        try sleeper.run()
+        defer {
+            kill(sleeper.processIdentifier, SIGKILL)
+            try? sleeper.waitForExit()
+            rmdir(cgroup)
+        }
+        let fake = try Scratch.directory("fakeproc")
+        defer { try? FileManager.default.removeItem(at: fake) }
+        let pid = sleeper.processIdentifier
+        #expect(try Scratch.shell("""
+            while ! grep -qx \(pid) \(cgroup)/cgroup.procs; do sleep 0.05; done
+            mkdir \(fake.path)/\(pid) && cd \(fake.path)/\(pid) && mkfifo comm cmdline stat status loginuid
+            """) == 0)
+        let node = try NodeUnderTest(extraConfig: "proc_root: \(fake.path)\nliveness_timeout: 2s")
+        defer { try? FileManager.default.removeItem(at: node.directory) }
+        let id = try await node.open("{\"cgroup\":\"\(cgroup)\"}", window: "60s")
+        try runInCgroup(cgroup, "cat /etc/shadow > /dev/null")
+        let closed = try await node.json(.DELETE, "/v1/windows/\(id)")
+        let testimony = try #require(closed["testimony"] as? [String: Any])
+        #expect((testimony["alerts"] as? [String: Any])?["high"] as? Int == 1, "\(testimony)")
+        #expect(try await node.call(.GET, "/healthz", token: nil).status == 200)
+        _ = try node.stop()
+    }
+
+    /// A consumer thread that stops (here: stopped by ptrace, as a read that never
+    /// returns would hold it) while records wait turns /healthz to 503 within the
+    /// liveness timeout, and back to 200 once it drains again.
+    @Test func aStoppedConsumerFailsTheLivenessCheck() async throws {
+        let cgroup = try makeCgroup()
+        defer { rmdir(cgroup) }
+        let node = try NodeUnderTest(extraConfig: "liveness_timeout: 1s")
+        defer { try? FileManager.default.removeItem(at: node.directory) }
+        let id = try await node.open("{\"cgroup\":\"\(cgroup)\"}", window: "60s")
+        #expect(try await node.call(.GET, "/healthz", token: nil).status == 200)
+        let agent = node.agent.process.processIdentifier
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(agent)/task")
+        let consumer = try #require(tasks.first { task in
+            ((try? String(contentsOfFile: "/proc/\(agent)/task/\(task)/comm", encoding: .utf8)) ?? "").hasPrefix("witness-consum")
+        }, "the consumer thread is named")
+        let stopper = Process()
+        stopper.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        stopper.arguments = ["python3", "-c", """
+            import ctypes, sys, time
+            libc = ctypes.CDLL(None, use_errno=True)
+            tid = int(sys.argv[1])
+            assert libc.ptrace(0x4206, tid, 0, 0) == 0  # PTRACE_SEIZE
+            assert libc.ptrace(0x4207, tid, 0, 0) == 0  # PTRACE_INTERRUPT: this thread alone stops
+            print("stopped", flush=True)
+            time.sleep(float(sys.argv[2]))
+            libc.ptrace(17, tid, 0, 0)  # PTRACE_DETACH
+            """, consumer, "4"]
+        let output = Pipe()
+        stopper.standardOutput = output
+        try stopper.run()
+        defer { kill(stopper.processIdentifier, SIGKILL); try? stopper.waitForExit() }
+        _ = output.fileHandleForReading.availableData  // "stopped"
+        try runInCgroup(cgroup, "for i in 1 2 3 4 5 6 7 8 9 10; do cat /etc/hostname > /dev/null; done")
+        var unhealthy: (status: Int, body: String)?
+        for _ in 0..<30 {
+            let answer = try await node.call(.GET, "/healthz", token: nil)
+            if answer.status == 503 { unhealthy = answer; break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(unhealthy?.body.contains("consumer has not drained") == true, "\(String(describing: unhealthy))")
+        try stopper.waitForExit()
+        var healthy = false
+        for _ in 0..<50 where !healthy {
+            healthy = try await node.call(.GET, "/healthz", token: nil).status == 200
+            if !healthy { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(healthy, "alive again once it drains")
+        _ = try await node.json(.DELETE, "/v1/windows/\(id)")
+        _ = try node.stop()
+    }
 }
 
