@@ -1,28 +1,76 @@
 import Synchronization
+import WitnessCore
 
 /// Each window's alerts for `GET /v1/windows/{id}/alerts`: kept from the window's
 /// start (up to `historyLimit` bytes, so a controller that subscribes a moment after
 /// opening misses nothing) and pushed live to every subscriber; the stream ends when
 /// the window closes. Publishing happens on the consumer thread, subscribing on the
 /// API's; one lock orders them, so a subscriber sees every line exactly once.
+///
+/// Bounded: at most `maxSubscribers` per window, each with a queue of at most
+/// `queueLimit` lines. A reader that falls behind loses lines, and is told so: a
+/// `{"lost":N}` line where they would have been. A late subscriber whose history
+/// was cut short is told the same way. Never a silent gap.
 public final class AlertStreams: Sendable {
+    private struct Subscriber {
+        var continuation: AsyncStream<[UInt8]>.Continuation
+        /// Lines queued for this reader and not yet taken (the reader counts down).
+        let queued: QueueCount
+        /// Lines this reader could not take since its last delivered one.
+        var lost = 0
+
+        mutating func send(_ line: [UInt8], limit: Int) {
+            guard queued.value < limit else {
+                lost += 1
+                return
+            }
+            if lost > 0 {
+                queued.add()
+                continuation.yield(AlertStreams.lostLine(lost))
+                lost = 0
+            }
+            queued.add()
+            continuation.yield(line)
+        }
+
+        /// Says what was lost at the end (one line beyond the bound).
+        func finish() {
+            if lost > 0 { continuation.yield(AlertStreams.lostLine(lost)) }
+            continuation.finish()
+        }
+    }
+
     private struct Window {
         var history: [UInt8] = []
         /// Set once a line did not fit: the history stays a whole prefix, no gaps.
         var historyFull = false
+        /// Lines the history could not keep (told to a later subscriber as lost).
+        var historyDropped = 0
         var closed = false
-        var subscribers: [UInt64: AsyncStream<[UInt8]>.Continuation] = [:]
+        var subscribers: [UInt64: Subscriber] = [:]
 
         /// Keeps `line` while the history has room, and hands it to every subscriber.
-        mutating func publish(_ line: [UInt8], historyLimit: Int) {
+        mutating func publish(_ line: [UInt8], historyLimit: Int, queueLimit: Int) {
             if !historyFull && history.count + line.count <= historyLimit {
                 history.append(contentsOf: line)
             } else {
                 historyFull = true
+                historyDropped += line.lineCount
             }
-            for subscriber in subscribers.values { subscriber.yield(line) }
+            for key in subscribers.keys { subscribers[key]!.send(line, limit: queueLimit) }
         }
     }
+
+    /// What `subscribe` found.
+    public enum Subscription {
+        case stream(AlertStream)
+        /// No such window on this node (or no longer kept).
+        case unknown
+        /// The window has `maxSubscribers` readers already.
+        case full
+    }
+
+    static func lostLine(_ count: Int) -> [UInt8] { Array("{\"lost\":\(count)}\n".utf8) }
 
     private struct State {
         var windows: [String: Window] = [:]
@@ -34,10 +82,14 @@ public final class AlertStreams: Sendable {
     private let state = Mutex(State())
     private let historyLimit: Int
     private let closedKept: Int
+    public let maxSubscribers: Int
+    public let queueLimit: Int
 
-    public init(historyLimit: Int = 1 << 20, closedKept: Int = 256) {
+    public init(historyLimit: Int = 1 << 20, closedKept: Int = 256, maxSubscribers: Int = 8, queueLimit: Int = 4096) {
         self.historyLimit = historyLimit
         self.closedKept = closedKept
+        self.maxSubscribers = maxSubscribers
+        self.queueLimit = queueLimit
     }
 
     func open(window id: String, slot: Int) {
@@ -48,7 +100,7 @@ public final class AlertStreams: Sendable {
     }
 
     func close(window id: String, slot: Int) {
-        let subscribers = state.withLock { state -> [AsyncStream<[UInt8]>.Continuation] in
+        let subscribers = state.withLock { state -> [Subscriber] in
             if state.slots[slot] == id { state.slots[slot] = nil }
             guard var window = state.windows[id] else { return [] }
             window.closed = true
@@ -76,31 +128,69 @@ public final class AlertStreams: Sendable {
                 let line = copy ?? [UInt8](lines)
                 copy = line
                 // In place (optional chaining): a copy of the window would copy its history.
-                state.windows[id]?.publish(line, historyLimit: historyLimit)
+                state.windows[id]?.publish(line, historyLimit: historyLimit, queueLimit: queueLimit)
             }
         }
     }
 
-    /// The window's alerts so far, then each new one as it happens; nil for a window
-    /// this node does not know (or no longer keeps).
-    public func subscribe(window id: String) -> AsyncStream<[UInt8]>? {
-        let (stream, continuation) = AsyncStream.makeStream(of: [UInt8].self, bufferingPolicy: .bufferingNewest(1 << 16))
-        let known = state.withLock { state -> Bool in
-            guard var window = state.windows[id] else { return false }
-            if !window.history.isEmpty { continuation.yield(window.history) }
+    /// The window's alerts so far, then each new one as it happens.
+    public func subscribe(window id: String) -> Subscription {
+        let (stream, continuation) = AsyncStream.makeStream(of: [UInt8].self)
+        let queued = QueueCount()
+        return state.withLock { state -> Subscription in
+            guard var window = state.windows[id] else { return .unknown }
+            guard window.closed || window.subscribers.count < maxSubscribers else { return .full }
+            if !window.history.isEmpty {
+                queued.add()
+                continuation.yield(window.history)
+            }
+            if window.historyDropped > 0 {
+                queued.add()
+                continuation.yield(Self.lostLine(window.historyDropped))
+            }
             if window.closed {
                 continuation.finish()
             } else {
                 state.nextSubscriber += 1
                 let key = state.nextSubscriber
-                window.subscribers[key] = continuation
+                window.subscribers[key] = Subscriber(continuation: continuation, queued: queued)
                 state.windows[id] = window
                 continuation.onTermination = { [weak self] _ in
                     self?.state.withLock { state in _ = state.windows[id]?.subscribers.removeValue(forKey: key) }
                 }
             }
-            return true
+            return .stream(AlertStream(base: stream, queued: queued))
         }
-        return known ? stream : nil
+    }
+}
+
+/// How many lines wait in one reader's queue: the publisher counts up, the reader down.
+final class QueueCount: Sendable {
+    private let count = Atomic<Int>(0)
+    var value: Int { count.load(ordering: .relaxed) }
+    func add() { count.add(1, ordering: .relaxed) }
+    func take() { count.subtract(1, ordering: .relaxed) }
+}
+
+/// One reader's alert lines: as the stream yields them, each taken one counted off
+/// its queue, so the publisher knows when the reader has fallen behind.
+public struct AlertStream: AsyncSequence, Sendable {
+    public typealias Element = [UInt8]
+    let base: AsyncStream<[UInt8]>
+    let queued: QueueCount
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: AsyncStream<[UInt8]>.AsyncIterator
+        let queued: QueueCount
+
+        public mutating func next() async -> [UInt8]? {
+            guard let line = await base.next() else { return nil }
+            queued.take()
+            return line
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: base.makeAsyncIterator(), queued: queued)
     }
 }

@@ -74,7 +74,12 @@ public struct WitnessAPI: Sendable {
         }
         v1.get("windows/:id/alerts") { _, context in
             let id = try context.parameters.require("id")
-            guard let stream = streams.subscribe(window: id) else { return Self.notFound(id) }
+            let stream: AlertStream
+            switch streams.subscribe(window: id) {
+            case .unknown: return Self.notFound(id)
+            case .full: return Self.error(.tooManyRequests, "window \(id) has \(streams.maxSubscribers) alert streams open already")
+            case .stream(let opened): stream = opened
+            }
             return Response(
                 status: .ok, headers: [.contentType: "application/x-ndjson", .cacheControl: "no-cache"],
                 body: .init(asyncSequence: stream.map { ByteBuffer(bytes: $0) }))
