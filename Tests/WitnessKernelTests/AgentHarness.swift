@@ -206,6 +206,20 @@ enum Scratch {
         return process.terminationStatus
     }
 
+    /// Runs `sh -c script` to completion and returns what it printed on stdout.
+    static func output(_ script: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script]
+        process.standardInput = FileHandle.nullDevice
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        try process.waitForExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// Creates a file whose name is exactly `name` (any bytes but '/' and NUL).
     static func createFile(in directory: URL, named name: [UInt8]) throws {
         let path = Array(directory.path.utf8) + [UInt8(ascii: "/")] + name + [0]

@@ -17,7 +17,8 @@ final class NodeUnderTest {
     var base: String { "http://127.0.0.1:\(port)" }
 
     /// - Parameter extraConfig: more YAML appended to the config (outputs, spool).
-    init(extraConfig: String = "", spoolMaxBytes: String = "64M", directory reuse: URL? = nil) throws {
+    /// - Parameter apiConfig: more lines for the `api:` block (indented by two spaces).
+    init(extraConfig: String = "", apiConfig: String = "", spoolMaxBytes: String = "64M", directory reuse: URL? = nil) throws {
         directory = try reuse ?? Scratch.directory("node")
         token = "test-token-" + UUID().uuidString
         try Scratch.write(directory.appendingPathComponent("token").path, Data((token + "\n").utf8))
@@ -26,6 +27,7 @@ final class NodeUnderTest {
             api:
               listen: 127.0.0.1:0
               token_file: \(directory.path)/token
+            \(apiConfig)
             spool:
               directory: \(directory.path)/spool
               max_bytes: \(spoolMaxBytes)

@@ -241,5 +241,37 @@ extension RealKernelTests {
         _ = try await node.json(.DELETE, "/v1/windows/\(id)")
         _ = try node.stop()
     }
+
+    /// The API over mutual TLS: a client with a certificate the configured CA signed
+    /// gets through (with the token); one without a certificate, or speaking plain
+    /// HTTP, never reaches a route.
+    @Test func theAPIServesMutualTLS() async throws {
+        let pki = try Scratch.directory("pki")
+        defer { try? FileManager.default.removeItem(at: pki) }
+        let p = pki.path
+        #expect(try Scratch.shell("""
+            cd \(p) && exec 2>/dev/null
+            openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=witness-test-ca -keyout ca.key -out ca.crt
+            openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout api.key -out api.csr
+            printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext
+            openssl x509 -req -in api.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -extfile san.ext -out api.crt
+            openssl req -newkey rsa:2048 -nodes -subj /CN=controller -keyout client.key -out client.csr
+            openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -out client.crt
+            """) == 0)
+        let node = try NodeUnderTest(apiConfig: """
+              tls: {cert_file: \(p)/api.crt, key_file: \(p)/api.key, client_ca_file: \(p)/ca.crt}
+            """)
+        defer { try? FileManager.default.removeItem(at: node.directory) }
+        let url = "https://127.0.0.1:\(node.port)/v1/windows"
+        let withCertificate = try Scratch.output(
+            "curl -sS --cacert \(p)/ca.crt --cert \(p)/client.crt --key \(p)/client.key -H 'Authorization: Bearer \(node.token)' \(url)")
+        #expect(withCertificate.contains("\"windows\":[]"), "\(withCertificate)")
+        let withoutCertificate = try Scratch.output(
+            "curl -sS --cacert \(p)/ca.crt -H 'Authorization: Bearer \(node.token)' \(url) 2>&1; echo \" exit=$?\"")
+        #expect(!withoutCertificate.contains("windows") && !withoutCertificate.contains("exit=0"), "\(withoutCertificate)")
+        let plain = try Scratch.output("curl -sS -H 'Authorization: Bearer \(node.token)' http://127.0.0.1:\(node.port)/v1/windows 2>&1; echo \" exit=$?\"")
+        #expect(!plain.contains("\"windows\"") && !plain.contains("exit=0"), "\(plain)")
+        _ = try node.stop()
+    }
 }
 

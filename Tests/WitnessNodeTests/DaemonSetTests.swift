@@ -51,6 +51,19 @@ import Yams
         #expect(security["readOnlyRootFilesystem"] as? Bool == true)
     }
 
+    /// The API is off the node's network, only the controller's namespace reaches
+    /// it, and it speaks TLS.
+    @Test func theAPIIsNotOnTheNodeNetworkAndSpeaksTLS() throws {
+        let ports = try #require(try container()["ports"] as? [[String: Any]])
+        #expect(ports.allSatisfy { $0["hostPort"] == nil }, "no hostPort")
+        let policy = try object(kind: "NetworkPolicy")
+        let ingress = try #require((policy["spec"] as? [String: Any])?["ingress"] as? [[String: Any]])
+        #expect(ingress.count == 1 && (ingress[0]["from"] as? [[String: Any]])?.first?["namespaceSelector"] != nil)
+        let data = try #require(try object(kind: "ConfigMap")["data"] as? [String: String])
+        let config = try NodeConfig(yaml: try #require(data["config.yaml"]), name: "daemonset.yaml")
+        #expect(config.api.tls?.certFile.isEmpty == false && config.api.tls?.keyFile.isEmpty == false)
+    }
+
     @Test func theConfigMapHoldsAWorkingConfigAndTheDefaultRules() throws {
         let data = try #require(try object(kind: "ConfigMap")["data"] as? [String: String])
         let config = try NodeConfig(yaml: try #require(data["config.yaml"]), name: "daemonset.yaml")
