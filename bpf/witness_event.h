@@ -153,6 +153,7 @@ enum witness_event_flags {
     WITNESS_FLAG_IO_URING = 1 << 14,          /* submitted through io_uring: result not observed */
     WITNESS_FLAG_EXE_DELETED = 1 << 15,       /* exec: the executable has no name left (unlinked) */
     WITNESS_FLAG_EXE_UPPER = 1 << 16,         /* exec: the executable is in an overlay's upper layer */
+    WITNESS_FLAG_EXE_SCRIPT = 1 << 17,        /* exec: a script, run by the interpreter its #! names */
 };
 
 /* Why the kernel side lost something; index of the per-CPU drop counters. */
@@ -203,7 +204,21 @@ struct witness_exec_event {
     __u32 exe_len;         /* bytes of the executable's own path after the directory (0: a script, or unknown) */
     __u32 exe_dev;         /* the file the kernel runs (a script's interpreter): device and inode */
     __u64 exe_ino;
+    __u32 stdio;           /* enum witness_stdio_type of fds 0, 1 and 2, a byte each (successful exec) */
+    __u32 reserved;
     char data[];
+};
+
+/* What a standard descriptor is at exec (Falco's proc.stdin_type, ...). */
+enum witness_stdio_type {
+    WITNESS_STDIO_NONE = 0,      /* closed, or a kind Witness does not name */
+    WITNESS_STDIO_FILE = 1,      /* a regular file or a device (a terminal) */
+    WITNESS_STDIO_DIRECTORY = 2,
+    WITNESS_STDIO_PIPE = 3,
+    WITNESS_STDIO_IPV4 = 4,
+    WITNESS_STDIO_IPV6 = 5,
+    WITNESS_STDIO_UNIX = 6,
+    WITNESS_STDIO_SOCKET = 7,    /* another socket family (netlink, ...) */
 };
 
 /* A new process (or a thread made with namespace flags), or a failed attempt. */
@@ -273,7 +288,7 @@ struct witness_control {
 };
 
 _Static_assert(sizeof(struct witness_event_header) == 80, "event header layout");
-_Static_assert(sizeof(struct witness_exec_event) == 128, "exec event layout");
+_Static_assert(sizeof(struct witness_exec_event) == 136, "exec event layout");
 _Static_assert(sizeof(struct witness_syscall_event) == 160, "syscall event layout");
 _Static_assert(sizeof(struct witness_fork_event) == 96, "fork event layout");
 _Static_assert(sizeof(struct witness_open_event) == 120, "open event layout");

@@ -63,7 +63,8 @@ public enum EventDecoder {
                 bytes, from: execSize + filename.count + args.count + directory.count, count: Int(exec.exe_len),
                 "executable")
             let identity = ExecIdentity(
-                loginUID: exec.loginuid, tty: exec.tty, capabilities: exec.cap_effective, vpid: exec.vpid)
+                loginUID: exec.loginuid, tty: exec.tty, capabilities: exec.cap_effective, vpid: exec.vpid,
+                stdio: exec.stdio)
             header.file = FileID(device: exec.exe_dev, inode: exec.exe_ino)
             return KernelEvent(
                 header: header,

@@ -94,6 +94,8 @@ public final class EventPipeline {
                 startTime: previous?.startTime ?? header.timestamp,
                 vpid: identity.vpid > 0 ? Int32(bitPattern: identity.vpid) : nil)
             record.executableInUpperLayer = header.flags.contains(.executableInUpperLayer)
+            record.stdio = identity.stdio
+            record.executableIsScript = header.flags.contains(.executableIsScript)
             if DynamicLoader.isLoader(record.exePath) {
                 record.loaderTarget = DynamicLoader.target(argv: record.argv, cwd: record.cwd)
             }

@@ -189,6 +189,7 @@ public struct EventFlags: OptionSet, Sendable {
     public static let ioUring = EventFlags(rawValue: UInt32(WITNESS_FLAG_IO_URING.rawValue))
     public static let executableIsDeleted = EventFlags(rawValue: UInt32(WITNESS_FLAG_EXE_DELETED.rawValue))
     public static let executableInUpperLayer = EventFlags(rawValue: UInt32(WITNESS_FLAG_EXE_UPPER.rawValue))
+    public static let executableIsScript = EventFlags(rawValue: UInt32(WITNESS_FLAG_EXE_SCRIPT.rawValue))
 
     /// Which gate into the kernel the syscall took, as the `evt.gate` field says it.
     public var gate: StaticString {
@@ -239,6 +240,29 @@ public struct EventHeader {
         self.gid = gid
         self.flags = flags
         self.comm = comm
+    }
+}
+
+/// What a standard descriptor was at exec, as Falco's proc.stdin_type names it.
+public enum StdioType: UInt8, Sendable {
+    case none = 0, file, directory, pipe, ipv4, ipv6, unix, socket
+
+    public var name: StaticString? {
+        switch self {
+        case .none: return nil
+        case .file: return "file"
+        case .directory: return "directory"
+        case .pipe: return "pipe"
+        case .ipv4: return "ipv4"
+        case .ipv6: return "ipv6"
+        case .unix: return "unix"
+        case .socket: return "socket"
+        }
+    }
+
+    /// Descriptor `fd` (0 to 2) of a packed `ExecIdentity.stdio`.
+    public static func of(_ packed: UInt32, fd: Int) -> StdioType {
+        StdioType(rawValue: UInt8(truncatingIfNeeded: packed >> UInt32(8 * fd))) ?? .none
     }
 }
 
@@ -294,12 +318,15 @@ public struct ExecIdentity: Equatable, Sendable {
     public var capabilities: UInt64
     /// The pid in the process's own PID namespace (1: a container's init); 0 unknown.
     public var vpid: UInt32
+    /// What descriptors 0, 1 and 2 are (`StdioType`, a byte each).
+    public var stdio: UInt32
 
-    public init(loginUID: UInt32 = .max, tty: UInt32 = 0, capabilities: UInt64 = 0, vpid: UInt32 = 0) {
+    public init(loginUID: UInt32 = .max, tty: UInt32 = 0, capabilities: UInt64 = 0, vpid: UInt32 = 0, stdio: UInt32 = 0) {
         self.loginUID = loginUID
         self.tty = tty
         self.capabilities = capabilities
         self.vpid = vpid
+        self.stdio = stdio
     }
 }
 

@@ -27,6 +27,10 @@ public struct ProcessRecord: Sendable, Equatable {
     /// The executable is in an overlay's upper layer: written in the container, not
     /// shipped in its image (Falco's proc.is_exe_upper_layer); false when unknown.
     public var executableInUpperLayer = false
+    /// The program is a script its #! interpreter runs (proc.exepath is the script's).
+    public var executableIsScript = false
+    /// What descriptors 0, 1 and 2 were at exec (`StdioType`, packed); 0 unknown.
+    public var stdio: UInt32 = 0
     /// For the dynamic loader run as a program: the file it runs (`DynamicLoader`).
     public var loaderTarget: [UInt8] = []
     /// The program that wrote the executable (or the loader's target) during the

@@ -189,6 +189,24 @@ final class EventFields {
         case .procExeWriter:
             guard let writer = currentProcess()?.executableWriter else { return .none }
             return writer.isEmpty ? .text("<unknown>") : .array(writer[...])
+        case .procIsExeScript:
+            return .boolean(currentProcess()?.executableIsScript ?? false)
+        case .fdNamedInArgs:
+            guard case let .open(_, _, _, _, _, raw) = payload, !raw.isEmpty, let process = currentProcess() else {
+                return .boolean(false)
+            }
+            // As passed, or as the file it names (an interpreter may make the path
+            // absolute before opening it: python does).
+            guard case let .array(name) = fileName() else { return .boolean(false) }
+            return .boolean(process.args.split(separator: 0).contains { argument in
+                argument.elementsEqual(raw)
+                    || (argument.first == UInt8(ascii: "/") ? argument.elementsEqual(name)
+                        : Self.joinedEquals(process.cwd, argument, name))
+            })
+        case .procStdinType, .procStdoutType, .procStderrType:
+            guard let packed = currentProcess()?.stdio else { return .none }
+            let fd = field.id == .procStdinType ? 0 : field.id == .procStdoutType ? 1 : 2
+            return StdioType.of(packed, fd: fd).name.map { .text($0) } ?? .none
         case .fdWriter:
             guard let writer = droppedFiles?.writer(of: header.file, subjects: header.subjects) else { return .none }
             return writer.isEmpty ? .text("<unknown>") : .array(writer[...])
@@ -397,6 +415,20 @@ final class EventFields {
             fdNameReady = true
         }
         return .array(fdName[...])
+    }
+
+    /// Whether `relative` joined with `directory` (normalised) is `name`.
+    private static func joinedEquals(_ directory: [UInt8], _ relative: ArraySlice<UInt8>, _ name: ArraySlice<UInt8>) -> Bool {
+        guard !directory.isEmpty else { return false }
+        var equal = false
+        directory.withUnsafeBytes { base in
+            relative.withUnsafeBytes { path in
+                var joined: [UInt8] = []
+                PathResolver.join(directory: base, path: path) { joined.append(contentsOf: $0) }
+                equal = joined.elementsEqual(name)
+            }
+        }
+        return equal
     }
 
     /// A generic syscall's argument `name`: as text (paths joined, flags named) or as a number.

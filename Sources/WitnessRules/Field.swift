@@ -80,6 +80,17 @@ public enum FieldID: String, CaseIterable, Sendable {
     /// The executable path of the program that wrote this event's file (an open, an
     /// executable mapping) during the subject's window; `<NA>` when nothing did.
     case fdWriter = "fd.writer"
+    /// What the process's standard descriptors were at exec (Falco's names: file,
+    /// pipe, ipv4, ipv6, unix, ...).
+    /// An open of a file by the very name one of the process's arguments gives it:
+    /// an interpreter reading the script it was asked to run (`sh x.sh`, `python3
+    /// p.py`, and a script run directly, whose interpreter gets its path).
+    case fdNamedInArgs = "fd.named_in_args"
+    /// The program is a script, run by the interpreter its #! line names.
+    case procIsExeScript = "proc.is_exe_script"
+    case procStdinType = "proc.stdin_type"
+    case procStdoutType = "proc.stdout_type"
+    case procStderrType = "proc.stderr_type"
     case threadCapEffective = "thread.cap_effective"
     case fdNameraw = "fd.nameraw"
     case fdConnected = "fd.connected"
@@ -104,6 +115,7 @@ public enum FieldID: String, CaseIterable, Sendable {
             .groupGid, .fdSport, .fdCport, .fdNum, .userLoginuid, .procDuration, .fdLport, .fdRport, .evtRawarg:
             return .number
         case .evtFailed, .evtIsOpenRead, .evtIsOpenWrite, .procIsExeUpperLayer, .procIsExeFromMemfd, .procIsExeDeleted,
+            .fdNamedInArgs, .procIsExeScript,
             .fdConnected,
             .containerPrivileged, .threadIsmain:
             return .boolean

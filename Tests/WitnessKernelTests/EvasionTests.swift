@@ -236,5 +236,53 @@ extension RealKernelTests {
         let placed = alerts("Write below binary directories").compactMap { $0["evt.args"] as? String }
         #expect(placed.contains { $0.contains("/usr/local/bin/\(tag)") }, "\(placed)")
     }
+
+    /// What the second hostile review found and the rules now catch: a remote shell
+    /// wired without dup2, a program hard-linked under another name, a library loaded
+    /// from a memfd, dropped scripts handed to their interpreter by name or by
+    /// descriptor.
+    @Test func remoteShellsLinksMemfdLibrariesAndScriptsByAnotherRoute() throws {
+        let dir = try Scratch.directory("route")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let d = dir.path
+        let port = LoopbackPort.next()
+        let script = """
+            cd \(d)
+            python3 -c 'import socket, time; l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            l.bind(("127.0.0.1", \(port))); l.listen(1); open("ready", "w").close(); c, _ = l.accept(); time.sleep(1)' &
+            while [ ! -e ready ]; do sleep 0.05; done
+            python3 -c 'import os, socket
+            s = socket.create_connection(("127.0.0.1", \(port)))
+            for fd in (0, 1):
+                os.close(fd); os.dup(s.fileno()); os.set_inheritable(fd, True)
+            os.execv("/bin/sh", ["sh", "-c", "true"])'
+            wait
+            ln /usr/bin/find lookup && ./lookup /nonexistent -name x 2>/dev/null; true
+            printf 'int witness_memfd_marker;\\n' > m.c && gcc -shared -fPIC -o m.so m.c
+            python3 -c 'import ctypes, os; fd = os.memfd_create("lib"); os.write(fd, open("m.so", "rb").read()); ctypes.CDLL("/proc/self/fd/%d" % fd)'
+            printf 'true\\n' > plain.sh && sh plain.sh
+            printf 'pass\\n' > p.py && python3 p.py
+            printf '#!/bin/sh\\ntrue\\n' > byfd.sh && chmod +x byfd.sh && python3 -c 'import os, subprocess
+            fd = os.open("byfd.sh", os.O_RDONLY); subprocess.run(["/proc/self/fd/%d" % fd], pass_fds=[fd])'
+            exit 0
+            """
+        try Scratch.write("\(d)/script.sh", Data(script.utf8))
+        let result = try traceAlerts(["sh", "\(d)/script.sh"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.jsonLines()
+        func alerts(_ rule: String) -> [[String: Any]] {
+            lines.filter { $0["rule"] as? String == rule }.compactMap { $0["output_fields"] as? [String: Any] }
+        }
+        let shells = alerts("Program run with its standard streams on the network")
+        #expect(shells.contains { $0["proc.stdin_type"] as? String == "ipv4" && $0["proc.stdout_type"] as? String == "ipv4" },
+                "\(shells)")
+        #expect(alerts("Program hard-linked under another name").count == 1)
+        #expect(alerts("Fileless execution").contains { ($0["fd.name"] as? String)?.hasPrefix("/memfd:lib") == true },
+                "a library from a memfd: \(alerts("Fileless execution"))")
+        let scripts = alerts("Dropped script run").compactMap { $0["fd.name"] as? String }
+        for expected in ["\(d)/plain.sh", "\(d)/p.py", "\(d)/byfd.sh"] {
+            #expect(scripts.contains(expected), "missed \(expected): \(scripts)")
+        }
+    }
 }
 

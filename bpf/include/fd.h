@@ -47,6 +47,33 @@ static __always_inline void fd__identity(struct file *file, __u32 *dev, __u64 *i
     *ino = BPF_CORE_READ(inode, i_ino);
 }
 
+/* What descriptor `fd` of the current task is (enum witness_stdio_type). */
+static __always_inline __u32 fd__stdio_type(int fd)
+{
+    struct file *file = fd__file(fd);
+    if (!file)
+        return WITNESS_STDIO_NONE;
+    unsigned short mode = BPF_CORE_READ(file, f_inode, i_mode) & WITNESS_S_IFMT;
+    switch (mode) {
+    case 0100000: /* S_IFREG */
+    case 0020000: /* S_IFCHR */
+    case 0060000: /* S_IFBLK */
+        return WITNESS_STDIO_FILE;
+    case 0040000: /* S_IFDIR */
+        return WITNESS_STDIO_DIRECTORY;
+    case 0010000: /* S_IFIFO */
+        return WITNESS_STDIO_PIPE;
+    case WITNESS_S_IFSOCK: {
+        struct socket *sock = BPF_CORE_READ(file, private_data);
+        unsigned short family = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
+        return family == 2 ? WITNESS_STDIO_IPV4 : family == 10 ? WITNESS_STDIO_IPV6 : family == 1 ? WITNESS_STDIO_UNIX
+                                                                                                    : WITNESS_STDIO_SOCKET;
+    }
+    default:
+        return WITNESS_STDIO_NONE;
+    }
+}
+
 /* The socket behind `file`, or 0 when it is not a socket. */
 static __always_inline struct sock *fd__socket(struct file *file)
 {

@@ -153,6 +153,8 @@ __noinline int process__exec_failed(struct witness_call *call)
     event->exe_len = 0;
     event->exe_dev = 0;
     event->exe_ino = 0;
+    event->stdio = 0;
+    event->reserved = 0;
     event__submit(event, sizeof(*event) + filename_len + args_len + dir_len, call->subjects);
     return 0;
 }
@@ -198,6 +200,8 @@ int witness_process_exec(unsigned long long *ctx)
     __u32 exe_len = 0;
     /* Which file runs: the program itself, or a script's interpreter. */
     fd__identity(BPF_CORE_READ(bprm, file), &event->exe_dev, &event->exe_ino);
+    if (BPF_CORE_READ(bprm, interp) != BPF_CORE_READ(bprm, filename))
+        event->header.flags |= WITNESS_FLAG_EXE_SCRIPT;
     if (BPF_CORE_READ(bprm, interp) == BPF_CORE_READ(bprm, filename) && filename_len <= WITNESS_PATH_MAX
         && args_len <= WITNESS_ARGS_MAX && dir_len <= WITNESS_PATH_MAX) {
         struct file *file = BPF_CORE_READ(bprm, file);
@@ -214,6 +218,10 @@ int witness_process_exec(unsigned long long *ctx)
     event->args_len = args_len;
     event->dir_len = dir_len;
     event->exe_len = exe_len;
+    /* Where the new program's standard streams go: a shell whose input is a TCP
+     * socket is a remote shell, however the descriptors were put there. */
+    event->stdio = fd__stdio_type(0) | fd__stdio_type(1) << 8 | fd__stdio_type(2) << 16;
+    event->reserved = 0;
     event__submit(event, sizeof(*event) + filename_len + args_len + dir_len + exe_len, subjects);
     return 0;
 }
