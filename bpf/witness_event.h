@@ -107,6 +107,7 @@ enum witness_handler {
     WITNESS_HANDLER_SOCKETCALL = 7, /* ia32 socketcall(2): SYS_CONNECT decoded as a connect */
     WITNESS_HANDLER_EXIT = 8,     /* exit, exit_group: never return; counted at sched_process_exit */
     WITNESS_HANDLER_MMAP = 9,     /* mmap: a generic record, only for an executable mapping of a file */
+    WITNESS_HANDLER_MPROTECT = 10, /* mprotect to PROT_EXEC of a file's mapping: a generic record naming the file */
 };
 
 /*

@@ -93,6 +93,7 @@ public enum Syscall: UInt16, Sendable, CaseIterable {
     case personality = 63
     case prctl = 64
     case mmap = 65
+    case mprotect = 66
 
     /// The name Falco uses for `evt.type` (the syscall's own name, `procexit` for exits).
     public var eventType: StaticString {
@@ -163,6 +164,7 @@ public enum Syscall: UInt16, Sendable, CaseIterable {
         case .personality: return "personality"
         case .prctl: return "prctl"
         case .mmap: return "mmap"
+        case .mprotect: return "mprotect"
         }
     }
 }

@@ -25,6 +25,8 @@ public struct SyscallShape: Sendable {
         case exit = 8
         /// mmap: a generic record, only for an executable mapping of a file.
         case mmap = 9
+        /// mprotect: a generic record naming the file whose mapping became executable.
+        case mprotect = 10
     }
 
     /// How a path argument's directory is found.
@@ -131,6 +133,13 @@ public enum SyscallTable {
         return row
     }
 
+    /// The file is found by the kernel from the address (the mapping's file).
+    private static var executableProtection: SyscallShape {
+        var row = shape(.mprotect, ["addr", "len", "prot"], path: (0, .descriptor))
+        row.handler = .mprotect
+        return row
+    }
+
     public static let shapes: [SyscallShape] = [
         // Processes. Successful execs and clones are reported by the scheduler's tracepoints.
         special(.execve, .exec, ["execve"], [0, cwd, 1]),
@@ -214,6 +223,7 @@ public enum SyscallTable {
         // Code mapped from a file (a library, the dynamic loader's target): the file by
         // its descriptor, and by identity for fd.writer.
         executableMapping,
+        executableProtection,
     ]
 
     /// io_uring operations reported as their syscall twin: (opcode, the twin's row).
@@ -241,7 +251,7 @@ public enum SyscallTable {
     private static let bySyscall: [SyscallShape?] = {
         var table = [SyscallShape?](repeating: nil, count: Syscall.allCases.count)
         // Rows whose records are generic ones: their arguments are named from here.
-        for shape in shapes where shape.handler == .generic || shape.handler == .mmap {
+        for shape in shapes where shape.handler == .generic || shape.handler == .mmap || shape.handler == .mprotect {
             table[Int(shape.syscall.rawValue)] = shape
         }
         return table

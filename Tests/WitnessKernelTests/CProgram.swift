@@ -91,6 +91,31 @@ enum CProgram {
         }
         """
 
+    /// `map-exec FILE`: maps FILE readable and makes it executable with mprotect; then
+    /// maps it executable through the 32-bit gate's old mmap (arguments in memory).
+    static let mapExecutable = """
+        #include <fcntl.h>
+        #include <stdint.h>
+        #include <sys/mman.h>
+        static long int80(long nr, long a) {
+            long ret;
+            __asm__ volatile ("int $0x80" : "=a"(ret) : "a"(nr), "b"(a) : "memory");
+            return ret;
+        }
+        int main(int argc, char **argv) {
+            if (argc < 2) return 2;
+            int fd = open(argv[1], O_RDONLY);
+            void *page = mmap(0, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+            if (fd < 0 || page == MAP_FAILED) return 2;
+            if (mprotect(page, 4096, PROT_READ | PROT_EXEC) != 0) return 3;
+            uint32_t *args = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+            if (args == MAP_FAILED) return 2;
+            args[0] = 0; args[1] = 4096; args[2] = PROT_READ | PROT_EXEC; args[3] = MAP_PRIVATE; args[4] = fd; args[5] = 0;
+            int80(90 /* ia32 mmap: struct mmap_arg_struct */, (long)(uintptr_t)args);
+            return 0;
+        }
+        """
+
     /// `repeat-getppid N`: calls getppid(2) exactly N times, nothing else of note.
     static let repeatGetppid = """
         #include <stdlib.h>

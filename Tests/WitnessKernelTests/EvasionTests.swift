@@ -284,5 +284,22 @@ extension RealKernelTests {
             #expect(scripts.contains(expected), "missed \(expected): \(scripts)")
         }
     }
+
+    /// Dropped code made executable without an executable mmap: mapped readable, then
+    /// mprotect'ed to PROT_EXEC; or mapped through the 32-bit gate's old mmap, whose
+    /// arguments are a structure in memory.
+    @Test func droppedCodeMadeExecutableLaterOrThroughTheOldGate() throws {
+        let program = try CProgram.build("map-exec", CProgram.mapExecutable)
+        let dir = try Scratch.directory("mprotect")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let d = dir.path
+        let result = try traceAlerts(["sh", "-c", "cp /bin/true \(d)/code && \(program) \(d)/code"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let loaded = result.jsonLines().filter { $0["rule"] as? String == "Dropped code loaded" }
+            .compactMap { $0["output_fields"] as? [String: Any] }
+            .filter { $0["fd.name"] as? String == "\(d)/code" }
+        #expect(loaded.contains { $0["evt.type"] as? String == "mprotect" }, "\(loaded)")
+        #expect(loaded.contains { $0["evt.type"] as? String == "mmap" && $0["evt.gate"] as? String == "ia32" }, "\(loaded)")
+    }
 }
 

@@ -234,6 +234,11 @@ struct file {
     void *private_data;
 } WITNESS_CORE;
 
+/* A mapping of the task's memory; vm_file is the file mapped, NULL for anonymous memory. */
+struct vm_area_struct {
+    struct file *vm_file;
+} WITNESS_CORE;
+
 struct fdtable {
     unsigned int max_fds;
     struct file **fd;

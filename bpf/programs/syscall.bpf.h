@@ -120,6 +120,48 @@ __noinline int syscall__generic(struct witness_call *call)
     return 0;
 }
 
+/* bpf_find_vma's callback: the file of the mapping that holds the address, read as
+ * a plain address (the helpers below take numbers, not the verifier's pointers). */
+static long syscall__vma_file(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+    bpf_probe_read_kernel(data, sizeof(__u64), &vma->vm_file);
+    return 0;
+}
+
+/* mprotect(addr, len, prot) that made a file's mapping executable (a library mapped
+ * readable first, then made code): a generic record naming the mapped file, as an
+ * executable mmap of it would have been. Anonymous memory is not reported. */
+__noinline int syscall__mprotect(struct witness_call *call)
+{
+    if (!call || call->ret != 0 || !(call->args[2] & WITNESS_PROT_EXEC))
+        return 0;
+    __u64 address = 0;
+    bpf_find_vma(bpf_get_current_task_btf(), call->args[0], syscall__vma_file, &address, 0);
+    struct file *file = (struct file *)address;
+    if (!file)
+        return 0;
+    struct witness_syscall_event *event = scratch__get();
+    if (!event)
+        return 0;
+    event__fill_call_header(&event->header, WITNESS_EVENT_SYSCALL, shape__syscall(call->shape), call);
+    for (int i = 0; i < 6; i++)
+        event->args[i] = call__signed_arg(call, i);
+    event->fd_family = 0;
+    event->fd_protocol = 0;
+    fd__identity(file, &event->file_dev, &event->file_ino);
+    __u32 len = path__write_of(&event->header, event->data, file);
+    event->path_len = len;
+    event->path2_len = 0;
+    event->dir_len = 0;
+    event->dir2_len = 0;
+    event__submit(event, sizeof(*event) + len, call->subjects);
+    return 0;
+}
+
+#if defined(__TARGET_ARCH_x86)
+#define WITNESS_IA32_OLD_MMAP 90 /* mmap(struct mmap_arg_struct *): its arguments in memory */
+#endif
+
 SEC("tp_btf/sys_exit")
 int witness_sys_exit(unsigned long long *ctx)
 {
@@ -154,9 +196,20 @@ int witness_sys_exit(unsigned long long *ctx)
         network__socketcall(&call);
         break;
     case WITNESS_HANDLER_MMAP:
+#if defined(__TARGET_ARCH_x86)
+        if (call.table == WITNESS_TABLE_COMPAT && call.nr == WITNESS_IA32_OLD_MMAP) {
+            __u32 words[6] = {};
+            bpf_probe_read_user(words, sizeof(words), (void *)call.args[0]);
+            for (int i = 0; i < 6; i++)
+                call.args[i] = words[i];
+        }
+#endif
         /* Only code: an executable mapping of a file (a library, ld.so's target). */
         if ((call.args[2] & WITNESS_PROT_EXEC) && !(call.args[3] & WITNESS_MAP_ANONYMOUS) && (int)call.args[4] >= 0)
             syscall__generic(&call);
+        break;
+    case WITNESS_HANDLER_MPROTECT:
+        syscall__mprotect(&call);
         break;
     default:
         break;
