@@ -174,13 +174,13 @@ public final class HTTPDelivery: Service, Sendable {
     public func wedged(after limit: Duration) -> String? {
         let started = inFlightSince.load(ordering: .relaxed)
         guard started != 0 else { return nil }
-        let elapsed = Duration.nanoseconds(Int64(NodeKernel.monotonicNow() &- started))
+        let elapsed = Duration.nanoseconds(Int64(WallClock.bootNow() &- started))
         let budget = Duration.nanoseconds(timeout.nanoseconds) + limit
         return elapsed > budget ? "\(name): a delivery has been in flight for \(elapsed.components.seconds) s" : nil
     }
 
     private func post(_ line: [UInt8]) async -> Outcome {
-        inFlightSince.store(NodeKernel.monotonicNow(), ordering: .relaxed)
+        inFlightSince.store(WallClock.bootNow(), ordering: .relaxed)
         defer { inFlightSince.store(0, ordering: .relaxed) }
         var request = HTTPClientRequest(url: url)
         request.method = .POST

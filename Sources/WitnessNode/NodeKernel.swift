@@ -190,7 +190,7 @@ public final class NodeKernel: @unchecked Sendable {
     /// waited for it longer than `limit` (a /proc read that never returns, a thread
     /// stopped). An idle consumer with nothing waiting is never stuck.
     public func stall(after limit: Duration) -> String? {
-        let idle = Self.monotonicNow() &- progress.last
+        let idle = WallClock.bootNow() &- progress.last
         let limitNanoseconds = UInt64(limit.components.seconds) * 1_000_000_000
             + UInt64(limit.components.attoseconds / 1_000_000_000)
         guard idle > limitNanoseconds else { return nil }
@@ -201,11 +201,6 @@ public final class NodeKernel: @unchecked Sendable {
             + (commands > 0 ? "\(commands) window commands wait" : "records wait in the ring buffer")
     }
 
-    static func monotonicNow() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
-    }
 
     private func run(_ command: Command, stopped: Bool) {
         switch command {
@@ -279,9 +274,9 @@ public final class NodeKernel: @unchecked Sendable {
 
 /// The consumer thread's last sign of progress, read by /healthz from another thread.
 private final class Heartbeat: Sendable {
-    private let nanoseconds = Atomic<UInt64>(NodeKernel.monotonicNow())
+    private let nanoseconds = Atomic<UInt64>(WallClock.bootNow())
 
-    func beat() { nanoseconds.store(NodeKernel.monotonicNow(), ordering: .relaxed) }
+    func beat() { nanoseconds.store(WallClock.bootNow(), ordering: .relaxed) }
 
     var last: UInt64 { nanoseconds.load(ordering: .relaxed) }
 }

@@ -189,6 +189,8 @@ final class EventFields {
         case .procExeWriter:
             guard let writer = currentProcess()?.executableWriter else { return .none }
             return writer.isEmpty ? .text("<unknown>") : .array(writer[...])
+        case .procArgsTruncated:
+            return .boolean(currentProcess()?.argvTruncated ?? false)
         case .procIsExeScript:
             return .boolean(currentProcess()?.executableIsScript ?? false)
         case .fdNamedInArgs:

@@ -86,6 +86,8 @@ public enum FieldID: String, CaseIterable, Sendable {
     /// an interpreter reading the script it was asked to run (`sh x.sh`, `python3
     /// p.py`, and a script run directly, whose interpreter gets its path).
     case fdNamedInArgs = "fd.named_in_args"
+    /// The argument vector was longer than the kernel side keeps (proc.args is cut).
+    case procArgsTruncated = "proc.args_truncated"
     /// The program is a script, run by the interpreter its #! line names.
     case procIsExeScript = "proc.is_exe_script"
     case procStdinType = "proc.stdin_type"
@@ -115,7 +117,7 @@ public enum FieldID: String, CaseIterable, Sendable {
             .groupGid, .fdSport, .fdCport, .fdNum, .userLoginuid, .procDuration, .fdLport, .fdRport, .evtRawarg:
             return .number
         case .evtFailed, .evtIsOpenRead, .evtIsOpenWrite, .procIsExeUpperLayer, .procIsExeFromMemfd, .procIsExeDeleted,
-            .fdNamedInArgs, .procIsExeScript,
+            .fdNamedInArgs, .procIsExeScript, .procArgsTruncated,
             .fdConnected,
             .containerPrivileged, .threadIsmain:
             return .boolean

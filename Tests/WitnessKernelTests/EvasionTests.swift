@@ -10,6 +10,11 @@ extension RealKernelTests {
         result.jsonLines().compactMap { $0["rule"] as? String }
     }
 
+    /// The output fields of every alert line of `rule` (trace --alerts).
+    func outputFields(of rule: String, in result: AgentResult) -> [[String: Any]] {
+        result.jsonLines().filter { $0["rule"] as? String == rule }.compactMap { $0["output_fields"] as? [String: Any] }
+    }
+
     @Test func anotherNameForTheProgramIsNoExemption() throws {
         let dir = try Scratch.directory("names")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -141,10 +146,7 @@ extension RealKernelTests {
         try Scratch.write("\(d)/script.sh", Data(script.utf8))
         let result = try traceAlerts(["sh", "\(d)/script.sh"])
         #expect(result.status == 0, "\(result.stderr)")
-        let lines = result.jsonLines()
-        func alerts(_ rule: String) -> [[String: Any]] {
-            lines.filter { $0["rule"] as? String == rule }.compactMap { $0["output_fields"] as? [String: Any] }
-        }
+        let alerts = { (rule: String) in self.outputFields(of: rule, in: result) }
         let drops = alerts("Drop and execute")
         let runs = drops.map { ($0["proc.exe_loader_target"] as? String) ?? ($0["proc.exepath"] as? String) ?? "" }
         for expected in ["\(d)/copied", "\(d)/renamed", "\(d)/written", "\(d)/target", shm, "\(d)/gone"] {
@@ -154,7 +156,7 @@ extension RealKernelTests {
         let writers = Set(drops.compactMap { field($0, "proc.exe_writer") })
         #expect(writers.contains { $0.hasSuffix("/cp") } && !writers.contains { $0.hasSuffix("/mv") }, "the first writer, not the mover: \(writers)")
         #expect(writers.contains { $0.hasSuffix("/dash") || $0.hasSuffix("/bash") }, "the shell's redirect: \(writers)")
-        #expect(lines.filter { $0["rule"] as? String == "Drop and execute" }.allSatisfy { $0["priority"] as? String == "Error" })
+        #expect(result.jsonLines().filter { $0["rule"] as? String == "Drop and execute" }.allSatisfy { $0["priority"] as? String == "Error" })
         let shared = alerts("Execution from shared memory")
         #expect(shared.filter { field($0, "proc.exe_loader_target") == shm }.count == 2, "the loader's target is what ran")
         let deleted = alerts("Program run after its file was deleted")
@@ -221,10 +223,7 @@ extension RealKernelTests {
         try Scratch.write("\(d)/script.sh", Data(script.utf8))
         let result = try traceAlerts(["sh", "\(d)/script.sh"])
         #expect(result.status == 0, "\(result.stderr)")
-        let lines = result.jsonLines()
-        func alerts(_ rule: String) -> [[String: Any]] {
-            lines.filter { $0["rule"] as? String == rule }.compactMap { $0["output_fields"] as? [String: Any] }
-        }
+        let alerts = { (rule: String) in self.outputFields(of: rule, in: result) }
         let runs = alerts("Drop and execute").compactMap { $0["proc.exepath"] as? String }
         for expected in ["\(d)/real/moved", "\(d)/d2/x", "\(d)/./s1", "\(d)/./s2"] {
             #expect(runs.contains(expected), "missed \(expected): \(runs)")
@@ -269,10 +268,7 @@ extension RealKernelTests {
         try Scratch.write("\(d)/script.sh", Data(script.utf8))
         let result = try traceAlerts(["sh", "\(d)/script.sh"])
         #expect(result.status == 0, "\(result.stderr)")
-        let lines = result.jsonLines()
-        func alerts(_ rule: String) -> [[String: Any]] {
-            lines.filter { $0["rule"] as? String == rule }.compactMap { $0["output_fields"] as? [String: Any] }
-        }
+        let alerts = { (rule: String) in self.outputFields(of: rule, in: result) }
         let shells = alerts("Program run with its standard streams on the network")
         #expect(shells.contains { $0["proc.stdin_type"] as? String == "ipv4" && $0["proc.stdout_type"] as? String == "ipv4" },
                 "\(shells)")
@@ -300,6 +296,27 @@ extension RealKernelTests {
             .filter { $0["fd.name"] as? String == "\(d)/code" }
         #expect(loaded.contains { $0["evt.type"] as? String == "mprotect" }, "\(loaded)")
         #expect(loaded.contains { $0["evt.type"] as? String == "mmap" && $0["evt.gate"] as? String == "ia32" }, "\(loaded)")
+    }
+
+    /// An argument vector longer than the kernel side keeps is said to be cut, so a
+    /// rule on proc.args knows it saw only the start.
+    @Test func aCutArgumentVectorIsAField() throws {
+        let dir = try Scratch.directory("argv")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let rules = """
+            - rule: Exec seen
+              desc: test
+              condition: evt.type = execve and evt.res = SUCCESS and proc.name = true
+              output: exec (cut=%proc.args_truncated)
+              priority: NOTICE
+            """
+        try Scratch.write("\(dir.path)/rules.yaml", Data(rules.utf8))
+        let result = try Agent.run(
+            ["trace", "--alerts", "--rules", "\(dir.path)/rules.yaml", "--output", "json", "--",
+             "sh", "-c", "/bin/true short; /bin/true $(head -c 6000 /dev/zero | tr '\\0' x)"], timeout: 120)
+        #expect(result.status == 0, "\(result.stderr)")
+        let cut = outputFields(of: "Exec seen", in: result).compactMap { $0["proc.args_truncated"] as? Bool }
+        #expect(cut == [false, true], "\(cut)")
     }
 }
 
