@@ -51,7 +51,8 @@ final class WitnessSession {
     /// kernel) or a cgroup and every cgroup below it, now or later.
     func watch(_ subject: ResolvedSubject, slot: Int) throws {
         let cgroups = subject.cgroupDirectory == nil ? nil : try CgroupFS.detect()
-        try probe.watch(subject, slot: slot, cgroups: cgroups, processes: pipeline.processes)
+        let watched = try probe.watch(subject, slot: slot, cgroups: cgroups, processes: pipeline.processes)
+        pipeline.noteFilesOpenForWriting(by: watched.members, slot: slot)
         pipeline.label(slot: slot, as: "\(subject.kind):\(subject.value)")
     }
 

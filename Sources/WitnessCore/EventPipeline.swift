@@ -179,6 +179,22 @@ public final class EventPipeline {
         path.withUnsafeBufferPointer { droppedFiles.writer(of: $0, subjects: subjects) }
     }
 
+    /// Files the subject's processes hold open for writing as its window begins: what
+    /// they write through those descriptors during the window is not seen at an open,
+    /// so the files count as written by them from the start.
+    public func noteFilesOpenForWriting(by pids: [Int32], slot: Int) {
+        var lost: UInt64 = 0
+        for pid in pids {
+            let writer = processes.cached(pid)?.exePath ?? []
+            for (file, path) in ProcFiles.filesOpenForWriting(pid: pid, procRoot: processes.procRoot) {
+                lost |= path.withUnsafeBufferPointer {
+                    droppedFiles.record(file: file, path: $0, writer: writer, subjects: 1 << UInt64(slot))
+                }
+            }
+        }
+        if lost != 0 { tallies?.recordAgentDrops(1, subjects: lost) }
+    }
+
     /// A window begins in `slot`: nothing its subject writes from now on was dropped
     /// by an earlier window there.
     public func beginWindow(slot: Int) {

@@ -243,6 +243,27 @@ public enum ProcFiles {
         return names
     }
 
+    /// The regular files `pid` holds open for writing (fdinfo's access mode), by
+    /// identity as the kernel numbers it, with their paths.
+    public static func filesOpenForWriting(pid: Int32, procRoot: String = "/proc") -> [(FileID, [UInt8])] {
+        let base = "\(procRoot)/\(pid)"
+        var files: [(FileID, [UInt8])] = []
+        for name in entries(of: base + "/fd") {
+            guard let info = read(base + "/fdinfo/" + name, limit: 4096, regularOnly: true),
+                let line = info.split(separator: 0x0A).first(where: { $0.starts(with: "flags:".utf8) }),
+                let flags = UInt32(String(decoding: line.dropFirst(6).filter { $0 != 0x09 && $0 != 0x20 }, as: UTF8.self), radix: 8),
+                flags & OpenFlags.accessMask != 0
+            else { continue }
+            var status = stat()
+            guard stat(base + "/fd/" + name, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { continue }
+            // stat's device number, re-encoded as the kernel's (major << 20 | minor).
+            let device = UInt64(status.st_dev)
+            let major = UInt32((device >> 8) & 0xfff), minor = UInt32((device & 0xff) | ((device >> 12) & 0xfff00))
+            files.append((FileID(device: major << 20 | minor, inode: UInt64(status.st_ino)), readLink(base + "/fd/" + name) ?? []))
+        }
+        return files
+    }
+
     /// Every pid in /proc.
     public static func allPIDs(procRoot: String = "/proc") -> [Int32] {
         entries(of: procRoot).compactMap { Int32($0) }

@@ -8,23 +8,26 @@ extension WitnessProbe {
     /// A process tree needs no cgroup v2 hierarchy (`cgroups` may be nil).
     /// - Returns: the cgroup id watched, which removing the subject needs (nil for a process tree).
     @discardableResult
+    /// - Returns: the cgroup id watched (nil for a process tree) and the subject's
+    ///   processes at this moment.
     public func watch(
         _ subject: ResolvedSubject, slot: Int, cgroups: CgroupFS?, processes: ProcessTable
-    ) throws(AgentError) -> UInt64? {
+    ) throws(AgentError) -> (cgroupID: UInt64?, members: [Int32]) {
         do {
             if let directory = subject.cgroupDirectory {
                 guard let cgroups else { throw AgentError.usage("cannot witness cgroup \(directory): no cgroup v2 hierarchy") }
                 let id = try cgroups.id(ofDirectory: directory)
                 try addCgroupSubject(cgroupID: id, slot: slot)
-                processes.scan(cgroups.processes(inDirectory: directory))
-                return id
+                let members = cgroups.processes(inDirectory: directory)
+                processes.scan(members)
+                return (id, members)
             }
-            guard let root = subject.pid else { return nil }
+            guard let root = subject.pid else { return (nil, []) }
             let members = ProcFiles.descendants(of: root, procRoot: processes.procRoot)
             guard !members.isEmpty else { throw AgentError.usage("no process with pid \(root)") }
             for pid in members { try addPidSubject(pid: pid, slot: slot) }
             processes.scan(members)
-            return nil
+            return (nil, members)
         } catch let error as AgentError {
             throw error
         } catch {

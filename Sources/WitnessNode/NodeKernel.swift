@@ -217,8 +217,11 @@ public final class NodeKernel: @unchecked Sendable {
                 dropBaselines[slot] = probe.drops(slot: slot)
                 probe.resetProfile(slot: slot)
                 watchedSlots.insert(slot)
+                let members: [Int32]
                 do throws(AgentError) {
-                    cgroupIDs[slot] = try probe.watch(subject, slot: slot, cgroups: cgroups, processes: pipeline.processes)
+                    let watched = try probe.watch(subject, slot: slot, cgroups: cgroups, processes: pipeline.processes)
+                    cgroupIDs[slot] = watched.cgroupID
+                    members = watched.members
                 } catch {
                     watchedSlots.remove(slot)
                     if watchedSlots.isEmpty && !alwaysLinked { probe.unlink() }
@@ -226,6 +229,7 @@ public final class NodeKernel: @unchecked Sendable {
                 }
                 tallies.activate(slot: slot)
                 pipeline.beginWindow(slot: slot)
+                pipeline.noteFilesOpenForWriting(by: members, slot: slot)
                 pipeline.label(slot: slot, as: label)
                 reply(nil)
             } catch {

@@ -318,5 +318,32 @@ extension RealKernelTests {
         let cut = outputFields(of: "Exec seen", in: result).compactMap { $0["proc.args_truncated"] as? Bool }
         #expect(cut == [false, true], "\(cut)")
     }
+
+    /// A file a subject held open for writing before the window began, written and run
+    /// during it, is a dropped file too: writes through an old descriptor are not seen
+    /// at an open, so the window starts by noting what its processes hold open.
+    @Test func aDescriptorOpenedBeforeTheWindowStillDrops() throws {
+        let dir = try Scratch.directory("prewindow")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let d = dir.path
+        let subject = Process()
+        subject.executableURL = URL(fileURLWithPath: "/bin/sh")
+        subject.arguments = ["-c", """
+            exec 5> \(d)/pre
+            while [ ! -e \(d)/go ]; do sleep 0.05; done
+            cat /usr/bin/id >&5; exec 5>&-; chmod +x \(d)/pre; \(d)/pre > /dev/null; touch \(d)/done
+            """]
+        try subject.run()
+        defer { kill(subject.processIdentifier, SIGKILL); try? subject.waitForExit() }
+        let agent = try RunningAgent(["trace", "--alerts", "--output", "json", "--pid", "\(subject.processIdentifier)"])
+        try agent.waitUntilAttached()
+        try Scratch.write("\(d)/go", nil)
+        for _ in 0..<100 where !FileManager.default.fileExists(atPath: "\(d)/done") { usleep(50_000) }
+        usleep(200_000)
+        agent.signal(SIGINT)
+        let result = try agent.finish()
+        let runs = outputFields(of: "Drop and execute", in: result).compactMap { $0["proc.exepath"] as? String }
+        #expect(runs.contains("\(d)/pre"), "\(runs) \(result.stderr)")
+    }
 }
 
