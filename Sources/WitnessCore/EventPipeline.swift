@@ -51,6 +51,10 @@ public final class EventPipeline {
         if format == .text && printsEvents {
             writer.bytes.append(contentsOf: EventTextFormatter.headerLine.utf8)
         }
+        // A process record forgotten for room is evidence lost for the windows that saw it.
+        processes.onForget = { [unowned self] victim in
+            if victim.subjects != 0 { self.tallies?.recordAgentDrops(1, subjects: victim.subjects) }
+        }
     }
 
     /// Names subject slots in the JSON output.
@@ -94,6 +98,7 @@ public final class EventPipeline {
                 startTime: previous?.startTime ?? header.timestamp,
                 vpid: identity.vpid > 0 ? Int32(bitPattern: identity.vpid) : nil)
             record.executableInUpperLayer = header.flags.contains(.executableInUpperLayer)
+            record.subjects = header.subjects | (previous?.subjects ?? 0)
             record.stdio = identity.stdio
             record.executableIsScript = header.flags.contains(.executableIsScript)
             if DynamicLoader.isLoader(record.exePath) {
@@ -140,7 +145,7 @@ public final class EventPipeline {
 
         switch event.payload {
         case let .fork(childPID, _) where childPID > 0 && childPID != header.pid:
-            processes.fork(parent: header.pid, child: childPID, at: header.timestamp)
+            processes.fork(parent: header.pid, child: childPID, at: header.timestamp, subjects: header.subjects)
         case .exit: processes.exit(header.pid)
         default: break
         }

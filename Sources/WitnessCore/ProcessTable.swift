@@ -40,6 +40,8 @@ public struct ProcessRecord: Sendable, Equatable {
     public var startTime: UInt64
     /// The pid in its own PID namespace (Falco's proc.vpid); nil when unknown.
     public var vpid: Int32?
+    /// The subject slots whose windows saw this process (0: read from /proc).
+    public var subjects: UInt64 = 0
 
     public init(
         pid: Int32, ppid: Int32, name: [UInt8], exePath: [UInt8], argv: [UInt8], argvTruncated: Bool = false,
@@ -77,10 +79,19 @@ public struct ProcessRecord: Sendable, Equatable {
 }
 
 /// Per-process state built from exec/fork/exit events and, for processes that were
-/// already running, from /proc. Entries go at exit; the table is bounded, so a
-/// process whose exit was lost cannot make it grow without end.
+/// already running, from /proc. Entries go at exit; the table is bounded in entries
+/// and in bytes (a subject with thousands of processes of long argv cannot push the
+/// agent past its memory limit), and a record forgotten to make room is reported to
+/// `onForget`: the windows that saw it lost evidence.
 public final class ProcessTable {
     private var records: [Int32: ProcessRecord] = [:]
+    /// Approximate bytes the records hold.
+    public private(set) var bytes = 0
+    public let byteBudget: Int
+    /// Records forgotten to stay within the bounds, since start.
+    public private(set) var forgotten: UInt64 = 0
+    /// Told of each record forgotten to make room.
+    public var onForget: ((ProcessRecord) -> Void)?
     /// Pids /proc had nothing for: not read again on every event that asks.
     private var gone: Set<Int32> = []
     /// Where /proc is read from (/host/proc inside a container).
@@ -89,9 +100,10 @@ public final class ProcessTable {
     /// Lookups that had to read /proc because no event had described the process.
     public private(set) var procReads = 0
 
-    public init(procRoot: String = "/proc", capacity: Int = 65_536) {
+    public init(procRoot: String = "/proc", capacity: Int = 65_536, byteBudget: Int = 64 << 20) {
         self.procRoot = procRoot
         self.capacity = capacity
+        self.byteBudget = byteBudget
         records.reserveCapacity(min(capacity, 4096))
     }
 
@@ -118,24 +130,39 @@ public final class ProcessTable {
 
     public func insert(_ record: ProcessRecord) {
         gone.remove(record.pid)  // a pid comes back when it is reused
-        if records.count >= capacity, records[record.pid] == nil, let victim = records.keys.first {
-            records.removeValue(forKey: victim)
+        if let old = records[record.pid] { bytes -= Self.cost(old) }
+        let cost = Self.cost(record)
+        while records.count >= capacity || bytes + cost > byteBudget,
+            let victim = records.first(where: { $0.key != record.pid })?.value
+        {
+            records.removeValue(forKey: victim.pid)
+            bytes -= Self.cost(victim)
+            forgotten &+= 1
+            onForget?(victim)
         }
         records[record.pid] = record
+        bytes += cost
+    }
+
+    /// What a record holds, roughly: its arrays and the fixed part.
+    static func cost(_ record: ProcessRecord) -> Int {
+        160 + record.name.count + record.exePath.count + record.argv.count + record.cwd.count
+            + record.loaderTarget.count + (record.executableWriter?.count ?? 0)
     }
 
     /// A new process starts as a copy of its parent (same image until it execs).
-    public func fork(parent: Int32, child: Int32, at time: UInt64 = 0) {
+    public func fork(parent: Int32, child: Int32, at time: UInt64 = 0, subjects: UInt64 = 0) {
         guard var record = lookup(parent) else { return }
         record.pid = child
         record.ppid = parent
         record.startTime = time
+        record.subjects |= subjects
         record.vpid = nil  // its own, unknown until it execs
         insert(record)
     }
 
     public func exit(_ pid: Int32) {
-        records.removeValue(forKey: pid)
+        if let record = records.removeValue(forKey: pid) { bytes -= Self.cost(record) }
     }
 
     /// Reads what /proc says of `pid`: comm, exe link, cmdline and parent.

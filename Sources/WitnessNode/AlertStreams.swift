@@ -49,15 +49,19 @@ public final class AlertStreams: Sendable {
         var closed = false
         var subscribers: [UInt64: Subscriber] = [:]
 
-        /// Keeps `line` while the history has room, and hands it to every subscriber.
-        mutating func publish(_ line: [UInt8], historyLimit: Int, queueLimit: Int) {
-            if !historyFull && history.count + line.count <= historyLimit {
+        /// Keeps `line` while the history (and all histories together) have room, and
+        /// hands it to every subscriber. Returns the bytes kept.
+        mutating func publish(_ line: [UInt8], historyLimit: Int, queueLimit: Int, totalRoom: Int) -> Int {
+            var kept = 0
+            if !historyFull && history.count + line.count <= historyLimit && line.count <= totalRoom {
                 history.append(contentsOf: line)
+                kept = line.count
             } else {
                 historyFull = true
                 historyDropped += line.lineCount
             }
             for key in subscribers.keys { subscribers[key]!.send(line, limit: queueLimit) }
+            return kept
         }
     }
 
@@ -77,6 +81,8 @@ public final class AlertStreams: Sendable {
         var slots = [String?](repeating: nil, count: 64)
         var closedOrder: [String] = []
         var nextSubscriber: UInt64 = 0
+        /// Bytes in every window's history together.
+        var historyBytes = 0
     }
 
     private let state = Mutex(State())
@@ -85,8 +91,15 @@ public final class AlertStreams: Sendable {
     public let maxSubscribers: Int
     public let queueLimit: Int
 
-    public init(historyLimit: Int = 1 << 20, closedKept: Int = 256, maxSubscribers: Int = 8, queueLimit: Int = 4096) {
+    /// Histories of all windows together hold at most `totalHistoryLimit` bytes.
+    private let totalHistoryLimit: Int
+
+    public init(
+        historyLimit: Int = 1 << 20, totalHistoryLimit: Int = 32 << 20, closedKept: Int = 256, maxSubscribers: Int = 8,
+        queueLimit: Int = 4096
+    ) {
         self.historyLimit = historyLimit
+        self.totalHistoryLimit = totalHistoryLimit
         self.closedKept = closedKept
         self.maxSubscribers = maxSubscribers
         self.queueLimit = queueLimit
@@ -108,8 +121,8 @@ public final class AlertStreams: Sendable {
             window.subscribers.removeAll()
             state.windows[id] = window
             state.closedOrder.append(id)
-            if state.closedOrder.count > closedKept {
-                state.windows[state.closedOrder.removeFirst()] = nil
+            if state.closedOrder.count > closedKept, let oldest = state.windows.removeValue(forKey: state.closedOrder.removeFirst()) {
+                state.historyBytes -= oldest.history.count
             }
             return subscribers
         }
@@ -128,7 +141,9 @@ public final class AlertStreams: Sendable {
                 let line = copy ?? [UInt8](lines)
                 copy = line
                 // In place (optional chaining): a copy of the window would copy its history.
-                state.windows[id]?.publish(line, historyLimit: historyLimit, queueLimit: queueLimit)
+                let room = totalHistoryLimit - state.historyBytes
+                state.historyBytes += state.windows[id]?.publish(
+                    line, historyLimit: historyLimit, queueLimit: queueLimit, totalRoom: room) ?? 0
             }
         }
     }

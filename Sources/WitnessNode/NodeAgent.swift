@@ -61,7 +61,8 @@ public enum NodeAgent {
         let testimonyLines = TestimonyLines(
             stdout: config.stdoutOutput,
             file: config.fileOutput.enabled ? try OutputSink.appending(to: config.fileOutput.filename) : nil)
-        let streams = AlertStreams()
+        let memoryBudget = try DurationParser.bytes(config.memoryBudget)
+        let streams = AlertStreams(totalHistoryLimit: memoryBudget / 4)
         let router = AlertRouter(file: file, spool: alertSpool, streams: streams)
         let stdout = config.stdoutOutput ? OutputSink(fd: 1) : OutputSink.discarding()
 
@@ -75,7 +76,8 @@ public enum NodeAgent {
                 ringBufferBytes: try DurationParser.bytes(config.ringBuffer), logLevel: verbose, btfPath: config.btf),
             rules: rules, sink: stdout, printsEvents: config.events, alwaysLinked: config.alwaysLinked,
             alertTap: router, cgroups: cgroups,
-            processes: ProcessTable(procRoot: config.procRoot), hostname: hostname, pods: watcher?.cache)
+            processes: ProcessTable(procRoot: config.procRoot, byteBudget: memoryBudget / 2), hostname: hostname,
+            pods: watcher?.cache)
         kernel.start()
 
         let registry = WindowRegistry(

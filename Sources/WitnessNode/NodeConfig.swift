@@ -80,6 +80,11 @@ public struct NodeConfig: Sendable, Equatable {
     public var defaultWindow = "60s"
     /// The longest window a request may ask for.
     public var maxWindow = "24h"
+    /// What the agent's own bookkeeping may hold, in bytes: half for the process
+    /// table, a quarter for the windows' alert histories. What does not fit is
+    /// forgotten and counted as loss in the windows it belonged to. The default fits
+    /// the DaemonSet's 256 Mi limit with the ring buffer and the runtime beside it.
+    public var memoryBudget = "128M"
     /// /healthz fails when the consumer has left records or window commands waiting
     /// this long, or an output's request has hung this long past its timeout.
     public var livenessTimeout = "10s"
@@ -153,6 +158,7 @@ public struct NodeConfig: Sendable, Equatable {
             case "default_window": defaultWindow = try reader.string(value, path)
             case "max_window": maxWindow = try reader.string(value, path)
             case "liveness_timeout": livenessTimeout = try reader.string(value, path)
+            case "memory_budget": memoryBudget = try reader.string(value, path)
             case "events": events = try reader.boolean(value, path)
             case "always_linked": alwaysLinked = try reader.boolean(value, path)
             case "proc_root": procRoot = try reader.string(value, path)
@@ -204,6 +210,9 @@ public struct NodeConfig: Sendable, Equatable {
             throw AgentError.usage("config: ring_buffer must be a power of two of at least 4K, got \(ringBuffer)")
         }
         _ = try DurationParser.bytes(spool.maxBytes)
+        guard let budget = try? DurationParser.bytes(memoryBudget), budget >= 1 << 20 else {
+            throw AgentError.usage("config: memory_budget must be a size of at least 1M, got '\(memoryBudget)'")
+        }
         if let tls = api.tls, tls.certFile.isEmpty || tls.keyFile.isEmpty {
             throw AgentError.usage("config: api.tls needs cert_file and key_file")
         }
