@@ -113,10 +113,12 @@ public final class KubernetesPodWatcher: Service, Sendable {
         var pods: [PodMetadata] = []
         var next: String?
         repeat {
-            var url = podsURL + "&limit=500"
+            // Pages of 100 pods, each at most 16 MiB: what one parse holds is bounded
+            // however many pods the node runs; only the metadata kept is kept.
+            var url = podsURL + "&limit=100"
             if let next { url += "&continue=" + (next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? next) }
             let response = try await client.execute(request(url), timeout: .seconds(60))
-            let body = try await response.body.collect(upTo: 256 << 20)
+            let body = try await response.body.collect(upTo: 16 << 20)
             guard response.status == .ok else { throw APIError(description: "list pods: HTTP \(response.status.code)") }
             guard let object = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
                 let metadata = object["metadata"] as? [String: Any]

@@ -200,11 +200,20 @@ final class EventFields {
             // As passed, or as the file it names (an interpreter may make the path
             // absolute before opening it: python does).
             guard case let .array(name) = fileName() else { return .boolean(false) }
-            return .boolean(process.args.split(separator: 0).contains { argument in
-                argument.elementsEqual(raw)
+            let args = process.args
+            var start = args.startIndex
+            while start < args.endIndex {
+                let end = args[start...].firstIndex(of: 0) ?? args.endIndex
+                let argument = args[start..<end]
+                if argument.elementsEqual(raw)
                     || (argument.first == UInt8(ascii: "/") ? argument.elementsEqual(name)
                         : Self.joinedEquals(process.cwd, argument, name))
-            })
+                {
+                    return .boolean(true)
+                }
+                start = end + 1
+            }
+            return .boolean(false)
         case .procStdinType, .procStdoutType, .procStderrType:
             guard let packed = currentProcess()?.stdio else { return .none }
             let fd = field.id == .procStdinType ? 0 : field.id == .procStdoutType ? 1 : 2
@@ -419,18 +428,26 @@ final class EventFields {
         return .array(fdName[...])
     }
 
-    /// Whether `relative` joined with `directory` (normalised) is `name`.
+    /// Whether `relative` joined with `directory` (normalised) is `name`, compared
+    /// piece by piece as the join hands them over: nothing is allocated.
     private static func joinedEquals(_ directory: [UInt8], _ relative: ArraySlice<UInt8>, _ name: ArraySlice<UInt8>) -> Bool {
         guard !directory.isEmpty else { return false }
-        var equal = false
+        var offset = name.startIndex
+        var equal = true
         directory.withUnsafeBytes { base in
             relative.withUnsafeBytes { path in
-                var joined: [UInt8] = []
-                PathResolver.join(directory: base, path: path) { joined.append(contentsOf: $0) }
-                equal = joined.elementsEqual(name)
+                PathResolver.join(directory: base, path: path) { piece in
+                    guard equal else { return }
+                    let end = offset + piece.count
+                    guard end <= name.endIndex, name[offset..<end].elementsEqual(piece) else {
+                        equal = false
+                        return
+                    }
+                    offset = end
+                }
             }
         }
-        return equal
+        return equal && offset == name.endIndex
     }
 
     /// A generic syscall's argument `name`: as text (paths joined, flags named) or as a number.
