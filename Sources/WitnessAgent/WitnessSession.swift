@@ -52,7 +52,7 @@ final class WitnessSession {
     func watch(_ subject: ResolvedSubject, slot: Int) throws {
         let cgroups = subject.cgroupDirectory == nil ? nil : try CgroupFS.detect()
         let watched = try probe.watch(subject, slot: slot, cgroups: cgroups, processes: pipeline.processes)
-        pipeline.noteFilesOpenForWriting(by: watched.members, slot: slot)
+        pipeline.noteSubjectProcesses(watched.members, slot: slot)
         pipeline.label(slot: slot, as: "\(subject.kind):\(subject.value)")
     }
 

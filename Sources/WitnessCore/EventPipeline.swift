@@ -104,12 +104,13 @@ public final class EventPipeline {
             if DynamicLoader.isLoader(record.exePath) {
                 record.loaderTarget = DynamicLoader.target(argv: record.argv, cwd: record.cwd)
             }
-            // Who wrote what runs: the file by identity (a script's interpreter), else
-            // by name the script itself and the loader's target, lexically normalised.
+            // Who wrote what runs: the file by identity (a script's interpreter), else by
+            // name — a script's normalised path, a program renamed or linked into place
+            // (which gives it a new name, not new content) — and the loader's target.
             record.executableWriter = droppedFiles.writer(of: header.file, subjects: header.subjects)
-                ?? (executable.isEmpty
-                    ? droppedWriter(of: PathResolver.joined(directory: directory, path: filename), subjects: header.subjects)
-                    : nil)
+                ?? droppedWriter(
+                    of: executable.isEmpty ? PathResolver.joined(directory: directory, path: filename) : record.exePath,
+                    subjects: header.subjects)
                 ?? droppedWriter(of: record.loaderTarget, subjects: header.subjects)
             processes.insert(record)
         } else {
@@ -158,24 +159,30 @@ public final class EventPipeline {
     private func noteWrite(_ event: KernelEvent) {
         let header = event.header
         guard header.subjects != 0, header.result >= 0 || header.flags.contains(.ioUring) else { return }
-        var lost: UInt64 = 0
-        let note = { (file: FileID, path: UnsafeBufferPointer<UInt8>) in
-            let writer = self.processes.cached(header.pid)?.exePath ?? []
-            lost |= self.droppedFiles.record(file: file, path: path, writer: writer, subjects: header.subjects)
-        }
         switch event.payload {
         case let .open(_, flags, _, path, directory, _):
             guard OpenFlags.isWrite(flags) || flags & OpenFlags.create != 0 else { return }
-            PathResolver.join(directory: directory, path: path) { note(header.file, $0) }
+            noteWritten(header.file, directory: directory, path: path, by: header)
         case let .syscall(record):
             switch header.syscall {
             case .truncate, .ftruncate:
-                PathResolver.join(directory: record.directory, path: record.path) { note(header.file, $0) }
+                noteWritten(header.file, directory: record.directory, path: record.path, by: header)
             case .rename, .renameat, .renameat2, .link, .linkat, .symlink, .symlinkat:
-                PathResolver.join(directory: record.directory2, path: record.path2) { note(.none, $0) }
+                noteWritten(.none, directory: record.directory2, path: record.path2, by: header)
             default: return
             }
         default: return
+        }
+    }
+
+    /// One written file into `droppedFiles`; a forgotten entry is a loss for its windows.
+    private func noteWritten(
+        _ file: FileID, directory: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, by header: EventHeader
+    ) {
+        let writer = processes.cached(header.pid)?.exePath ?? []
+        var lost: UInt64 = 0
+        PathResolver.join(directory: directory, path: path) { name in
+            lost |= droppedFiles.record(file: file, path: name, writer: writer, subjects: header.subjects)
         }
         if lost != 0 { tallies?.recordAgentDrops(1, subjects: lost) }
     }
@@ -184,10 +191,12 @@ public final class EventPipeline {
         path.withUnsafeBufferPointer { droppedFiles.writer(of: $0, subjects: subjects) }
     }
 
-    /// Files the subject's processes hold open for writing as its window begins: what
-    /// they write through those descriptors during the window is not seen at an open,
-    /// so the files count as written by them from the start.
-    public func noteFilesOpenForWriting(by pids: [Int32], slot: Int) {
+    /// The subject's processes as its window in `slot` begins: their records are
+    /// marked as the window's, and the files they hold open for writing count as
+    /// written by them from the start (what they write through those descriptors
+    /// during the window passes no open).
+    public func noteSubjectProcesses(_ pids: [Int32], slot: Int) {
+        processes.mark(pids, slot: slot)
         var lost: UInt64 = 0
         for pid in pids {
             let writer = processes.cached(pid)?.exePath ?? []
@@ -204,6 +213,7 @@ public final class EventPipeline {
     /// by an earlier window there.
     public func beginWindow(slot: Int) {
         droppedFiles.forget(slot: slot)
+        processes.unmark(slot: slot)
     }
 
     /// Writes what is buffered.

@@ -130,9 +130,10 @@ public final class ProcessTable {
 
     public func insert(_ record: ProcessRecord) {
         gone.remove(record.pid)  // a pid comes back when it is reused
-        if let old = records[record.pid] { bytes -= Self.cost(old) }
+        let replacing = records[record.pid]
+        if let replacing { bytes -= Self.cost(replacing) }
         let cost = Self.cost(record)
-        while records.count >= capacity || bytes + cost > byteBudget,
+        while records.count - (replacing == nil ? 0 : 1) >= capacity || bytes + cost > byteBudget,
             let victim = records.first(where: { $0.key != record.pid })?.value
         {
             records.removeValue(forKey: victim.pid)
@@ -183,6 +184,18 @@ public final class ProcessTable {
             loginUID: loginUID ?? .max, cwd: ProcFiles.readLink(base + "/cwd") ?? [],
             executableIsMemfd: exePath.starts(with: Array("/memfd:".utf8)), executableIsDeleted: deleted, startTime: stat?.startTime ?? 0,
             vpid: ProcFiles.namespacePID(base + "/status"))
+    }
+
+    /// Marks the records of `pids` as seen by the window in `slot` (its processes at
+    /// the start), so that forgetting one counts against that window.
+    public func mark(_ pids: [Int32], slot: Int) {
+        for pid in pids { records[pid]?.subjects |= 1 << UInt64(slot) }
+    }
+
+    /// A window ends in `slot`, or another begins there: no record is its any more.
+    public func unmark(slot: Int) {
+        let bit: UInt64 = 1 << UInt64(slot)
+        for (pid, record) in records where record.subjects & bit != 0 { records[pid]?.subjects &= ~bit }
     }
 
     /// Records every process in `pids` (a subject's existing processes at start).
@@ -270,25 +283,52 @@ public enum ProcFiles {
         return names
     }
 
-    /// The regular files `pid` holds open for writing (fdinfo's access mode), by
-    /// identity as the kernel numbers it, with their paths.
+    /// The regular files `pid` holds open for writing, by identity as the kernel
+    /// numbers it, with their paths: fdinfo gives the access mode, the inode and the
+    /// mount, mountinfo the mount's device (the superblock's, as the BPF side reads
+    /// it, which stat's st_dev is not on btrfs subvolumes). Nothing here follows a
+    /// descriptor to its file, so a file on a stuck FUSE or NFS mount cannot hang it.
+    /// Needs CAP_SYS_PTRACE for other users' processes.
     public static func filesOpenForWriting(pid: Int32, procRoot: String = "/proc") -> [(FileID, [UInt8])] {
         let base = "\(procRoot)/\(pid)"
+        var devices: [Int: UInt32]?
         var files: [(FileID, [UInt8])] = []
-        for name in entries(of: base + "/fd") {
-            guard let info = read(base + "/fdinfo/" + name, limit: 4096, regularOnly: true),
-                let line = info.split(separator: 0x0A).first(where: { $0.starts(with: "flags:".utf8) }),
-                let flags = UInt32(String(decoding: line.dropFirst(6).filter { $0 != 0x09 && $0 != 0x20 }, as: UTF8.self), radix: 8),
-                flags & OpenFlags.accessMask != 0
+        for name in entries(of: base + "/fdinfo") {
+            guard let info = read(base + "/fdinfo/" + name, limit: 4096, regularOnly: true) else { continue }
+            var flags: UInt32?
+            var mount: Int?
+            var inode: UInt64?
+            for line in info.split(separator: 0x0A) {
+                let parts = line.split(whereSeparator: { $0 == 0x09 || $0 == 0x20 })
+                guard parts.count >= 2 else { continue }
+                let value = String(decoding: parts[1], as: UTF8.self)
+                switch String(decoding: parts[0], as: UTF8.self) {
+                case "flags:": flags = UInt32(value, radix: 8)
+                case "mnt_id:": mount = Int(value)
+                case "ino:": inode = UInt64(value)
+                default: break
+                }
+            }
+            guard let flags, flags & OpenFlags.accessMask != 0, let mount, let inode, inode != 0 else { continue }
+            if devices == nil { devices = mountDevices(base + "/mountinfo") }
+            guard let device = devices?[mount], let path = readLink(base + "/fd/" + name), path.first == UInt8(ascii: "/")
             else { continue }
-            var status = stat()
-            guard stat(base + "/fd/" + name, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { continue }
-            // stat's device number, re-encoded as the kernel's (major << 20 | minor).
-            let device = UInt64(status.st_dev)
-            let major = UInt32((device >> 8) & 0xfff), minor = UInt32((device & 0xff) | ((device >> 12) & 0xfff00))
-            files.append((FileID(device: major << 20 | minor, inode: UInt64(status.st_ino)), readLink(base + "/fd/" + name) ?? []))
+            files.append((FileID(device: device, inode: inode), path))
         }
         return files
+    }
+
+    /// Mount id → the kernel's device number (major << 20 | minor), from mountinfo.
+    static func mountDevices(_ path: String) -> [Int: UInt32] {
+        var devices: [Int: UInt32] = [:]
+        for line in (read(path, limit: 4 << 20, regularOnly: true) ?? []).split(separator: 0x0A) {
+            let fields = line.split(separator: 0x20, maxSplits: 3)
+            guard fields.count >= 3, let id = Int(String(decoding: fields[0], as: UTF8.self)) else { continue }
+            let numbers = fields[2].split(separator: UInt8(ascii: ":")).compactMap { UInt32(String(decoding: $0, as: UTF8.self)) }
+            guard numbers.count == 2 else { continue }
+            devices[id] = numbers[0] << 20 | numbers[1]
+        }
+        return devices
     }
 
     /// Every pid in /proc.

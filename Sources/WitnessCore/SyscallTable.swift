@@ -56,7 +56,8 @@ public struct SyscallShape: Sendable {
     public var arguments: [String]
     public var path: PathArgument?
     public var path2: PathArgument?
-    /// An argument holding a descriptor whose socket family is reported (dup2, dup3).
+    /// An argument holding a descriptor whose file the kernel describes: its socket
+    /// family (dup2, dup3) and its identity, device and inode (ftruncate, mmap).
     public var socketArgument: Int?
     /// Bytes 2 to 5 of the shape for handlers that read them their own way.
     var handlerBytes: [UInt8]?
@@ -191,7 +192,7 @@ public enum SyscallTable {
         shape(.fchmod, ["fd", "mode"]),
         shape(.fchmodat, ["dirfd", "filename", "mode"], path: (1, .argument(0))),
         shape(.truncate, ["path", "length"], path: (0, .workingDirectory), alsoNamed: ["truncate64"]),
-        shape(.ftruncate, ["fd", "length"], path: (0, .descriptor), alsoNamed: ["ftruncate64"]),
+        shape(.ftruncate, ["fd", "length"], path: (0, .descriptor), socket: 0, alsoNamed: ["ftruncate64"]),
         shape(.unlink, ["path"], path: (0, .workingDirectory)),
         shape(.unlinkat, ["dirfd", "name", "flags"], path: (1, .argument(0))),
         shape(.rename, ["oldpath", "newpath"], path: (0, .workingDirectory), path2: (1, .workingDirectory)),

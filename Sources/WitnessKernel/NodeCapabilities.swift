@@ -15,14 +15,9 @@ public enum NodeCapabilities {
         Capability(name: "PERFMON", number: 38, reason: "attach tracepoints or read kernel memory from BPF"),
         Capability(name: "SYS_RESOURCE", number: 24, reason: "raise RLIMIT_MEMLOCK, which kernels before 5.11 charge BPF memory to"),
         Capability(name: "DAC_READ_SEARCH", number: 2, reason: "open cgroups by id to name their container and pod"),
-    ]
-
-    /// Not asked for by daemonset.yaml. Without SYS_PTRACE the exe and cwd links of
-    /// other users' processes cannot be read from /proc: a process that was running
-    /// before its window and never execs during it has no proc.exepath or proc.cwd
-    /// (every exec in a window is named by the kernel, without it).
-    public static let optional: [Capability] = [
-        Capability(name: "SYS_PTRACE", number: 19, reason: "read the exe and cwd links of other users' processes"),
+        Capability(
+            name: "SYS_PTRACE", number: 19,
+            reason: "read other users' processes in /proc: the exe and cwd links, and the files they hold open for writing"),
     ]
 
     /// Those this process lacks and this kernel needs (CAP_SYS_ADMIN stands in for

@@ -6,10 +6,9 @@ extension WitnessProbe {
     /// followed by the fork program) — and tells the process table about the
     /// processes already in it. `witness`, `trace` and node mode all come here.
     /// A process tree needs no cgroup v2 hierarchy (`cgroups` may be nil).
-    /// - Returns: the cgroup id watched, which removing the subject needs (nil for a process tree).
+    /// - Returns: the cgroup id watched, which removing the subject needs (nil for a
+    ///   process tree), and the subject's processes at this moment.
     @discardableResult
-    /// - Returns: the cgroup id watched (nil for a process tree) and the subject's
-    ///   processes at this moment.
     public func watch(
         _ subject: ResolvedSubject, slot: Int, cgroups: CgroupFS?, processes: ProcessTable
     ) throws(AgentError) -> (cgroupID: UInt64?, members: [Int32]) {

@@ -204,13 +204,21 @@ public final class AlertSpool: Sendable {
     }
 
     private func syncLocked(_ state: inout State) {
-        if state.unsyncedWrites { fsync(state.writeFD) }
-        if state.unsyncedCursor {
-            Self.store(cursor: state.segments[0].number, state.readOffset, directory: directory)
+        if state.unsyncedWrites && fsync(state.writeFD) == 0 { state.unsyncedWrites = false }
+        if state.unsyncedCursor && Self.store(cursor: state.segments[0].number, state.readOffset, directory: directory) {
+            state.unsyncedCursor = false
         }
-        state.unsyncedWrites = false
-        state.unsyncedCursor = false
+        // The directory too: a new segment's name, a delivered one's removal, the
+        // cursor's rename are durable only once the directory is.
+        Self.syncDirectory(directory)
         state.lastSync = .now
+    }
+
+    private static func syncDirectory(_ directory: String) {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        fsync(fd)
+        close(fd)
     }
 
     /// Keeps a line the receiver refused for good, for an operator to look at:
@@ -349,14 +357,15 @@ public final class AlertSpool: Sendable {
     }
 
     /// Replaces the cursor file whole: a new file, synced, renamed over the old one.
-    private static func store(cursor number: Int, _ offset: Int, directory: String) {
+    /// False when any step failed (the old cursor stands; the next sync tries again).
+    private static func store(cursor number: Int, _ offset: Int, directory: String) -> Bool {
         let temporary = directory + "/cursor.new"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
+        guard fd >= 0 else { return false }
         var text = "\(number) \(offset)\n"
         let written = text.withUTF8 { writeAll(fd, UnsafeRawBufferPointer($0)) }
         let synced = fsync(fd) == 0
         close(fd)
-        if written == text.utf8.count && synced { rename(temporary, directory + "/cursor") }
+        return written == text.utf8.count && synced && rename(temporary, directory + "/cursor") == 0
     }
 }

@@ -21,7 +21,7 @@ public final class AlertStreams: Sendable {
 
         mutating func send(_ line: [UInt8], limit: Int) {
             guard queued.value < limit else {
-                lost += 1
+                lost += line.lineCount  // one event's alert lines come as one chunk
                 return
             }
             if lost > 0 {

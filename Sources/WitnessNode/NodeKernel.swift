@@ -44,9 +44,10 @@ public final class NodeKernel: @unchecked Sendable {
     private let consumer: RingBufferConsumer
     private let cgroups: CgroupFS
     private let mailbox = Mutex<(commands: [Command], stopped: Bool)>(([], false))
-    /// When the consumer thread last finished a batch or its commands (monotonic ns):
-    /// what /healthz compares with the work waiting for it.
+    /// Counts the consumer thread's finished batches and command lists: what /healthz
+    /// compares with the work waiting for it.
     private let progress = Heartbeat()
+    private let watchdog = Mutex(Watchdog())
     /// Kernel drop counters of each slot when its window opened.
     private var dropBaselines = [UInt64](repeating: 0, count: WindowTallies.slotCount)
     /// The cgroup id each slot watches, kept: the directory may be gone at close.
@@ -187,20 +188,33 @@ public final class NodeKernel: @unchecked Sendable {
     }
 
     /// Why the consumer thread counts as stuck, or nil: records or commands have
-    /// waited for it longer than `limit` (a /proc read that never returns, a thread
-    /// stopped). An idle consumer with nothing waiting is never stuck.
+    /// waited for it, with no batch finished, across checks more than `limit` apart
+    /// (a /proc read that never returns, a thread stopped). Work that arrived just
+    /// before a check is not a stall: it must still be waiting, untouched, at a
+    /// later check. An idle consumer with nothing waiting is never stuck.
     public func stall(after limit: Duration) -> String? {
-        let idle = WallClock.bootNow() &- progress.last
-        let limitNanoseconds = UInt64(limit.components.seconds) * 1_000_000_000
-            + UInt64(limit.components.attoseconds / 1_000_000_000)
-        guard idle > limitNanoseconds else { return nil }
         let commands = mailbox.withLock { $0.commands.count }
-        let fill = probe.ringBufferFill()
-        guard commands > 0 || fill > 0 else { return nil }
-        return "the consumer has not drained for \(idle / 1_000_000_000) s while "
-            + (commands > 0 ? "\(commands) window commands wait" : "records wait in the ring buffer")
+        let pending = commands > 0 || probe.ringBufferFill() > 0
+        let batches = progress.batches
+        let now = WallClock.bootNow()
+        return watchdog.withLock { watch -> String? in
+            guard pending, watch.pending, batches == watch.batches else {
+                watch = Watchdog(pending: pending, batches: batches, since: now)
+                return nil
+            }
+            let waited = Duration.nanoseconds(Int64(now &- watch.since))
+            guard waited > limit else { return nil }
+            return "the consumer has not drained for \(waited.components.seconds) s while "
+                + (commands > 0 ? "\(commands) window commands wait" : "records wait in the ring buffer")
+        }
     }
 
+    /// What the last liveness check saw.
+    private struct Watchdog {
+        var pending = false
+        var batches: UInt64 = 0
+        var since: UInt64 = 0
+    }
 
     private func run(_ command: Command, stopped: Bool) {
         switch command {
@@ -229,7 +243,7 @@ public final class NodeKernel: @unchecked Sendable {
                 }
                 tallies.activate(slot: slot)
                 pipeline.beginWindow(slot: slot)
-                pipeline.noteFilesOpenForWriting(by: members, slot: slot)
+                pipeline.noteSubjectProcesses(members, slot: slot)
                 pipeline.label(slot: slot, as: label)
                 reply(nil)
             } catch {
@@ -276,11 +290,12 @@ public final class NodeKernel: @unchecked Sendable {
     }
 }
 
-/// The consumer thread's last sign of progress, read by /healthz from another thread.
+/// The consumer thread's progress, read by /healthz from another thread: batches
+/// drained and command lists run.
 private final class Heartbeat: Sendable {
-    private let nanoseconds = Atomic<UInt64>(WallClock.bootNow())
+    private let count = Atomic<UInt64>(0)
 
-    func beat() { nanoseconds.store(WallClock.bootNow(), ordering: .relaxed) }
+    func beat() { count.add(1, ordering: .relaxed) }
 
-    var last: UInt64 { nanoseconds.load(ordering: .relaxed) }
+    var batches: UInt64 { count.load(ordering: .relaxed) }
 }

@@ -200,18 +200,19 @@ final class EventFields {
             // As passed, or as the file it names (an interpreter may make the path
             // absolute before opening it: python does).
             guard case let .array(name) = fileName() else { return .boolean(false) }
+            // The first argument that is no option: the script an interpreter runs
+            // (a data file named later is not code).
             let args = process.args
             var start = args.startIndex
             while start < args.endIndex {
                 let end = args[start...].firstIndex(of: 0) ?? args.endIndex
                 let argument = args[start..<end]
-                if argument.elementsEqual(raw)
-                    || (argument.first == UInt8(ascii: "/") ? argument.elementsEqual(name)
-                        : Self.joinedEquals(process.cwd, argument, name))
-                {
-                    return .boolean(true)
-                }
                 start = end + 1
+                guard argument.first != UInt8(ascii: "-") else { continue }
+                return .boolean(
+                    argument.elementsEqual(raw)
+                        || (argument.first == UInt8(ascii: "/")
+                            ? argument.elementsEqual(name) : Self.joinedEquals(process.cwd, argument, name)))
             }
             return .boolean(false)
         case .procStdinType, .procStdoutType, .procStderrType:

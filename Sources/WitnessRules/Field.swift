@@ -80,16 +80,16 @@ public enum FieldID: String, CaseIterable, Sendable {
     /// The executable path of the program that wrote this event's file (an open, an
     /// executable mapping) during the subject's window; `<NA>` when nothing did.
     case fdWriter = "fd.writer"
-    /// What the process's standard descriptors were at exec (Falco's names: file,
-    /// pipe, ipv4, ipv6, unix, ...).
-    /// An open of a file by the very name one of the process's arguments gives it:
-    /// an interpreter reading the script it was asked to run (`sh x.sh`, `python3
+    /// An open of a file by the name the process's first non-option argument gives
+    /// it: an interpreter reading the script it was asked to run (`sh x.sh`, `python3
     /// p.py`, and a script run directly, whose interpreter gets its path).
     case fdNamedInArgs = "fd.named_in_args"
     /// The argument vector was longer than the kernel side keeps (proc.args is cut).
     case procArgsTruncated = "proc.args_truncated"
     /// The program is a script, run by the interpreter its #! line names.
     case procIsExeScript = "proc.is_exe_script"
+    /// What the process's standard descriptors were at exec (Falco's names: file,
+    /// pipe, ipv4, ipv6, unix, ...).
     case procStdinType = "proc.stdin_type"
     case procStdoutType = "proc.stdout_type"
     case procStderrType = "proc.stderr_type"
