@@ -92,7 +92,8 @@ final class ConditionCompiler {
     func expand(_ items: [String]) -> [String] {
         var result: [String] = []
         for item in items {
-            if let list = lists[item] { result.append(contentsOf: list) } else { result.append(Self.unquote(item)) }
+            // As Falco splices list items into the condition: a quoted item is a string.
+            if let list = lists[item] { result.append(contentsOf: list.map(Self.unquote)) } else { result.append(Self.unquote(item)) }
         }
         return result
     }
@@ -122,6 +123,23 @@ final class ConditionCompiler {
         case .string: return try text(field, op, values)
         case .number: return try number(field, op, values)
         case .boolean: return try boolean(field, op, values)
+        case .network: return try network(field, op, values)
+        }
+    }
+
+    private func network(_ field: FieldRef, _ op: ComparisonOperator, _ values: [String]) throws(Failure) -> Predicate {
+        var networks: [IPNetwork] = []
+        for value in values {
+            guard let network = IPNetwork(value) else {
+                throw .badValue("'\(value)' is not an IP address or network (a.b.c.d/n, x::/n), as \(field.displayName) needs")
+            }
+            networks.append(network)
+        }
+        switch op {
+        case .equal, .doubleEqual: return .network(field, Array(networks.prefix(1)), negated: false)
+        case .notEqual: return .network(field, Array(networks.prefix(1)), negated: true)
+        case .in, .intersects: return .network(field, networks, negated: false)
+        default: throw .badValue("operator '\(op.rawValue)' does not apply to the address \(field.displayName)")
         }
     }
 

@@ -334,6 +334,15 @@ final class EventFields {
                 }
             default: return .none
             }
+        case .fdNameChanged:
+            return .boolean(false)
+        case .fdIp, .fdNet, .fdSnet, .fdCnet:
+            // In outputs: the server end's address (the client's for fd.cnet).
+            let ends = endpoints(field.id)
+            guard let end = ends.server ?? ends.client else { return .none }
+            address.reset()
+            SocketAddressFormatter.appendHost(end, to: &address)
+            return .array(address.bytes[...])
         case .fdSip, .fdSport, .fdCip, .fdCport:
             guard case let .connect(_, remote, local, _) = payload else { return .none }
             let server = field.id == .fdSip || field.id == .fdSport
@@ -427,6 +436,17 @@ final class EventFields {
             fdNameReady = true
         }
         return .array(fdName[...])
+    }
+
+    /// The ends an address field looks at: both for fd.ip and fd.net, the server
+    /// (remote) for fd.snet, the client (local) for fd.cnet; connections only.
+    func endpoints(_ id: FieldID) -> (client: SocketAddress?, server: SocketAddress?) {
+        guard active, case let .connect(_, remote, local, _) = payload else { return (nil, nil) }
+        switch id {
+        case .fdSnet: return (nil, remote)
+        case .fdCnet: return (local, nil)
+        default: return (local, remote)
+        }
     }
 
     /// Whether `relative` joined with `directory` (normalised) is `name`, compared

@@ -94,6 +94,17 @@ public enum FieldID: String, CaseIterable, Sendable {
     case procStdoutType = "proc.stdout_type"
     case procStderrType = "proc.stderr_type"
     case threadCapEffective = "thread.cap_effective"
+    /// Either end's address (Falco's filter-only fd.ip: a test holds if it holds for
+    /// one of them).
+    case fdIp = "fd.ip"
+    /// The network of either end, of the server end, of the client end, against CIDR
+    /// operands (`fd.snet in ("10.0.0.0/8")`).
+    case fdNet = "fd.net"
+    case fdSnet = "fd.snet"
+    case fdCnet = "fd.cnet"
+    /// Whether the event changed its descriptor's name (Falco: an unconnected UDP send
+    /// to a new peer). Witness reports connections, not unconnected sends: false.
+    case fdNameChanged = "fd.name_changed"
     case fdNameraw = "fd.nameraw"
     case fdConnected = "fd.connected"
     case fdLport = "fd.lport"
@@ -109,7 +120,7 @@ public enum FieldID: String, CaseIterable, Sendable {
     /// that tests one cannot be evaluated, so its rule is skipped.
     case unavailable = "<unavailable>"
 
-    enum Kind { case string, number, boolean }
+    enum Kind { case string, number, boolean, network }
 
     var kind: Kind {
         switch self {
@@ -117,10 +128,12 @@ public enum FieldID: String, CaseIterable, Sendable {
             .groupGid, .fdSport, .fdCport, .fdNum, .userLoginuid, .procDuration, .fdLport, .fdRport, .evtRawarg:
             return .number
         case .evtFailed, .evtIsOpenRead, .evtIsOpenWrite, .procIsExeUpperLayer, .procIsExeFromMemfd, .procIsExeDeleted,
-            .fdNamedInArgs, .procIsExeScript, .procArgsTruncated,
+            .fdNamedInArgs, .procIsExeScript, .procArgsTruncated, .fdNameChanged,
             .fdConnected,
             .containerPrivileged, .threadIsmain:
             return .boolean
+        case .fdIp, .fdNet, .fdSnet, .fdCnet:
+            return .network
         default:
             return .string
         }
@@ -132,7 +145,7 @@ public enum FieldID: String, CaseIterable, Sendable {
     /// Falco fields that Witness knows of but cannot observe on this path.
     static let unavailableNames: Set<String> = [
         "proc.sname", "proc.vpgid", "proc.sid", "container.start_ts", "fd.sip.name",
-        "fd.cip.name", "fd.name_changed", "proc.exe_ino", "proc.exe_ino.ctime", "proc.exe_ino.mtime",
+        "fd.cip.name", "proc.exe_ino", "proc.exe_ino.ctime", "proc.exe_ino.mtime",
         "proc.exe_ino.ctime_duration_proc_start", "container.image", "container.image.id", "k8s.ns.labels",
         "container.mounts",
     ]

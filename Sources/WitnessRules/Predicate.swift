@@ -15,6 +15,9 @@ indirect enum Predicate {
     /// `evt.type` tests, compiled to a bit per syscall: no string compared. 128 bits,
     /// one per `Syscall` case (a test checks they fit).
     case eventType(mask: UInt128, negated: Bool)
+    /// An address field against networks: true when one of the field's ends is in
+    /// one of them (with `negated`, when one of its ends is in none of them).
+    case network(FieldRef, [IPNetwork], negated: Bool)
 
     enum TextTest {
         case equal([UInt8])
@@ -66,6 +69,11 @@ indirect enum Predicate {
             return !fields.value(field).isNone
         case let .eventType(mask, negated):
             return (mask & (1 << UInt128(fields.syscall.rawValue)) != 0) != negated
+        case let .network(field, networks, negated):
+            let ends = fields.endpoints(field.id)
+            if let end = ends.client, networks.contains(where: { $0.contains(end) }) != negated { return true }
+            if let end = ends.server, networks.contains(where: { $0.contains(end) }) != negated { return true }
+            return false
         }
     }
 

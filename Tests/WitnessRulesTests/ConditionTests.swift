@@ -128,6 +128,34 @@ struct ConditionTests {
         #expect(any.loaded.rules.first?.eventTypes == nil)
     }
 
+    /// Falco's network fields against CIDR operands: the server end (fd.snet), the
+    /// client end (fd.cnet), either end (fd.net, fd.ip); quoted list items as Falco
+    /// splices them; a bad network is an error naming it.
+    @Test func networksMatchCIDROperands() throws {
+        let metadata = RecordFixture.connect(
+            sockaddr: RecordFixture.sockaddrIPv4(169, 254, 169, 254, port: 80), local: [10, 0, 0, 2], localPort: 5000)
+        for (condition, expected) in [
+            ("fd.snet = 169.254.0.0/16", true), ("fd.snet = 169.255.0.0/16", false), ("fd.snet in (10.0.0.0/8)", false),
+            ("fd.cnet in (10.0.0.0/8, 192.168.0.0/16)", true), ("fd.net = 10.0.0.0/8", true), ("fd.net != 127.0.0.0/8", true),
+            ("fd.ip = 169.254.169.254", true), ("fd.ip = 10.0.0.2", true), ("fd.ip = 10.0.0.3", false),
+            ("fd.snet = 0.0.0.0/0", true), ("fd.snet = ::/0", false), ("fd.name_changed = false", true),
+        ] {
+            #expect(try RuleHarness(condition: condition).fires(metadata) == expected, "\(condition)")
+        }
+        let yaml = """
+            - list: private
+              items: ['"10.0.0.0/8"', '"172.16.0.0/12"', '"192.168.0.0/16"']
+            - rule: r
+              desc: d
+              condition: evt.type = connect and not fd.snet in (private) and fd.cnet in (private)
+              output: o
+              priority: WARNING
+            """
+        #expect(try RuleHarness(yaml).fires(metadata))
+        let bad = RuleHarness(condition: "fd.snet in (10.0.0.0/33)")
+        #expect(bad.loaded.hasErrors && bad.loaded.diagnostics.contains { $0.message.contains("10.0.0.0/33") })
+    }
+
     @Test func connectAndSyscallFields() throws {
         let metadata = RecordFixture.connect(
             sockaddr: RecordFixture.sockaddrIPv4(169, 254, 169, 254, port: 80), local: [10, 0, 0, 2], localPort: 5000)
