@@ -124,6 +124,13 @@ final class ConditionCompiler {
         case .number: return try number(field, op, values)
         case .boolean: return try boolean(field, op, values)
         case .network: return try network(field, op, values)
+        case .hostName:
+            switch op {
+            case .equal, .doubleEqual: return .hostName(field, ResolvedNames(names: Array(values.prefix(1))), negated: false)
+            case .notEqual: return .hostName(field, ResolvedNames(names: Array(values.prefix(1))), negated: true)
+            case .in, .intersects: return .hostName(field, ResolvedNames(names: values), negated: false)
+            default: throw .badValue("operator '\(op.rawValue)' does not apply to the host name \(field.displayName)")
+            }
         }
     }
 

@@ -336,6 +336,8 @@ final class EventFields {
             }
         case .fdNameChanged:
             return .boolean(false)
+        case .fdSipName, .fdCipName:
+            return .none  // a condition compares names; Witness keeps no reverse map to print one
         case .fdIp, .fdNet, .fdSnet, .fdCnet:
             // In outputs: the server end's address (the client's for fd.cnet).
             let ends = endpoints(field.id)
@@ -443,8 +445,8 @@ final class EventFields {
     func endpoints(_ id: FieldID) -> (client: SocketAddress?, server: SocketAddress?) {
         guard active, case let .connect(_, remote, local, _) = payload else { return (nil, nil) }
         switch id {
-        case .fdSnet: return (nil, remote)
-        case .fdCnet: return (local, nil)
+        case .fdSnet, .fdSipName: return (nil, remote)
+        case .fdCnet, .fdCipName: return (local, nil)
         default: return (local, remote)
         }
     }

@@ -105,6 +105,10 @@ public enum FieldID: String, CaseIterable, Sendable {
     /// Whether the event changed its descriptor's name (Falco: an unconnected UDP send
     /// to a new peer). Witness reports connections, not unconnected sends: false.
     case fdNameChanged = "fd.name_changed"
+    /// The server's or client's address against host names, resolved in the
+    /// background (`ResolvedNames`): true when the address is one of a name's.
+    case fdSipName = "fd.sip.name"
+    case fdCipName = "fd.cip.name"
     case fdNameraw = "fd.nameraw"
     case fdConnected = "fd.connected"
     case fdLport = "fd.lport"
@@ -120,7 +124,7 @@ public enum FieldID: String, CaseIterable, Sendable {
     /// that tests one cannot be evaluated, so its rule is skipped.
     case unavailable = "<unavailable>"
 
-    enum Kind { case string, number, boolean, network }
+    enum Kind { case string, number, boolean, network, hostName }
 
     var kind: Kind {
         switch self {
@@ -134,6 +138,8 @@ public enum FieldID: String, CaseIterable, Sendable {
             return .boolean
         case .fdIp, .fdNet, .fdSnet, .fdCnet:
             return .network
+        case .fdSipName, .fdCipName:
+            return .hostName
         default:
             return .string
         }
@@ -144,8 +150,7 @@ public enum FieldID: String, CaseIterable, Sendable {
 
     /// Falco fields that Witness knows of but cannot observe on this path.
     static let unavailableNames: Set<String> = [
-        "proc.sname", "proc.vpgid", "proc.sid", "container.start_ts", "fd.sip.name",
-        "fd.cip.name", "proc.exe_ino", "proc.exe_ino.ctime", "proc.exe_ino.mtime",
+        "proc.sname", "proc.vpgid", "proc.sid", "container.start_ts", "proc.exe_ino", "proc.exe_ino.ctime", "proc.exe_ino.mtime",
         "proc.exe_ino.ctime_duration_proc_start", "container.image", "container.image.id", "k8s.ns.labels",
         "container.mounts",
     ]

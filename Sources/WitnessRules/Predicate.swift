@@ -18,6 +18,8 @@ indirect enum Predicate {
     /// An address field against networks: true when one of the field's ends is in
     /// one of them (with `negated`, when one of its ends is in none of them).
     case network(FieldRef, [IPNetwork], negated: Bool)
+    /// An address field against host names' current addresses.
+    case hostName(FieldRef, ResolvedNames, negated: Bool)
 
     enum TextTest {
         case equal([UInt8])
@@ -74,6 +76,10 @@ indirect enum Predicate {
             if let end = ends.client, networks.contains(where: { $0.contains(end) }) != negated { return true }
             if let end = ends.server, networks.contains(where: { $0.contains(end) }) != negated { return true }
             return false
+        case let .hostName(field, names, negated):
+            let ends = fields.endpoints(field.id)
+            guard let end = ends.server ?? ends.client else { return false }
+            return names.contains(end) != negated
         }
     }
 

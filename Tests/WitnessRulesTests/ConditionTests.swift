@@ -156,6 +156,17 @@ struct ConditionTests {
         #expect(bad.loaded.hasErrors && bad.loaded.diagnostics.contains { $0.message.contains("10.0.0.0/33") })
     }
 
+    /// fd.sip.name against a name the hosts file resolves: localhost is 127.0.0.1.
+    @Test func hostNamesMatchTheirAddresses() throws {
+        let local = RecordFixture.connect(sockaddr: RecordFixture.sockaddrIPv4(127, 0, 0, 1, port: 80))
+        let elsewhere = RecordFixture.connect(sockaddr: RecordFixture.sockaddrIPv4(10, 1, 1, 1, port: 80))
+        #expect(try RuleHarness(condition: "fd.sip.name = localhost").fires(local))
+        #expect(try !RuleHarness(condition: "fd.sip.name = localhost").fires(elsewhere))
+        #expect(try RuleHarness(condition: "fd.sip.name in (no-such-host.invalid, localhost)").fires(local))
+        #expect(try RuleHarness(condition: "fd.sip.name != localhost").fires(elsewhere))
+        #expect(try !RuleHarness(condition: "fd.sip.name = no-such-host.invalid").fires(local))
+    }
+
     @Test func connectAndSyscallFields() throws {
         let metadata = RecordFixture.connect(
             sockaddr: RecordFixture.sockaddrIPv4(169, 254, 169, 254, port: 80), local: [10, 0, 0, 2], localPort: 5000)

@@ -1,0 +1,90 @@
+import Foundation
+import Glibc
+import Synchronization
+import WitnessCore
+
+/// The host names a condition compares an address with (Falco's fd.sip.name and
+/// fd.cip.name): resolved off the event path — when the rules load, then again every
+/// `refreshSeconds` — so that a test is a lookup in the names' current addresses,
+/// never a DNS query on the consumer thread. An address matches a name when it is
+/// among that name's addresses now. getaddrinfo gives no TTL, so the refresh is a
+/// fixed interval, the order of the short TTLs cluster DNS uses.
+final class ResolvedNames: Sendable {
+    let names: [String]
+    private let addresses = Mutex<[IPNetwork]>([])
+    static let refreshSeconds = 30
+
+    init(names: [String]) {
+        self.names = names
+        NameRefresher.shared.register(self)
+    }
+
+    func contains(_ address: SocketAddress) -> Bool {
+        addresses.withLock { $0.contains { $0.contains(address) } }
+    }
+
+    /// Looks every name up (blocking: on the refresher's thread only).
+    func refresh() {
+        var found: [IPNetwork] = []
+        for name in names {
+            var hints = addrinfo()
+            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+            var list: UnsafeMutablePointer<addrinfo>?
+            guard getaddrinfo(name, nil, &hints, &list) == 0 else { continue }
+            var entry = list
+            while let current = entry {
+                var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+                let family = current.pointee.ai_family
+                if let sockaddr = current.pointee.ai_addr {
+                    if family == AF_INET {
+                        sockaddr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                            var address = $0.pointee.sin_addr
+                            _ = inet_ntop(AF_INET, &address, &text, socklen_t(text.count))
+                        }
+                    } else if family == AF_INET6 {
+                        sockaddr.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                            var address = $0.pointee.sin6_addr
+                            _ = inet_ntop(AF_INET6, &address, &text, socklen_t(text.count))
+                        }
+                    }
+                }
+                let decoded = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                if let network = IPNetwork(decoded), !found.contains(network) { found.append(network) }
+                entry = current.pointee.ai_next
+            }
+            freeaddrinfo(list)
+        }
+        addresses.withLock { $0 = found }
+    }
+}
+
+/// One thread that resolves every registered name set: at once when it is
+/// registered (the loader waits up to a second for that first answer), then every
+/// `ResolvedNames.refreshSeconds`.
+final class NameRefresher: Sendable {
+    static let shared = NameRefresher()
+    private let sets = Mutex<[ResolvedNames]>([])
+    private let started = Mutex(false)
+
+    func register(_ names: ResolvedNames) {
+        sets.withLock { $0.append(names) }
+        let first = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            names.refresh()
+            first.signal()
+        }
+        _ = first.wait(timeout: .now() + 1)
+        let start = started.withLock { running -> Bool in
+            defer { running = true }
+            return !running
+        }
+        if start {
+            Thread.detachNewThread { [self] in
+                while true {
+                    sleep(UInt32(ResolvedNames.refreshSeconds))
+                    for set in sets.withLock({ $0 }) { set.refresh() }
+                }
+            }
+        }
+    }
+}
