@@ -125,12 +125,7 @@ final class ConditionCompiler {
         case .boolean: return try boolean(field, op, values)
         case .network: return try network(field, op, values)
         case .hostName:
-            switch op {
-            case .equal, .doubleEqual: return .hostName(field, ResolvedNames(names: Array(values.prefix(1))), negated: false)
-            case .notEqual: return .hostName(field, ResolvedNames(names: Array(values.prefix(1))), negated: true)
-            case .in, .intersects: return .hostName(field, ResolvedNames(names: values), negated: false)
-            default: throw .badValue("operator '\(op.rawValue)' does not apply to the host name \(field.displayName)")
-            }
+            return try membership(field, op, values, of: "host name") { .hostName(field, ResolvedNames(names: $0), negated: $1) }
         }
     }
 
@@ -142,11 +137,20 @@ final class ConditionCompiler {
             }
             networks.append(network)
         }
+        return try membership(field, op, networks, of: "address") { .network(field, $0, negated: $1) }
+    }
+
+    /// How address and host-name tests read their operands: `=` the first value,
+    /// `!=` its negation, `in` (and `intersects`) every value.
+    private func membership<Value>(
+        _ field: FieldRef, _ op: ComparisonOperator, _ values: [Value], of kind: String,
+        _ make: ([Value], Bool) -> Predicate
+    ) throws(Failure) -> Predicate {
         switch op {
-        case .equal, .doubleEqual: return .network(field, Array(networks.prefix(1)), negated: false)
-        case .notEqual: return .network(field, Array(networks.prefix(1)), negated: true)
-        case .in, .intersects: return .network(field, networks, negated: false)
-        default: throw .badValue("operator '\(op.rawValue)' does not apply to the address \(field.displayName)")
+        case .equal, .doubleEqual: return make(Array(values.prefix(1)), false)
+        case .notEqual: return make(Array(values.prefix(1)), true)
+        case .in, .intersects: return make(values, false)
+        default: throw .badValue("operator '\(op.rawValue)' does not apply to the \(kind) \(field.displayName)")
         }
     }
 
