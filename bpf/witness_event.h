@@ -207,6 +207,8 @@ struct witness_exec_event {
     __u64 exe_ino;
     __u32 stdio;           /* enum witness_stdio_type of fds 0, 1 and 2, a byte each (successful exec) */
     __u32 reserved;
+    __u64 cap_permitted;   /* permitted and inheritable capability sets after exec */
+    __u64 cap_inheritable;
     char data[];
 };
 
@@ -289,7 +291,7 @@ struct witness_control {
 };
 
 _Static_assert(sizeof(struct witness_event_header) == 80, "event header layout");
-_Static_assert(sizeof(struct witness_exec_event) == 136, "exec event layout");
+_Static_assert(sizeof(struct witness_exec_event) == 152, "exec event layout");
 _Static_assert(sizeof(struct witness_syscall_event) == 160, "syscall event layout");
 _Static_assert(sizeof(struct witness_fork_event) == 96, "fork event layout");
 _Static_assert(sizeof(struct witness_open_event) == 120, "open event layout");

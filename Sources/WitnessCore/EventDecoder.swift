@@ -65,10 +65,14 @@ public enum EventDecoder {
             let identity = ExecIdentity(
                 loginUID: exec.loginuid, tty: exec.tty, capabilities: exec.cap_effective, vpid: exec.vpid,
                 stdio: exec.stdio)
+            var identityWithSets = identity
+            identityWithSets.permitted = exec.cap_permitted
+            identityWithSets.inheritable = exec.cap_inheritable
             header.file = FileID(device: exec.exe_dev, inode: exec.exe_ino)
             return KernelEvent(
                 header: header,
-                payload: .exec(filename: filename, args: args, directory: directory, identity: identity, executable: executable))
+                payload: .exec(
+                    filename: filename, args: args, directory: directory, identity: identityWithSets, executable: executable))
         case .open:
             try require(bytes, openSize, "open")
             let open = bytes.loadUnaligned(as: witness_open_event.self)

@@ -100,6 +100,8 @@ public final class EventPipeline {
             record.executableInUpperLayer = header.flags.contains(.executableInUpperLayer)
             record.subjects = header.subjects | (previous?.subjects ?? 0)
             record.stdio = identity.stdio
+            record.permittedCapabilities = identity.permitted
+            record.inheritableCapabilities = identity.inheritable
             record.executableIsScript = header.flags.contains(.executableIsScript)
             if DynamicLoader.isLoader(record.exePath) {
                 record.loaderTarget = DynamicLoader.target(argv: record.argv, cwd: record.cwd)

@@ -318,6 +318,9 @@ public struct ExecIdentity: Equatable, Sendable {
     public var tty: UInt32
     /// Effective capability set.
     public var capabilities: UInt64
+    /// Permitted and inheritable sets.
+    public var permitted: UInt64 = 0
+    public var inheritable: UInt64 = 0
     /// The pid in the process's own PID namespace (1: a container's init); 0 unknown.
     public var vpid: UInt32
     /// What descriptors 0, 1 and 2 are (`StdioType`, a byte each).

@@ -20,6 +20,10 @@ public struct ProcessRecord: Sendable, Equatable {
     public var cwd: [UInt8]
     /// Effective capabilities after exec (thread.cap_effective); nil when unknown.
     public var capabilities: UInt64?
+    /// Permitted and inheritable capabilities after exec (thread.cap_permitted,
+    /// thread.cap_inheritable); nil when unknown.
+    public var permittedCapabilities: UInt64?
+    public var inheritableCapabilities: UInt64?
     /// The executable is a memfd: an exec that never touched a file system.
     public var executableIsMemfd: Bool
     /// The executable had no name left when it ran (unlinked, run through a descriptor).

@@ -161,6 +161,21 @@ final class EventFields {
         case .procPexe:
             guard let parent = ancestor(1), !parent.argv.isEmpty else { return .none }
             return .array(parent.exe)
+        case .procAexe:
+            let generation = field.ancestor ?? 1
+            let record = generation == 0 ? currentProcess() : ancestor(generation)
+            guard let record, !record.argv.isEmpty else { return .none }
+            return .array(record.exe)
+        case .fdSockfamily:
+            guard case let .connect(_, remote, _, _) = payload else { return .none }
+            switch remote {
+            case .ipv4, .ipv6: return .text("ip")
+            case .unix: return .text("unix")
+            default: return .none
+            }
+        case .fdPort:
+            // In outputs the server's port; a condition tests either (Predicate).
+            return value(FieldRef(id: .fdSport))
         case .procAexepath:
             let generation = field.ancestor ?? 1
             let record = generation == 0 ? currentProcess() : ancestor(generation)
@@ -222,8 +237,11 @@ final class EventFields {
         case .fdWriter:
             guard let writer = droppedFiles?.writer(of: header.file, subjects: header.subjects) else { return .none }
             return writer.isEmpty ? .text("<unknown>") : .array(writer[...])
-        case .threadCapEffective:
-            guard let capabilities = currentProcess()?.capabilities else { return .none }
+        case .threadCapEffective, .threadCapPermitted, .threadCapInheritable:
+            let process = currentProcess()
+            let set = field.id == .threadCapEffective ? process?.capabilities
+                : field.id == .threadCapPermitted ? process?.permittedCapabilities : process?.inheritableCapabilities
+            guard let capabilities = set else { return .none }
             rendered.reset()
             Capabilities.append(capabilities, to: &rendered)
             return .array(rendered.bytes[...])
@@ -336,9 +354,9 @@ final class EventFields {
             }
         case .fdNameChanged:
             return .boolean(false)
-        case .fdSipName, .fdCipName:
+        case .fdSipName, .fdCipName, .fdRipName, .fdLipName:
             return .none  // a condition compares names; Witness keeps no reverse map to print one
-        case .fdIp, .fdNet, .fdSnet, .fdCnet:
+        case .fdIp, .fdNet, .fdSnet, .fdCnet, .fdRnet, .fdLnet:
             // In outputs: the server end's address (the client's for fd.cnet).
             let ends = endpoints(field.id)
             guard let end = ends.server ?? ends.client else { return .none }
@@ -445,8 +463,8 @@ final class EventFields {
     func endpoints(_ id: FieldID) -> (client: SocketAddress?, server: SocketAddress?) {
         guard active, case let .connect(_, remote, local, _) = payload else { return (nil, nil) }
         switch id {
-        case .fdSnet, .fdSipName: return (nil, remote)
-        case .fdCnet, .fdCipName: return (local, nil)
+        case .fdSnet, .fdSipName, .fdRnet, .fdRipName: return (nil, remote)
+        case .fdCnet, .fdCipName, .fdLnet, .fdLipName: return (local, nil)
         default: return (local, remote)
         }
     }

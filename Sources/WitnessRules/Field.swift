@@ -69,6 +69,8 @@ public enum FieldID: String, CaseIterable, Sendable {
     case procCwd = "proc.cwd"
     case procDuration = "proc.duration"
     case procAexepath = "proc.aexepath"
+    /// `proc.aexe[N]`: an ancestor's argv[0] (any ancestor without N).
+    case procAexe = "proc.aexe"
     case procIsExeFromMemfd = "proc.is_exe_from_memfd"
     /// The executable had no name left when it ran (unlinked, run by fexecve).
     case procIsExeDeleted = "proc.is_exe_deleted"
@@ -94,6 +96,8 @@ public enum FieldID: String, CaseIterable, Sendable {
     case procStdoutType = "proc.stdout_type"
     case procStderrType = "proc.stderr_type"
     case threadCapEffective = "thread.cap_effective"
+    case threadCapPermitted = "thread.cap_permitted"
+    case threadCapInheritable = "thread.cap_inheritable"
     /// Either end's address (Falco's filter-only fd.ip: a test holds if it holds for
     /// one of them).
     case fdIp = "fd.ip"
@@ -102,6 +106,14 @@ public enum FieldID: String, CaseIterable, Sendable {
     case fdNet = "fd.net"
     case fdSnet = "fd.snet"
     case fdCnet = "fd.cnet"
+    /// The remote and the local end's network (for a connection: the server's and
+    /// the client's).
+    case fdRnet = "fd.rnet"
+    case fdLnet = "fd.lnet"
+    /// Either end's port (a test holds if it holds for one of them).
+    case fdPort = "fd.port"
+    /// `ip` or `unix`: the family of the connection's socket.
+    case fdSockfamily = "fd.sockfamily"
     /// Whether the event changed its descriptor's name (Falco: an unconnected UDP send
     /// to a new peer). Witness reports connections, not unconnected sends: false.
     case fdNameChanged = "fd.name_changed"
@@ -109,6 +121,8 @@ public enum FieldID: String, CaseIterable, Sendable {
     /// background (`ResolvedNames`): true when the address is one of a name's.
     case fdSipName = "fd.sip.name"
     case fdCipName = "fd.cip.name"
+    case fdRipName = "fd.rip.name"
+    case fdLipName = "fd.lip.name"
     case fdNameraw = "fd.nameraw"
     case fdConnected = "fd.connected"
     case fdLport = "fd.lport"
@@ -129,16 +143,16 @@ public enum FieldID: String, CaseIterable, Sendable {
     var kind: Kind {
         switch self {
         case .evtRawres, .evtTime, .evtNum, .procPid, .procPpid, .procVpid, .procApid, .procTty, .threadTid, .userUid,
-            .groupGid, .fdSport, .fdCport, .fdNum, .userLoginuid, .procDuration, .fdLport, .fdRport, .evtRawarg:
+            .groupGid, .fdSport, .fdCport, .fdPort, .fdNum, .userLoginuid, .procDuration, .fdLport, .fdRport, .evtRawarg:
             return .number
         case .evtFailed, .evtIsOpenRead, .evtIsOpenWrite, .procIsExeUpperLayer, .procIsExeFromMemfd, .procIsExeDeleted,
             .fdNamedInArgs, .procIsExeScript, .procArgsTruncated, .fdNameChanged,
             .fdConnected,
             .containerPrivileged, .threadIsmain:
             return .boolean
-        case .fdIp, .fdNet, .fdSnet, .fdCnet:
+        case .fdIp, .fdNet, .fdSnet, .fdCnet, .fdRnet, .fdLnet:
             return .network
-        case .fdSipName, .fdCipName:
+        case .fdSipName, .fdCipName, .fdRipName, .fdLipName:
             return .hostName
         default:
             return .string
@@ -146,7 +160,7 @@ public enum FieldID: String, CaseIterable, Sendable {
     }
 
     /// Fields that take `[N]`: the N-th ancestor; without it, any ancestor.
-    var takesAncestorIndex: Bool { self == .procAname || self == .procApid || self == .procAexepath }
+    var takesAncestorIndex: Bool { self == .procAname || self == .procApid || self == .procAexepath || self == .procAexe }
 
     /// Falco fields that Witness knows of but cannot observe on this path.
     static let unavailableNames: Set<String> = [

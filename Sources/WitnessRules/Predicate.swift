@@ -87,6 +87,10 @@ indirect enum Predicate {
     /// the test holds if it holds for any of them, as in Falco.
     @inline(__always)
     private static func forEachValue(_ field: FieldRef, _ fields: EventFields, _ test: (FieldValue) -> Bool) -> Bool {
+        // fd.port is either end's, as in Falco.
+        if field.id == .fdPort {
+            return test(fields.value(FieldRef(id: .fdSport))) || test(fields.value(FieldRef(id: .fdCport)))
+        }
         guard field.id.takesAncestorIndex, field.ancestor == nil else { return test(fields.value(field)) }
         var generation = 1
         while generation <= 32, fields.ancestor(generation) != nil {

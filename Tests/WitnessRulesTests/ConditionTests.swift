@@ -156,6 +156,20 @@ struct ConditionTests {
         #expect(bad.loaded.hasErrors && bad.loaded.diagnostics.contains { $0.message.contains("10.0.0.0/33") })
     }
 
+    /// fd.port is either end's; fd.rnet and fd.lnet the remote and local network;
+    /// fd.sockfamily ip or unix.
+    @Test func portsFamiliesAndEndNetworks() throws {
+        let metadata = RecordFixture.connect(
+            sockaddr: RecordFixture.sockaddrIPv4(169, 254, 169, 254, port: 80), local: [10, 0, 0, 2], localPort: 5000)
+        for (condition, expected) in [
+            ("fd.port = 80", true), ("fd.port = 5000", true), ("fd.port in (22, 443)", false),
+            ("fd.rnet = 169.254.0.0/16", true), ("fd.lnet = 169.254.0.0/16", false), ("fd.lnet = 10.0.0.0/8", true),
+            ("fd.sockfamily = ip", true), ("fd.sockfamily = unix", false),
+        ] {
+            #expect(try RuleHarness(condition: condition).fires(metadata) == expected, "\(condition)")
+        }
+    }
+
     /// fd.sip.name against a name the hosts file resolves: localhost is 127.0.0.1.
     @Test func hostNamesMatchTheirAddresses() throws {
         let local = RecordFixture.connect(sockaddr: RecordFixture.sockaddrIPv4(127, 0, 0, 1, port: 80))

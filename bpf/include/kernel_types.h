@@ -133,6 +133,8 @@ struct witness_kernel_cap {
 struct user_namespace;
 
 struct cred {
+    struct witness_kernel_cap cap_inheritable;
+    struct witness_kernel_cap cap_permitted;
     struct witness_kernel_cap cap_effective;
     struct user_namespace *user_ns;
 } WITNESS_CORE;

@@ -90,8 +90,12 @@ static __always_inline void process__identity(struct witness_exec_event *event)
         event->tty = (major << 8) | (minor & 0xff) | ((minor & ~0xffu) << 12);
     }
     event->cap_effective = 0;
+    event->cap_permitted = 0;
+    event->cap_inheritable = 0;
     const struct cred *cred = BPF_CORE_READ(task, cred);
     bpf_core_read(&event->cap_effective, sizeof(event->cap_effective), &cred->cap_effective);
+    bpf_core_read(&event->cap_permitted, sizeof(event->cap_permitted), &cred->cap_permitted);
+    bpf_core_read(&event->cap_inheritable, sizeof(event->cap_inheritable), &cred->cap_inheritable);
     /* After a successful exec the caller leads its thread group, so its thread pid is
      * the process's (user space reads vpid only from successful execs). */
     struct pid *pid = BPF_CORE_READ(task, thread_pid);
