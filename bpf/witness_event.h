@@ -19,6 +19,7 @@
 #define WITNESS_COMM_LEN 16
 /* Bytes kept of one path or file name; a longer one is cut and flagged. */
 #define WITNESS_PATH_MAX 4096
+#define WITNESS_ENV_MAX 4096      /* environment bytes kept of an exec (proc.env) */
 /* Bytes kept of an exec's argument vector (NUL-separated), cut and flagged beyond. */
 #define WITNESS_ARGS_MAX 4096
 /* Directory components walked to resolve a relative path in the kernel. */
@@ -155,6 +156,7 @@ enum witness_event_flags {
     WITNESS_FLAG_EXE_DELETED = 1 << 15,       /* exec: the executable has no name left (unlinked) */
     WITNESS_FLAG_EXE_UPPER = 1 << 16,         /* exec: the executable is in an overlay's upper layer */
     WITNESS_FLAG_EXE_SCRIPT = 1 << 17,        /* exec: a script, run by the interpreter its #! names */
+    WITNESS_FLAG_ENV_TRUNCATED = 1 << 18,     /* exec: the environment was longer than kept */
 };
 
 /* Why the kernel side lost something; index of the per-CPU drop counters. */
@@ -206,7 +208,7 @@ struct witness_exec_event {
     __u32 exe_dev;         /* the file the kernel runs (a script's interpreter): device and inode */
     __u64 exe_ino;
     __u32 stdio;           /* enum witness_stdio_type of fds 0, 1 and 2, a byte each (successful exec) */
-    __u32 reserved;
+    __u32 env_len;         /* bytes of NUL-separated environment after the executable's path (successful exec) */
     __u64 cap_permitted;   /* permitted and inheritable capability sets after exec */
     __u64 cap_inheritable;
     char data[];
@@ -298,7 +300,8 @@ _Static_assert(sizeof(struct witness_open_event) == 120, "open event layout");
 _Static_assert(sizeof(struct witness_connect_event) == 240, "connect event layout");
 _Static_assert(sizeof(struct witness_control) == 32, "control layout");
 _Static_assert(sizeof(struct witness_wake_record) == 8, "wake record layout");
-_Static_assert(sizeof(struct witness_exec_event) + 3 * WITNESS_PATH_MAX + WITNESS_ARGS_MAX + 8 <= WITNESS_EVENT_MAX,
+_Static_assert(sizeof(struct witness_exec_event) + 3 * WITNESS_PATH_MAX + WITNESS_ARGS_MAX + WITNESS_ENV_MAX + 8
+                   <= WITNESS_EVENT_MAX,
                "exec event fits the scratch buffer");
 _Static_assert(sizeof(struct witness_open_event) + 3 * WITNESS_PATH_MAX <= WITNESS_EVENT_MAX,
                "open event fits the scratch buffer");

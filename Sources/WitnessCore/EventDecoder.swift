@@ -62,6 +62,9 @@ public enum EventDecoder {
             let executable = try slice(
                 bytes, from: execSize + filename.count + args.count + directory.count, count: Int(exec.exe_len),
                 "executable")
+            let environment = try slice(
+                bytes, from: execSize + filename.count + args.count + directory.count + executable.count,
+                count: Int(exec.env_len), "environment")
             let identity = ExecIdentity(
                 loginUID: exec.loginuid, tty: exec.tty, capabilities: exec.cap_effective, vpid: exec.vpid,
                 stdio: exec.stdio)
@@ -72,7 +75,8 @@ public enum EventDecoder {
             return KernelEvent(
                 header: header,
                 payload: .exec(
-                    filename: filename, args: args, directory: directory, identity: identityWithSets, executable: executable))
+                    filename: filename, args: args, directory: directory, identity: identityWithSets, executable: executable,
+                    environment: environment))
         case .open:
             try require(bytes, openSize, "open")
             let open = bytes.loadUnaligned(as: witness_open_event.self)

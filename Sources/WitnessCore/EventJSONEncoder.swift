@@ -173,7 +173,7 @@ public struct EventJSONEncoder {
     private func appendPayloadFields(_ event: KernelEvent, to writer: inout JSONWriter) {
         let header = event.header
         switch event.payload {
-        case let .exec(filename, args, _, identity, _):
+        case let .exec(filename, args, _, identity, _, _):
             writer.raw(",")
             writer.key("user.loginuid")
             writer.integer(identity.loginUID == .max ? -1 : Int64(identity.loginUID))
@@ -357,7 +357,7 @@ public struct EventJSONEncoder {
         writer.raw(header.syscall.eventType)
         writer.byte(UInt8(ascii: " "))
         switch event.payload {
-        case let .exec(filename, _, directory, _, _):
+        case let .exec(filename, _, directory, _, _, _):
             PathResolver.appendJoined(directory: directory, path: filename, to: &writer)
         case let .syscall(record):
             SyscallFormatter.appendSummary(header.syscall, record, to: &writer)

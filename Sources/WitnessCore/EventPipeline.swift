@@ -83,7 +83,7 @@ public final class EventPipeline {
         tallies?.recordEvent(header.syscall, subjects: header.subjects)
 
         // An exec changes the process before anything is said about it.
-        if case let .exec(filename, args, directory, identity, executable) = event.payload, header.result == 0 {
+        if case let .exec(filename, args, directory, identity, executable, environment) = event.payload, header.result == 0 {
             let previous = processes.cached(header.pid)
             var record = ProcessRecord(
                 pid: header.pid, ppid: header.ppid, name: Array(header.comm),
@@ -100,6 +100,8 @@ public final class EventPipeline {
             record.executableInUpperLayer = header.flags.contains(.executableInUpperLayer)
             record.subjects = header.subjects | (previous?.subjects ?? 0)
             record.stdio = identity.stdio
+            record.environment = Array(environment)
+            record.environmentTruncated = header.flags.contains(.environmentTruncated)
             record.permittedCapabilities = identity.permitted
             record.inheritableCapabilities = identity.inheritable
             record.executableIsScript = header.flags.contains(.executableIsScript)

@@ -46,7 +46,7 @@ public struct EventTextFormatter {
         // The target goes through the JSON escaper first, then is made terminal-safe.
         scratch.reset()
         switch event.payload {
-        case let .exec(filename, args, _, _, _):
+        case let .exec(filename, args, _, _, _, _):
             if args.isEmpty {
                 scratch.escaped(Self.buffer(filename))
             } else {

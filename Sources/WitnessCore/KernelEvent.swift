@@ -192,6 +192,7 @@ public struct EventFlags: OptionSet, Sendable {
     public static let executableIsDeleted = EventFlags(rawValue: UInt32(WITNESS_FLAG_EXE_DELETED.rawValue))
     public static let executableInUpperLayer = EventFlags(rawValue: UInt32(WITNESS_FLAG_EXE_UPPER.rawValue))
     public static let executableIsScript = EventFlags(rawValue: UInt32(WITNESS_FLAG_EXE_SCRIPT.rawValue))
+    public static let environmentTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_ENV_TRUNCATED.rawValue))
 
     /// Which gate into the kernel the syscall took, as the `evt.gate` field says it.
     public var gate: StaticString {
@@ -289,10 +290,11 @@ public enum EventPayload {
     /// `args` holds the argument vector, NUL-separated, argv[0] first; `directory`
     /// is what a relative filename is relative to (empty for an absolute one).
     /// `executable` is the kernel's own path of the file it runs (empty for a script,
-    /// run by its interpreter, and for a failed exec).
+    /// run by its interpreter, and for a failed exec); `environment` the new image's
+    /// environment, NUL-separated (successful execs; cut at 4 KiB).
     case exec(
         filename: UnsafeRawBufferPointer, args: UnsafeRawBufferPointer, directory: UnsafeRawBufferPointer,
-        identity: ExecIdentity, executable: UnsafeRawBufferPointer)
+        identity: ExecIdentity, executable: UnsafeRawBufferPointer, environment: UnsafeRawBufferPointer)
     case exit
     /// A new process (childPID 0 when the call failed), or a thread given a namespace
     /// of its own; `flags` are the CLONE_* flags of clone and clone3 (0 for fork, vfork).

@@ -31,6 +31,9 @@ public struct ProcessRecord: Sendable, Equatable {
     /// The executable is in an overlay's upper layer: written in the container, not
     /// shipped in its image (Falco's proc.is_exe_upper_layer); false when unknown.
     public var executableInUpperLayer = false
+    /// The environment at exec, NUL-separated (proc.env), and whether it was cut.
+    public var environment: [UInt8] = []
+    public var environmentTruncated = false
     /// The program is a script its #! interpreter runs (proc.exepath is the script's).
     public var executableIsScript = false
     /// What descriptors 0, 1 and 2 were at exec (`StdioType`, packed); 0 unknown.
@@ -151,7 +154,7 @@ public final class ProcessTable {
 
     /// What a record holds, roughly: its arrays and the fixed part.
     static func cost(_ record: ProcessRecord) -> Int {
-        160 + record.name.count + record.exePath.count + record.argv.count + record.cwd.count
+        160 + record.name.count + record.exePath.count + record.argv.count + record.cwd.count + record.environment.count
             + record.loaderTarget.count + (record.executableWriter?.count ?? 0)
     }
 

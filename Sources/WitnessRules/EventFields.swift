@@ -134,7 +134,7 @@ final class EventFields {
             return .array(rendered.bytes[...])
         case .evtArgFilename:
             if case .syscall = payload { return argument("filename", asNumber: false) }
-            guard case let .exec(filename, _, _, _, _) = payload else { return .none }
+            guard case let .exec(filename, _, _, _, _, _) = payload else { return .none }
             return .bytes(filename)
         case .evtArg: return argument(name(of: field), asNumber: false)
         case .evtRawarg: return argument(name(of: field), asNumber: true)
@@ -401,6 +401,33 @@ final class EventFields {
             case .containerImageRepository: return .array(container.repository[...])
             default: return .array(container.tag[...])
             }
+        case .procEnv:
+            // As Falco prints it: NAME=value pairs joined by spaces.
+            guard let environment = currentProcess()?.environment, !environment.isEmpty else { return .none }
+            rendered.reset()
+            var start = environment.startIndex
+            while start < environment.endIndex {
+                let end = environment[start...].firstIndex(of: 0) ?? environment.endIndex
+                if end > start {
+                    if !rendered.bytes.isEmpty { rendered.byte(UInt8(ascii: " ")) }
+                    rendered.bytes.append(contentsOf: environment[start..<end])
+                }
+                start = end + 1
+            }
+            return .array(rendered.bytes[...])
+        case .procEnvVariable:
+            guard let environment = currentProcess()?.environment else { return .none }
+            let key = name(of: field).utf8
+            var start = environment.startIndex
+            while start < environment.endIndex {
+                let end = environment[start...].firstIndex(of: 0) ?? environment.endIndex
+                let entry = environment[start..<end]
+                if entry.count > key.count, entry.starts(with: key), entry[entry.startIndex + key.count] == UInt8(ascii: "=") {
+                    return .array(entry[(entry.startIndex + key.count + 1)...])
+                }
+                start = end + 1
+            }
+            return .none
         case .k8sPodLabel:
             guard let pod = identities?.pod(of: header.cgroupID)?.pod, let value = pod.labelValues[name(of: field)] else {
                 return .none

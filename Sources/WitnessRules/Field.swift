@@ -60,6 +60,10 @@ public enum FieldID: String, CaseIterable, Sendable {
     case k8sPodName = "k8s.pod.name"
     case k8sNsName = "k8s.ns.name"
     case k8sPodLabels = "k8s.pod.labels"
+    /// `proc.env`: the environment at exec, as `NAME=value` pairs joined by spaces;
+    /// `proc.env[NAME]`: one variable's value.
+    case procEnv = "proc.env"
+    case procEnvVariable = "proc.env.*"
     /// `k8s.pod.label[KEY]` (or `k8s.pod.label.KEY`): one label's value.
     case k8sPodLabel = "k8s.pod.label.*"
     case userLoginuid = "user.loginuid"
@@ -195,6 +199,7 @@ public struct FieldRef: Hashable, Sendable {
         case .evtArg: return "evt.arg.\(name ?? "")"
         case .evtRawarg: return "evt.rawarg.\(name ?? "")"
         case .k8sPodLabel: return "k8s.pod.label[\(name ?? "")]"
+        case .procEnvVariable: return "proc.env[\(name ?? "")]"
         case .unavailable: return name ?? id.rawValue
         default: return ancestor.map { "\(id.rawValue)[\($0)]" } ?? id.rawValue
         }
@@ -205,7 +210,11 @@ public struct FieldRef: Hashable, Sendable {
         if name == "k8s.pod.label", let argument, !argument.isEmpty {
             return .success(FieldRef(id: .k8sPodLabel, name: argument))
         }
-        guard let id = FieldID(rawValue: name), id != .evtArg, id != .evtRawarg, id != .k8sPodLabel, id != .unavailable
+        if name == "proc.env", let argument, !argument.isEmpty {
+            return .success(FieldRef(id: .procEnvVariable, name: argument))
+        }
+        guard let id = FieldID(rawValue: name), id != .evtArg, id != .evtRawarg, id != .k8sPodLabel, id != .procEnvVariable,
+            id != .unavailable
         else {
             if name.hasPrefix("k8s.pod.label."), argument == nil, name.count > 14 {
                 return .success(FieldRef(id: .k8sPodLabel, name: String(name.dropFirst(14))))

@@ -65,7 +65,7 @@ struct EventDecoderTests {
 
     @Test func decodesAnExecWithItsArguments() throws {
         try RecordFixture.exec(filename: "/usr/bin/curl", argv: ["curl", "-s", "http://x"]).withEvent { event in
-            guard case let .exec(filename, args, _, _, _) = event.payload else {
+            guard case let .exec(filename, args, _, _, _, _) = event.payload else {
                 Issue.record("not an exec")
                 return
             }

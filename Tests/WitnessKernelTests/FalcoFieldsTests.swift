@@ -55,5 +55,26 @@ extension RealKernelTests {
         #expect(outputFields(of: "Exec of true", in: result).count == 2)
         #expect(outputFields(of: "Admin permitted", in: result).count == 1, "only the first: \(result.stdout)")
     }
+
+    /// proc.env and proc.env[NAME] from the new image's environment, read by the
+    /// kernel at exec (Falco's GLIBC_TUNABLES rule tests it).
+    @Test func theEnvironmentAtExec() throws {
+        let dir = try Scratch.directory("env")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let rules = """
+            - rule: Tunables
+              desc: test
+              condition: evt.type = execve and evt.res = SUCCESS and proc.name = true and proc.env icontains GLIBC_TUNABLES
+              output: env (value=%proc.env[GLIBC_TUNABLES])
+              priority: NOTICE
+            """
+        try Scratch.write("\(dir.path)/rules.yaml", Data(rules.utf8))
+        let result = try Agent.run(
+            ["trace", "--alerts", "--rules", "\(dir.path)/rules.yaml", "--output", "json", "--", "sh", "-c",
+             "/bin/true; GLIBC_TUNABLES=glibc.malloc.check=3 /bin/true"], timeout: 120)
+        #expect(result.status == 0, "\(result.stderr)")
+        let values = outputFields(of: "Tunables", in: result).compactMap { $0["proc.env[GLIBC_TUNABLES]"] as? String }
+        #expect(values == ["glibc.malloc.check=3"], "\(result.stdout)")
+    }
 }
 

@@ -122,6 +122,8 @@ struct linux_binprm {
 struct mm_struct {
     unsigned long arg_start;
     unsigned long arg_end;
+    unsigned long env_start;
+    unsigned long env_end;
     struct file *exe_file;
 } WITNESS_CORE;
 

@@ -33,6 +33,25 @@ static __always_inline __u32 process__read_args(struct witness_exec_event *event
     return len;
 }
 
+/* The environment of the new image, from its mm, after the other strings at `offset`
+ * (proc.env: GLIBC_TUNABLES, LD_PRELOAD, a proxy). */
+static __always_inline __u32 process__read_env(struct witness_exec_event *event, __u32 offset)
+{
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+    unsigned long start = BPF_CORE_READ(task, mm, env_start);
+    unsigned long end = BPF_CORE_READ(task, mm, env_end);
+    unsigned long len = end > start ? end - start : 0;
+    if (len > WITNESS_ENV_MAX) {
+        len = WITNESS_ENV_MAX;
+        event->header.flags |= WITNESS_FLAG_ENV_TRUNCATED;
+    }
+    if (offset > 3 * WITNESS_PATH_MAX + WITNESS_ARGS_MAX)
+        return 0;
+    if (bpf_probe_read_user(event->data + offset, len, (void *)start))
+        return 0;
+    return len;
+}
+
 /* State of reading a failed exec's argument array, shared with the bpf_loop callback. */
 struct process__argv_walk {
     struct witness_exec_event *event;
@@ -158,7 +177,7 @@ __noinline int process__exec_failed(struct witness_call *call)
     event->exe_dev = 0;
     event->exe_ino = 0;
     event->stdio = 0;
-    event->reserved = 0;
+    event->env_len = 0;
     event__submit(event, sizeof(*event) + filename_len + args_len + dir_len, call->subjects);
     return 0;
 }
@@ -225,8 +244,12 @@ int witness_process_exec(unsigned long long *ctx)
     /* Where the new program's standard streams go: a shell whose input is a TCP
      * socket is a remote shell, however the descriptors were put there. */
     event->stdio = fd__stdio_type(0) | fd__stdio_type(1) << 8 | fd__stdio_type(2) << 16;
-    event->reserved = 0;
-    event__submit(event, sizeof(*event) + filename_len + args_len + dir_len + exe_len, subjects);
+    __u32 env_len = 0;
+    if (filename_len <= WITNESS_PATH_MAX && args_len <= WITNESS_ARGS_MAX && dir_len <= WITNESS_PATH_MAX
+        && exe_len <= WITNESS_PATH_MAX)
+        env_len = process__read_env(event, filename_len + args_len + dir_len + exe_len);
+    event->env_len = env_len;
+    event__submit(event, sizeof(*event) + filename_len + args_len + dir_len + exe_len + env_len, subjects);
     return 0;
 }
 
