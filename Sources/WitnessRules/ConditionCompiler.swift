@@ -98,6 +98,18 @@ final class ConditionCompiler {
         return result
     }
 
+    /// `cafebabe` → [0xca, 0xfe, 0xba, 0xbe]; nil for an odd length or a non-hex digit.
+    static func hexBytes(_ text: String) -> [UInt8]? {
+        let digits = Array(text.utf8)
+        guard !digits.isEmpty, digits.count.isMultiple(of: 2) else { return nil }
+        var bytes: [UInt8] = []
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let byte = UInt8(String(decoding: digits[index...index + 1], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(byte)
+        }
+        return bytes
+    }
+
     static func unquote(_ item: String) -> String {
         if item.count >= 2, let first = item.first, first == "\"" || first == "'", item.last == first {
             return String(item.dropFirst().dropLast())
@@ -177,8 +189,18 @@ final class ConditionCompiler {
         case .pmatch: return .text(field, .pathMatch(values.map { Array($0.utf8) }))
         case .less, .lessOrEqual, .greater, .greaterOrEqual:
             throw .badValue("operator '\(op.rawValue)' compares numbers, but \(field.displayName) is a string")
-        case .bcontains, .bstartswith, .regex:
-            throw .unsupportedOperator(op.rawValue)
+        case .regex:
+            do throws(SafeRegex.Failure) {
+                return .text(field, .regex(try SafeRegex(values.first ?? "")))
+            } catch {
+                throw .badValue(error.message)
+            }
+        case .bcontains, .bstartswith:
+            // The operand is hex: `bcontains cafebabe` looks for those four bytes.
+            guard let text = values.first, let bytes = Self.hexBytes(text) else {
+                throw .badValue("'\(values.first ?? "")' is not hex bytes, as '\(op.rawValue)' needs")
+            }
+            return .text(field, op == .bcontains ? .contains(bytes) : .startsWith(bytes))
         case .exists:
             return .exists(field)
         }

@@ -31,6 +31,8 @@ indirect enum Predicate {
         case glob([UInt8], caseInsensitive: Bool)
         case member(ByteStringSet)
         case pathMatch([[UInt8]])
+        /// The whole value matches (Falco's `regex`, RE2's ANCHOR_BOTH).
+        case regex(SafeRegex)
     }
 
     enum NumberTest {
@@ -146,6 +148,7 @@ extension Predicate.TextTest {
         case .pathMatch(let prefixes):
             for prefix in prefixes where ByteMatching.pathMatch(value, prefix) { return true }
             return false
+        case .regex(let expression): return expression.matches(value)
         }
     }
 }

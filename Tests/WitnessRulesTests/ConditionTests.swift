@@ -156,6 +156,28 @@ struct ConditionTests {
         #expect(bad.loaded.hasErrors && bad.loaded.diagnostics.contains { $0.message.contains("10.0.0.0/33") })
     }
 
+    /// `regex` matches the whole value (as Falco's RE2 ANCHOR_BOTH), in time linear in
+    /// the value whatever the pattern; bcontains/bstartswith take hex bytes.
+    @Test func regexAndByteOperators() throws {
+        for (condition, expected) in [
+            (#"fd.name regex "/etc/shadow""#, true), (#"fd.name regex "shadow""#, false), (#"fd.name regex ".*shadow""#, true),
+            (#"fd.name regex "^/etc/[a-z]+$""#, true), (#"fd.name regex "/etc/(passwd|shadow|group)""#, true),
+            (#"fd.name regex "/etc/s[^/]{3,5}w""#, true), (#"fd.name regex "/etc/s[^/]{5,6}w""#, false),
+            (#"fd.name regex "/\\w+/\\w+""#, true), (#"fd.name regex "/\\d+/.*""#, false), (#"fd.name regex /\w+/\w+"#, true), (#"fd.name regex "(?:/[a-z]+)+""#, true),
+            ("fd.name bcontains 2f657463", true), ("fd.name bstartswith 2f6574632f", true), ("fd.name bstartswith 65", false),
+        ] {
+            #expect(try RuleHarness(condition: condition).fires(shadowOpen) == expected, "\(condition)")
+        }
+        // A pattern that makes backtracking engines take exponential time: linear here.
+        let long = RecordFixture.open(path: Array(("/" + String(repeating: "a", count: 5000)).utf8), flags: 0, result: 3)
+        #expect(try !RuleHarness(condition: #"fd.name regex "/(a*)*b""#).fires(long))
+        #expect(try RuleHarness(condition: #"fd.name regex "/(a|aa)*""#).fires(long))
+        for bad in [#"fd.name regex "(a""#, #"fd.name regex "a{2000}""#, #"fd.name regex "*a""#, "fd.name bcontains zz",
+                    "fd.name bcontains abc"] {
+            #expect(RuleHarness(condition: bad).loaded.hasErrors, "\(bad)")
+        }
+    }
+
     /// fd.port is either end's; fd.rnet and fd.lnet the remote and local network;
     /// fd.sockfamily ip or unix.
     @Test func portsFamiliesAndEndNetworks() throws {
