@@ -211,6 +211,8 @@ struct witness_exec_event {
     __u32 env_len;         /* bytes of NUL-separated environment after the executable's path (successful exec) */
     __u64 cap_permitted;   /* permitted and inheritable capability sets after exec */
     __u64 cap_inheritable;
+    __u32 sid;             /* session id (host numbering) and process group id in the task's own PID namespace */
+    __u32 vpgid;
     char data[];
 };
 
@@ -293,7 +295,7 @@ struct witness_control {
 };
 
 _Static_assert(sizeof(struct witness_event_header) == 80, "event header layout");
-_Static_assert(sizeof(struct witness_exec_event) == 152, "exec event layout");
+_Static_assert(sizeof(struct witness_exec_event) == 160, "exec event layout");
 _Static_assert(sizeof(struct witness_syscall_event) == 160, "syscall event layout");
 _Static_assert(sizeof(struct witness_fork_event) == 96, "fork event layout");
 _Static_assert(sizeof(struct witness_open_event) == 120, "open event layout");

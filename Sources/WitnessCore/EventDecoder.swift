@@ -71,6 +71,8 @@ public enum EventDecoder {
             var identityWithSets = identity
             identityWithSets.permitted = exec.cap_permitted
             identityWithSets.inheritable = exec.cap_inheritable
+            identityWithSets.sessionID = exec.sid
+            identityWithSets.namespaceProcessGroupID = exec.vpgid
             header.file = FileID(device: exec.exe_dev, inode: exec.exe_ino)
             return KernelEvent(
                 header: header,

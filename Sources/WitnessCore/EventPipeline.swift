@@ -103,6 +103,9 @@ public final class EventPipeline {
             record.environment = Array(environment)
             record.environmentTruncated = header.flags.contains(.environmentTruncated)
             record.permittedCapabilities = identity.permitted
+            record.sessionID = identity.sessionID > 0 ? Int32(bitPattern: identity.sessionID) : nil
+            record.namespaceProcessGroupID =
+                identity.namespaceProcessGroupID > 0 ? Int32(bitPattern: identity.namespaceProcessGroupID) : nil
             record.inheritableCapabilities = identity.inheritable
             record.executableIsScript = header.flags.contains(.executableIsScript)
             if DynamicLoader.isLoader(record.exePath) {

@@ -323,6 +323,9 @@ public struct ExecIdentity: Equatable, Sendable {
     /// Permitted and inheritable sets.
     public var permitted: UInt64 = 0
     public var inheritable: UInt64 = 0
+    /// Session id (host numbering) and process group id in the process's namespace; 0 unknown.
+    public var sessionID: UInt32 = 0
+    public var namespaceProcessGroupID: UInt32 = 0
     /// The pid in the process's own PID namespace (1: a container's init); 0 unknown.
     public var vpid: UInt32
     /// What descriptors 0, 1 and 2 are (`StdioType`, a byte each).

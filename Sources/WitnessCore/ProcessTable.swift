@@ -31,6 +31,10 @@ public struct ProcessRecord: Sendable, Equatable {
     /// The executable is in an overlay's upper layer: written in the container, not
     /// shipped in its image (Falco's proc.is_exe_upper_layer); false when unknown.
     public var executableInUpperLayer = false
+    /// Session id and process group id in its PID namespace, at exec (proc.sid,
+    /// proc.vpgid); nil when unknown.
+    public var sessionID: Int32?
+    public var namespaceProcessGroupID: Int32?
     /// The environment at exec, NUL-separated (proc.env), and whether it was cut.
     public var environment: [UInt8] = []
     public var environmentTruncated = false

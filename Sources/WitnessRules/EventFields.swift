@@ -161,6 +161,15 @@ final class EventFields {
         case .procPexe:
             guard let parent = ancestor(1), !parent.argv.isEmpty else { return .none }
             return .array(parent.exe)
+        case .procSid:
+            return currentProcess()?.sessionID.map { .number(Int64($0)) } ?? .none
+        case .procVpgid:
+            return currentProcess()?.namespaceProcessGroupID.map { .number(Int64($0)) } ?? .none
+        case .procIsVpgidLeader:
+            guard let process = currentProcess(), let group = process.namespaceProcessGroupID, let vpid = process.vpid else {
+                return .none
+            }
+            return .boolean(group == vpid)
         case .procAexe:
             let generation = field.ancestor ?? 1
             let record = generation == 0 ? currentProcess() : ancestor(generation)

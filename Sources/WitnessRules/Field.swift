@@ -75,6 +75,11 @@ public enum FieldID: String, CaseIterable, Sendable {
     case procAexepath = "proc.aexepath"
     /// `proc.aexe[N]`: an ancestor's argv[0] (any ancestor without N).
     case procAexe = "proc.aexe"
+    /// Session id, process group id in the PID namespace, and whether the process
+    /// leads its group (vpgid = vpid): as they were at exec.
+    case procSid = "proc.sid"
+    case procVpgid = "proc.vpgid"
+    case procIsVpgidLeader = "proc.is_vpgid_leader"
     case procIsExeFromMemfd = "proc.is_exe_from_memfd"
     /// The executable had no name left when it ran (unlinked, run by fexecve).
     case procIsExeDeleted = "proc.is_exe_deleted"
@@ -147,10 +152,10 @@ public enum FieldID: String, CaseIterable, Sendable {
     var kind: Kind {
         switch self {
         case .evtRawres, .evtTime, .evtNum, .procPid, .procPpid, .procVpid, .procApid, .procTty, .threadTid, .userUid,
-            .groupGid, .fdSport, .fdCport, .fdPort, .fdNum, .userLoginuid, .procDuration, .fdLport, .fdRport, .evtRawarg:
+            .groupGid, .fdSport, .fdCport, .fdPort, .procSid, .procVpgid, .fdNum, .userLoginuid, .procDuration, .fdLport, .fdRport, .evtRawarg:
             return .number
         case .evtFailed, .evtIsOpenRead, .evtIsOpenWrite, .procIsExeUpperLayer, .procIsExeFromMemfd, .procIsExeDeleted,
-            .fdNamedInArgs, .procIsExeScript, .procArgsTruncated, .fdNameChanged,
+            .fdNamedInArgs, .procIsExeScript, .procArgsTruncated, .fdNameChanged, .procIsVpgidLeader,
             .fdConnected,
             .containerPrivileged, .threadIsmain:
             return .boolean
@@ -168,7 +173,7 @@ public enum FieldID: String, CaseIterable, Sendable {
 
     /// Falco fields that Witness knows of but cannot observe on this path.
     static let unavailableNames: Set<String> = [
-        "proc.sname", "proc.vpgid", "proc.sid", "container.start_ts", "proc.exe_ino", "proc.exe_ino.ctime", "proc.exe_ino.mtime",
+        "proc.sname", "container.start_ts", "proc.exe_ino", "proc.exe_ino.ctime", "proc.exe_ino.mtime",
         "proc.exe_ino.ctime_duration_proc_start", "container.image", "container.image.id", "k8s.ns.labels",
         "container.mounts",
     ]

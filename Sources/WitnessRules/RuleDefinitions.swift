@@ -45,7 +45,9 @@ struct ExceptionDefinition {
     /// True when `fields` was a single field (then each value is compared with `in`).
     var singleField: Bool
     var comparisons: [String]
-    var values: [[String]]
+    /// Rows of cells; a cell is one value, or a list of them (a nested list, or a
+    /// list's name) for an `in`, `pmatch` or `intersects` comparison.
+    var values: [[[String]]]
     var location: SourceLocation
 }
 

@@ -294,13 +294,14 @@ private struct LoaderState {
                 single = true
             }
             let comparisons = Self.strings(fields["comps"]) ?? fields["comps"]?.string.map { [$0] } ?? []
-            var values: [[String]] = []
+            var values: [[[String]]] = []
             if case .sequence(let rows)? = fields["values"] {
                 for row in rows {
-                    if let cells = Self.strings(row) {
-                        values.append(cells)
+                    if case .sequence(let cells) = row {
+                        // A cell is a value or, nested, a list of values.
+                        values.append(cells.map { cell in cell.string.map { [$0] } ?? Self.strings(cell) ?? [] })
                     } else if let cell = row.string {
-                        values.append([cell])
+                        values.append([[cell]])
                     }
                 }
             }
@@ -405,10 +406,11 @@ private struct LoaderState {
                 if exception.singleField {
                     // One field: its values are a list, compared with `in` (or the given comparison).
                     let op = ComparisonOperator(rawValue: exception.comparisons.first ?? "in") ?? .in
+                    let flat = values.flatMap { $0 }
                     rows.append(
                         try compiler.comparison(
                             FieldSyntax(name: exception.fields[0], argument: nil, offset: 0), op,
-                            op == .in || op == .pmatch || op == .intersects ? .list(values) : .value(values.first ?? "")))
+                            op == .in || op == .pmatch || op == .intersects ? .list(flat) : .value(flat.first ?? "")))
                     continue
                 }
                 var cells: [Predicate] = []
@@ -419,7 +421,8 @@ private struct LoaderState {
                     }
                     let (name, argument) = Self.splitField(field)
                     let operand: Operand =
-                        op == .in || op == .pmatch || op == .intersects ? .list([values[index]]) : .value(values[index])
+                        op == .in || op == .pmatch || op == .intersects
+                        ? .list(values[index]) : .value(values[index].first ?? "")
                     cells.append(try compiler.comparison(FieldSyntax(name: name, argument: argument, offset: 0), op, operand))
                 }
                 rows.append(.all(cells))

@@ -131,7 +131,7 @@ struct EventDecoderTests {
         // The C header asserts these too; a Swift-side mismatch would mean a bad import.
         #expect(MemoryLayout<witness_event_header>.size == 80)
         #expect(MemoryLayout<witness_open_event>.size == 120)
-        #expect(MemoryLayout<witness_exec_event>.size == 152)
+        #expect(MemoryLayout<witness_exec_event>.size == 160)
         #expect(MemoryLayout<witness_syscall_event>.size == 160)
         #expect(MemoryLayout<witness_open_event>.offset(of: \.file_ino) == 112)
         #expect(MemoryLayout<witness_fork_event>.size == 96)

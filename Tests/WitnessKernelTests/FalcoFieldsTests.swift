@@ -76,5 +76,33 @@ extension RealKernelTests {
         let values = outputFields(of: "Tunables", in: result).compactMap { $0["proc.env[GLIBC_TUNABLES]"] as? String }
         #expect(values == ["glibc.malloc.check=3"], "\(result.stdout)")
     }
+
+    /// proc.sid, proc.vpgid and proc.is_vpgid_leader from the kernel at exec: a
+    /// program run by setsid leads its own session and group; one run by a shell
+    /// without job control is in the shell's group.
+    @Test func sessionsAndProcessGroups() throws {
+        let dir = try Scratch.directory("sessions")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let rules = """
+            - rule: Exec of true
+              desc: test
+              condition: evt.type = execve and evt.res = SUCCESS and proc.name = true
+              output: group (pid=%proc.pid sid=%proc.sid vpgid=%proc.vpgid leader=%proc.is_vpgid_leader)
+              priority: NOTICE
+            """
+        try Scratch.write("\(dir.path)/rules.yaml", Data(rules.utf8))
+        let result = try Agent.run(
+            ["trace", "--alerts", "--rules", "\(dir.path)/rules.yaml", "--output", "json", "--", "sh", "-c",
+             "/bin/true; setsid /bin/true"], timeout: 120)
+        #expect(result.status == 0, "\(result.stderr)")
+        let runs = outputFields(of: "Exec of true", in: result)
+        #expect(runs.count == 2, "\(result.stdout)")
+        guard runs.count == 2 else { return }
+        #expect(runs[0]["proc.is_vpgid_leader"] as? Bool == false)
+        #expect((runs[0]["proc.sid"] as? Int) != (runs[0]["proc.pid"] as? Int))
+        #expect(runs[1]["proc.is_vpgid_leader"] as? Bool == true)
+        #expect((runs[1]["proc.sid"] as? Int) == (runs[1]["proc.pid"] as? Int), "setsid: its own session")
+        #expect((runs[1]["proc.vpgid"] as? Int) == (runs[1]["proc.pid"] as? Int))
+    }
 }
 

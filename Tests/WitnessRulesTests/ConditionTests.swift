@@ -178,6 +178,35 @@ struct ConditionTests {
         }
     }
 
+    /// Exception values may hold a nested list, or a list's name, for an `in`.
+    @Test func exceptionValuesTakeNestedLists() throws {
+        let yaml = """
+            - list: allowed
+              items: [/etc/hosts, /etc/passwd]
+            - rule: r
+              desc: d
+              condition: evt.type = openat and fd.name startswith /etc
+              output: o
+              priority: WARNING
+              exceptions:
+                - name: by_program
+                  fields: [proc.name, fd.name]
+                  comps: [=, in]
+                  values:
+                    - [cat, [/etc/shadow, /etc/group]]
+                    - [head, allowed]
+            """
+        let harness = RuleHarness(yaml)
+        #expect(!harness.loaded.hasErrors, "\(harness.loaded.diagnostics)")
+        func open(_ path: String, by program: String) -> RecordFixture {
+            RecordFixture.open(path: Array(path.utf8), flags: 0, result: 3, comm: program)
+        }
+        #expect(try !harness.fires(open("/etc/shadow", by: "cat")), "the nested list excepts it")
+        #expect(try harness.fires(open("/etc/hostname", by: "cat")))
+        #expect(try !harness.fires(open("/etc/passwd", by: "head")), "the list by name excepts it")
+        #expect(try harness.fires(open("/etc/shadow", by: "head")))
+    }
+
     /// fd.port is either end's; fd.rnet and fd.lnet the remote and local network;
     /// fd.sockfamily ip or unix.
     @Test func portsFamiliesAndEndNetworks() throws {

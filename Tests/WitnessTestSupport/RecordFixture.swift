@@ -34,11 +34,12 @@ public struct RecordFixture {
 
     public static func open(
         path: [UInt8], directory: [UInt8] = [], dirfd: Int32 = -100, flags: UInt32 = 0, result: Int64 = 3,
-        eventFlags: UInt32 = 0, resolved: [UInt8] = []
+        eventFlags: UInt32 = 0, resolved: [UInt8] = [], comm: String = "cat"
     ) -> RecordFixture {
         var event = witness_open_event()
         let size = MemoryLayout<witness_open_event>.size + path.count + directory.count + resolved.count
-        event.header = header(kind: WITNESS_EVENT_OPEN, syscall: WITNESS_SYS_OPENAT, size: size, result: result, flags: eventFlags)
+        event.header = header(
+            kind: WITNESS_EVENT_OPEN, syscall: WITNESS_SYS_OPENAT, size: size, result: result, flags: eventFlags, comm: comm)
         event.dirfd = dirfd
         event.open_flags = flags
         event.mode = 0o644

@@ -167,9 +167,13 @@ typedef struct {
     int counter;
 } atomic_t;
 
+struct pid;
+
+/* pids: the group's pids by type (PIDTYPE_PID, _TGID, _PGID, _SID). */
 struct signal_struct {
     atomic_t live;
     struct tty_struct *tty;
+    struct pid *pids[4];
 } WITNESS_CORE;
 
 typedef struct {

@@ -120,6 +120,12 @@ static __always_inline void process__identity(struct witness_exec_event *event)
     struct pid *pid = BPF_CORE_READ(task, thread_pid);
     unsigned int level = BPF_CORE_READ(pid, level);
     event->vpid = BPF_CORE_READ(pid, numbers[level].nr);
+    /* Session (host numbering, as Falco's proc.sid) and process group in the task's
+     * own namespace (proc.vpgid), as they are at exec. */
+    struct pid *session = BPF_CORE_READ(task, signal, pids[3]);
+    struct pid *group = BPF_CORE_READ(task, signal, pids[2]);
+    event->sid = session ? BPF_CORE_READ(session, numbers[0].nr) : 0;
+    event->vpgid = group && BPF_CORE_READ(group, level) >= level ? BPF_CORE_READ(group, numbers[level].nr) : 0;
     char name[6] = {};
     const unsigned char *exe_name = BPF_CORE_READ(task, mm, exe_file, f_path.dentry, d_name.name);
     if (exe_name && bpf_probe_read_kernel(name, sizeof(name), exe_name) == 0 && name[0] == 'm' && name[1] == 'e'
