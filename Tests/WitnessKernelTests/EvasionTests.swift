@@ -301,8 +301,6 @@ extension RealKernelTests {
     /// An argument vector longer than the kernel side keeps is said to be cut, so a
     /// rule on proc.args knows it saw only the start.
     @Test func aCutArgumentVectorIsAField() throws {
-        let dir = try Scratch.directory("argv")
-        defer { try? FileManager.default.removeItem(at: dir) }
         let rules = """
             - rule: Exec seen
               desc: test
@@ -310,10 +308,8 @@ extension RealKernelTests {
               output: exec (cut=%proc.args_truncated)
               priority: NOTICE
             """
-        try Scratch.write("\(dir.path)/rules.yaml", Data(rules.utf8))
-        let result = try Agent.run(
-            ["trace", "--alerts", "--rules", "\(dir.path)/rules.yaml", "--output", "json", "--",
-             "sh", "-c", "/bin/true short; /bin/true $(head -c 6000 /dev/zero | tr '\\0' x)"], timeout: 120)
+        let result = try traceAlerts(
+            rules: rules, ["sh", "-c", "/bin/true short; /bin/true $(head -c 6000 /dev/zero | tr '\\0' x)"])
         #expect(result.status == 0, "\(result.stderr)")
         let cut = outputFields(of: "Exec seen", in: result).compactMap { $0["proc.args_truncated"] as? Bool }
         #expect(cut == [false, true], "\(cut)")

@@ -2,11 +2,18 @@ import Foundation
 import Testing
 
 extension RealKernelTests {
+    /// Runs `command` under `trace --alerts` with `rules` (YAML) as the only rules.
+    func traceAlerts(rules: String, _ command: [String]) throws -> AgentResult {
+        let dir = try Scratch.directory("rules")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Scratch.write("\(dir.path)/rules.yaml", Data(rules.utf8))
+        return try Agent.run(
+            ["trace", "--alerts", "--rules", "\(dir.path)/rules.yaml", "--output", "json", "--"] + command, timeout: 120)
+    }
+
     /// Falco's network fields on real connections: a name resolved through the hosts
     /// file (fd.sip.name), the server's network against a CIDR (fd.snet).
     @Test func hostNamesAndNetworksOnRealConnections() throws {
-        let dir = try Scratch.directory("falco-fields")
-        defer { try? FileManager.default.removeItem(at: dir) }
         let rules = """
             - rule: To localhost by name
               desc: test
@@ -19,11 +26,8 @@ extension RealKernelTests {
               output: network (to=%fd.sip)
               priority: NOTICE
             """
-        try Scratch.write("\(dir.path)/rules.yaml", Data(rules.utf8))
-        let result = try Agent.run(
-            ["trace", "--alerts", "--rules", "\(dir.path)/rules.yaml", "--output", "json", "--", "python3", "-c",
-             "import socket\nfor host in ('127.0.0.1', '127.0.0.2'):\n    try: socket.create_connection((host, 1), timeout=1)\n    except OSError: pass"],
-            timeout: 120)
+        let result = try traceAlerts(rules: rules, ["python3", "-c",
+             "import socket\nfor host in ('127.0.0.1', '127.0.0.2'):\n    try: socket.create_connection((host, 1), timeout=1)\n    except OSError: pass"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(outputFields(of: "To localhost by name", in: result).compactMap { $0["fd.sip"] as? String } == ["127.0.0.1"])
         #expect(outputFields(of: "To loopback network", in: result).compactMap { $0["fd.sip"] as? String } == ["127.0.0.2"])
@@ -33,8 +37,6 @@ extension RealKernelTests {
     /// program has CAP_SYS_ADMIN permitted; one started with it dropped from the
     /// bounding set does not.
     @Test func capabilitySetsAtExec() throws {
-        let dir = try Scratch.directory("caps")
-        defer { try? FileManager.default.removeItem(at: dir) }
         let rules = """
             - rule: Exec of true
               desc: test
@@ -47,10 +49,8 @@ extension RealKernelTests {
               output: admin
               priority: NOTICE
             """
-        try Scratch.write("\(dir.path)/rules.yaml", Data(rules.utf8))
-        let result = try Agent.run(
-            ["trace", "--alerts", "--rules", "\(dir.path)/rules.yaml", "--output", "json", "--", "sh", "-c",
-             "/bin/true; setpriv --bounding-set=-sys_admin /bin/true"], timeout: 120)
+        let result = try traceAlerts(rules: rules, ["sh", "-c",
+             "/bin/true; setpriv --bounding-set=-sys_admin /bin/true"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(outputFields(of: "Exec of true", in: result).count == 2)
         #expect(outputFields(of: "Admin permitted", in: result).count == 1, "only the first: \(result.stdout)")
@@ -59,8 +59,6 @@ extension RealKernelTests {
     /// proc.env and proc.env[NAME] from the new image's environment, read by the
     /// kernel at exec (Falco's GLIBC_TUNABLES rule tests it).
     @Test func theEnvironmentAtExec() throws {
-        let dir = try Scratch.directory("env")
-        defer { try? FileManager.default.removeItem(at: dir) }
         let rules = """
             - rule: Tunables
               desc: test
@@ -68,10 +66,8 @@ extension RealKernelTests {
               output: env (value=%proc.env[GLIBC_TUNABLES])
               priority: NOTICE
             """
-        try Scratch.write("\(dir.path)/rules.yaml", Data(rules.utf8))
-        let result = try Agent.run(
-            ["trace", "--alerts", "--rules", "\(dir.path)/rules.yaml", "--output", "json", "--", "sh", "-c",
-             "/bin/true; GLIBC_TUNABLES=glibc.malloc.check=3 /bin/true"], timeout: 120)
+        let result = try traceAlerts(rules: rules, ["sh", "-c",
+             "/bin/true; GLIBC_TUNABLES=glibc.malloc.check=3 /bin/true"])
         #expect(result.status == 0, "\(result.stderr)")
         let values = outputFields(of: "Tunables", in: result).compactMap { $0["proc.env[GLIBC_TUNABLES]"] as? String }
         #expect(values == ["glibc.malloc.check=3"], "\(result.stdout)")
@@ -81,8 +77,6 @@ extension RealKernelTests {
     /// program run by setsid leads its own session and group; one run by a shell
     /// without job control is in the shell's group.
     @Test func sessionsAndProcessGroups() throws {
-        let dir = try Scratch.directory("sessions")
-        defer { try? FileManager.default.removeItem(at: dir) }
         let rules = """
             - rule: Exec of true
               desc: test
@@ -90,10 +84,8 @@ extension RealKernelTests {
               output: group (pid=%proc.pid sid=%proc.sid vpgid=%proc.vpgid leader=%proc.is_vpgid_leader)
               priority: NOTICE
             """
-        try Scratch.write("\(dir.path)/rules.yaml", Data(rules.utf8))
-        let result = try Agent.run(
-            ["trace", "--alerts", "--rules", "\(dir.path)/rules.yaml", "--output", "json", "--", "sh", "-c",
-             "/bin/true; setsid /bin/true"], timeout: 120)
+        let result = try traceAlerts(rules: rules, ["sh", "-c",
+             "/bin/true; setsid /bin/true"])
         #expect(result.status == 0, "\(result.stderr)")
         let runs = outputFields(of: "Exec of true", in: result)
         #expect(runs.count == 2, "\(result.stdout)")

@@ -13,43 +13,42 @@
 
 #include "../include/event.h"
 
-/* argv of the new image, from its mm: the bytes the kernel itself copied. */
-static __always_inline __u32 process__read_args(struct witness_exec_event *event, __u32 offset)
+/* A range of the new image's memory (argv or the environment), at most `max` bytes
+ * at `offset` in the record: the bytes the kernel itself copied there. */
+static __always_inline __u32 process__read_mm_range(struct witness_exec_event *event, __u32 offset, unsigned long start,
+                                                    unsigned long end, __u32 max, __u32 truncated, __u32 unreadable)
 {
-    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-    unsigned long start = BPF_CORE_READ(task, mm, arg_start);
-    unsigned long end = BPF_CORE_READ(task, mm, arg_end);
     unsigned long len = end > start ? end - start : 0;
-    if (len > WITNESS_ARGS_MAX) {
-        len = WITNESS_ARGS_MAX;
-        event->header.flags |= WITNESS_FLAG_ARGS_TRUNCATED;
+    if (len > max) {
+        len = max;
+        event->header.flags |= truncated;
     }
-    if (offset > WITNESS_PATH_MAX)
+    if (offset > 3 * WITNESS_PATH_MAX + WITNESS_ARGS_MAX)
         return 0;
     if (bpf_probe_read_user(event->data + offset, len, (void *)start)) {
-        event->header.flags |= WITNESS_FLAG_ARGS_UNREADABLE;
+        event->header.flags |= unreadable;
         return 0;
     }
     return len;
 }
 
-/* The environment of the new image, from its mm, after the other strings at `offset`
- * (proc.env: GLIBC_TUNABLES, LD_PRELOAD, a proxy). */
+/* argv of the new image. */
+static __always_inline __u32 process__read_args(struct witness_exec_event *event, __u32 offset)
+{
+    struct mm_struct *mm = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), mm);
+    if (offset > WITNESS_PATH_MAX)
+        return 0;
+    return process__read_mm_range(event, offset, BPF_CORE_READ(mm, arg_start), BPF_CORE_READ(mm, arg_end),
+                                  WITNESS_ARGS_MAX, WITNESS_FLAG_ARGS_TRUNCATED, WITNESS_FLAG_ARGS_UNREADABLE);
+}
+
+/* The environment of the new image, after the other strings (proc.env: GLIBC_TUNABLES,
+ * LD_PRELOAD, a proxy). */
 static __always_inline __u32 process__read_env(struct witness_exec_event *event, __u32 offset)
 {
-    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-    unsigned long start = BPF_CORE_READ(task, mm, env_start);
-    unsigned long end = BPF_CORE_READ(task, mm, env_end);
-    unsigned long len = end > start ? end - start : 0;
-    if (len > WITNESS_ENV_MAX) {
-        len = WITNESS_ENV_MAX;
-        event->header.flags |= WITNESS_FLAG_ENV_TRUNCATED;
-    }
-    if (offset > 3 * WITNESS_PATH_MAX + WITNESS_ARGS_MAX)
-        return 0;
-    if (bpf_probe_read_user(event->data + offset, len, (void *)start))
-        return 0;
-    return len;
+    struct mm_struct *mm = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), mm);
+    return process__read_mm_range(event, offset, BPF_CORE_READ(mm, env_start), BPF_CORE_READ(mm, env_end),
+                                  WITNESS_ENV_MAX, WITNESS_FLAG_ENV_TRUNCATED, 0);
 }
 
 /* State of reading a failed exec's argument array, shared with the bpf_loop callback. */
