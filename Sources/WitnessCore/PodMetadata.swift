@@ -39,6 +39,8 @@ public struct PodMetadata: Sendable, Equatable {
     public var name: [UInt8]
     /// `(key:value,key:value)`, keys sorted.
     public var labels: [UInt8]
+    /// The pod's namespace's labels, `(key:value,...)` (k8s.ns.labels); nil when unknown.
+    public var namespaceLabels: [UInt8]?
     /// Each label's value, for `k8s.pod.label[KEY]`.
     public var labelValues: [String: [UInt8]]
     public var containers: [Container]
@@ -47,9 +49,14 @@ public struct PodMetadata: Sendable, Equatable {
         self.uid = uid
         self.namespace = Array(namespace.utf8)
         self.name = Array(name.utf8)
-        self.labels = Array(("(" + labels.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",") + ")").utf8)
+        self.labels = Self.render(labels)
         labelValues = labels.mapValues { Array($0.utf8) }
         self.containers = containers
+    }
+
+    /// `(key:value,key:value)`, keys sorted: labels as Falco prints them.
+    public static func render(_ labels: [String: String]) -> [UInt8] {
+        Array(("(" + labels.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",") + ")").utf8)
     }
 
     public func container(shortID: [UInt8]) -> Container? {

@@ -27,6 +27,9 @@ public final class KubernetesPodWatcher: Service, Sendable {
     private let client: HTTPClient
     private let logger: Logger
     private let counters = Mutex(Counters())
+    /// Namespace → its labels rendered (nil: could not be read), for k8s.ns.labels.
+    private let namespaceLabels = Mutex<[String: [UInt8]?]>([:])
+    private let namespacesURL: String
 
     /// nil when Kubernetes metadata is off (not configured, not in a cluster).
     public static func make(
@@ -52,6 +55,7 @@ public final class KubernetesPodWatcher: Service, Sendable {
         self.logger = logger
         let selector = "spec.nodeName=\(node)".addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: ".-_"))) ?? node
         podsURL = base.trimmingSuffix("/") + "/api/v1/pods?fieldSelector=" + selector
+        namespacesURL = base.trimmingSuffix("/") + "/api/v1/namespaces/"
         tokenFile = FileManager.default.isReadableFile(atPath: config.tokenFile) ? config.tokenFile : nil
         // The service-account CA when it is mounted; the system's roots otherwise.
         let ca = FileManager.default.isReadableFile(atPath: config.caFile) ? config.caFile : nil
@@ -107,9 +111,36 @@ public final class KubernetesPodWatcher: Service, Sendable {
         return request
     }
 
+    /// The pod with its namespace's labels: fetched (GET, one namespace) the first
+    /// time a namespace is seen, and again after each list of the node's pods. A
+    /// namespace the agent may not read has none (k8s.ns.labels is `<NA>`).
+    private func withNamespaceLabels(_ pod: PodMetadata) async -> PodMetadata {
+        var pod = pod
+        let namespace = String(decoding: pod.namespace, as: UTF8.self)
+        if let known = namespaceLabels.withLock({ $0[namespace] }) {
+            pod.namespaceLabels = known
+            return pod
+        }
+        var labels: [UInt8]?
+        let name = namespace.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-."))) ?? namespace
+        if let response = try? await client.execute(request(namespacesURL + name), timeout: .seconds(10)),
+            let body = try? await response.body.collect(upTo: 1 << 20), response.status == .ok,
+            let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
+        {
+            let values = ((object["metadata"] as? [String: Any])?["labels"] as? [String: String]) ?? [:]
+            labels = PodMetadata.render(values)
+        } else {
+            counters.withLock { $0.errors &+= 1 }
+        }
+        namespaceLabels.withLock { $0[namespace] = labels }
+        pod.namespaceLabels = labels
+        return pod
+    }
+
     /// Lists every pod of the node; returns the list's resourceVersion.
     private func list() async throws -> String {
         counters.withLock { $0.lists &+= 1 }
+        namespaceLabels.withLock { $0.removeAll() }  // namespaces read again with the pods
         var pods: [PodMetadata] = []
         var next: String?
         repeat {
@@ -124,7 +155,7 @@ public final class KubernetesPodWatcher: Service, Sendable {
                 let metadata = object["metadata"] as? [String: Any]
             else { throw APIError(description: "list pods: not a PodList") }
             for item in object["items"] as? [[String: Any]] ?? [] {
-                if let pod = Self.pod(item) { pods.append(pod) }
+                if let pod = Self.pod(item) { pods.append(await withNamespaceLabels(pod)) }
             }
             next = (metadata["continue"] as? String).flatMap { $0.isEmpty ? nil : $0 }
             if next == nil {
@@ -162,7 +193,7 @@ public final class KubernetesPodWatcher: Service, Sendable {
                     resourceVersion = version
                 }
                 switch type {
-                case "ADDED", "MODIFIED": if let pod = Self.pod(object) { cache.update(pod) }
+                case "ADDED", "MODIFIED": if let pod = Self.pod(object) { cache.update(await withNamespaceLabels(pod)) }
                 case "DELETED":
                     if let uid = (object["metadata"] as? [String: Any])?["uid"] as? String { cache.remove(uid: uid) }
                 default: break  // BOOKMARK: only the version

@@ -396,11 +396,12 @@ final class EventFields {
             return .array(container[...])
         case .k8sPodUid:
             return identities?.identity(of: header.cgroupID).podUID.map { .array($0[...]) } ?? .none
-        case .k8sPodName, .k8sNsName, .k8sPodLabels:
+        case .k8sPodName, .k8sNsName, .k8sPodLabels, .k8sNsLabels:
             guard let pod = identities?.pod(of: header.cgroupID)?.pod else { return .none }
             switch field.id {
             case .k8sPodName: return .array(pod.name[...])
             case .k8sNsName: return .array(pod.namespace[...])
+            case .k8sNsLabels: return pod.namespaceLabels.map { .array($0[...]) } ?? .none
             default: return .array(pod.labels[...])
             }
         case .containerName, .containerImageRepository, .containerImageTag:

@@ -60,6 +60,8 @@ public enum FieldID: String, CaseIterable, Sendable {
     case k8sPodName = "k8s.pod.name"
     case k8sNsName = "k8s.ns.name"
     case k8sPodLabels = "k8s.pod.labels"
+    /// The pod's namespace's labels, `(key:value,...)`.
+    case k8sNsLabels = "k8s.ns.labels"
     /// `proc.env`: the environment at exec, as `NAME=value` pairs joined by spaces;
     /// `proc.env[NAME]`: one variable's value.
     case procEnv = "proc.env"
@@ -174,7 +176,7 @@ public enum FieldID: String, CaseIterable, Sendable {
     /// Falco fields that Witness knows of but cannot observe on this path.
     static let unavailableNames: Set<String> = [
         "proc.sname", "container.start_ts", "proc.exe_ino", "proc.exe_ino.ctime", "proc.exe_ino.mtime",
-        "proc.exe_ino.ctime_duration_proc_start", "container.image", "container.image.id", "k8s.ns.labels",
+        "proc.exe_ino.ctime_duration_proc_start", "container.image", "container.image.id",
         "container.mounts",
     ]
 }

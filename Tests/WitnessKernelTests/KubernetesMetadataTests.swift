@@ -47,6 +47,13 @@ final class FakeKubernetesAPI: @unchecked Sendable {
 
     func start() async throws {
         let router = Router()
+        router.get("api/v1/namespaces/:name") { _, context -> Response in
+            let name = try context.parameters.require("name")
+            let body = try JSONSerialization.data(withJSONObject: [
+                "kind": "Namespace", "apiVersion": "v1", "metadata": ["name": name, "labels": ["team": "blue", "tier": "trial"]],
+            ])
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        }
         router.get("api/v1/pods") { request, _ -> Response in
             let query = request.uri.queryParameters
             self.lock.withLock {
@@ -141,7 +148,7 @@ extension RealKernelTests {
             - rule: Hostname read
               desc: test rule naming the pod
               condition: evt.type in (open, openat, openat2) and fd.name = /etc/hostname
-              output: read (cid=%container.id ns=%k8s.ns.name pod=%k8s.pod.name labels=%k8s.pod.labels container=%container.name image=%container.image.repository tag=%container.image.tag privileged=%container.privileged app=%k8s.pod.label[app] version=%k8s.pod.label.version)
+              output: read (cid=%container.id ns=%k8s.ns.name ns_labels=%k8s.ns.labels pod=%k8s.pod.name labels=%k8s.pod.labels container=%container.name image=%container.image.repository tag=%container.image.tag privileged=%container.privileged app=%k8s.pod.label[app] version=%k8s.pod.label.version)
               priority: NOTICE
             - rule: Privileged hostname read
               desc: test rule on the pod spec's securityContext
@@ -199,6 +206,7 @@ extension RealKernelTests {
         }
         let seenA = try #require(fields(a.id))
         #expect(seenA["k8s.ns.name"] as? String == "trials")
+        #expect(seenA["k8s.ns.labels"] as? String == "(team:blue,tier:trial)")
         #expect(seenA["k8s.pod.name"] as? String == "pod-a")
         #expect(seenA["k8s.pod.labels"] as? String == "(app:web,version:2)")
         #expect(seenA["container.name"] as? String == "web")
