@@ -184,6 +184,10 @@ final class SafeRegex {
     private struct Parser {
         let bytes: [UInt8]
         var position = 0
+        /// Groups open around the position: bounded, so a hostile pattern cannot
+        /// recurse the parser off its stack.
+        var depth = 0
+        static let maxDepth = 64
 
         mutating func parseAlternation() throws(Failure) -> Node {
             var branches = [try parseSequence()]
@@ -243,6 +247,9 @@ final class SafeRegex {
                 if position + 1 < bytes.count, bytes[position] == UInt8(ascii: "?"), bytes[position + 1] == UInt8(ascii: ":") {
                     position += 2
                 }
+                guard depth < Self.maxDepth else { throw Failure(message: "regex nests groups deeper than 64") }
+                depth += 1
+                defer { depth -= 1 }
                 let inner = try parseAlternation()
                 guard position < bytes.count, bytes[position] == UInt8(ascii: ")") else {
                     throw Failure(message: "regex: unbalanced parenthesis")

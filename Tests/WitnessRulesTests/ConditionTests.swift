@@ -172,8 +172,10 @@ struct ConditionTests {
         let long = RecordFixture.open(path: Array(("/" + String(repeating: "a", count: 5000)).utf8), flags: 0, result: 3)
         #expect(try !RuleHarness(condition: #"fd.name regex "/(a*)*b""#).fires(long))
         #expect(try RuleHarness(condition: #"fd.name regex "/(a|aa)*""#).fires(long))
+        let deep = String(repeating: "(", count: 3000) + "a" + String(repeating: ")", count: 3000)
+        let wide = String(repeating: "(a{1000}){1000}", count: 1)
         for bad in [#"fd.name regex "(a""#, #"fd.name regex "a{2000}""#, #"fd.name regex "*a""#, "fd.name bcontains zz",
-                    "fd.name bcontains abc"] {
+                    "fd.name bcontains abc", "fd.name regex \"\(deep)\"", "fd.name regex \"\(wide)\""] {
             #expect(RuleHarness(condition: bad).loaded.hasErrors, "\(bad)")
         }
     }
