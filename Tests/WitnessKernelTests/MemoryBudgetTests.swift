@@ -30,7 +30,7 @@ extension RealKernelTests {
         let node = try NodeUnderTest(extraConfig: "memory_budget: 2M")
         defer { try? FileManager.default.removeItem(at: node.directory) }
         let limited = try memoryLimitedCgroup(bytes: 512 << 20)
-        defer { rmdir(limited.directory) }
+        defer { for _ in 0..<50 where rmdir(limited.directory) != 0 { usleep(100_000) } }  // once the agent is gone
         try Scratch.write(limited.directory + "/cgroup.procs", Data("\(node.agent.process.processIdentifier)".utf8))
         defer { for _ in 0..<50 where rmdir(subject) != 0 { usleep(100_000) } }
         let id = try await node.open("{\"cgroup\":\"\(subject)\"}", window: "120s")
