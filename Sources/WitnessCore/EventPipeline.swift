@@ -98,16 +98,16 @@ public final class EventPipeline {
                 startTime: previous?.startTime ?? header.timestamp,
                 vpid: identity.vpid > 0 ? Int32(bitPattern: identity.vpid) : nil)
             record.executableInUpperLayer = header.flags.contains(.executableInUpperLayer)
+            record.executableIsScript = header.flags.contains(.executableIsScript)
             record.subjects = header.subjects | (previous?.subjects ?? 0)
-            record.stdio = identity.stdio
-            record.environment = Array(environment)
-            record.environmentTruncated = header.flags.contains(.environmentTruncated)
             record.permittedCapabilities = identity.permitted
+            record.inheritableCapabilities = identity.inheritable
             record.sessionID = identity.sessionID > 0 ? Int32(bitPattern: identity.sessionID) : nil
             record.namespaceProcessGroupID =
                 identity.namespaceProcessGroupID > 0 ? Int32(bitPattern: identity.namespaceProcessGroupID) : nil
-            record.inheritableCapabilities = identity.inheritable
-            record.executableIsScript = header.flags.contains(.executableIsScript)
+            record.stdio = identity.stdio
+            record.environment = Array(environment)
+            record.environmentTruncated = header.flags.contains(.environmentTruncated)
             if DynamicLoader.isLoader(record.exePath) {
                 record.loaderTarget = DynamicLoader.target(argv: record.argv, cwd: record.cwd)
             }

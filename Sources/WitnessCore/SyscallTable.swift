@@ -136,7 +136,7 @@ public enum SyscallTable {
 
     /// The file is found by the kernel from the address (the mapping's file).
     private static var executableProtection: SyscallShape {
-        var row = shape(.mprotect, ["addr", "len", "prot"], path: (0, .descriptor))
+        var row = shape(.mprotect, ["addr", "len", "prot"], path: (0, .descriptor), alsoNamed: ["pkey_mprotect"])
         row.handler = .mprotect
         return row
     }
@@ -190,7 +190,7 @@ public enum SyscallTable {
         shape(.setns, ["fd", "nstype"]),
         shape(.chmod, ["filename", "mode"], path: (0, .workingDirectory)),
         shape(.fchmod, ["fd", "mode"]),
-        shape(.fchmodat, ["dirfd", "filename", "mode"], path: (1, .argument(0))),
+        shape(.fchmodat, ["dirfd", "filename", "mode"], path: (1, .argument(0)), alsoNamed: ["fchmodat2"]),
         shape(.truncate, ["path", "length"], path: (0, .workingDirectory), alsoNamed: ["truncate64"]),
         shape(.ftruncate, ["fd", "length"], path: (0, .descriptor), socket: 0, alsoNamed: ["ftruncate64"]),
         shape(.unlink, ["path"], path: (0, .workingDirectory)),

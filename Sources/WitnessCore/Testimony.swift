@@ -49,6 +49,8 @@ public struct GateAssessment: Sendable, Equatable {
     public static let cleanBonus = 0.10
 
     public var passed: Bool
+    /// Nothing lost, an ending that can pass, nothing used that Witness could not see.
+    public var complete: Bool
     public var deduction: Double
     public var bonus: Double
     public var hardDeny: Bool
@@ -73,7 +75,7 @@ public struct GateAssessment: Sendable, Equatable {
             deduction -= Double(alerts[severity, default: 0]) * severity.deduction
         }
         self.deduction = (deduction * 100).rounded() / 100
-        let complete = lost == 0 && end.canPass && unobserved.isEmpty
+        complete = lost == 0 && end.canPass && unobserved.isEmpty
         bonus = total == 0 && complete && end == .elapsed ? Self.cleanBonus : 0
         hardDeny = (sostle ?? (try! SostleLevel("L0"))).isHardDeny(alerts)
         if alerts[.critical, default: 0] > 0 || alerts[.high, default: 0] > 0 || hardDeny {
@@ -153,7 +155,7 @@ public struct Testimony: Sendable {
     }
 
     public var drops: UInt64 { kernelDrops + agentDrops }
-    public var complete: Bool { drops == 0 && end.canPass && (coverage?.usedUnobserved.isEmpty ?? true) }
+    public var complete: Bool { gate.complete }
     public var gate: GateAssessment {
         GateAssessment(alerts: alerts, lost: drops, sostle: sostle, end: end, unobserved: coverage?.usedUnobserved ?? [])
     }

@@ -22,9 +22,20 @@ extension WitnessProbe {
                 return (id, members)
             }
             guard let root = subject.pid else { return (nil, []) }
-            let members = ProcFiles.descendants(of: root, procRoot: processes.procRoot)
+            var members = ProcFiles.descendants(of: root, procRoot: processes.procRoot)
             guard !members.isEmpty else { throw AgentError.usage("no process with pid \(root)") }
             for pid in members { try addPidSubject(pid: pid, slot: slot) }
+            // A child forked between the /proc snapshot and its parent's entry was not
+            // followed by the kernel: look again until a pass finds none (bounded, for
+            // a subject that forks without end).
+            var known = Set(members)
+            for _ in 0..<8 {
+                let missed = ProcFiles.descendants(of: root, procRoot: processes.procRoot).filter { !known.contains($0) }
+                guard !missed.isEmpty else { break }
+                for pid in missed { try addPidSubject(pid: pid, slot: slot) }
+                known.formUnion(missed)
+                members += missed
+            }
             processes.scan(members)
             return (nil, members)
         } catch let error as AgentError {

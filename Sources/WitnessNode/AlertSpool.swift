@@ -76,7 +76,7 @@ public final class AlertSpool: Sendable {
             guard name.hasSuffix(".ndjson") else { return nil }
             return Int(name.dropLast(7))
         }.sorted()
-        unlink(directory + "/cursor.new")  // a replacement a crash cut short: the old cursor stands
+        unlink(AtomicFile.asidePath(directory + "/cursor"))  // a replacement a crash cut short: the old cursor stands
         let cursor = ProcFiles.read(directory + "/cursor", limit: 64).map { String(decoding: $0, as: UTF8.self) } ?? ""
         let parts = cursor.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int($0) }
         let (cursorNumber, cursorOffset) = parts.count == 2 ? (parts[0], parts[1]) : (0, 0)
@@ -155,7 +155,7 @@ public final class AlertSpool: Sendable {
         let wrote = state.withLock { state -> Bool in
             guard !state.pending.isEmpty else { return false }
             let last = state.segments.count - 1
-            let written = state.pending.withUnsafeBytes { Self.writeAll(state.writeFD, $0) }
+            let written = state.pending.withUnsafeBytes { FileWrites.all(state.writeFD, $0) }
             if written == state.pending.count {
                 state.segments[last].size += written
                 state.unsyncedWrites = true
@@ -230,7 +230,7 @@ public final class AlertSpool: Sendable {
         defer { close(fd) }
         let size = Int(lseek(fd, 0, SEEK_END))
         guard size >= 0, size + line.count + 1 <= maxBytes else { return false }
-        let written = (line + [UInt8(ascii: "\n")]).withUnsafeBytes { Self.writeAll(fd, $0) }
+        let written = (line + [UInt8(ascii: "\n")]).withUnsafeBytes { FileWrites.all(fd, $0) }
         guard written == line.count + 1 else {
             _ = ftruncate(fd, off_t(size))
             return false
@@ -345,27 +345,10 @@ public final class AlertSpool: Sendable {
         return nil
     }
 
-    private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int {
-        var offset = 0
-        while offset < bytes.count {
-            let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            offset += n
-        }
-        return offset
-    }
-
-    /// Replaces the cursor file whole: a new file, synced, renamed over the old one.
-    /// False when any step failed (the old cursor stands; the next sync tries again).
+    /// Replaces the cursor file whole (`AtomicFile`). False when that failed: the old
+    /// cursor stands, and the next sync tries again.
     private static func store(cursor number: Int, _ offset: Int, directory: String) -> Bool {
-        let temporary = directory + "/cursor.new"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return false }
         var text = "\(number) \(offset)\n"
-        let written = text.withUTF8 { writeAll(fd, UnsafeRawBufferPointer($0)) }
-        let synced = fsync(fd) == 0
-        close(fd)
-        return written == text.utf8.count && synced && rename(temporary, directory + "/cursor") == 0
+        return text.withUTF8 { AtomicFile.replace(directory + "/cursor", with: UnsafeRawBufferPointer($0)) }
     }
 }

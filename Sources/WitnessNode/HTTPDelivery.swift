@@ -24,10 +24,10 @@ public final class HTTPDelivery: Service, Sendable {
         public var delivered: UInt64 = 0
         /// Lines the receiver refused as malformed (400, 413, 422), kept in the dead-letter file.
         public var rejected: UInt64 = 0
-        /// Failed attempts, each retried.
-        public var errors: UInt64 = 0
-        /// Failed attempts by HTTP status (0: no answer: connection error or timeout).
+        /// Failed attempts by HTTP status (0: no answer: connection error or timeout), each retried.
         public var errorsByStatus: [UInt: UInt64] = [:]
+        /// Failed attempts, all statuses.
+        public var errors: UInt64 { errorsByStatus.values.reduce(0, &+) }
         /// Rejected lines the dead-letter file had no room for (lost, and logged).
         public var deadLetterLost: UInt64 = 0
     }
@@ -153,10 +153,7 @@ public final class HTTPDelivery: Service, Sendable {
                 logger.error(
                     "\(name): receiver rejected a line with HTTP \(status); \(kept ? "kept in \(spool.deadLetterPath)" : "lost: the dead-letter file is full")")
             case let .failed(status, reason):
-                counters.withLock {
-                    $0.errors &+= 1
-                    $0.errorsByStatus[status, default: 0] &+= 1
-                }
+                counters.withLock { $0.errorsByStatus[status, default: 0] &+= 1 }
                 failures += 1
                 if failures == 1 || failures.isMultiple(of: 20) {
                     logger.warning("\(name): delivery failed (\(reason)); retrying in \(backoff), \(spool.depth) bytes spooled")

@@ -40,22 +40,13 @@ public struct WindowJournal: Sendable {
         }
     }
 
-    /// Saves `entry`, replacing what was saved: written aside, synced, then renamed
-    /// over, so a crash leaves the old entry or the new one, never half of one.
+    /// Saves `entry`, replacing what was saved (`AtomicFile`): a crash leaves the old
+    /// entry or the new one, never half of one.
     public func save(_ entry: Entry) {
         guard let data = try? JSONEncoder().encode(entry) else { return }
         let path = file(entry.id)
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            return onError("\(temporary): \(String(cString: strerror(errno))); window \(entry.id) is not crash-safe")
-        }
-        let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd) == 0
-        close(fd)
-        if written == data.count && synced && rename(temporary, path) == 0 { return }
-        unlink(temporary)
-        onError("\(path): could not be written; window \(entry.id) keeps its last checkpoint")
+        if data.withUnsafeBytes({ AtomicFile.replace(path, with: $0) }) { return }
+        onError("\(path): could not be written (\(String(cString: strerror(errno)))); window \(entry.id) keeps its last checkpoint")
     }
 
     /// Forgets window `id`: its testimony is safe elsewhere.
@@ -68,8 +59,13 @@ public struct WindowJournal: Sendable {
     public func leftovers() -> [Entry] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.filter { $0.hasSuffix(".json") }.sorted().compactMap { name in
-            guard let data = FileManager.default.contents(atPath: directory + "/" + name) else { return nil }
-            return try? JSONDecoder().decode(Entry.self, from: data)
+            guard let data = FileManager.default.contents(atPath: directory + "/" + name),
+                let entry = try? JSONDecoder().decode(Entry.self, from: data)
+            else {
+                onError("\(directory)/\(name): unreadable; that window cannot testify (the file is left for a person)")
+                return nil
+            }
+            return entry
         }
     }
 

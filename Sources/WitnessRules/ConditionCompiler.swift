@@ -142,14 +142,22 @@ final class ConditionCompiler {
     }
 
     private func network(_ field: FieldRef, _ op: ComparisonOperator, _ values: [String]) throws(Failure) -> Predicate {
-        var networks: [IPNetwork] = []
-        for value in values {
-            guard let network = IPNetwork(value) else {
-                throw .badValue("'\(value)' is not an IP address or network (a.b.c.d/n, x::/n), as \(field.displayName) needs")
-            }
-            networks.append(network)
-        }
+        let networks = try converted(values, for: field, as: "an IP address or network (a.b.c.d/n, x::/n)") { IPNetwork($0) }
         return try membership(field, op, networks, of: "address") { .network(field, $0, negated: $1) }
+    }
+
+    /// Operands converted to a field's type, or an error naming the first that is not one.
+    private func converted<Value>(
+        _ values: [String], for field: FieldRef, as kind: String, _ convert: (String) -> Value?
+    ) throws(Failure) -> [Value] {
+        var result: [Value] = []
+        for value in values {
+            guard let converted = convert(value) else {
+                throw .badValue("'\(value)' is not \(kind), as \(field.displayName) needs")
+            }
+            result.append(converted)
+        }
+        return result
     }
 
     /// How address and host-name tests read their operands: `=` the first value,
@@ -207,13 +215,7 @@ final class ConditionCompiler {
     }
 
     private func number(_ field: FieldRef, _ op: ComparisonOperator, _ values: [String]) throws(Failure) -> Predicate {
-        var numbers: [Int64] = []
-        for value in values {
-            guard let number = Int64(value) else {
-                throw .badValue("'\(value)' is not a number, as \(field.displayName) needs")
-            }
-            numbers.append(number)
-        }
+        let numbers = try converted(values, for: field, as: "a number") { Int64($0) }
         let first = numbers.first ?? 0
         switch op {
         case .equal, .doubleEqual: return .number(field, .equal(first))

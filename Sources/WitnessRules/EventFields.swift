@@ -290,7 +290,7 @@ final class EventFields {
             return .array(process.exePath[...])
         case .procCmdline:
             if !commandLineReady {
-                Self.buildCommandLine(name: Array(header.comm), process: currentProcess(), into: &commandLine)
+                Self.buildCommandLine(name: header.comm, process: currentProcess(), into: &commandLine)
                 commandLineReady = true
             }
             return .array(commandLine[...])
@@ -554,7 +554,7 @@ final class EventFields {
     }
 
     /// Falco's cmdline: name, then the arguments after argv[0], space-separated.
-    static func buildCommandLine(name: [UInt8], process: ProcessRecord?, into buffer: inout [UInt8]) {
+    static func buildCommandLine(name: some Collection<UInt8>, process: ProcessRecord?, into buffer: inout [UInt8]) {
         buffer.removeAll(keepingCapacity: true)
         buffer.append(contentsOf: name)
         guard let process, !process.args.isEmpty else { return }

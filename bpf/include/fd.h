@@ -47,6 +47,18 @@ static __always_inline void fd__identity(struct file *file, __u32 *dev, __u64 *i
     *ino = BPF_CORE_READ(inode, i_ino);
 }
 
+/* The socket behind `file`, or 0 when it is not a socket. */
+static __always_inline struct sock *fd__socket(struct file *file)
+{
+    if (!file)
+        return 0;
+    unsigned short mode = BPF_CORE_READ(file, f_inode, i_mode);
+    if ((mode & WITNESS_S_IFMT) != WITNESS_S_IFSOCK)
+        return 0;
+    struct socket *sock = BPF_CORE_READ(file, private_data);
+    return BPF_CORE_READ(sock, sk);
+}
+
 /* What descriptor `fd` of the current task is (enum witness_stdio_type). */
 static __always_inline __u32 fd__stdio_type(int fd)
 {
@@ -64,26 +76,13 @@ static __always_inline __u32 fd__stdio_type(int fd)
     case 0010000: /* S_IFIFO */
         return WITNESS_STDIO_PIPE;
     case WITNESS_S_IFSOCK: {
-        struct socket *sock = BPF_CORE_READ(file, private_data);
-        unsigned short family = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
+        unsigned short family = BPF_CORE_READ(fd__socket(file), __sk_common.skc_family);
         return family == 2 ? WITNESS_STDIO_IPV4 : family == 10 ? WITNESS_STDIO_IPV6 : family == 1 ? WITNESS_STDIO_UNIX
                                                                                                     : WITNESS_STDIO_SOCKET;
     }
     default:
         return WITNESS_STDIO_NONE;
     }
-}
-
-/* The socket behind `file`, or 0 when it is not a socket. */
-static __always_inline struct sock *fd__socket(struct file *file)
-{
-    if (!file)
-        return 0;
-    unsigned short mode = BPF_CORE_READ(file, f_inode, i_mode);
-    if ((mode & WITNESS_S_IFMT) != WITNESS_S_IFSOCK)
-        return 0;
-    struct socket *sock = BPF_CORE_READ(file, private_data);
-    return BPF_CORE_READ(sock, sk);
 }
 
 #endif /* WITNESS_FD_H */
