@@ -38,6 +38,15 @@ struct WitnessCommand: ParsableCommand {
     @Option(name: .long, help: "Also write the testimony to FILE.")
     var testimony: String?
 
+    @Option(name: .long, help: "Hold the window to this profile (a testimony or a profile JSON): anything new is a drift alert.")
+    var baseline: String?
+
+    @Option(name: .customLong("drift-priority"), help: "The Falco priority of drift alerts (default: warning).")
+    var driftPriority: String = "warning"
+
+    @Option(name: .long, help: "Also record the window's raw records to FILE, for `witness-agent replay`.")
+    var record: String?
+
     @OptionGroup var common: CommonOptions
 
     @OptionGroup var rules: RulesOptions
@@ -57,6 +66,10 @@ struct WitnessCommand: ParsableCommand {
         if case .pid = subject {} else { _ = try SubjectChecks.resolver().resolve(subject) }
         _ = try DurationParser.milliseconds(window)
         if let sostle { _ = try SostleLevel(sostle) }
+        guard Priority(falcoName: driftPriority) != nil else {
+            throw ValidationError("bad --drift-priority '\(driftPriority)': use a Falco priority such as warning or error")
+        }
+        if let baseline { _ = try ProfileReader.read(file: baseline) }
     }
 
     func run() throws {
@@ -67,7 +80,9 @@ struct WitnessCommand: ParsableCommand {
         let resolved = try SubjectChecks.resolver().resolve(subject!)
         let subjectKind = resolved.kind
         var subjectValue = resolved.value
-        try session.watch(resolved, slot: slot)
+        var settings = WindowProfiles.Settings(driftPriority: Priority(falcoName: driftPriority) ?? .warning)
+        settings.baseline = try baseline.map { (path) throws(AgentError) in ProfileBaseline(try ProfileReader.read(file: path)) }
+        try session.watch(resolved, slot: slot, profile: settings)
         if resolved.kind == "cgroup", let directory = resolved.cgroupDirectory { subjectValue = directory }
         try session.consumer.stop(afterMilliseconds: milliseconds)
         session.announceAttached("witnessing \(subjectKind) \(subjectValue) for \(window)")
@@ -75,13 +90,18 @@ struct WitnessCommand: ParsableCommand {
         let reason = session.run()
         let end = session.clock.epochNanoseconds(boot: WallClock.bootNow())
         let accounting = session.finish(slot: slot)
+        var alerts = session.rules?.alertsBySeverity ?? [:]
+        var rules = session.rules?.alertsByRule ?? []
+        if accounting.driftAlerts > 0 {
+            alerts[settings.driftPriority.severity, default: 0] += accounting.driftAlerts
+            rules.append((DriftAlertWriter.ruleName, accounting.driftAlerts))
+        }
         let statement = Testimony(
             trialID: trialID, subjectKind: subjectKind, subjectValue: subjectValue,
             startEpochNanoseconds: start, endEpochNanoseconds: end, sostle: level, events: accounting.counts,
-            alerts: session.rules?.alertsBySeverity ?? [:], rules: session.rules?.alertsByRule ?? [],
-            kernelDrops: accounting.kernelDrops, agentDrops: accounting.agentDrops,
+            alerts: alerts, rules: rules, kernelDrops: accounting.kernelDrops, agentDrops: accounting.agentDrops,
             end: reason == .timerExpired ? .elapsed : .shutdown, requestedMilliseconds: Int64(milliseconds),
-            profile: accounting.profile, coverage: Coverage.assess(session.probe.blindSpots, profile: accounting.profile))
+            profile: accounting.profile, coverage: Coverage.assess(session.probe.blindSpots, profile: accounting.syscalls))
         let line = statement.json()
         session.pipeline.writeLine(line)
         if let testimony {

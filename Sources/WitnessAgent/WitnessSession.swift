@@ -41,15 +41,21 @@ final class WitnessSession {
             sink: sink, format: format, printsEvents: printsEvents, hostname: hostname, clock: clock,
             processes: processes, classifier: rules, colour: colour, identities: identities)
         self.pipeline = pipeline
-        consumer = try RingBufferConsumer(
+        let consumer = try RingBufferConsumer(
             probe: probe, onRecord: { pipeline.handle($0) }, onBatchEnd: { pipeline.flush() })
+        self.consumer = consumer
+        // Executable hashes arrive from the hasher's thread: applied on this one.
+        consumer.onWake = { pipeline.flush() }
+        let wake = ConsumerWake(consumer)
+        pipeline.profiles.wake = { wake.ring() }
         try consumer.watchTerminationSignals()
         sink.onClosed = { [weak consumer] in consumer?.requestStop() }
     }
 
     /// Makes `subject` subject `slot`: a process tree (children followed in the
     /// kernel) or a cgroup and every cgroup below it, now or later.
-    func watch(_ subject: ResolvedSubject, slot: Int) throws {
+    func watch(_ subject: ResolvedSubject, slot: Int, profile: WindowProfiles.Settings? = nil) throws {
+        if let profile { pipeline.beginProfile(slot: slot, profile) }
         let cgroups = subject.cgroupDirectory == nil ? nil : try CgroupFS.detect()
         let watched = try probe.watch(subject, slot: slot, cgroups: cgroups, processes: pipeline.processes)
         pipeline.noteSubjectProcesses(watched.members, slot: slot)
@@ -83,17 +89,24 @@ final class WitnessSession {
         var kernelDrops: UInt64
         var agentDrops: UInt64
         var records: UInt64
-        var profile: SyscallProfile
+        var syscalls: SyscallProfile
+        /// The window's runtime profile, when one was gathered.
+        var profile: RuntimeProfile?
+        var driftAlerts: Int
         var detachMilliseconds: Double
     }
 
     /// Flushes output, reads the drop counters for `slot`, and detaches everything.
     func finish(slot: Int) -> Accounting {
         pipeline.flush()
+        let syscalls = SyscallProfile(counts: probe.profile(slot: slot))
+        let profile = pipeline.finishProfile(slot: slot, syscalls: syscalls)
+        pipeline.flush()
+        let drift = pipeline.driftAlerts[slot]
         let accounting = Accounting(
-            counts: pipeline.counts, alerts: rules?.firedByRule.reduce(0) { $0 + UInt64($1) } ?? 0,
+            counts: pipeline.counts, alerts: (rules?.firedByRule.reduce(0) { $0 + UInt64($1) } ?? 0) + UInt64(drift),
             kernelDrops: probe.drops(slot: slot), agentDrops: pipeline.counts.undecodable + pipeline.unwrittenLines,
-            records: consumer.recordsConsumed, profile: SyscallProfile(counts: probe.profile(slot: slot)),
+            records: consumer.recordsConsumed, syscalls: syscalls, profile: profile, driftAlerts: drift,
             detachMilliseconds: 0)
         consumer.close()
         var finished = accounting

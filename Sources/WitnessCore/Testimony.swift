@@ -122,8 +122,9 @@ public struct Testimony: Sendable {
     public var cutShort: Bool { end != .elapsed }
     /// The node-mode window this testimony closes.
     public var windowID: String?
-    /// Every syscall the subject made, counted in the kernel (nil: not collected).
-    public var profile: SyscallProfile?
+    /// What the subject did: its syscalls (counted in the kernel), programs, files,
+    /// endpoints and identities (nil: not collected).
+    public var profile: RuntimeProfile?
     /// What could not be seen, and what of it the subject used.
     public var coverage: Coverage?
     /// This testimony's identity, the same in every delivery of it (receivers de-duplicate by it).
@@ -133,7 +134,7 @@ public struct Testimony: Sendable {
         trialID: String?, subjectKind: String, subjectValue: String, startEpochNanoseconds: Int64,
         endEpochNanoseconds: Int64, sostle: SostleLevel?, events: EventCounts, alerts: [SeverityClass: Int] = [:],
         rules: [(String, Int)] = [], kernelDrops: UInt64, agentDrops: UInt64, end: WindowEnd = .elapsed,
-        requestedMilliseconds: Int64? = nil, windowID: String? = nil, profile: SyscallProfile? = nil,
+        requestedMilliseconds: Int64? = nil, windowID: String? = nil, profile: RuntimeProfile? = nil,
         coverage: Coverage? = nil
     ) {
         self.coverage = coverage

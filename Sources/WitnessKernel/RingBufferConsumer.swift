@@ -86,9 +86,7 @@ public final class RingBufferConsumer {
         }, context, nil)
         guard let ring else {
             let error = BPFError.lastError("ring_buffer__new")
-            Glibc.close(wakeFD)
-            Glibc.close(stopFD)
-            Glibc.close(epollFD)
+            Glibc.close(epollFD)  // the eventfds: by deinit, which runs for a fully initialised object
             throw error
         }
         // The ring's own epoll descriptor is itself pollable: nest it in ours.
@@ -99,6 +97,10 @@ public final class RingBufferConsumer {
 
     deinit {
         close()
+        // Kept open until now: other threads may still ring them (`wake`, `requestStop`),
+        // and a closed number could by then name another file.
+        Glibc.close(wakeFD)
+        Glibc.close(stopFD)
     }
 
     public func close() {
@@ -107,8 +109,6 @@ public final class RingBufferConsumer {
             self.ring = nil
             for fd in watchedFDs { Glibc.close(fd) }
             watchedFDs.removeAll()
-            Glibc.close(wakeFD)
-            Glibc.close(stopFD)
             Glibc.close(epollFD)
         }
     }
@@ -225,4 +225,14 @@ public final class RingBufferConsumer {
             throw BPFError.lastError("epoll_ctl")
         }
     }
+}
+
+/// Wakes a consumer from any thread (its eventfd is safe to write from anywhere; the
+/// consumer itself stays on its thread), and does nothing once it is gone.
+public final class ConsumerWake: @unchecked Sendable {
+    private weak var consumer: RingBufferConsumer?
+
+    public init(_ consumer: RingBufferConsumer) { self.consumer = consumer }
+
+    public func ring() { consumer?.wake() }
 }

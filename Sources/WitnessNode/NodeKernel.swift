@@ -26,11 +26,17 @@ public final class NodeKernel: @unchecked Sendable {
     public struct Closing: Sendable {
         public var tally: WindowTallies.Tally
         public var kernelDrops: UInt64
-        public var profile: SyscallProfile?
+        /// The kernel's syscall counts, and the runtime profile built around them.
+        public var syscalls: SyscallProfile?
+        public var profile: RuntimeProfile?
+        /// Drift alerts the window's baseline raised.
+        public var driftAlerts = 0
     }
 
     private enum Command {
-        case attach(slot: Int, subject: ResolvedSubject, label: String, reply: @Sendable (AgentError?) -> Void)
+        case attach(
+            slot: Int, subject: ResolvedSubject, label: String, profile: WindowProfiles.Settings,
+            reply: @Sendable (AgentError?) -> Void)
         case detach(slot: Int, subject: ResolvedSubject, reply: @Sendable (Closing) -> Void)
         case snapshot(reply: @Sendable (Snapshot) -> Void)
         case perform(@Sendable () -> Void)
@@ -91,7 +97,12 @@ public final class NodeKernel: @unchecked Sendable {
                 progress.beat()
             })
         (done, finished) = AsyncStream.makeStream(of: StopReason.self)
-        consumer.onWake = { [unowned self] in self.runCommands() }
+        consumer.onWake = { [unowned self] in
+            self.runCommands()
+            self.pipeline.flush()  // and the executable hashes that arrived
+        }
+        let wake = ConsumerWake(consumer)
+        pipeline.profiles.wake = { wake.ring() }
     }
 
     /// Starts the consumer thread.
@@ -123,9 +134,14 @@ public final class NodeKernel: @unchecked Sendable {
     }
 
     /// Makes `subject` witnessed under `slot`.
-    public func attach(slot: Int, subject: ResolvedSubject, label: String) async throws(AgentError) {
+    public func attach(
+        slot: Int, subject: ResolvedSubject, label: String, profile: WindowProfiles.Settings = .init()
+    ) async throws(AgentError) {
         let error: AgentError? = await withCheckedContinuation { continuation in
-            send(.attach(slot: slot, subject: subject, label: label, reply: { continuation.resume(returning: $0) }))
+            send(
+                .attach(
+                    slot: slot, subject: subject, label: label, profile: profile,
+                    reply: { continuation.resume(returning: $0) }))
         }
         if let error { throw error }
     }
@@ -150,7 +166,8 @@ public final class NodeKernel: @unchecked Sendable {
                 var counted: [Int: Closing] = [:]
                 for slot in slots where tallies.activeMask & (1 << UInt64(slot)) != 0 {
                     counted[slot] = Closing(
-                        tally: tallies[slot], kernelDrops: probe.drops(slot: slot) &- dropBaselines[slot], profile: nil)
+                        tally: tallies[slot], kernelDrops: probe.drops(slot: slot) &- dropBaselines[slot],
+                        driftAlerts: pipeline.driftAlerts[slot])
                 }
                 continuation.resume(returning: counted)
             }
@@ -218,7 +235,7 @@ public final class NodeKernel: @unchecked Sendable {
 
     private func run(_ command: Command, stopped: Bool) {
         switch command {
-        case let .attach(slot, subject, label, reply):
+        case let .attach(slot, subject, label, profile, reply):
             guard !stopped else { return reply(AgentError.runtime("the agent is shutting down")) }
             do throws(AgentError) {
                 // Linked before the subject is admitted, so its first syscall is seen;
@@ -243,6 +260,7 @@ public final class NodeKernel: @unchecked Sendable {
                 }
                 tallies.activate(slot: slot)
                 pipeline.beginWindow(slot: slot)
+                pipeline.beginProfile(slot: slot, profile)
                 pipeline.noteSubjectProcesses(members, slot: slot)
                 pipeline.label(slot: slot, as: label)
                 reply(nil)
@@ -257,10 +275,17 @@ public final class NodeKernel: @unchecked Sendable {
                 pipeline.flush()
             }
             let drops = stopped ? 0 : probe.drops(slot: slot) &- dropBaselines[slot]
-            let profile = stopped ? nil : SyscallProfile(counts: probe.profile(slot: slot))
+            let syscalls = stopped ? nil : SyscallProfile(counts: probe.profile(slot: slot))
+            // The profile's last drift (hashes, the kernel's counts) is alerted before the
+            // tally is handed over; hashes are waited for a bounded time.
+            let profile = pipeline.finishProfile(slot: slot, syscalls: syscalls, waitMilliseconds: 1000)
+            pipeline.flush()
             watchedSlots.remove(slot)
             if watchedSlots.isEmpty && !stopped && !alwaysLinked { probe.unlink() }
-            reply(Closing(tally: tallies.deactivate(slot: slot), kernelDrops: drops, profile: profile))
+            reply(
+                Closing(
+                    tally: tallies.deactivate(slot: slot), kernelDrops: drops, syscalls: syscalls, profile: profile,
+                    driftAlerts: pipeline.driftAlerts[slot]))
         case let .snapshot(reply):
             var snapshot = Snapshot()
             snapshot.events = pipeline.counts

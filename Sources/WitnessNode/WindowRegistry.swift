@@ -79,7 +79,10 @@ public actor WindowRegistry {
             openedEpochNanoseconds: kernel.clock.epochNanoseconds(boot: WallClock.bootNow()))
         streams.open(window: id, slot: slot)
         do {
-            try await kernel.attach(slot: slot, subject: subject, label: "window:\(id)")
+            try await kernel.attach(
+                slot: slot, subject: subject, label: "window:\(id)",
+                profile: WindowProfiles.Settings(
+                    baseline: request.baseline.map(ProfileBaseline.init), driftPriority: request.driftPriority))
         } catch {
             streams.close(window: id, slot: slot)
             freeSlots.append(slot)
@@ -134,13 +137,17 @@ public actor WindowRegistry {
                 rules.append((rule.name, count))
             }
         }
+        if closing.driftAlerts > 0 {
+            alerts[window.request.driftPriority.severity, default: 0] += closing.driftAlerts
+            rules.append((DriftAlertWriter.ruleName, closing.driftAlerts))
+        }
         let testimony = Testimony(
             trialID: window.request.trialID, subjectKind: window.subject.kind, subjectValue: window.subject.value,
             startEpochNanoseconds: window.openedEpochNanoseconds, endEpochNanoseconds: endedAt,
             sostle: window.request.sostle, events: closing.tally.events, alerts: alerts, rules: rules,
             kernelDrops: closing.kernelDrops, agentDrops: closing.tally.agentDrops, end: end,
             requestedMilliseconds: Int64(window.request.milliseconds), windowID: window.id, profile: closing.profile,
-            coverage: Coverage.assess(kernel.probe.blindSpots, profile: closing.profile))
+            coverage: Coverage.assess(kernel.probe.blindSpots, profile: closing.syscalls))
         var closed = window
         closed.state = .closed
         closed.testimony = testimony.json()

@@ -24,8 +24,9 @@ public enum WindowRequestParser {
         } catch {
             throw WindowError(.badRequest, "the body is not valid JSON")
         }
-        for key in object.keys where !["trialId", "subject", "window", "sostle"].contains(key) {
-            throw WindowError(.badRequest, "unknown field '\(Self.printable(key))': expected trialId, subject, window, sostle")
+        let known = ["trialId", "subject", "window", "sostle", "baseline", "driftPriority", "record"]
+        for key in object.keys where !known.contains(key) {
+            throw WindowError(.badRequest, "unknown field '\(Self.printable(key))': expected \(known.joined(separator: ", "))")
         }
         var trialID: String?
         if let value = object["trialId"], !(value is NSNull) {
@@ -55,7 +56,29 @@ public enum WindowRequestParser {
             guard let text = value as? String else { throw WindowError(.badRequest, "sostle must be a string, L0 to L7") }
             do { sostle = try SostleLevel(text) } catch { throw WindowError(.badRequest, error.message) }
         }
-        return WindowRequest(trialID: trialID, subject: subject, milliseconds: milliseconds, sostle: sostle)
+        var baseline: RuntimeProfile?
+        if let value = object["baseline"], !(value is NSNull) {
+            do { baseline = try ProfileReader.parse(object: value) } catch {
+                throw WindowError(.badRequest, "baseline: \(error.message)")
+            }
+        }
+        var driftPriority = Priority.warning
+        if let value = object["driftPriority"], !(value is NSNull) {
+            guard let text = value as? String, let priority = Priority(falcoName: text) else {
+                throw WindowError(.badRequest, "driftPriority must be a Falco priority such as \"Warning\" or \"Error\"")
+            }
+            driftPriority = priority
+        }
+        var record = false
+        if let value = object["record"], !(value is NSNull) {
+            guard let number = value as? NSNumber, isBoolean(number) else {
+                throw WindowError(.badRequest, "record must be true or false")
+            }
+            record = number.boolValue
+        }
+        return WindowRequest(
+            trialID: trialID, subject: subject, milliseconds: milliseconds, sostle: sostle, baseline: baseline,
+            driftPriority: driftPriority, record: record)
     }
 
     private static func parseSubject(_ value: Any) throws(WindowError) -> SubjectSpec {

@@ -6,12 +6,23 @@ public struct WindowRequest: Sendable {
     public var subject: SubjectSpec
     public var milliseconds: Int
     public var sostle: SostleLevel?
+    /// The profile this window is held to: anything outside it is a drift alert.
+    public var baseline: RuntimeProfile?
+    public var driftPriority: Priority
+    /// Record the window's raw records (for replay) under the spool directory.
+    public var record: Bool
 
-    public init(trialID: String?, subject: SubjectSpec, milliseconds: Int, sostle: SostleLevel?) {
+    public init(
+        trialID: String?, subject: SubjectSpec, milliseconds: Int, sostle: SostleLevel?, baseline: RuntimeProfile? = nil,
+        driftPriority: Priority = .warning, record: Bool = false
+    ) {
         self.trialID = trialID
         self.subject = subject
         self.milliseconds = milliseconds
         self.sostle = sostle
+        self.baseline = baseline
+        self.driftPriority = driftPriority
+        self.record = record
     }
 }
 

@@ -1,3 +1,5 @@
+import WitnessCore
+
 /// Where something is in a rules file.
 struct SourceLocation: Equatable {
     var file: String

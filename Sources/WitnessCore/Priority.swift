@@ -1,5 +1,3 @@
-import WitnessCore
-
 /// Falco's eight rule priorities, most severe first, and the trial's severity class
 /// each one weighs as at the gate.
 public enum Priority: Int, Sendable, CaseIterable, Comparable {

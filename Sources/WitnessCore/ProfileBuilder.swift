@@ -1,0 +1,297 @@
+/// One subject's runtime profile, gathered record by record on the consumer thread
+/// while its window is open. A name already seen costs a hash lookup and no
+/// allocation. Against a `ProfileBaseline`, the first sighting of anything the
+/// baseline lacks is a `DriftFinding` waiting in `findings` for the pipeline to
+/// turn into an alert.
+public final class ProfileBuilder {
+    /// How much one window's profile keeps; past a limit entries are counted, not kept.
+    public struct Limits: Sendable, Equatable {
+        public var executables = 512
+        /// Files per set (read, written); past it a file is kept as its directory.
+        public var files = 2048
+        /// Directories per set, once files are collapsed.
+        public var directories = 512
+        public var connections = 512
+        public var identities = 256
+
+        public init() {}
+
+        /// Every limit at `count` (tests, small profiles).
+        public init(all count: Int) {
+            executables = count
+            files = count
+            directories = count
+            connections = count
+            identities = count
+        }
+    }
+
+    private struct ExecutableKey: Hashable {
+        var path: [UInt8]
+        var file: FileID
+    }
+
+    private struct ExecutableEntry {
+        var path: [UInt8]
+        var file: FileID
+        var count: UInt64
+        var parent: [UInt8]?
+        var outcome: ExecutableHasher.Outcome?
+    }
+
+    public let limits: Limits
+    public let baseline: ProfileBaseline?
+    /// What is new against the baseline, in the order it was first seen.
+    public var findings: [DriftFinding] = []
+    private var executables: [ExecutableEntry] = []
+    private var executableIndex: [ExecutableKey: Int] = [:]
+    private var read = ByteStringSet()
+    private var written = ByteStringSet()
+    private var readDirectories = ByteStringSet()
+    private var writtenDirectories = ByteStringSet()
+    private var connections: [RuntimeProfile.Connection] = []
+    private var connectionIndex: [String: Int] = [:]
+    private var listening: [RuntimeProfile.Listener] = []
+    private var users = Set<UInt32>()
+    private var groups = Set<UInt32>()
+    private var lastUser: UInt32 = .max
+    private var lastGroup: UInt32 = .max
+    private var changes: [RuntimeProfile.IdentityChange] = []
+    private var changeIndex: [String: Int] = [:]
+    private var gains: [RuntimeProfile.CapabilityGain] = []
+    private var gainIndex: [String: Int] = [:]
+    private var dropped = RuntimeProfile.Dropped()
+    /// Drift already said for these items (each is said once per window).
+    private var driftSaid = Set<String>()
+    private var scratch: [UInt8] = []
+
+    public init(limits: Limits = Limits(), baseline: ProfileBaseline? = nil) {
+        self.limits = limits
+        self.baseline = baseline
+        scratch.reserveCapacity(4096)
+    }
+
+    // MARK: Noting
+
+    /// Every record of the subject: who it ran as.
+    @inline(__always)
+    public func noteCredentials(uid: UInt32, gid: UInt32) {
+        if uid != lastUser {
+            lastUser = uid
+            if users.count < limits.identities || users.contains(uid) { users.insert(uid) } else { dropped.identities &+= 1 }
+        }
+        if gid != lastGroup {
+            lastGroup = gid
+            if groups.count < limits.identities || groups.contains(gid) { groups.insert(gid) } else { dropped.identities &+= 1 }
+        }
+    }
+
+    /// A successful exec: the program by path and identity (a new pair wants hashing:
+    /// returned as the entry's index), and capabilities the new image gained.
+    public func noteExec(
+        path: [UInt8], file: FileID, parent: [UInt8]?, capabilities: UInt64, previousCapabilities: UInt64?,
+        header: EventHeader
+    ) -> Int? {
+        var hashIndex: Int?
+        let key = ExecutableKey(path: path, file: file)
+        if let index = executableIndex[key] {
+            executables[index].count &+= 1
+        } else if executables.count < limits.executables {
+            executableIndex[key] = executables.count
+            executables.append(ExecutableEntry(path: path, file: file, count: 1, parent: parent))
+            hashIndex = executables.count - 1
+        } else {
+            dropped.executables &+= 1
+        }
+        if let baseline, !baseline.executablePaths.contains(path) {
+            drift(.executable, String(decoding: path, as: UTF8.self), header: header)
+        }
+        if let previousCapabilities, capabilities & ~previousCapabilities != 0 {
+            let names = Capabilities.list(capabilities & ~previousCapabilities)
+            let executable = String(decoding: path, as: UTF8.self)
+            let key = executable + "\0" + names.joined(separator: " ")
+            if let index = gainIndex[key] {
+                gains[index].count &+= 1
+            } else if gains.count < limits.identities {
+                gainIndex[key] = gains.count
+                gains.append(RuntimeProfile.CapabilityGain(executable: executable, capabilities: names))
+            } else {
+                dropped.identities &+= 1
+            }
+        }
+        return hashIndex
+    }
+
+    /// The hash of executable entry `index` arrived (on the consumer thread).
+    public func noteHash(_ outcome: ExecutableHasher.Outcome, entry index: Int, header: EventHeader) {
+        guard executables.indices.contains(index) else { return }
+        executables[index].outcome = outcome
+        guard let baseline else { return }
+        let path = String(decoding: executables[index].path, as: UTF8.self)
+        switch outcome {
+        case let .digest(hex) where !baseline.hashes.contains(hex):
+            drift(.executableContent, "\(path) sha256:\(hex)", header: header)
+        case let .failed(reason):
+            drift(.executableContent, "\(path) (content not verified: \(reason))", header: header)
+        default: break
+        }
+    }
+
+    /// A file read or written (`path` as the kernel named it, in pieces).
+    public func noteFile(_ path: UnsafeBufferPointer<UInt8>, written isWrite: Bool, header: EventHeader) {
+        let inserted: (index: Int, inserted: Bool)?
+        if isWrite {
+            inserted = written.insert(path, limit: limits.files)
+        } else {
+            inserted = read.insert(path, limit: limits.files)
+        }
+        let directory = Self.directory(of: path)
+        if inserted == nil {
+            // Full: kept as its directory, `dir/`.
+            scratch.removeAll(keepingCapacity: true)
+            scratch.append(contentsOf: directory)
+            if scratch.last != UInt8(ascii: "/") { scratch.append(UInt8(ascii: "/")) }
+            let kept = scratch.withUnsafeBufferPointer {
+                isWrite
+                    ? writtenDirectories.insert($0, limit: limits.directories)
+                    : readDirectories.insert($0, limit: limits.directories)
+            }
+            if kept == nil { dropped.files &+= 1 }
+        }
+        // Drift: a file written in a directory the baseline never wrote in.
+        if isWrite, inserted?.inserted ?? true, let baseline {
+            let name = String(decoding: directory, as: UTF8.self)
+            if !baseline.writtenDirectories.contains(name) {
+                drift(.writtenDirectory, name, header: header)
+            }
+        }
+    }
+
+    /// A connection attempt and how it ended.
+    public func noteConnection(_ remote: SocketAddress, transport: Transport, result: String, header: EventHeader) {
+        let (family, address, port) = Self.describe(remote)
+        let entry = RuntimeProfile.Connection(
+            family: family, address: address, port: port, transport: transport.name.map { "\($0)" } ?? "",
+            result: result)
+        let key = entry.endpoint + " " + result
+        if let index = connectionIndex[key] {
+            connections[index].count &+= 1
+            return
+        }
+        if connections.count < limits.connections {
+            connectionIndex[key] = connections.count
+            connections.append(entry)
+        } else {
+            dropped.network &+= 1
+        }
+        if let baseline, !baseline.endpoints.contains(entry.endpoint) {
+            drift(.endpoint, entry.endpoint, header: header)
+        }
+    }
+
+    /// A setuid-family call.
+    public func noteIdentityChange(call: String, arguments: [Int64], result: String, executable: [UInt8]) {
+        let program = String(decoding: executable, as: UTF8.self)
+        let key = "\(call) \(arguments) \(result) \(program)"
+        if let index = changeIndex[key] {
+            changes[index].count &+= 1
+        } else if changes.count < limits.identities {
+            changeIndex[key] = changes.count
+            changes.append(RuntimeProfile.IdentityChange(call: call, arguments: arguments, result: result, executable: program))
+        } else {
+            dropped.identities &+= 1
+        }
+    }
+
+    // MARK: Closing
+
+    /// The executables still waiting for their hash, as (index, path, file).
+    public var unhashed: [(index: Int, path: [UInt8], file: FileID)] {
+        executables.indices.filter { executables[$0].outcome == nil }.map { ($0, executables[$0].path, executables[$0].file) }
+    }
+
+    /// Drift in the kernel's syscall counts (known at close).
+    public func noteSyscalls(_ counts: SyscallProfile, header: EventHeader) {
+        guard let baseline else { return }
+        for entry in counts.byName(in: .native) where !baseline.syscalls.contains(entry.name) {
+            drift(.syscall, entry.name, header: header)
+        }
+        for entry in counts.byName(in: .compat) where !baseline.compatSyscalls.contains(entry.name) {
+            drift(.syscall, "\(entry.name) (ia32)", header: header)
+        }
+    }
+
+    /// The profile as it stands, with the kernel's syscall counts.
+    public func profile(syscalls: SyscallProfile?) -> RuntimeProfile {
+        var profile = RuntimeProfile()
+        if let syscalls { profile.setSyscalls(syscalls) }
+        profile.executables = executables.map { entry in
+            var executable = RuntimeProfile.Executable(
+                path: String(decoding: entry.path, as: UTF8.self), sha256: nil, count: entry.count,
+                parent: entry.parent.map { String(decoding: $0, as: UTF8.self) })
+            switch entry.outcome {
+            case let .digest(hex)?: executable.sha256 = hex
+            case let .failed(reason)?: executable.hashError = reason
+            case nil: executable.hashError = "not hashed before the window closed"
+            }
+            return executable
+        }
+        profile.filesRead = Self.merged(read, readDirectories)
+        profile.filesWritten = Self.merged(written, writtenDirectories)
+        profile.connections = connections
+        profile.listening = listening
+        profile.users = users.sorted()
+        profile.groups = groups.sorted()
+        profile.identityChanges = changes
+        profile.capabilitiesGained = gains
+        profile.dropped = dropped
+        return profile
+    }
+
+    // MARK: Helpers
+
+    private func drift(_ kind: DriftFinding.Kind, _ item: String, header: EventHeader) {
+        guard driftSaid.count < 4096, driftSaid.insert("\(kind.rawValue) \(item)").inserted else { return }
+        findings.append(DriftFinding(kind: kind, item: item, pid: header.pid, syscall: header.syscall))
+    }
+
+    /// Files, then the collapsed directories, sorted; a file under a collapsed directory is left to it.
+    private static func merged(_ files: ByteStringSet, _ directories: ByteStringSet) -> [String] {
+        var result = files.elements.filter { path in
+            path.withUnsafeBufferPointer { name in
+                var directory = Array(Self.directory(of: name))
+                if directory.last != UInt8(ascii: "/") { directory.append(UInt8(ascii: "/")) }
+                return !directories.contains(directory)
+            }
+        }
+        result.append(contentsOf: directories.elements)
+        return result.map { String(decoding: $0, as: UTF8.self) }.sorted()
+    }
+
+    /// The directory part of an absolute path (`/` for a file in the root).
+    static func directory(of path: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        guard let slash = path.lastIndex(of: UInt8(ascii: "/")) else { return UnsafeBufferPointer(rebasing: path[0..<0]) }
+        return UnsafeBufferPointer(rebasing: path[0..<max(slash, 1)])
+    }
+
+    /// family, address and port of a connection's remote end.
+    static func describe(_ address: SocketAddress) -> (String, String, UInt16) {
+        var writer = JSONWriter(capacity: 64)
+        switch address {
+        case let .ipv4(_, port):
+            SocketAddressFormatter.appendHost(address, to: &writer)
+            return ("ipv4", String(decoding: writer.bytes, as: UTF8.self), port)
+        case let .ipv6(_, _, port):
+            SocketAddressFormatter.appendHost(address, to: &writer)
+            return ("ipv6", String(decoding: writer.bytes, as: UTF8.self), port)
+        case let .unix(path):
+            // An abstract name starts with NUL: shown with `@`, as ss(8) does.
+            if path.first == 0 { return ("unix", "@" + String(decoding: path.dropFirst(), as: UTF8.self), 0) }
+            return ("unix", String(decoding: path, as: UTF8.self), 0)
+        case .unspecified:
+            return ("unspec", "", 0)
+        case let .other(family):
+            return ("family \(family)", "", 0)
+        }
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+
+/// Reads a runtime profile back from JSON — a testimony (its `profile`) or a profile
+/// alone, as `RuntimeProfile.json()` writes it — for drift baselines, `profile diff`
+/// and seccomp export. The input is untrusted: anything not shaped as written is one
+/// line naming what is wrong.
+public enum ProfileReader {
+    public static func read(file path: String) throws(AgentError) -> RuntimeProfile {
+        guard let bytes = ProcFiles.read(path, limit: 64 << 20) else {
+            throw AgentError.usage("cannot read profile '\(path)': \(String(cString: strerror(errno)))")
+        }
+        do {
+            return try parse(bytes)
+        } catch {
+            throw AgentError.usage("\(path): \(error.message)")
+        }
+    }
+
+    /// A testimony line or a profile object; for a file of JSON lines (a witness
+    /// run's output), the last line that carries a profile.
+    public static func parse(_ bytes: [UInt8]) throws(AgentError) -> RuntimeProfile {
+        let lines = bytes.split(separator: UInt8(ascii: "\n")).filter { !$0.allSatisfy { $0 == 0x20 || $0 == 0x0D } }
+        if lines.count > 1 {
+            for line in lines.reversed() {
+                if let object = try? object(Array(line)), object["profile"] != nil || object["syscalls"] != nil {
+                    return try profile(from: object)
+                }
+            }
+            throw AgentError.usage("no line holds a profile")
+        }
+        return try profile(from: try object(bytes))
+    }
+
+    public static func parse(object: Any) throws(AgentError) -> RuntimeProfile {
+        guard let dictionary = object as? [String: Any] else { throw AgentError.usage("a profile must be a JSON object") }
+        return try profile(from: dictionary)
+    }
+
+    private static func object(_ bytes: [UInt8]) throws(AgentError) -> [String: Any] {
+        let parsed: Any
+        do {
+            parsed = try JSONSerialization.jsonObject(with: Data(bytes))
+        } catch {
+            throw AgentError.usage("not valid JSON")
+        }
+        guard let object = parsed as? [String: Any] else { throw AgentError.usage("a profile must be a JSON object") }
+        return object
+    }
+
+    private static func profile(from object: [String: Any]) throws(AgentError) -> RuntimeProfile {
+        var source = object
+        if let nested = object["profile"] {
+            guard let inner = nested as? [String: Any] else {
+                throw AgentError.usage("the testimony has no profile (was it written with profiles on?)")
+            }
+            source = inner
+        }
+        guard source["syscalls"] != nil || source["executables"] != nil else {
+            throw AgentError.usage("no profile here: expected a testimony or an object with syscalls and executables")
+        }
+        var profile = RuntimeProfile()
+        profile.syscalls = try counts(source["syscalls"], "syscalls")
+        profile.compatSyscalls = try counts(source["compatSyscalls"], "compatSyscalls")
+        for entry in try array(source["executables"], "executables") {
+            let item = try dictionary(entry, "executables[]")
+            profile.executables.append(
+                RuntimeProfile.Executable(
+                    path: try string(item["path"], "executables[].path"),
+                    sha256: try optionalString(item["sha256"], "executables[].sha256"),
+                    hashError: try optionalString(item["hashError"], "executables[].hashError"),
+                    count: try number(item["count"] ?? 1, "executables[].count"),
+                    parent: try optionalString(item["parent"], "executables[].parent")))
+        }
+        if let files = source["files"] {
+            let item = try dictionary(files, "files")
+            profile.filesRead = try array(item["read"], "files.read").map { (value) throws(AgentError) in try string(value, "files.read[]") }
+            profile.filesWritten = try array(item["written"], "files.written").map { (value) throws(AgentError) in
+                try string(value, "files.written[]")
+            }
+        }
+        if let network = source["network"] {
+            let item = try dictionary(network, "network")
+            for entry in try array(item["connections"], "network.connections") {
+                let connection = try dictionary(entry, "network.connections[]")
+                profile.connections.append(
+                    RuntimeProfile.Connection(
+                        family: try string(connection["family"], "connections[].family"),
+                        address: try string(connection["address"], "connections[].address"),
+                        port: UInt16(try number(connection["port"] ?? 0, "connections[].port", max: 65535)),
+                        transport: try string(connection["protocol"] ?? "", "connections[].protocol"),
+                        result: try string(connection["result"] ?? "ok", "connections[].result"),
+                        count: try number(connection["count"] ?? 1, "connections[].count")))
+            }
+            for entry in try array(item["listening"], "network.listening") {
+                let listener = try dictionary(entry, "network.listening[]")
+                profile.listening.append(
+                    RuntimeProfile.Listener(
+                        family: try string(listener["family"], "listening[].family"),
+                        address: try string(listener["address"], "listening[].address"),
+                        port: UInt16(try number(listener["port"] ?? 0, "listening[].port", max: 65535)),
+                        transport: try string(listener["protocol"] ?? "", "listening[].protocol")))
+            }
+        }
+        if let identities = source["identities"] {
+            let item = try dictionary(identities, "identities")
+            profile.users = try array(item["users"], "identities.users").map { (value) throws(AgentError) in
+                UInt32(try number(value, "identities.users[]", max: UInt64(UInt32.max)))
+            }
+            profile.groups = try array(item["groups"], "identities.groups").map { (value) throws(AgentError) in
+                UInt32(try number(value, "identities.groups[]", max: UInt64(UInt32.max)))
+            }
+        }
+        return profile
+    }
+
+    private static func dictionary(_ value: Any?, _ name: String) throws(AgentError) -> [String: Any] {
+        guard let object = value as? [String: Any] else { throw AgentError.usage("\(name) must be an object") }
+        return object
+    }
+
+    private static func array(_ value: Any?, _ name: String) throws(AgentError) -> [Any] {
+        guard let value, !(value is NSNull) else { return [] }
+        guard let array = value as? [Any] else { throw AgentError.usage("\(name) must be an array") }
+        return array
+    }
+
+    private static func string(_ value: Any?, _ name: String) throws(AgentError) -> String {
+        guard let text = value as? String else { throw AgentError.usage("\(name) must be a string") }
+        return text
+    }
+
+    private static func optionalString(_ value: Any?, _ name: String) throws(AgentError) -> String? {
+        guard let value, !(value is NSNull) else { return nil }
+        return try string(value, name)
+    }
+
+    private static func number(_ value: Any, _ name: String, max: UInt64 = UInt64.max) throws(AgentError) -> UInt64 {
+        guard let number = value as? NSNumber, String(cString: number.objCType) != "c", number.doubleValue >= 0,
+            number.doubleValue <= Double(max), number.doubleValue == number.doubleValue.rounded()
+        else {
+            throw AgentError.usage("\(name) must be a whole number from 0 to \(max)")
+        }
+        return number.uint64Value
+    }
+
+    private static func counts(_ value: Any?, _ name: String) throws(AgentError) -> [String: UInt64] {
+        guard let value, !(value is NSNull) else { return [:] }
+        guard let object = value as? [String: Any] else { throw AgentError.usage("\(name) must be an object of counts") }
+        var counts: [String: UInt64] = [:]
+        for (key, count) in object { counts[key] = try number(count, "\(name).\(key)") }
+        return counts
+    }
+}

@@ -1,0 +1,114 @@
+import Synchronization
+
+/// The runtime profiles of the open windows, by subject slot, owned by the consumer
+/// thread. Executables are hashed by the shared `ExecutableHasher` on its own thread;
+/// each outcome comes back through a mailbox and is applied here, on the consumer
+/// thread, when it is woken (`wake`) or at the next batch.
+public final class WindowProfiles {
+    /// A window's profile settings.
+    public struct Settings: Sendable {
+        public var limits = ProfileBuilder.Limits()
+        public var baseline: ProfileBaseline?
+        /// The priority of drift alerts.
+        public var driftPriority = Priority.warning
+
+        public init(limits: ProfileBuilder.Limits = ProfileBuilder.Limits(), baseline: ProfileBaseline? = nil,
+                    driftPriority: Priority = .warning) {
+            self.limits = limits
+            self.baseline = baseline
+            self.driftPriority = driftPriority
+        }
+    }
+
+    private struct Arrival: Sendable {
+        var slot: Int
+        var generation: UInt64
+        var entry: Int
+        var pid: Int32
+        var outcome: ExecutableHasher.Outcome
+    }
+
+    /// Slots with a profile being gathered.
+    public private(set) var mask: UInt64 = 0
+    public let hasher: ExecutableHasher
+    /// Has the consumer thread call `applyArrivals` soon (RingBufferConsumer.wake).
+    public var wake: (@Sendable () -> Void)?
+    private var builders = [ProfileBuilder?](repeating: nil, count: 64)
+    private var settings = [Settings](repeating: Settings(), count: 64)
+    private var generations = [UInt64](repeating: 0, count: 64)
+    private let arrivals = Mailbox<Arrival>()
+
+    public init(hasher: ExecutableHasher = ExecutableHasher()) {
+        self.hasher = hasher
+    }
+
+    public func begin(slot: Int, _ settings: Settings) {
+        generations[slot] &+= 1
+        builders[slot] = ProfileBuilder(limits: settings.limits, baseline: settings.baseline)
+        self.settings[slot] = settings
+        mask |= 1 << UInt64(slot)
+    }
+
+    /// Stops gathering for `slot`; returns its builder.
+    public func end(slot: Int) -> ProfileBuilder? {
+        mask &= ~(1 << UInt64(slot))
+        generations[slot] &+= 1
+        defer { builders[slot] = nil }
+        return builders[slot]
+    }
+
+    public func builder(slot: Int) -> ProfileBuilder? { builders[slot] }
+
+    public func priority(slot: Int) -> Priority { settings[slot].driftPriority }
+
+    /// Asks for the hash of executable entry `entry` of `slot`'s profile.
+    func requestHash(slot: Int, entry: Int, file: FileID, path: [UInt8], pid: Int32) {
+        let generation = generations[slot]
+        let accepted = hasher.request(file: file, path: path, pid: pid) { [arrivals, wake] outcome in
+            arrivals.post(Arrival(slot: slot, generation: generation, entry: entry, pid: pid, outcome: outcome))
+            wake?()
+        }
+        if !accepted {
+            builders[slot]?.noteHash(.failed("too many programs waiting to be hashed"), entry: entry, header: Self.header(pid))
+        }
+    }
+
+    /// Applies the hashes that arrived; returns the slots whose builders have findings.
+    @discardableResult
+    public func applyArrivals() -> UInt64 {
+        let arrived = arrivals.take()
+        var touched: UInt64 = 0
+        for arrival in arrived where arrival.generation == generations[arrival.slot] {
+            guard let builder = builders[arrival.slot] else { continue }
+            builder.noteHash(arrival.outcome, entry: arrival.entry, header: Self.header(arrival.pid))
+            if !builder.findings.isEmpty { touched |= 1 << UInt64(arrival.slot) }
+        }
+        return touched
+    }
+
+    /// Whether hashes are waiting to be applied.
+    public var hasArrivals: Bool { !arrivals.isEmpty }
+
+    /// A header for findings that come without a record (a hash, the kernel's counts).
+    static func header(_ pid: Int32) -> EventHeader {
+        EventHeader(
+            kind: .exec, syscall: .none, timestamp: WallClock.bootNow(), subjects: 0, cgroupID: 0, result: 0, pid: pid,
+            tid: pid, ppid: 0, uid: 0, gid: 0, flags: [], comm: UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+}
+
+/// Messages from other threads to the consumer thread, taken all at once.
+final class Mailbox<Message: Sendable>: Sendable {
+    private let messages = Mutex<[Message]>([])
+
+    func post(_ message: Message) { messages.withLock { $0.append(message) } }
+
+    func take() -> [Message] {
+        messages.withLock { list in
+            defer { list.removeAll(keepingCapacity: true) }
+            return list
+        }
+    }
+
+    var isEmpty: Bool { messages.withLock { $0.isEmpty } }
+}
