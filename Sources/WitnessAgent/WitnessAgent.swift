@@ -54,7 +54,9 @@ struct WitnessAgentCommand: ParsableCommand {
         commandName: "witness-agent",
         abstract: "A kernel-level runtime witness: eBPF exec/open/connect tracing with Falco-format output.",
         version: "0.1.0",
-        subcommands: [TraceCommand.self, WitnessCommand.self, RunCommand.self, RulesCommand.self])
+        subcommands: [
+            TraceCommand.self, WitnessCommand.self, RunCommand.self, RulesCommand.self, ProfileCommand.self,
+        ])
 }
 
 /// Time since the process started, for the "attached in N ms" figure.
