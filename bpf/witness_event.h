@@ -16,6 +16,9 @@
 #include <linux/types.h>
 #endif
 
+/* Bumped whenever a record's layout changes: recordings say which layout they hold. */
+#define WITNESS_EVENT_LAYOUT_VERSION 1
+
 #define WITNESS_COMM_LEN 16
 /* Bytes kept of one path or file name; a longer one is cut and flagged. */
 #define WITNESS_PATH_MAX 4096

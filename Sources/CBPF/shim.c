@@ -236,3 +236,60 @@ int cbpf_cgroup_path(int mount_fd, uint64_t id, char *path, int size)
     path[n] = 0;
     return (int)n;
 }
+
+/* ---- zlib streams (recordings) ---- */
+
+#include <zlib.h>
+
+struct cbpf_zstream {
+    z_stream z;
+    int inflate;
+};
+
+struct cbpf_zstream *cbpf_zstream_new(int inflate, int level)
+{
+    struct cbpf_zstream *stream = calloc(1, sizeof(*stream));
+    if (!stream)
+        return NULL;
+    stream->inflate = inflate;
+    int status = inflate ? inflateInit(&stream->z) : deflateInit(&stream->z, level);
+    if (status != Z_OK) {
+        free(stream);
+        return NULL;
+    }
+    return stream;
+}
+
+int cbpf_zstream_run(struct cbpf_zstream *stream, const void *in, size_t in_len, size_t *consumed, void *out,
+                     size_t out_cap, size_t *produced, int finish)
+{
+    /* zlib counts in uInt: feed at most 1 GiB a call. */
+    if (in_len > (1u << 30))
+        in_len = 1u << 30;
+    if (out_cap > (1u << 30))
+        out_cap = 1u << 30;
+    stream->z.next_in = (Bytef *)in;
+    stream->z.avail_in = (uInt)in_len;
+    stream->z.next_out = out;
+    stream->z.avail_out = (uInt)out_cap;
+    int status = stream->inflate ? inflate(&stream->z, Z_NO_FLUSH) : deflate(&stream->z, finish ? Z_FINISH : Z_NO_FLUSH);
+    *consumed = in_len - stream->z.avail_in;
+    *produced = out_cap - stream->z.avail_out;
+    return status;
+}
+
+uint64_t cbpf_zstream_total_in(const struct cbpf_zstream *stream)
+{
+    return stream->z.total_in;
+}
+
+void cbpf_zstream_free(struct cbpf_zstream *stream)
+{
+    if (!stream)
+        return;
+    if (stream->inflate)
+        inflateEnd(&stream->z);
+    else
+        deflateEnd(&stream->z);
+    free(stream);
+}

@@ -56,6 +56,7 @@ struct WitnessAgentCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             TraceCommand.self, WitnessCommand.self, RunCommand.self, RulesCommand.self, ProfileCommand.self,
+            ReplayCommand.self,
         ])
 }
 

@@ -44,8 +44,11 @@ struct WitnessCommand: ParsableCommand {
     @Option(name: .customLong("drift-priority"), help: "The Falco priority of drift alerts (default: warning).")
     var driftPriority: String = "warning"
 
-    @Option(name: .long, help: "Also record the window's raw records to FILE, for `witness-agent replay`.")
+    @Option(name: .long, help: "Also record the window's raw records to FILE (a new file), for `witness-agent replay`.")
     var record: String?
+
+    @Option(name: .customLong("record-limit"), help: "Largest recording file: 64M, 1G (default 256M); later records are left out.")
+    var recordLimit: String = "256M"
 
     @OptionGroup var common: CommonOptions
 
@@ -70,6 +73,8 @@ struct WitnessCommand: ParsableCommand {
             throw ValidationError("bad --drift-priority '\(driftPriority)': use a Falco priority such as warning or error")
         }
         if let baseline { _ = try ProfileReader.read(file: baseline) }
+        _ = try DurationParser.bytes(recordLimit)
+        if let record, access(record, F_OK) == 0 { throw ValidationError("--record: '\(record)' exists; give a new file") }
     }
 
     func run() throws {
@@ -82,26 +87,46 @@ struct WitnessCommand: ParsableCommand {
         var subjectValue = resolved.value
         var settings = WindowProfiles.Settings(driftPriority: Priority(falcoName: driftPriority) ?? .warning)
         settings.baseline = try baseline.map { (path) throws(AgentError) in ProfileBaseline(try ProfileReader.read(file: path)) }
+        var recording: RecordingWriter?
+        if let record {
+            let writer = try RecordingWriter(
+                path: record, subjects: ~0, maxBytes: UInt64(try DurationParser.bytes(recordLimit)),
+                metadata: RecordingMetadata.live(
+                    clock: session.clock, subjectKind: resolved.kind, subjectValue: resolved.value, trialID: trialID,
+                    requestedMilliseconds: milliseconds, rules: rules.files))
+            session.pipeline.startRecording(writer)
+            recording = writer
+        }
         try session.watch(resolved, slot: slot, profile: settings)
         if resolved.kind == "cgroup", let directory = resolved.cgroupDirectory { subjectValue = directory }
         try session.consumer.stop(afterMilliseconds: milliseconds)
         session.announceAttached("witnessing \(subjectKind) \(subjectValue) for \(window)")
         let start = session.clock.epochNanoseconds(boot: session.startBootTime)
         let reason = session.run()
-        let end = session.clock.epochNanoseconds(boot: WallClock.bootNow())
+        let endBootTime = WallClock.bootNow()
+        let end = session.clock.epochNanoseconds(boot: endBootTime)
         let accounting = session.finish(slot: slot)
-        var alerts = session.rules?.alertsBySeverity ?? [:]
-        var rules = session.rules?.alertsByRule ?? []
-        if accounting.driftAlerts > 0 {
-            alerts[settings.driftPriority.severity, default: 0] += accounting.driftAlerts
-            rules.append((DriftAlertWriter.ruleName, accounting.driftAlerts))
+        let (alerts, rules) = session.assembly.alerts(
+            driftAlerts: accounting.driftAlerts, driftPriority: settings.driftPriority)
+        let endReason: WindowEnd = reason == .timerExpired ? .elapsed : .shutdown
+        let coverage = Coverage.assess(session.probe.blindSpots, profile: accounting.syscalls)
+        if let recording {
+            let summary = recording.finish(
+                RecordingWriter.Ending(
+                    startBootTime: session.startBootTime, endBootTime: endBootTime, endReason: endReason.rawValue,
+                    kernelDrops: accounting.kernelDrops, agentDrops: accounting.agentDrops,
+                    syscalls: accounting.syscalls.counts, coverage: coverage))
+            var line = "witness-agent: recorded \(summary.records) records in \(summary.bytes) bytes to \(summary.path)"
+            if summary.truncated { line += " (cut at --record-limit: later records left out)" }
+            if let error = summary.error { line += "; WARNING: the recording is incomplete: \(error)" }
+            FileHandleWriter.standardError(line + "\n")
         }
         let statement = Testimony(
             trialID: trialID, subjectKind: subjectKind, subjectValue: subjectValue,
             startEpochNanoseconds: start, endEpochNanoseconds: end, sostle: level, events: accounting.counts,
             alerts: alerts, rules: rules, kernelDrops: accounting.kernelDrops, agentDrops: accounting.agentDrops,
-            end: reason == .timerExpired ? .elapsed : .shutdown, requestedMilliseconds: Int64(milliseconds),
-            profile: accounting.profile, coverage: Coverage.assess(session.probe.blindSpots, profile: accounting.syscalls))
+            end: endReason, requestedMilliseconds: Int64(milliseconds),
+            profile: accounting.profile, coverage: coverage)
         let line = statement.json()
         session.pipeline.writeLine(line)
         if let testimony {

@@ -15,6 +15,7 @@ final class WitnessSession {
     let sink: OutputSink
     let clock = WallClock()
     let rules: RuleEngine?
+    let assembly: PipelineAssembly
     private let rulesSummary: String
     private(set) var startBootTime: UInt64 = 0
 
@@ -25,21 +26,14 @@ final class WitnessSession {
         let colour = format == .text && isatty(sink.fd) == 1
         probe = try WitnessProbe(
             options: .init(ringBufferBytes: options.ringBufferBytes, logLevel: options.verbose, btfPath: options.btf))
-        let processes = ProcessTable()
-        let hostname = HostName.current()
-        let identities = CgroupIdentities(mountPoint: (try? CgroupFS.detect())?.mountPoint)
-        if let loaded {
-            rules = RuleEngine(
-                rules: loaded.rules, hostname: hostname, clock: clock, processes: processes,
-                colour: colour, identities: identities)
-            rulesSummary = "\(loaded.rules.count) rules" + (loaded.skipped.isEmpty ? "" : " (\(loaded.skipped.count) skipped)")
-        } else {
-            rules = nil
-            rulesSummary = "no rules"
-        }
-        let pipeline = EventPipeline(
-            sink: sink, format: format, printsEvents: printsEvents, hostname: hostname, clock: clock,
-            processes: processes, classifier: rules, colour: colour, identities: identities)
+        let assembly = PipelineAssembly(
+            loaded: loaded, sink: sink, format: format, colour: colour, printsEvents: printsEvents,
+            hostname: HostName.current(), clock: clock, processes: ProcessTable(),
+            identities: CgroupIdentities(mountPoint: (try? CgroupFS.detect())?.mountPoint))
+        self.assembly = assembly
+        rules = assembly.rules
+        rulesSummary = assembly.rulesSummary
+        let pipeline = assembly.pipeline
         self.pipeline = pipeline
         let consumer = try RingBufferConsumer(
             probe: probe, onRecord: { pipeline.handle($0) }, onBatchEnd: { pipeline.flush() })
@@ -129,6 +123,44 @@ final class WitnessSession {
             FileHandleWriter.standardError(
                 "witness-agent: WARNING: \(lost) events were lost; this record is incomplete (a larger --ring-buffer may help)\n")
         }
+    }
+}
+
+/// The user-space half of a run — the rules engine and the event pipeline over one
+/// process table — as `witness` and `trace` build it live and `replay` builds it
+/// from a recording.
+struct PipelineAssembly {
+    let pipeline: EventPipeline
+    let rules: RuleEngine?
+    let rulesSummary: String
+
+    init(
+        loaded: LoadedRules?, sink: OutputSink, format: OutputFormat, colour: Bool, printsEvents: Bool,
+        hostname: [UInt8], clock: WallClock, processes: ProcessTable, identities: CgroupIdentities
+    ) {
+        if let loaded {
+            rules = RuleEngine(
+                rules: loaded.rules, hostname: hostname, clock: clock, processes: processes, colour: colour,
+                identities: identities)
+            rulesSummary = "\(loaded.rules.count) rules" + (loaded.skipped.isEmpty ? "" : " (\(loaded.skipped.count) skipped)")
+        } else {
+            rules = nil
+            rulesSummary = "no rules"
+        }
+        pipeline = EventPipeline(
+            sink: sink, format: format, printsEvents: printsEvents, hostname: hostname, clock: clock,
+            processes: processes, classifier: rules, colour: colour, identities: identities)
+    }
+
+    /// A window's alerts by class and by rule: the rules' and the drift alerts.
+    func alerts(driftAlerts: Int, driftPriority: Priority) -> ([SeverityClass: Int], [(String, Int)]) {
+        var bySeverity = rules?.alertsBySeverity ?? [:]
+        var byRule = rules?.alertsByRule ?? []
+        if driftAlerts > 0 {
+            bySeverity[driftPriority.severity, default: 0] += driftAlerts
+            byRule.append((DriftAlertWriter.ruleName, driftAlerts))
+        }
+        return (bySeverity, byRule)
     }
 }
 

@@ -89,7 +89,21 @@ public final class CgroupIdentities {
         return (pod, identity.containerID.flatMap { pod.container(shortID: $0) })
     }
 
+    /// Told of each identity handed out (a recording keeps them for replay).
+    public var onIdentity: ((UInt64, CgroupIdentity) -> Void)?
+
+    /// Makes `cgroupID` known as `identity` (replay: what the recording says).
+    public func seed(_ cgroupID: UInt64, _ identity: CgroupIdentity) {
+        known[cgroupID] = identity
+    }
+
     public func identity(of cgroupID: UInt64) -> CgroupIdentity {
+        let identity = resolve(cgroupID)
+        onIdentity?(cgroupID, identity)
+        return identity
+    }
+
+    private func resolve(_ cgroupID: UInt64) -> CgroupIdentity {
         if let identity = known[cgroupID] { return identity }
         if mountFD >= 0, let mountPoint {
             var path = [CChar](repeating: 0, count: 4096)

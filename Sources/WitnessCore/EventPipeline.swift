@@ -32,6 +32,8 @@ public final class EventPipeline {
     /// Drift alerts written for each slot's window since it began.
     public private(set) var driftAlerts = [Int](repeating: 0, count: 64)
     private var drift: DriftAlertWriter
+    /// The recordings being written (`witness --record`, a window's `record`).
+    public let recordings = Recordings()
     private var pathScratch: [UInt8] = []
     private let format: OutputFormat
     private let sink: OutputSink
@@ -81,8 +83,21 @@ public final class EventPipeline {
             tallies?.recordAgentDrops(1)
             return
         }
-        guard let event = decoded else { return }
-        handle(event)
+        if let event = decoded { handle(event) }
+        if !recordings.isEmpty { recordings.record(record) }
+    }
+
+    /// Starts feeding `writer`: the process table and cgroup identities are observed
+    /// from now on.
+    public func startRecording(_ writer: RecordingWriter) {
+        recordings.add(writer)
+        processes.observer = recordings
+        json.identities?.onIdentity = { [recordings] id, identity in recordings.identity(id, identity) }
+    }
+
+    /// Stops feeding `writer`.
+    public func stopRecording(_ writer: RecordingWriter) {
+        recordings.remove(writer)
     }
 
     public func handle(_ event: KernelEvent) {
@@ -358,6 +373,7 @@ public final class EventPipeline {
         for pid in pids {
             let writer = processes.cached(pid)?.exePath ?? []
             for (file, path) in ProcFiles.filesOpenForWriting(pid: pid, procRoot: processes.procRoot) {
+                if !recordings.isEmpty { recordings.written(file: file, path: path, writer: writer, slot: slot) }
                 lost |= path.withUnsafeBufferPointer {
                     droppedFiles.record(file: file, path: $0, writer: writer, subjects: 1 << UInt64(slot))
                 }

@@ -110,6 +110,10 @@ public final class ProcessTable {
     public let capacity: Int
     /// Lookups that had to read /proc because no event had described the process.
     public private(set) var procReads = 0
+    /// Told of what the table hands out and reads (a recording keeps what replay needs).
+    public weak var observer: (any ProcessTableObserver)?
+    /// Answers instead of /proc (replay: the reads a recording holds).
+    public var procSource: ((Int32) -> ProcessRecord?)?
 
     public init(procRoot: String = "/proc", capacity: Int = 65_536, byteBudget: Int = 64 << 20) {
         self.procRoot = procRoot
@@ -122,10 +126,15 @@ public final class ProcessTable {
 
     /// The record of `pid`, reading /proc the first time an unknown process is asked for.
     public func lookup(_ pid: Int32) -> ProcessRecord? {
-        if let record = records[pid] { return record }
+        if let record = records[pid] {
+            observer?.handedOut(record)
+            return record
+        }
         guard pid > 0, !gone.contains(pid) else { return nil }
         procReads += 1
-        guard let record = readProc(pid) else {
+        let read = procSource.map { $0(pid) } ?? readProc(pid)
+        observer?.readFromProc(pid, read)
+        guard let record = read else {
             if gone.count >= capacity { gone.removeAll(keepingCapacity: true) }
             gone.insert(pid)
             return nil
@@ -136,7 +145,9 @@ public final class ProcessTable {
 
     /// The record of `pid` if the table has it, without reading /proc.
     public func cached(_ pid: Int32) -> ProcessRecord? {
-        records[pid]
+        let record = records[pid]
+        if let record, let observer { observer.handedOut(record) }
+        return record
     }
 
     public func insert(_ record: ProcessRecord) {
@@ -154,6 +165,7 @@ public final class ProcessTable {
         }
         records[record.pid] = record
         bytes += cost
+        observer?.inserted(record.pid)
     }
 
     /// What a record holds, roughly: its arrays and the fixed part.
@@ -175,6 +187,7 @@ public final class ProcessTable {
 
     public func exit(_ pid: Int32) {
         if let record = records.removeValue(forKey: pid) { bytes -= Self.cost(record) }
+        observer?.removed(pid)
     }
 
     /// Reads what /proc says of `pid`: comm, exe link, cmdline and parent.
@@ -215,6 +228,16 @@ public final class ProcessTable {
             if let record = readProc(pid) { insert(record) }
         }
     }
+}
+
+/// What a recording needs to hear of the process table: each record handed out (the
+/// first time, it is written as the table had it), each /proc read and its result,
+/// and records the events themselves made or ended (replay makes them again).
+public protocol ProcessTableObserver: AnyObject {
+    func handedOut(_ record: ProcessRecord)
+    func readFromProc(_ pid: Int32, _ record: ProcessRecord?)
+    func inserted(_ pid: Int32)
+    func removed(_ pid: Int32)
 }
 
 /// Small readers for /proc files: whole-file reads with a limit, readlink, the ppid

@@ -77,4 +77,22 @@ int cbpf_cgroup_path(int mount_fd, uint64_t id, char *path, int size);
  * once (tens of milliseconds). Returns 0, or -1 when it is unreadable. */
 int cbpf_btf_find_types(const char *btf_path, const char *const *names, int count, int kind, int *found);
 
+/*
+ * zlib streams for recordings: a deflater or an inflater behind an opaque pointer,
+ * so that no z_stream layout crosses into Swift.
+ *
+ * cbpf_zstream_run feeds `in` (in_len bytes) and writes at most out_cap bytes to
+ * `out`; *consumed and *produced say how many of each it took. `finish` (deflate
+ * only) ends the stream. Returns zlib's status: 0 (Z_OK), 1 (Z_STREAM_END), -5
+ * (Z_BUF_ERROR: no progress possible, e.g. input ended mid-stream), or another
+ * negative error (-3 Z_DATA_ERROR: corrupt input).
+ */
+struct cbpf_zstream;
+struct cbpf_zstream *cbpf_zstream_new(int inflate, int level);
+int cbpf_zstream_run(struct cbpf_zstream *stream, const void *in, size_t in_len, size_t *consumed, void *out,
+                     size_t out_cap, size_t *produced, int finish);
+/* Bytes of input the stream has taken in all, for error offsets. */
+uint64_t cbpf_zstream_total_in(const struct cbpf_zstream *stream);
+void cbpf_zstream_free(struct cbpf_zstream *stream);
+
 #endif /* CBPF_H */

@@ -1,0 +1,168 @@
+import Glibc
+
+/// Writes one window's recording (`RecordingFormat`) on the consumer thread: frames
+/// gather in a buffer that is compressed and written every 256 KiB, so a record
+/// costs a copy, not a system call. Bounded: past `maxBytes` of file the records
+/// stop (counted in `skipped`, the end frame says `truncated`), the end is still written.
+public final class RecordingWriter {
+    /// What a finished recording holds, for the testimony and the window.
+    public struct Summary: Sendable, Equatable {
+        public var path: String
+        public var records: UInt64
+        public var bytes: UInt64
+        public var truncated: Bool
+        /// Set when the file could not be written (the recording is then incomplete).
+        public var error: String?
+    }
+
+    /// What the end frame says.
+    public struct Ending: Sendable {
+        public var startBootTime: UInt64
+        public var endBootTime: UInt64
+        public var endReason: String
+        public var kernelDrops: UInt64
+        public var agentDrops: UInt64
+        public var syscalls: [SyscallCount]
+        /// What the live window could not see (its testimony's coverage).
+        public var coverage: Coverage?
+
+        public init(
+            startBootTime: UInt64, endBootTime: UInt64, endReason: String, kernelDrops: UInt64, agentDrops: UInt64,
+            syscalls: [SyscallCount], coverage: Coverage? = nil
+        ) {
+            self.coverage = coverage
+            self.startBootTime = startBootTime
+            self.endBootTime = endBootTime
+            self.endReason = endReason
+            self.kernelDrops = kernelDrops
+            self.agentDrops = agentDrops
+            self.syscalls = syscalls
+        }
+    }
+
+    public let path: String
+    /// Records of these subject slots are kept (all: witness mode).
+    public let subjects: UInt64
+    public let maxBytes: UInt64
+    public private(set) var records: UInt64 = 0
+    public private(set) var skipped: UInt64 = 0
+    public private(set) var written: UInt64 = 0
+    private var fd: Int32
+    private let deflater: ZlibStream
+    private var pending: [UInt8] = []
+    private var output = [UInt8](repeating: 0, count: 128 << 10)
+    private var failure: String?
+    private let flushAt = 256 << 10
+
+    /// Creates `path` (not replacing a file already there) and writes the prefix and
+    /// the `meta` frame: `metadata` pairs, in order.
+    public init(path: String, subjects: UInt64, maxBytes: UInt64, metadata: [(String, String)]) throws(AgentError) {
+        guard let deflater = ZlibStream(inflate: false) else { throw AgentError.runtime("zlib: out of memory") }
+        self.deflater = deflater
+        self.path = path
+        self.subjects = subjects
+        self.maxBytes = maxBytes
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw AgentError.usage("cannot create recording '\(path)': \(String(cString: strerror(errno)))")
+        }
+        pending.reserveCapacity(flushAt + 64 << 10)
+        let prefix = RecordingFormat.prefix()
+        written = UInt64(prefix.withUnsafeBytes { FileWrites.all(fd, $0) })
+        var meta = ByteWriter()
+        for (key, value) in metadata {
+            meta.string(key)
+            meta.string(value)
+        }
+        frame(.meta, meta.bytes)
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+    }
+
+    /// One frame of `kind` (side frames: the process table, identities, ...).
+    public func frame(_ kind: RecordingFormat.Kind, _ payload: [UInt8]) {
+        payload.withUnsafeBytes { frame(kind, $0) }
+    }
+
+    public func frame(_ kind: RecordingFormat.Kind, _ payload: UnsafeRawBufferPointer) {
+        guard fd >= 0, payload.count <= RecordingFormat.maxFrame else { return }
+        pending.append(kind.rawValue)
+        withUnsafeBytes(of: UInt32(payload.count).littleEndian) { pending.append(contentsOf: $0) }
+        pending.append(contentsOf: payload)
+        if pending.count >= flushAt { compress(finish: false) }
+    }
+
+    /// One ring buffer record, if it is one of this recording's subjects and room is left.
+    @inline(__always)
+    public func record(_ bytes: UnsafeRawBufferPointer, subjects recordSubjects: UInt64) {
+        guard recordSubjects & subjects != 0 || subjects == ~0 else { return }
+        guard written < maxBytes else {
+            skipped &+= 1
+            return
+        }
+        records &+= 1
+        frame(.record, bytes)
+    }
+
+    /// Writes the end frame, finishes the stream and syncs the file.
+    public func finish(_ ending: Ending) -> Summary {
+        var end = ByteWriter()
+        end.u64(records)
+        end.u64(skipped)
+        end.u64(ending.startBootTime)
+        end.u64(ending.endBootTime)
+        end.string(ending.endReason)
+        end.u64(ending.kernelDrops)
+        end.u64(ending.agentDrops)
+        end.u32(UInt32(ending.syscalls.count))
+        for count in ending.syscalls {
+            end.u8(UInt8(count.table.rawValue))
+            end.u16(UInt16(count.number))
+            end.u64(count.count)
+        }
+        end.u8(ending.coverage == nil ? 0 : 1)
+        for list in [ending.coverage?.unobserved ?? [], ending.coverage?.usedUnobserved ?? []] {
+            end.u32(UInt32(list.count))
+            for text in list { end.string(text) }
+        }
+        frame(.end, end.bytes)
+        compress(finish: true)
+        if fd >= 0 {
+            if fsync(fd) != 0 && failure == nil { failure = "fsync: \(String(cString: strerror(errno)))" }
+            close(fd)
+            fd = -1
+        }
+        return Summary(path: path, records: records, bytes: written, truncated: skipped > 0, error: failure)
+    }
+
+    private func compress(finish: Bool) {
+        guard fd >= 0 else { return }
+        var offset = 0
+        while true {
+            let step = pending.withUnsafeBytes { input in
+                output.withUnsafeMutableBytes { out in
+                    deflater.run(UnsafeRawBufferPointer(rebasing: input[offset...]), into: out, finish: finish)
+                }
+            }
+            offset += step.consumed
+            if step.produced > 0 {
+                let count = output.withUnsafeBytes { FileWrites.all(fd, UnsafeRawBufferPointer(rebasing: $0[..<step.produced])) }
+                written += UInt64(count)
+                if count < step.produced {
+                    failure = "write: \(String(cString: strerror(errno)))"
+                    close(fd)
+                    fd = -1
+                    return
+                }
+            }
+            if step.status < 0 && step.status != -5 {
+                failure = "zlib error \(step.status)"
+                break
+            }
+            if finish ? step.status == 1 : (offset == pending.count && step.produced < output.count) { break }
+        }
+        pending.removeAll(keepingCapacity: true)
+    }
+}
