@@ -45,7 +45,8 @@ struct ReplayCommand: ParsableCommand {
             identities: identities)
         let pipeline = assembly.pipeline
         let slot = 0
-        pipeline.label(slot: slot, as: "\(meta["subjectKind"] ?? "subject"):\(meta["subjectValue"] ?? "")")
+        pipeline.label(slot: slot, as: meta["label"] ?? "\(meta["subjectKind"] ?? "subject"):\(meta["subjectValue"] ?? "")")
+        pipeline.profiles.replaying()
         pipeline.beginProfile(slot: slot, WindowProfiles.Settings())
         var end: RecordingEnd?
         var handled = 0
@@ -110,6 +111,12 @@ struct ReplayCommand: ParsableCommand {
             _ = path.withUnsafeBufferPointer {
                 pipeline.droppedFiles.record(file: file, path: $0, writer: program, subjects: subjects)
             }
+        case .hash:
+            let file = FileID(device: try reader.u32("device"), inode: try reader.u64("inode"))
+            let path = try reader.data("path")
+            let failed = try reader.u8("outcome") != 0
+            let text = try reader.string("outcome")
+            pipeline.profiles.hasher.recorded(file: file, path: path, outcome: failed ? .failed(text) : .digest(text))
         case .end:
             end = try RecordingEnd(frame.payload)
         }

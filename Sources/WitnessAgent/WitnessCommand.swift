@@ -87,18 +87,19 @@ struct WitnessCommand: ParsableCommand {
         var subjectValue = resolved.value
         var settings = WindowProfiles.Settings(driftPriority: Priority(falcoName: driftPriority) ?? .warning)
         settings.baseline = try baseline.map { (path) throws(AgentError) in ProfileBaseline(try ProfileReader.read(file: path)) }
+        if resolved.kind == "cgroup", let directory = resolved.cgroupDirectory { subjectValue = directory }
         var recording: RecordingWriter?
         if let record {
             let writer = try RecordingWriter(
                 path: record, subjects: ~0, maxBytes: UInt64(try DurationParser.bytes(recordLimit)),
                 metadata: RecordingMetadata.live(
-                    clock: session.clock, subjectKind: resolved.kind, subjectValue: resolved.value, trialID: trialID,
+                    clock: session.clock, subjectKind: subjectKind, subjectValue: subjectValue,
+                    label: WitnessSession.label(resolved), trialID: trialID,
                     requestedMilliseconds: milliseconds, rules: rules.files))
             session.pipeline.startRecording(writer)
             recording = writer
         }
         try session.watch(resolved, slot: slot, profile: settings)
-        if resolved.kind == "cgroup", let directory = resolved.cgroupDirectory { subjectValue = directory }
         try session.consumer.stop(afterMilliseconds: milliseconds)
         session.announceAttached("witnessing \(subjectKind) \(subjectValue) for \(window)")
         let start = session.clock.epochNanoseconds(boot: session.startBootTime)

@@ -53,8 +53,11 @@ final class WitnessSession {
         let cgroups = subject.cgroupDirectory == nil ? nil : try CgroupFS.detect()
         let watched = try probe.watch(subject, slot: slot, cgroups: cgroups, processes: pipeline.processes)
         pipeline.noteSubjectProcesses(watched.members, slot: slot)
-        pipeline.label(slot: slot, as: "\(subject.kind):\(subject.value)")
+        pipeline.label(slot: slot, as: Self.label(subject))
     }
+
+    /// How lines name `subject` (`"subjects":["cgroup:/trial"]`).
+    static func label(_ subject: ResolvedSubject) -> String { "\(subject.kind):\(subject.value)" }
 
     /// Says on stderr that the programs are attached and what is watched.
     func announceAttached(_ what: String) {

@@ -296,7 +296,9 @@ public final class EventPipeline {
     /// on the consumer thread, when woken.
     public func applyProfileArrivals() {
         guard profiles.hasArrivals else { return }
-        var touched = profiles.applyArrivals()
+        var touched = profiles.applyArrivals { file, path, outcome in
+            if !recordings.isEmpty { recordings.hash(file: file, path: path, outcome: outcome) }
+        }
         let now = WallClock.bootNow()
         while touched != 0 {
             let slot = touched.trailingZeroBitCount

@@ -29,6 +29,18 @@ public final class ExecutableHasher: Sendable {
         var pending = 0
     }
 
+    /// A file as a recording names it: identity and path.
+    private struct RecordedKey: Hashable {
+        var file: FileID
+        var path: [UInt8]
+    }
+
+    /// Replay: outcomes come from the recording, not from files.
+    private struct Replay {
+        var known: [RecordedKey: Outcome] = [:]
+        var waiting: [(RecordedKey, @Sendable (Outcome) -> Void)] = []
+    }
+
     /// Files larger than this are not read.
     public let maxBytes: Int
     /// Requests waiting beyond this are refused (the profile says `not hashed`).
@@ -37,11 +49,28 @@ public final class ExecutableHasher: Sendable {
     private let procRoot: String
     private let queue = DispatchQueue(label: "witness-hasher", qos: .utility)
     private let state = Mutex(State())
+    private let replay = Mutex(Replay())
+    private let replaying: Bool
 
     public init(procRoot: String = "/proc", maxBytes: Int = 256 << 20, maxPending: Int = 4096) {
         self.procRoot = procRoot
         self.maxBytes = maxBytes
         self.maxPending = maxPending
+        replaying = false
+    }
+
+    /// A hasher that reads no file: `recorded` gives it the outcomes a recording holds,
+    /// and `waitForPending` answers every request with them.
+    public init(replaying _: Void) {
+        procRoot = "/nonexistent"
+        maxBytes = 0
+        maxPending = Int.max
+        replaying = true
+    }
+
+    /// An outcome a recording holds.
+    public func recorded(file: FileID, path: [UInt8], outcome: Outcome) {
+        replay.withLock { $0.known[RecordedKey(file: file, path: path)] = outcome }
     }
 
     /// Hashes the file `file` (by identity; `.none` for a script, read by name) that
@@ -50,6 +79,10 @@ public final class ExecutableHasher: Sendable {
     public func request(
         file: FileID, path: [UInt8], pid: Int32, _ done: @escaping @Sendable (Outcome) -> Void
     ) -> Bool {
+        if replaying {
+            replay.withLock { $0.waiting.append((RecordedKey(file: file, path: path), done)) }
+            return true
+        }
         let accepted = state.withLock { state in
             guard state.pending < maxPending else { return false }
             state.pending += 1
@@ -67,6 +100,14 @@ public final class ExecutableHasher: Sendable {
     /// Waits until what was requested before this call is done, or `milliseconds`
     /// pass; true when everything was done.
     public func waitForPending(milliseconds: Int) -> Bool {
+        if replaying {
+            let answers = replay.withLock { state in
+                defer { state.waiting.removeAll() }
+                return state.waiting.map { ($0.1, state.known[$0.0] ?? .failed("no hash in the recording")) }
+            }
+            for (done, outcome) in answers { done(outcome) }
+            return true
+        }
         let done = DispatchSemaphore(value: 0)
         queue.async { done.signal() }
         return done.wait(timeout: .now() + .milliseconds(milliseconds)) == .success

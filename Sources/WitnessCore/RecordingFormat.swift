@@ -11,7 +11,8 @@ import Glibc
 /// Besides the records (`record`), a recording holds what the live pipeline took
 /// from the machine rather than from the kernel: the process table at the window's
 /// start (`snapshot`), each later /proc read (`procRead`, `procMissing`), cgroup
-/// identities (`identity`) and files open for writing at the start (`written`),
+/// identities (`identity`), files open for writing at the start (`written`) and
+/// executables' hashes (`hash`),
 /// each written before the record whose handling needed it. `meta` opens the
 /// stream (kernel, host, clock); `end` closes it (counts, losses, how it ended).
 public enum RecordingFormat {
@@ -33,6 +34,7 @@ public enum RecordingFormat {
         case identity = 6
         case written = 7
         case end = 8
+        case hash = 9
     }
 
     public static func prefix() -> [UInt8] {
@@ -262,8 +264,8 @@ public struct RecordingMetadata: Sendable {
 
     /// What a live window records about itself and this machine.
     public static func live(
-        clock: WallClock, subjectKind: String, subjectValue: String, trialID: String?, requestedMilliseconds: Int,
-        rules: [String]
+        clock: WallClock, subjectKind: String, subjectValue: String, label: String, trialID: String?,
+        requestedMilliseconds: Int, rules: [String]
     ) -> [(String, String)] {
         var name = utsname()
         uname(&name)
@@ -272,6 +274,7 @@ public struct RecordingMetadata: Sendable {
             ("layout", String(RecordingFormat.layoutVersion)), ("kernel", release),
             ("hostname", String(decoding: HostName.current(), as: UTF8.self)),
             ("clockOffset", String(clock.offset)), ("subjectKind", subjectKind), ("subjectValue", subjectValue),
+            ("label", label),
             ("trialId", trialID ?? ""), ("requestedMilliseconds", String(requestedMilliseconds)),
             ("rules", rules.isEmpty ? "(built-in)" : rules.joined(separator: ",")),
         ]

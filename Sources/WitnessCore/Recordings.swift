@@ -48,6 +48,23 @@ public final class Recordings: ProcessTableObserver {
         for entry in entries { entry.writer.frame(.written, frame.bytes) }
     }
 
+    /// An executable's hash, as it arrived (replay does not read the file again).
+    public func hash(file: FileID, path: [UInt8], outcome: ExecutableHasher.Outcome) {
+        var frame = ByteWriter()
+        frame.u32(file.device)
+        frame.u64(file.inode)
+        frame.data(path)
+        switch outcome {
+        case let .digest(hex):
+            frame.u8(0)
+            frame.string(hex)
+        case let .failed(reason):
+            frame.u8(1)
+            frame.string(reason)
+        }
+        for entry in entries { entry.writer.frame(.hash, frame.bytes) }
+    }
+
     public func identity(_ cgroupID: UInt64, _ identity: CgroupIdentity) {
         for index in entries.indices where entries[index].cgroups.insert(cgroupID).inserted {
             var frame = ByteWriter()

@@ -25,12 +25,14 @@ public final class WindowProfiles {
         var generation: UInt64
         var entry: Int
         var pid: Int32
+        var file: FileID
+        var path: [UInt8]
         var outcome: ExecutableHasher.Outcome
     }
 
     /// Slots with a profile being gathered.
     public private(set) var mask: UInt64 = 0
-    public let hasher: ExecutableHasher
+    public private(set) var hasher: ExecutableHasher
     /// Has the consumer thread call `applyArrivals` soon (RingBufferConsumer.wake).
     public var wake: (@Sendable () -> Void)?
     private var builders = [ProfileBuilder?](repeating: nil, count: 64)
@@ -40,6 +42,11 @@ public final class WindowProfiles {
 
     public init(hasher: ExecutableHasher = ExecutableHasher()) {
         self.hasher = hasher
+    }
+
+    /// Replay: hashes come from the recording (`hasher.recorded`).
+    public func replaying() {
+        hasher = ExecutableHasher(replaying: ())
     }
 
     public func begin(slot: Int, _ settings: Settings) {
@@ -65,7 +72,8 @@ public final class WindowProfiles {
     func requestHash(slot: Int, entry: Int, file: FileID, path: [UInt8], pid: Int32) {
         let generation = generations[slot]
         let accepted = hasher.request(file: file, path: path, pid: pid) { [arrivals, wake] outcome in
-            arrivals.post(Arrival(slot: slot, generation: generation, entry: entry, pid: pid, outcome: outcome))
+            arrivals.post(
+                Arrival(slot: slot, generation: generation, entry: entry, pid: pid, file: file, path: path, outcome: outcome))
             wake?()
         }
         if !accepted {
@@ -73,10 +81,12 @@ public final class WindowProfiles {
         }
     }
 
-    /// Applies the hashes that arrived; returns the slots whose builders have findings.
+    /// Applies the hashes that arrived (each told to `each`, for recordings); returns
+    /// the slots whose builders have findings.
     @discardableResult
-    public func applyArrivals() -> UInt64 {
+    public func applyArrivals(_ each: (FileID, [UInt8], ExecutableHasher.Outcome) -> Void = { _, _, _ in }) -> UInt64 {
         let arrived = arrivals.take()
+        for arrival in arrived { each(arrival.file, arrival.path, arrival.outcome) }
         var touched: UInt64 = 0
         for arrival in arrived where arrival.generation == generations[arrival.slot] {
             guard let builder = builders[arrival.slot] else { continue }

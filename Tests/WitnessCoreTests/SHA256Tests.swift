@@ -1,8 +1,8 @@
+import Testing
 import WitnessCore
-import XCTest
 
 /// FIPS 180-4 vectors and chunking invariance for the pure-Swift SHA-256.
-final class SHA256Tests: XCTestCase {
+struct SHA256Tests {
     private func hex(_ text: String) -> String {
         SHA256.hex(SHA256.hash(Array(text.utf8)))
     }
@@ -23,57 +23,54 @@ final class SHA256Tests: XCTestCase {
         return SHA256.hex(hasher.finish())
     }
 
-    func testEmptyMessage() {
-        XCTAssertEqual(hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    @Test func emptyMessage() {
+        #expect(hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     }
 
-    func testABC() {
-        XCTAssertEqual(hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    @Test func abc() {
+        #expect(hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 
-    func testTwoBlockMessage() {
-        XCTAssertEqual(
-            hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
-            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
-        )
+    @Test func twoBlockMessage() {
+        #expect(hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
     }
 
-    func testOneMillionAInUnevenChunks() {
+    @Test func oneMillionAInUnevenChunks() {
         let message = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
         let expected = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
-        XCTAssertEqual(chunkedHex(message, sizes: [1, 63, 64, 65, 1000]), expected)
-        XCTAssertEqual(SHA256.hex(SHA256.hash(message)), expected)
+        #expect(chunkedHex(message, sizes: [1, 63, 64, 65, 1000]) == expected)
+        #expect(SHA256.hex(SHA256.hash(message)) == expected)
     }
 
-    func testDigestIsThirtyTwoBytesAndHexIsLowercase() {
+    @Test func digestIsThirtyTwoBytesAndHexIsLowercase() {
         let digest = SHA256.hash([0xFF])
-        XCTAssertEqual(digest.count, 32)
-        XCTAssertEqual(SHA256.hex([0x00, 0x0F, 0xA0, 0xFF]), "000fa0ff")
+        #expect(digest.count == 32)
+        #expect(SHA256.hex([0x00, 0x0F, 0xA0, 0xFF]) == "000fa0ff")
     }
 
-    func testFinishResetsTheHasher() {
+    @Test func finishResetsTheHasher() {
         var hasher = SHA256()
         Array("abc".utf8).withUnsafeBytes { hasher.update($0) }
         _ = hasher.finish()
-        XCTAssertEqual(SHA256.hex(hasher.finish()), hex(""))
+        #expect(SHA256.hex(hasher.finish()) == hex(""))
     }
 
     /// Seeded random data of lengths around the padding boundaries: chunked equals one-shot.
-    func testChunkedMatchesOneShotOnSeededRandomData() {
+    @Test func chunkedMatchesOneShotOnSeededRandomData() {
         var random = SplitMix64(seed: 0x5EED_CAFE_F00D_0001)
         let lengths = [0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 129, 1000, 4096, 100_003]
         for length in lengths {
             let data = (0..<length).map { _ in UInt8(truncatingIfNeeded: random.next()) }
             let oneShot = SHA256.hex(SHA256.hash(data))
             let sizes = (0..<7).map { _ in Int(random.next() % 150) + 1 }
-            XCTAssertEqual(chunkedHex(data, sizes: sizes), oneShot, "length \(length), chunk sizes \(sizes)")
-            XCTAssertEqual(chunkedHex(data, sizes: [1]), oneShot, "length \(length), byte at a time")
+            #expect(chunkedHex(data, sizes: sizes) == oneShot, "length \(length), chunk sizes \(sizes)")
+            #expect(chunkedHex(data, sizes: [1]) == oneShot, "length \(length), byte at a time")
         }
     }
 
     /// Prefixes of 10,000 SplitMix64 low bytes from a fixed seed, at the padding boundaries (55 bytes is the most
     /// that pads within one block); the digests come from Python's hashlib.
-    func testSeededRandomDataMatchesReferenceDigests() {
+    @Test func seededRandomDataMatchesReferenceDigests() {
         var random = SplitMix64(seed: 0x5EED_CAFE_F00D_0002)
         let data = (0..<10_000).map { _ in UInt8(truncatingIfNeeded: random.next()) }
         let expected: [(Int, String)] = [
@@ -87,7 +84,7 @@ final class SHA256Tests: XCTestCase {
             (10_000, "98b53d57cc0ff857a0f1c5d24d119adc9018f4b975585b59992bddb6ff19326e"),
         ]
         for (length, digest) in expected {
-            XCTAssertEqual(SHA256.hex(SHA256.hash(Array(data[..<length]))), digest, "length \(length)")
+            #expect(SHA256.hex(SHA256.hash(Array(data[..<length]))) == digest, "length \(length)")
         }
     }
 }

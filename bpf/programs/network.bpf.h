@@ -100,6 +100,11 @@ static __always_inline void network__connect(struct witness_call *call, int fd, 
         network__local_end(event, fd);
         if (!call->kernel_strings) /* io_uring: submitted, not yet connected */
             network__remote_end(event, fd);
+    } else {
+        /* A refused attempt still names its transport: tcp to a closed port is tcp. */
+        struct sock *sk = fd__socket(fd__file(fd));
+        if (sk)
+            event->protocol = BPF_CORE_READ(sk, sk_protocol);
     }
     event__submit(event, sizeof(*event), call->subjects);
 }

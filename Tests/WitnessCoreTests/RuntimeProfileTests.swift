@@ -1,0 +1,193 @@
+import Foundation
+import Testing
+import WitnessCore
+
+/// The profile's bounds, its JSON read back, drift between two profiles, the seccomp
+/// export, and the recording format, without the kernel.
+struct RuntimeProfileTests {
+    static var header: EventHeader {
+        EventHeader(
+            kind: .open, syscall: .openat, timestamp: 1, subjects: 1, cgroupID: 0, result: 3, pid: 42, tid: 42, ppid: 1,
+            uid: 1000, gid: 1000, flags: [], comm: UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+
+    func note(_ builder: ProfileBuilder, _ path: String, written: Bool) {
+        Array(path.utf8).withUnsafeBufferPointer { builder.noteFile($0, written: written, header: Self.header) }
+    }
+
+    @Test func pastItsLimitsTheProfileCollapsesFilesToDirectoriesAndCountsWhatItDrops() {
+        let builder = ProfileBuilder(limits: ProfileBuilder.Limits(all: 3))
+        for index in 0..<3 { note(builder, "/data/a/file\(index)", written: false) }
+        note(builder, "/data/b/one", written: false)  // past 3 files: kept as /data/b/
+        note(builder, "/data/b/two", written: false)  // the same directory: nothing new
+        for name in ["c", "d", "e"] { note(builder, "/data/\(name)/x", written: false) }  // directories past 3: dropped
+        note(builder, "/data/a/file0", written: false)  // seen: nothing
+        for index in 0..<5 {
+            let address = SocketAddress.ipv4(address: 0x7F00_0001, port: UInt16(1000 + index))
+            builder.noteConnection(address, transport: Transport(number: 6), result: "ok", header: Self.header)
+        }
+        for index in 0..<5 {
+            _ = builder.noteExec(
+                path: Array("/bin/p\(index)".utf8), file: FileID(device: 1, inode: UInt64(index + 1)), parent: nil,
+                capabilities: 0, previousCapabilities: 0, header: Self.header)
+        }
+        let profile = builder.profile(syscalls: nil)
+        #expect(profile.filesRead == ["/data/a/file0", "/data/a/file1", "/data/a/file2", "/data/b/", "/data/c/", "/data/d/"])
+        #expect(profile.dropped.files == 1)
+        #expect(profile.connections.count == 3)
+        #expect(profile.dropped.network == 2)
+        #expect(profile.executables.count == 3)
+        #expect(profile.dropped.executables == 2)
+        #expect(profile.truncated)
+        #expect(profile.json().contains("\"truncated\":true"))
+    }
+
+    @Test func aProfileReadsBackAsWrittenFromATestimonyOrAlone() throws {
+        var profile = RuntimeProfile()
+        profile.syscalls = ["openat": 12, "read": 3]
+        profile.compatSyscalls = ["open": 1]
+        profile.executables = [
+            .init(path: "/bin/sh", sha256: String(repeating: "a", count: 64), count: 2, parent: nil),
+            .init(path: "/tmp/x\n\"y", sha256: nil, hashError: "unreadable", count: 1, parent: "/bin/sh"),
+        ]
+        profile.filesRead = ["/etc/passwd"]
+        profile.filesWritten = ["/tmp/out", "/var/log/"]
+        profile.connections = [.init(family: "ipv6", address: "::1", port: 443, transport: "tcp", result: "ECONNREFUSED")]
+        profile.users = [0, 1000]
+        profile.groups = [0]
+        let alone = try ProfileReader.parse(Array(profile.json().utf8))
+        #expect(alone.syscalls == profile.syscalls)
+        #expect(alone.compatSyscalls == profile.compatSyscalls)
+        #expect(alone.executables == profile.executables)
+        #expect(alone.filesWritten == profile.filesWritten)
+        #expect(alone.connections == profile.connections)
+        #expect(alone.users == profile.users)
+
+        let testimony = Testimony(
+            trialID: "T", subjectKind: "pid", subjectValue: "1", startEpochNanoseconds: 0, endEpochNanoseconds: 1,
+            sostle: nil, events: EventCounts(), kernelDrops: 0, agentDrops: 0, profile: profile)
+        let lines = "{\"rule\":\"x\"}\n" + testimony.json() + "\n"
+        #expect(try ProfileReader.parse(Array(lines.utf8)).executables == profile.executables)
+        // Held to itself, only what could not be verified is new: a program without a hash.
+        #expect(ProfileBaseline(alone).drift(of: profile).map(\.kind) == [.executableContent])
+    }
+
+    @Test(arguments: [
+        ("[1,2]", "must be a JSON object"), ("{\"syscalls\":{\"read\":-1}}", "whole number"),
+        ("{\"syscalls\":{},\"executables\":[{\"path\":7}]}", "path must be a string"), ("{nope", "not valid JSON"),
+        ("{\"rule\":\"x\"}", "no profile here"), ("{\"profile\":null,\"uuid\":\"u\"}", "has no profile"),
+    ])
+    func aBadProfileIsOneLineNamingWhatIsWrong(_ text: String, _ message: String) {
+        #expect(throws: AgentError.self) { try ProfileReader.parse(Array(text.utf8)) }
+        do {
+            _ = try ProfileReader.parse(Array(text.utf8))
+        } catch {
+            #expect(error.message.contains(message), "\(error.message)")
+            #expect(!error.message.contains("\n"))
+        }
+    }
+
+    @Test func driftNamesNewProgramsContentSyscallsDirectoriesAndEndpoints() {
+        var old = RuntimeProfile()
+        old.syscalls = ["read": 1, "openat": 1]
+        old.executables = [.init(path: "/bin/sh", sha256: "aa"), .init(path: "/bin/cat", sha256: "bb")]
+        old.filesWritten = ["/tmp/a", "/var/cache/"]
+        old.connections = [.init(family: "ipv4", address: "10.0.0.1", port: 443, transport: "tcp", result: "ok")]
+        var new = old
+        new.syscalls["ptrace"] = 1
+        new.compatSyscalls = ["open": 1]
+        new.executables.append(.init(path: "/tmp/sh", sha256: "aa"))  // a copy: new name, known content
+        new.executables.append(.init(path: "/bin/cat", sha256: "cc"))  // a known name, new content
+        new.filesWritten.append("/tmp/b")  // a known directory
+        new.filesWritten.append("/var/cache/x")  // within a collapsed directory
+        new.filesWritten.append("/etc/cron.d/job")
+        new.connections.append(.init(family: "ipv4", address: "10.0.0.1", port: 443, transport: "tcp", result: "ETIMEDOUT"))
+        new.connections.append(.init(family: "ipv4", address: "10.0.0.2", port: 443, transport: "tcp", result: "ok"))
+        let findings = ProfileBaseline(old).drift(of: new).map { "\($0.kind.rawValue) \($0.item)" }
+        #expect(
+            findings == [
+                "executable /tmp/sh", "executable content /bin/cat sha256:cc", "syscall ptrace", "syscall open (ia32)",
+                "written directory /etc/cron.d", "endpoint tcp 10.0.0.2:443",
+            ])
+    }
+
+    @Test func theSeccompExportAllowsWhatWasSeenUnderTheArchitecturesUsed() throws {
+        var profile = RuntimeProfile()
+        profile.syscalls = ["read": 5, "write": 1, "other": 2, "syscall_460": 1]
+        var (json, unnamed) = SeccompProfile.make(from: profile)
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        #expect(object["defaultAction"] as? String == "SCMP_ACT_ERRNO")
+        #expect(object["defaultErrnoRet"] as? Int == 1)
+        #expect(object["architectures"] as? [String] == ["SCMP_ARCH_X86_64"])
+        let rules = try #require(object["syscalls"] as? [[String: Any]])
+        #expect(rules.first?["names"] as? [String] == ["read", "rt_sigreturn", "write"])
+        #expect(rules.first?["action"] as? String == "SCMP_ACT_ALLOW")
+        #expect(unnamed == ["syscall_460"])
+
+        profile.compatSyscalls = ["socketcall": 1]
+        (json, unnamed) = SeccompProfile.make(from: profile)
+        object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        #expect(object["architectures"] as? [String] == ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"])
+    }
+
+    @Test func aRecordingReadsBackFrameByFrame() throws {
+        let path = "/tmp/witness-recording-\(UUID().uuidString.prefix(8)).wrec"
+        defer { unlink(path) }
+        let writer = try RecordingWriter(path: path, subjects: 1 << 3, maxBytes: 1 << 20, metadata: [("hostname", "node-1")])
+        var process = ProcessRecord(pid: 7, ppid: 1, name: Array("sh".utf8), exePath: Array("/bin/sh".utf8), argv: [])
+        process.capabilities = 0x3F
+        process.environment = Array("A=1\0B=2\0".utf8)
+        process.vpid = 1
+        var frame = ByteWriter()
+        process.encode(into: &frame)
+        writer.frame(.snapshot, frame.bytes)
+        var record = [UInt8](repeating: 0, count: 96)
+        record[16] = 1 << 3  // the subjects field: slot 3
+        for _ in 0..<3000 { record.withUnsafeBytes { writer.record($0, subjects: 1 << 3) } }
+        record.withUnsafeBytes { writer.record($0, subjects: 1) }  // another slot's: left out
+        let summary = writer.finish(
+            .init(startBootTime: 1, endBootTime: 2, endReason: "elapsed", kernelDrops: 4, agentDrops: 5, syscalls: []))
+        #expect(summary.records == 3000)
+        #expect(!summary.truncated)
+        #expect(summary.bytes < 3000 * 96 / 10, "compressed")
+
+        let reader = try RecordingReader(path: path)
+        var kinds: [RecordingFormat.Kind: Int] = [:]
+        var decoded: ProcessRecord?
+        var end: RecordingEnd?
+        while let next = try reader.next() {
+            kinds[next.kind, default: 0] += 1
+            if next.kind == .snapshot {
+                var bytes = ByteReader(next.payload)
+                decoded = try ProcessRecord(decoding: &bytes)
+            }
+            if next.kind == .end { end = try RecordingEnd(next.payload) }
+            if next.kind == .meta { #expect(try RecordingMetadata(next.payload)["hostname"] == "node-1") }
+        }
+        #expect(kinds == [.meta: 1, .snapshot: 1, .record: 3000, .end: 1])
+        #expect(decoded == process)
+        #expect(end?.kernelDrops == 4 && end?.agentDrops == 5 && end?.endReason == "elapsed")
+    }
+
+    @Test func aRecordingStopsTakingRecordsAtItsLimitAndSaysSo() throws {
+        let path = "/tmp/witness-recording-\(UUID().uuidString.prefix(8)).wrec"
+        defer { unlink(path) }
+        let writer = try RecordingWriter(path: path, subjects: ~0, maxBytes: 4096, metadata: [])
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let record = (0..<128).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            record.withUnsafeBytes { writer.record($0, subjects: 1) }
+        }
+        let summary = writer.finish(.init(startBootTime: 0, endBootTime: 0, endReason: "elapsed", kernelDrops: 0, agentDrops: 0, syscalls: []))
+        #expect(summary.truncated)
+        #expect(summary.records < 20_000)
+        #expect(summary.bytes < 4096 + (512 << 10), "bounded: the limit plus at most one buffer")
+        let reader = try RecordingReader(path: path)
+        var end: RecordingEnd?
+        while let frame = try reader.next() {
+            if frame.kind == .end { end = try RecordingEnd(frame.payload) }
+        }
+        #expect(end?.skipped == 20_000 - summary.records)
+        #expect(throws: AgentError.self) { _ = try RecordingWriter(path: path, subjects: ~0, maxBytes: 1, metadata: []) }
+    }
+}
