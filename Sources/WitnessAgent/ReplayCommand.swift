@@ -44,7 +44,8 @@ struct ReplayCommand: ParsableCommand {
             printsEvents: events, hostname: Array((meta["hostname"] ?? "").utf8), clock: clock, processes: processes,
             identities: identities)
         let pipeline = assembly.pipeline
-        let slot = 0
+        // A node window's records carry its slot's bit.
+        let slot = Int(meta["slot"] ?? "0").flatMap { (0..<64).contains($0) ? $0 : nil } ?? 0
         pipeline.label(slot: slot, as: meta["label"] ?? "\(meta["subjectKind"] ?? "subject"):\(meta["subjectValue"] ?? "")")
         pipeline.profiles.replaying()
         pipeline.beginProfile(slot: slot, WindowProfiles.Settings())

@@ -111,6 +111,7 @@ struct WitnessCommand: ParsableCommand {
             driftAlerts: accounting.driftAlerts, driftPriority: settings.driftPriority)
         let endReason: WindowEnd = reason == .timerExpired ? .elapsed : .shutdown
         let coverage = Coverage.assess(session.probe.blindSpots, profile: accounting.syscalls)
+        var recorded: RecordingWriter.Summary?
         if let recording {
             let summary = recording.finish(
                 RecordingWriter.Ending(
@@ -121,13 +122,14 @@ struct WitnessCommand: ParsableCommand {
             if summary.truncated { line += " (cut at --record-limit: later records left out)" }
             if let error = summary.error { line += "; WARNING: the recording is incomplete: \(error)" }
             FileHandleWriter.standardError(line + "\n")
+            recorded = summary
         }
         let statement = Testimony(
             trialID: trialID, subjectKind: subjectKind, subjectValue: subjectValue,
             startEpochNanoseconds: start, endEpochNanoseconds: end, sostle: level, events: accounting.counts,
             alerts: alerts, rules: rules, kernelDrops: accounting.kernelDrops, agentDrops: accounting.agentDrops,
             end: endReason, requestedMilliseconds: Int64(milliseconds),
-            profile: accounting.profile, coverage: coverage)
+            profile: accounting.profile, coverage: coverage, recording: recorded)
         let line = statement.json()
         session.pipeline.writeLine(line)
         if let testimony {

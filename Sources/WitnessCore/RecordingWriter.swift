@@ -4,7 +4,9 @@ import Glibc
 /// gather in a buffer that is compressed and written every 256 KiB, so a record
 /// costs a copy, not a system call. Bounded: past `maxBytes` of file the records
 /// stop (counted in `skipped`, the end frame says `truncated`), the end is still written.
-public final class RecordingWriter {
+/// Used by one thread at a time: made where the window opens, handed to the consumer
+/// thread, finished there.
+public final class RecordingWriter: @unchecked Sendable {
     /// What a finished recording holds, for the testimony and the window.
     public struct Summary: Sendable, Equatable {
         public var path: String

@@ -127,6 +127,8 @@ public struct Testimony: Sendable {
     public var profile: RuntimeProfile?
     /// What could not be seen, and what of it the subject used.
     public var coverage: Coverage?
+    /// The window's recording, when it was recorded.
+    public var recording: RecordingWriter.Summary?
     /// This testimony's identity, the same in every delivery of it (receivers de-duplicate by it).
     public var uuid = LineIdentifiers.random()
 
@@ -135,9 +137,10 @@ public struct Testimony: Sendable {
         endEpochNanoseconds: Int64, sostle: SostleLevel?, events: EventCounts, alerts: [SeverityClass: Int] = [:],
         rules: [(String, Int)] = [], kernelDrops: UInt64, agentDrops: UInt64, end: WindowEnd = .elapsed,
         requestedMilliseconds: Int64? = nil, windowID: String? = nil, profile: RuntimeProfile? = nil,
-        coverage: Coverage? = nil
+        coverage: Coverage? = nil, recording: RecordingWriter.Summary? = nil
     ) {
         self.coverage = coverage
+        self.recording = recording
         self.windowID = windowID
         self.profile = profile
         self.trialID = trialID
@@ -232,6 +235,21 @@ public struct Testimony: Sendable {
             writer.key("coverage")
             coverage.appendJSON(to: &writer)
             writer.raw(",")
+        }
+        if let recording {
+            writer.raw("\"recording\":{\"path\":")
+            writer.string(recording.path)
+            writer.raw(",\"records\":")
+            writer.integer(recording.records)
+            writer.raw(",\"bytes\":")
+            writer.integer(recording.bytes)
+            writer.raw(",\"truncated\":")
+            writer.boolean(recording.truncated)
+            if let error = recording.error {
+                writer.raw(",\"error\":")
+                writer.string(error)
+            }
+            writer.raw("},")
         }
         writer.key("alerts")
         writer.byte(UInt8(ascii: "{"))

@@ -85,6 +85,10 @@ public enum NodeAgent {
             maxMilliseconds: try DurationParser.milliseconds(config.maxWindow),
             journal: try WindowJournal(
                 spoolDirectory: config.spool.directory, onError: { logger.error("window journal: \($0)") }),
+            recordings: try WindowRecordings(
+                spoolDirectory: config.spool.directory,
+                maxBytes: UInt64(try DurationParser.bytes(config.spool.recordingMaxBytes)),
+                kept: config.spool.recordingsKept, rules: config.rulesFiles),
             onTestimony: { [kernel] line in
                 let bytes = Array((line + "\n").utf8)
                 // Written by the consumer thread, after the alerts it buffered.

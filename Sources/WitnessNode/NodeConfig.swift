@@ -55,6 +55,9 @@ public struct NodeConfig: Sendable, Equatable {
         /// How soon a written line or a delivery is made durable (fsync): what a node
         /// crash can cost is at most this much (lines re-sent, never lost).
         public var syncInterval = "1s"
+        /// Windows asked to record: the largest recording, and how many are kept.
+        public var recordingMaxBytes = "64M"
+        public var recordingsKept = 16
     }
 
     /// Pod metadata from the Kubernetes API (a watch on this node's pods).
@@ -183,6 +186,8 @@ public struct NodeConfig: Sendable, Equatable {
                     case "directory": spool.directory = try reader.string(value, path)
                     case "max_bytes": spool.maxBytes = try reader.string(value, path)
                     case "sync_interval": spool.syncInterval = try reader.string(value, path)
+                    case "recording_max_bytes": spool.recordingMaxBytes = try reader.string(value, path)
+                    case "recordings_kept": spool.recordingsKept = try reader.integer(value, path, in: 1...10_000)
                     default: throw reader.unknown(path)
                     }
                 }
@@ -210,6 +215,10 @@ public struct NodeConfig: Sendable, Equatable {
             throw AgentError.usage("config: ring_buffer must be a power of two of at least 4K, got \(ringBuffer)")
         }
         _ = try DurationParser.bytes(spool.maxBytes)
+        _ = try DurationParser.bytes(spool.recordingMaxBytes)
+        guard (1...10_000).contains(spool.recordingsKept) else {
+            throw AgentError.usage("config: spool.recordings_kept must be from 1 to 10000, got \(spool.recordingsKept)")
+        }
         guard let budget = try? DurationParser.bytes(memoryBudget), budget >= 1 << 20 else {
             throw AgentError.usage("config: memory_budget must be a size of at least 1M, got '\(memoryBudget)'")
         }

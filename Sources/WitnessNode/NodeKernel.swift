@@ -31,13 +31,17 @@ public final class NodeKernel: @unchecked Sendable {
         public var profile: RuntimeProfile?
         /// Drift alerts the window's baseline raised.
         public var driftAlerts = 0
+        /// What this kernel could not see, and what of it the subject used.
+        public var coverage: Coverage?
+        /// The window's recording, finished.
+        public var recording: RecordingWriter.Summary?
     }
 
     private enum Command {
         case attach(
             slot: Int, subject: ResolvedSubject, label: String, profile: WindowProfiles.Settings,
-            reply: @Sendable (AgentError?) -> Void)
-        case detach(slot: Int, subject: ResolvedSubject, reply: @Sendable (Closing) -> Void)
+            recording: RecordingWriter?, reply: @Sendable (AgentError?) -> Void)
+        case detach(slot: Int, subject: ResolvedSubject, end: WindowEnd, reply: @Sendable (Closing) -> Void)
         case snapshot(reply: @Sendable (Snapshot) -> Void)
         case perform(@Sendable () -> Void)
     }
@@ -58,6 +62,9 @@ public final class NodeKernel: @unchecked Sendable {
     private var dropBaselines = [UInt64](repeating: 0, count: WindowTallies.slotCount)
     /// The cgroup id each slot watches, kept: the directory may be gone at close.
     private var cgroupIDs = [UInt64?](repeating: nil, count: WindowTallies.slotCount)
+    /// When each slot's window opened (boot time), and its recording, if it records.
+    private var openedAt = [UInt64](repeating: 0, count: WindowTallies.slotCount)
+    private var recordings = [RecordingWriter?](repeating: nil, count: WindowTallies.slotCount)
     /// Slots with a subject in the kernel: the programs are linked while it is not empty.
     private var watchedSlots = Set<Int>()
     private let alwaysLinked: Bool
@@ -135,21 +142,22 @@ public final class NodeKernel: @unchecked Sendable {
 
     /// Makes `subject` witnessed under `slot`.
     public func attach(
-        slot: Int, subject: ResolvedSubject, label: String, profile: WindowProfiles.Settings = .init()
+        slot: Int, subject: ResolvedSubject, label: String, profile: WindowProfiles.Settings = .init(),
+        recording: RecordingWriter? = nil
     ) async throws(AgentError) {
         let error: AgentError? = await withCheckedContinuation { continuation in
             send(
                 .attach(
-                    slot: slot, subject: subject, label: label, profile: profile,
+                    slot: slot, subject: subject, label: label, profile: profile, recording: recording,
                     reply: { continuation.resume(returning: $0) }))
         }
         if let error { throw error }
     }
 
     /// Stops witnessing `slot` and returns what its window counted.
-    public func detach(slot: Int, subject: ResolvedSubject) async -> Closing {
+    public func detach(slot: Int, subject: ResolvedSubject, end: WindowEnd = .elapsed) async -> Closing {
         await withCheckedContinuation { continuation in
-            send(.detach(slot: slot, subject: subject, reply: { continuation.resume(returning: $0) }))
+            send(.detach(slot: slot, subject: subject, end: end, reply: { continuation.resume(returning: $0) }))
         }
     }
 
@@ -235,7 +243,7 @@ public final class NodeKernel: @unchecked Sendable {
 
     private func run(_ command: Command, stopped: Bool) {
         switch command {
-        case let .attach(slot, subject, label, profile, reply):
+        case let .attach(slot, subject, label, profile, recording, reply):
             guard !stopped else { return reply(AgentError.runtime("the agent is shutting down")) }
             do throws(AgentError) {
                 // Linked before the subject is admitted, so its first syscall is seen;
@@ -261,13 +269,17 @@ public final class NodeKernel: @unchecked Sendable {
                 tallies.activate(slot: slot)
                 pipeline.beginWindow(slot: slot)
                 pipeline.beginProfile(slot: slot, profile)
+                openedAt[slot] = WallClock.bootNow()
+                recordings[slot] = recording
+                // Before the subject's processes are noted: the recording keeps what they hold open.
+                if let recording { pipeline.startRecording(recording) }
                 pipeline.noteSubjectProcesses(members, slot: slot)
                 pipeline.label(slot: slot, as: label)
                 reply(nil)
             } catch {
                 reply(error)
             }
-        case let .detach(slot, subject, reply):
+        case let .detach(slot, subject, end, reply):
             if !stopped {
                 remove(subject, slot: slot)
                 // Records the subject made before its removal are still in the ring.
@@ -282,10 +294,22 @@ public final class NodeKernel: @unchecked Sendable {
             pipeline.flush()
             watchedSlots.remove(slot)
             if watchedSlots.isEmpty && !stopped && !alwaysLinked { probe.unlink() }
+            let tally = tallies.deactivate(slot: slot)
+            let coverage = Coverage.assess(probe.blindSpots, profile: syscalls)
+            var summary: RecordingWriter.Summary?
+            if let recording = recordings[slot] {
+                pipeline.stopRecording(recording)
+                summary = recording.finish(
+                    RecordingWriter.Ending(
+                        startBootTime: openedAt[slot], endBootTime: WallClock.bootNow(), endReason: end.rawValue,
+                        kernelDrops: drops, agentDrops: tally.agentDrops, syscalls: syscalls?.counts ?? [],
+                        coverage: coverage))
+                recordings[slot] = nil
+            }
             reply(
                 Closing(
-                    tally: tallies.deactivate(slot: slot), kernelDrops: drops, syscalls: syscalls, profile: profile,
-                    driftAlerts: pipeline.driftAlerts[slot]))
+                    tally: tally, kernelDrops: drops, syscalls: syscalls, profile: profile,
+                    driftAlerts: pipeline.driftAlerts[slot], coverage: coverage, recording: summary))
         case let .snapshot(reply):
             var snapshot = Snapshot()
             snapshot.events = pipeline.counts

@@ -23,6 +23,8 @@ public struct WindowJournal: Sendable {
         public var rules: [String: Int] = [:]
         public var kernelDrops: UInt64 = 0
         public var agentDrops: UInt64 = 0
+        /// The priority of the window's drift alerts (counted in `rules` by their rule name).
+        public var driftPriority: String?
     }
 
     let directory: String

@@ -41,13 +41,17 @@ public actor WindowRegistry {
     private let closedKept = 256
     /// Open windows on disk, checkpointed; nil: no crash safety (tests of parts).
     private let journal: WindowJournal?
+    /// Where windows asked to record write their recordings; nil: recording refused.
+    private let recordings: WindowRecordings?
     private var checkpoints: Task<Void, Never>?
 
     public init(
         kernel: NodeKernel, resolver: SubjectResolver, streams: AlertStreams, router: AlertRouter?,
-        maxMilliseconds: Int, journal: WindowJournal? = nil, onTestimony: @escaping @Sendable (String) -> Bool
+        maxMilliseconds: Int, journal: WindowJournal? = nil, recordings: WindowRecordings? = nil,
+        onTestimony: @escaping @Sendable (String) -> Bool
     ) {
         self.journal = journal
+        self.recordings = recordings
         self.kernel = kernel
         self.resolver = resolver
         self.streams = streams
@@ -74,15 +78,30 @@ public actor WindowRegistry {
             throw WindowError(.unavailable, "all \(WindowTallies.slotCount) window slots are in use; close one first")
         }
         let id = Self.newID()
-        let window = WitnessWindow(
+        var window = WitnessWindow(
             id: id, request: request, subject: subject, slot: slot,
             openedEpochNanoseconds: kernel.clock.epochNanoseconds(boot: WallClock.bootNow()))
+        var recording: RecordingWriter?
+        if request.record {
+            guard let recordings else {
+                freeSlots.append(slot)
+                throw WindowError(.badRequest, "recording is not available on this node")
+            }
+            do {
+                recording = try recordings.start(window: window, clock: kernel.clock)
+            } catch {
+                freeSlots.append(slot)
+                throw WindowError(.unavailable, error.message)
+            }
+            window.recording = recording?.path
+        }
         streams.open(window: id, slot: slot)
         do {
             try await kernel.attach(
                 slot: slot, subject: subject, label: "window:\(id)",
                 profile: WindowProfiles.Settings(
-                    baseline: request.baseline.map(ProfileBaseline.init), driftPriority: request.driftPriority))
+                    baseline: request.baseline.map(ProfileBaseline.init), driftPriority: request.driftPriority),
+                recording: recording)
         } catch {
             streams.close(window: id, slot: slot)
             freeSlots.append(slot)
@@ -126,7 +145,7 @@ public actor WindowRegistry {
     }
 
     private func finish(_ window: WitnessWindow, end: WindowEnd) async -> WitnessWindow {
-        let closing = await kernel.detach(slot: window.slot, subject: window.subject)
+        let closing = await kernel.detach(slot: window.slot, subject: window.subject, end: end)
         let endedAt = kernel.clock.epochNanoseconds(boot: WallClock.bootNow())
         var alerts: [SeverityClass: Int] = [:]
         var rules: [(String, Int)] = []
@@ -147,7 +166,7 @@ public actor WindowRegistry {
             sostle: window.request.sostle, events: closing.tally.events, alerts: alerts, rules: rules,
             kernelDrops: closing.kernelDrops, agentDrops: closing.tally.agentDrops, end: end,
             requestedMilliseconds: Int64(window.request.milliseconds), windowID: window.id, profile: closing.profile,
-            coverage: Coverage.assess(kernel.probe.blindSpots, profile: closing.syscalls))
+            coverage: closing.coverage, recording: closing.recording)
         var closed = window
         closed.state = .closed
         closed.testimony = testimony.json()
@@ -201,8 +220,12 @@ public actor WindowRegistry {
         }
         for entry in journal.leftovers() where windows[entry.id] == nil {
             var alerts: [SeverityClass: Int] = [:]
+            var known = severities
+            if let drift = entry.driftPriority.flatMap(Priority.init(falcoName:)) {
+                known[DriftAlertWriter.ruleName] = drift.severity
+            }
             for (name, count) in entry.rules {
-                alerts[severities[name] ?? .critical, default: 0] += count  // an unknown rule counts at worst
+                alerts[known[name] ?? .critical, default: 0] += count  // an unknown rule counts at worst
             }
             let sostle = entry.sostle.flatMap { (text: String) -> SostleLevel? in try? SostleLevel(text) }
             let testimony = Testimony(
@@ -248,9 +271,11 @@ public actor WindowRegistry {
                     entry.rules[engine.rule(index).name, default: 0] += count
                 }
             }
+            if counted.driftAlerts > 0 { entry.rules[DriftAlertWriter.ruleName, default: 0] += counted.driftAlerts }
             entry.kernelDrops = counted.kernelDrops
             entry.agentDrops = counted.tally.agentDrops
         }
+        entry.driftPriority = "\(window.request.driftPriority.name)"
         return entry
     }
 

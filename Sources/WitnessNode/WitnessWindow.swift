@@ -42,6 +42,8 @@ public struct WitnessWindow: Sendable {
     public var state: State = .open
     /// The testimony line, once closed.
     public var testimony: String?
+    /// The recording's file, when the window records.
+    public var recording: String?
 
     /// `{"id":..,"trialId":..,"state":..,"subject":{..},"opened":..,"milliseconds":..,"testimony":{..}|null}`
     public func json() -> String {
@@ -69,6 +71,9 @@ public struct WitnessWindow: Sendable {
         writer.raw(",")
         writer.key("sostle")
         if let sostle = request.sostle { writer.string(sostle.description) } else { writer.raw("null") }
+        writer.raw(",")
+        writer.key("recording")
+        if let recording { writer.string(recording) } else { writer.raw("null") }
         writer.raw(",")
         writer.key("testimony")
         writer.bytes.append(contentsOf: (testimony ?? "null").utf8)

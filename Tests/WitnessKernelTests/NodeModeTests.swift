@@ -275,3 +275,51 @@ extension RealKernelTests {
     }
 }
 
+
+extension RealKernelTests {
+    /// A node window held to a baseline raises drift alerts for what is new, and one
+    /// asked to record leaves a recording under the spool that replays to its alerts.
+    @Test func aNodeWindowHeldToABaselineAlertsOnDriftAndRecordsForReplay() async throws {
+        let cgroup = try makeCgroup()
+        defer { rmdir(cgroup) }
+        let node = try NodeUnderTest()
+        defer { try? FileManager.default.removeItem(at: node.directory) }
+        let subject = "{\"cgroup\":\"\(cgroup)\"}"
+
+        let first = try await node.open(subject, window: "60s")
+        try runInCgroup(cgroup, "cat /etc/hostname > /dev/null")
+        let baseline = try #require(try await node.json(.DELETE, "/v1/windows/\(first)")["testimony"] as? [String: Any])
+        let profile = try #require(baseline["profile"] as? [String: Any])
+        let profileJSON = String(decoding: try JSONSerialization.data(withJSONObject: profile), as: UTF8.self)
+
+        let opened = try await node.json(
+            .POST, "/v1/windows",
+            body: "{\"subject\":\(subject),\"window\":\"60s\",\"record\":true,\"driftPriority\":\"Notice\",\"baseline\":\(profileJSON)}")
+        let id = try #require(opened["id"] as? String)
+        let recording = try #require(opened["recording"] as? String)
+        #expect(recording.hasPrefix(node.directory.path + "/spool/recordings/"))
+        try runInCgroup(cgroup, "cat /etc/hostname > /dev/null; ls / > /dev/null; cat /etc/shadow > /dev/null")
+        let closed = try #require(try await node.json(.DELETE, "/v1/windows/\(id)")["testimony"] as? [String: Any])
+        let rules = try #require(closed["rules"] as? [String: Int])
+        #expect((rules["Drift from baseline profile"] ?? 0) >= 1, "\(rules)")
+        #expect((closed["alerts"] as? [String: Int])?["high"] == 1, "the shadow read")
+        let recorded = try #require(closed["recording"] as? [String: Any])
+        #expect(recorded["path"] as? String == recording)
+        #expect((recorded["records"] as? Int ?? 0) > 0)
+        #expect(recorded["truncated"] as? Bool == false)
+
+        let replay = try Agent.run(["replay", recording, "--output", "json"])
+        #expect(replay.status == 0, "\(replay.stderr)")
+        let replayed = replay.jsonLines()
+        // The same rules fire; drift is the window's own (replay holds to no baseline).
+        let replayedRules = Set(replayed.compactMap { $0["rule"] as? String })
+        #expect(replayedRules == Set(rules.keys).subtracting(["Drift from baseline profile"]), "\(replay.stdout)")
+        #expect((replayed.last?["events"] as? NSDictionary) == (closed["events"] as? NSDictionary))
+        #expect((replayed.last?["profile"] as? [String: Any])?["executables"] as? NSArray
+            == (closed["profile"] as? [String: Any])?["executables"] as? NSArray)
+
+        let refused = try await node.call(.POST, "/v1/windows", body: "{\"subject\":\(subject),\"baseline\":{\"syscalls\":7}}")
+        #expect(refused.status == 400 && refused.body.contains("baseline: syscalls must be an object"), "\(refused.body)")
+        _ = try node.stop()
+    }
+}
