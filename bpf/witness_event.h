@@ -17,7 +17,7 @@
 #endif
 
 /* Bumped whenever a record's layout changes: recordings say which layout they hold. */
-#define WITNESS_EVENT_LAYOUT_VERSION 1
+#define WITNESS_EVENT_LAYOUT_VERSION 2
 
 #define WITNESS_COMM_LEN 16
 /* Bytes kept of one path or file name; a longer one is cut and flagged. */
@@ -59,7 +59,9 @@ enum witness_syscall {
     WITNESS_SYS_CLONE = 7,
     WITNESS_SYS_EXIT = 8,
     /* 9 and above: numbered by the agent's table (SyscallTable) and given to the
-     * programs through the shapes map. */
+     * programs through the shapes map; listen is fixed as well, because ia32
+     * socketcall(SYS_LISTEN) reports it without a shape of its own. */
+    WITNESS_SYS_LISTEN = 67,
 };
 
 /*
@@ -112,6 +114,7 @@ enum witness_handler {
     WITNESS_HANDLER_EXIT = 8,     /* exit, exit_group: never return; counted at sched_process_exit */
     WITNESS_HANDLER_MMAP = 9,     /* mmap: a generic record, only for an executable mapping of a file */
     WITNESS_HANDLER_MPROTECT = 10, /* mprotect to PROT_EXEC of a file's mapping: a generic record naming the file */
+    WITNESS_HANDLER_LISTEN = 11,  /* listen that succeeded: a connect record with the local end only */
 };
 
 /*
@@ -259,7 +262,8 @@ struct witness_connect_event {
     __u32 addr_len;        /* bytes of the sockaddr kept in addr */
     __u16 local_port;      /* host order; valid with WITNESS_FLAG_LOCAL_ADDR */
     __u16 protocol;        /* IPPROTO_TCP, IPPROTO_UDP, ... of the socket, 0 if unknown */
-    __u32 reserved2;
+    __u16 local_family;    /* AF_INET or AF_INET6 of local_addr; valid with WITNESS_FLAG_LOCAL_ADDR */
+    __u16 reserved2;
     __u8 local_addr[16];   /* IPv4 in the first 4 bytes, or IPv6 */
     __u8 addr[WITNESS_SOCKADDR_MAX];
 };

@@ -12,6 +12,8 @@ public struct DriftFinding: Sendable, Equatable {
         case writtenDirectory = "written directory"
         /// A remote endpoint (protocol, address, port) the baseline never tried.
         case endpoint
+        /// A port the baseline never listened on.
+        case listening = "listening port"
     }
 
     public var kind: Kind
@@ -38,6 +40,7 @@ public struct ProfileBaseline: Sendable {
     /// Directories the baseline wrote files in (a collapsed `dir/` entry counts as `dir`).
     public var writtenDirectories: Set<String>
     public var endpoints: Set<String>
+    public var listeners: Set<String>
 
     public init(_ profile: RuntimeProfile) {
         executablePaths = Set(profile.executables.map { Array($0.path.utf8) })
@@ -46,6 +49,7 @@ public struct ProfileBaseline: Sendable {
         compatSyscalls = Set(profile.compatSyscalls.keys)
         writtenDirectories = Set(profile.filesWritten.map(Self.directory(of:)))
         endpoints = Set(profile.connections.map(\.endpoint))
+        listeners = Set(profile.listening.map(\.endpoint))
     }
 
     /// The directory a profile's written entry stands for.
@@ -84,6 +88,9 @@ public struct ProfileBaseline: Sendable {
         }
         for connection in profile.connections where !endpoints.contains(connection.endpoint) {
             add(.endpoint, connection.endpoint)
+        }
+        for listener in profile.listening where !listeners.contains(listener.endpoint) {
+            add(.listening, listener.endpoint)
         }
         return findings
     }

@@ -101,8 +101,9 @@ public enum EventDecoder {
                     rebasing: bytes[connectAddressOffset..<connectAddressOffset + addressLength]))
             var local: SocketAddress?
             if header.flags.contains(.localAddress) {
-                let isIPv6: Bool
-                if case .ipv6 = remote { isIPv6 = true } else { isIPv6 = false }
+                // The socket's own family; the remote's for a kernel that did not say.
+                var isIPv6 = connect.local_family == UInt16(SocketAddress.familyInet6)
+                if connect.local_family == 0, case .ipv6 = remote { isIPv6 = true }
                 local = SocketAddress.local(
                     ipv6: isIPv6,
                     bytes: UnsafeRawBufferPointer(rebasing: bytes[connectLocalOffset..<connectLocalOffset + 16]),

@@ -211,6 +211,8 @@ public final class EventPipeline {
             case let .open(_, flags, _, path, directory, _) where succeeded:
                 let written = OpenFlags.isWrite(flags) || flags & OpenFlags.create != 0
                 withJoinedPath(directory: directory, path: path) { builder.noteFile($0, written: written, header: header) }
+            case let .connect(_, _, local, transport) where header.syscall == .listen:
+                builder.noteListen(local, transport: transport, header: header)
             case let .connect(_, remote, _, transport):
                 let result: String
                 if header.flags.contains(.ioUring) {

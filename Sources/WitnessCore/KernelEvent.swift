@@ -94,6 +94,8 @@ public enum Syscall: UInt16, Sendable, CaseIterable {
     case prctl = 64
     case mmap = 65
     case mprotect = 66
+    /// Fixed in the C enum too (`WITNESS_SYS_LISTEN`): a connect record with only its local end.
+    case listen = 67
 
     /// The name Falco uses for `evt.type` (the syscall's own name, `procexit` for exits).
     public var eventType: StaticString {
@@ -165,6 +167,7 @@ public enum Syscall: UInt16, Sendable, CaseIterable {
         case .prctl: return "prctl"
         case .mmap: return "mmap"
         case .mprotect: return "mprotect"
+        case .listen: return "listen"
         }
     }
 }

@@ -189,6 +189,22 @@ public final class ProfileBuilder {
         }
     }
 
+    /// A socket put to listening, by its local end.
+    public func noteListen(_ local: SocketAddress?, transport: Transport, header: EventHeader) {
+        let (family, address, port) = local.map(Self.describe) ?? ("unknown", "", 0)
+        let entry = RuntimeProfile.Listener(
+            family: family, address: address, port: port, transport: transport.name.map { "\($0)" } ?? "")
+        guard !listening.contains(entry) else { return }
+        if listening.count < limits.connections {
+            listening.append(entry)
+        } else {
+            dropped.network &+= 1
+        }
+        if let baseline, !baseline.listeners.contains(entry.endpoint) {
+            drift(.listening, entry.endpoint, header: header)
+        }
+    }
+
     /// A setuid-family call.
     public func noteIdentityChange(call: String, arguments: [Int64], result: String, executable: [UInt8]) {
         let program = String(decoding: executable, as: UTF8.self)

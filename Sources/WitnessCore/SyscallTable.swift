@@ -27,6 +27,8 @@ public struct SyscallShape: Sendable {
         case mmap = 9
         /// mprotect: a generic record naming the file whose mapping became executable.
         case mprotect = 10
+        /// A listen that succeeded: a connect record with only the local end.
+        case listen = 11
     }
 
     /// How a path argument's directory is found.
@@ -162,6 +164,7 @@ public enum SyscallTable {
         // sendmmsg's vector starts with a msghdr: the first message's destination.
         special(.connect, .fastOpen, ["sendmmsg"], [UInt8(WITNESS_ARG_MSGHDR), 3]),
         special(.connect, .socketcall, ["socketcall"]),
+        special(.listen, .listen, ["listen"]),
         // Generic syscalls.
         shape(.ptrace, ["request", "pid", "addr", "data"]),
         shape(.initModule, ["umod", "len", "uargs"]),

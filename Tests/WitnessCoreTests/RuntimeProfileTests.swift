@@ -1,3 +1,4 @@
+import CBPF
 import Foundation
 import Testing
 import WitnessCore
@@ -103,12 +104,14 @@ struct RuntimeProfileTests {
         new.filesWritten.append("/etc/cron.d/job")
         new.connections.append(.init(family: "ipv4", address: "10.0.0.1", port: 443, transport: "tcp", result: "ETIMEDOUT"))
         new.connections.append(.init(family: "ipv4", address: "10.0.0.2", port: 443, transport: "tcp", result: "ok"))
+        new.listening.append(.init(family: "ipv4", address: "0.0.0.0", port: 4444, transport: "tcp"))
         let findings = ProfileBaseline(old).drift(of: new).map { "\($0.kind.rawValue) \($0.item)" }
         #expect(
             findings == [
                 "executable /tmp/sh", "executable content /bin/cat sha256:cc", "syscall ptrace", "syscall open (ia32)",
-                "written directory /etc/cron.d", "endpoint tcp 10.0.0.2:443",
+                "written directory /etc/cron.d", "endpoint tcp 10.0.0.2:443", "listening port tcp 0.0.0.0:4444",
             ])
+        #expect(Syscall.listen.rawValue == UInt16(WITNESS_SYS_LISTEN.rawValue), "fixed on both sides")
     }
 
     @Test func theSeccompExportAllowsWhatWasSeenUnderTheArchitecturesUsed() throws {

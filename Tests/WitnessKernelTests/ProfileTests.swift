@@ -2,8 +2,9 @@ import Foundation
 import Testing
 
 /// The runtime profile of a real subject, drift against it, its seccomp export under
-/// a real seccomp consumer (libseccomp), and record → replay, all against the kernel.
-@Suite(.serialized) struct ProfileTests {
+/// a real seccomp consumer (libseccomp), and record → replay, all against the kernel
+/// (in the serialized "Real kernel" suite: no other agent runs meanwhile).
+extension RealKernelTests {
     /// Makes a fixed number of calls the shells never make, writes one file, and with
     /// an argument tries mkdir on it (exit 3 and "EPERM" when refused).
     static let knownCalls = """
@@ -26,8 +27,8 @@ import Testing
 
     /// One window over a fresh cgroup in which `script` runs (the shell moves itself in
     /// first); returns the agent's result.
-    func witness(_ script: String, extra: [String] = [], window: String = "3s") throws -> AgentResult {
-        let mount = try RealKernelTests().cgroupMount()
+    func witnessInCgroup(_ script: String, extra: [String] = [], window: String = "3s") throws -> AgentResult {
+        let mount = try cgroupMount()
         let cgroup = "\(mount)/witness-profile-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: cgroup, withIntermediateDirectories: false)
         defer { rmdir(cgroup) }
@@ -39,7 +40,7 @@ import Testing
         return result
     }
 
-    func profile(_ result: AgentResult) throws -> [String: Any] {
+    func profileOf(_ result: AgentResult) throws -> [String: Any] {
         let testimony = try #require(result.jsonLines().last)
         return try #require(testimony["profile"] as? [String: Any])
     }
@@ -55,13 +56,14 @@ import Testing
         let input = dir.appendingPathComponent("input").path
         try Scratch.write(input, Data("x".utf8))
         let port = LoopbackPort.next()
-        let result = try witness(
+        let result = try witnessInCgroup(
             """
             \(program) >/dev/null
             cat \(input) > \(dir.path)/output
             python3 -c 'import socket; s=socket.socket(); s.connect_ex(("127.0.0.1", \(port)))'
+            python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", \(port))); s.listen()'
             """)
-        let profile = try profile(result)
+        let profile = try profileOf(result)
         let syscalls = try #require(profile["syscalls"] as? [String: Int])
         #expect(syscalls["sched_yield"] == 7, "\(syscalls)")
         #expect((syscalls["execve"] ?? 0) >= 3)
@@ -86,6 +88,12 @@ import Testing
         #expect(attempt?["address"] as? String == "127.0.0.1")
         #expect(attempt?["protocol"] as? String == "tcp")
         #expect(attempt?["result"] as? String == "ECONNREFUSED", "\(connections)")
+        let listening = try #require(network["listening"] as? [[String: Any]])
+        #expect(
+            listening.contains {
+                $0["family"] as? String == "ipv6" && $0["address"] as? String == "::1" && $0["port"] as? Int == Int(port)
+                    && $0["protocol"] as? String == "tcp"
+            }, "\(listening)")
 
         let identities = try #require(profile["identities"] as? [String: Any])
         #expect((identities["users"] as? [Int])?.contains(0) == true)
@@ -98,9 +106,9 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let baseline = dir.appendingPathComponent("baseline.json").path
         let script = "\(program) >/dev/null; cat /etc/hostname > /dev/null"
-        _ = try witness(script, extra: ["--testimony", baseline])
+        _ = try witnessInCgroup(script, extra: ["--testimony", baseline])
 
-        let rerun = try witness(script, extra: ["--baseline", baseline])
+        let rerun = try witnessInCgroup(script, extra: ["--baseline", baseline])
         let rerunDrift = rerun.jsonLines().filter { $0["rule"] as? String == "Drift from baseline profile" }
         #expect(rerunDrift.isEmpty, "\(rerunDrift.map { ($0["output_fields"] as? [String: Any])?["drift.item"] ?? "" })")
         #expect((rerun.jsonLines().last?["gate"] as? [String: Any])?["verdictHint"] as? String == "ADMIT")
@@ -110,7 +118,7 @@ import Testing
         try FileManager.default.copyItem(atPath: program, toPath: copy)
         let other = try CProgram.build("drift-new", Self.knownCalls + "\n/* another build */ int unused_symbol = 1;")
         let port = LoopbackPort.next()
-        let drifted = try witness(
+        let drifted = try witnessInCgroup(
             script + "\n\(copy) >/dev/null; \(other) >/dev/null\n"
                 + "python3 -c 'import socket; s=socket.socket(); s.connect_ex((\"127.0.0.1\", \(port)))'",
             extra: ["--baseline", baseline, "--drift-priority", "error"])
@@ -144,7 +152,7 @@ import Testing
         let dir = try Scratch.directory("seccomp")
         defer { try? FileManager.default.removeItem(at: dir) }
         let testimony = dir.appendingPathComponent("testimony.json").path
-        _ = try witness("exec \(program) </dev/null >/dev/null", extra: ["--testimony", testimony])
+        _ = try witnessInCgroup("exec \(program) </dev/null >/dev/null", extra: ["--testimony", testimony])
         let profile = dir.appendingPathComponent("seccomp.json").path
         let export = try Agent.run(["profile", "seccomp", testimony, "--output", profile])
         #expect(export.status == 0, "\(export.stderr)")
@@ -165,7 +173,7 @@ import Testing
         let dir = try Scratch.directory("replay")
         defer { try? FileManager.default.removeItem(at: dir) }
         let recording = dir.appendingPathComponent("window.wrec").path
-        let live = try witness(
+        let live = try witnessInCgroup(
             """
             cat /etc/shadow > /dev/null
             sh -c 'cat /etc/shadow' > /dev/null
@@ -176,13 +184,17 @@ import Testing
         let replay = try Agent.run(["replay", recording, "--output", "json"])
         #expect(replay.status == 0, "\(replay.stderr)")
         #expect(replay.stderr.contains("records/s"))
+        // Each line is a new statement (its own uuid); the live testimony alone names its recording.
         func withoutIdentity(_ lines: [[String: Any]]) -> [NSDictionary] {
             lines.map { line in
                 var copy = line
                 copy["uuid"] = nil
+                copy["recording"] = nil
                 return copy as NSDictionary
             }
         }
+        let recorded = try #require(live.jsonLines().last?["recording"] as? [String: Any])
+        #expect(recorded["path"] as? String == recording && recorded["truncated"] as? Bool == false)
         let liveLines = withoutIdentity(live.jsonLines())
         let replayed = withoutIdentity(replay.jsonLines())
         #expect(liveLines.count >= 3, "rules fired live: \(live.stdout)")
@@ -199,7 +211,7 @@ import Testing
         let dir = try Scratch.directory("replay-fuzz")
         defer { try? FileManager.default.removeItem(at: dir) }
         let recording = dir.appendingPathComponent("window.wrec").path
-        _ = try witness("ls /etc > /dev/null; cat /etc/hostname > /dev/null", extra: ["--record", recording])
+        _ = try witnessInCgroup("ls /etc > /dev/null; cat /etc/hostname > /dev/null", extra: ["--record", recording])
         let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: recording)))
         #expect(original.count > 100)
         func replay(_ bytes: [UInt8], _ name: String) throws -> AgentResult {

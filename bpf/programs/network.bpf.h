@@ -3,7 +3,7 @@
  * Outbound connections, however they are asked for: connect(2) on any socket
  * family, a TCP fast open (sendto/sendmsg with MSG_FASTOPEN connects without
  * connect), and ia32 socketcall(2). Each becomes a connect record, so the rules
- * see one kind of event. Called by the sys_exit program: the address is read from
+ * see one kind of event; a listen becomes one too, with only its local end. Called by the sys_exit program: the address is read from
  * the caller's memory then, the local end from the socket.
  */
 #ifndef WITNESS_NETWORK_BPF_H
@@ -16,6 +16,7 @@
 #define WITNESS_EINPROGRESS 115
 #define WITNESS_MSG_FASTOPEN 0x20000000
 #define WITNESS_SYS_SOCKETCALL_CONNECT 3
+#define WITNESS_SYS_SOCKETCALL_LISTEN 4
 #define WITNESS_SYS_SOCKETCALL_SENDTO 11
 #define WITNESS_SYS_SOCKETCALL_SENDMSG 16
 #define WITNESS_SYS_SOCKETCALL_SENDMMSG 20
@@ -37,6 +38,7 @@ static __always_inline void network__local_end(struct witness_connect_event *eve
         return;
     }
     event->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+    event->local_family = family;
     event->protocol = BPF_CORE_READ(sk, sk_protocol);
     event->header.flags |= WITNESS_FLAG_LOCAL_ADDR;
 }
@@ -83,6 +85,7 @@ static __always_inline void network__connect(struct witness_call *call, int fd, 
     event->fd = fd;
     event->local_port = 0;
     event->protocol = 0;
+    event->local_family = 0;
     event->reserved2 = 0;
     __builtin_memset(event->local_addr, 0, sizeof(event->local_addr));
     __builtin_memset(event->addr, 0, sizeof(event->addr));
@@ -114,6 +117,36 @@ __noinline int network__connect_call(struct witness_call *call)
     if (!call)
         return 0;
     network__connect(call, (int)call->args[0], call->args[1], (__u32)call->args[2], 0);
+    return 0;
+}
+
+/* A socket put to listening: a connect record without a remote end, the local
+ * address and port from the socket. Only a listen that succeeded is a listener. */
+static __always_inline void network__listen_on(struct witness_call *call, int fd)
+{
+    if (call->ret != 0)
+        return;
+    struct witness_connect_event *event = scratch__get();
+    if (!event)
+        return;
+    event__fill_call_header(&event->header, WITNESS_EVENT_CONNECT, WITNESS_SYS_LISTEN, call);
+    event->fd = fd;
+    event->local_port = 0;
+    event->protocol = 0;
+    event->local_family = 0;
+    event->reserved2 = 0;
+    event->addr_len = 0;
+    __builtin_memset(event->local_addr, 0, sizeof(event->local_addr));
+    __builtin_memset(event->addr, 0, sizeof(event->addr));
+    network__local_end(event, fd);
+    event__submit(event, sizeof(*event), call->subjects);
+}
+
+__noinline int network__listen(struct witness_call *call)
+{
+    if (!call)
+        return 0;
+    network__listen_on(call, (int)call->args[0]);
     return 0;
 }
 
@@ -167,6 +200,10 @@ __noinline int network__socketcall(struct witness_call *call)
     if (bpf_probe_read_user(words, sizeof(words), (void *)call->args[1]))
         return 0;
     __u64 op = call->args[0], addr = 0, len = 0;
+    if (op == WITNESS_SYS_SOCKETCALL_LISTEN) {
+        network__listen_on(call, (int)words[0]);
+        return 0;
+    }
     if (op == WITNESS_SYS_SOCKETCALL_CONNECT) {
         network__connect(call, (int)words[0], words[1], words[2], WITNESS_FLAG_SOCKETCALL);
         return 0;

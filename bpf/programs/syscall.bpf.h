@@ -211,6 +211,9 @@ int witness_sys_exit(unsigned long long *ctx)
     case WITNESS_HANDLER_MPROTECT:
         syscall__mprotect(&call);
         break;
+    case WITNESS_HANDLER_LISTEN:
+        network__listen(&call);
+        break;
     default:
         break;
     }
