@@ -94,7 +94,7 @@ struct WitnessCommand: ParsableCommand {
                 path: record, subjects: ~0, maxBytes: UInt64(try DurationParser.bytes(recordLimit)),
                 metadata: RecordingMetadata.live(
                     clock: session.clock, subjectKind: subjectKind, subjectValue: subjectValue,
-                    label: WitnessSession.label(resolved), trialID: trialID,
+                    label: WitnessSession.label(resolved), trialID: trialID, sostle: level,
                     requestedMilliseconds: milliseconds, rules: rules.files))
             session.pipeline.startRecording(writer)
             recording = writer

@@ -10,6 +10,9 @@ import WitnessTestSupport
 @main
 struct ConsumerBenchmark {
     static func main() {
+        if CommandLine.arguments.count > 2, CommandLine.arguments[1] == "--recording" {
+            return RecordedWorkload.main(path: CommandLine.arguments[2])
+        }
         let count = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 2_000_000 : 2_000_000
         // A realistic mix: mostly opens (library loads, config reads), some connects and execs;
         // one open in 200 reads a sensitive file and fires a rule.
@@ -59,6 +62,12 @@ struct ConsumerBenchmark {
             classifier: RuleEngine(rules: rules, hostname: Array("node".utf8), clock: clock, processes: processes))
         results.append(measure("decode+rules+every event as JSON") { record in record.withUnsafeBytes { everything.handle($0) } })
         everything.flush()
+        let profiling = EventPipeline(
+            sink: sink, format: .json, printsEvents: false, hostname: Array("node".utf8), clock: clock, processes: processes,
+            classifier: RuleEngine(rules: rules, hostname: Array("node".utf8), clock: clock, processes: processes))
+        profiling.beginProfile(slot: 0, WindowProfiles.Settings())
+        results.append(measure("decode+rules+alert JSON+profile") { record in record.withUnsafeBytes { profiling.handle($0) } })
+        profiling.flush()
 
         var line = "{\"events\":\(count),\"rules\":\(rules.count),\"eventsPerSecond\":{"
         line += results.map { "\"\($0.0)\":\(Int($0.1))" }.joined(separator: ",")

@@ -265,7 +265,7 @@ public struct RecordingMetadata: Sendable {
     /// What a live window records about itself and this machine.
     public static func live(
         clock: WallClock, subjectKind: String, subjectValue: String, label: String, trialID: String?,
-        requestedMilliseconds: Int, rules: [String]
+        sostle: SostleLevel?, requestedMilliseconds: Int, rules: [String]
     ) -> [(String, String)] {
         var name = utsname()
         uname(&name)
@@ -275,7 +275,8 @@ public struct RecordingMetadata: Sendable {
             ("hostname", String(decoding: HostName.current(), as: UTF8.self)),
             ("clockOffset", String(clock.offset)), ("subjectKind", subjectKind), ("subjectValue", subjectValue),
             ("label", label),
-            ("trialId", trialID ?? ""), ("requestedMilliseconds", String(requestedMilliseconds)),
+            ("trialId", trialID ?? ""), ("sostle", sostle?.description ?? ""),
+            ("requestedMilliseconds", String(requestedMilliseconds)),
             ("rules", rules.isEmpty ? "(built-in)" : rules.joined(separator: ",")),
         ]
     }

@@ -30,7 +30,8 @@ public struct WindowRecordings: Sendable {
         prune(leaving: max(kept - 1, 0))
         var metadata = RecordingMetadata.live(
             clock: clock, subjectKind: window.subject.kind, subjectValue: window.subject.value,
-            label: "window:\(window.id)", trialID: window.request.trialID, requestedMilliseconds: window.request.milliseconds,
+            label: "window:\(window.id)", trialID: window.request.trialID, sostle: window.request.sostle,
+            requestedMilliseconds: window.request.milliseconds,
             rules: rules)
         metadata.append(("slot", String(window.slot)))
         metadata.append(("windowId", window.id))

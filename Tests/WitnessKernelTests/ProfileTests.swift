@@ -179,7 +179,7 @@ extension RealKernelTests {
             sh -c 'cat /etc/shadow' > /dev/null
             cp /bin/true \(dir.path)/dropped && \(dir.path)/dropped
             ls /etc > /dev/null
-            """, extra: ["--record", recording])
+            """, extra: ["--record", recording, "--sostle", "L3", "--trial-id", "TRB-REPLAY"])
         #expect(live.stderr.contains("recorded "), "\(live.stderr)")
         let replay = try Agent.run(["replay", recording, "--output", "json"])
         #expect(replay.status == 0, "\(replay.stderr)")
