@@ -13,7 +13,7 @@ public struct NodeConfig: Sendable, Equatable {
         /// File holding the bearer token every /v1 route requires (a Secret mount).
         public var tokenFile: String?
         /// Largest request body accepted.
-        public var maxBodyBytes = 64 * 1024
+        public var maxBodyBytes = 4 << 20  // a window request may carry a baseline profile
         /// Serve /metrics without the token. Off: the number of open windows tells a
         /// subject on the network when it is being watched.
         public var publicMetrics = false
