@@ -17,7 +17,7 @@
 #endif
 
 /* Bumped whenever a record's layout changes: recordings say which layout they hold. */
-#define WITNESS_EVENT_LAYOUT_VERSION 2
+#define WITNESS_EVENT_LAYOUT_VERSION 3
 
 #define WITNESS_COMM_LEN 16
 /* Bytes kept of one path or file name; a longer one is cut and flagged. */
@@ -219,6 +219,8 @@ struct witness_exec_event {
     __u64 cap_inheritable;
     __u32 sid;             /* session id (host numbering) and process group id in the task's own PID namespace */
     __u32 vpgid;
+    __u64 exe_ctime;       /* the run file's inode change time, ns since the epoch (0: unknown): a write after
+                              the exec changes it, so a hash of changed content is refused, never reported */
     char data[];
 };
 
@@ -302,7 +304,7 @@ struct witness_control {
 };
 
 _Static_assert(sizeof(struct witness_event_header) == 80, "event header layout");
-_Static_assert(sizeof(struct witness_exec_event) == 160, "exec event layout");
+_Static_assert(sizeof(struct witness_exec_event) == 168, "exec event layout");
 _Static_assert(sizeof(struct witness_syscall_event) == 160, "syscall event layout");
 _Static_assert(sizeof(struct witness_fork_event) == 96, "fork event layout");
 _Static_assert(sizeof(struct witness_open_event) == 120, "open event layout");

@@ -78,6 +78,10 @@ struct ProfileSeccomp: ParsableCommand {
             throw AgentError.usage("\(file): the profile has no syscalls to allow")
         }
         let (json, unnamed) = SeccompProfile.make(from: profile)
+        if profile.syscalls["io_uring_setup"] != nil || profile.syscalls["io_uring_enter"] != nil {
+            FileHandleWriter.standardError(
+                "witness-agent: warning: the subject used io_uring: operations submitted to a ring pass no syscall, so seccomp does not filter them\n")
+        }
         if !unnamed.isEmpty {
             FileHandleWriter.standardError(
                 "witness-agent: warning: no name in this build for \(unnamed.joined(separator: ", ")): not allowed by the profile\n")

@@ -21,10 +21,14 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, help: "Output format: json or text (default: text on a terminal, json otherwise).")
     var output: OutputFormat?
 
+    @Option(name: .long, help: "Hold the replayed window to this profile instead of the one it was recorded with.")
+    var baseline: String?
+
     @OptionGroup var rules: RulesOptions
 
     func run() throws {
         let player = try RecordingPlayer(path: file)
+        player.baselineOverride = try baseline.map { (path) throws(AgentError) in try ProfileReader.read(file: path) }
         let meta = player.metadata
         let format = output ?? (isatty(1) == 1 ? .text : .json)
         let clock = player.clock
@@ -38,7 +42,7 @@ struct ReplayCommand: ParsableCommand {
         let slot = player.slot
         pipeline.label(slot: slot, as: meta["label"] ?? "\(meta["subjectKind"] ?? "subject"):\(meta["subjectValue"] ?? "")")
         pipeline.profiles.replaying()
-        pipeline.beginProfile(slot: slot, WindowProfiles.Settings())
+        player.beginProfile(pipeline)
         let started = WallClock.bootNow()
         try player.play(into: pipeline, identities: identities)
         let seconds = Double(WallClock.bootNow() - started) / 1e9
@@ -47,7 +51,7 @@ struct ReplayCommand: ParsableCommand {
         let syscalls = SyscallProfile(counts: end.syscalls)
         let profile = pipeline.finishProfile(slot: slot, syscalls: syscalls)
         pipeline.flush()
-        let (alerts, byRule) = assembly.alerts(driftAlerts: pipeline.driftAlerts[slot], driftPriority: .warning)
+        let (alerts, byRule) = assembly.alerts(driftAlerts: pipeline.driftAlerts[slot], driftPriority: player.driftPriority)
         let statement = Testimony(
             trialID: (meta["trialId"] ?? "").isEmpty ? nil : meta["trialId"], subjectKind: meta["subjectKind"] ?? "",
             subjectValue: meta["subjectValue"] ?? "", startEpochNanoseconds: clock.epochNanoseconds(boot: end.startBootTime),

@@ -86,7 +86,8 @@ struct WitnessCommand: ParsableCommand {
         let subjectKind = resolved.kind
         var subjectValue = resolved.value
         var settings = WindowProfiles.Settings(driftPriority: Priority(falcoName: driftPriority) ?? .warning)
-        settings.baseline = try baseline.map { (path) throws(AgentError) in ProfileBaseline(try ProfileReader.read(file: path)) }
+        let lockedProfile = try baseline.map { (path) throws(AgentError) in try ProfileReader.read(file: path) }
+        settings.baseline = lockedProfile.map(ProfileBaseline.init)
         if resolved.kind == "cgroup", let directory = resolved.cgroupDirectory { subjectValue = directory }
         var recording: RecordingWriter?
         if let record {
@@ -96,6 +97,7 @@ struct WitnessCommand: ParsableCommand {
                     clock: session.clock, subjectKind: subjectKind, subjectValue: subjectValue,
                     label: WitnessSession.label(resolved), trialID: trialID, sostle: level,
                     requestedMilliseconds: milliseconds, rules: rules.files))
+            if let lockedProfile { writer.baseline(lockedProfile, priority: settings.driftPriority) }
             session.pipeline.startRecording(writer)
             recording = writer
         }

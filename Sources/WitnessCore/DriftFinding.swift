@@ -14,6 +14,13 @@ public struct DriftFinding: Sendable, Equatable {
         case endpoint
         /// A port the baseline never listened on.
         case listening = "listening port"
+        /// A user or group id the baseline never ran as.
+        case user
+        case group
+        /// A setuid-family call (with these arguments) the baseline never made.
+        case identityChange = "identity change"
+        /// Capabilities an exec gave that the baseline's same program never gained.
+        case capabilities = "capabilities gained"
     }
 
     public var kind: Kind
@@ -35,21 +42,46 @@ public struct DriftFinding: Sendable, Equatable {
 public struct ProfileBaseline: Sendable {
     public var executablePaths: Set<[UInt8]>
     public var hashes: Set<String>
+    /// The contents each path ran with: a baseline program copied over another's
+    /// name is new content there.
+    public var hashesByPath: [[UInt8]: Set<String>]
     public var syscalls: Set<String>
     public var compatSyscalls: Set<String>
     /// Directories the baseline wrote files in (a collapsed `dir/` entry counts as `dir`).
     public var writtenDirectories: Set<String>
     public var endpoints: Set<String>
     public var listeners: Set<String>
+    public var users: Set<UInt32>
+    public var groups: Set<UInt32>
+    /// `call(arguments)` of each identity change, whatever its result.
+    public var changes: Set<String>
+    /// `program: CAP_A CAP_B` of each capability gain.
+    public var gains: Set<String>
 
     public init(_ profile: RuntimeProfile) {
         executablePaths = Set(profile.executables.map { Array($0.path.utf8) })
         hashes = Set(profile.executables.compactMap(\.sha256))
+        var byPath: [[UInt8]: Set<String>] = [:]
+        for executable in profile.executables {
+            if let hex = executable.sha256 { byPath[Array(executable.path.utf8), default: []].insert(hex) }
+        }
+        hashesByPath = byPath
         syscalls = Set(profile.syscalls.keys)
         compatSyscalls = Set(profile.compatSyscalls.keys)
         writtenDirectories = Set(profile.filesWritten.map(Self.directory(of:)))
         endpoints = Set(profile.connections.map(\.endpoint))
         listeners = Set(profile.listening.map(\.endpoint))
+        users = Set(profile.users)
+        groups = Set(profile.groups)
+        changes = Set(profile.identityChanges.map(\.key))
+        gains = Set(profile.capabilitiesGained.map(\.key))
+    }
+
+    /// Whether content `hex` is known at `path`: among the contents the baseline ran
+    /// there, or, for a path it never ran (itself drift), among any it ran.
+    public func allows(_ hex: String, at path: [UInt8]) -> Bool {
+        if let known = hashesByPath[path] { return known.contains(hex) }
+        return hashes.contains(hex)
     }
 
     /// The directory a profile's written entry stands for.
@@ -75,7 +107,9 @@ public struct ProfileBaseline: Sendable {
         for executable in profile.executables {
             if !executablePaths.contains(Array(executable.path.utf8)) { add(.executable, executable.path) }
             if let hex = executable.sha256 {
-                if !hashes.contains(hex) { add(.executableContent, "\(executable.path) sha256:\(hex)") }
+                if !allows(hex, at: Array(executable.path.utf8)) {
+                    add(.executableContent, "\(executable.path) sha256:\(hex)")
+                }
             } else {
                 add(.executableContent, "\(executable.path) (content not verified: \(executable.hashError ?? "no hash"))")
             }
@@ -92,6 +126,10 @@ public struct ProfileBaseline: Sendable {
         for listener in profile.listening where !listeners.contains(listener.endpoint) {
             add(.listening, listener.endpoint)
         }
+        for user in profile.users where !users.contains(user) { add(.user, String(user)) }
+        for group in profile.groups where !groups.contains(group) { add(.group, String(group)) }
+        for change in profile.identityChanges where !changes.contains(change.key) { add(.identityChange, change.key) }
+        for gain in profile.capabilitiesGained where !gains.contains(gain.key) { add(.capabilities, gain.key) }
         return findings
     }
 }

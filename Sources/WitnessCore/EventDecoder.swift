@@ -73,6 +73,7 @@ public enum EventDecoder {
             identityWithSets.inheritable = exec.cap_inheritable
             identityWithSets.sessionID = exec.sid
             identityWithSets.namespaceProcessGroupID = exec.vpgid
+            identityWithSets.changeTime = exec.exe_ctime
             header.file = FileID(device: exec.exe_dev, inode: exec.exe_ino)
             return KernelEvent(
                 header: header,

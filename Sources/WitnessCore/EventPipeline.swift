@@ -75,6 +75,7 @@ public final class EventPipeline {
 
     /// Handles one record from the ring buffer (valid only during this call).
     public func handle(_ record: UnsafeRawBufferPointer) {
+        if !recordings.isEmpty { recordings.context = Recordings.subjects(of: record) }
         let decoded: KernelEvent?
         do {
             decoded = try EventDecoder.decode(record)
@@ -198,18 +199,21 @@ public final class EventPipeline {
             let slot = bits.trailingZeroBitCount
             bits &= bits - 1
             guard let builder = profiles.builder(slot: slot) else { continue }
-            builder.noteCredentials(uid: header.uid, gid: header.gid)
+            builder.noteCredentials(uid: header.uid, gid: header.gid, header: header)
             switch event.payload {
             case let .exec(_, _, _, identity, _, _):
                 guard let (record, previous, file) = exec else { break }
                 let entry = builder.noteExec(
-                    path: record.exePath, file: file, parent: processes.cached(header.ppid)?.exePath,
+                    path: record.exePath, file: file, changeTime: file.isNone ? 0 : identity.changeTime,
+                    parent: processes.cached(header.ppid)?.exePath,
                     capabilities: identity.capabilities, previousCapabilities: previous?.capabilities, header: header)
                 if let entry {
-                    profiles.requestHash(slot: slot, entry: entry, file: file, path: record.exePath, pid: header.pid)
+                    profiles.requestHash(
+                        slot: slot, entry: entry, file: file, changeTime: file.isNone ? 0 : identity.changeTime,
+                        path: record.exePath, pid: header.pid, uid: header.uid, gid: header.gid)
                 }
             case let .open(_, flags, _, path, directory, _) where succeeded:
-                let written = OpenFlags.isWrite(flags) || flags & OpenFlags.create != 0
+                let written = OpenFlags.modifies(flags)
                 withJoinedPath(directory: directory, path: path) { builder.noteFile($0, written: written, header: header) }
             case let .connect(_, _, local, transport) where header.syscall == .listen:
                 builder.noteListen(local, transport: transport, header: header)
@@ -236,7 +240,8 @@ public final class EventPipeline {
         _ record: SyscallRecord, header: EventHeader, succeeded: Bool, builder: ProfileBuilder
     ) {
         switch header.syscall {
-        case .truncate, .ftruncate, .chmod, .fchmodat, .unlink, .unlinkat:
+        case .truncate, .ftruncate, .chmod, .fchmod, .fchmodat, .unlink, .unlinkat, .mkdir, .mkdirat, .rmdir, .mknod,
+            .mknodat, .chown, .lchown, .fchown, .fchownat:
             guard succeeded else { return }
             withJoinedPath(directory: record.directory, path: record.path) {
                 builder.noteFile($0, written: true, header: header)
@@ -252,7 +257,7 @@ public final class EventPipeline {
             let result = header.result >= 0 ? "ok" : ErrnoNames.name(-header.result).map { "\($0)" } ?? "error"
             builder.noteIdentityChange(
                 call: "\(header.syscall.eventType)", arguments: arguments, result: result,
-                executable: processes.cached(header.pid)?.exePath ?? [])
+                executable: processes.cached(header.pid)?.exePath ?? [], header: header)
         default:
             break
         }
@@ -298,8 +303,8 @@ public final class EventPipeline {
     /// on the consumer thread, when woken.
     public func applyProfileArrivals() {
         guard profiles.hasArrivals else { return }
-        var touched = profiles.applyArrivals { file, path, outcome in
-            if !recordings.isEmpty { recordings.hash(file: file, path: path, outcome: outcome) }
+        var touched = profiles.applyArrivals { file, path, outcome, slot in
+            if !recordings.isEmpty { recordings.hash(file: file, path: path, outcome: outcome, slot: slot) }
         }
         let now = WallClock.bootNow()
         while touched != 0 {
@@ -314,6 +319,7 @@ public final class EventPipeline {
     /// alerts and returns the profile. On the consumer thread, or after it stopped.
     public func finishProfile(slot: Int, syscalls: SyscallProfile?, waitMilliseconds: Int = 3000) -> RuntimeProfile? {
         guard let builder = profiles.builder(slot: slot) else { return nil }
+        recordings.context = 1 << UInt64(slot)
         if !builder.unhashed.isEmpty { _ = profiles.hasher.waitForPending(milliseconds: waitMilliseconds) }
         applyProfileArrivals()
         let now = WallClock.bootNow()
@@ -337,7 +343,7 @@ public final class EventPipeline {
         guard header.subjects != 0, header.result >= 0 || header.flags.contains(.ioUring) else { return }
         switch event.payload {
         case let .open(_, flags, _, path, directory, _):
-            guard OpenFlags.isWrite(flags) || flags & OpenFlags.create != 0 else { return }
+            guard OpenFlags.modifies(flags) else { return }
             noteWritten(header.file, directory: directory, path: path, by: header)
         case let .syscall(record):
             switch header.syscall {
@@ -372,6 +378,7 @@ public final class EventPipeline {
     /// written by them from the start (what they write through those descriptors
     /// during the window passes no open).
     public func noteSubjectProcesses(_ pids: [Int32], slot: Int) {
+        recordings.context = 1 << UInt64(slot)
         processes.mark(pids, slot: slot)
         var lost: UInt64 = 0
         for pid in pids {

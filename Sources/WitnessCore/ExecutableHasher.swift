@@ -6,9 +6,13 @@ import Synchronization
 /// consumer thread never reads a file, so a subject running a large (or slow) binary
 /// delays only its own profile, never the events. The file is read through
 /// /proc/PID/exe while the process lives (the file it runs, whatever its name now),
-/// else by its path, and is hashed only when its inode is the one the kernel
-/// reported at exec: a file swapped in under the same name is refused, not hashed.
-/// Each file is hashed once per device, inode, size and modification time.
+/// else by its path, and is hashed only when it is the file the kernel ran, as it
+/// was then: the inode the kernel reported, with the change time it had at exec (a
+/// write since, even one that puts the mtime back, moves it). A file swapped in or
+/// changed is refused, never hashed. A script (no identity from the kernel) is read
+/// through the process's root and only when its user could read it: the hash is no
+/// oracle for files the subject may not read. Each file is hashed once per device,
+/// inode, size and change time.
 public final class ExecutableHasher: Sendable {
     /// A file's digest (lowercase hex) or why there is none.
     public enum Outcome: Sendable, Equatable {
@@ -20,8 +24,8 @@ public final class ExecutableHasher: Sendable {
         var device: UInt64
         var inode: UInt64
         var size: Int64
-        var modified: Int64
-        var modifiedNanoseconds: Int
+        /// The inode's change time: any write, even one that puts the mtime back, moves it.
+        var changed: UInt64
     }
 
     private struct State {
@@ -69,19 +73,34 @@ public final class ExecutableHasher: Sendable {
     }
 
     /// An outcome a recording holds.
+    /// An outcome a recording holds, where the live run received it: the requests
+    /// waiting for that file are answered now, as they were then.
     public func recorded(file: FileID, path: [UInt8], outcome: Outcome) {
-        replay.withLock { $0.known[RecordedKey(file: file, path: path)] = outcome }
+        let key = RecordedKey(file: file, path: path)
+        let answered = replay.withLock { state -> [@Sendable (Outcome) -> Void] in
+            // Bounded as the live cache is: a recording cannot make it grow without end.
+            if state.known.count >= maxCached { state.known.removeAll(keepingCapacity: true) }
+            state.known[key] = outcome
+            let waiting = state.waiting.filter { $0.0 == key }.map(\.1)
+            state.waiting.removeAll { $0.0 == key }
+            return waiting
+        }
+        for done in answered { done(outcome) }
     }
 
     /// Hashes the file `file` (by identity; `.none` for a script, read by name) that
     /// process `pid` runs as `path`, and hands the outcome to `done` on the hasher's
     /// thread. False when too many requests wait: nothing will be called.
     public func request(
-        file: FileID, path: [UInt8], pid: Int32, _ done: @escaping @Sendable (Outcome) -> Void
+        file: FileID, changeTime: UInt64 = 0, path: [UInt8], pid: Int32, uid: UInt32 = 0, gid: UInt32 = 0,
+        _ done: @escaping @Sendable (Outcome) -> Void
     ) -> Bool {
         if replaying {
-            replay.withLock { $0.waiting.append((RecordedKey(file: file, path: path), done)) }
-            return true
+            return replay.withLock { state in
+                guard state.waiting.count < maxCached else { return false }
+                state.waiting.append((RecordedKey(file: file, path: path), done))
+                return true
+            }
         }
         let accepted = state.withLock { state in
             guard state.pending < maxPending else { return false }
@@ -90,7 +109,7 @@ public final class ExecutableHasher: Sendable {
         }
         guard accepted else { return false }
         queue.async { [self] in
-            let outcome = hash(file: file, path: path, pid: pid)
+            let outcome = hash(file: file, changeTime: changeTime, path: path, pid: pid, uid: uid, gid: gid)
             state.withLock { $0.pending -= 1 }
             done(outcome)
         }
@@ -113,13 +132,14 @@ public final class ExecutableHasher: Sendable {
         return done.wait(timeout: .now() + .milliseconds(milliseconds)) == .success
     }
 
-    private func hash(file: FileID, path: [UInt8], pid: Int32) -> Outcome {
+    private func hash(file: FileID, changeTime: UInt64, path: [UInt8], pid: Int32, uid: UInt32, gid: UInt32) -> Outcome {
         var descriptor: Int32 = -1
         var info = stat()
-        // The running process's own file first, then its name.
-        // A script (no identity) by its name only: /proc/PID/exe is its interpreter.
         let named = String(decoding: path, as: UTF8.self)
-        for candidate in file.isNone ? [named] : ["\(procRoot)/\(pid)/exe", named] {
+        // A program by the running process's own file, then its name; a script (no
+        // identity) by its name as the process sees it, then as the host does.
+        let candidates = file.isNone ? ["\(procRoot)/\(pid)/root\(named)", named] : ["\(procRoot)/\(pid)/exe", named]
+        for candidate in candidates {
             let fd = open(candidate, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
             guard fd >= 0 else { continue }
             if fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, file.isNone || UInt64(info.st_ino) == file.inode {
@@ -131,11 +151,18 @@ public final class ExecutableHasher: Sendable {
         guard descriptor >= 0 else {
             return .failed(file.isNone ? "unreadable" : "the file was gone or replaced before it could be read")
         }
+        let changed = UInt64(info.st_ctim.tv_sec) &* 1_000_000_000 &+ UInt64(info.st_ctim.tv_nsec)
+        if changeTime != 0 && changed != changeTime {
+            close(descriptor)
+            return .failed("the file changed after it ran")
+        }
+        if file.isNone && !Self.readable(info, uid: uid, gid: gid) {
+            close(descriptor)
+            return .failed("not readable by the process's user")
+        }
         defer { close(descriptor) }
         guard Int(info.st_size) <= maxBytes else { return .failed("larger than \(maxBytes >> 20) MiB, not read") }
-        let key = Key(
-            device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
-            modified: Int64(info.st_mtim.tv_sec), modifiedNanoseconds: Int(info.st_mtim.tv_nsec))
+        let key = Key(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size), changed: changed)
         if let known = state.withLock({ $0.cache[key] }) { return .digest(known) }
         var digest = SHA256()
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
@@ -149,11 +176,26 @@ public final class ExecutableHasher: Sendable {
             guard total <= maxBytes else { return .failed("larger than \(maxBytes >> 20) MiB, not read") }
             buffer.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
         }
+        // Written while it was read: what was hashed is not what ran.
+        var after = stat()
+        if fstat(descriptor, &after) == 0,
+            UInt64(after.st_ctim.tv_sec) &* 1_000_000_000 &+ UInt64(after.st_ctim.tv_nsec) != changed
+        {
+            return .failed("the file changed while it was read")
+        }
         let hex = SHA256.hex(digest.finish())
         state.withLock { state in
             if state.cache.count >= maxCached { state.cache.removeAll(keepingCapacity: true) }
             state.cache[key] = hex
         }
         return .digest(hex)
+    }
+
+    /// Whether user `uid` (group `gid`; supplementary groups unknown) may read the file.
+    private static func readable(_ info: stat, uid: UInt32, gid: UInt32) -> Bool {
+        if uid == 0 { return true }
+        if info.st_uid == uid { return info.st_mode & S_IRUSR != 0 }
+        if info.st_gid == gid { return info.st_mode & S_IRGRP != 0 }
+        return info.st_mode & S_IROTH != 0
     }
 }

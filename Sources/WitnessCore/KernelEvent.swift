@@ -96,6 +96,15 @@ public enum Syscall: UInt16, Sendable, CaseIterable {
     case mprotect = 66
     /// Fixed in the C enum too (`WITNESS_SYS_LISTEN`): a connect record with only its local end.
     case listen = 67
+    case mkdir = 68
+    case mkdirat = 69
+    case rmdir = 70
+    case mknod = 71
+    case mknodat = 72
+    case chown = 73
+    case lchown = 74
+    case fchown = 75
+    case fchownat = 76
 
     /// The name Falco uses for `evt.type` (the syscall's own name, `procexit` for exits).
     public var eventType: StaticString {
@@ -168,6 +177,15 @@ public enum Syscall: UInt16, Sendable, CaseIterable {
         case .mmap: return "mmap"
         case .mprotect: return "mprotect"
         case .listen: return "listen"
+        case .mkdir: return "mkdir"
+        case .mkdirat: return "mkdirat"
+        case .rmdir: return "rmdir"
+        case .mknod: return "mknod"
+        case .mknodat: return "mknodat"
+        case .chown: return "chown"
+        case .lchown: return "lchown"
+        case .fchown: return "fchown"
+        case .fchownat: return "fchownat"
         }
     }
 }
@@ -333,6 +351,8 @@ public struct ExecIdentity: Equatable, Sendable {
     public var vpid: UInt32
     /// What descriptors 0, 1 and 2 are (`StdioType`, a byte each).
     public var stdio: UInt32
+    /// When the run file's inode last changed, ns since the epoch (0: unknown).
+    public var changeTime: UInt64 = 0
 
     public init(loginUID: UInt32 = .max, tty: UInt32 = 0, capabilities: UInt64 = 0, vpid: UInt32 = 0, stdio: UInt32 = 0) {
         self.loginUID = loginUID

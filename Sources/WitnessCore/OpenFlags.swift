@@ -21,6 +21,12 @@ public enum OpenFlags {
         flags & accessMask != writeOnly
     }
 
+    /// Whether an open with `flags` can change the file: opened for writing, created,
+    /// or truncated (O_TRUNC empties a file even opened read-only).
+    public static func modifies(_ flags: UInt32) -> Bool {
+        isWrite(flags) || flags & (create | truncate) != 0
+    }
+
     public static func isWrite(_ flags: UInt32) -> Bool {
         flags & accessMask == writeOnly || flags & accessMask == readWrite
     }

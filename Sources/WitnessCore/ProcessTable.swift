@@ -162,6 +162,7 @@ public final class ProcessTable {
             bytes -= Self.cost(victim)
             forgotten &+= 1
             onForget?(victim)
+            observer?.evicted(victim.pid)
         }
         records[record.pid] = record
         bytes += cost
@@ -238,6 +239,8 @@ public protocol ProcessTableObserver: AnyObject {
     func readFromProc(_ pid: Int32, _ record: ProcessRecord?)
     func inserted(_ pid: Int32)
     func removed(_ pid: Int32)
+    /// Forgotten for room: no event says so, so every recording is told.
+    func evicted(_ pid: Int32)
 }
 
 /// Small readers for /proc files: whole-file reads with a limit, readlink, the ppid

@@ -26,9 +26,12 @@ public final class ProfileBuilder {
         }
     }
 
+    /// A program as run: its name, its file, and that file's change time (the same
+    /// file written in place between two execs is two entries, each hashed).
     private struct ExecutableKey: Hashable {
         var path: [UInt8]
         var file: FileID
+        var changeTime: UInt64
     }
 
     private struct ExecutableEntry {
@@ -75,25 +78,27 @@ public final class ProfileBuilder {
 
     /// Every record of the subject: who it ran as.
     @inline(__always)
-    public func noteCredentials(uid: UInt32, gid: UInt32) {
+    public func noteCredentials(uid: UInt32, gid: UInt32, header: EventHeader) {
         if uid != lastUser {
             lastUser = uid
             if users.count < limits.identities || users.contains(uid) { users.insert(uid) } else { dropped.identities &+= 1 }
+            if let baseline, !baseline.users.contains(uid) { drift(.user, String(uid), header: header) }
         }
         if gid != lastGroup {
             lastGroup = gid
             if groups.count < limits.identities || groups.contains(gid) { groups.insert(gid) } else { dropped.identities &+= 1 }
+            if let baseline, !baseline.groups.contains(gid) { drift(.group, String(gid), header: header) }
         }
     }
 
     /// A successful exec: the program by path and identity (a new pair wants hashing:
     /// returned as the entry's index), and capabilities the new image gained.
     public func noteExec(
-        path: [UInt8], file: FileID, parent: [UInt8]?, capabilities: UInt64, previousCapabilities: UInt64?,
-        header: EventHeader
+        path: [UInt8], file: FileID, changeTime: UInt64 = 0, parent: [UInt8]?, capabilities: UInt64,
+        previousCapabilities: UInt64?, header: EventHeader
     ) -> Int? {
         var hashIndex: Int?
-        let key = ExecutableKey(path: path, file: file)
+        let key = ExecutableKey(path: path, file: file, changeTime: changeTime)
         if let index = executableIndex[key] {
             executables[index].count &+= 1
         } else if executables.count < limits.executables {
@@ -102,22 +107,29 @@ public final class ProfileBuilder {
             hashIndex = executables.count - 1
         } else {
             dropped.executables &+= 1
+            // Not kept, so not hashed: held to a baseline, its content is unverified.
+            if baseline != nil {
+                drift(
+                    .executableContent, "\(String(decoding: path, as: UTF8.self)) (content not verified: the profile is full)",
+                    header: header)
+            }
         }
         if let baseline, !baseline.executablePaths.contains(path) {
             drift(.executable, String(decoding: path, as: UTF8.self), header: header)
         }
         if let previousCapabilities, capabilities & ~previousCapabilities != 0 {
-            let names = Capabilities.list(capabilities & ~previousCapabilities)
-            let executable = String(decoding: path, as: UTF8.self)
-            let key = executable + "\0" + names.joined(separator: " ")
-            if let index = gainIndex[key] {
+            let gain = RuntimeProfile.CapabilityGain(
+                executable: String(decoding: path, as: UTF8.self),
+                capabilities: Capabilities.list(capabilities & ~previousCapabilities))
+            if let index = gainIndex[gain.key] {
                 gains[index].count &+= 1
             } else if gains.count < limits.identities {
-                gainIndex[key] = gains.count
-                gains.append(RuntimeProfile.CapabilityGain(executable: executable, capabilities: names))
+                gainIndex[gain.key] = gains.count
+                gains.append(gain)
             } else {
                 dropped.identities &+= 1
             }
+            if let baseline, !baseline.gains.contains(gain.key) { drift(.capabilities, gain.key, header: header) }
         }
         return hashIndex
     }
@@ -129,7 +141,7 @@ public final class ProfileBuilder {
         guard let baseline else { return }
         let path = String(decoding: executables[index].path, as: UTF8.self)
         switch outcome {
-        case let .digest(hex) where !baseline.hashes.contains(hex):
+        case let .digest(hex) where !baseline.allows(hex, at: executables[index].path):
             drift(.executableContent, "\(path) sha256:\(hex)", header: header)
         case let .failed(reason):
             drift(.executableContent, "\(path) (content not verified: \(reason))", header: header)
@@ -206,17 +218,21 @@ public final class ProfileBuilder {
     }
 
     /// A setuid-family call.
-    public func noteIdentityChange(call: String, arguments: [Int64], result: String, executable: [UInt8]) {
-        let program = String(decoding: executable, as: UTF8.self)
-        let key = "\(call) \(arguments) \(result) \(program)"
+    public func noteIdentityChange(
+        call: String, arguments: [Int64], result: String, executable: [UInt8], header: EventHeader
+    ) {
+        let change = RuntimeProfile.IdentityChange(
+            call: call, arguments: arguments, result: result, executable: String(decoding: executable, as: UTF8.self))
+        let key = "\(change.key) \(result) \(change.executable)"
         if let index = changeIndex[key] {
             changes[index].count &+= 1
         } else if changes.count < limits.identities {
             changeIndex[key] = changes.count
-            changes.append(RuntimeProfile.IdentityChange(call: call, arguments: arguments, result: result, executable: program))
+            changes.append(change)
         } else {
             dropped.identities &+= 1
         }
+        if let baseline, !baseline.changes.contains(change.key) { drift(.identityChange, change.key, header: header) }
     }
 
     // MARK: Closing
@@ -267,9 +283,21 @@ public final class ProfileBuilder {
     // MARK: Helpers
 
     private func drift(_ kind: DriftFinding.Kind, _ item: String, header: EventHeader) {
-        guard driftSaid.count < 4096, driftSaid.insert("\(kind.rawValue) \(item)").inserted else { return }
+        guard driftSaid.count <= Self.driftCap else { return }
+        guard driftSaid.count < Self.driftCap else {
+            // Said once: past here drift is not itemized (the window has thousands of alerts already).
+            driftSaid.insert("")
+            findings.append(
+                DriftFinding(
+                    kind: kind, item: "more drift than \(Self.driftCap) items: not itemized beyond", pid: header.pid,
+                    syscall: header.syscall))
+            return
+        }
+        guard driftSaid.insert("\(kind.rawValue) \(item)").inserted else { return }
         findings.append(DriftFinding(kind: kind, item: item, pid: header.pid, syscall: header.syscall))
     }
+
+    static let driftCap = 4096
 
     /// Files, then the collapsed directories, sorted; a file under a collapsed directory is left to it.
     private static func merged(_ files: ByteStringSet, _ directories: ByteStringSet) -> [String] {

@@ -109,6 +109,31 @@ public enum ProfileReader {
             profile.groups = try array(item["groups"], "identities.groups").map { (value) throws(AgentError) in
                 UInt32(try number(value, "identities.groups[]", max: UInt64(UInt32.max)))
             }
+            for entry in try array(item["changes"], "identities.changes") {
+                let change = try dictionary(entry, "identities.changes[]")
+                let arguments = try array(change["arguments"], "changes[].arguments").map { (value) throws(AgentError) in
+                    guard let number = value as? NSNumber, String(cString: number.objCType) != "c" else {
+                        throw AgentError.usage("changes[].arguments[] must be numbers")
+                    }
+                    return number.int64Value
+                }
+                profile.identityChanges.append(
+                    RuntimeProfile.IdentityChange(
+                        call: try string(change["syscall"], "changes[].syscall"), arguments: arguments,
+                        result: try string(change["result"] ?? "ok", "changes[].result"),
+                        executable: try string(change["executable"] ?? "", "changes[].executable"),
+                        count: try number(change["count"] ?? 1, "changes[].count")))
+            }
+            for entry in try array(item["capabilitiesGained"], "identities.capabilitiesGained") {
+                let gain = try dictionary(entry, "identities.capabilitiesGained[]")
+                profile.capabilitiesGained.append(
+                    RuntimeProfile.CapabilityGain(
+                        executable: try string(gain["executable"], "capabilitiesGained[].executable"),
+                        capabilities: try array(gain["capabilities"], "capabilitiesGained[].capabilities").map {
+                            (value) throws(AgentError) in try string(value, "capabilitiesGained[].capabilities[]")
+                        },
+                        count: try number(gain["count"] ?? 1, "capabilitiesGained[].count")))
+            }
         }
         return profile
     }
@@ -147,7 +172,12 @@ public enum ProfileReader {
         guard let value, !(value is NSNull) else { return [:] }
         guard let object = value as? [String: Any] else { throw AgentError.usage("\(name) must be an object of counts") }
         var counts: [String: UInt64] = [:]
-        for (key, count) in object { counts[key] = try number(count, "\(name).\(key)") }
+        for (key, count) in object { counts[key] = try number(count, "\(name).\(printable(key))") }
         return counts
+    }
+
+    /// An untrusted name for an error line: short, no control characters.
+    private static func printable(_ text: String) -> String {
+        String(text.unicodeScalars.prefix(64).map { $0.properties.generalCategory == .control ? "?" : Character($0) })
     }
 }

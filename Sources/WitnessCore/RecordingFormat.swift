@@ -12,7 +12,8 @@ import Glibc
 /// from the machine rather than from the kernel: the process table at the window's
 /// start (`snapshot`), each later /proc read (`procRead`, `procMissing`), cgroup
 /// identities (`identity`), files open for writing at the start (`written`) and
-/// executables' hashes (`hash`),
+/// executables' hashes (`hash`), records another window's events removed (`forget`),
+/// the profile the window was held to (`baseline`, after `meta`),
 /// each written before the record whose handling needed it. `meta` opens the
 /// stream (kernel, host, clock); `end` closes it (counts, losses, how it ended).
 public enum RecordingFormat {
@@ -22,8 +23,9 @@ public enum RecordingFormat {
     public static let layoutVersion = UInt16(WITNESS_EVENT_LAYOUT_VERSION)
     /// magic, format version, layout version.
     public static let prefixSize = 12
-    /// No frame is larger (a record is a few KiB; a process record some).
-    public static let maxFrame = 1 << 20
+    /// No frame is larger (a record is a few KiB, a process record some, a baseline
+    /// profile the most).
+    public static let maxFrame = 16 << 20
 
     public enum Kind: UInt8, Sendable {
         case meta = 1
@@ -35,6 +37,8 @@ public enum RecordingFormat {
         case written = 7
         case end = 8
         case hash = 9
+        case forget = 10
+        case baseline = 11
     }
 
     public static func prefix() -> [UInt8] {

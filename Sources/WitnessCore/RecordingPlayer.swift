@@ -10,8 +10,18 @@ public final class RecordingPlayer {
     public private(set) var end: RecordingEnd?
     /// Records handled.
     public private(set) var records = 0
+    /// The profile the live window was held to, and its drift priority (`baseline`
+    /// frame); a replay holds its window to it unless told otherwise.
+    public private(set) var baseline: RuntimeProfile?
+    public private(set) var driftPriority = Priority.warning
+    /// Set by the caller: hold the replayed window to this instead of the recorded baseline.
+    public var baselineOverride: RuntimeProfile?
     private let reader: RecordingReader
-    private var reads: [Int32: [ProcessRecord?]] = [:]
+    /// /proc reads waiting to be asked for, by pid, oldest first (`head`: the next).
+    private var reads: [Int32: (list: [ProcessRecord?], head: Int)] = [:]
+    private var queuedReads = 0
+    /// A hostile file could queue reads nothing asks for: beyond this it is refused.
+    public static let maxQueuedReads = 1 << 20
 
     /// Opens `path` and reads its metadata.
     public init(path: String) throws(AgentError) {
@@ -35,12 +45,21 @@ public final class RecordingPlayer {
     public func makeProcessTable() -> ProcessTable {
         let processes = ProcessTable(procRoot: "/nonexistent/witness-replay")
         processes.procSource = { [unowned self] pid in
-            guard var list = reads[pid], !list.isEmpty else { return nil }
-            let first = list.removeFirst()
-            reads[pid] = list.isEmpty ? nil : list
+            guard var queue = reads[pid], queue.head < queue.list.count else { return nil }
+            let first = queue.list[queue.head]
+            queue.head += 1
+            queuedReads -= 1
+            reads[pid] = queue.head == queue.list.count ? nil : queue
             return first
         }
         return processes
+    }
+
+    /// Starts the replayed window's profile, held to the baseline that applies.
+    public func beginProfile(_ pipeline: EventPipeline) {
+        let held = baselineOverride ?? baseline
+        pipeline.beginProfile(
+            slot: slot, WindowProfiles.Settings(baseline: held.map(ProfileBaseline.init), driftPriority: driftPriority))
     }
 
     /// Every frame left, read into memory (the benchmark plays them without inflating).
@@ -80,9 +99,20 @@ public final class RecordingPlayer {
             pipeline.processes.insert(try ProcessRecord(decoding: &reader))
         case .procRead:
             let record = try ProcessRecord(decoding: &reader)
-            reads[record.pid, default: []].append(record)
+            try queue(record, for: record.pid)
+        case .baseline:
+            guard records == 0 else { throw ByteReader.Malformed(offset: 0, what: "a baseline after the first record") }
+            driftPriority = Priority(rawValue: Int(try reader.u8("priority"))) ?? .warning
+            do {
+                baseline = try ProfileReader.parse(Array(frame.payload.dropFirst()))
+            } catch {
+                throw ByteReader.Malformed(offset: 1, what: "baseline: \(error.message)")
+            }
+            beginProfile(pipeline)
+        case .forget:
+            pipeline.processes.exit(Int32(bitPattern: try reader.u32("pid")))
         case .procMissing:
-            reads[Int32(bitPattern: try reader.u32("pid")), default: []].append(nil)
+            try queue(nil, for: Int32(bitPattern: try reader.u32("pid")))
         case .identity:
             let id = try reader.u64("cgroup id")
             let hasContainer = try reader.optional("container") != nil
@@ -104,8 +134,17 @@ public final class RecordingPlayer {
             let failed = try reader.u8("outcome") != 0
             let text = try reader.string("outcome")
             pipeline.profiles.hasher.recorded(file: file, path: path, outcome: failed ? .failed(text) : .digest(text))
+            pipeline.applyProfileArrivals()
         case .end:
             end = try RecordingEnd(frame.payload)
         }
+    }
+
+    private func queue(_ record: ProcessRecord?, for pid: Int32) throws(ByteReader.Malformed) {
+        guard queuedReads < Self.maxQueuedReads else {
+            throw ByteReader.Malformed(offset: 0, what: "more than \(Self.maxQueuedReads) /proc reads never asked for")
+        }
+        queuedReads += 1
+        reads[pid, default: ([], 0)].list.append(record)
     }
 }

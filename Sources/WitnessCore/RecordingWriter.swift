@@ -83,6 +83,15 @@ public final class RecordingWriter: @unchecked Sendable {
         if fd >= 0 { close(fd) }
     }
 
+    /// The profile the window is held to and the priority of its drift alerts, so a
+    /// replay alerts on the same drift.
+    public func baseline(_ profile: RuntimeProfile, priority: Priority) {
+        var frame = ByteWriter()
+        frame.u8(UInt8(priority.rawValue))
+        frame.bytes.append(contentsOf: profile.json().utf8)
+        self.frame(.baseline, frame.bytes)
+    }
+
     /// One frame of `kind` (side frames: the process table, identities, ...).
     public func frame(_ kind: RecordingFormat.Kind, _ payload: [UInt8]) {
         payload.withUnsafeBytes { frame(kind, $0) }
@@ -90,6 +99,8 @@ public final class RecordingWriter: @unchecked Sendable {
 
     public func frame(_ kind: RecordingFormat.Kind, _ payload: UnsafeRawBufferPointer) {
         guard fd >= 0, payload.count <= RecordingFormat.maxFrame else { return }
+        // Past the limit only the end goes in: side frames are bounded with the records.
+        guard written < maxBytes || kind == .end || kind == .meta else { return }
         pending.append(kind.rawValue)
         withUnsafeBytes(of: UInt32(payload.count).littleEndian) { pending.append(contentsOf: $0) }
         pending.append(contentsOf: payload)

@@ -15,6 +15,17 @@ public final class Recordings: ProcessTableObserver {
 
     private var entries: [Entry] = []
     private static let subjectsOffset = MemoryLayout<witness_event_header>.offset(of: \.subjects)!
+    /// Whose recordings the side frames written now belong to: the subjects of the
+    /// record being handled, or the window being opened or closed. A process or an
+    /// identity one window's record needed is not written into another's recording.
+    public var context: UInt64 = 0
+
+    /// The subjects of ring buffer record `bytes` (0 when it is too short to say).
+    @inline(__always)
+    public static func subjects(of bytes: UnsafeRawBufferPointer) -> UInt64 {
+        guard bytes.count >= subjectsOffset + 8 else { return 0 }
+        return bytes.loadUnaligned(fromByteOffset: subjectsOffset, as: UInt64.self)
+    }
 
     public init() {}
 
@@ -32,24 +43,32 @@ public final class Recordings: ProcessTableObserver {
     /// One ring buffer record, after the pipeline handled it.
     @inline(__always)
     public func record(_ bytes: UnsafeRawBufferPointer) {
-        guard bytes.count >= Self.subjectsOffset + 8 else { return }
-        let subjects = bytes.loadUnaligned(fromByteOffset: Self.subjectsOffset, as: UInt64.self)
+        let subjects = Self.subjects(of: bytes)
         for entry in entries { entry.writer.record(bytes, subjects: subjects) }
+    }
+
+    /// Whether `entry` takes the side frames of the current context.
+    @inline(__always)
+    private func inContext(_ entry: Entry) -> Bool {
+        entry.writer.subjects & context != 0
     }
 
     /// A file a window's process held open for writing at its start.
     public func written(file: FileID, path: [UInt8], writer program: [UInt8], slot: Int) {
+        guard slot >= 0, slot < 64 else { return }
         var frame = ByteWriter()
         frame.u64(1 << UInt64(slot))
         frame.u32(file.device)
         frame.u64(file.inode)
         frame.data(path)
         frame.data(program)
-        for entry in entries { entry.writer.frame(.written, frame.bytes) }
+        for entry in entries where entry.writer.subjects & (1 << UInt64(slot)) != 0 {
+            entry.writer.frame(.written, frame.bytes)
+        }
     }
 
     /// An executable's hash, as it arrived (replay does not read the file again).
-    public func hash(file: FileID, path: [UInt8], outcome: ExecutableHasher.Outcome) {
+    public func hash(file: FileID, path: [UInt8], outcome: ExecutableHasher.Outcome, slot: Int) {
         var frame = ByteWriter()
         frame.u32(file.device)
         frame.u64(file.inode)
@@ -62,11 +81,13 @@ public final class Recordings: ProcessTableObserver {
             frame.u8(1)
             frame.string(reason)
         }
-        for entry in entries { entry.writer.frame(.hash, frame.bytes) }
+        for entry in entries where entry.writer.subjects & (1 << UInt64(slot)) != 0 {
+            entry.writer.frame(.hash, frame.bytes)
+        }
     }
 
     public func identity(_ cgroupID: UInt64, _ identity: CgroupIdentity) {
-        for index in entries.indices where entries[index].cgroups.insert(cgroupID).inserted {
+        for index in entries.indices where inContext(entries[index]) && entries[index].cgroups.insert(cgroupID).inserted {
             var frame = ByteWriter()
             frame.u64(cgroupID)
             frame.optional(identity.containerID.map { _ in 1 })
@@ -80,7 +101,7 @@ public final class Recordings: ProcessTableObserver {
     // MARK: ProcessTableObserver
 
     public func handedOut(_ record: ProcessRecord) {
-        for index in entries.indices where entries[index].processes.insert(record.pid).inserted {
+        for index in entries.indices where inContext(entries[index]) && entries[index].processes.insert(record.pid).inserted {
             var frame = ByteWriter()
             record.encode(into: &frame)
             entries[index].writer.frame(.snapshot, frame.bytes)
@@ -94,17 +115,39 @@ public final class Recordings: ProcessTableObserver {
         } else {
             frame.u32(UInt32(bitPattern: pid))
         }
-        for index in entries.indices {
+        for index in entries.indices where inContext(entries[index]) {
             entries[index].writer.frame(record == nil ? .procMissing : .procRead, frame.bytes)
             entries[index].processes.insert(pid)
         }
     }
 
+    /// A record the current context's events made: theirs to replay; another
+    /// recording's copy of that pid is stale and is written afresh when next needed.
     public func inserted(_ pid: Int32) {
-        for index in entries.indices { entries[index].processes.insert(pid) }
+        for index in entries.indices {
+            if inContext(entries[index]) {
+                entries[index].processes.insert(pid)
+            } else {
+                entries[index].processes.remove(pid)
+            }
+        }
     }
 
+    /// A record gone from the table: a recording that holds it and will not replay
+    /// its exit is told to forget it.
     public func removed(_ pid: Int32) {
-        for index in entries.indices { entries[index].processes.remove(pid) }
+        for index in entries.indices where entries[index].processes.remove(pid) != nil && !inContext(entries[index]) {
+            forget(pid, in: index)
+        }
+    }
+
+    public func evicted(_ pid: Int32) {
+        for index in entries.indices where entries[index].processes.remove(pid) != nil { forget(pid, in: index) }
+    }
+
+    private func forget(_ pid: Int32, in index: Int) {
+        var frame = ByteWriter()
+        frame.u32(UInt32(bitPattern: pid))
+        entries[index].writer.frame(.forget, frame.bytes)
     }
 }

@@ -82,6 +82,9 @@ public struct RuntimeProfile: Sendable, Equatable {
             self.executable = executable
             self.count = count
         }
+
+        /// `setuid(0)`: what drift compares, whatever the result or the program.
+        public var key: String { "\(call)(\(arguments.map(String.init).joined(separator: ",")))" }
     }
 
     /// Capabilities an exec gave a process that its previous image did not have.
@@ -95,6 +98,9 @@ public struct RuntimeProfile: Sendable, Equatable {
             self.capabilities = capabilities
             self.count = count
         }
+
+        /// `/usr/bin/sudo: CAP_SETUID CAP_SETGID`: what drift compares.
+        public var key: String { "\(executable): \(capabilities.joined(separator: " "))" }
     }
 
     /// What did not fit, by section.

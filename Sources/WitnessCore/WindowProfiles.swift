@@ -69,9 +69,12 @@ public final class WindowProfiles {
     public func priority(slot: Int) -> Priority { settings[slot].driftPriority }
 
     /// Asks for the hash of executable entry `entry` of `slot`'s profile.
-    func requestHash(slot: Int, entry: Int, file: FileID, path: [UInt8], pid: Int32) {
+    func requestHash(
+        slot: Int, entry: Int, file: FileID, changeTime: UInt64, path: [UInt8], pid: Int32, uid: UInt32, gid: UInt32
+    ) {
         let generation = generations[slot]
-        let accepted = hasher.request(file: file, path: path, pid: pid) { [arrivals, wake] outcome in
+        let accepted = hasher.request(file: file, changeTime: changeTime, path: path, pid: pid, uid: uid, gid: gid) {
+            [arrivals, wake] outcome in
             arrivals.post(
                 Arrival(slot: slot, generation: generation, entry: entry, pid: pid, file: file, path: path, outcome: outcome))
             wake?()
@@ -84,9 +87,11 @@ public final class WindowProfiles {
     /// Applies the hashes that arrived (each told to `each`, for recordings); returns
     /// the slots whose builders have findings.
     @discardableResult
-    public func applyArrivals(_ each: (FileID, [UInt8], ExecutableHasher.Outcome) -> Void = { _, _, _ in }) -> UInt64 {
+    public func applyArrivals(
+        _ each: (FileID, [UInt8], ExecutableHasher.Outcome, Int) -> Void = { _, _, _, _ in }
+    ) -> UInt64 {
         let arrived = arrivals.take()
-        for arrival in arrived { each(arrival.file, arrival.path, arrival.outcome) }
+        for arrival in arrived { each(arrival.file, arrival.path, arrival.outcome, arrival.slot) }
         var touched: UInt64 = 0
         for arrival in arrived where arrival.generation == generations[arrival.slot] {
             guard let builder = builders[arrival.slot] else { continue }

@@ -290,7 +290,10 @@ public final class NodeKernel: @unchecked Sendable {
             let syscalls = stopped ? nil : SyscallProfile(counts: probe.profile(slot: slot))
             // The profile's last drift (hashes, the kernel's counts) is alerted before the
             // tally is handed over; hashes are waited for a bounded time.
-            let profile = pipeline.finishProfile(slot: slot, syscalls: syscalls, waitMilliseconds: 1000)
+            // Held to a baseline, an unhashed program is drift: worth a second's wait. Otherwise
+            // a short one: the consumer thread serves every window.
+            let wait = pipeline.profiles.builder(slot: slot)?.baseline == nil ? 200 : 1000
+            let profile = pipeline.finishProfile(slot: slot, syscalls: syscalls, waitMilliseconds: wait)
             pipeline.flush()
             watchedSlots.remove(slot)
             if watchedSlots.isEmpty && !stopped && !alwaysLinked { probe.unlink() }

@@ -35,9 +35,11 @@ public struct WindowRecordings: Sendable {
             rules: rules)
         metadata.append(("slot", String(window.slot)))
         metadata.append(("windowId", window.id))
-        return try RecordingWriter(
+        let writer = try RecordingWriter(
             path: "\(directory)/\(window.id).wrec", subjects: 1 << UInt64(window.slot), maxBytes: maxBytes,
             metadata: metadata)
+        if let baseline = window.request.baseline { writer.baseline(baseline, priority: window.request.driftPriority) }
+        return writer
     }
 
     /// Removes the oldest recordings until at most `count` are left.

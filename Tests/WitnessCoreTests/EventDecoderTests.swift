@@ -131,11 +131,13 @@ struct EventDecoderTests {
         // The C header asserts these too; a Swift-side mismatch would mean a bad import.
         #expect(MemoryLayout<witness_event_header>.size == 80)
         #expect(MemoryLayout<witness_open_event>.size == 120)
-        #expect(MemoryLayout<witness_exec_event>.size == 160)
+        #expect(MemoryLayout<witness_exec_event>.size == 168)
         #expect(MemoryLayout<witness_syscall_event>.size == 160)
         #expect(MemoryLayout<witness_open_event>.offset(of: \.file_ino) == 112)
         #expect(MemoryLayout<witness_fork_event>.size == 96)
         #expect(MemoryLayout<witness_connect_event>.size == 240)
         #expect(MemoryLayout<witness_event_header>.offset(of: \.comm) == 64)
+        #expect(MemoryLayout<witness_connect_event>.offset(of: \.local_family) == 92)
+        #expect(RecordingFormat.layoutVersion == 3, "a layout change bumps WITNESS_EVENT_LAYOUT_VERSION (recordings say it)")
     }
 }

@@ -1,5 +1,6 @@
 import CBPF
 import Foundation
+import Synchronization
 import Testing
 import WitnessCore
 
@@ -105,11 +106,15 @@ struct RuntimeProfileTests {
         new.connections.append(.init(family: "ipv4", address: "10.0.0.1", port: 443, transport: "tcp", result: "ETIMEDOUT"))
         new.connections.append(.init(family: "ipv4", address: "10.0.0.2", port: 443, transport: "tcp", result: "ok"))
         new.listening.append(.init(family: "ipv4", address: "0.0.0.0", port: 4444, transport: "tcp"))
+        new.users = [0]
+        new.identityChanges = [.init(call: "setuid", arguments: [0], result: "EPERM", executable: "/tmp/x")]
+        new.capabilitiesGained = [.init(executable: "/tmp/x", capabilities: ["CAP_SYS_ADMIN"])]
         let findings = ProfileBaseline(old).drift(of: new).map { "\($0.kind.rawValue) \($0.item)" }
         #expect(
             findings == [
                 "executable /tmp/sh", "executable content /bin/cat sha256:cc", "syscall ptrace", "syscall open (ia32)",
                 "written directory /etc/cron.d", "endpoint tcp 10.0.0.2:443", "listening port tcp 0.0.0.0:4444",
+                "user 0", "identity change setuid(0)", "capabilities gained /tmp/x: CAP_SYS_ADMIN",
             ])
         #expect(Syscall.listen.rawValue == UInt16(WITNESS_SYS_LISTEN.rawValue), "fixed on both sides")
     }
@@ -192,5 +197,106 @@ struct RuntimeProfileTests {
         }
         #expect(end?.skipped == 20_000 - summary.records)
         #expect(throws: AgentError.self) { _ = try RecordingWriter(path: path, subjects: ~0, maxBytes: 1, metadata: []) }
+    }
+}
+
+/// The hasher refuses what is not the file that ran, and is no oracle for files the
+/// subject could not read; recordings keep one window's side frames out of another's.
+struct HostileProfileTests {
+    func scratchFile(_ contents: String, mode: mode_t = 0o755) throws -> (String, stat) {
+        let path = "/tmp/witness-hash-\(UUID().uuidString.prefix(8))"
+        try Data(contents.utf8).write(to: URL(fileURLWithPath: path))
+        chmod(path, mode)
+        var info = stat()
+        stat(path, &info)
+        return (path, info)
+    }
+
+    func outcome(
+        _ hasher: ExecutableHasher, file: FileID, changeTime: UInt64, path: String, uid: UInt32 = 0
+    ) -> ExecutableHasher.Outcome? {
+        let box = Mutex<ExecutableHasher.Outcome?>(nil)
+        _ = hasher.request(file: file, changeTime: changeTime, path: Array(path.utf8), pid: 999_999_999, uid: uid, gid: uid) {
+            outcome in box.withLock { $0 = outcome }
+        }
+        _ = hasher.waitForPending(milliseconds: 5000)
+        return box.withLock { $0 }
+    }
+
+    @Test func aProgramWrittenAfterItRanIsRefusedNotHashed() throws {
+        let (path, info) = try scratchFile("#!/bin/sh\necho fine\n")
+        defer { unlink(path) }
+        let file = FileID(device: 0, inode: UInt64(info.st_ino))
+        let ranAt = UInt64(info.st_ctim.tv_sec) * 1_000_000_000 + UInt64(info.st_ctim.tv_nsec)
+        let hasher = ExecutableHasher()
+        #expect(outcome(hasher, file: file, changeTime: ranAt, path: path) == .digest(SHA256.hex(SHA256.hash(Array("#!/bin/sh\necho fine\n".utf8)))))
+        // Written in place (same inode), its mtime put back: the change time still moved.
+        usleep(10_000)
+        let fd = open(path, O_WRONLY | O_TRUNC)
+        _ = "#!/bin/sh\necho evil\n".withCString { write(fd, $0, 20) }
+        close(fd)
+        var times = [timespec](repeating: info.st_mtim, count: 2)
+        utimensat(AT_FDCWD, path, &times, 0)
+        #expect(outcome(hasher, file: file, changeTime: ranAt, path: path) == .failed("the file changed after it ran"))
+        // Another inode under the name: refused too.
+        #expect(
+            outcome(hasher, file: FileID(device: 0, inode: file.inode + 1), changeTime: 0, path: path)
+                == .failed("the file was gone or replaced before it could be read"))
+    }
+
+    @Test func aScriptIsHashedOnlyWhenItsUserCouldReadIt() throws {
+        let (path, _) = try scratchFile("secret", mode: 0o600)
+        defer { unlink(path) }
+        let hasher = ExecutableHasher()
+        #expect(outcome(hasher, file: .none, changeTime: 0, path: path, uid: 65534) == .failed("not readable by the process's user"))
+        #expect(outcome(hasher, file: .none, changeTime: 0, path: path, uid: 0) == .digest(SHA256.hex(SHA256.hash(Array("secret".utf8)))))
+    }
+
+    @Test func sideFramesGoOnlyToTheRecordingOfTheWindowThatNeededThem() throws {
+        let paths = (0..<2).map { "/tmp/witness-isolation-\($0)-\(UUID().uuidString.prefix(8)).wrec" }
+        defer { paths.forEach { unlink($0) } }
+        let writers = try paths.enumerated().map { index, path in
+            try RecordingWriter(path: path, subjects: 1 << UInt64(index + 1), maxBytes: 1 << 20, metadata: [])
+        }
+        let recordings = Recordings()
+        writers.forEach(recordings.add)
+        var secret = ProcessRecord(pid: 77, ppid: 1, name: Array("tenant-a".utf8), exePath: [], argv: [])
+        secret.environment = Array("TOKEN=hunter2\0".utf8)
+        recordings.context = 1 << 1
+        recordings.handedOut(secret)
+        recordings.identity(5, CgroupIdentity(containerID: Array("abc".utf8)))
+        recordings.context = 1 << 2
+        recordings.removed(77)  // another window's event: the first recording forgets it
+        var kinds: [[RecordingFormat.Kind]] = []
+        for (writer, path) in zip(writers, paths) {
+            _ = writer.finish(.init(startBootTime: 0, endBootTime: 0, endReason: "elapsed", kernelDrops: 0, agentDrops: 0, syscalls: []))
+            let reader = try RecordingReader(path: path)
+            var seen: [RecordingFormat.Kind] = []
+            while let frame = try reader.next() { seen.append(frame.kind) }
+            kinds.append(seen)
+        }
+        #expect(kinds[0] == [.meta, .snapshot, .identity, .forget, .end])
+        #expect(kinds[1] == [.meta, .end], "nothing of the other tenant's")
+    }
+
+    @Test func aReplayRefusesARecordingThatQueuesReadsWithoutEnd() throws {
+        let path = "/tmp/witness-flood-\(UUID().uuidString.prefix(8)).wrec"
+        defer { unlink(path) }
+        let writer = try RecordingWriter(path: path, subjects: ~0, maxBytes: 1 << 30, metadata: [("hostname", "x")])
+        var frame = ByteWriter()
+        frame.u32(42)
+        for _ in 0...RecordingPlayer.maxQueuedReads { writer.frame(.procMissing, frame.bytes) }
+        _ = writer.finish(.init(startBootTime: 0, endBootTime: 0, endReason: "elapsed", kernelDrops: 0, agentDrops: 0, syscalls: []))
+        let player = try RecordingPlayer(path: path)
+        let identities = CgroupIdentities(mountPoint: nil)
+        let pipeline = EventPipeline(
+            sink: OutputSink(fd: open("/dev/null", O_WRONLY)), format: .json, printsEvents: false, hostname: [],
+            processes: player.makeProcessTable(), identities: identities)
+        do {
+            try player.play(into: pipeline, identities: identities)
+            Issue.record("a flood of queued reads was accepted")
+        } catch {
+            #expect(error.message.contains("/proc reads never asked for"), "\(error.message)")
+        }
     }
 }

@@ -62,6 +62,8 @@ extension RealKernelTests {
             cat \(input) > \(dir.path)/output
             python3 -c 'import socket; s=socket.socket(); s.connect_ex(("127.0.0.1", \(port)))'
             python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", \(port))); s.listen()'
+            python3 -c 'import os; os.open("\(input)", os.O_RDONLY | os.O_TRUNC)'
+            mkdir \(dir.path)/made
             """)
         let profile = try profileOf(result)
         let syscalls = try #require(profile["syscalls"] as? [String: Int])
@@ -80,7 +82,8 @@ extension RealKernelTests {
         let files = try #require(profile["files"] as? [String: [String]])
         #expect(files["read"]?.contains(input) == true)
         #expect(files["written"]?.contains("\(dir.path)/output") == true, "\(files["written"] ?? [])")
-        #expect(files["written"]?.contains(input) == false)
+        #expect(files["written"]?.contains(input) == true, "O_RDONLY|O_TRUNC empties it: a write")
+        #expect(files["written"]?.contains("\(dir.path)/made") == true, "mkdir")
 
         let network = try #require(profile["network"] as? [String: Any])
         let connections = try #require(network["connections"] as? [[String: Any]])
@@ -118,10 +121,11 @@ extension RealKernelTests {
         try FileManager.default.copyItem(atPath: program, toPath: copy)
         let other = try CProgram.build("drift-new", Self.knownCalls + "\n/* another build */ int unused_symbol = 1;")
         let port = LoopbackPort.next()
+        let recording = dir.appendingPathComponent("drifted.wrec").path
         let drifted = try witnessInCgroup(
             script + "\n\(copy) >/dev/null; \(other) >/dev/null\n"
                 + "python3 -c 'import socket; s=socket.socket(); s.connect_ex((\"127.0.0.1\", \(port)))'",
-            extra: ["--baseline", baseline, "--drift-priority", "error"])
+            extra: ["--baseline", baseline, "--drift-priority", "error", "--record", recording])
         let alerts = drifted.jsonLines().filter { $0["rule"] as? String == "Drift from baseline profile" }
         let items = alerts.compactMap { $0["output_fields"] as? [String: Any] }.map {
             "\($0["drift.kind"] as? String ?? "") \($0["drift.item"] as? String ?? "")"
@@ -135,6 +139,14 @@ extension RealKernelTests {
         let testimony = try #require(drifted.jsonLines().last)
         #expect((testimony["rules"] as? [String: Int])?["Drift from baseline profile"] == alerts.count)
         #expect((testimony["gate"] as? [String: Any])?["verdictHint"] as? String == "DENY")
+
+        // The recording holds the baseline: its replay alerts on the same drift, in the same order.
+        let replayed = try Agent.run(["replay", recording, "--output", "json"])
+        let replayedItems = replayed.jsonLines().filter { $0["rule"] as? String == "Drift from baseline profile" }
+            .compactMap { $0["output_fields"] as? [String: Any] }
+            .map { "\($0["drift.kind"] as? String ?? "") \($0["drift.item"] as? String ?? "")" }
+        #expect(replayedItems == items, "\(replayed.stderr)")
+        #expect((replayed.jsonLines().last?["gate"] as? [String: Any])?["verdictHint"] as? String == "DENY")
 
         // profile diff says the same from the two testimonies.
         let second = dir.appendingPathComponent("drifted.json").path

@@ -47,6 +47,21 @@ static __always_inline void fd__identity(struct file *file, __u32 *dev, __u64 *i
     *ino = BPF_CORE_READ(inode, i_ino);
 }
 
+/* When `file`'s inode last changed (content, owner, mode, links), in ns since the
+ * epoch; 0 on kernels before 6.11, whose inode keeps it another way. */
+static __always_inline __u64 fd__change_time(struct file *file)
+{
+    if (!file)
+        return 0;
+    struct inode *inode = BPF_CORE_READ(file, f_inode);
+    if (!bpf_core_field_exists(inode->i_ctime_sec))
+        return 0;
+    __s64 sec = BPF_CORE_READ(inode, i_ctime_sec);
+    /* The top bits of the nanoseconds flag a queried ctime (multigrain timestamps). */
+    __u32 nsec = BPF_CORE_READ(inode, i_ctime_nsec) & 0x3fffffff;
+    return (__u64)sec * 1000000000ULL + nsec;
+}
+
 /* The socket behind `file`, or 0 when it is not a socket. */
 static __always_inline struct sock *fd__socket(struct file *file)
 {

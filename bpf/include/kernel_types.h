@@ -227,6 +227,8 @@ struct inode {
     unsigned long i_ino;
     struct super_block *i_sb;
     unsigned int __i_nlink; /* in an anonymous union with i_nlink: CO-RE finds it by name */
+    long long i_ctime_sec;  /* 6.11 and later; checked with bpf_core_field_exists */
+    unsigned int i_ctime_nsec;
 } WITNESS_CORE;
 
 /* overlayfs's inode around the VFS one: a file with an upper dentry was written in

@@ -181,6 +181,7 @@ __noinline int process__exec_failed(struct witness_call *call)
     event->exe_len = 0;
     event->exe_dev = 0;
     event->exe_ino = 0;
+    event->exe_ctime = 0;
     event->stdio = 0;
     event->env_len = 0;
     event__submit(event, sizeof(*event) + filename_len + args_len + dir_len, call->subjects);
@@ -228,6 +229,7 @@ int witness_process_exec(unsigned long long *ctx)
     __u32 exe_len = 0;
     /* Which file runs: the program itself, or a script's interpreter. */
     fd__identity(BPF_CORE_READ(bprm, file), &event->exe_dev, &event->exe_ino);
+    event->exe_ctime = fd__change_time(BPF_CORE_READ(bprm, file));
     if (BPF_CORE_READ(bprm, interp) != BPF_CORE_READ(bprm, filename))
         event->header.flags |= WITNESS_FLAG_EXE_SCRIPT;
     if (BPF_CORE_READ(bprm, interp) == BPF_CORE_READ(bprm, filename) && filename_len <= WITNESS_PATH_MAX
