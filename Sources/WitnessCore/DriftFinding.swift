@@ -4,6 +4,8 @@ public struct DriftFinding: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable {
         /// A program run under a path the baseline never ran.
         case executable
+        /// Code mapped from a file the baseline never mapped (LD_PRELOAD, dlopen, ld.so's target).
+        case library
         /// A program whose content (sha256) the baseline never ran, or whose content
         /// could not be verified.
         case executableContent = "executable content"
@@ -41,6 +43,7 @@ public struct DriftFinding: Sendable, Equatable {
 /// A locked profile prepared for lookups: what a window is held to.
 public struct ProfileBaseline: Sendable {
     public var executablePaths: Set<[UInt8]>
+    public var libraryPaths: Set<[UInt8]>
     public var hashes: Set<String>
     /// The contents each path ran with: a baseline program copied over another's
     /// name is new content there.
@@ -60,9 +63,10 @@ public struct ProfileBaseline: Sendable {
 
     public init(_ profile: RuntimeProfile) {
         executablePaths = Set(profile.executables.map { Array($0.path.utf8) })
-        hashes = Set(profile.executables.compactMap(\.sha256))
+        libraryPaths = Set(profile.libraries.map { Array($0.path.utf8) })
+        hashes = Set((profile.executables + profile.libraries).compactMap(\.sha256))
         var byPath: [[UInt8]: Set<String>] = [:]
-        for executable in profile.executables {
+        for executable in profile.executables + profile.libraries {
             if let hex = executable.sha256 { byPath[Array(executable.path.utf8), default: []].insert(hex) }
         }
         hashesByPath = byPath
@@ -104,8 +108,13 @@ public struct ProfileBaseline: Sendable {
                 findings.append(DriftFinding(kind: kind, item: item, pid: 0, syscall: .none))
             }
         }
-        for executable in profile.executables {
-            if !executablePaths.contains(Array(executable.path.utf8)) { add(.executable, executable.path) }
+        for library in profile.libraries where !libraryPaths.contains(Array(library.path.utf8)) {
+            add(.library, library.path)
+        }
+        for executable in profile.executables + profile.libraries {
+            if profile.executables.contains(executable), !executablePaths.contains(Array(executable.path.utf8)) {
+                add(.executable, executable.path)
+            }
             if let hex = executable.sha256 {
                 if !allows(hex, at: Array(executable.path.utf8)) {
                     add(.executableContent, "\(executable.path) sha256:\(hex)")

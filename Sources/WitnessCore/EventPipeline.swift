@@ -215,8 +215,11 @@ public final class EventPipeline {
             case let .open(_, flags, _, path, directory, _) where succeeded:
                 let written = OpenFlags.modifies(flags)
                 withJoinedPath(directory: directory, path: path) { builder.noteFile($0, written: written, header: header) }
-            case let .connect(_, _, local, transport) where header.syscall == .listen:
-                builder.noteListen(local, transport: transport, header: header)
+            case let .connect(_, remote, local, transport) where header.syscall == .listen:
+                // An IP listener by its local end; a unix one by the name it is bound to.
+                let unixName: SocketAddress?
+                if case .unix = remote { unixName = remote } else { unixName = nil }
+                builder.noteListen(local ?? unixName, transport: transport, header: header)
             case let .connect(_, remote, _, transport):
                 let result: String
                 if header.flags.contains(.ioUring) {
@@ -228,7 +231,7 @@ public final class EventPipeline {
                 }
                 builder.noteConnection(remote, transport: transport, result: result, header: header)
             case let .syscall(record):
-                noteProfileSyscall(record, header: header, succeeded: succeeded, builder: builder)
+                noteProfileSyscall(record, header: header, succeeded: succeeded, builder: builder, slot: slot)
             default:
                 break
             }
@@ -237,7 +240,7 @@ public final class EventPipeline {
     }
 
     private func noteProfileSyscall(
-        _ record: SyscallRecord, header: EventHeader, succeeded: Bool, builder: ProfileBuilder
+        _ record: SyscallRecord, header: EventHeader, succeeded: Bool, builder: ProfileBuilder, slot: Int
     ) {
         switch header.syscall {
         case .truncate, .ftruncate, .chmod, .fchmod, .fchmodat, .unlink, .unlinkat, .mkdir, .mkdirat, .rmdir, .mknod,
@@ -250,6 +253,16 @@ public final class EventPipeline {
             guard succeeded else { return }
             withJoinedPath(directory: record.directory2, path: record.path2) {
                 builder.noteFile($0, written: true, header: header)
+            }
+        case .mmap, .mprotect:
+            // Only executable mappings of files are reported: code, whatever loaded it.
+            guard succeeded, !record.path.isEmpty else { return }
+            withJoinedPath(directory: record.directory, path: record.path) { path in
+                if let entry = builder.noteLibrary(path: path, file: header.file, header: header) {
+                    profiles.requestHash(
+                        slot: slot, entry: entry, file: header.file, changeTime: 0, path: Array(path), pid: header.pid,
+                        uid: header.uid, gid: header.gid)
+                }
             }
         case .setuid, .setgid, .setreuid, .setregid, .setresuid, .setresgid:
             let count = SyscallTable.shape(of: header.syscall)?.arguments.count ?? 1

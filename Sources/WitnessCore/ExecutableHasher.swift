@@ -136,9 +136,11 @@ public final class ExecutableHasher: Sendable {
         var descriptor: Int32 = -1
         var info = stat()
         let named = String(decoding: path, as: UTF8.self)
-        // A program by the running process's own file, then its name; a script (no
-        // identity) by its name as the process sees it, then as the host does.
-        let candidates = file.isNone ? ["\(procRoot)/\(pid)/root\(named)", named] : ["\(procRoot)/\(pid)/exe", named]
+        // A program by the running process's own file; then (a library, a script, a
+        // program whose process is gone) by its name as the process sees it — its
+        // mount namespace, a container's files — and as the host does.
+        let inRoot = "\(procRoot)/\(pid)/root\(named)"
+        let candidates = file.isNone ? [inRoot, named] : ["\(procRoot)/\(pid)/exe", inRoot, named]
         for candidate in candidates {
             let fd = open(candidate, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
             guard fd >= 0 else { continue }

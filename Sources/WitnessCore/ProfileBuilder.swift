@@ -32,9 +32,13 @@ public final class ProfileBuilder {
         var path: [UInt8]
         var file: FileID
         var changeTime: UInt64
+        var library: Bool
     }
 
     private struct ExecutableEntry {
+        /// Code mapped executable into a running program (a library, a loader's target),
+        /// not a program run by exec.
+        var library = false
         var path: [UInt8]
         var file: FileID
         var count: UInt64
@@ -98,7 +102,7 @@ public final class ProfileBuilder {
         previousCapabilities: UInt64?, header: EventHeader
     ) -> Int? {
         var hashIndex: Int?
-        let key = ExecutableKey(path: path, file: file, changeTime: changeTime)
+        let key = ExecutableKey(path: path, file: file, changeTime: changeTime, library: false)
         if let index = executableIndex[key] {
             executables[index].count &+= 1
         } else if executables.count < limits.executables {
@@ -130,6 +134,35 @@ public final class ProfileBuilder {
                 dropped.identities &+= 1
             }
             if let baseline, !baseline.gains.contains(gain.key) { drift(.capabilities, gain.key, header: header) }
+        }
+        return hashIndex
+    }
+
+    /// A file's code mapped executable (mmap or mprotect with PROT_EXEC): a library,
+    /// an LD_PRELOAD, a dlopen, the dynamic loader's target. A new pair of name and
+    /// file wants hashing: returned as the entry's index.
+    public func noteLibrary(path: UnsafeBufferPointer<UInt8>, file: FileID, header: EventHeader) -> Int? {
+        let name = Array(path)
+        let key = ExecutableKey(path: name, file: file, changeTime: 0, library: true)
+        if let index = executableIndex[key] {
+            executables[index].count &+= 1
+            return nil
+        }
+        var hashIndex: Int?
+        if executables.count < limits.executables {
+            executableIndex[key] = executables.count
+            executables.append(ExecutableEntry(library: true, path: name, file: file, count: 1, parent: nil))
+            hashIndex = executables.count - 1
+        } else {
+            dropped.executables &+= 1
+            if baseline != nil {
+                drift(
+                    .executableContent, "\(String(decoding: name, as: UTF8.self)) (content not verified: the profile is full)",
+                    header: header)
+            }
+        }
+        if let baseline, !baseline.libraryPaths.contains(name) {
+            drift(.library, String(decoding: name, as: UTF8.self), header: header)
         }
         return hashIndex
     }
@@ -257,7 +290,18 @@ public final class ProfileBuilder {
     public func profile(syscalls: SyscallProfile?) -> RuntimeProfile {
         var profile = RuntimeProfile()
         if let syscalls { profile.setSyscalls(syscalls) }
-        profile.executables = executables.map { entry in
+        profile.executables = executables.filter { !$0.library }.map { entry in
+            var executable = RuntimeProfile.Executable(
+                path: String(decoding: entry.path, as: UTF8.self), sha256: nil, count: entry.count,
+                parent: entry.parent.map { String(decoding: $0, as: UTF8.self) })
+            switch entry.outcome {
+            case let .digest(hex)?: executable.sha256 = hex
+            case let .failed(reason)?: executable.hashError = reason
+            case nil: executable.hashError = "not hashed before the window closed"
+            }
+            return executable
+        }
+        profile.libraries = executables.filter(\.library).map { entry in
             var executable = RuntimeProfile.Executable(
                 path: String(decoding: entry.path, as: UTF8.self), sha256: nil, count: entry.count,
                 parent: entry.parent.map { String(decoding: $0, as: UTF8.self) })

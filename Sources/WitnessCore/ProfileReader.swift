@@ -61,16 +61,8 @@ public enum ProfileReader {
         var profile = RuntimeProfile()
         profile.syscalls = try counts(source["syscalls"], "syscalls")
         profile.compatSyscalls = try counts(source["compatSyscalls"], "compatSyscalls")
-        for entry in try array(source["executables"], "executables") {
-            let item = try dictionary(entry, "executables[]")
-            profile.executables.append(
-                RuntimeProfile.Executable(
-                    path: try string(item["path"], "executables[].path"),
-                    sha256: try optionalString(item["sha256"], "executables[].sha256"),
-                    hashError: try optionalString(item["hashError"], "executables[].hashError"),
-                    count: try number(item["count"] ?? 1, "executables[].count"),
-                    parent: try optionalString(item["parent"], "executables[].parent")))
-        }
+        profile.executables = try executables(source["executables"], "executables")
+        profile.libraries = try executables(source["libraries"], "libraries")
         if let files = source["files"] {
             let item = try dictionary(files, "files")
             profile.filesRead = try array(item["read"], "files.read").map { (value) throws(AgentError) in try string(value, "files.read[]") }
@@ -136,6 +128,18 @@ public enum ProfileReader {
             }
         }
         return profile
+    }
+
+    private static func executables(_ value: Any?, _ name: String) throws(AgentError) -> [RuntimeProfile.Executable] {
+        try array(value, name).map { (entry) throws(AgentError) in
+            let item = try dictionary(entry, "\(name)[]")
+            return RuntimeProfile.Executable(
+                path: try string(item["path"], "\(name)[].path"),
+                sha256: try optionalString(item["sha256"], "\(name)[].sha256"),
+                hashError: try optionalString(item["hashError"], "\(name)[].hashError"),
+                count: try number(item["count"] ?? 1, "\(name)[].count"),
+                parent: try optionalString(item["parent"], "\(name)[].parent"))
+        }
     }
 
     private static func dictionary(_ value: Any?, _ name: String) throws(AgentError) -> [String: Any] {

@@ -64,7 +64,7 @@ public struct RuntimeProfile: Sendable, Equatable {
             self.transport = transport
         }
 
-        public var endpoint: String { "\(transport.isEmpty ? family : transport) \(address):\(port)" }
+        public var endpoint: String { "\(transport.isEmpty ? family : transport) \(address)\(port > 0 ? ":\(port)" : "")" }
     }
 
     /// A setuid-family call: what was asked for, by which program, and its result.
@@ -118,6 +118,9 @@ public struct RuntimeProfile: Sendable, Equatable {
     public var syscalls: [String: UInt64] = [:]
     public var compatSyscalls: [String: UInt64] = [:]
     public var executables: [Executable] = []
+    /// Files whose code was mapped executable into a running program (libraries, an
+    /// LD_PRELOAD, a dlopen, the dynamic loader's target), hashed as programs are.
+    public var libraries: [Executable] = []
     /// Canonical paths; an entry ending in `/` stands for files under that directory
     /// (what was collapsed past the file limit).
     public var filesRead: [String] = []
@@ -156,21 +159,10 @@ public struct RuntimeProfile: Sendable, Equatable {
         }
         writer.raw(",")
         writer.key("executables")
-        Self.appendArray(executables, to: &writer) { entry, writer in
-            writer.raw("{\"path\":")
-            writer.string(entry.path)
-            writer.raw(",\"sha256\":")
-            if let sha256 = entry.sha256 { writer.string(sha256) } else { writer.raw("null") }
-            if let error = entry.hashError {
-                writer.raw(",\"hashError\":")
-                writer.string(error)
-            }
-            writer.raw(",\"count\":")
-            writer.integer(entry.count)
-            writer.raw(",\"parent\":")
-            if let parent = entry.parent { writer.string(parent) } else { writer.raw("null") }
-            writer.byte(UInt8(ascii: "}"))
-        }
+        Self.appendExecutables(executables, to: &writer)
+        writer.raw(",")
+        writer.key("libraries")
+        Self.appendExecutables(libraries, to: &writer)
         writer.raw(",\"files\":{\"read\":")
         Self.appendArray(filesRead, to: &writer) { path, writer in writer.string(path) }
         writer.raw(",\"written\":")
@@ -249,6 +241,25 @@ public struct RuntimeProfile: Sendable, Equatable {
         var writer = JSONWriter(capacity: 4096)
         appendJSON(to: &writer)
         return String(decoding: writer.bytes, as: UTF8.self)
+    }
+
+    /// `[{"path":..,"sha256":..,"count":..,"parent":..}]` (a hashError when there is no hash).
+    private static func appendExecutables(_ entries: [Executable], to writer: inout JSONWriter) {
+        appendArray(entries, to: &writer) { entry, writer in
+            writer.raw("{\"path\":")
+            writer.string(entry.path)
+            writer.raw(",\"sha256\":")
+            if let sha256 = entry.sha256 { writer.string(sha256) } else { writer.raw("null") }
+            if let error = entry.hashError {
+                writer.raw(",\"hashError\":")
+                writer.string(error)
+            }
+            writer.raw(",\"count\":")
+            writer.integer(entry.count)
+            writer.raw(",\"parent\":")
+            if let parent = entry.parent { writer.string(parent) } else { writer.raw("null") }
+            writer.byte(UInt8(ascii: "}"))
+        }
     }
 
     /// `{"name":count,...}`, most frequent first (ties by name).

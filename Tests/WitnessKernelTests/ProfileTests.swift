@@ -124,6 +124,7 @@ extension RealKernelTests {
         let recording = dir.appendingPathComponent("drifted.wrec").path
         let drifted = try witnessInCgroup(
             script + "\n\(copy) >/dev/null; \(other) >/dev/null\n"
+                + "LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libz.so.1 \(program) >/dev/null\n"
                 + "python3 -c 'import socket; s=socket.socket(); s.connect_ex((\"127.0.0.1\", \(port)))'",
             extra: ["--baseline", baseline, "--drift-priority", "error", "--record", recording])
         let alerts = drifted.jsonLines().filter { $0["rule"] as? String == "Drift from baseline profile" }
@@ -135,6 +136,7 @@ extension RealKernelTests {
         #expect(items.contains { $0.hasPrefix("executable content \(other) sha256:") }, "\(items)")
         #expect(!items.contains { $0.hasPrefix("executable content \(copy)") }, "same content as the baseline's: \(items)")
         #expect(items.contains("endpoint tcp 127.0.0.1:\(port)"), "\(items)")
+        #expect(items.contains { $0.hasPrefix("library /usr/lib/x86_64-linux-gnu/libz.so") }, "LD_PRELOAD: \(items)")
         #expect(alerts.allSatisfy { $0["priority"] as? String == "Error" })
         let testimony = try #require(drifted.jsonLines().last)
         #expect((testimony["rules"] as? [String: Int])?["Drift from baseline profile"] == alerts.count)

@@ -283,6 +283,17 @@ struct socket {
     struct sock *sk;
 } WITNESS_CORE;
 
+/* A unix socket's bound address: `len` bytes of struct sockaddr_un follow `len`
+ * (read at len's relocated offset + 4: the flexible array's type is not declared). */
+struct unix_address {
+    int len;
+} WITNESS_CORE;
+
+struct unix_sock {
+    struct sock sk;
+    struct unix_address *addr;
+} WITNESS_CORE;
+
 struct pid_namespace;
 
 /* A pid as each PID namespace from the root down to the task's own sees it. Both

@@ -11,6 +11,7 @@
 
 #include "../include/event.h"
 
+#define WITNESS_AF_UNIX 1
 #define WITNESS_AF_INET 2
 #define WITNESS_AF_INET6 10
 #define WITNESS_EINPROGRESS 115
@@ -120,6 +121,28 @@ __noinline int network__connect_call(struct witness_call *call)
     return 0;
 }
 
+/* A unix socket's own bound name (a path, or an abstract name: a NUL, then bytes)
+ * as a sockaddr_un in `addr`: where a listener listens. */
+static __always_inline void network__unix_name(struct witness_connect_event *event, int fd)
+{
+    struct sock *sk = fd__socket(fd__file(fd));
+    if (!sk || BPF_CORE_READ(sk, __sk_common.skc_family) != WITNESS_AF_UNIX)
+        return;
+    struct unix_address *address = BPF_CORE_READ((struct unix_sock *)sk, addr);
+    if (!address)
+        return;
+    int len = BPF_CORE_READ(address, len);
+    if (len <= 0)
+        return;
+    if (len > WITNESS_SOCKADDR_MAX - 1) { /* a sockaddr_un is at most 110 bytes */
+        len = WITNESS_SOCKADDR_MAX - 1;
+        event->header.flags |= WITNESS_FLAG_ADDR_TRUNCATED;
+    }
+    void *name = (void *)address + bpf_core_field_offset(struct unix_address, len) + sizeof(int);
+    if (bpf_probe_read_kernel(event->addr, len & (WITNESS_SOCKADDR_MAX - 1), name) == 0)
+        event->addr_len = len;
+}
+
 /* A socket put to listening: a connect record without a remote end, the local
  * address and port from the socket. Only a listen that succeeded is a listener. */
 static __always_inline void network__listen_on(struct witness_call *call, int fd)
@@ -139,6 +162,7 @@ static __always_inline void network__listen_on(struct witness_call *call, int fd
     __builtin_memset(event->local_addr, 0, sizeof(event->local_addr));
     __builtin_memset(event->addr, 0, sizeof(event->addr));
     network__local_end(event, fd);
+    network__unix_name(event, fd);
     event__submit(event, sizeof(*event), call->subjects);
 }
 
