@@ -115,7 +115,7 @@ let package = Package(
         .testTarget(
             name: "WitnessKernelTests",
             dependencies: [
-                "WitnessKernel", "WitnessCore", "CBPF",
+                "WitnessKernel", "WitnessCore", "CBPF", "WitnessTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -21,41 +21,16 @@ public struct DriftAlertWriter {
         labels: SubjectLabels, format: OutputFormat, colour: Bool = false, into writer: inout JSONWriter
     ) {
         let epoch = clock.epochNanoseconds(boot: timestamp)
-        let seconds = epoch / 1_000_000_000
         if format == .text {
-            WallClock.appendClock(
-                secondOfDay: Int(seconds % 86_400), nanos: Int(epoch % 1_000_000_000), fractionDigits: 3, to: &writer)
-            writer.byte(UInt8(ascii: " "))
-            if colour { writer.raw(EventTextFormatter.colourCode(priority.severity)) }
-            writer.raw(priority.name)
-            if colour { writer.raw("\u{1B}[0m") }
-            writer.byte(UInt8(ascii: " "))
+            AlertLine.appendTextHead(epoch: epoch, priority: priority, colour: colour, to: &writer)
             appendMessage(finding, process: process, to: &writer)
-            writer.raw(" (rule: ")
-            writer.escaped(Self.ruleName)
-            writer.raw(")\n")
+            AlertLine.appendTextTail(rule: Self.ruleName, to: &writer)
             return
         }
-        writer.byte(UInt8(ascii: "{"))
-        writer.key("time")
-        WallClock.appendQuotedRFC3339(epoch, to: &writer)
-        writer.key("rule")
-        writer.string(Self.ruleName)
-        writer.raw(",")
-        writer.key("priority")
-        writer.string(priority.name)
-        writer.raw(",\"source\":\"syscall\",")
-        writer.key("output")
-        writer.byte(UInt8(ascii: "\""))
-        WallClock.appendClock(
-            secondOfDay: Int(seconds % 86_400), nanos: Int(epoch % 1_000_000_000), fractionDigits: 9, to: &writer)
-        writer.raw(": ")
-        writer.raw(priority.name)
-        writer.byte(UInt8(ascii: " "))
+        AlertLine.appendHead(epoch: epoch, rule: Self.ruleName, priority: priority, to: &writer)
         appendMessage(finding, process: process, to: &writer)
-        writer.raw("\",")
-        writer.key("output_fields")
-        writer.raw("{\"drift.kind\":")
+        AlertLine.closeOutput(to: &writer)
+        writer.raw("\"drift.kind\":")
         writer.string(finding.kind.rawValue)
         writer.raw(",\"drift.item\":")
         writer.string(finding.item)
@@ -67,15 +42,9 @@ public struct DriftAlertWriter {
         if let process { writer.string(process.exePath) } else { writer.raw("null") }
         writer.raw(",\"proc.cmdline\":")
         if let process { appendCommandLine(process, to: &writer, quoted: true) } else { writer.raw("null") }
-        writer.raw("},\"tags\":[\"drift\",\"witness\"],")
-        labels.append(1 << UInt64(slot), to: &writer)
-        writer.raw(",")
-        writer.key("hostname")
-        writer.string(hostname)
-        writer.raw(",")
-        writer.key("uuid")
-        identifiers.appendNext(to: &writer)
-        writer.raw("}\n")
+        AlertLine.appendTail(
+            tags: ["drift", "witness"], subjects: 1 << UInt64(slot), labels: labels, hostname: hostname,
+            identifiers: &identifiers, to: &writer)
     }
 
     /// `Drift from baseline profile: new executable /tmp/x (proc.pid=12 proc.exepath=/tmp/x)`, escaped.

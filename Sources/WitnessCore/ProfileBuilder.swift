@@ -101,23 +101,8 @@ public final class ProfileBuilder {
         path: [UInt8], file: FileID, changeTime: UInt64 = 0, parent: [UInt8]?, capabilities: UInt64,
         previousCapabilities: UInt64?, header: EventHeader
     ) -> Int? {
-        var hashIndex: Int?
-        let key = ExecutableKey(path: path, file: file, changeTime: changeTime, library: false)
-        if let index = executableIndex[key] {
-            executables[index].count &+= 1
-        } else if executables.count < limits.executables {
-            executableIndex[key] = executables.count
-            executables.append(ExecutableEntry(path: path, file: file, count: 1, parent: parent))
-            hashIndex = executables.count - 1
-        } else {
-            dropped.executables &+= 1
-            // Not kept, so not hashed: held to a baseline, its content is unverified.
-            if baseline != nil {
-                drift(
-                    .executableContent, "\(String(decoding: path, as: UTF8.self)) (content not verified: the profile is full)",
-                    header: header)
-            }
-        }
+        let hashIndex = keep(
+            ExecutableKey(path: path, file: file, changeTime: changeTime, library: false), parent: parent, header: header)
         if let baseline, !baseline.executablePaths.contains(path) {
             drift(.executable, String(decoding: path, as: UTF8.self), header: header)
         }
@@ -146,25 +131,37 @@ public final class ProfileBuilder {
         let key = ExecutableKey(path: name, file: file, changeTime: 0, library: true)
         if let index = executableIndex[key] {
             executables[index].count &+= 1
-            return nil
+            return nil  // seen: nothing new to hash or to hold to the baseline
         }
-        var hashIndex: Int?
-        if executables.count < limits.executables {
-            executableIndex[key] = executables.count
-            executables.append(ExecutableEntry(library: true, path: name, file: file, count: 1, parent: nil))
-            hashIndex = executables.count - 1
-        } else {
-            dropped.executables &+= 1
-            if baseline != nil {
-                drift(
-                    .executableContent, "\(String(decoding: name, as: UTF8.self)) (content not verified: the profile is full)",
-                    header: header)
-            }
-        }
+        let hashIndex = keep(key, parent: nil, header: header)
         if let baseline, !baseline.libraryPaths.contains(name) {
             drift(.library, String(decoding: name, as: UTF8.self), header: header)
         }
         return hashIndex
+    }
+
+    /// Counts a program or library as run; a new one is kept, its index returned for
+    /// hashing. Past the limit it is dropped, and — held to a baseline — its content is
+    /// unverified, which is drift.
+    private func keep(_ key: ExecutableKey, parent: [UInt8]?, header: EventHeader) -> Int? {
+        if let index = executableIndex[key] {
+            executables[index].count &+= 1
+            return nil
+        }
+        guard executables.count < limits.executables else {
+            dropped.executables &+= 1
+            if baseline != nil {
+                drift(
+                    .executableContent,
+                    "\(String(decoding: key.path, as: UTF8.self)) (content not verified: the profile is full)",
+                    header: header)
+            }
+            return nil
+        }
+        executableIndex[key] = executables.count
+        executables.append(
+            ExecutableEntry(library: key.library, path: key.path, file: key.file, count: 1, parent: parent))
+        return executables.count - 1
     }
 
     /// The hash of executable entry `index` arrived (on the consumer thread).

@@ -98,63 +98,24 @@ public final class RuleEngine: EventClassifier {
     /// Falco's alert shape: time, rule, priority, source, output (prefixed with the
     /// time and priority, as Falco prints it), output_fields, tags, hostname.
     private func writeJSON(_ rule: CompiledRule, _ event: KernelEvent, into writer: inout JSONWriter) {
-        let epoch = clock.epochNanoseconds(boot: event.header.timestamp)
-        writer.byte(UInt8(ascii: "{"))
-        writer.key("time")
-        WallClock.appendQuotedRFC3339(epoch, to: &writer)
-        writer.key("rule")
-        writer.string(rule.name)
-        writer.raw(",")
-        writer.key("priority")
-        writer.string(rule.priority.name)
-        writer.raw(",")
-        writer.key("source")
-        writer.raw("\"syscall\",")
-        writer.key("output")
-        writer.byte(UInt8(ascii: "\""))
-        let seconds = epoch / 1_000_000_000
-        WallClock.appendClock(
-            secondOfDay: Int(seconds % 86_400), nanos: Int(epoch % 1_000_000_000), fractionDigits: 9, to: &writer)
-        writer.raw(": ")
-        writer.raw(rule.priority.name)
-        writer.byte(UInt8(ascii: " "))
+        AlertLine.appendHead(
+            epoch: clock.epochNanoseconds(boot: event.header.timestamp), rule: rule.name, priority: rule.priority,
+            to: &writer)
         rule.output.render(fields, to: &writer)
-        writer.raw("\",")
-        writer.key("output_fields")
-        writer.byte(UInt8(ascii: "{"))
+        AlertLine.closeOutput(to: &writer)
         rule.output.appendOutputFields(fields, to: &writer)
-        writer.raw("},")
-        writer.key("tags")
-        writer.byte(UInt8(ascii: "["))
-        for (index, tag) in rule.tags.enumerated() {
-            if index > 0 { writer.byte(UInt8(ascii: ",")) }
-            writer.string(tag)
-        }
-        writer.raw("],")
-        subjectLabels.append(event.header.subjects, to: &writer)
-        writer.raw(",")
-        writer.key("hostname")
-        writer.string(hostname)
-        writer.raw(",")
-        writer.key("uuid")
-        identifiers.appendNext(to: &writer)
-        writer.raw("}\n")
+        AlertLine.appendTail(
+            tags: rule.tags, subjects: event.header.subjects, labels: subjectLabels, hostname: hostname,
+            identifiers: &identifiers, to: &writer)
     }
 
     /// `TIME PRIORITY output (rule)`, coloured by class on a terminal.
     private func writeText(_ rule: CompiledRule, _ event: KernelEvent, into writer: inout JSONWriter) {
-        let epoch = clock.epochNanoseconds(boot: event.header.timestamp)
-        let seconds = epoch / 1_000_000_000
-        WallClock.appendClock(
-            secondOfDay: Int(seconds % 86_400), nanos: Int(epoch % 1_000_000_000), fractionDigits: 3, to: &writer)
-        writer.byte(UInt8(ascii: " "))
-        if colour { writer.raw(EventTextFormatter.colourCode(rule.priority.severity)) }
-        writer.raw(rule.priority.name)
-        if colour { writer.raw("\u{1B}[0m") }
-        writer.byte(UInt8(ascii: " "))
+        AlertLine.appendTextHead(
+            epoch: clock.epochNanoseconds(boot: event.header.timestamp), priority: rule.priority, colour: colour,
+            to: &writer)
         rule.output.render(fields, to: &writer)
-        writer.raw(" (rule: ")
-        writer.escaped(rule.name)
-        writer.raw(")\n")
+        AlertLine.appendTextTail(rule: rule.name, to: &writer)
     }
+
 }

@@ -1,5 +1,6 @@
 import Testing
 import WitnessCore
+import WitnessTestSupport
 
 /// FIPS 180-4 vectors and chunking invariance for the pure-Swift SHA-256.
 struct SHA256Tests {
@@ -57,7 +58,7 @@ struct SHA256Tests {
 
     /// Seeded random data of lengths around the padding boundaries: chunked equals one-shot.
     @Test func chunkedMatchesOneShotOnSeededRandomData() {
-        var random = SplitMix64(seed: 0x5EED_CAFE_F00D_0001)
+        var random = SeededGenerator(seed: 0x5EED_CAFE_F00D_0001)
         let lengths = [0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 129, 1000, 4096, 100_003]
         for length in lengths {
             let data = (0..<length).map { _ in UInt8(truncatingIfNeeded: random.next()) }
@@ -71,7 +72,7 @@ struct SHA256Tests {
     /// Prefixes of 10,000 SplitMix64 low bytes from a fixed seed, at the padding boundaries (55 bytes is the most
     /// that pads within one block); the digests come from Python's hashlib.
     @Test func seededRandomDataMatchesReferenceDigests() {
-        var random = SplitMix64(seed: 0x5EED_CAFE_F00D_0002)
+        var random = SeededGenerator(seed: 0x5EED_CAFE_F00D_0002)
         let data = (0..<10_000).map { _ in UInt8(truncatingIfNeeded: random.next()) }
         let expected: [(Int, String)] = [
             (55, "e2914c492393fe8b4c6ab69a6945f2d4d377c90f043989d60347b11b88bac4ea"),
@@ -86,20 +87,5 @@ struct SHA256Tests {
         for (length, digest) in expected {
             #expect(SHA256.hex(SHA256.hash(Array(data[..<length]))) == digest, "length \(length)")
         }
-    }
-}
-
-/// A deterministic generator (Steele, Lea, Flood: SplitMix64), so the random test is reproducible.
-private struct SplitMix64 {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

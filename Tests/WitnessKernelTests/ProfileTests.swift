@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WitnessTestSupport
 
 /// The runtime profile of a real subject, drift against it, its seccomp export under
 /// a real seccomp consumer (libseccomp), and record → replay, all against the kernel
@@ -266,20 +267,5 @@ extension RealKernelTests {
                 #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil, "round \(round)")
             }
         }
-    }
-}
-
-/// SplitMix64: a seeded generator, so a failing fuzz round can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

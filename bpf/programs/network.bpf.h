@@ -22,6 +22,24 @@
 #define WITNESS_SYS_SOCKETCALL_SENDMSG 16
 #define WITNESS_SYS_SOCKETCALL_SENDMMSG 20
 
+/* A connect record of `syscall` on descriptor `fd`, its addresses still empty. */
+static __always_inline struct witness_connect_event *network__new_record(struct witness_call *call, __u16 syscall, int fd)
+{
+    struct witness_connect_event *event = scratch__get();
+    if (!event)
+        return 0;
+    event__fill_call_header(&event->header, WITNESS_EVENT_CONNECT, syscall, call);
+    event->fd = fd;
+    event->addr_len = 0;
+    event->local_port = 0;
+    event->protocol = 0;
+    event->local_family = 0;
+    event->reserved2 = 0;
+    __builtin_memset(event->local_addr, 0, sizeof(event->local_addr));
+    __builtin_memset(event->addr, 0, sizeof(event->addr));
+    return event;
+}
+
 /* The local address and port of socket `fd` of the current task, when it is an
  * IPv4 or IPv6 socket. */
 static __always_inline void network__local_end(struct witness_connect_event *event, int fd)
@@ -78,18 +96,10 @@ static __always_inline void network__remote_end(struct witness_connect_event *ev
 /* One connect record: descriptor `fd` asked to reach the sockaddr at `addr`. */
 static __always_inline void network__connect(struct witness_call *call, int fd, __u64 addr, __u64 len, __u32 how)
 {
-    struct witness_connect_event *event = scratch__get();
+    struct witness_connect_event *event = network__new_record(call, WITNESS_SYS_CONNECT, fd);
     if (!event)
         return;
-    event__fill_call_header(&event->header, WITNESS_EVENT_CONNECT, WITNESS_SYS_CONNECT, call);
     event->header.flags |= how;
-    event->fd = fd;
-    event->local_port = 0;
-    event->protocol = 0;
-    event->local_family = 0;
-    event->reserved2 = 0;
-    __builtin_memset(event->local_addr, 0, sizeof(event->local_addr));
-    __builtin_memset(event->addr, 0, sizeof(event->addr));
     if (len > WITNESS_SOCKADDR_MAX) {
         len = WITNESS_SOCKADDR_MAX;
         event->header.flags |= WITNESS_FLAG_ADDR_TRUNCATED;
@@ -149,18 +159,9 @@ static __always_inline void network__listen_on(struct witness_call *call, int fd
 {
     if (call->ret != 0)
         return;
-    struct witness_connect_event *event = scratch__get();
+    struct witness_connect_event *event = network__new_record(call, WITNESS_SYS_LISTEN, fd);
     if (!event)
         return;
-    event__fill_call_header(&event->header, WITNESS_EVENT_CONNECT, WITNESS_SYS_LISTEN, call);
-    event->fd = fd;
-    event->local_port = 0;
-    event->protocol = 0;
-    event->local_family = 0;
-    event->reserved2 = 0;
-    event->addr_len = 0;
-    __builtin_memset(event->local_addr, 0, sizeof(event->local_addr));
-    __builtin_memset(event->addr, 0, sizeof(event->addr));
     network__local_end(event, fd);
     network__unix_name(event, fd);
     event__submit(event, sizeof(*event), call->subjects);
