@@ -287,7 +287,7 @@ public final class ProfileBuilder {
     public func profile(syscalls: SyscallProfile?) -> RuntimeProfile {
         var profile = RuntimeProfile()
         if let syscalls { profile.setSyscalls(syscalls) }
-        profile.executables = executables.filter { !$0.library }.map { entry in
+        let described = executables.map { entry in
             var executable = RuntimeProfile.Executable(
                 path: String(decoding: entry.path, as: UTF8.self), sha256: nil, count: entry.count,
                 parent: entry.parent.map { String(decoding: $0, as: UTF8.self) })
@@ -296,19 +296,10 @@ public final class ProfileBuilder {
             case let .failed(reason)?: executable.hashError = reason
             case nil: executable.hashError = "not hashed before the window closed"
             }
-            return executable
+            return (entry.library, executable)
         }
-        profile.libraries = executables.filter(\.library).map { entry in
-            var executable = RuntimeProfile.Executable(
-                path: String(decoding: entry.path, as: UTF8.self), sha256: nil, count: entry.count,
-                parent: entry.parent.map { String(decoding: $0, as: UTF8.self) })
-            switch entry.outcome {
-            case let .digest(hex)?: executable.sha256 = hex
-            case let .failed(reason)?: executable.hashError = reason
-            case nil: executable.hashError = "not hashed before the window closed"
-            }
-            return executable
-        }
+        profile.executables = described.filter { !$0.0 }.map(\.1)
+        profile.libraries = described.filter(\.0).map(\.1)
         profile.filesRead = Self.merged(read, readDirectories)
         profile.filesWritten = Self.merged(written, writtenDirectories)
         profile.connections = connections

@@ -47,7 +47,9 @@ public struct RuntimeProfile: Sendable, Equatable {
         }
 
         /// The endpoint, whatever the result: what drift compares.
-        public var endpoint: String { "\(transport.isEmpty ? family : transport) \(address)\(port > 0 ? ":\(port)" : "")" }
+        public var endpoint: String {
+            RuntimeProfile.endpoint(family: family, address: address, port: port, transport: transport)
+        }
     }
 
     /// A socket put to listening.
@@ -64,7 +66,14 @@ public struct RuntimeProfile: Sendable, Equatable {
             self.transport = transport
         }
 
-        public var endpoint: String { "\(transport.isEmpty ? family : transport) \(address)\(port > 0 ? ":\(port)" : "")" }
+        public var endpoint: String {
+            RuntimeProfile.endpoint(family: family, address: address, port: port, transport: transport)
+        }
+    }
+
+    /// `tcp 10.0.0.1:443`, `unix /run/x.sock`: a socket's far (or listening) end.
+    static func endpoint(family: String, address: String, port: UInt16, transport: String) -> String {
+        "\(transport.isEmpty ? family : transport) \(address)\(port > 0 ? ":\(port)" : "")"
     }
 
     /// A setuid-family call: what was asked for, by which program, and its result.
