@@ -266,6 +266,13 @@ public struct RecordingMetadata: Sendable {
 
     public subscript(key: String) -> String? { pairs.first { $0.0 == key }?.1 }
 
+    /// When this machine booted, RFC 3339 (boot-time timestamps count from it).
+    private static func bootTime(_ clock: WallClock) -> String {
+        var writer = JSONWriter(capacity: 40)
+        WallClock.appendRFC3339(clock.offset, to: &writer)
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
+
     /// What a live window records about itself and this machine.
     public static func live(
         clock: WallClock, subjectKind: String, subjectValue: String, label: String, trialID: String?,
@@ -277,7 +284,8 @@ public struct RecordingMetadata: Sendable {
         return [
             ("layout", String(RecordingFormat.layoutVersion)), ("kernel", release),
             ("hostname", String(decoding: HostName.current(), as: UTF8.self)),
-            ("clockOffset", String(clock.offset)), ("subjectKind", subjectKind), ("subjectValue", subjectValue),
+            ("clockOffset", String(clock.offset)), ("bootTime", bootTime(clock)),
+            ("subjectKind", subjectKind), ("subjectValue", subjectValue),
             ("label", label),
             ("trialId", trialID ?? ""), ("sostle", sostle?.description ?? ""),
             ("requestedMilliseconds", String(requestedMilliseconds)),

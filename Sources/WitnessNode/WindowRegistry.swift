@@ -62,8 +62,17 @@ public actor WindowRegistry {
 
     public var openCount: Int { windows.values.filter { $0.state == .open }.count }
 
-    public func open(_ request: WindowRequest) async throws(WindowError) -> WitnessWindow {
+    public func open(_ asked: WindowRequest) async throws(WindowError) -> WitnessWindow {
         guard accepting else { throw WindowError(.unavailable, "the agent is shutting down") }
+        var request = asked
+        if let reference = request.baselineWindow {
+            guard let earlier = windows[reference], let testimony = earlier.testimony else {
+                throw WindowError(.notFound, "baseline: no closed window '\(WindowRequestParser.printable(reference))' on this node")
+            }
+            do { request.baseline = try ProfileReader.parse(Array(testimony.utf8)) } catch {
+                throw WindowError(.badRequest, "baseline: window \(reference): \(error.message)")
+            }
+        }
         guard request.milliseconds > 0, request.milliseconds <= maxMilliseconds else {
             throw WindowError(.badRequest, "window must be longer than 0 and at most \(maxMilliseconds / 1000)s")
         }

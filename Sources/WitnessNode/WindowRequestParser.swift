@@ -57,9 +57,18 @@ public enum WindowRequestParser {
             do { sostle = try SostleLevel(text) } catch { throw WindowError(.badRequest, error.message) }
         }
         var baseline: RuntimeProfile?
+        var baselineWindow: String?
         if let value = object["baseline"], !(value is NSNull) {
-            do { baseline = try ProfileReader.parse(object: value) } catch {
-                throw WindowError(.badRequest, "baseline: \(error.message)")
+            if let reference = value as? String {
+                // A closed window of this node, by id: its testimony's profile.
+                guard !reference.isEmpty, reference.utf8.count <= 64 else {
+                    throw WindowError(.badRequest, "baseline must be a profile, a testimony, or a window id")
+                }
+                baselineWindow = reference
+            } else {
+                do { baseline = try ProfileReader.parse(object: value) } catch {
+                    throw WindowError(.badRequest, "baseline: \(error.message)")
+                }
             }
         }
         var driftPriority = Priority.warning
@@ -76,9 +85,11 @@ public enum WindowRequestParser {
             }
             record = number.boolValue
         }
-        return WindowRequest(
+        var request = WindowRequest(
             trialID: trialID, subject: subject, milliseconds: milliseconds, sostle: sostle, baseline: baseline,
             driftPriority: driftPriority, record: record)
+        request.baselineWindow = baselineWindow
+        return request
     }
 
     private static func parseSubject(_ value: Any) throws(WindowError) -> SubjectSpec {

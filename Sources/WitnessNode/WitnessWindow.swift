@@ -8,6 +8,8 @@ public struct WindowRequest: Sendable {
     public var sostle: SostleLevel?
     /// The profile this window is held to: anything outside it is a drift alert.
     public var baseline: RuntimeProfile?
+    /// Or a closed window of this node whose testimony's profile is the baseline.
+    public var baselineWindow: String?
     public var driftPriority: Priority
     /// Record the window's raw records (for replay) under the spool directory.
     public var record: Bool

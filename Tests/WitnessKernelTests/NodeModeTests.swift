@@ -317,6 +317,17 @@ extension RealKernelTests {
         #expect((replayed.last?["profile"] as? [String: Any])?["executables"] as? NSArray
             == (closed["profile"] as? [String: Any])?["executables"] as? NSArray)
 
+        // The baseline by reference: a closed window of this node.
+        let byReference = try #require(
+            try await node.json(.POST, "/v1/windows", body: "{\"subject\":\(subject),\"baseline\":\"\(first)\"}")["id"]
+                as? String)
+        try runInCgroup(cgroup, "ls / > /dev/null")
+        let referenced = try #require(
+            try await node.json(.DELETE, "/v1/windows/\(byReference)")["testimony"] as? [String: Any])
+        #expect(((referenced["rules"] as? [String: Int])?["Drift from baseline profile"] ?? 0) >= 1, "ls is new")
+        let unknown = try await node.call(.POST, "/v1/windows", body: "{\"subject\":\(subject),\"baseline\":\"w-nope\"}")
+        #expect(unknown.status == 404 && unknown.body.contains("no closed window"), "\(unknown.body)")
+
         let refused = try await node.call(.POST, "/v1/windows", body: "{\"subject\":\(subject),\"baseline\":{\"syscalls\":7}}")
         #expect(refused.status == 400 && refused.body.contains("baseline: syscalls must be an object"), "\(refused.body)")
         _ = try node.stop()
