@@ -20,6 +20,8 @@
 #define WITNESS_EVENT_LAYOUT_VERSION 3
 
 #define WITNESS_COMM_LEN 16
+/* Bytes of a datagram destination's sockaddr that tell it apart (a sockaddr_in6). */
+#define WITNESS_PEER_ADDR 28
 /* Bytes kept of one path or file name; a longer one is cut and flagged. */
 #define WITNESS_PATH_MAX 4096
 #define WITNESS_ENV_MAX 4096      /* environment bytes kept of an exec (proc.env) */
@@ -163,6 +165,7 @@ enum witness_event_flags {
     WITNESS_FLAG_EXE_UPPER = 1 << 16,         /* exec: the executable is in an overlay's upper layer */
     WITNESS_FLAG_EXE_SCRIPT = 1 << 17,        /* exec: a script, run by the interpreter its #! names */
     WITNESS_FLAG_ENV_TRUNCATED = 1 << 18,     /* exec: the environment was longer than kept */
+    WITNESS_FLAG_DATAGRAM = 1 << 19,          /* connect: a datagram sent to an address (sendto, sendmsg) */
 };
 
 /* Why the kernel side lost something; index of the per-CPU drop counters. */

@@ -214,6 +214,8 @@ public struct EventFlags: OptionSet, Sendable {
     public static let executableInUpperLayer = EventFlags(rawValue: UInt32(WITNESS_FLAG_EXE_UPPER.rawValue))
     public static let executableIsScript = EventFlags(rawValue: UInt32(WITNESS_FLAG_EXE_SCRIPT.rawValue))
     public static let environmentTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_ENV_TRUNCATED.rawValue))
+    /// A connect record for the first datagram a socket sent to an address (sendto, sendmsg).
+    public static let datagram = EventFlags(rawValue: UInt32(WITNESS_FLAG_DATAGRAM.rawValue))
 
     /// Which gate into the kernel the syscall took, as the `evt.gate` field says it.
     public var gate: StaticString {

@@ -64,6 +64,7 @@ extension RealKernelTests {
             python3 -c 'import socket; s=socket.socket(); s.connect_ex(("127.0.0.1", \(port)))'
             python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", \(port))); s.listen()'
             python3 -c 'import os; os.open("\(input)", os.O_RDONLY | os.O_TRUNC)'
+            python3 -c 'import socket; s=socket.socket(type=socket.SOCK_DGRAM); [s.sendto(b"x", ("127.0.0.2", \(port))) for _ in range(20)]'
             mkdir \(dir.path)/made
             """)
         let profile = try profileOf(result)
@@ -92,6 +93,10 @@ extension RealKernelTests {
         #expect(attempt?["address"] as? String == "127.0.0.1")
         #expect(attempt?["protocol"] as? String == "tcp")
         #expect(attempt?["result"] as? String == "ECONNREFUSED", "\(connections)")
+        // A datagram sent to an address is an attempt too: once per socket and destination.
+        let datagrams = connections.filter { $0["address"] as? String == "127.0.0.2" }
+        #expect(datagrams.count == 1 && datagrams.first?["protocol"] as? String == "udp", "\(connections)")
+        #expect(datagrams.first?["count"] as? Int == 1, "20 datagrams, one attempt")
         let listening = try #require(network["listening"] as? [[String: Any]])
         #expect(
             listening.contains {

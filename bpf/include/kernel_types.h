@@ -277,6 +277,7 @@ struct sock_common {
 struct sock {
     struct sock_common __sk_common;
     __u16 sk_protocol; /* a plain field since 5.6 */
+    __u16 sk_type;     /* SOCK_STREAM, SOCK_DGRAM, ... */
 } WITNESS_CORE;
 
 struct socket {

@@ -41,6 +41,22 @@ struct {
     __type(value, struct witness_cgroup_verdict);
 } witness_cgroup_verdicts SEC(".maps");
 
+/* Datagram sockets and the destinations a subject already sent to: a sendto with an
+ * address is a connection attempt the first time a socket sends to that address,
+ * reported once, not per datagram. LRU: a flood of destinations forgets the oldest
+ * (which are then reported again, never missed). */
+struct witness_datagram_peer {
+    __u64 socket;                      /* the struct sock's address */
+    __u8 address[WITNESS_PEER_ADDR];   /* the sockaddr as sent (family, port, address) */
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, struct witness_datagram_peer);
+    __type(value, __u8);
+} witness_datagram_peers SEC(".maps");
+
 /* Per task: its verdict, valid while its cgroup and the generation are the same.
  * Task-local, so the check every syscall of every task makes touches only the
  * task's own memory: no hash of a shared table, no cache line written by all CPUs. */

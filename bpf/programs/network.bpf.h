@@ -16,6 +16,7 @@
 #define WITNESS_AF_INET6 10
 #define WITNESS_EINPROGRESS 115
 #define WITNESS_MSG_FASTOPEN 0x20000000
+#define WITNESS_SOCK_DGRAM 2
 #define WITNESS_SYS_SOCKETCALL_CONNECT 3
 #define WITNESS_SYS_SOCKETCALL_LISTEN 4
 #define WITNESS_SYS_SOCKETCALL_SENDTO 11
@@ -193,16 +194,39 @@ static __always_inline void network__msghdr_name(void *msg, int compat, __u64 *a
     }
 }
 
+/* A send with a destination address: with MSG_FASTOPEN a TCP connection opened
+ * without connect(2); on a datagram socket the first datagram to that address
+ * (later ones to it from the same socket are not reported again). */
+static __always_inline void network__send_to(struct witness_call *call, int fd, __u64 addr, __u64 len, __u64 flags,
+                                             __u32 how)
+{
+    if (!addr)
+        return; /* a connected socket's send: its connect was the event */
+    if (flags & WITNESS_MSG_FASTOPEN) {
+        network__connect(call, fd, addr, len, how | WITNESS_FLAG_FASTOPEN);
+        return;
+    }
+    struct sock *sk = fd__socket(fd__file(fd));
+    if (!sk || BPF_CORE_READ(sk, sk_type) != WITNESS_SOCK_DGRAM)
+        return;
+    struct witness_datagram_peer peer = {};
+    peer.socket = (__u64)sk;
+    __u32 kept = len > WITNESS_PEER_ADDR ? WITNESS_PEER_ADDR : (__u32)len;
+    if (kept == 0 || bpf_probe_read_user(peer.address, kept, (void *)addr))
+        return;
+    __u8 seen = 1;
+    if (bpf_map_update_elem(&witness_datagram_peers, &peer, &seen, BPF_NOEXIST) != 0)
+        return; /* reported already (or the map refused: then as if reported) */
+    network__connect(call, fd, addr, len, how | WITNESS_FLAG_DATAGRAM);
+}
+
 /* sendto(fd, buf, len, flags, addr, addrlen), sendmsg(fd, msg, flags) or
- * sendmmsg(fd, vec, vlen, flags) with MSG_FASTOPEN and an address: a connection
- * opened without connect(2). */
+ * sendmmsg(fd, vec, vlen, flags) with an address. */
 __noinline int network__fastopen(struct witness_call *call)
 {
     if (!call)
         return 0;
     __u64 shape = call->shape;
-    if (!(call__arg(call, shape__byte(shape, 3)) & WITNESS_MSG_FASTOPEN))
-        return 0;
     __u64 addr = 0, len = 0;
     if (shape__byte(shape, 2) == WITNESS_ARG_MSGHDR) {
         network__msghdr_name((void *)call->args[1], call->table == WITNESS_TABLE_COMPAT, &addr, &len);
@@ -210,8 +234,7 @@ __noinline int network__fastopen(struct witness_call *call)
         addr = call__arg(call, shape__byte(shape, 2));
         len = (__u32)call__arg(call, shape__byte(shape, 4));
     }
-    if (addr)
-        network__connect(call, (int)call->args[0], addr, len, WITNESS_FLAG_FASTOPEN);
+    network__send_to(call, (int)call->args[0], addr, len, call__arg(call, shape__byte(shape, 3)), 0);
     return 0;
 }
 
@@ -233,15 +256,16 @@ __noinline int network__socketcall(struct witness_call *call)
         network__connect(call, (int)words[0], words[1], words[2], WITNESS_FLAG_SOCKETCALL);
         return 0;
     }
-    if (op == WITNESS_SYS_SOCKETCALL_SENDTO && (words[3] & WITNESS_MSG_FASTOPEN)) {
+    __u64 flags = 0;
+    if (op == WITNESS_SYS_SOCKETCALL_SENDTO) {
         addr = words[4];
         len = words[5];
-    } else if ((op == WITNESS_SYS_SOCKETCALL_SENDMSG && (words[2] & WITNESS_MSG_FASTOPEN))
-               || (op == WITNESS_SYS_SOCKETCALL_SENDMMSG && (words[3] & WITNESS_MSG_FASTOPEN))) {
+        flags = words[3];
+    } else if (op == WITNESS_SYS_SOCKETCALL_SENDMSG || op == WITNESS_SYS_SOCKETCALL_SENDMMSG) {
         network__msghdr_name((void *)(__u64)words[1], 1, &addr, &len);
+        flags = op == WITNESS_SYS_SOCKETCALL_SENDMSG ? words[2] : words[3];
     }
-    if (addr)
-        network__connect(call, (int)words[0], addr, len, WITNESS_FLAG_SOCKETCALL | WITNESS_FLAG_FASTOPEN);
+    network__send_to(call, (int)words[0], addr, len, flags, WITNESS_FLAG_SOCKETCALL);
     return 0;
 }
 
