@@ -49,7 +49,7 @@ struct ReplayCommand: ParsableCommand {
         guard let end = player.end else { return }
         pipeline.flush()
         let syscalls = SyscallProfile(counts: end.syscalls)
-        let profile = pipeline.finishProfile(slot: slot, syscalls: syscalls)
+        let profile = pipeline.finishProfile(slot: slot, syscalls: syscalls, at: end.endBootTime)
         pipeline.flush()
         let (alerts, byRule) = assembly.alerts(driftAlerts: pipeline.driftAlerts[slot], driftPriority: player.driftPriority)
         let statement = Testimony(

@@ -108,7 +108,7 @@ struct WitnessCommand: ParsableCommand {
         let reason = session.run()
         let endBootTime = WallClock.bootNow()
         let end = session.clock.epochNanoseconds(boot: endBootTime)
-        let accounting = session.finish(slot: slot)
+        let accounting = session.finish(slot: slot, at: endBootTime)
         let (alerts, rules) = session.assembly.alerts(
             driftAlerts: accounting.driftAlerts, driftPriority: settings.driftPriority)
         let endReason: WindowEnd = reason == .timerExpired ? .elapsed : .shutdown

@@ -36,10 +36,10 @@ final class WitnessSession {
         let pipeline = assembly.pipeline
         self.pipeline = pipeline
         let consumer = try RingBufferConsumer(
-            probe: probe, onRecord: { pipeline.handle($0) }, onBatchEnd: { pipeline.flush() })
+            probe: probe, onRecord: { pipeline.handle($0) }, onBatchEnd: { pipeline.endBatch() })
         self.consumer = consumer
         // Executable hashes arrive from the hasher's thread: applied on this one.
-        consumer.onWake = { pipeline.flush() }
+        consumer.onWake = { pipeline.endBatch() }
         let wake = ConsumerWake(consumer)
         pipeline.profiles.wake = { wake.ring() }
         try consumer.watchTerminationSignals()
@@ -94,10 +94,10 @@ final class WitnessSession {
     }
 
     /// Flushes output, reads the drop counters for `slot`, and detaches everything.
-    func finish(slot: Int) -> Accounting {
-        pipeline.flush()
+    func finish(slot: Int, at end: UInt64 = WallClock.bootNow()) -> Accounting {
+        pipeline.endBatch()
         let syscalls = SyscallProfile(counts: probe.profile(slot: slot))
-        let profile = pipeline.finishProfile(slot: slot, syscalls: syscalls)
+        let profile = pipeline.finishProfile(slot: slot, syscalls: syscalls, at: end)
         pipeline.flush()
         let drift = pipeline.driftAlerts[slot]
         let accounting = Accounting(
@@ -159,10 +159,7 @@ struct PipelineAssembly {
     func alerts(driftAlerts: Int, driftPriority: Priority) -> ([SeverityClass: Int], [(String, Int)]) {
         var bySeverity = rules?.alertsBySeverity ?? [:]
         var byRule = rules?.alertsByRule ?? []
-        if driftAlerts > 0 {
-            bySeverity[driftPriority.severity, default: 0] += driftAlerts
-            byRule.append((DriftAlertWriter.ruleName, driftAlerts))
-        }
+        DriftAlertWriter.tally(driftAlerts, priority: driftPriority, alerts: &bySeverity, rules: &byRule)
         return (bySeverity, byRule)
     }
 }

@@ -20,7 +20,7 @@ public enum AlertLine {
         writer.raw(",\"source\":\"syscall\",")
         writer.key("output")
         writer.byte(UInt8(ascii: "\""))
-        appendClock(epoch, digits: 9, to: &writer)
+        WallClock.appendTimeOfDay(epoch, digits: 9, to: &writer)
         writer.raw(": ")
         writer.raw(priority.name)
         writer.byte(UInt8(ascii: " "))
@@ -58,7 +58,7 @@ public enum AlertLine {
 
     /// The text form's start: `HH:MM:SS.mmm Priority ` (the priority coloured on a terminal).
     public static func appendTextHead(epoch: Int64, priority: Priority, colour: Bool, to writer: inout JSONWriter) {
-        appendClock(epoch, digits: 3, to: &writer)
+        WallClock.appendTimeOfDay(epoch, digits: 3, to: &writer)
         writer.byte(UInt8(ascii: " "))
         if colour { writer.raw(EventTextFormatter.colourCode(priority.severity)) }
         writer.raw(priority.name)
@@ -71,11 +71,5 @@ public enum AlertLine {
         writer.raw(" (rule: ")
         writer.escaped(rule)
         writer.raw(")\n")
-    }
-
-    private static func appendClock(_ epoch: Int64, digits: Int, to writer: inout JSONWriter) {
-        let seconds = epoch / 1_000_000_000
-        WallClock.appendClock(
-            secondOfDay: Int(seconds % 86_400), nanos: Int(epoch % 1_000_000_000), fractionDigits: digits, to: &writer)
     }
 }

@@ -6,6 +6,16 @@
 public struct DriftAlertWriter {
     public static let ruleName = "Drift from baseline profile"
 
+    /// Adds a window's `count` drift alerts to its alerts by class and by rule, as a
+    /// testimony counts them.
+    public static func tally(
+        _ count: Int, priority: Priority, alerts: inout [SeverityClass: Int], rules: inout [(String, Int)]
+    ) {
+        guard count > 0 else { return }
+        alerts[priority.severity, default: 0] += count
+        rules.append((ruleName, count))
+    }
+
     private let hostname: [UInt8]
     private let clock: WallClock
     private var identifiers = LineIdentifiers()

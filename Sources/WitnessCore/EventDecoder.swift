@@ -37,6 +37,9 @@ public enum EventDecoder {
         guard declared >= headerSize, declared <= record.count else {
             throw .sizeMismatch(declared: declared, available: record.count)
         }
+        // A kernel result is a value or -errno (-4095 at most): anything below comes
+        // from no kernel (a crafted recording), and negating it could trap.
+        guard raw.result >= -4095 else { throw .badLength(field: "result") }
         let bytes = UnsafeRawBufferPointer(rebasing: record[..<declared])
         guard let kind = EventKind(rawValue: raw.kind) else { throw .unknownKind(raw.kind) }
 

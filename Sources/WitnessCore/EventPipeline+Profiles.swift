@@ -24,7 +24,8 @@ extension EventPipeline {
                 if let entry {
                     profiles.requestHash(
                         slot: slot, entry: entry, file: file, changeTime: file.isNone ? 0 : identity.changeTime,
-                        path: record.exePath, pid: header.pid, uid: header.uid, gid: header.gid)
+                        path: record.exePath, pid: header.pid, uid: header.uid, gid: header.gid,
+                        hostNamespace: identity.vpid == 0 || Int32(bitPattern: identity.vpid) == header.pid)
                 }
             case let .open(_, flags, _, path, directory, _) where succeeded:
                 let written = OpenFlags.modifies(flags)
@@ -73,9 +74,10 @@ extension EventPipeline {
             guard succeeded, !record.path.isEmpty else { return }
             withJoinedPath(directory: record.directory, path: record.path) { path in
                 if let entry = builder.noteLibrary(path: path, file: header.file, header: header) {
+                    let vpid = processes.cached(header.pid)?.vpid
                     profiles.requestHash(
                         slot: slot, entry: entry, file: header.file, changeTime: 0, path: Array(path), pid: header.pid,
-                        uid: header.uid, gid: header.gid)
+                        uid: header.uid, gid: header.gid, hostNamespace: vpid == nil || vpid == header.pid)
                 }
             }
         case .setuid, .setgid, .setreuid, .setregid, .setresuid, .setresgid:
@@ -126,14 +128,14 @@ extension EventPipeline {
         profiles.begin(slot: slot, settings)
     }
 
-    /// Applies the executable hashes that arrived and writes the drift they show;
-    /// on the consumer thread, when woken.
-    public func applyProfileArrivals() {
+    /// Applies the executable hashes that arrived and writes the drift they show, as
+    /// of `now`; on the consumer thread, between records (a batch's end, a wake-up),
+    /// so that a recording holds each where it arrived and a replay applies it there.
+    public func applyProfileArrivals(at now: UInt64 = WallClock.bootNow()) {
         guard profiles.hasArrivals else { return }
         var touched = profiles.applyArrivals { file, path, outcome, slot in
-            if !recordings.isEmpty { recordings.hash(file: file, path: path, outcome: outcome, slot: slot) }
+            if !recordings.isEmpty { recordings.hash(file: file, path: path, outcome: outcome, slot: slot, at: now) }
         }
-        let now = WallClock.bootNow()
         while touched != 0 {
             let slot = touched.trailingZeroBitCount
             touched &= touched - 1
@@ -144,12 +146,13 @@ extension EventPipeline {
     /// Ends `slot`'s profile: waits (a bounded time) for its executables' hashes,
     /// checks the kernel's syscall counts against the baseline, writes the last drift
     /// alerts and returns the profile. On the consumer thread, or after it stopped.
-    public func finishProfile(slot: Int, syscalls: SyscallProfile?, waitMilliseconds: Int = 3000) -> RuntimeProfile? {
+    public func finishProfile(
+        slot: Int, syscalls: SyscallProfile?, at now: UInt64 = WallClock.bootNow(), waitMilliseconds: Int = 3000
+    ) -> RuntimeProfile? {
         guard let builder = profiles.builder(slot: slot) else { return nil }
         recordings.context = 1 << UInt64(slot)
         if !builder.unhashed.isEmpty { _ = profiles.hasher.waitForPending(milliseconds: waitMilliseconds) }
-        applyProfileArrivals()
-        let now = WallClock.bootNow()
+        applyProfileArrivals(at: now)
         let header = WindowProfiles.header(0)
         if builder.baseline != nil {
             for entry in builder.unhashed {

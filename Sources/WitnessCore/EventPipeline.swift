@@ -255,8 +255,13 @@ public final class EventPipeline {
     }
 
     /// Writes what is buffered.
-    public func flush() {
+    /// The end of a drained batch (or a wake-up): the hashes that arrived, then the output.
+    public func endBatch() {
         applyProfileArrivals()
+        flush()
+    }
+
+    public func flush() {
         if let lost = alertTap?.flush(), lost > 0 { countUnwritten(UInt64(lost)) }
         guard !writer.bytes.isEmpty else { return }
         let written = writer.bytes.withUnsafeBytes { sink.write($0) }

@@ -19,10 +19,7 @@ public struct EventTextFormatter {
         _ event: KernelEvent, process: ProcessRecord?, mark: AlertMark? = nil, into writer: inout JSONWriter
     ) {
         let header = event.header
-        let epoch = clock.epochNanoseconds(boot: header.timestamp)
-        let seconds = epoch / 1_000_000_000
-        WallClock.appendClock(
-            secondOfDay: Int(seconds % 86_400), nanos: Int(epoch % 1_000_000_000), fractionDigits: 3, to: &writer)
+        WallClock.appendTimeOfDay(clock.epochNanoseconds(boot: header.timestamp), digits: 3, to: &writer)
         writer.byte(UInt8(ascii: " "))
         column(&writer, width: 7) { $0.integer(header.pid) }
         writer.byte(UInt8(ascii: " "))

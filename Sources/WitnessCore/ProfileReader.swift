@@ -19,6 +19,8 @@ public enum ProfileReader {
     /// A testimony line or a profile object; for a file of JSON lines (a witness
     /// run's output), the last line that carries a profile.
     public static func parse(_ bytes: [UInt8]) throws(AgentError) -> RuntimeProfile {
+        // One document (pretty-printed or not), else JSON lines.
+        if let whole = try? object(bytes) { return try profile(from: whole) }
         let lines = bytes.split(separator: UInt8(ascii: "\n")).filter { !$0.allSatisfy { $0 == 0x20 || $0 == 0x0D } }
         if lines.count > 1 {
             for line in lines.reversed() {

@@ -25,7 +25,7 @@ public enum RecordingFormat {
     public static let prefixSize = 12
     /// No frame is larger (a record is a few KiB, a process record some, a baseline
     /// profile the most).
-    public static let maxFrame = 16 << 20
+    public static let maxFrame = 64 << 20  // a baseline profile read from a file may be this large
 
     public enum Kind: UInt8, Sendable {
         case meta = 1

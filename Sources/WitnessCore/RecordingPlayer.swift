@@ -39,7 +39,11 @@ public final class RecordingPlayer {
     public var slot: Int { Int(metadata["slot"] ?? "0").flatMap { (0..<64).contains($0) ? $0 : nil } ?? 0 }
 
     /// The live run's clock: alert times come out as they did.
-    public var clock: WallClock { WallClock(offset: Int64(metadata["clockOffset"] ?? "") ?? WallClock().offset) }
+    public var clock: WallClock {
+        // Untrusted: an offset past a few centuries would overflow the time arithmetic.
+        guard let offset = Int64(metadata["clockOffset"] ?? ""), abs(offset) < Int64(1) << 62 else { return WallClock() }
+        return WallClock(offset: offset)
+    }
 
     /// A process table that reads no /proc: what the live run read comes from here.
     public func makeProcessTable() -> ProcessTable {
@@ -129,12 +133,13 @@ public final class RecordingPlayer {
                 pipeline.droppedFiles.record(file: file, path: $0, writer: program, subjects: subjects)
             }
         case .hash:
+            let time = try reader.u64("time")
             let file = FileID(device: try reader.u32("device"), inode: try reader.u64("inode"))
             let path = try reader.data("path")
             let failed = try reader.u8("outcome") != 0
             let text = try reader.string("outcome")
             pipeline.profiles.hasher.recorded(file: file, path: path, outcome: failed ? .failed(text) : .digest(text))
-            pipeline.applyProfileArrivals()
+            pipeline.applyProfileArrivals(at: time)
         case .end:
             end = try RecordingEnd(frame.payload)
         }

@@ -119,6 +119,15 @@ public final class RecordingWriter: @unchecked Sendable {
         frame(.record, bytes)
     }
 
+    /// Removes the file: the window it was for never opened.
+    public func discard() {
+        if fd >= 0 {
+            close(fd)
+            fd = -1
+        }
+        unlink(path)
+    }
+
     /// Writes the end frame, finishes the stream and syncs the file.
     public func finish(_ ending: Ending) -> Summary {
         var end = ByteWriter()

@@ -68,8 +68,9 @@ public final class Recordings: ProcessTableObserver {
     }
 
     /// An executable's hash, as it arrived (replay does not read the file again).
-    public func hash(file: FileID, path: [UInt8], outcome: ExecutableHasher.Outcome, slot: Int) {
+    public func hash(file: FileID, path: [UInt8], outcome: ExecutableHasher.Outcome, slot: Int, at time: UInt64) {
         var frame = ByteWriter()
+        frame.u64(time)
         frame.u32(file.device)
         frame.u64(file.inode)
         frame.data(path)

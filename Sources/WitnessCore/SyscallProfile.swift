@@ -26,7 +26,7 @@ public struct SyscallProfile: Sendable, Equatable {
     public func byName(in table: SyscallNumbers.Table) -> [(name: String, count: UInt64)] {
         var merged: [String: UInt64] = [:]
         for entry in counts where entry.table == table {
-            merged[SyscallNumbers.name(of: entry.number, in: table), default: 0] += entry.count
+            merged[SyscallNumbers.name(of: entry.number, in: table), default: 0] &+= entry.count
         }
         return merged.map { ($0.key, $0.value) }.sorted { $0.count != $1.count ? $0.count > $1.count : $0.name < $1.name }
     }

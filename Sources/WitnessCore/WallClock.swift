@@ -42,7 +42,10 @@ public struct WallClock: Sendable {
     }
 
     /// Appends `2026-05-11T21:57:09.123456789Z` for `epochNanoseconds` (UTC).
-    public static func appendRFC3339(_ epochNanoseconds: Int64, to writer: inout JSONWriter) {
+    public static func appendRFC3339(_ time: Int64, to writer: inout JSONWriter) {
+        // 1970 to 2262: what Int64 nanoseconds hold; a crafted timestamp (a recording)
+        // is clamped there rather than overflowing the arithmetic below.
+        let epochNanoseconds = min(max(time, 0), Int64.max - 1_000_000_000)
         let seconds = epochNanoseconds >= 0 ? epochNanoseconds / 1_000_000_000 : (epochNanoseconds - 999_999_999) / 1_000_000_000
         let nanos = Int(epochNanoseconds - seconds * 1_000_000_000)
         let days = Int(seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
@@ -59,6 +62,16 @@ public struct WallClock: Sendable {
     }
 
     /// Appends `21:57:09.123` (fractionDigits 3) or with nanoseconds (9).
+    /// `HH:MM:SS` and `digits` of fraction (UTC) of `epochNanoseconds`: the time of
+    /// day alert outputs and text lines start with. A time before 1970 (only a
+    /// crafted recording has one) is written as 1970's first instant.
+    public static func appendTimeOfDay(_ epochNanoseconds: Int64, digits: Int, to writer: inout JSONWriter) {
+        let epoch = max(epochNanoseconds, 0)
+        let seconds = epoch / 1_000_000_000
+        appendClock(
+            secondOfDay: Int(seconds % 86_400), nanos: Int(epoch % 1_000_000_000), fractionDigits: digits, to: &writer)
+    }
+
     public static func appendClock(secondOfDay: Int, nanos: Int, fractionDigits: Int, to writer: inout JSONWriter) {
         writer.padded(secondOfDay / 3600, width: 2)
         writer.byte(UInt8(ascii: ":"))

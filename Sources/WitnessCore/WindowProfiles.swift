@@ -70,17 +70,24 @@ public final class WindowProfiles {
 
     /// Asks for the hash of executable entry `entry` of `slot`'s profile.
     func requestHash(
-        slot: Int, entry: Int, file: FileID, changeTime: UInt64, path: [UInt8], pid: Int32, uid: UInt32, gid: UInt32
+        slot: Int, entry: Int, file: FileID, changeTime: UInt64, path: [UInt8], pid: Int32, uid: UInt32, gid: UInt32,
+        hostNamespace: Bool
     ) {
         let generation = generations[slot]
-        let accepted = hasher.request(file: file, changeTime: changeTime, path: path, pid: pid, uid: uid, gid: gid) {
+        let accepted = hasher.request(
+            file: file, changeTime: changeTime, path: path, pid: pid, uid: uid, gid: gid, hostNamespace: hostNamespace
+        ) {
             [arrivals, wake] outcome in
             arrivals.post(
                 Arrival(slot: slot, generation: generation, entry: entry, pid: pid, file: file, path: path, outcome: outcome))
             wake?()
         }
         if !accepted {
-            builders[slot]?.noteHash(.failed("too many programs waiting to be hashed"), entry: entry, header: Self.header(pid))
+            // As an arrival, so that a recording holds the refusal where it happened.
+            arrivals.post(
+                Arrival(
+                    slot: slot, generation: generation, entry: entry, pid: pid, file: file, path: path,
+                    outcome: .failed("too many programs waiting to be hashed")))
         }
     }
 
@@ -90,10 +97,11 @@ public final class WindowProfiles {
     public func applyArrivals(
         _ each: (FileID, [UInt8], ExecutableHasher.Outcome, Int) -> Void = { _, _, _, _ in }
     ) -> UInt64 {
-        let arrived = arrivals.take()
+        // An arrival for a window that has closed since (its slot's generation moved on) is dropped.
+        let arrived = arrivals.take().filter { $0.generation == generations[$0.slot] }
         for arrival in arrived { each(arrival.file, arrival.path, arrival.outcome, arrival.slot) }
         var touched: UInt64 = 0
-        for arrival in arrived where arrival.generation == generations[arrival.slot] {
+        for arrival in arrived {
             guard let builder = builders[arrival.slot] else { continue }
             builder.noteHash(arrival.outcome, entry: arrival.entry, header: Self.header(arrival.pid))
             if !builder.findings.isEmpty { touched |= 1 << UInt64(arrival.slot) }

@@ -58,6 +58,8 @@ public final class NodeKernel: @unchecked Sendable {
     /// compares with the work waiting for it.
     private let progress = Heartbeat()
     private let watchdog = Mutex(Watchdog())
+    /// Held while commands run: the consumer thread's, and once it stopped, a caller's.
+    private let executing = Mutex(())
     /// Kernel drop counters of each slot when its window opened.
     private var dropBaselines = [UInt64](repeating: 0, count: WindowTallies.slotCount)
     /// The cgroup id each slot watches, kept: the directory may be gone at close.
@@ -100,13 +102,13 @@ public final class NodeKernel: @unchecked Sendable {
         consumer = try RingBufferConsumer(
             probe: probe, onRecord: { pipeline.handle($0) },
             onBatchEnd: {
-                pipeline.flush()
+                pipeline.endBatch()
                 progress.beat()
             })
         (done, finished) = AsyncStream.makeStream(of: StopReason.self)
         consumer.onWake = { [unowned self] in
             self.runCommands()
-            self.pipeline.flush()  // and the executable hashes that arrived
+            self.pipeline.endBatch()  // and the executable hashes that arrived
         }
         let wake = ConsumerWake(consumer)
         pipeline.profiles.wake = { wake.ring() }
@@ -197,7 +199,8 @@ public final class NodeKernel: @unchecked Sendable {
         if accepted {
             consumer.wake()
         } else {
-            run(command, stopped: true)
+            // After the loop: run here, but never beside the consumer thread's last commands.
+            executing.withLock { _ in run(command, stopped: true) }
         }
     }
 
@@ -208,7 +211,9 @@ public final class NodeKernel: @unchecked Sendable {
             return state.commands
         }
         let stopped = mailbox.withLock { $0.stopped }
-        for command in commands { run(command, stopped: stopped) }
+        executing.withLock { _ in
+            for command in commands { run(command, stopped: stopped) }
+        }
         progress.beat()
     }
 
@@ -293,7 +298,8 @@ public final class NodeKernel: @unchecked Sendable {
             // Held to a baseline, an unhashed program is drift: worth a second's wait. Otherwise
             // a short one: the consumer thread serves every window.
             let wait = pipeline.profiles.builder(slot: slot)?.baseline == nil ? 200 : 1000
-            let profile = pipeline.finishProfile(slot: slot, syscalls: syscalls, waitMilliseconds: wait)
+            let closedAt = WallClock.bootNow()
+            let profile = pipeline.finishProfile(slot: slot, syscalls: syscalls, at: closedAt, waitMilliseconds: wait)
             pipeline.flush()
             watchedSlots.remove(slot)
             if watchedSlots.isEmpty && !stopped && !alwaysLinked { probe.unlink() }
@@ -304,7 +310,7 @@ public final class NodeKernel: @unchecked Sendable {
                 pipeline.stopRecording(recording)
                 summary = recording.finish(
                     RecordingWriter.Ending(
-                        startBootTime: openedAt[slot], endBootTime: WallClock.bootNow(), endReason: end.rawValue,
+                        startBootTime: openedAt[slot], endBootTime: closedAt, endReason: end.rawValue,
                         kernelDrops: drops, agentDrops: tally.agentDrops, syscalls: syscalls?.counts ?? [],
                         coverage: coverage))
                 recordings[slot] = nil

@@ -25,9 +25,10 @@ public struct WindowRecordings: Sendable {
         }
     }
 
-    /// The recording of `window`, created (older ones beyond `kept` removed first).
-    func start(window: WitnessWindow, clock: WallClock) throws(AgentError) -> RecordingWriter {
-        prune(leaving: max(kept - 1, 0))
+    /// The recording of `window`, created (older ones beyond `kept` removed first,
+    /// never one of `open`: recordings still being written).
+    func start(window: WitnessWindow, clock: WallClock, open: Set<String>) throws(AgentError) -> RecordingWriter {
+        prune(leaving: max(kept - 1, 0), sparing: open)
         var metadata = RecordingMetadata.live(
             clock: clock, subjectKind: window.subject.kind, subjectValue: window.subject.value,
             label: "window:\(window.id)", trialID: window.request.trialID, sostle: window.request.sostle,
@@ -43,8 +44,10 @@ public struct WindowRecordings: Sendable {
     }
 
     /// Removes the oldest recordings until at most `count` are left.
-    private func prune(leaving count: Int) {
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".wrec") }
+    private func prune(leaving count: Int, sparing open: Set<String>) {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter {
+            $0.hasSuffix(".wrec") && !open.contains("\(directory)/\($0)")
+        }
         guard names.count > count else { return }
         let dated = names.map { name -> (String, Date) in
             let path = "\(directory)/\(name)"

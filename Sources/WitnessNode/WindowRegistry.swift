@@ -70,7 +70,7 @@ public actor WindowRegistry {
                 throw WindowError(.notFound, "baseline: no closed window '\(WindowRequestParser.printable(reference))' on this node")
             }
             do { request.baseline = try ProfileReader.parse(Array(testimony.utf8)) } catch {
-                throw WindowError(.badRequest, "baseline: window \(reference): \(error.message)")
+                throw WindowError(.badRequest, "baseline: window \(WindowRequestParser.printable(reference)): \(error.message)")
             }
         }
         guard request.milliseconds > 0, request.milliseconds <= maxMilliseconds else {
@@ -97,7 +97,8 @@ public actor WindowRegistry {
                 throw WindowError(.badRequest, "recording is not available on this node")
             }
             do {
-                recording = try recordings.start(window: window, clock: kernel.clock)
+                let recordingNow = Set(windows.values.filter { $0.state == .open }.compactMap(\.recording))
+                recording = try recordings.start(window: window, clock: kernel.clock, open: recordingNow)
             } catch {
                 freeSlots.append(slot)
                 throw WindowError(.unavailable, error.message)
@@ -114,6 +115,7 @@ public actor WindowRegistry {
         } catch {
             streams.close(window: id, slot: slot)
             freeSlots.append(slot)
+            recording?.discard()
             throw WindowError(error.exitCode == 2 ? .notFound : .unavailable, error.message)
         }
         guard accepting else {
@@ -121,6 +123,7 @@ public actor WindowRegistry {
             _ = await kernel.detach(slot: slot, subject: subject)
             streams.close(window: id, slot: slot)
             freeSlots.append(slot)
+            recording?.discard()
             throw WindowError(.unavailable, "the agent is shutting down")
         }
         windows[id] = window
@@ -165,10 +168,8 @@ public actor WindowRegistry {
                 rules.append((rule.name, count))
             }
         }
-        if closing.driftAlerts > 0 {
-            alerts[window.request.driftPriority.severity, default: 0] += closing.driftAlerts
-            rules.append((DriftAlertWriter.ruleName, closing.driftAlerts))
-        }
+        DriftAlertWriter.tally(
+            closing.driftAlerts, priority: window.request.driftPriority, alerts: &alerts, rules: &rules)
         let testimony = Testimony(
             trialID: window.request.trialID, subjectKind: window.subject.kind, subjectValue: window.subject.value,
             startEpochNanoseconds: window.openedEpochNanoseconds, endEpochNanoseconds: endedAt,

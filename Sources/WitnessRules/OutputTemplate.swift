@@ -83,10 +83,7 @@ struct OutputTemplate {
             writer.raw("<NA>")
         case .number(let number):
             if field.id == .evtTime {
-                let seconds = number / 1_000_000_000
-                WallClock.appendClock(
-                    secondOfDay: Int(seconds % 86_400), nanos: Int(number % 1_000_000_000), fractionDigits: 9,
-                    to: &writer)
+                WallClock.appendTimeOfDay(number, digits: 9, to: &writer)
             } else {
                 writer.integer(number)
             }

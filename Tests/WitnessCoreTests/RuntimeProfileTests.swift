@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import Testing
 import WitnessCore
+import WitnessTestSupport
 
 /// The profile's bounds, its JSON read back, drift between two profiles, the seccomp
 /// export, and the recording format, without the kernel.
@@ -297,6 +298,72 @@ struct HostileProfileTests {
             Issue.record("a flood of queued reads was accepted")
         } catch {
             #expect(error.message.contains("/proc reads never asked for"), "\(error.message)")
+        }
+    }
+}
+
+/// A recording is untrusted: records and side frames mutated at seeded random bytes
+/// are played through the whole pipeline (events as JSON, profiles, a baseline), and
+/// nothing traps; every line written stays valid JSON.
+struct ReplayFuzzTests {
+    @Test func mutatedRecordsAndFramesNeverCrashTheReplay() throws {
+        var generator = SeededGenerator(seed: 0xF00D_5EED_0013)
+        let valid: [[UInt8]] = [
+            RecordFixture.exec(filename: "/usr/bin/curl", argv: ["curl", "-s", "http://10.0.0.1/"]).bytes,
+            RecordFixture.open(path: Array("/etc/shadow".utf8), flags: 0o1101, result: 3).bytes,
+            RecordFixture.connect(sockaddr: RecordFixture.sockaddrIPv4(10, 0, 0, 1, port: 443), local: [10, 0, 0, 2], localPort: 4000).bytes,
+            RecordFixture.connect(sockaddr: RecordFixture.sockaddrIPv6(Array(repeating: 0, count: 15) + [1], port: 53)).bytes,
+        ]
+        var snapshot = ByteWriter()
+        ProcessRecord(pid: 4242, ppid: 1, name: Array("cat".utf8), exePath: Array("/usr/bin/cat".utf8), argv: Array("cat\0x\0".utf8))
+            .encode(into: &snapshot)
+        for round in 0..<20 {
+            let path = "/tmp/witness-fuzz-\(UUID().uuidString.prefix(8)).wrec"
+            defer { unlink(path) }
+            let writer = try RecordingWriter(
+                path: path, subjects: ~0, maxBytes: 1 << 30,
+                metadata: [("hostname", "fuzz"), ("clockOffset", String(Int64.random(in: .min ... .max, using: &generator)))])
+            var baseline = RuntimeProfile()
+            baseline.syscalls = ["read": 1]
+            writer.baseline(baseline, priority: .warning)
+            for _ in 0..<200 {
+                var bytes = valid[Int.random(in: 0..<valid.count, using: &generator)]
+                for _ in 0..<Int.random(in: 1...6, using: &generator) {
+                    bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+                }
+                bytes.withUnsafeBytes { writer.record($0, subjects: 1) }
+                if Int.random(in: 0..<10, using: &generator) == 0 {
+                    var side = snapshot.bytes
+                    side[Int.random(in: 0..<side.count, using: &generator)] ^= UInt8.random(in: 1...255, using: &generator)
+                    let kinds: [RecordingFormat.Kind] = [.snapshot, .procRead, .identity, .written, .hash, .forget]
+                    writer.frame(kinds[Int.random(in: 0..<kinds.count, using: &generator)], side)
+                }
+            }
+            _ = writer.finish(
+                .init(startBootTime: 0, endBootTime: .max, endReason: "elapsed", kernelDrops: 0, agentDrops: 0, syscalls: []))
+
+            let output = "/tmp/witness-fuzz-out-\(UUID().uuidString.prefix(8))"
+            defer { unlink(output) }
+            let sink = try OutputSink.appending(to: output)
+            let player = try RecordingPlayer(path: path)
+            let identities = CgroupIdentities(mountPoint: nil)
+            let pipeline = EventPipeline(
+                sink: sink, format: .json, printsEvents: true, hostname: Array("fuzz".utf8), clock: player.clock,
+                processes: player.makeProcessTable(), identities: identities)
+            pipeline.profiles.replaying()
+            player.beginProfile(pipeline)
+            do {
+                try player.play(into: pipeline, identities: identities)
+            } catch {
+                #expect(!error.message.contains("\n"), "round \(round): \(error.message)")
+            }
+            _ = pipeline.finishProfile(slot: player.slot, syscalls: nil, at: .max)
+            pipeline.flush()
+            sink.sync()
+            let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+            for line in text.split(separator: "\n") {
+                #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil, "round \(round): \(line.prefix(200))")
+            }
         }
     }
 }

@@ -46,8 +46,9 @@ struct {
  * reported once, not per datagram. LRU: a flood of destinations forgets the oldest
  * (which are then reported again, never missed). */
 struct witness_datagram_peer {
-    __u64 socket;                      /* the struct sock's address */
-    __u8 address[WITNESS_PEER_ADDR];   /* the sockaddr as sent (family, port, address) */
+    __u64 socket;                      /* the socket's inode number: unique while it lives, never an address reused */
+    __u64 subjects;                    /* the windows that saw it: a new window reports its first send again */
+    __u8 address[WITNESS_PEER_ADDR];   /* family, port and address as sent; padding and flow info zeroed */
 };
 
 struct {

@@ -206,14 +206,25 @@ static __always_inline void network__send_to(struct witness_call *call, int fd, 
         network__connect(call, fd, addr, len, how | WITNESS_FLAG_FASTOPEN);
         return;
     }
-    struct sock *sk = fd__socket(fd__file(fd));
+    struct file *file = fd__file(fd);
+    struct sock *sk = fd__socket(file);
     if (!sk || BPF_CORE_READ(sk, sk_type) != WITNESS_SOCK_DGRAM)
         return;
     struct witness_datagram_peer peer = {};
-    peer.socket = (__u64)sk;
+    peer.socket = BPF_CORE_READ(file, f_inode, i_ino);
+    peer.subjects = call->subjects;
     __u32 kept = len > WITNESS_PEER_ADDR ? WITNESS_PEER_ADDR : (__u32)len;
     if (kept == 0 || bpf_probe_read_user(peer.address, kept, (void *)addr))
         return;
+    /* The same destination is the same key whatever the caller left in the padding:
+     * sockaddr_in's sin_zero, sockaddr_in6's flow info and scope id. */
+    __u16 family = *(__u16 *)peer.address;
+    if (family == WITNESS_AF_INET) {
+        __builtin_memset(&peer.address[8], 0, WITNESS_PEER_ADDR - 8);
+    } else if (family == WITNESS_AF_INET6) {
+        __builtin_memset(&peer.address[4], 0, 4);
+        __builtin_memset(&peer.address[24], 0, WITNESS_PEER_ADDR - 24);
+    }
     __u8 seen = 1;
     if (bpf_map_update_elem(&witness_datagram_peers, &peer, &seen, BPF_NOEXIST) != 0)
         return; /* reported already (or the map refused: then as if reported) */
