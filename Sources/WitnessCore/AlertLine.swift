@@ -6,9 +6,9 @@
 ///
 /// and, in text, `HH:MM:SS.mmm Priority <text> (rule: NAME)`. The caller writes the
 /// output text and the fields between the pieces.
-public enum AlertLine {
+package enum AlertLine {
     /// Everything up to the output text (which the caller writes escaped, then `closeOutput`).
-    public static func appendHead(epoch: Int64, rule: String, priority: Priority, to writer: inout JSONWriter) {
+    package static func appendHead(epoch: Int64, rule: String, priority: Priority, to writer: inout JSONWriter) {
         writer.byte(UInt8(ascii: "{"))
         writer.key("time")
         WallClock.appendQuotedRFC3339(epoch, to: &writer)
@@ -27,14 +27,14 @@ public enum AlertLine {
     }
 
     /// Ends the output text and opens `output_fields`.
-    public static func closeOutput(to writer: inout JSONWriter) {
+    package static func closeOutput(to writer: inout JSONWriter) {
         writer.raw("\",")
         writer.key("output_fields")
         writer.byte(UInt8(ascii: "{"))
     }
 
     /// Ends `output_fields`; tags, subjects, hostname, uuid; the line's end.
-    public static func appendTail(
+    package static func appendTail(
         tags: [String], subjects: UInt64, labels: SubjectLabels, hostname: [UInt8], identifiers: inout LineIdentifiers,
         to writer: inout JSONWriter
     ) {
@@ -57,7 +57,7 @@ public enum AlertLine {
     }
 
     /// The text form's start: `HH:MM:SS.mmm Priority ` (the priority coloured on a terminal).
-    public static func appendTextHead(epoch: Int64, priority: Priority, colour: Bool, to writer: inout JSONWriter) {
+    package static func appendTextHead(epoch: Int64, priority: Priority, colour: Bool, to writer: inout JSONWriter) {
         WallClock.appendTimeOfDay(epoch, digits: 3, to: &writer)
         writer.byte(UInt8(ascii: " "))
         if colour { writer.raw(EventTextFormatter.colourCode(priority.severity)) }
@@ -67,7 +67,7 @@ public enum AlertLine {
     }
 
     /// The text form's end: ` (rule: NAME)` and the line's end.
-    public static func appendTextTail(rule: String, to writer: inout JSONWriter) {
+    package static func appendTextTail(rule: String, to writer: inout JSONWriter) {
         writer.raw(" (rule: ")
         writer.escaped(rule)
         writer.raw(")\n")

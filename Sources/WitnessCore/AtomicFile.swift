@@ -3,9 +3,9 @@ import Glibc
 /// Replacing a small file whole (a window's journal entry, the spool's cursor):
 /// written aside to `path.new`, synced, renamed over `path`, so that a crash leaves
 /// the old content or the new, never half of each.
-public enum AtomicFile {
+package enum AtomicFile {
     /// False when any step failed: the old content stands, the aside file is gone.
-    public static func replace(_ path: String, with bytes: UnsafeRawBufferPointer) -> Bool {
+    package static func replace(_ path: String, with bytes: UnsafeRawBufferPointer) -> Bool {
         let temporary = asidePath(path)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return false }
@@ -18,5 +18,5 @@ public enum AtomicFile {
     }
 
     /// Where `replace` writes before renaming (a crash may leave one behind).
-    public static func asidePath(_ path: String) -> String { path + ".new" }
+    package static func asidePath(_ path: String) -> String { path + ".new" }
 }

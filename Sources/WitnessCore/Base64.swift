@@ -1,7 +1,7 @@
 /// A minimal standard-alphabet base64 decoder for what the build embeds in the
 /// binary (the BPF object, the default rules): no Foundation in the startup path.
-public enum Base64 {
-    public static func decode(_ text: String) -> [UInt8] {
+package enum Base64 {
+    package static func decode(_ text: String) -> [UInt8] {
         var table = [UInt8](repeating: 0xFF, count: 256)
         for (index, char) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() {
             table[Int(char)] = UInt8(index)

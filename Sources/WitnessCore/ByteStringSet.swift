@@ -1,17 +1,17 @@
 /// A set of byte strings asked about borrowed bytes (a record's path) without
 /// copying them: the common case, a name already in the set, allocates nothing.
 /// Indices are stable, in insertion order.
-public struct ByteStringSet {
+package struct ByteStringSet {
     private var indexByHash: [Int: Int32] = [:]
-    public private(set) var elements: [[UInt8]] = []
+    package private(set) var elements: [[UInt8]] = []
 
-    public init() {}
+    package init() {}
 
-    public var count: Int { elements.count }
+    package var count: Int { elements.count }
 
     /// The index of `bytes`, inserting a copy unless the set already holds `limit`
     /// strings (then nil, and nothing is inserted).
-    public mutating func insert(_ bytes: UnsafeBufferPointer<UInt8>, limit: Int) -> (index: Int, inserted: Bool)? {
+    package mutating func insert(_ bytes: UnsafeBufferPointer<UInt8>, limit: Int) -> (index: Int, inserted: Bool)? {
         var key = Self.key(bytes)
         // Open addressing over the hash values: a collision moves to the next key.
         while let index = indexByHash[key] {
@@ -24,11 +24,11 @@ public struct ByteStringSet {
         return (elements.count - 1, true)
     }
 
-    public mutating func insert(_ bytes: [UInt8], limit: Int) -> (index: Int, inserted: Bool)? {
+    package mutating func insert(_ bytes: [UInt8], limit: Int) -> (index: Int, inserted: Bool)? {
         bytes.withUnsafeBufferPointer { insert($0, limit: limit) }
     }
 
-    public func contains(_ bytes: [UInt8]) -> Bool {
+    package func contains(_ bytes: [UInt8]) -> Bool {
         bytes.withUnsafeBufferPointer { bytes in
             var key = Self.key(bytes)
             while let index = indexByHash[key] {

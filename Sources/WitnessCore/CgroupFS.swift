@@ -4,15 +4,15 @@ import Glibc
 /// /proc/self/mountinfo: /sys/fs/cgroup on a unified host, /sys/fs/cgroup/unified on
 /// a hybrid one), what id a cgroup has (its inode number, the id the kernel's
 /// bpf_get_current_cgroup_id returns), and which processes are in it.
-public struct CgroupFS: Sendable {
-    public let mountPoint: String
+package struct CgroupFS: Sendable {
+    package let mountPoint: String
 
-    public init(mountPoint: String) {
+    package init(mountPoint: String) {
         self.mountPoint = mountPoint
     }
 
     /// Finds the cgroup2 mount.
-    public static func detect(mountInfo: String = "/proc/self/mountinfo") throws(AgentError) -> CgroupFS {
+    package static func detect(mountInfo: String = "/proc/self/mountinfo") throws(AgentError) -> CgroupFS {
         guard let text = ProcFiles.read(mountInfo, limit: 1 << 20) else {
             throw AgentError.runtime("cannot read \(mountInfo)")
         }
@@ -48,7 +48,7 @@ public struct CgroupFS: Sendable {
     /// The directory of cgroup `path`: a filesystem path under the mount point, or a
     /// path inside the hierarchy as /proc/PID/cgroup shows it (`/kubepods/...`).
     /// - Throws: `AgentError.usage` when no such cgroup exists.
-    public func directory(for path: String) throws(AgentError) -> String {
+    package func directory(for path: String) throws(AgentError) -> String {
         let candidates = path.hasPrefix(mountPoint + "/") || path == mountPoint
             ? [path] : [path, mountPoint + (path.hasPrefix("/") ? "" : "/") + path]
         for candidate in candidates where access(candidate + "/cgroup.procs", F_OK) == 0 {
@@ -58,13 +58,13 @@ public struct CgroupFS: Sendable {
     }
 
     /// `directory` as a path inside the hierarchy (`/trial`, `/` for the root).
-    public func relativePath(of directory: String) -> String {
+    package func relativePath(of directory: String) -> String {
         let tail = directory.hasPrefix(mountPoint) ? String(directory.dropFirst(mountPoint.count)) : directory
         return tail.isEmpty ? "/" : tail
     }
 
     /// The cgroup id of the directory `directory`.
-    public func id(ofDirectory directory: String) throws(AgentError) -> UInt64 {
+    package func id(ofDirectory directory: String) throws(AgentError) -> UInt64 {
         var info = stat()
         guard stat(directory, &info) == 0 else {
             throw AgentError.usage("cannot stat cgroup \(directory): \(String(cString: strerror(errno)))")
@@ -73,7 +73,7 @@ public struct CgroupFS: Sendable {
     }
 
     /// Every process in `directory` and the cgroups below it.
-    public func processes(inDirectory directory: String) -> [Int32] {
+    package func processes(inDirectory directory: String) -> [Int32] {
         var pids: [Int32] = []
         if let procs = ProcFiles.read(directory + "/cgroup.procs", limit: 1 << 20) {
             for line in procs.split(separator: UInt8(ascii: "\n")) {

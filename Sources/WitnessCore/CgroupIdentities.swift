@@ -8,17 +8,17 @@ import Glibc
 ///     .../kubepods-burstable-pod<uid with _>.slice/cri-containerd-<64 hex>.scope   systemd driver
 ///     .../kubepods/burstable/pod<uid>/<64 hex>                                     cgroupfs driver
 ///     .../docker-<64 hex>.scope, crio-<64 hex>.scope, libpod-<64 hex>.scope, docker/<64 hex>
-public struct CgroupIdentity: Equatable, Sendable {
-    public var containerID: [UInt8]?
-    public var podUID: [UInt8]?
+package struct CgroupIdentity: Equatable, Sendable {
+    package var containerID: [UInt8]?
+    package var podUID: [UInt8]?
 
-    public init(containerID: [UInt8]? = nil, podUID: [UInt8]? = nil) {
+    package init(containerID: [UInt8]? = nil, podUID: [UInt8]? = nil) {
         self.containerID = containerID
         self.podUID = podUID
     }
 
     /// Parses a cgroup path.
-    public init(path: String) {
+    package init(path: String) {
         for component in path.split(separator: "/") {
             if let id = Self.containerID(in: component) { containerID = Array(id.prefix(12).utf8) }
             if let uid = Self.podUID(in: component) { podUID = Array(uid.utf8) }
@@ -30,7 +30,7 @@ public struct CgroupIdentity: Equatable, Sendable {
     }
 
     /// The full 64-hex container id a cgroup directory name carries, if any.
-    public static func containerID(in component: Substring) -> Substring? {
+    package static func containerID(in component: Substring) -> Substring? {
         var name = component
         if name.hasSuffix(".scope") { name = name.dropLast(6) }
         for prefix in ["cri-containerd-", "docker-", "crio-", "libpod-", "containerd-"] where name.hasPrefix(prefix) {
@@ -40,7 +40,7 @@ public struct CgroupIdentity: Equatable, Sendable {
     }
 
     /// The pod UID (dashed) a cgroup directory name carries, if any.
-    public static func podUID(in component: Substring) -> String? {
+    package static func podUID(in component: Substring) -> String? {
         // The last "pod": systemd slices spell "kubepods-burstable-pod<uid>".
         guard let range = component.ranges(of: "pod").last else { return nil }
         var uid = component[range.upperBound...]
@@ -63,16 +63,16 @@ extension Substring {
 /// back — one system call pair, precise even for a container created a moment ago.
 /// Where that is refused, the cgroup v2 tree is walked for the directory with that
 /// inode, at most once a second, so a burst of events from a new cgroup costs one walk.
-public final class CgroupIdentities {
+package final class CgroupIdentities {
     private var known: [UInt64: CgroupIdentity] = [:]
     private let mountPoint: String?
     private let mountFD: Int32
     private var lastWalk: UInt64 = 0
     /// Pod metadata (node mode with Kubernetes API access); nil leaves it `<NA>`.
-    public var pods: (any PodMetadataSource)?
+    package var pods: (any PodMetadataSource)?
     private static let host = CgroupIdentity()
 
-    public init(mountPoint: String?) {
+    package init(mountPoint: String?) {
         self.mountPoint = mountPoint
         mountFD = mountPoint.map { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
     }
@@ -82,7 +82,7 @@ public final class CgroupIdentities {
     }
 
     /// The pod (and container) a cgroup belongs to, when the metadata source knows it.
-    public func pod(of cgroupID: UInt64) -> (pod: PodMetadata, container: PodMetadata.Container?)? {
+    package func pod(of cgroupID: UInt64) -> (pod: PodMetadata, container: PodMetadata.Container?)? {
         guard let pods else { return nil }
         let identity = identity(of: cgroupID)
         guard let uid = identity.podUID, let pod = pods.pod(uid: uid) else { return nil }
@@ -90,14 +90,14 @@ public final class CgroupIdentities {
     }
 
     /// Told of each identity handed out (a recording keeps them for replay).
-    public var onIdentity: ((UInt64, CgroupIdentity) -> Void)?
+    package var onIdentity: ((UInt64, CgroupIdentity) -> Void)?
 
     /// Makes `cgroupID` known as `identity` (replay: what the recording says).
-    public func seed(_ cgroupID: UInt64, _ identity: CgroupIdentity) {
+    package func seed(_ cgroupID: UInt64, _ identity: CgroupIdentity) {
         known[cgroupID] = identity
     }
 
-    public func identity(of cgroupID: UInt64) -> CgroupIdentity {
+    package func identity(of cgroupID: UInt64) -> CgroupIdentity {
         let identity = resolve(cgroupID)
         onIdentity?(cgroupID, identity)
         return identity

@@ -2,17 +2,17 @@
 /// more than was witnessed: the limits of this kernel and of Witness itself, and
 /// which of them the subject actually used (known from its syscall profile, which
 /// counts every syscall whether or not it was decoded).
-public struct Coverage: Sendable, Equatable {
+package struct Coverage: Sendable, Equatable {
     /// Something not observed, and the syscalls whose use means the subject went there.
-    public struct BlindSpot: Sendable, Equatable {
-        public var description: String
+    package struct BlindSpot: Sendable, Equatable {
+        package var description: String
         /// Using any of these (by name, either table) is using the blind spot.
-        public var syscalls: [String]
+        package var syscalls: [String]
         /// Whether a subject using it makes the window incomplete (false: a known,
         /// partial limit that the rules are written around).
-        public var makesIncomplete: Bool
+        package var makesIncomplete: Bool
 
-        public init(_ description: String, syscalls: [String], makesIncomplete: Bool) {
+        package init(_ description: String, syscalls: [String], makesIncomplete: Bool) {
             self.description = description
             self.syscalls = syscalls
             self.makesIncomplete = makesIncomplete
@@ -20,24 +20,24 @@ public struct Coverage: Sendable, Equatable {
     }
 
     /// What this kernel and configuration do not let Witness see.
-    public var unobserved: [String]
+    package var unobserved: [String]
     /// Of those, what the subject used in this window and so was not witnessed.
-    public var usedUnobserved: [String]
+    package var usedUnobserved: [String]
 
-    public init(unobserved: [String] = [], usedUnobserved: [String] = []) {
+    package init(unobserved: [String] = [], usedUnobserved: [String] = []) {
         self.unobserved = unobserved
         self.usedUnobserved = usedUnobserved
     }
 
     /// Limits of Witness on every kernel.
-    public static let inherent: [BlindSpot] = [
+    package static let inherent: [BlindSpot] = [
         BlindSpot(
             "io_uring operation results (submissions are reported, completions and reads/writes are not)",
             syscalls: ["io_uring_setup", "io_uring_enter"], makesIncomplete: false)
     ]
 
     /// The coverage of a window over `spots`, given what the subject did.
-    public static func assess(_ spots: [BlindSpot], profile: SyscallProfile?) -> Coverage {
+    package static func assess(_ spots: [BlindSpot], profile: SyscallProfile?) -> Coverage {
         var used: [String] = []
         if let profile {
             var names = Set<String>()
@@ -50,7 +50,7 @@ public struct Coverage: Sendable, Equatable {
     }
 
     /// `{"unobserved":[...],"usedUnobserved":[...]}`
-    public func appendJSON(to writer: inout JSONWriter) {
+    package func appendJSON(to writer: inout JSONWriter) {
         writer.raw("{\"unobserved\":[")
         for (index, text) in unobserved.enumerated() {
             if index > 0 { writer.byte(UInt8(ascii: ",")) }

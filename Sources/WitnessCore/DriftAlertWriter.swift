@@ -3,12 +3,12 @@
 /// subjects, hostname, uuid) — so that every consumer of alerts takes drift too.
 /// The rule name is fixed (`Drift from baseline profile`); its priority is the
 /// window's (default Warning).
-public struct DriftAlertWriter {
-    public static let ruleName = "Drift from baseline profile"
+package struct DriftAlertWriter {
+    package static let ruleName = "Drift from baseline profile"
 
     /// Adds a window's `count` drift alerts to its alerts by class and by rule, as a
     /// testimony counts them.
-    public static func tally(
+    package static func tally(
         _ count: Int, priority: Priority, alerts: inout [SeverityClass: Int], rules: inout [(String, Int)]
     ) {
         guard count > 0 else { return }
@@ -20,13 +20,13 @@ public struct DriftAlertWriter {
     private let clock: WallClock
     private var identifiers = LineIdentifiers()
 
-    public init(hostname: [UInt8], clock: WallClock) {
+    package init(hostname: [UInt8], clock: WallClock) {
         self.hostname = hostname
         self.clock = clock
     }
 
     /// One line for `finding` of the window in `slot`, seen at `timestamp` (boot time).
-    public mutating func write(
+    package mutating func write(
         _ finding: DriftFinding, priority: Priority, timestamp: UInt64, slot: Int, process: ProcessRecord?,
         labels: SubjectLabels, format: OutputFormat, colour: Bool = false, into writer: inout JSONWriter
     ) {

@@ -1,7 +1,7 @@
 /// Something a subject did in its window that its baseline profile lacks: the
 /// makings of one `Drift from baseline profile` alert.
-public struct DriftFinding: Sendable, Equatable {
-    public enum Kind: String, Sendable, CaseIterable {
+package struct DriftFinding: Sendable, Equatable {
+    package enum Kind: String, Sendable, CaseIterable {
         /// A program run under a path the baseline never ran.
         case executable
         /// Code mapped from a file the baseline never mapped (LD_PRELOAD, dlopen, ld.so's target).
@@ -25,14 +25,14 @@ public struct DriftFinding: Sendable, Equatable {
         case capabilities = "capabilities gained"
     }
 
-    public var kind: Kind
+    package var kind: Kind
     /// What is new, as the alert names it.
-    public var item: String
+    package var item: String
     /// The process that did it (0 when found at close, from the kernel's counts).
-    public var pid: Int32
-    public var syscall: Syscall
+    package var pid: Int32
+    package var syscall: Syscall
 
-    public init(kind: Kind, item: String, pid: Int32, syscall: Syscall) {
+    package init(kind: Kind, item: String, pid: Int32, syscall: Syscall) {
         self.kind = kind
         self.item = item
         self.pid = pid
@@ -41,27 +41,27 @@ public struct DriftFinding: Sendable, Equatable {
 }
 
 /// A locked profile prepared for lookups: what a window is held to.
-public struct ProfileBaseline: Sendable {
-    public var executablePaths: Set<[UInt8]>
-    public var libraryPaths: Set<[UInt8]>
-    public var hashes: Set<String>
+package struct ProfileBaseline: Sendable {
+    package var executablePaths: Set<[UInt8]>
+    package var libraryPaths: Set<[UInt8]>
+    package var hashes: Set<String>
     /// The contents each path ran with: a baseline program copied over another's
     /// name is new content there.
-    public var hashesByPath: [[UInt8]: Set<String>]
-    public var syscalls: Set<String>
-    public var compatSyscalls: Set<String>
+    package var hashesByPath: [[UInt8]: Set<String>]
+    package var syscalls: Set<String>
+    package var compatSyscalls: Set<String>
     /// Directories the baseline wrote files in (a collapsed `dir/` entry counts as `dir`).
-    public var writtenDirectories: Set<String>
-    public var endpoints: Set<String>
-    public var listeners: Set<String>
-    public var users: Set<UInt32>
-    public var groups: Set<UInt32>
+    package var writtenDirectories: Set<String>
+    package var endpoints: Set<String>
+    package var listeners: Set<String>
+    package var users: Set<UInt32>
+    package var groups: Set<UInt32>
     /// `call(arguments)` of each identity change, whatever its result.
-    public var changes: Set<String>
+    package var changes: Set<String>
     /// `program: CAP_A CAP_B` of each capability gain.
-    public var gains: Set<String>
+    package var gains: Set<String>
 
-    public init(_ profile: RuntimeProfile) {
+    package init(_ profile: RuntimeProfile) {
         executablePaths = Set(profile.executables.map { Array($0.path.utf8) })
         libraryPaths = Set(profile.libraries.map { Array($0.path.utf8) })
         hashes = Set((profile.executables + profile.libraries).compactMap(\.sha256))
@@ -83,13 +83,13 @@ public struct ProfileBaseline: Sendable {
 
     /// Whether content `hex` is known at `path`: among the contents the baseline ran
     /// there, or, for a path it never ran (itself drift), among any it ran.
-    public func allows(_ hex: String, at path: [UInt8]) -> Bool {
+    package func allows(_ hex: String, at path: [UInt8]) -> Bool {
         if let known = hashesByPath[path] { return known.contains(hex) }
         return hashes.contains(hex)
     }
 
     /// The directory a profile's written entry stands for.
-    public static func directory(of entry: String) -> String {
+    package static func directory(of entry: String) -> String {
         var bytes = Array(entry.utf8)
         if bytes.last == UInt8(ascii: "/") {
             if bytes.count > 1 { bytes.removeLast() }
@@ -100,7 +100,7 @@ public struct ProfileBaseline: Sendable {
 
     /// Everything in `profile` this baseline lacks: what `profile diff` prints and what
     /// a live window would have alerted on.
-    public func drift(of profile: RuntimeProfile) -> [DriftFinding] {
+    package func drift(of profile: RuntimeProfile) -> [DriftFinding] {
         var findings: [DriftFinding] = []
         var said = Set<String>()
         func add(_ kind: DriftFinding.Kind, _ item: String) {

@@ -15,7 +15,7 @@
 /// Used on the consumer thread only. Bounded: entries are hashes (seeded per run, so a subject cannot aim collisions),
 /// at most `capacity` of them; one pushed out to make room is a loss for the windows
 /// that wrote it, counted like any other.
-public final class DroppedFiles {
+package final class DroppedFiles {
     private struct Entry {
         var subjects: UInt64
         var writer: Int32
@@ -25,18 +25,18 @@ public final class DroppedFiles {
     /// The writers' executable paths, interned; index -1 is an unknown writer.
     private var writers: [[UInt8]] = []
     private var writerIndex: [[UInt8]: Int32] = [:]
-    public let capacity: Int
+    package let capacity: Int
     private let writerCapacity = 1024
 
-    public init(capacity: Int = 65_536) {
+    package init(capacity: Int = 65_536) {
         self.capacity = capacity
     }
 
-    public var count: Int { entries.count }
+    package var count: Int { entries.count }
 
     /// Records that `subjects` wrote the file `file` (when known) named `path`, with
     /// the program at `writer`. Returns the subjects of entries forgotten to make room.
-    public func record(
+    package func record(
         file: FileID, path: UnsafeBufferPointer<UInt8>, writer: [UInt8], subjects: UInt64
     ) -> UInt64 {
         guard subjects != 0 else { return 0 }
@@ -48,18 +48,18 @@ public final class DroppedFiles {
 
     /// The program that wrote `file` for one of `subjects` during their windows, or
     /// nil; an empty path for a writer Witness could not name.
-    public func writer(of file: FileID, subjects: UInt64) -> [UInt8]? {
+    package func writer(of file: FileID, subjects: UInt64) -> [UInt8]? {
         file.isNone ? nil : writer(key: Self.key(file), subjects: subjects)
     }
 
     /// The same, by name.
-    public func writer(of path: UnsafeBufferPointer<UInt8>, subjects: UInt64) -> [UInt8]? {
+    package func writer(of path: UnsafeBufferPointer<UInt8>, subjects: UInt64) -> [UInt8]? {
         path.isEmpty ? nil : writer(key: Self.key(path), subjects: subjects)
     }
 
     /// Forgets what `slot` wrote: its window ended, and a later window in the same
     /// slot starts with nothing dropped.
-    public func forget(slot: Int) {
+    package func forget(slot: Int) {
         let bit: UInt64 = 1 << UInt64(slot)
         for (key, entry) in entries where entry.subjects & bit != 0 {
             if entry.subjects == bit { entries.removeValue(forKey: key) } else { entries[key]!.subjects &= ~bit }

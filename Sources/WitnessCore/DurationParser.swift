@@ -1,9 +1,9 @@
 /// Parses window durations as written on a command line or in an API request:
 /// `60s`, `5m`, `1h30m`, `500ms`, or a bare number of seconds.
-public enum DurationParser {
+package enum DurationParser {
     /// Milliseconds in `text`.
     /// - Throws: `AgentError.usage` naming the text when it is not a positive duration.
-    public static func milliseconds(_ text: String) throws(AgentError) -> Int {
+    package static func milliseconds(_ text: String) throws(AgentError) -> Int {
         let bad = AgentError.usage("bad duration '\(text)': use a positive number with a unit, like 60s, 5m, 1h or 500ms")
         if let seconds = Int(text) {
             guard seconds > 0 else { throw bad }
@@ -48,7 +48,7 @@ public enum DurationParser {
     }
 
     /// Bytes in a size such as `8M`, `256K`, `1G` or a plain number of bytes.
-    public static func bytes(_ text: String) throws(AgentError) -> Int {
+    package static func bytes(_ text: String) throws(AgentError) -> Int {
         let bad = AgentError.usage("bad size '\(text)': use a number of bytes or K, M, G (like 8M)")
         guard let last = text.last else { throw bad }
         var multiplier = 1

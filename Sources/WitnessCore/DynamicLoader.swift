@@ -3,10 +3,10 @@
 /// rule on "run from /dev/shm" would see ld.so. This reads the loader's own command
 /// line the way the loader does (glibc's and musl's options), so that the target
 /// counts as what was run (`proc.exe_loader_target`).
-public enum DynamicLoader {
+package enum DynamicLoader {
     /// Whether `path` names a dynamic loader: `ld-linux*.so*`, `ld-musl-*.so*`,
     /// `ld64.so*` or `ld.so`, in any directory.
-    public static func isLoader(_ path: some Collection<UInt8>) -> Bool {
+    package static func isLoader(_ path: some Collection<UInt8>) -> Bool {
         let name = path.split(separator: slash, omittingEmptySubsequences: false).last.map(Array.init) ?? []
         if name.elementsEqual("ld.so".utf8) { return true }
         let contains = { (needle: String) in
@@ -28,7 +28,7 @@ public enum DynamicLoader {
     /// a bare name is looked for in `--library-path` (its first directory) by the
     /// loader, or in LD_LIBRARY_PATH and the loader cache, which Witness does not
     /// read: then the bare name. Empty when the loader runs nothing (`--help`).
-    public static func target(argv: [UInt8], cwd: [UInt8]) -> [UInt8] {
+    package static func target(argv: [UInt8], cwd: [UInt8]) -> [UInt8] {
         let arguments = argv.split(separator: 0, omittingEmptySubsequences: false).dropFirst()
         var index = arguments.startIndex
         var libraryPath: ArraySlice<UInt8>?

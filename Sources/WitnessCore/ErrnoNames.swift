@@ -1,7 +1,7 @@
 /// Linux errno names, for Falco's `evt.res` ("ENOENT" where Falco prints it).
-public enum ErrnoNames {
+package enum ErrnoNames {
     /// The name of errno `code`, or nil when it has none here.
-    public static func name(_ code: Int64) -> StaticString? {
+    package static func name(_ code: Int64) -> StaticString? {
         guard code > 0, code < Int64(table.count) else { return nil }
         let name = table[Int(code)]
         return name.utf8CodeUnitCount == 0 ? nil : name

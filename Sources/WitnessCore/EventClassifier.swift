@@ -1,7 +1,7 @@
 /// What the pipeline asks of a rules engine, so that WitnessCore does not depend on
 /// one: classify an event, then either write the Falco alert lines of the rules it
 /// fired, or mark the event's own line with the most severe of them.
-public protocol EventClassifier: AnyObject {
+package protocol EventClassifier: AnyObject {
     /// Evaluates the rules for `event`; returns how many fired. The matches are kept
     /// until the next call, for `writeAlerts` and `lastMark`. `droppedFiles` answers
     /// who wrote a file during the window (`fd.writer`).
@@ -27,13 +27,13 @@ public protocol EventClassifier: AnyObject {
 }
 
 /// A rule that fired, as an event line shows it.
-public struct AlertMark: Sendable {
-    public var rule: String
-    public var priority: StaticString
-    public var severity: SeverityClass
-    public var count: Int
+package struct AlertMark: Sendable {
+    package var rule: String
+    package var priority: StaticString
+    package var severity: SeverityClass
+    package var count: Int
 
-    public init(rule: String, priority: StaticString, severity: SeverityClass, count: Int) {
+    package init(rule: String, priority: StaticString, severity: SeverityClass, count: Int) {
         self.rule = rule
         self.priority = priority
         self.severity = severity

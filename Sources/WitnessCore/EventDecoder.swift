@@ -3,7 +3,7 @@ import CBPF
 /// Why a record could not be decoded. A record that fails is counted as lost by the
 /// agent; the kernel and the agent share one layout header, so this means a bug or
 /// a corrupted buffer, never a normal condition.
-public enum EventDecodingError: Error, Equatable, Sendable {
+package enum EventDecodingError: Error, Equatable, Sendable {
     case tooShort(size: Int)
     case sizeMismatch(declared: Int, available: Int)
     case unknownKind(UInt16)
@@ -13,7 +13,7 @@ public enum EventDecodingError: Error, Equatable, Sendable {
 /// Turns one ring buffer record into a `KernelEvent`, checking every length against
 /// the record's bounds before reading. Offsets come from the C layout imported
 /// through CBPF, never from numbers written again in Swift.
-public enum EventDecoder {
+package enum EventDecoder {
     static let headerSize = MemoryLayout<witness_event_header>.size
     static let commOffset = MemoryLayout<witness_event_header>.offset(of: \.comm)!
     static let execSize = MemoryLayout<witness_exec_event>.size
@@ -25,7 +25,7 @@ public enum EventDecoder {
     static let syscallSize = MemoryLayout<witness_syscall_event>.size
 
     /// Decodes `record`; returns nil for records that carry no event (wake-ups).
-    public static func decode(_ record: UnsafeRawBufferPointer) throws(EventDecodingError) -> KernelEvent? {
+    package static func decode(_ record: UnsafeRawBufferPointer) throws(EventDecodingError) -> KernelEvent? {
         guard record.count >= MemoryLayout<witness_wake_record>.size else {
             throw .tooShort(size: record.count)
         }

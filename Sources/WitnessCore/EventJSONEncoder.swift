@@ -4,15 +4,15 @@ import Glibc
 /// `{"time":…,"source":"syscall","output":…,"output_fields":{…},"hostname":…}`, with
 /// Falco's field names in `output_fields`, plus `rule`/`priority`/`tags` when a rule
 /// fired. Writes into a reusable `JSONWriter`: no allocation per event.
-public struct EventJSONEncoder {
-    public let hostname: [UInt8]
-    public let clock: WallClock
+package struct EventJSONEncoder {
+    package let hostname: [UInt8]
+    package let clock: WallClock
     /// Labels of subject slots, written in `subjects`.
-    public var subjectLabels = SubjectLabels()
+    package var subjectLabels = SubjectLabels()
     /// Container and pod of the event's cgroup; nil: every event is `host`.
-    public var identities: CgroupIdentities?
+    package var identities: CgroupIdentities?
 
-    public init(hostname: [UInt8], clock: WallClock) {
+    package init(hostname: [UInt8], clock: WallClock) {
         self.hostname = hostname
         self.clock = clock
     }
@@ -22,7 +22,7 @@ public struct EventJSONEncoder {
     ///   - process: the process that made the event, as the process table knows it.
     ///   - parent: its parent, for proc.pname.
     ///   - mark: the most severe rule the event fired, written as `rule` and `priority`.
-    public func encode(
+    package func encode(
         _ event: KernelEvent, process: ProcessRecord?, parent: ProcessRecord?, mark: AlertMark? = nil,
         into writer: inout JSONWriter
     ) {

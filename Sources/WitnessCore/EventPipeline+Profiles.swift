@@ -123,7 +123,7 @@ extension EventPipeline {
     }
 
     /// Starts gathering a profile for the window in `slot` (held to `settings.baseline`, if any).
-    public func beginProfile(slot: Int, _ settings: WindowProfiles.Settings) {
+    package func beginProfile(slot: Int, _ settings: WindowProfiles.Settings) {
         driftAlerts[slot] = 0
         profiles.begin(slot: slot, settings)
     }
@@ -131,7 +131,7 @@ extension EventPipeline {
     /// Applies the executable hashes that arrived and writes the drift they show, as
     /// of `now`; on the consumer thread, between records (a batch's end, a wake-up),
     /// so that a recording holds each where it arrived and a replay applies it there.
-    public func applyProfileArrivals(at now: UInt64 = WallClock.bootNow()) {
+    package func applyProfileArrivals(at now: UInt64 = WallClock.bootNow()) {
         guard profiles.hasArrivals else { return }
         var touched = profiles.applyArrivals { file, path, outcome, slot in
             if !recordings.isEmpty { recordings.hash(file: file, path: path, outcome: outcome, slot: slot, at: now) }
@@ -146,7 +146,7 @@ extension EventPipeline {
     /// Ends `slot`'s profile: waits (a bounded time) for its executables' hashes,
     /// checks the kernel's syscall counts against the baseline, writes the last drift
     /// alerts and returns the profile. On the consumer thread, or after it stopped.
-    public func finishProfile(
+    package func finishProfile(
         slot: Int, syscalls: SyscallProfile?, at now: UInt64 = WallClock.bootNow(), waitMilliseconds: Int = 3000
     ) -> RuntimeProfile? {
         guard let builder = profiles.builder(slot: slot) else { return nil }

@@ -1,5 +1,5 @@
 /// How lines are written: JSON lines for programs, columns for people.
-public enum OutputFormat: String, Sendable, CaseIterable {
+package enum OutputFormat: String, Sendable, CaseIterable {
     case json
     case text
 }
@@ -10,31 +10,31 @@ public enum OutputFormat: String, Sendable, CaseIterable {
 /// only the Falco alert lines of fired rules are written. It runs on the consumer thread, record by record, writing into
 /// one reusable buffer that is flushed at the end of each drained batch (or when
 /// it grows past `flushThreshold`), so the common path allocates nothing.
-public final class EventPipeline {
-    public private(set) var counts = EventCounts()
+package final class EventPipeline {
+    package private(set) var counts = EventCounts()
     /// Events that fired at least one rule.
-    public private(set) var alertedEvents: UInt64 = 0
+    package private(set) var alertedEvents: UInt64 = 0
     /// Lines that could not be written because the output went away: lost by the agent.
-    public private(set) var unwrittenLines: UInt64 = 0
-    public let processes: ProcessTable
+    package private(set) var unwrittenLines: UInt64 = 0
+    package let processes: ProcessTable
     /// What the subjects wrote during their windows, for `proc.exe_writer` and `fd.writer`.
-    public let droppedFiles = DroppedFiles()
+    package let droppedFiles = DroppedFiles()
     /// The rules engine, if rules are loaded.
-    public let classifier: (any EventClassifier)?
+    package let classifier: (any EventClassifier)?
     /// Whether every event is printed (`trace`, `witness --events`).
-    public var printsEvents: Bool
+    package var printsEvents: Bool
     /// Per-window counts (node mode), by subject slot.
-    public var tallies: WindowTallies?
+    package var tallies: WindowTallies?
     /// Also receives every alert line (node mode outputs); JSON format only.
-    public var alertTap: (any AlertTap)?
+    package var alertTap: (any AlertTap)?
     /// The runtime profiles of the windows that gather one.
-    public let profiles = WindowProfiles()
+    package let profiles = WindowProfiles()
     /// Drift alerts written for each slot's window since it began.
-    public internal(set) var driftAlerts = [Int](repeating: 0, count: 64)
+    package internal(set) var driftAlerts = [Int](repeating: 0, count: 64)
     // Internal, not private: the profile half of the pipeline (EventPipeline+Profiles) writes through them.
     var drift: DriftAlertWriter
     /// The recordings being written (`witness --record`, a window's `record`).
-    public let recordings = Recordings()
+    package let recordings = Recordings()
     var pathScratch: [UInt8] = []
     let format: OutputFormat
     private let sink: OutputSink
@@ -43,7 +43,7 @@ public final class EventPipeline {
     var text: EventTextFormatter
     private let flushThreshold = 256 * 1024
 
-    public init(
+    package init(
         sink: OutputSink, format: OutputFormat, printsEvents: Bool, hostname: [UInt8],
         clock: WallClock = WallClock(), processes: ProcessTable = ProcessTable(),
         classifier: (any EventClassifier)? = nil, colour: Bool = false, identities: CgroupIdentities? = nil
@@ -69,13 +69,13 @@ public final class EventPipeline {
     }
 
     /// Names subject slots in the JSON output.
-    public func label(slot: Int, as label: String) {
+    package func label(slot: Int, as label: String) {
         json.subjectLabels[slot] = label
         classifier?.label(slot: slot, as: label)
     }
 
     /// Handles one record from the ring buffer (valid only during this call).
-    public func handle(_ record: UnsafeRawBufferPointer) {
+    package func handle(_ record: UnsafeRawBufferPointer) {
         if !recordings.isEmpty { recordings.context = Recordings.subjects(of: record) }
         let decoded: KernelEvent?
         do {
@@ -91,18 +91,18 @@ public final class EventPipeline {
 
     /// Starts feeding `writer`: the process table and cgroup identities are observed
     /// from now on.
-    public func startRecording(_ writer: RecordingWriter) {
+    package func startRecording(_ writer: RecordingWriter) {
         recordings.add(writer)
         processes.observer = recordings
         json.identities?.onIdentity = { [recordings] id, identity in recordings.identity(id, identity) }
     }
 
     /// Stops feeding `writer`.
-    public func stopRecording(_ writer: RecordingWriter) {
+    package func stopRecording(_ writer: RecordingWriter) {
         recordings.remove(writer)
     }
 
-    public func handle(_ event: KernelEvent) {
+    package func handle(_ event: KernelEvent) {
         let header = event.header
         counts.record(header.syscall)
         tallies?.recordEvent(header.syscall, subjects: header.subjects)
@@ -231,7 +231,7 @@ public final class EventPipeline {
     /// marked as the window's, and the files they hold open for writing count as
     /// written by them from the start (what they write through those descriptors
     /// during the window passes no open).
-    public func noteSubjectProcesses(_ pids: [Int32], slot: Int) {
+    package func noteSubjectProcesses(_ pids: [Int32], slot: Int) {
         recordings.context = 1 << UInt64(slot)
         processes.mark(pids, slot: slot)
         var lost: UInt64 = 0
@@ -249,19 +249,19 @@ public final class EventPipeline {
 
     /// A window begins in `slot`: nothing its subject writes from now on was dropped
     /// by an earlier window there.
-    public func beginWindow(slot: Int) {
+    package func beginWindow(slot: Int) {
         droppedFiles.forget(slot: slot)
         processes.unmark(slot: slot)
     }
 
     /// Writes what is buffered.
     /// The end of a drained batch (or a wake-up): the hashes that arrived, then the output.
-    public func endBatch() {
+    package func endBatch() {
         applyProfileArrivals()
         flush()
     }
 
-    public func flush() {
+    package func flush() {
         if let lost = alertTap?.flush(), lost > 0 { countUnwritten(UInt64(lost)) }
         guard !writer.bytes.isEmpty else { return }
         let written = writer.bytes.withUnsafeBytes { sink.write($0) }
@@ -276,7 +276,7 @@ public final class EventPipeline {
     }
 
     /// Writes one line of our own (a testimony, a summary) after the buffered events.
-    public func writeLine(_ line: String) {
+    package func writeLine(_ line: String) {
         flush()
         var copy = line + "\n"
         copy.withUTF8 { _ = sink.write(UnsafeRawBufferPointer($0)) }

@@ -2,20 +2,20 @@
 /// sysdig: `TIME PID COMM EVENT RESULT TARGET`. Nothing from the kernel reaches the
 /// terminal raw: targets are escaped as in JSON (`\n`, `\u001b`, U+FFFD for invalid
 /// UTF-8) and the comm column shows such bytes as `\xNN`.
-public struct EventTextFormatter {
-    public let clock: WallClock
+package struct EventTextFormatter {
+    package let clock: WallClock
     private var scratch = JSONWriter(capacity: 8192)
 
-    public init(clock: WallClock) {
+    package init(clock: WallClock) {
         self.clock = clock
     }
 
-    public static let headerLine = "TIME(UTC)     PID     COMM             EVENT     RESULT     TARGET\n"
+    package static let headerLine = "TIME(UTC)     PID     COMM             EVENT     RESULT     TARGET\n"
 
     /// Whether rule marks are coloured (a terminal).
-    public var colour = false
+    package var colour = false
 
-    public mutating func format(
+    package mutating func format(
         _ event: KernelEvent, process: ProcessRecord?, mark: AlertMark? = nil, into writer: inout JSONWriter
     ) {
         let header = event.header
@@ -82,7 +82,7 @@ public struct EventTextFormatter {
     }
 
     /// ANSI colour of a severity class: bold red, red, yellow, cyan.
-    public static func colourCode(_ severity: SeverityClass) -> StaticString {
+    package static func colourCode(_ severity: SeverityClass) -> StaticString {
         switch severity {
         case .critical: return "\u{1B}[1;31m"
         case .high: return "\u{1B}[31m"

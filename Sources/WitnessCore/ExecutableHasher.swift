@@ -13,9 +13,9 @@ import Synchronization
 /// through the process's root and only when its user could read it: the hash is no
 /// oracle for files the subject may not read. Each file is hashed once per device,
 /// inode, size and change time.
-public final class ExecutableHasher: Sendable {
+package final class ExecutableHasher: Sendable {
     /// A file's digest (lowercase hex) or why there is none.
-    public enum Outcome: Sendable, Equatable {
+    package enum Outcome: Sendable, Equatable {
         case digest(String)
         case failed(String)
     }
@@ -46,9 +46,9 @@ public final class ExecutableHasher: Sendable {
     }
 
     /// Files larger than this are not read.
-    public let maxBytes: Int
+    package let maxBytes: Int
     /// Requests waiting beyond this are refused (the profile says `not hashed`).
-    public let maxPending: Int
+    package let maxPending: Int
     private let maxCached = 8192
     private let procRoot: String
     private let queue = DispatchQueue(label: "witness-hasher", qos: .utility)
@@ -56,7 +56,7 @@ public final class ExecutableHasher: Sendable {
     private let replay = Mutex(Replay())
     private let replaying: Bool
 
-    public init(procRoot: String = "/proc", maxBytes: Int = 256 << 20, maxPending: Int = 4096) {
+    package init(procRoot: String = "/proc", maxBytes: Int = 256 << 20, maxPending: Int = 4096) {
         self.procRoot = procRoot
         self.maxBytes = maxBytes
         self.maxPending = maxPending
@@ -65,7 +65,7 @@ public final class ExecutableHasher: Sendable {
 
     /// A hasher that reads no file: `recorded` gives it the outcomes a recording holds,
     /// and `waitForPending` answers every request with them.
-    public init(replaying _: Void) {
+    package init(replaying _: Void) {
         procRoot = "/nonexistent"
         maxBytes = 0
         maxPending = Int.max
@@ -75,7 +75,7 @@ public final class ExecutableHasher: Sendable {
     /// An outcome a recording holds.
     /// An outcome a recording holds, where the live run received it: the requests
     /// waiting for that file are answered now, as they were then.
-    public func recorded(file: FileID, path: [UInt8], outcome: Outcome) {
+    package func recorded(file: FileID, path: [UInt8], outcome: Outcome) {
         let key = RecordedKey(file: file, path: path)
         let answered = replay.withLock { state -> [@Sendable (Outcome) -> Void] in
             // Bounded as the live cache is: a recording cannot make it grow without end.
@@ -91,7 +91,7 @@ public final class ExecutableHasher: Sendable {
     /// Hashes the file `file` (by identity; `.none` for a script, read by name) that
     /// process `pid` runs as `path`, and hands the outcome to `done` on the hasher's
     /// thread. False when too many requests wait: nothing will be called.
-    public func request(
+    package func request(
         file: FileID, changeTime: UInt64 = 0, path: [UInt8], pid: Int32, uid: UInt32 = 0, gid: UInt32 = 0,
         hostNamespace: Bool = true, _ done: @escaping @Sendable (Outcome) -> Void
     ) -> Bool {
@@ -121,7 +121,7 @@ public final class ExecutableHasher: Sendable {
 
     /// Waits until what was requested before this call is done, or `milliseconds`
     /// pass; true when everything was done.
-    public func waitForPending(milliseconds: Int) -> Bool {
+    package func waitForPending(milliseconds: Int) -> Bool {
         if replaying { return true }
         let done = DispatchSemaphore(value: 0)
         queue.async { done.signal() }

@@ -2,15 +2,15 @@ import Glibc
 
 /// What tells a changed file from the one read before: a Secret update swaps the
 /// file behind a symlink (another inode), an edit changes size or time.
-public struct FileStamp: Equatable, Sendable {
-    public var device: UInt64
-    public var inode: UInt64
-    public var size: Int64
-    public var seconds: Int
-    public var nanoseconds: Int
-    public var mode: UInt32
+package struct FileStamp: Equatable, Sendable {
+    package var device: UInt64
+    package var inode: UInt64
+    package var size: Int64
+    package var seconds: Int
+    package var nanoseconds: Int
+    package var mode: UInt32
 
-    public init?(_ path: String) {
+    package init?(_ path: String) {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
         device = UInt64(info.st_dev)

@@ -2,9 +2,9 @@ import Glibc
 
 /// write(2) until every byte is out, through interruptions: the spool's segments and
 /// dead letters, and files replaced whole.
-public enum FileWrites {
+package enum FileWrites {
     /// Bytes written: all of them, or fewer when the file refused the rest.
-    public static func all(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int {
+    package static func all(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int {
         var offset = 0
         while offset < bytes.count {
             let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)

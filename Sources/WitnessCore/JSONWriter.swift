@@ -5,66 +5,66 @@
 /// characters are escaped; valid UTF-8 passes through; every byte that is not part
 /// of a valid UTF-8 sequence becomes U+FFFD, one per byte. The output is always
 /// valid JSON, whatever the input.
-public struct JSONWriter {
-    public var bytes: [UInt8]
+package struct JSONWriter {
+    package var bytes: [UInt8]
 
-    public init(capacity: Int = 64 * 1024) {
+    package init(capacity: Int = 64 * 1024) {
         bytes = []
         bytes.reserveCapacity(capacity)
     }
 
-    public mutating func reset() {
+    package mutating func reset() {
         bytes.removeAll(keepingCapacity: true)
     }
 
     @inline(__always)
-    public mutating func raw(_ text: StaticString) {
+    package mutating func raw(_ text: StaticString) {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
     @inline(__always)
-    public mutating func byte(_ value: UInt8) {
+    package mutating func byte(_ value: UInt8) {
         bytes.append(value)
     }
 
     /// `"key":` — keys are our own constants and need no escaping.
     @inline(__always)
-    public mutating func key(_ name: StaticString) {
+    package mutating func key(_ name: StaticString) {
         bytes.append(UInt8(ascii: "\""))
         raw(name)
         bytes.append(UInt8(ascii: "\""))
         bytes.append(UInt8(ascii: ":"))
     }
 
-    public mutating func string(_ text: StaticString) {
+    package mutating func string(_ text: StaticString) {
         bytes.append(UInt8(ascii: "\""))
         text.withUTF8Buffer { escaped($0) }
         bytes.append(UInt8(ascii: "\""))
     }
 
-    public mutating func string(_ value: UnsafeRawBufferPointer) {
+    package mutating func string(_ value: UnsafeRawBufferPointer) {
         bytes.append(UInt8(ascii: "\""))
         escaped(UnsafeBufferPointer(start: value.baseAddress?.assumingMemoryBound(to: UInt8.self), count: value.count))
         bytes.append(UInt8(ascii: "\""))
     }
 
-    public mutating func string(_ value: [UInt8]) {
+    package mutating func string(_ value: [UInt8]) {
         value.withUnsafeBytes { string($0) }
     }
 
-    public mutating func string(_ value: String) {
+    package mutating func string(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
         escaped(value)
         bytes.append(UInt8(ascii: "\""))
     }
 
     /// Escapes `text` into the buffer (no quotes); native strings are not copied.
-    public mutating func escaped(_ text: String) {
+    package mutating func escaped(_ text: String) {
         var copy = text
         copy.withUTF8 { escaped($0) }
     }
 
-    public mutating func integer<T: BinaryInteger>(_ value: T) {
+    package mutating func integer<T: BinaryInteger>(_ value: T) {
         if value < 0 {
             bytes.append(UInt8(ascii: "-"))
             decimal(UInt64(truncatingIfNeeded: 0 &- Int64(value)))
@@ -73,12 +73,12 @@ public struct JSONWriter {
         }
     }
 
-    public mutating func boolean(_ value: Bool) {
+    package mutating func boolean(_ value: Bool) {
         if value { raw("true") } else { raw("false") }
     }
 
     /// Digits of `value` without a leading sign.
-    public mutating func decimal(_ value: UInt64) {
+    package mutating func decimal(_ value: UInt64) {
         if value < 10 {
             bytes.append(UInt8(ascii: "0") &+ UInt8(value))
             return
@@ -97,7 +97,7 @@ public struct JSONWriter {
     }
 
     /// Zero-padded decimal of exactly `width` digits.
-    public mutating func padded(_ value: Int, width: Int) {
+    package mutating func padded(_ value: Int, width: Int) {
         var divisor = 1
         for _ in 1..<width { divisor *= 10 }
         var rest = value
@@ -109,7 +109,7 @@ public struct JSONWriter {
     }
 
     /// Escapes `input` into the buffer (no quotes). Validates UTF-8 as it goes.
-    public mutating func escaped(_ input: UnsafeBufferPointer<UInt8>) {
+    package mutating func escaped(_ input: UnsafeBufferPointer<UInt8>) {
         var index = 0
         let count = input.count
         while index < count {
@@ -140,7 +140,7 @@ public struct JSONWriter {
 
     /// Escapes NUL-separated strings (an argument vector) joined by single spaces;
     /// trailing NULs are ignored.
-    public mutating func escapedJoined(_ input: UnsafeBufferPointer<UInt8>) {
+    package mutating func escapedJoined(_ input: UnsafeBufferPointer<UInt8>) {
         var end = input.count
         while end > 0 && input[end - 1] == 0 { end -= 1 }
         var start = 0

@@ -3,18 +3,18 @@ import CBPF
 /// What a ring buffer record reports, decoded without copying: string fields are
 /// views into the record and valid only while it is being handled. It exists so
 /// that the rest of the pipeline reads named, typed fields and never an offset.
-public struct KernelEvent {
-    public var header: EventHeader
-    public var payload: EventPayload
+package struct KernelEvent {
+    package var header: EventHeader
+    package var payload: EventPayload
 
-    public init(header: EventHeader, payload: EventPayload) {
+    package init(header: EventHeader, payload: EventPayload) {
         self.header = header
         self.payload = payload
     }
 }
 
 /// The kind of a record, as `enum witness_event_kind` in bpf/witness_event.h.
-public enum EventKind: UInt16, Sendable, CaseIterable {
+package enum EventKind: UInt16, Sendable, CaseIterable {
     case exec = 1
     case exit = 2
     case fork = 3
@@ -25,7 +25,7 @@ public enum EventKind: UInt16, Sendable, CaseIterable {
 }
 
 /// The system call behind a record, as `enum witness_syscall`.
-public enum Syscall: UInt16, Sendable, CaseIterable {
+package enum Syscall: UInt16, Sendable, CaseIterable {
     case none = 0
     case execve = 1
     case execveat = 2
@@ -107,7 +107,7 @@ public enum Syscall: UInt16, Sendable, CaseIterable {
     case fchownat = 76
 
     /// The name Falco uses for `evt.type` (the syscall's own name, `procexit` for exits).
-    public var eventType: StaticString {
+    package var eventType: StaticString {
         switch self {
         case .none: return "unknown"
         case .execve: return "execve"
@@ -191,34 +191,34 @@ public enum Syscall: UInt16, Sendable, CaseIterable {
 }
 
 /// Flags of a record: which strings were cut or could not be read.
-public struct EventFlags: OptionSet, Sendable {
-    public let rawValue: UInt32
-    public init(rawValue: UInt32) { self.rawValue = rawValue }
+package struct EventFlags: OptionSet, Sendable {
+    package let rawValue: UInt32
+    package init(rawValue: UInt32) { self.rawValue = rawValue }
 
-    public static let pathTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_PATH_TRUNCATED.rawValue))
-    public static let argsTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_ARGS_TRUNCATED.rawValue))
-    public static let addressTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_ADDR_TRUNCATED.rawValue))
-    public static let pathUnreadable = EventFlags(rawValue: UInt32(WITNESS_FLAG_PATH_UNREADABLE.rawValue))
-    public static let argsUnreadable = EventFlags(rawValue: UInt32(WITNESS_FLAG_ARGS_UNREADABLE.rawValue))
-    public static let addressUnreadable = EventFlags(rawValue: UInt32(WITNESS_FLAG_ADDR_UNREADABLE.rawValue))
-    public static let localAddress = EventFlags(rawValue: UInt32(WITNESS_FLAG_LOCAL_ADDR.rawValue))
-    public static let directoryTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_DIR_TRUNCATED.rawValue))
-    public static let executableIsMemfd = EventFlags(rawValue: UInt32(WITNESS_FLAG_EXE_MEMFD.rawValue))
-    public static let secondPathTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_PATH2_TRUNCATED.rawValue))
-    public static let compat = EventFlags(rawValue: UInt32(WITNESS_FLAG_COMPAT.rawValue))
-    public static let x32 = EventFlags(rawValue: UInt32(WITNESS_FLAG_X32.rawValue))
-    public static let fastOpen = EventFlags(rawValue: UInt32(WITNESS_FLAG_FASTOPEN.rawValue))
-    public static let socketcall = EventFlags(rawValue: UInt32(WITNESS_FLAG_SOCKETCALL.rawValue))
-    public static let ioUring = EventFlags(rawValue: UInt32(WITNESS_FLAG_IO_URING.rawValue))
-    public static let executableIsDeleted = EventFlags(rawValue: UInt32(WITNESS_FLAG_EXE_DELETED.rawValue))
-    public static let executableInUpperLayer = EventFlags(rawValue: UInt32(WITNESS_FLAG_EXE_UPPER.rawValue))
-    public static let executableIsScript = EventFlags(rawValue: UInt32(WITNESS_FLAG_EXE_SCRIPT.rawValue))
-    public static let environmentTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_ENV_TRUNCATED.rawValue))
+    package static let pathTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_PATH_TRUNCATED.rawValue))
+    package static let argsTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_ARGS_TRUNCATED.rawValue))
+    package static let addressTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_ADDR_TRUNCATED.rawValue))
+    package static let pathUnreadable = EventFlags(rawValue: UInt32(WITNESS_FLAG_PATH_UNREADABLE.rawValue))
+    package static let argsUnreadable = EventFlags(rawValue: UInt32(WITNESS_FLAG_ARGS_UNREADABLE.rawValue))
+    package static let addressUnreadable = EventFlags(rawValue: UInt32(WITNESS_FLAG_ADDR_UNREADABLE.rawValue))
+    package static let localAddress = EventFlags(rawValue: UInt32(WITNESS_FLAG_LOCAL_ADDR.rawValue))
+    package static let directoryTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_DIR_TRUNCATED.rawValue))
+    package static let executableIsMemfd = EventFlags(rawValue: UInt32(WITNESS_FLAG_EXE_MEMFD.rawValue))
+    package static let secondPathTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_PATH2_TRUNCATED.rawValue))
+    package static let compat = EventFlags(rawValue: UInt32(WITNESS_FLAG_COMPAT.rawValue))
+    package static let x32 = EventFlags(rawValue: UInt32(WITNESS_FLAG_X32.rawValue))
+    package static let fastOpen = EventFlags(rawValue: UInt32(WITNESS_FLAG_FASTOPEN.rawValue))
+    package static let socketcall = EventFlags(rawValue: UInt32(WITNESS_FLAG_SOCKETCALL.rawValue))
+    package static let ioUring = EventFlags(rawValue: UInt32(WITNESS_FLAG_IO_URING.rawValue))
+    package static let executableIsDeleted = EventFlags(rawValue: UInt32(WITNESS_FLAG_EXE_DELETED.rawValue))
+    package static let executableInUpperLayer = EventFlags(rawValue: UInt32(WITNESS_FLAG_EXE_UPPER.rawValue))
+    package static let executableIsScript = EventFlags(rawValue: UInt32(WITNESS_FLAG_EXE_SCRIPT.rawValue))
+    package static let environmentTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_ENV_TRUNCATED.rawValue))
     /// A connect record for the first datagram a socket sent to an address (sendto, sendmsg).
-    public static let datagram = EventFlags(rawValue: UInt32(WITNESS_FLAG_DATAGRAM.rawValue))
+    package static let datagram = EventFlags(rawValue: UInt32(WITNESS_FLAG_DATAGRAM.rawValue))
 
     /// Which gate into the kernel the syscall took, as the `evt.gate` field says it.
-    public var gate: StaticString {
+    package var gate: StaticString {
         if contains(.ioUring) { return "io_uring" }
         if contains(.compat) { return "ia32" }
         if contains(.x32) { return "x32" }
@@ -227,29 +227,29 @@ public struct EventFlags: OptionSet, Sendable {
 }
 
 /// The fields every record carries.
-public struct EventHeader {
-    public var kind: EventKind
-    public var syscall: Syscall
+package struct EventHeader {
+    package var kind: EventKind
+    package var syscall: Syscall
     /// CLOCK_BOOTTIME nanoseconds; `WallClock` converts.
-    public var timestamp: UInt64
+    package var timestamp: UInt64
     /// Bit i set: subject slot i witnessed this.
-    public var subjects: UInt64
-    public var cgroupID: UInt64
+    package var subjects: UInt64
+    package var cgroupID: UInt64
     /// Return value of the syscall (negative errno on failure); the wait status for exits.
-    public var result: Int64
-    public var pid: Int32
-    public var tid: Int32
-    public var ppid: Int32
-    public var uid: UInt32
-    public var gid: UInt32
-    public var flags: EventFlags
+    package var result: Int64
+    package var pid: Int32
+    package var tid: Int32
+    package var ppid: Int32
+    package var uid: UInt32
+    package var gid: UInt32
+    package var flags: EventFlags
     /// The thread's comm, without its NUL padding.
-    public var comm: UnsafeRawBufferPointer
+    package var comm: UnsafeRawBufferPointer
     /// The file the event is about, by identity (an opened file, the executable, a
     /// descriptor argument); `.none` when there is none.
-    public var file: FileID = .none
+    package var file: FileID = .none
 
-    public init(
+    package init(
         kind: EventKind, syscall: Syscall, timestamp: UInt64, subjects: UInt64, cgroupID: UInt64, result: Int64, pid: Int32,
         tid: Int32, ppid: Int32, uid: UInt32, gid: UInt32, flags: EventFlags, comm: UnsafeRawBufferPointer
     ) {
@@ -270,10 +270,10 @@ public struct EventHeader {
 }
 
 /// What a standard descriptor was at exec, as Falco's proc.stdin_type names it.
-public enum StdioType: UInt8, Sendable {
+package enum StdioType: UInt8, Sendable {
     case none = 0, file, directory, pipe, ipv4, ipv6, unix, socket
 
-    public var name: StaticString? {
+    package var name: StaticString? {
         switch self {
         case .none: return nil
         case .file: return "file"
@@ -287,28 +287,28 @@ public enum StdioType: UInt8, Sendable {
     }
 
     /// Descriptor `fd` (0 to 2) of a packed `ExecIdentity.stdio`.
-    public static func of(_ packed: UInt32, fd: Int) -> StdioType {
+    package static func of(_ packed: UInt32, fd: Int) -> StdioType {
         StdioType(rawValue: UInt8(truncatingIfNeeded: packed >> UInt32(8 * fd))) ?? .none
     }
 }
 
 /// Which file, whatever its name: device and inode, as the kernel saw it. A rename,
 /// a hard link, a symlink or a renamed directory changes names, never this.
-public struct FileID: Hashable, Sendable {
-    public var device: UInt32
-    public var inode: UInt64
+package struct FileID: Hashable, Sendable {
+    package var device: UInt32
+    package var inode: UInt64
 
-    public init(device: UInt32, inode: UInt64) {
+    package init(device: UInt32, inode: UInt64) {
         self.device = device
         self.inode = inode
     }
 
-    public static let none = FileID(device: 0, inode: 0)
-    public var isNone: Bool { inode == 0 }
+    package static let none = FileID(device: 0, inode: 0)
+    package var isNone: Bool { inode == 0 }
 }
 
 /// The kind-specific part of a record.
-public enum EventPayload {
+package enum EventPayload {
     /// A successful exec (reported in the new image) or a failed one (result < 0).
     /// `args` holds the argument vector, NUL-separated, argv[0] first; `directory`
     /// is what a relative filename is relative to (empty for an absolute one).
@@ -336,27 +336,27 @@ public enum EventPayload {
 }
 
 /// Who a new image runs as, read by the kernel at exec.
-public struct ExecIdentity: Equatable, Sendable {
+package struct ExecIdentity: Equatable, Sendable {
     /// Audit login uid; UInt32.max when unset.
-    public var loginUID: UInt32
+    package var loginUID: UInt32
     /// Controlling terminal as /proc/PID/stat's tty_nr; 0 for none.
-    public var tty: UInt32
+    package var tty: UInt32
     /// Effective capability set.
-    public var capabilities: UInt64
+    package var capabilities: UInt64
     /// Permitted and inheritable sets.
-    public var permitted: UInt64 = 0
-    public var inheritable: UInt64 = 0
+    package var permitted: UInt64 = 0
+    package var inheritable: UInt64 = 0
     /// Session id (host numbering) and process group id in the process's namespace; 0 unknown.
-    public var sessionID: UInt32 = 0
-    public var namespaceProcessGroupID: UInt32 = 0
+    package var sessionID: UInt32 = 0
+    package var namespaceProcessGroupID: UInt32 = 0
     /// The pid in the process's own PID namespace (1: a container's init); 0 unknown.
-    public var vpid: UInt32
+    package var vpid: UInt32
     /// What descriptors 0, 1 and 2 are (`StdioType`, a byte each).
-    public var stdio: UInt32
+    package var stdio: UInt32
     /// When the run file's inode last changed, ns since the epoch (0: unknown).
-    public var changeTime: UInt64 = 0
+    package var changeTime: UInt64 = 0
 
-    public init(loginUID: UInt32 = .max, tty: UInt32 = 0, capabilities: UInt64 = 0, vpid: UInt32 = 0, stdio: UInt32 = 0) {
+    package init(loginUID: UInt32 = .max, tty: UInt32 = 0, capabilities: UInt64 = 0, vpid: UInt32 = 0, stdio: UInt32 = 0) {
         self.loginUID = loginUID
         self.tty = tty
         self.capabilities = capabilities
@@ -367,17 +367,17 @@ public struct ExecIdentity: Equatable, Sendable {
 
 /// The arguments of a generic syscall: six integers and up to two paths, each with
 /// the directory a relative one is relative to.
-public struct SyscallRecord {
-    public var arguments: (Int64, Int64, Int64, Int64, Int64, Int64)
-    public var path: UnsafeRawBufferPointer
-    public var path2: UnsafeRawBufferPointer
-    public var directory: UnsafeRawBufferPointer
-    public var directory2: UnsafeRawBufferPointer
+package struct SyscallRecord {
+    package var arguments: (Int64, Int64, Int64, Int64, Int64, Int64)
+    package var path: UnsafeRawBufferPointer
+    package var path2: UnsafeRawBufferPointer
+    package var directory: UnsafeRawBufferPointer
+    package var directory2: UnsafeRawBufferPointer
     /// AF_* of the socket in the descriptor argument (dup2, dup3), 0 if not a socket.
-    public var socketFamily: UInt16
-    public var socketProtocol: UInt16
+    package var socketFamily: UInt16
+    package var socketProtocol: UInt16
 
-    public func argument(_ index: Int) -> Int64 {
+    package func argument(_ index: Int) -> Int64 {
         switch index {
         case 0: return arguments.0
         case 1: return arguments.1
@@ -390,12 +390,12 @@ public struct SyscallRecord {
 }
 
 /// The transport protocol of a socket (Falco's fd.l4proto).
-public struct Transport: Equatable, Sendable {
-    public var number: UInt16
+package struct Transport: Equatable, Sendable {
+    package var number: UInt16
 
-    public init(number: UInt16) { self.number = number }
+    package init(number: UInt16) { self.number = number }
 
-    public var name: StaticString? {
+    package var name: StaticString? {
         switch number {
         case 6: return "tcp"
         case 17: return "udp"

@@ -5,25 +5,25 @@
 /// Random version-4 UUIDs without a random draw per line: a random 122-bit base per
 /// run, plus a counter. Distinct within a run by the counter, across runs and nodes
 /// by the base; cheap enough for the alert path (no allocation, no syscall).
-public struct LineIdentifiers: Sendable {
+package struct LineIdentifiers: Sendable {
     private let high: UInt64
     private let low: UInt64
     private var counter: UInt64 = 0
 
-    public init() {
+    package init() {
         var generator = SystemRandomNumberGenerator()
         high = generator.next()
         low = generator.next()
     }
 
     /// The next identifier, as a quoted JSON string.
-    public mutating func appendNext(to writer: inout JSONWriter) {
+    package mutating func appendNext(to writer: inout JSONWriter) {
         counter &+= 1
         Self.append(high: high, low: low &+ counter, to: &writer)
     }
 
     /// A fresh random identifier (a testimony: one per window), unquoted.
-    public static func random() -> String {
+    package static func random() -> String {
         var generator = SystemRandomNumberGenerator()
         var writer = JSONWriter(capacity: 40)
         append(high: generator.next(), low: generator.next(), to: &writer)

@@ -1,12 +1,12 @@
 /// Renders open(2) flags and modes the way Falco prints `evt.arg.flags`
 /// (`O_RDONLY|O_CLOEXEC`) and answers the questions rules ask of them.
-public enum OpenFlags {
+package enum OpenFlags {
     // Linux generic values (x86_64, arm64 and most others share them).
-    public static let writeOnly: UInt32 = 0o1
-    public static let readWrite: UInt32 = 0o2
-    public static let accessMask: UInt32 = 0o3
-    public static let create: UInt32 = 0o100
-    public static let truncate: UInt32 = 0o1000
+    package static let writeOnly: UInt32 = 0o1
+    package static let readWrite: UInt32 = 0o2
+    package static let accessMask: UInt32 = 0o3
+    package static let create: UInt32 = 0o100
+    package static let truncate: UInt32 = 0o1000
 
     /// Composite flags first, so O_SYNC is not shown as O_DSYNC nor O_TMPFILE as O_DIRECTORY.
     private static let names: [(UInt32, StaticString)] = [
@@ -17,22 +17,22 @@ public enum OpenFlags {
         (0o10000000, "O_PATH"),
     ]
 
-    public static func isRead(_ flags: UInt32) -> Bool {
+    package static func isRead(_ flags: UInt32) -> Bool {
         flags & accessMask != writeOnly
     }
 
     /// Whether an open with `flags` can change the file: opened for writing, created,
     /// or truncated (O_TRUNC empties a file even opened read-only).
-    public static func modifies(_ flags: UInt32) -> Bool {
+    package static func modifies(_ flags: UInt32) -> Bool {
         isWrite(flags) || flags & (create | truncate) != 0
     }
 
-    public static func isWrite(_ flags: UInt32) -> Bool {
+    package static func isWrite(_ flags: UInt32) -> Bool {
         flags & accessMask == writeOnly || flags & accessMask == readWrite
     }
 
     /// Appends the symbolic form of `flags` (no quotes).
-    public static func append(_ flags: UInt32, to writer: inout JSONWriter) {
+    package static func append(_ flags: UInt32, to writer: inout JSONWriter) {
         switch flags & accessMask {
         case writeOnly: writer.raw("O_WRONLY")
         case readWrite: writer.raw("O_RDWR")

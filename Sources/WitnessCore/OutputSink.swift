@@ -3,26 +3,26 @@ import Glibc
 /// Where lines go: a file descriptor (stdout, or a file opened for appending),
 /// written in whole batches. A reader that went away (EPIPE) closes the sink
 /// instead of killing the agent; the session then ends cleanly.
-public final class OutputSink {
-    public let fd: Int32
+package final class OutputSink {
+    package let fd: Int32
     private let ownsDescriptor: Bool
-    public private(set) var isClosed = false
-    public private(set) var bytesWritten: UInt64 = 0
+    package private(set) var isClosed = false
+    package private(set) var bytesWritten: UInt64 = 0
     /// Called once, when the reader goes away.
-    public var onClosed: () -> Void = {}
+    package var onClosed: () -> Void = {}
 
     /// A sink that takes every line and keeps none (an output that is turned off).
-    public static func discarding() -> OutputSink {
+    package static func discarding() -> OutputSink {
         OutputSink(fd: -1)
     }
 
-    public init(fd: Int32, ownsDescriptor: Bool = false) {
+    package init(fd: Int32, ownsDescriptor: Bool = false) {
         self.fd = fd
         self.ownsDescriptor = ownsDescriptor
     }
 
     /// Opens `path` for appending (created 0600 if missing).
-    public static func appending(to path: String) throws(AgentError) -> OutputSink {
+    package static func appending(to path: String) throws(AgentError) -> OutputSink {
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw AgentError.usage("cannot open output file \(path): \(String(cString: strerror(errno)))")
@@ -36,7 +36,7 @@ public final class OutputSink {
 
     /// Writes all of `bytes`; false when the sink is closed.
     @discardableResult
-    public func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    package func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard !isClosed else { return false }
         guard fd >= 0 else { return true }
         var offset = 0
@@ -54,7 +54,7 @@ public final class OutputSink {
         return true
     }
 
-    public func sync() {
+    package func sync() {
         if fd >= 0 { fsync(fd) }
     }
 }

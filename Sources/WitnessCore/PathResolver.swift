@@ -6,9 +6,9 @@
 /// attempts and of operations whose result is not observed, where no file object
 /// exists to ask. Pure: no /proc lookups, so a process that is already gone is
 /// named right; no heap allocation.
-public enum PathResolver {
+package enum PathResolver {
     /// Hands the pieces of the joined, normalised path, in order, to `emit`.
-    public static func join(
+    package static func join(
         directory: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, _ emit: (UnsafeBufferPointer<UInt8>) -> Void
     ) {
         let bytes = UnsafeBufferPointer(start: path.baseAddress?.assumingMemoryBound(to: UInt8.self), count: path.count)
@@ -35,7 +35,7 @@ public enum PathResolver {
     }
 
     /// The joined path as a JSON string body (escaped, no quotes).
-    public static func appendJoined(
+    package static func appendJoined(
         directory: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, to writer: inout JSONWriter
     ) {
         join(directory: directory, path: path) { writer.escaped($0) }
@@ -44,7 +44,7 @@ public enum PathResolver {
     /// `path` joined with `directory` when relative, nothing collapsed: for a name that
     /// something trusts (an exemption by executable path) and that the kernel did not
     /// give, where collapsing `..` over a symlink would name another file.
-    public static func joinedAsWritten(directory: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer) -> [UInt8] {
+    package static func joinedAsWritten(directory: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer) -> [UInt8] {
         if directory.isEmpty || path.first == slashByte { return Array(path) }
         var result = Array(directory)
         if result.last != slashByte { result.append(slashByte) }
@@ -53,7 +53,7 @@ public enum PathResolver {
     }
 
     /// The joined path as bytes.
-    public static func joined(directory: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer) -> [UInt8] {
+    package static func joined(directory: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer) -> [UInt8] {
         var result: [UInt8] = []
         join(directory: directory, path: path) { result.append(contentsOf: $0) }
         return result
@@ -62,7 +62,7 @@ public enum PathResolver {
     /// Whether `name` has no empty, `.` or `..` component (a trailing slash counts as
     /// an empty one): then normalising leaves it as it is. One pass, no allocation:
     /// every fd.name asks it.
-    public static func isNormal(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+    package static func isNormal(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
         let count = name.count
         if count == 0 || (count == 1 && name[0] == slashByte) { return true }
         var start = 0

@@ -1,17 +1,17 @@
 /// What the Kubernetes API says about a pod running on this node, kept as bytes
 /// ready for output: namespace, name, labels, and its containers by short id.
-public struct PodMetadata: Sendable, Equatable {
-    public struct Container: Sendable, Equatable {
+package struct PodMetadata: Sendable, Equatable {
+    package struct Container: Sendable, Equatable {
         /// The first 12 hex digits of the runtime's container id (Falco's container.id).
-        public var shortID: [UInt8]
-        public var name: [UInt8]
-        public var repository: [UInt8]
-        public var tag: [UInt8]
+        package var shortID: [UInt8]
+        package var name: [UInt8]
+        package var repository: [UInt8]
+        package var tag: [UInt8]
         /// `securityContext.privileged` of the container's spec (false when not set);
         /// nil when the spec did not name this container.
-        public var privileged: Bool?
+        package var privileged: Bool?
 
-        public init(id: String, name: String, image: String, privileged: Bool? = nil) {
+        package init(id: String, name: String, image: String, privileged: Bool? = nil) {
             var digits = id
             if let scheme = digits.firstRange(of: "://") { digits = String(digits[scheme.upperBound...]) }
             shortID = Array(digits.prefix(12).utf8)
@@ -34,18 +34,18 @@ public struct PodMetadata: Sendable, Equatable {
         }
     }
 
-    public var uid: String
-    public var namespace: [UInt8]
-    public var name: [UInt8]
+    package var uid: String
+    package var namespace: [UInt8]
+    package var name: [UInt8]
     /// `(key:value,key:value)`, keys sorted.
-    public var labels: [UInt8]
+    package var labels: [UInt8]
     /// The pod's namespace's labels, `(key:value,...)` (k8s.ns.labels); nil when unknown.
-    public var namespaceLabels: [UInt8]?
+    package var namespaceLabels: [UInt8]?
     /// Each label's value, for `k8s.pod.label[KEY]`.
-    public var labelValues: [String: [UInt8]]
-    public var containers: [Container]
+    package var labelValues: [String: [UInt8]]
+    package var containers: [Container]
 
-    public init(uid: String, namespace: String, name: String, labels: [String: String], containers: [Container]) {
+    package init(uid: String, namespace: String, name: String, labels: [String: String], containers: [Container]) {
         self.uid = uid
         self.namespace = Array(namespace.utf8)
         self.name = Array(name.utf8)
@@ -55,17 +55,17 @@ public struct PodMetadata: Sendable, Equatable {
     }
 
     /// `(key:value,key:value)`, keys sorted: labels as Falco prints them.
-    public static func render(_ labels: [String: String]) -> [UInt8] {
+    package static func render(_ labels: [String: String]) -> [UInt8] {
         Array(("(" + labels.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",") + ")").utf8)
     }
 
-    public func container(shortID: [UInt8]) -> Container? {
+    package func container(shortID: [UInt8]) -> Container? {
         containers.first { $0.shortID == shortID }
     }
 }
 
 /// Where pod metadata comes from (node mode: a watch on the Kubernetes API). Asked
 /// on the consumer thread; it must answer from memory, never wait on the network.
-public protocol PodMetadataSource: AnyObject {
+package protocol PodMetadataSource: AnyObject {
     func pod(uid: [UInt8]) -> PodMetadata?
 }

@@ -1,10 +1,10 @@
 /// Falco's eight rule priorities, most severe first, and the trial's severity class
 /// each one weighs as at the gate.
-public enum Priority: Int, Sendable, CaseIterable, Comparable {
+package enum Priority: Int, Sendable, CaseIterable, Comparable {
     case emergency = 0, alert, critical, error, warning, notice, informational, debug
 
     /// Parses a priority as rules files spell it, case-insensitively (`INFO` too).
-    public init?(falcoName: String) {
+    package init?(falcoName: String) {
         switch falcoName.lowercased() {
         case "emergency": self = .emergency
         case "alert": self = .alert
@@ -19,7 +19,7 @@ public enum Priority: Int, Sendable, CaseIterable, Comparable {
     }
 
     /// The spelling in alerts: `Warning`, `Informational`, ...
-    public var name: StaticString {
+    package var name: StaticString {
         switch self {
         case .emergency: return "Emergency"
         case .alert: return "Alert"
@@ -32,7 +32,7 @@ public enum Priority: Int, Sendable, CaseIterable, Comparable {
         }
     }
 
-    public var severity: SeverityClass {
+    package var severity: SeverityClass {
         switch self {
         case .emergency, .alert, .critical: return .critical
         case .error: return .high
@@ -42,5 +42,5 @@ public enum Priority: Int, Sendable, CaseIterable, Comparable {
     }
 
     /// More severe sorts first, as in Falco's `priority:` setting (at least this severe).
-    public static func < (lhs: Priority, rhs: Priority) -> Bool { lhs.rawValue < rhs.rawValue }
+    package static func < (lhs: Priority, rhs: Priority) -> Bool { lhs.rawValue < rhs.rawValue }
 }

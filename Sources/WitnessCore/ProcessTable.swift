@@ -2,59 +2,59 @@ import Glibc
 
 /// What the agent knows of one process, kept from its exec (or a /proc read) until
 /// its exit, so that an open or connect can name the program that made it.
-public struct ProcessRecord: Sendable, Equatable {
-    public var pid: Int32
-    public var ppid: Int32
+package struct ProcessRecord: Sendable, Equatable {
+    package var pid: Int32
+    package var ppid: Int32
     /// The comm: the kernel's 15-byte task name (Falco's proc.name).
-    public var name: [UInt8]
+    package var name: [UInt8]
     /// Absolute path of the executable, when known (Falco's proc.exepath).
-    public var exePath: [UInt8]
+    package var exePath: [UInt8]
     /// The argument vector, NUL-separated, argv[0] first.
-    public var argv: [UInt8]
-    public var argvTruncated: Bool
+    package var argv: [UInt8]
+    package var argvTruncated: Bool
     /// The controlling terminal (tty_nr), 0 when there is none (Falco's proc.tty).
-    public var tty: Int32
+    package var tty: Int32
     /// Audit login uid (user.loginuid); UInt32.max when unset.
-    public var loginUID: UInt32
+    package var loginUID: UInt32
     /// Working directory at exec (proc.cwd).
-    public var cwd: [UInt8]
+    package var cwd: [UInt8]
     /// Effective capabilities after exec (thread.cap_effective); nil when unknown.
-    public var capabilities: UInt64?
+    package var capabilities: UInt64?
     /// Permitted and inheritable capabilities after exec (thread.cap_permitted,
     /// thread.cap_inheritable); nil when unknown.
-    public var permittedCapabilities: UInt64?
-    public var inheritableCapabilities: UInt64?
+    package var permittedCapabilities: UInt64?
+    package var inheritableCapabilities: UInt64?
     /// The executable is a memfd: an exec that never touched a file system.
-    public var executableIsMemfd: Bool
+    package var executableIsMemfd: Bool
     /// The executable had no name left when it ran (unlinked, run through a descriptor).
-    public var executableIsDeleted: Bool
+    package var executableIsDeleted: Bool
     /// The executable is in an overlay's upper layer: written in the container, not
     /// shipped in its image (Falco's proc.is_exe_upper_layer); false when unknown.
-    public var executableInUpperLayer = false
+    package var executableInUpperLayer = false
     /// Session id and process group id in its PID namespace, at exec (proc.sid,
     /// proc.vpgid); nil when unknown.
-    public var sessionID: Int32?
-    public var namespaceProcessGroupID: Int32?
+    package var sessionID: Int32?
+    package var namespaceProcessGroupID: Int32?
     /// The environment at exec, NUL-separated (proc.env), and whether it was cut.
-    public var environment: [UInt8] = []
-    public var environmentTruncated = false
+    package var environment: [UInt8] = []
+    package var environmentTruncated = false
     /// The program is a script its #! interpreter runs (proc.exepath is the script's).
-    public var executableIsScript = false
+    package var executableIsScript = false
     /// What descriptors 0, 1 and 2 were at exec (`StdioType`, packed); 0 unknown.
-    public var stdio: UInt32 = 0
+    package var stdio: UInt32 = 0
     /// For the dynamic loader run as a program: the file it runs (`DynamicLoader`).
-    public var loaderTarget: [UInt8] = []
+    package var loaderTarget: [UInt8] = []
     /// The program that wrote the executable (or the loader's target) during the
     /// subject's window: a dropped file; nil when none did, empty when unnamed.
-    public var executableWriter: [UInt8]?
+    package var executableWriter: [UInt8]?
     /// When the process started (exec or fork), CLOCK_BOOTTIME ns; 0 when unknown.
-    public var startTime: UInt64
+    package var startTime: UInt64
     /// The pid in its own PID namespace (Falco's proc.vpid); nil when unknown.
-    public var vpid: Int32?
+    package var vpid: Int32?
     /// The subject slots whose windows saw this process (0: read from /proc).
-    public var subjects: UInt64 = 0
+    package var subjects: UInt64 = 0
 
-    public init(
+    package init(
         pid: Int32, ppid: Int32, name: [UInt8], exePath: [UInt8], argv: [UInt8], argvTruncated: Bool = false,
         tty: Int32 = 0, loginUID: UInt32 = .max, cwd: [UInt8] = [], capabilities: UInt64? = nil,
         executableIsMemfd: Bool = false, executableIsDeleted: Bool = false, startTime: UInt64 = 0, vpid: Int32? = nil
@@ -76,12 +76,12 @@ public struct ProcessRecord: Sendable, Equatable {
     }
 
     /// argv[0] (Falco's proc.exe).
-    public var exe: ArraySlice<UInt8> {
+    package var exe: ArraySlice<UInt8> {
         argv[..<(argv.firstIndex(of: 0) ?? argv.endIndex)]
     }
 
     /// Arguments after argv[0], NUL-separated (Falco's proc.args joins them with spaces).
-    public var args: ArraySlice<UInt8> {
+    package var args: ArraySlice<UInt8> {
         guard let end = argv.firstIndex(of: 0) else { return [] }
         var tail = argv[(end + 1)...]
         while tail.last == 0 { tail = tail.dropLast() }
@@ -94,38 +94,38 @@ public struct ProcessRecord: Sendable, Equatable {
 /// and in bytes (a subject with thousands of processes of long argv cannot push the
 /// agent past its memory limit), and a record forgotten to make room is reported to
 /// `onForget`: the windows that saw it lost evidence.
-public final class ProcessTable {
+package final class ProcessTable {
     private var records: [Int32: ProcessRecord] = [:]
     /// Approximate bytes the records hold.
-    public private(set) var bytes = 0
-    public let byteBudget: Int
+    package private(set) var bytes = 0
+    package let byteBudget: Int
     /// Records forgotten to stay within the bounds, since start.
-    public private(set) var forgotten: UInt64 = 0
+    package private(set) var forgotten: UInt64 = 0
     /// Told of each record forgotten to make room.
-    public var onForget: ((ProcessRecord) -> Void)?
+    package var onForget: ((ProcessRecord) -> Void)?
     /// Pids /proc had nothing for: not read again on every event that asks.
     private var gone: Set<Int32> = []
     /// Where /proc is read from (/host/proc inside a container).
-    public let procRoot: String
-    public let capacity: Int
+    package let procRoot: String
+    package let capacity: Int
     /// Lookups that had to read /proc because no event had described the process.
-    public private(set) var procReads = 0
+    package private(set) var procReads = 0
     /// Told of what the table hands out and reads (a recording keeps what replay needs).
-    public weak var observer: (any ProcessTableObserver)?
+    package weak var observer: (any ProcessTableObserver)?
     /// Answers instead of /proc (replay: the reads a recording holds).
-    public var procSource: ((Int32) -> ProcessRecord?)?
+    package var procSource: ((Int32) -> ProcessRecord?)?
 
-    public init(procRoot: String = "/proc", capacity: Int = 65_536, byteBudget: Int = 64 << 20) {
+    package init(procRoot: String = "/proc", capacity: Int = 65_536, byteBudget: Int = 64 << 20) {
         self.procRoot = procRoot
         self.capacity = capacity
         self.byteBudget = byteBudget
         records.reserveCapacity(min(capacity, 4096))
     }
 
-    public var count: Int { records.count }
+    package var count: Int { records.count }
 
     /// The record of `pid`, reading /proc the first time an unknown process is asked for.
-    public func lookup(_ pid: Int32) -> ProcessRecord? {
+    package func lookup(_ pid: Int32) -> ProcessRecord? {
         if let record = records[pid] {
             observer?.handedOut(record)
             return record
@@ -144,13 +144,13 @@ public final class ProcessTable {
     }
 
     /// The record of `pid` if the table has it, without reading /proc.
-    public func cached(_ pid: Int32) -> ProcessRecord? {
+    package func cached(_ pid: Int32) -> ProcessRecord? {
         let record = records[pid]
         if let record, let observer { observer.handedOut(record) }
         return record
     }
 
-    public func insert(_ record: ProcessRecord) {
+    package func insert(_ record: ProcessRecord) {
         gone.remove(record.pid)  // a pid comes back when it is reused
         let replacing = records[record.pid]
         if let replacing { bytes -= Self.cost(replacing) }
@@ -176,7 +176,7 @@ public final class ProcessTable {
     }
 
     /// A new process starts as a copy of its parent (same image until it execs).
-    public func fork(parent: Int32, child: Int32, at time: UInt64 = 0, subjects: UInt64 = 0) {
+    package func fork(parent: Int32, child: Int32, at time: UInt64 = 0, subjects: UInt64 = 0) {
         guard var record = lookup(parent) else { return }
         record.pid = child
         record.ppid = parent
@@ -186,13 +186,13 @@ public final class ProcessTable {
         insert(record)
     }
 
-    public func exit(_ pid: Int32) {
+    package func exit(_ pid: Int32) {
         if let record = records.removeValue(forKey: pid) { bytes -= Self.cost(record) }
         observer?.removed(pid)
     }
 
     /// Reads what /proc says of `pid`: comm, exe link, cmdline and parent.
-    public func readProc(_ pid: Int32) -> ProcessRecord? {
+    package func readProc(_ pid: Int32) -> ProcessRecord? {
         let base = "\(procRoot)/\(pid)"
         guard var name = ProcFiles.read(base + "/comm", limit: 64, regularOnly: true) else { return nil }
         while name.last == 0x0A { name.removeLast() }
@@ -213,18 +213,18 @@ public final class ProcessTable {
 
     /// Marks the records of `pids` as seen by the window in `slot` (its processes at
     /// the start), so that forgetting one counts against that window.
-    public func mark(_ pids: [Int32], slot: Int) {
+    package func mark(_ pids: [Int32], slot: Int) {
         for pid in pids { records[pid]?.subjects |= 1 << UInt64(slot) }
     }
 
     /// A window ends in `slot`, or another begins there: no record is its any more.
-    public func unmark(slot: Int) {
+    package func unmark(slot: Int) {
         let bit: UInt64 = 1 << UInt64(slot)
         for (pid, record) in records where record.subjects & bit != 0 { records[pid]?.subjects &= ~bit }
     }
 
     /// Records every process in `pids` (a subject's existing processes at start).
-    public func scan(_ pids: [Int32]) {
+    package func scan(_ pids: [Int32]) {
         for pid in pids where records[pid] == nil {
             if let record = readProc(pid) { insert(record) }
         }
@@ -234,7 +234,7 @@ public final class ProcessTable {
 /// What a recording needs to hear of the process table: each record handed out (the
 /// first time, it is written as the table had it), each /proc read and its result,
 /// and records the events themselves made or ended (replay makes them again).
-public protocol ProcessTableObserver: AnyObject {
+package protocol ProcessTableObserver: AnyObject {
     func handedOut(_ record: ProcessRecord)
     func readFromProc(_ pid: Int32, _ record: ProcessRecord?)
     func inserted(_ pid: Int32)
@@ -245,12 +245,12 @@ public protocol ProcessTableObserver: AnyObject {
 
 /// Small readers for /proc files: whole-file reads with a limit, readlink, the ppid
 /// field of /proc/PID/stat, and the children of a process.
-public enum ProcFiles {
+package enum ProcFiles {
     /// Reads a file, at most `limit` bytes. With `regularOnly` (what the consumer
     /// thread reads under proc_root) it is opened without blocking and read only when
     /// it is a regular file: a FIFO or a device put where /proc is expected makes this
     /// return nil instead of stopping the consumer.
-    public static func read(_ path: String, limit: Int, regularOnly: Bool = false) -> [UInt8]? {
+    package static func read(_ path: String, limit: Int, regularOnly: Bool = false) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC | (regularOnly ? O_NONBLOCK | O_NOCTTY : 0))
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -270,7 +270,7 @@ public enum ProcFiles {
         return result
     }
 
-    public static func readLink(_ path: String) -> [UInt8]? {
+    package static func readLink(_ path: String) -> [UInt8]? {
         var buffer = [UInt8](repeating: 0, count: 4096)
         let n = buffer.withUnsafeMutableBytes { readlink(path, $0.baseAddress!.assumingMemoryBound(to: CChar.self), 4096) }
         guard n > 0 else { return nil }
@@ -280,7 +280,7 @@ public enum ProcFiles {
 
     /// The last pid of the `NSpid:` line of /proc/PID/status: the process's pid in
     /// its own PID namespace.
-    public static func namespacePID(_ path: String) -> Int32? {
+    package static func namespacePID(_ path: String) -> Int32? {
         guard let status = read(path, limit: 4096, regularOnly: true),
             let line = status.split(separator: 0x0A).first(where: { $0.starts(with: "NSpid:".utf8) })
         else { return nil }
@@ -290,7 +290,7 @@ public enum ProcFiles {
 
     /// Fields 4 (ppid), 7 (tty_nr) and 22 (start time) of /proc/PID/stat, read after
     /// the last ')' since the comm before it may hold anything.
-    public static func statFields(_ path: String) -> (ppid: Int32, tty: Int32, startTime: UInt64)? {
+    package static func statFields(_ path: String) -> (ppid: Int32, tty: Int32, startTime: UInt64)? {
         guard let stat = read(path, limit: 1024, regularOnly: true), let close = stat.lastIndex(of: UInt8(ascii: ")")) else {
             return nil
         }
@@ -301,12 +301,12 @@ public enum ProcFiles {
         return (ppid, Int32(String(decoding: fields[4], as: UTF8.self)) ?? 0, ticks * (1_000_000_000 / perSecond))
     }
 
-    public static func parentPID(statusPath: String) -> Int32? {
+    package static func parentPID(statusPath: String) -> Int32? {
         statFields(statusPath)?.ppid
     }
 
     /// Names in `directory` (not `.` and `..`); only subdirectories if asked.
-    public static func entries(of directory: String, directoriesOnly: Bool = false) -> [String] {
+    package static func entries(of directory: String, directoriesOnly: Bool = false) -> [String] {
         guard let handle = opendir(directory) else { return [] }
         defer { closedir(handle) }
         var names: [String] = []
@@ -326,7 +326,7 @@ public enum ProcFiles {
     /// it, which stat's st_dev is not on btrfs subvolumes). Nothing here follows a
     /// descriptor to its file, so a file on a stuck FUSE or NFS mount cannot hang it.
     /// Needs CAP_SYS_PTRACE for other users' processes.
-    public static func filesOpenForWriting(pid: Int32, procRoot: String = "/proc") -> [(FileID, [UInt8])] {
+    package static func filesOpenForWriting(pid: Int32, procRoot: String = "/proc") -> [(FileID, [UInt8])] {
         let base = "\(procRoot)/\(pid)"
         var devices: [Int: UInt32]?
         var files: [(FileID, [UInt8])] = []
@@ -369,12 +369,12 @@ public enum ProcFiles {
     }
 
     /// Every pid in /proc.
-    public static func allPIDs(procRoot: String = "/proc") -> [Int32] {
+    package static func allPIDs(procRoot: String = "/proc") -> [Int32] {
         entries(of: procRoot).compactMap { Int32($0) }
     }
 
     /// `root` and every live descendant of it, found by walking the ppid of every process.
-    public static func descendants(of root: Int32, procRoot: String = "/proc") -> [Int32] {
+    package static func descendants(of root: Int32, procRoot: String = "/proc") -> [Int32] {
         var children: [Int32: [Int32]] = [:]
         for pid in allPIDs(procRoot: procRoot) {
             if let ppid = parentPID(statusPath: "\(procRoot)/\(pid)/stat") {

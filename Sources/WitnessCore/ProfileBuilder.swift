@@ -3,21 +3,21 @@
 /// allocation. Against a `ProfileBaseline`, the first sighting of anything the
 /// baseline lacks is a `DriftFinding` waiting in `findings` for the pipeline to
 /// turn into an alert.
-public final class ProfileBuilder {
+package final class ProfileBuilder {
     /// How much one window's profile keeps; past a limit entries are counted, not kept.
-    public struct Limits: Sendable, Equatable {
-        public var executables = 512
+    package struct Limits: Sendable, Equatable {
+        package var executables = 512
         /// Files per set (read, written); past it a file is kept as its directory.
-        public var files = 2048
+        package var files = 2048
         /// Directories per set, once files are collapsed.
-        public var directories = 512
-        public var connections = 512
-        public var identities = 256
+        package var directories = 512
+        package var connections = 512
+        package var identities = 256
 
-        public init() {}
+        package init() {}
 
         /// Every limit at `count` (tests, small profiles).
-        public init(all count: Int) {
+        package init(all count: Int) {
             executables = count
             files = count
             directories = count
@@ -46,10 +46,10 @@ public final class ProfileBuilder {
         var outcome: ExecutableHasher.Outcome?
     }
 
-    public let limits: Limits
-    public let baseline: ProfileBaseline?
+    package let limits: Limits
+    package let baseline: ProfileBaseline?
     /// What is new against the baseline, in the order it was first seen.
-    public var findings: [DriftFinding] = []
+    package var findings: [DriftFinding] = []
     private var executables: [ExecutableEntry] = []
     private var executableIndex: [ExecutableKey: Int] = [:]
     private var read = ByteStringSet()
@@ -72,7 +72,7 @@ public final class ProfileBuilder {
     private var driftSaid = Set<String>()
     private var scratch: [UInt8] = []
 
-    public init(limits: Limits = Limits(), baseline: ProfileBaseline? = nil) {
+    package init(limits: Limits = Limits(), baseline: ProfileBaseline? = nil) {
         self.limits = limits
         self.baseline = baseline
         scratch.reserveCapacity(4096)
@@ -82,7 +82,7 @@ public final class ProfileBuilder {
 
     /// Every record of the subject: who it ran as.
     @inline(__always)
-    public func noteCredentials(uid: UInt32, gid: UInt32, header: EventHeader) {
+    package func noteCredentials(uid: UInt32, gid: UInt32, header: EventHeader) {
         if uid != lastUser {
             lastUser = uid
             if users.count < limits.identities || users.contains(uid) { users.insert(uid) } else { dropped.identities &+= 1 }
@@ -97,7 +97,7 @@ public final class ProfileBuilder {
 
     /// A successful exec: the program by path and identity (a new pair wants hashing:
     /// returned as the entry's index), and capabilities the new image gained.
-    public func noteExec(
+    package func noteExec(
         path: [UInt8], file: FileID, changeTime: UInt64 = 0, parent: [UInt8]?, capabilities: UInt64,
         previousCapabilities: UInt64?, header: EventHeader
     ) -> Int? {
@@ -126,7 +126,7 @@ public final class ProfileBuilder {
     /// A file's code mapped executable (mmap or mprotect with PROT_EXEC): a library,
     /// an LD_PRELOAD, a dlopen, the dynamic loader's target. A new pair of name and
     /// file wants hashing: returned as the entry's index.
-    public func noteLibrary(path: UnsafeBufferPointer<UInt8>, file: FileID, header: EventHeader) -> Int? {
+    package func noteLibrary(path: UnsafeBufferPointer<UInt8>, file: FileID, header: EventHeader) -> Int? {
         let name = Array(path)
         let key = ExecutableKey(path: name, file: file, changeTime: 0, library: true)
         if let index = executableIndex[key] {
@@ -165,7 +165,7 @@ public final class ProfileBuilder {
     }
 
     /// The hash of executable entry `index` arrived (on the consumer thread).
-    public func noteHash(_ outcome: ExecutableHasher.Outcome, entry index: Int, header: EventHeader) {
+    package func noteHash(_ outcome: ExecutableHasher.Outcome, entry index: Int, header: EventHeader) {
         guard executables.indices.contains(index) else { return }
         executables[index].outcome = outcome
         guard let baseline else { return }
@@ -180,7 +180,7 @@ public final class ProfileBuilder {
     }
 
     /// A file read or written (`path` as the kernel named it, in pieces).
-    public func noteFile(_ path: UnsafeBufferPointer<UInt8>, written isWrite: Bool, header: EventHeader) {
+    package func noteFile(_ path: UnsafeBufferPointer<UInt8>, written isWrite: Bool, header: EventHeader) {
         let inserted: (index: Int, inserted: Bool)?
         if isWrite {
             inserted = written.insert(path, limit: limits.files)
@@ -210,7 +210,7 @@ public final class ProfileBuilder {
     }
 
     /// A connection attempt and how it ended.
-    public func noteConnection(_ remote: SocketAddress, transport: Transport, result: String, header: EventHeader) {
+    package func noteConnection(_ remote: SocketAddress, transport: Transport, result: String, header: EventHeader) {
         let (family, address, port) = Self.describe(remote)
         let entry = RuntimeProfile.Connection(
             family: family, address: address, port: port, transport: transport.name.map { "\($0)" } ?? "",
@@ -232,7 +232,7 @@ public final class ProfileBuilder {
     }
 
     /// A socket put to listening, by its local end.
-    public func noteListen(_ local: SocketAddress?, transport: Transport, header: EventHeader) {
+    package func noteListen(_ local: SocketAddress?, transport: Transport, header: EventHeader) {
         let (family, address, port) = local.map(Self.describe) ?? ("unknown", "", 0)
         let entry = RuntimeProfile.Listener(
             family: family, address: address, port: port, transport: transport.name.map { "\($0)" } ?? "")
@@ -248,7 +248,7 @@ public final class ProfileBuilder {
     }
 
     /// A setuid-family call.
-    public func noteIdentityChange(
+    package func noteIdentityChange(
         call: String, arguments: [Int64], result: String, executable: [UInt8], header: EventHeader
     ) {
         let change = RuntimeProfile.IdentityChange(
@@ -268,12 +268,12 @@ public final class ProfileBuilder {
     // MARK: Closing
 
     /// The executables still waiting for their hash, as (index, path, file).
-    public var unhashed: [(index: Int, path: [UInt8], file: FileID)] {
+    package var unhashed: [(index: Int, path: [UInt8], file: FileID)] {
         executables.indices.filter { executables[$0].outcome == nil }.map { ($0, executables[$0].path, executables[$0].file) }
     }
 
     /// Drift in the kernel's syscall counts (known at close).
-    public func noteSyscalls(_ counts: SyscallProfile, header: EventHeader) {
+    package func noteSyscalls(_ counts: SyscallProfile, header: EventHeader) {
         guard let baseline else { return }
         for entry in counts.byName(in: .native) where !baseline.syscalls.contains(entry.name) {
             drift(.syscall, entry.name, header: header)
@@ -284,7 +284,7 @@ public final class ProfileBuilder {
     }
 
     /// The profile as it stands, with the kernel's syscall counts.
-    public func profile(syscalls: SyscallProfile?) -> RuntimeProfile {
+    package func profile(syscalls: SyscallProfile?) -> RuntimeProfile {
         var profile = RuntimeProfile()
         if let syscalls { profile.setSyscalls(syscalls) }
         let described = executables.map { entry in

@@ -4,8 +4,8 @@ import Foundation
 /// alone, as `RuntimeProfile.json()` writes it — for drift baselines, `profile diff`
 /// and seccomp export. The input is untrusted: anything not shaped as written is one
 /// line naming what is wrong.
-public enum ProfileReader {
-    public static func read(file path: String) throws(AgentError) -> RuntimeProfile {
+package enum ProfileReader {
+    package static func read(file path: String) throws(AgentError) -> RuntimeProfile {
         guard let bytes = ProcFiles.read(path, limit: 64 << 20) else {
             throw AgentError.usage("cannot read profile '\(path)': \(String(cString: strerror(errno)))")
         }
@@ -18,7 +18,7 @@ public enum ProfileReader {
 
     /// A testimony line or a profile object; for a file of JSON lines (a witness
     /// run's output), the last line that carries a profile.
-    public static func parse(_ bytes: [UInt8]) throws(AgentError) -> RuntimeProfile {
+    package static func parse(_ bytes: [UInt8]) throws(AgentError) -> RuntimeProfile {
         // One document (pretty-printed or not), else JSON lines.
         if let whole = try? object(bytes) { return try profile(from: whole) }
         let lines = bytes.split(separator: UInt8(ascii: "\n")).filter { !$0.allSatisfy { $0 == 0x20 || $0 == 0x0D } }
@@ -33,7 +33,7 @@ public enum ProfileReader {
         return try profile(from: try object(bytes))
     }
 
-    public static func parse(object: Any) throws(AgentError) -> RuntimeProfile {
+    package static func parse(object: Any) throws(AgentError) -> RuntimeProfile {
         guard let dictionary = object as? [String: Any] else { throw AgentError.usage("a profile must be a JSON object") }
         return try profile(from: dictionary)
     }

@@ -16,18 +16,18 @@ import Glibc
 /// the profile the window was held to (`baseline`, after `meta`),
 /// each written before the record whose handling needed it. `meta` opens the
 /// stream (kernel, host, clock); `end` closes it (counts, losses, how it ended).
-public enum RecordingFormat {
-    public static let magic: [UInt8] = Array("WITREC".utf8) + [0, 0]
-    public static let formatVersion: UInt16 = 1
+package enum RecordingFormat {
+    package static let magic: [UInt8] = Array("WITREC".utf8) + [0, 0]
+    package static let formatVersion: UInt16 = 1
     /// The record layout of this build (bpf/witness_event.h).
-    public static let layoutVersion = UInt16(WITNESS_EVENT_LAYOUT_VERSION)
+    package static let layoutVersion = UInt16(WITNESS_EVENT_LAYOUT_VERSION)
     /// magic, format version, layout version.
-    public static let prefixSize = 12
+    package static let prefixSize = 12
     /// No frame is larger (a record is a few KiB, a process record some, a baseline
     /// profile the most).
-    public static let maxFrame = 64 << 20  // a baseline profile read from a file may be this large
+    package static let maxFrame = 64 << 20  // a baseline profile read from a file may be this large
 
-    public enum Kind: UInt8, Sendable {
+    package enum Kind: UInt8, Sendable {
         case meta = 1
         case record = 2
         case snapshot = 3
@@ -41,7 +41,7 @@ public enum RecordingFormat {
         case baseline = 11
     }
 
-    public static func prefix() -> [UInt8] {
+    package static func prefix() -> [UInt8] {
         var writer = ByteWriter()
         writer.bytes.append(contentsOf: magic)
         writer.u16(formatVersion)
@@ -51,27 +51,27 @@ public enum RecordingFormat {
 }
 
 /// Little-endian fields into a byte array.
-public struct ByteWriter {
-    public var bytes: [UInt8] = []
+package struct ByteWriter {
+    package var bytes: [UInt8] = []
 
-    public init() {}
+    package init() {}
 
-    public mutating func u8(_ value: UInt8) { bytes.append(value) }
-    public mutating func u16(_ value: UInt16) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
-    public mutating func u32(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
-    public mutating func u64(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
-    public mutating func i64(_ value: Int64) { u64(UInt64(bitPattern: value)) }
+    package mutating func u8(_ value: UInt8) { bytes.append(value) }
+    package mutating func u16(_ value: UInt16) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+    package mutating func u32(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+    package mutating func u64(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+    package mutating func i64(_ value: Int64) { u64(UInt64(bitPattern: value)) }
 
     /// u32 length, then the bytes.
-    public mutating func data(_ value: [UInt8]) {
+    package mutating func data(_ value: [UInt8]) {
         u32(UInt32(value.count))
         bytes.append(contentsOf: value)
     }
 
-    public mutating func string(_ value: String) { data(Array(value.utf8)) }
+    package mutating func string(_ value: String) { data(Array(value.utf8)) }
 
     /// 0, or 1 and the value.
-    public mutating func optional(_ value: UInt64?) {
+    package mutating func optional(_ value: UInt64?) {
         if let value {
             u8(1)
             u64(value)
@@ -83,23 +83,23 @@ public struct ByteWriter {
 
 /// Little-endian fields out of untrusted bytes: every read checks its bounds and a
 /// short or malformed input is an error naming where, never a crash.
-public struct ByteReader {
-    public struct Malformed: Error, Sendable {
-        public var offset: Int
-        public var what: String
+package struct ByteReader {
+    package struct Malformed: Error, Sendable {
+        package var offset: Int
+        package var what: String
 
-        public init(offset: Int, what: String) {
+        package init(offset: Int, what: String) {
             self.offset = offset
             self.what = what
         }
     }
 
     private let bytes: [UInt8]
-    public private(set) var offset = 0
+    package private(set) var offset = 0
 
-    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    package init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    public var isAtEnd: Bool { offset == bytes.count }
+    package var isAtEnd: Bool { offset == bytes.count }
 
     private mutating func take(_ count: Int, _ what: String) throws(Malformed) -> ArraySlice<UInt8> {
         guard count >= 0, count <= bytes.count - offset else { throw Malformed(offset: offset, what: what) }
@@ -107,33 +107,33 @@ public struct ByteReader {
         return bytes[offset..<(offset + count)]
     }
 
-    public mutating func u8(_ what: String) throws(Malformed) -> UInt8 { try take(1, what).first! }
+    package mutating func u8(_ what: String) throws(Malformed) -> UInt8 { try take(1, what).first! }
 
-    public mutating func u16(_ what: String) throws(Malformed) -> UInt16 {
+    package mutating func u16(_ what: String) throws(Malformed) -> UInt16 {
         try take(2, what).reversed().reduce(0) { $0 << 8 | UInt16($1) }
     }
 
-    public mutating func u32(_ what: String) throws(Malformed) -> UInt32 {
+    package mutating func u32(_ what: String) throws(Malformed) -> UInt32 {
         try take(4, what).reversed().reduce(0) { $0 << 8 | UInt32($1) }
     }
 
-    public mutating func u64(_ what: String) throws(Malformed) -> UInt64 {
+    package mutating func u64(_ what: String) throws(Malformed) -> UInt64 {
         try take(8, what).reversed().reduce(0) { $0 << 8 | UInt64($1) }
     }
 
-    public mutating func i64(_ what: String) throws(Malformed) -> Int64 { Int64(bitPattern: try u64(what)) }
+    package mutating func i64(_ what: String) throws(Malformed) -> Int64 { Int64(bitPattern: try u64(what)) }
 
-    public mutating func data(_ what: String, max: Int = RecordingFormat.maxFrame) throws(Malformed) -> [UInt8] {
+    package mutating func data(_ what: String, max: Int = RecordingFormat.maxFrame) throws(Malformed) -> [UInt8] {
         let count = Int(try u32(what))
         guard count <= max else { throw Malformed(offset: offset - 4, what: "\(what) length \(count)") }
         return Array(try take(count, what))
     }
 
-    public mutating func string(_ what: String) throws(Malformed) -> String {
+    package mutating func string(_ what: String) throws(Malformed) -> String {
         String(decoding: try data(what), as: UTF8.self)
     }
 
-    public mutating func optional(_ what: String) throws(Malformed) -> UInt64? {
+    package mutating func optional(_ what: String) throws(Malformed) -> UInt64? {
         switch try u8(what) {
         case 0: return nil
         case 1: return try u64(what)
@@ -144,7 +144,7 @@ public struct ByteReader {
 
 extension ProcessRecord {
     /// The record as a recording's `snapshot` or `procRead` frame holds it.
-    public func encode(into writer: inout ByteWriter) {
+    package func encode(into writer: inout ByteWriter) {
         writer.u32(UInt32(bitPattern: pid))
         writer.u32(UInt32(bitPattern: ppid))
         writer.data(name)
@@ -173,7 +173,7 @@ extension ProcessRecord {
         writer.u8(flags.enumerated().reduce(0) { $0 | ($1.element ? 1 << UInt8($1.offset) : 0) })
     }
 
-    public init(decoding reader: inout ByteReader) throws(ByteReader.Malformed) {
+    package init(decoding reader: inout ByteReader) throws(ByteReader.Malformed) {
         let pid = Int32(bitPattern: try reader.u32("pid"))
         let ppid = Int32(bitPattern: try reader.u32("ppid"))
         self.init(pid: pid, ppid: ppid, name: try reader.data("name"), exePath: try reader.data("exe"), argv: try reader.data("argv"))
@@ -205,19 +205,19 @@ extension ProcessRecord {
 }
 
 /// What a recording's `end` frame says.
-public struct RecordingEnd: Sendable {
-    public var records: UInt64
+package struct RecordingEnd: Sendable {
+    package var records: UInt64
     /// Records left out past the size limit.
-    public var skipped: UInt64
-    public var startBootTime: UInt64
-    public var endBootTime: UInt64
-    public var endReason: String
-    public var kernelDrops: UInt64
-    public var agentDrops: UInt64
-    public var syscalls: [SyscallCount]
-    public var coverage: Coverage?
+    package var skipped: UInt64
+    package var startBootTime: UInt64
+    package var endBootTime: UInt64
+    package var endReason: String
+    package var kernelDrops: UInt64
+    package var agentDrops: UInt64
+    package var syscalls: [SyscallCount]
+    package var coverage: Coverage?
 
-    public init(_ payload: [UInt8]) throws(ByteReader.Malformed) {
+    package init(_ payload: [UInt8]) throws(ByteReader.Malformed) {
         var reader = ByteReader(payload)
         records = try reader.u64("records")
         skipped = try reader.u64("skipped")
@@ -251,12 +251,12 @@ public struct RecordingEnd: Sendable {
 }
 
 /// The `meta` frame: ordered key and value pairs.
-public struct RecordingMetadata: Sendable {
-    public var pairs: [(String, String)]
+package struct RecordingMetadata: Sendable {
+    package var pairs: [(String, String)]
 
-    public init(pairs: [(String, String)]) { self.pairs = pairs }
+    package init(pairs: [(String, String)]) { self.pairs = pairs }
 
-    public init(_ payload: [UInt8]) throws(ByteReader.Malformed) {
+    package init(_ payload: [UInt8]) throws(ByteReader.Malformed) {
         var reader = ByteReader(payload)
         pairs = []
         while !reader.isAtEnd {
@@ -264,7 +264,7 @@ public struct RecordingMetadata: Sendable {
         }
     }
 
-    public subscript(key: String) -> String? { pairs.first { $0.0 == key }?.1 }
+    package subscript(key: String) -> String? { pairs.first { $0.0 == key }?.1 }
 
     /// When this machine booted, RFC 3339 (boot-time timestamps count from it).
     private static func bootTime(_ clock: WallClock) -> String {
@@ -274,7 +274,7 @@ public struct RecordingMetadata: Sendable {
     }
 
     /// What a live window records about itself and this machine.
-    public static func live(
+    package static func live(
         clock: WallClock, subjectKind: String, subjectValue: String, label: String, trialID: String?,
         sostle: SostleLevel?, requestedMilliseconds: Int, rules: [String]
     ) -> [(String, String)] {

@@ -3,28 +3,28 @@
 /// machine — the process table as it was, each /proc read in order, cgroup
 /// identities, files open for writing at the start, executables' hashes. Used by
 /// `replay` and by the consumer benchmark on recorded workloads.
-public final class RecordingPlayer {
-    public let path: String
-    public let metadata: RecordingMetadata
+package final class RecordingPlayer {
+    package let path: String
+    package let metadata: RecordingMetadata
     /// The end frame, once played.
-    public private(set) var end: RecordingEnd?
+    package private(set) var end: RecordingEnd?
     /// Records handled.
-    public private(set) var records = 0
+    package private(set) var records = 0
     /// The profile the live window was held to, and its drift priority (`baseline`
     /// frame); a replay holds its window to it unless told otherwise.
-    public private(set) var baseline: RuntimeProfile?
-    public private(set) var driftPriority = Priority.warning
+    package private(set) var baseline: RuntimeProfile?
+    package private(set) var driftPriority = Priority.warning
     /// Set by the caller: hold the replayed window to this instead of the recorded baseline.
-    public var baselineOverride: RuntimeProfile?
+    package var baselineOverride: RuntimeProfile?
     private let reader: RecordingReader
     /// /proc reads waiting to be asked for, by pid, oldest first (`head`: the next).
     private var reads: [Int32: (list: [ProcessRecord?], head: Int)] = [:]
     private var queuedReads = 0
     /// A hostile file could queue reads nothing asks for: beyond this it is refused.
-    public static let maxQueuedReads = 1 << 20
+    package static let maxQueuedReads = 1 << 20
 
     /// Opens `path` and reads its metadata.
-    public init(path: String) throws(AgentError) {
+    package init(path: String) throws(AgentError) {
         self.path = path
         reader = try RecordingReader(path: path)
         guard let first = try reader.next(), first.kind == .meta else {
@@ -36,17 +36,17 @@ public final class RecordingPlayer {
     }
 
     /// The subject slot the live window had (a node window's records carry its bit).
-    public var slot: Int { Int(metadata["slot"] ?? "0").flatMap { (0..<64).contains($0) ? $0 : nil } ?? 0 }
+    package var slot: Int { Int(metadata["slot"] ?? "0").flatMap { (0..<64).contains($0) ? $0 : nil } ?? 0 }
 
     /// The live run's clock: alert times come out as they did.
-    public var clock: WallClock {
+    package var clock: WallClock {
         // Untrusted: an offset past a few centuries would overflow the time arithmetic.
         guard let offset = Int64(metadata["clockOffset"] ?? ""), abs(offset) < Int64(1) << 62 else { return WallClock() }
         return WallClock(offset: offset)
     }
 
     /// A process table that reads no /proc: what the live run read comes from here.
-    public func makeProcessTable() -> ProcessTable {
+    package func makeProcessTable() -> ProcessTable {
         let processes = ProcessTable(procRoot: "/nonexistent/witness-replay")
         processes.procSource = { [unowned self] pid in
             guard var queue = reads[pid], queue.head < queue.list.count else { return nil }
@@ -60,26 +60,26 @@ public final class RecordingPlayer {
     }
 
     /// Starts the replayed window's profile, held to the baseline that applies.
-    public func beginProfile(_ pipeline: EventPipeline) {
+    package func beginProfile(_ pipeline: EventPipeline) {
         let held = baselineOverride ?? baseline
         pipeline.beginProfile(
             slot: slot, WindowProfiles.Settings(baseline: held.map(ProfileBaseline.init), driftPriority: driftPriority))
     }
 
     /// Every frame left, read into memory (the benchmark plays them without inflating).
-    public func remainingFrames() throws(AgentError) -> [RecordingReader.Frame] {
+    package func remainingFrames() throws(AgentError) -> [RecordingReader.Frame] {
         var frames: [RecordingReader.Frame] = []
         while let frame = try reader.next() { frames.append(frame) }
         return frames
     }
 
     /// Plays every frame left into `pipeline` (built on `makeProcessTable()` and `identities`).
-    public func play(into pipeline: EventPipeline, identities: CgroupIdentities) throws(AgentError) {
+    package func play(into pipeline: EventPipeline, identities: CgroupIdentities) throws(AgentError) {
         while let frame = try reader.next() { try apply(frame, to: pipeline, identities: identities) }
         guard end != nil else { throw AgentError.usage("\(path): truncated: the recording has no end frame") }
     }
 
-    public func apply(
+    package func apply(
         _ frame: RecordingReader.Frame, to pipeline: EventPipeline, identities: CgroupIdentities
     ) throws(AgentError) {
         do {

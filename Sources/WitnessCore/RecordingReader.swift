@@ -3,14 +3,14 @@ import Glibc
 /// Reads a recording (`RecordingFormat`) frame by frame. The file is untrusted: a
 /// wrong magic, another layout version, a cut or corrupted stream, a frame that
 /// overruns — each is one `AgentError` naming the file offset, never a crash.
-public final class RecordingReader {
-    public struct Frame {
-        public var kind: RecordingFormat.Kind
-        public var payload: [UInt8]
+package final class RecordingReader {
+    package struct Frame {
+        package var kind: RecordingFormat.Kind
+        package var payload: [UInt8]
     }
 
-    public let path: String
-    public let layoutVersion: UInt16
+    package let path: String
+    package let layoutVersion: UInt16
     private let fd: Int32
     private let inflater: ZlibStream
     private var input = [UInt8](repeating: 0, count: 64 << 10)
@@ -23,7 +23,7 @@ public final class RecordingReader {
     /// Decompressed bytes handed out so far (frame offsets in errors).
     private var frameOffset = 0
 
-    public init(path: String) throws(AgentError) {
+    package init(path: String) throws(AgentError) {
         self.path = path
         fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw AgentError.usage("cannot open recording '\(path)': \(String(cString: strerror(errno)))") }
@@ -55,7 +55,7 @@ public final class RecordingReader {
     deinit { close(fd) }
 
     /// The next frame; nil at the end of the stream.
-    public func next() throws(AgentError) -> Frame? {
+    package func next() throws(AgentError) -> Frame? {
         while true {
             let available = decoded.count - decodedStart
             if available >= 5 {

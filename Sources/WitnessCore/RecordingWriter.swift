@@ -6,29 +6,29 @@ import Glibc
 /// stop (counted in `skipped`, the end frame says `truncated`), the end is still written.
 /// Used by one thread at a time: made where the window opens, handed to the consumer
 /// thread, finished there.
-public final class RecordingWriter: @unchecked Sendable {
+package final class RecordingWriter: @unchecked Sendable {
     /// What a finished recording holds, for the testimony and the window.
-    public struct Summary: Sendable, Equatable {
-        public var path: String
-        public var records: UInt64
-        public var bytes: UInt64
-        public var truncated: Bool
+    package struct Summary: Sendable, Equatable {
+        package var path: String
+        package var records: UInt64
+        package var bytes: UInt64
+        package var truncated: Bool
         /// Set when the file could not be written (the recording is then incomplete).
-        public var error: String?
+        package var error: String?
     }
 
     /// What the end frame says.
-    public struct Ending: Sendable {
-        public var startBootTime: UInt64
-        public var endBootTime: UInt64
-        public var endReason: String
-        public var kernelDrops: UInt64
-        public var agentDrops: UInt64
-        public var syscalls: [SyscallCount]
+    package struct Ending: Sendable {
+        package var startBootTime: UInt64
+        package var endBootTime: UInt64
+        package var endReason: String
+        package var kernelDrops: UInt64
+        package var agentDrops: UInt64
+        package var syscalls: [SyscallCount]
         /// What the live window could not see (its testimony's coverage).
-        public var coverage: Coverage?
+        package var coverage: Coverage?
 
-        public init(
+        package init(
             startBootTime: UInt64, endBootTime: UInt64, endReason: String, kernelDrops: UInt64, agentDrops: UInt64,
             syscalls: [SyscallCount], coverage: Coverage? = nil
         ) {
@@ -42,13 +42,13 @@ public final class RecordingWriter: @unchecked Sendable {
         }
     }
 
-    public let path: String
+    package let path: String
     /// Records of these subject slots are kept (all: witness mode).
-    public let subjects: UInt64
-    public let maxBytes: UInt64
-    public private(set) var records: UInt64 = 0
-    public private(set) var skipped: UInt64 = 0
-    public private(set) var written: UInt64 = 0
+    package let subjects: UInt64
+    package let maxBytes: UInt64
+    package private(set) var records: UInt64 = 0
+    package private(set) var skipped: UInt64 = 0
+    package private(set) var written: UInt64 = 0
     private var fd: Int32
     private let deflater: ZlibStream
     private var pending: [UInt8] = []
@@ -58,7 +58,7 @@ public final class RecordingWriter: @unchecked Sendable {
 
     /// Creates `path` (not replacing a file already there) and writes the prefix and
     /// the `meta` frame: `metadata` pairs, in order.
-    public init(path: String, subjects: UInt64, maxBytes: UInt64, metadata: [(String, String)]) throws(AgentError) {
+    package init(path: String, subjects: UInt64, maxBytes: UInt64, metadata: [(String, String)]) throws(AgentError) {
         guard let deflater = ZlibStream(inflate: false) else { throw AgentError.runtime("zlib: out of memory") }
         self.deflater = deflater
         self.path = path
@@ -85,7 +85,7 @@ public final class RecordingWriter: @unchecked Sendable {
 
     /// The profile the window is held to and the priority of its drift alerts, so a
     /// replay alerts on the same drift.
-    public func baseline(_ profile: RuntimeProfile, priority: Priority) {
+    package func baseline(_ profile: RuntimeProfile, priority: Priority) {
         var frame = ByteWriter()
         frame.u8(UInt8(priority.rawValue))
         frame.bytes.append(contentsOf: profile.json().utf8)
@@ -93,11 +93,11 @@ public final class RecordingWriter: @unchecked Sendable {
     }
 
     /// One frame of `kind` (side frames: the process table, identities, ...).
-    public func frame(_ kind: RecordingFormat.Kind, _ payload: [UInt8]) {
+    package func frame(_ kind: RecordingFormat.Kind, _ payload: [UInt8]) {
         payload.withUnsafeBytes { frame(kind, $0) }
     }
 
-    public func frame(_ kind: RecordingFormat.Kind, _ payload: UnsafeRawBufferPointer) {
+    package func frame(_ kind: RecordingFormat.Kind, _ payload: UnsafeRawBufferPointer) {
         guard fd >= 0, payload.count <= RecordingFormat.maxFrame else { return }
         // Past the limit only the end goes in: side frames are bounded with the records.
         guard written < maxBytes || kind == .end || kind == .meta else { return }
@@ -109,7 +109,7 @@ public final class RecordingWriter: @unchecked Sendable {
 
     /// One ring buffer record, if it is one of this recording's subjects and room is left.
     @inline(__always)
-    public func record(_ bytes: UnsafeRawBufferPointer, subjects recordSubjects: UInt64) {
+    package func record(_ bytes: UnsafeRawBufferPointer, subjects recordSubjects: UInt64) {
         guard recordSubjects & subjects != 0 || subjects == ~0 else { return }
         guard written < maxBytes else {
             skipped &+= 1
@@ -120,7 +120,7 @@ public final class RecordingWriter: @unchecked Sendable {
     }
 
     /// Removes the file: the window it was for never opened.
-    public func discard() {
+    package func discard() {
         if fd >= 0 {
             close(fd)
             fd = -1
@@ -129,7 +129,7 @@ public final class RecordingWriter: @unchecked Sendable {
     }
 
     /// Writes the end frame, finishes the stream and syncs the file.
-    public func finish(_ ending: Ending) -> Summary {
+    package func finish(_ ending: Ending) -> Summary {
         var end = ByteWriter()
         end.u64(records)
         end.u64(skipped)

@@ -5,7 +5,7 @@ import CBPF
 /// pipeline took from the machine: a process record the first time the table hands
 /// it out, each /proc read, each cgroup identity, the files open for writing at a
 /// window's start. Replay then needs nothing but the file.
-public final class Recordings: ProcessTableObserver {
+package final class Recordings: ProcessTableObserver {
     private struct Entry {
         var writer: RecordingWriter
         /// Pids whose current record the recording already has (written, or made by its events).
@@ -18,31 +18,31 @@ public final class Recordings: ProcessTableObserver {
     /// Whose recordings the side frames written now belong to: the subjects of the
     /// record being handled, or the window being opened or closed. A process or an
     /// identity one window's record needed is not written into another's recording.
-    public var context: UInt64 = 0
+    package var context: UInt64 = 0
 
     /// The subjects of ring buffer record `bytes` (0 when it is too short to say).
     @inline(__always)
-    public static func subjects(of bytes: UnsafeRawBufferPointer) -> UInt64 {
+    package static func subjects(of bytes: UnsafeRawBufferPointer) -> UInt64 {
         guard bytes.count >= subjectsOffset + 8 else { return 0 }
         return bytes.loadUnaligned(fromByteOffset: subjectsOffset, as: UInt64.self)
     }
 
-    public init() {}
+    package init() {}
 
-    public var isEmpty: Bool { entries.isEmpty }
+    package var isEmpty: Bool { entries.isEmpty }
 
-    public func add(_ writer: RecordingWriter) {
+    package func add(_ writer: RecordingWriter) {
         entries.append(Entry(writer: writer))
     }
 
     /// Stops feeding `writer` (the caller finishes it).
-    public func remove(_ writer: RecordingWriter) {
+    package func remove(_ writer: RecordingWriter) {
         entries.removeAll { $0.writer === writer }
     }
 
     /// One ring buffer record, after the pipeline handled it.
     @inline(__always)
-    public func record(_ bytes: UnsafeRawBufferPointer) {
+    package func record(_ bytes: UnsafeRawBufferPointer) {
         let subjects = Self.subjects(of: bytes)
         for entry in entries { entry.writer.record(bytes, subjects: subjects) }
     }
@@ -54,7 +54,7 @@ public final class Recordings: ProcessTableObserver {
     }
 
     /// A file a window's process held open for writing at its start.
-    public func written(file: FileID, path: [UInt8], writer program: [UInt8], slot: Int) {
+    package func written(file: FileID, path: [UInt8], writer program: [UInt8], slot: Int) {
         guard slot >= 0, slot < 64 else { return }
         var frame = ByteWriter()
         frame.u64(1 << UInt64(slot))
@@ -68,7 +68,7 @@ public final class Recordings: ProcessTableObserver {
     }
 
     /// An executable's hash, as it arrived (replay does not read the file again).
-    public func hash(file: FileID, path: [UInt8], outcome: ExecutableHasher.Outcome, slot: Int, at time: UInt64) {
+    package func hash(file: FileID, path: [UInt8], outcome: ExecutableHasher.Outcome, slot: Int, at time: UInt64) {
         var frame = ByteWriter()
         frame.u64(time)
         frame.u32(file.device)
@@ -87,7 +87,7 @@ public final class Recordings: ProcessTableObserver {
         }
     }
 
-    public func identity(_ cgroupID: UInt64, _ identity: CgroupIdentity) {
+    package func identity(_ cgroupID: UInt64, _ identity: CgroupIdentity) {
         for index in entries.indices where inContext(entries[index]) && entries[index].cgroups.insert(cgroupID).inserted {
             var frame = ByteWriter()
             frame.u64(cgroupID)
@@ -101,7 +101,7 @@ public final class Recordings: ProcessTableObserver {
 
     // MARK: ProcessTableObserver
 
-    public func handedOut(_ record: ProcessRecord) {
+    package func handedOut(_ record: ProcessRecord) {
         for index in entries.indices where inContext(entries[index]) && entries[index].processes.insert(record.pid).inserted {
             var frame = ByteWriter()
             record.encode(into: &frame)
@@ -109,7 +109,7 @@ public final class Recordings: ProcessTableObserver {
         }
     }
 
-    public func readFromProc(_ pid: Int32, _ record: ProcessRecord?) {
+    package func readFromProc(_ pid: Int32, _ record: ProcessRecord?) {
         var frame = ByteWriter()
         if let record {
             record.encode(into: &frame)
@@ -124,7 +124,7 @@ public final class Recordings: ProcessTableObserver {
 
     /// A record the current context's events made: theirs to replay; another
     /// recording's copy of that pid is stale and is written afresh when next needed.
-    public func inserted(_ pid: Int32) {
+    package func inserted(_ pid: Int32) {
         for index in entries.indices {
             if inContext(entries[index]) {
                 entries[index].processes.insert(pid)
@@ -136,13 +136,13 @@ public final class Recordings: ProcessTableObserver {
 
     /// A record gone from the table: a recording that holds it and will not replay
     /// its exit is told to forget it.
-    public func removed(_ pid: Int32) {
+    package func removed(_ pid: Int32) {
         for index in entries.indices where entries[index].processes.remove(pid) != nil && !inContext(entries[index]) {
             forget(pid, in: index)
         }
     }
 
-    public func evicted(_ pid: Int32) {
+    package func evicted(_ pid: Int32) {
         for index in entries.indices where entries[index].processes.remove(pid) != nil { forget(pid, in: index) }
     }
 

@@ -4,18 +4,18 @@
 /// profile can be written from, and a controller can keep as the trial's runtime
 /// evidence. Bounded: past each limit entries are dropped and counted, and
 /// `truncated` says so.
-public struct RuntimeProfile: Sendable, Equatable {
+package struct RuntimeProfile: Sendable, Equatable {
     /// A program run, by its kernel path and the sha256 of its content.
-    public struct Executable: Sendable, Equatable {
-        public var path: String
+    package struct Executable: Sendable, Equatable {
+        package var path: String
         /// Lowercase hex; nil when the file could not be hashed (`hashError` says why).
-        public var sha256: String?
-        public var hashError: String?
-        public var count: UInt64
+        package var sha256: String?
+        package var hashError: String?
+        package var count: UInt64
         /// The program of the first process seen running it.
-        public var parent: String?
+        package var parent: String?
 
-        public init(path: String, sha256: String?, hashError: String? = nil, count: UInt64 = 1, parent: String? = nil) {
+        package init(path: String, sha256: String?, hashError: String? = nil, count: UInt64 = 1, parent: String? = nil) {
             self.path = path
             self.sha256 = sha256
             self.hashError = hashError
@@ -25,19 +25,19 @@ public struct RuntimeProfile: Sendable, Equatable {
     }
 
     /// A distinct connection attempt: where to, how, and how it ended.
-    public struct Connection: Sendable, Equatable {
+    package struct Connection: Sendable, Equatable {
         /// ipv4, ipv6, unix or other.
-        public var family: String
+        package var family: String
         /// The address (a unix socket's path, `@name` for an abstract one).
-        public var address: String
-        public var port: UInt16
+        package var address: String
+        package var port: UInt16
         /// tcp, udp, ... (empty when the socket did not say).
-        public var transport: String
+        package var transport: String
         /// `ok`, an errno name (`ECONNREFUSED`, `EINPROGRESS`), or `submitted` (io_uring).
-        public var result: String
-        public var count: UInt64
+        package var result: String
+        package var count: UInt64
 
-        public init(family: String, address: String, port: UInt16, transport: String, result: String, count: UInt64 = 1) {
+        package init(family: String, address: String, port: UInt16, transport: String, result: String, count: UInt64 = 1) {
             self.family = family
             self.address = address
             self.port = port
@@ -47,26 +47,26 @@ public struct RuntimeProfile: Sendable, Equatable {
         }
 
         /// The endpoint, whatever the result: what drift compares.
-        public var endpoint: String {
+        package var endpoint: String {
             RuntimeProfile.endpoint(family: family, address: address, port: port, transport: transport)
         }
     }
 
     /// A socket put to listening.
-    public struct Listener: Sendable, Equatable {
-        public var family: String
-        public var address: String
-        public var port: UInt16
-        public var transport: String
+    package struct Listener: Sendable, Equatable {
+        package var family: String
+        package var address: String
+        package var port: UInt16
+        package var transport: String
 
-        public init(family: String, address: String, port: UInt16, transport: String) {
+        package init(family: String, address: String, port: UInt16, transport: String) {
             self.family = family
             self.address = address
             self.port = port
             self.transport = transport
         }
 
-        public var endpoint: String {
+        package var endpoint: String {
             RuntimeProfile.endpoint(family: family, address: address, port: port, transport: transport)
         }
     }
@@ -77,14 +77,14 @@ public struct RuntimeProfile: Sendable, Equatable {
     }
 
     /// A setuid-family call: what was asked for, by which program, and its result.
-    public struct IdentityChange: Sendable, Equatable {
-        public var call: String
-        public var arguments: [Int64]
-        public var result: String
-        public var executable: String
-        public var count: UInt64
+    package struct IdentityChange: Sendable, Equatable {
+        package var call: String
+        package var arguments: [Int64]
+        package var result: String
+        package var executable: String
+        package var count: UInt64
 
-        public init(call: String, arguments: [Int64], result: String, executable: String, count: UInt64 = 1) {
+        package init(call: String, arguments: [Int64], result: String, executable: String, count: UInt64 = 1) {
             self.call = call
             self.arguments = arguments
             self.result = result
@@ -93,61 +93,61 @@ public struct RuntimeProfile: Sendable, Equatable {
         }
 
         /// `setuid(0)`: what drift compares, whatever the result or the program.
-        public var key: String { "\(call)(\(arguments.map(String.init).joined(separator: ",")))" }
+        package var key: String { "\(call)(\(arguments.map(String.init).joined(separator: ",")))" }
     }
 
     /// Capabilities an exec gave a process that its previous image did not have.
-    public struct CapabilityGain: Sendable, Equatable {
-        public var executable: String
-        public var capabilities: [String]
-        public var count: UInt64
+    package struct CapabilityGain: Sendable, Equatable {
+        package var executable: String
+        package var capabilities: [String]
+        package var count: UInt64
 
-        public init(executable: String, capabilities: [String], count: UInt64 = 1) {
+        package init(executable: String, capabilities: [String], count: UInt64 = 1) {
             self.executable = executable
             self.capabilities = capabilities
             self.count = count
         }
 
         /// `/usr/bin/sudo: CAP_SETUID CAP_SETGID`: what drift compares.
-        public var key: String { "\(executable): \(capabilities.joined(separator: " "))" }
+        package var key: String { "\(executable): \(capabilities.joined(separator: " "))" }
     }
 
     /// What did not fit, by section.
-    public struct Dropped: Sendable, Equatable {
-        public var executables: UInt64 = 0
-        public var files: UInt64 = 0
-        public var network: UInt64 = 0
-        public var identities: UInt64 = 0
+    package struct Dropped: Sendable, Equatable {
+        package var executables: UInt64 = 0
+        package var files: UInt64 = 0
+        package var network: UInt64 = 0
+        package var identities: UInt64 = 0
 
-        public init() {}
+        package init() {}
 
-        public var total: UInt64 { executables + files + network + identities }
+        package var total: UInt64 { executables + files + network + identities }
     }
 
-    public var syscalls: [String: UInt64] = [:]
-    public var compatSyscalls: [String: UInt64] = [:]
-    public var executables: [Executable] = []
+    package var syscalls: [String: UInt64] = [:]
+    package var compatSyscalls: [String: UInt64] = [:]
+    package var executables: [Executable] = []
     /// Files whose code was mapped executable into a running program (libraries, an
     /// LD_PRELOAD, a dlopen, the dynamic loader's target), hashed as programs are.
-    public var libraries: [Executable] = []
+    package var libraries: [Executable] = []
     /// Canonical paths; an entry ending in `/` stands for files under that directory
     /// (what was collapsed past the file limit).
-    public var filesRead: [String] = []
-    public var filesWritten: [String] = []
-    public var connections: [Connection] = []
-    public var listening: [Listener] = []
-    public var users: [UInt32] = []
-    public var groups: [UInt32] = []
-    public var identityChanges: [IdentityChange] = []
-    public var capabilitiesGained: [CapabilityGain] = []
-    public var dropped = Dropped()
+    package var filesRead: [String] = []
+    package var filesWritten: [String] = []
+    package var connections: [Connection] = []
+    package var listening: [Listener] = []
+    package var users: [UInt32] = []
+    package var groups: [UInt32] = []
+    package var identityChanges: [IdentityChange] = []
+    package var capabilitiesGained: [CapabilityGain] = []
+    package var dropped = Dropped()
     /// Some entry was left out (`dropped` counts them).
-    public var truncated: Bool { dropped.total > 0 }
+    package var truncated: Bool { dropped.total > 0 }
 
-    public init() {}
+    package init() {}
 
     /// Fills the syscall sections from the kernel's counts.
-    public mutating func setSyscalls(_ counts: SyscallProfile) {
+    package mutating func setSyscalls(_ counts: SyscallProfile) {
         syscalls = [:]
         compatSyscalls = [:]
         for entry in counts.byName(in: .native) { syscalls[entry.name] = entry.count }
@@ -157,7 +157,7 @@ public struct RuntimeProfile: Sendable, Equatable {
     // MARK: JSON
 
     /// The testimony's `profile` object.
-    public func appendJSON(to writer: inout JSONWriter) {
+    package func appendJSON(to writer: inout JSONWriter) {
         writer.byte(UInt8(ascii: "{"))
         writer.key("syscalls")
         Self.appendCounts(syscalls, to: &writer)
@@ -246,7 +246,7 @@ public struct RuntimeProfile: Sendable, Equatable {
     }
 
     /// The profile alone, one line of JSON.
-    public func json() -> String {
+    package func json() -> String {
         var writer = JSONWriter(capacity: 4096)
         appendJSON(to: &writer)
         return String(decoding: writer.bytes, as: UTF8.self)

@@ -3,7 +3,7 @@
 /// The runtime profile names each executable by the sha256 of its content; a pure-Swift digest keeps a crypto
 /// library (and its memory) off the agent. No heap allocation per block: the state and the partial block are
 /// fixed-size stored tuples, and the message schedule lives in a temporary (stack) buffer per `update` call.
-public struct SHA256 {
+package struct SHA256 {
     /// The eight working hash words H0...H7 (FIPS 180-4 §5.3.3).
     private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (
         0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19
@@ -15,10 +15,10 @@ public struct SHA256 {
     /// Total message length in bytes.
     private var length: UInt64 = 0
 
-    public init() {}
+    package init() {}
 
     /// Feeds `bytes` into the digest; any chunking gives the same result.
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    package mutating func update(_ bytes: UnsafeRawBufferPointer) {
         guard var source = bytes.baseAddress, bytes.count > 0 else { return }
         var remaining = bytes.count
         length &+= UInt64(remaining)
@@ -49,7 +49,7 @@ public struct SHA256 {
     }
 
     /// Pads the message, returns the 32-byte digest and resets the hasher to its initial state.
-    public mutating func finish() -> [UInt8] {
+    package mutating func finish() -> [UInt8] {
         let bitLength = length &* 8
         var padded = block
         var blocks = 1
@@ -82,7 +82,7 @@ public struct SHA256 {
     }
 
     /// Lowercase hex of `digest`.
-    public static func hex(_ digest: [UInt8]) -> String {
+    package static func hex(_ digest: [UInt8]) -> String {
         let digits: StaticString = "0123456789abcdef"
         var text = [UInt8]()
         text.reserveCapacity(digest.count * 2)
@@ -96,7 +96,7 @@ public struct SHA256 {
     }
 
     /// The digest of `bytes` in one call.
-    public static func hash(_ bytes: [UInt8]) -> [UInt8] {
+    package static func hash(_ bytes: [UInt8]) -> [UInt8] {
         var hasher = SHA256()
         bytes.withUnsafeBytes { hasher.update($0) }
         return hasher.finish()

@@ -3,10 +3,10 @@
 /// syscall the subject made allowed, anything else refused with EPERM. The ia32
 /// architecture is listed only when the subject used it (then an i386 binary's
 /// calls are allowed by the same names); any other architecture is refused whole.
-public enum SeccompProfile {
+package enum SeccompProfile {
     /// The profile, and the observed syscalls that have no name in this build and so
     /// cannot be allowed by name (they would be refused under it).
-    public static func make(from profile: RuntimeProfile) -> (json: String, unnamed: [String]) {
+    package static func make(from profile: RuntimeProfile) -> (json: String, unnamed: [String]) {
         var names = Set(profile.syscalls.keys)
         names.formUnion(profile.compatSyscalls.keys)
         // rt_sigreturn restores the registers, its own number too: at its exit the kernel

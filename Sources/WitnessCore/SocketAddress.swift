@@ -1,6 +1,6 @@
 /// A socket address as connect(2) received it, decoded from raw sockaddr bytes.
 /// IPv6 addresses are kept as two integers so decoding never allocates.
-public enum SocketAddress: Equatable {
+package enum SocketAddress: Equatable {
     case ipv4(address: UInt32, port: UInt16)  // address in network byte order as read
     case ipv6(high: UInt64, low: UInt64, port: UInt16)  // bytes 0-7 and 8-15, big-endian
     case unix(path: UnsafeRawBufferPointer)
@@ -12,7 +12,7 @@ public enum SocketAddress: Equatable {
     static let familyUnix: UInt16 = 1
     static let familyUnspec: UInt16 = 0
 
-    public static func == (lhs: SocketAddress, rhs: SocketAddress) -> Bool {
+    package static func == (lhs: SocketAddress, rhs: SocketAddress) -> Bool {
         switch (lhs, rhs) {
         case let (.ipv4(a, p), .ipv4(b, q)): return a == b && p == q
         case let (.ipv6(a, b, p), .ipv6(c, d, q)): return a == c && b == d && p == q
@@ -24,7 +24,7 @@ public enum SocketAddress: Equatable {
     }
 
     /// Decodes `bytes` (a struct sockaddr of `bytes.count` meaningful bytes).
-    public init(sockaddr bytes: UnsafeRawBufferPointer) {
+    package init(sockaddr bytes: UnsafeRawBufferPointer) {
         guard bytes.count >= 2 else {
             self = .unspecified
             return
@@ -60,7 +60,7 @@ public enum SocketAddress: Equatable {
         return .ipv4(address: bigEndian32(bytes, at: 0), port: port)
     }
 
-    public var port: UInt16? {
+    package var port: UInt16? {
         switch self {
         case .ipv4(_, let port), .ipv6(_, _, let port): return port
         default: return nil
@@ -68,7 +68,7 @@ public enum SocketAddress: Equatable {
     }
 
     /// Falco's fd.typechar: 4, 6, u, or o.
-    public var typeChar: StaticString {
+    package var typeChar: StaticString {
         switch self {
         case .ipv4: return "4"
         case .ipv6: return "6"

@@ -1,8 +1,8 @@
 /// Writes socket addresses as Falco prints them: `1.2.3.4:80`, IPv6 in the RFC 5952
 /// short form (`::1:443`, Falco does not bracket), a unix socket by its path.
-public enum SocketAddressFormatter {
+package enum SocketAddressFormatter {
     /// `host:port` (or the path / family for non-IP addresses).
-    public static func append(_ address: SocketAddress, to writer: inout JSONWriter) {
+    package static func append(_ address: SocketAddress, to writer: inout JSONWriter) {
         switch address {
         case .ipv4, .ipv6:
             appendHost(address, to: &writer)
@@ -19,7 +19,7 @@ public enum SocketAddressFormatter {
     }
 
     /// The address alone, without port.
-    public static func appendHost(_ address: SocketAddress, to writer: inout JSONWriter) {
+    package static func appendHost(_ address: SocketAddress, to writer: inout JSONWriter) {
         switch address {
         case let .ipv4(value, _):
             appendIPv4(value, to: &writer)

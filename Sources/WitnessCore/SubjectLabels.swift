@@ -1,18 +1,18 @@
 /// Names of subject slots ("pid:4242", "cgroup:/trial"), and how every line says
 /// which subjects witnessed it: `"subjects":[...]`, by name, or by slot number
 /// when a slot has none.
-public struct SubjectLabels: Sendable {
+package struct SubjectLabels: Sendable {
     private var names: [Int: String] = [:]
 
-    public init() {}
+    package init() {}
 
-    public subscript(slot: Int) -> String? {
+    package subscript(slot: Int) -> String? {
         get { names[slot] }
         set { names[slot] = newValue }
     }
 
     /// Appends `"subjects":[...]` for the bits of `subjects`.
-    public func append(_ subjects: UInt64, to writer: inout JSONWriter) {
+    package func append(_ subjects: UInt64, to writer: inout JSONWriter) {
         writer.key("subjects")
         writer.byte(UInt8(ascii: "["))
         var bits = subjects

@@ -2,14 +2,14 @@ import Glibc
 
 /// Who a window witnesses, as the user or the controller names it: a cgroup, a
 /// Kubernetes pod (by UID), a container (by id), or a process tree.
-public enum SubjectSpec: Sendable, Equatable {
+package enum SubjectSpec: Sendable, Equatable {
     case cgroup(String)
     case podUID(String)
     case containerID(String)
     case pid(Int32)
 
     /// The name used in testimony and labels: cgroup, pod, container, pid.
-    public var kind: String {
+    package var kind: String {
         switch self {
         case .cgroup: return "cgroup"
         case .podUID: return "pod"
@@ -21,16 +21,16 @@ public enum SubjectSpec: Sendable, Equatable {
 
 /// A subject found on this node: what the kernel filters on (one cgroup directory,
 /// or a live process) and how the testimony names it.
-public struct ResolvedSubject: Sendable, Equatable {
-    public var kind: String
+package struct ResolvedSubject: Sendable, Equatable {
+    package var kind: String
     /// The cgroup directory (cgroup, pod and container subjects).
-    public var cgroupDirectory: String?
+    package var cgroupDirectory: String?
     /// The root of the process tree (pid subjects).
-    public var pid: Int32?
+    package var pid: Int32?
     /// What the user asked for, normalized (the pod UID, the full container id, ...).
-    public var value: String
+    package var value: String
 
-    public init(kind: String, cgroupDirectory: String? = nil, pid: Int32? = nil, value: String) {
+    package init(kind: String, cgroupDirectory: String? = nil, pid: Int32? = nil, value: String) {
         self.kind = kind
         self.cgroupDirectory = cgroupDirectory
         self.pid = pid
@@ -38,7 +38,7 @@ public struct ResolvedSubject: Sendable, Equatable {
     }
 
     /// A live process and its descendants.
-    public static func processTree(_ pid: Int32) -> ResolvedSubject {
+    package static func processTree(_ pid: Int32) -> ResolvedSubject {
         ResolvedSubject(kind: "pid", pid: pid, value: String(pid))
     }
 }
@@ -50,18 +50,18 @@ public struct ResolvedSubject: Sendable, Equatable {
 /// no runtime socket is needed. A pod subject is its pod-level cgroup: containers
 /// started after the window opened (restarts, late init containers) are below it
 /// and covered.
-public struct SubjectResolver: Sendable {
-    public let cgroups: CgroupFS
+package struct SubjectResolver: Sendable {
+    package let cgroups: CgroupFS
     /// Where the host's /proc is (a container sees it at /host/proc).
-    public let procRoot: String
+    package let procRoot: String
 
-    public init(cgroups: CgroupFS, procRoot: String = "/proc") {
+    package init(cgroups: CgroupFS, procRoot: String = "/proc") {
         self.cgroups = cgroups
         self.procRoot = procRoot
     }
 
     /// - Throws: `AgentError.usage` naming what does not exist on this node.
-    public func resolve(_ spec: SubjectSpec) throws(AgentError) -> ResolvedSubject {
+    package func resolve(_ spec: SubjectSpec) throws(AgentError) -> ResolvedSubject {
         switch spec {
         case let .cgroup(path):
             let directory = try cgroups.directory(for: path)
@@ -95,7 +95,7 @@ public struct SubjectResolver: Sendable {
     }
 
     /// A pod UID as Kubernetes prints it (36 characters, dashed, lower-case hex).
-    public static func normalizedPodUID(_ text: String) throws(AgentError) -> String {
+    package static func normalizedPodUID(_ text: String) throws(AgentError) -> String {
         let uid = String(text.lowercased().map { $0 == "_" ? "-" : $0 })
         let parts = uid.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.map(\.count) == [8, 4, 4, 4, 12], uid.allSatisfy({ $0 == "-" || $0.isHexDigit }) else {
@@ -106,7 +106,7 @@ public struct SubjectResolver: Sendable {
 
     /// A container id, full or short (12+ hex digits), with or without the
     /// `containerd://` style prefix Kubernetes puts in a pod's status.
-    public static func normalizedContainerID(_ text: String) throws(AgentError) -> String {
+    package static func normalizedContainerID(_ text: String) throws(AgentError) -> String {
         var id = text.lowercased()
         if let scheme = id.firstRange(of: "://") { id = String(id[scheme.upperBound...]) }
         guard (12...64).contains(id.count), id.allSatisfy({ $0.isHexDigit }) else {

@@ -2,9 +2,9 @@
 /// with their directory, ptrace requests and namespace flags by name, file modes
 /// as octal with their bits named (`04755(S_ISUID|S_IRUSR|...)`), the rest as
 /// decimal numbers.
-public enum SyscallFormatter {
+package enum SyscallFormatter {
     /// Argument `index` of `record` (a JSON string body).
-    public static func appendArgument(
+    package static func appendArgument(
         _ syscall: Syscall, _ shape: SyscallShape, _ record: SyscallRecord, _ index: Int, to writer: inout JSONWriter
     ) {
         if shape.path?.index == index {
@@ -41,7 +41,7 @@ public enum SyscallFormatter {
     }
 
     /// A one-line summary for `output` and the text format: the paths, else the arguments.
-    public static func appendSummary(_ syscall: Syscall, _ record: SyscallRecord, to writer: inout JSONWriter) {
+    package static func appendSummary(_ syscall: Syscall, _ record: SyscallRecord, to writer: inout JSONWriter) {
         guard let shape = SyscallTable.shape(of: syscall) else { return }
         if let path = shape.path {
             appendPath(record.path, record.directory, path.directory, to: &writer)
@@ -75,7 +75,7 @@ public enum SyscallFormatter {
     }
 
     /// `04755(S_ISUID|S_IRWXU...)`: the permission bits in octal, then by name.
-    public static func appendMode(_ mode: UInt32, to writer: inout JSONWriter) {
+    package static func appendMode(_ mode: UInt32, to writer: inout JSONWriter) {
         let bits = mode & 0o7777
         writer.byte(UInt8(ascii: "0"))
         for shift in stride(from: 9, through: 0, by: -3) where shift < 9 || bits >> 9 != 0 {
@@ -94,12 +94,12 @@ public enum SyscallFormatter {
 
     /// clone/clone3 flags: the namespace flags and the sharing flags by name, the
     /// exit signal (low byte) left out.
-    public static func appendCloneFlags(_ flags: UInt64, to writer: inout JSONWriter) {
+    package static func appendCloneFlags(_ flags: UInt64, to writer: inout JSONWriter) {
         appendFlags(flags & ~0xFF, cloneFlags, to: &writer)
     }
 
     /// Every CLONE_NEW* flag (bit 31 is CLONE_IO, not a namespace).
-    public static let namespaceMask: UInt64 = 0x7E02_0080
+    package static let namespaceMask: UInt64 = 0x7E02_0080
 
     static let cloneFlags: [(UInt64, StaticString)] =
         namespaceFlags + [

@@ -1,11 +1,11 @@
 /// One counter of the in-kernel syscall profile: how often a subject made syscall
 /// `number` of `table`.
-public struct SyscallCount: Sendable, Equatable {
-    public var table: SyscallNumbers.Table
-    public var number: Int
-    public var count: UInt64
+package struct SyscallCount: Sendable, Equatable {
+    package var table: SyscallNumbers.Table
+    package var number: Int
+    package var count: UInt64
 
-    public init(table: SyscallNumbers.Table, number: Int, count: UInt64) {
+    package init(table: SyscallNumbers.Table, number: Int, count: UInt64) {
         self.table = table
         self.number = number
         self.count = count
@@ -15,15 +15,15 @@ public struct SyscallCount: Sendable, Equatable {
 /// Every syscall a subject made during a window, reported as an event or not: the
 /// trial's runtime syscall profile. Counted in the kernel per subject slot, so it
 /// costs no ring buffer record and cannot be lost to a full one.
-public struct SyscallProfile: Sendable, Equatable {
-    public var counts: [SyscallCount]
+package struct SyscallProfile: Sendable, Equatable {
+    package var counts: [SyscallCount]
 
-    public init(counts: [SyscallCount]) {
+    package init(counts: [SyscallCount]) {
         self.counts = counts
     }
 
     /// Syscalls by name in `table`, most frequent first (ties by name).
-    public func byName(in table: SyscallNumbers.Table) -> [(name: String, count: UInt64)] {
+    package func byName(in table: SyscallNumbers.Table) -> [(name: String, count: UInt64)] {
         var merged: [String: UInt64] = [:]
         for entry in counts where entry.table == table {
             merged[SyscallNumbers.name(of: entry.number, in: table), default: 0] &+= entry.count
@@ -33,7 +33,7 @@ public struct SyscallProfile: Sendable, Equatable {
 
     /// `{"syscalls":{...},"compatSyscalls":{...}}`: native names to counts, and the
     /// ia32 table's when the subject used it.
-    public func appendJSON(to writer: inout JSONWriter) {
+    package func appendJSON(to writer: inout JSONWriter) {
         writer.byte(UInt8(ascii: "{"))
         writer.key("syscalls")
         appendTable(.native, to: &writer)

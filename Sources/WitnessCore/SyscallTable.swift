@@ -4,9 +4,9 @@ import CBPF
 /// is added. The probe writes each row into the kernel's shapes map for the
 /// syscall's number in every table where it exists (layout in bpf/witness_event.h);
 /// the decoder, encoders and rules name arguments from it (Falco's `evt.arg.<name>`).
-public struct SyscallShape: Sendable {
+package struct SyscallShape: Sendable {
     /// What the kernel program does with the syscall (`enum witness_handler`).
-    public enum Handler: UInt8, Sendable {
+    package enum Handler: UInt8, Sendable {
         /// A generic syscall record: arguments as numbers, paths as the row says.
         case generic = 1
         /// An open record (open, openat, openat2, creat).
@@ -32,7 +32,7 @@ public struct SyscallShape: Sendable {
     }
 
     /// How a path argument's directory is found.
-    public enum Directory: Sendable, Equatable {
+    package enum Directory: Sendable, Equatable {
         /// Relative to the working directory.
         case workingDirectory
         /// Relative to the dirfd in this argument.
@@ -45,27 +45,27 @@ public struct SyscallShape: Sendable {
         case prctlName
     }
 
-    public struct PathArgument: Sendable {
-        public var index: Int
-        public var directory: Directory
+    package struct PathArgument: Sendable {
+        package var index: Int
+        package var directory: Directory
     }
 
-    public var syscall: Syscall
-    public var handler: Handler
+    package var syscall: Syscall
+    package var handler: Handler
     /// The kernel's names for it, in any table (the ia32 table has `setuid32` beside `setuid`).
-    public var kernelNames: [String]
+    package var kernelNames: [String]
     /// Argument names, in order, as Falco's evt.arg.<name> (generic records only).
-    public var arguments: [String]
-    public var path: PathArgument?
-    public var path2: PathArgument?
+    package var arguments: [String]
+    package var path: PathArgument?
+    package var path2: PathArgument?
     /// An argument holding a descriptor whose file the kernel describes: its socket
     /// family (dup2, dup3) and its identity, device and inode (ftruncate, mmap).
-    public var socketArgument: Int?
+    package var socketArgument: Int?
     /// Bytes 2 to 5 of the shape for handlers that read them their own way.
     var handlerBytes: [UInt8]?
 
     /// The 64-bit shape (layout in bpf/witness_event.h).
-    public var shape: UInt64 {
+    package var shape: UInt64 {
         let none = UInt64(WITNESS_ARG_NONE)
         var bytes2to5: UInt64
         if let handlerBytes {
@@ -90,22 +90,22 @@ public struct SyscallShape: Sendable {
 
     /// Whether some syscall table of this architecture has it (the ia32 `socketcall`
     /// exists only there; a row the build's headers do not know is reported nowhere).
-    public var existsHere: Bool {
+    package var existsHere: Bool {
         kernelNames.contains { name in SyscallNumbers.Table.allCases.contains { SyscallNumbers.number(of: name, in: $0) != nil } }
     }
 
     /// Index of argument `name`, or nil.
-    public func index(of name: String) -> Int? {
+    package func index(of name: String) -> Int? {
         arguments.firstIndex(of: name)
     }
 
     /// Whether argument `index` is shown as a path (then its value is text).
-    public func isPath(_ index: Int) -> Bool {
+    package func isPath(_ index: Int) -> Bool {
         (path?.index == index && path?.directory != .descriptor) || path2?.index == index
     }
 }
 
-public enum SyscallTable {
+package enum SyscallTable {
     private static func shape(
         _ syscall: Syscall, _ arguments: [String], path: (Int, SyscallShape.Directory)? = nil,
         path2: (Int, SyscallShape.Directory)? = nil, socket: Int? = nil, alsoNamed: [String] = []
@@ -143,7 +143,7 @@ public enum SyscallTable {
         return row
     }
 
-    public static let shapes: [SyscallShape] = [
+    package static let shapes: [SyscallShape] = [
         // Processes. Successful execs and clones are reported by the scheduler's tracepoints.
         special(.execve, .exec, ["execve"], [0, cwd, 1]),
         special(.execveat, .exec, ["execveat"], [1, 0, 2]),
@@ -243,7 +243,7 @@ public enum SyscallTable {
     /// io_uring operations reported as their syscall twin: (opcode, the twin's row).
     /// The kernel program lays each operation's fields out as the twin's arguments
     /// (bpf/witness_event.h), so the twin's decoding, fields and rules apply.
-    public static let ioUringOperations: [(opcode: UInt32, shape: SyscallShape)] = {
+    package static let ioUringOperations: [(opcode: UInt32, shape: SyscallShape)] = {
         let twins: [(witness_io_uring_op, Syscall)] = [
             (WITNESS_IORING_OP_OPENAT, .openat), (WITNESS_IORING_OP_OPENAT2, .openat2),
             (WITNESS_IORING_OP_CONNECT, .connect), (WITNESS_IORING_OP_RENAMEAT, .renameat2),
@@ -272,13 +272,13 @@ public enum SyscallTable {
     }()
 
     /// The shape of generic syscall `syscall`, nil for the ones with their own event kinds.
-    public static func shape(of syscall: Syscall) -> SyscallShape? {
+    package static func shape(of syscall: Syscall) -> SyscallShape? {
         bySyscall[Int(syscall.rawValue)]
     }
 
     /// The shapes map's entries: (table * WITNESS_SYSCALL_SLOTS + number, shape) for
     /// every row in every table that has one of its names.
-    public static func kernelEntries() -> [(index: UInt32, shape: UInt64)] {
+    package static func kernelEntries() -> [(index: UInt32, shape: UInt64)] {
         var entries: [(index: UInt32, shape: UInt64)] = []
         for shape in shapes {
             for table in SyscallNumbers.Table.allCases {

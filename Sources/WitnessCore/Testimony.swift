@@ -1,9 +1,9 @@
 /// Severity classes of the trial (DESIGN.md): what a Falco priority weighs at the gate.
-public enum SeverityClass: String, Sendable, CaseIterable {
+package enum SeverityClass: String, Sendable, CaseIterable {
     case critical, high, medium, low
 
     /// Deduction per alert of this class.
-    public var deduction: Double {
+    package var deduction: Double {
         switch self {
         case .critical: return 1.00
         case .high: return 0.35
@@ -14,11 +14,11 @@ public enum SeverityClass: String, Sendable, CaseIterable {
 }
 
 /// SOSTLE level L0–L7: how strict the trial is about hard denies.
-public struct SostleLevel: Sendable, Equatable, CustomStringConvertible {
-    public let level: Int
+package struct SostleLevel: Sendable, Equatable, CustomStringConvertible {
+    package let level: Int
 
     /// Parses `L0`…`L7` (case-insensitive).
-    public init(_ text: String) throws(AgentError) {
+    package init(_ text: String) throws(AgentError) {
         let upper = text.uppercased()
         guard upper.count == 2, upper.first == "L", let level = Int(upper.dropFirst()), (0...7).contains(level) else {
             throw AgentError.usage("bad SOSTLE level '\(text)': use L0 to L7")
@@ -26,7 +26,7 @@ public struct SostleLevel: Sendable, Equatable, CustomStringConvertible {
         self.level = level
     }
 
-    public var description: String { "L\(level)" }
+    package var description: String { "L\(level)" }
 
     /// Whether alerts of `counts` are a hard deny at this level: L0–L2 critical only,
     /// L3 high or critical, L4–L5 any medium or above, L6 and above accept no trial.
@@ -44,18 +44,18 @@ public struct SostleLevel: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// What the falco gate concludes from one window (DESIGN.md "Testimony").
-public struct GateAssessment: Sendable, Equatable {
-    public static let weight = 0.35
-    public static let cleanBonus = 0.10
+package struct GateAssessment: Sendable, Equatable {
+    package static let weight = 0.35
+    package static let cleanBonus = 0.10
 
-    public var passed: Bool
+    package var passed: Bool
     /// Nothing lost, an ending that can pass, nothing used that Witness could not see.
-    public var complete: Bool
-    public var deduction: Double
-    public var bonus: Double
-    public var hardDeny: Bool
-    public var verdictHint: String
-    public var detail: String
+    package var complete: Bool
+    package var deduction: Double
+    package var bonus: Double
+    package var hardDeny: Bool
+    package var verdictHint: String
+    package var detail: String
 
     /// - Parameters:
     ///   - alerts: alerts by class during the window.
@@ -65,7 +65,7 @@ public struct GateAssessment: Sendable, Equatable {
     ///     the clean bonus needs the requested length to have elapsed.
     ///   - unobserved: what the subject did that Witness could not see; anything here
     ///     makes the window incomplete.
-    public init(
+    package init(
         alerts: [SeverityClass: Int], lost: UInt64, sostle: SostleLevel?, end: WindowEnd = .elapsed,
         unobserved: [String] = []
     ) {
@@ -102,37 +102,37 @@ public struct GateAssessment: Sendable, Equatable {
 }
 
 /// The end-of-window statement for the controller, in the JSON shape of DESIGN.md.
-public struct Testimony: Sendable {
-    public var trialID: String?
+package struct Testimony: Sendable {
+    package var trialID: String?
     /// Subject as `{"kind": "...", "value": "..."}` pairs (cgroup path, pid, ...).
-    public var subjectKind: String
-    public var subjectValue: String
-    public var startEpochNanoseconds: Int64
-    public var endEpochNanoseconds: Int64
-    public var sostle: SostleLevel?
-    public var events: EventCounts
-    public var alerts: [SeverityClass: Int]
-    public var rules: [(String, Int)]
-    public var kernelDrops: UInt64
-    public var agentDrops: UInt64
+    package var subjectKind: String
+    package var subjectValue: String
+    package var startEpochNanoseconds: Int64
+    package var endEpochNanoseconds: Int64
+    package var sostle: SostleLevel?
+    package var events: EventCounts
+    package var alerts: [SeverityClass: Int]
+    package var rules: [(String, Int)]
+    package var kernelDrops: UInt64
+    package var agentDrops: UInt64
     /// How the window ended, and the length the controller asked for.
-    public var end: WindowEnd
-    public var requestedMilliseconds: Int64?
+    package var end: WindowEnd
+    package var requestedMilliseconds: Int64?
     /// Ended before its requested length.
-    public var cutShort: Bool { end != .elapsed }
+    package var cutShort: Bool { end != .elapsed }
     /// The node-mode window this testimony closes.
-    public var windowID: String?
+    package var windowID: String?
     /// What the subject did: its syscalls (counted in the kernel), programs, files,
     /// endpoints and identities (nil: not collected).
-    public var profile: RuntimeProfile?
+    package var profile: RuntimeProfile?
     /// What could not be seen, and what of it the subject used.
-    public var coverage: Coverage?
+    package var coverage: Coverage?
     /// The window's recording, when it was recorded.
-    public var recording: RecordingWriter.Summary?
+    package var recording: RecordingWriter.Summary?
     /// This testimony's identity, the same in every delivery of it (receivers de-duplicate by it).
-    public var uuid = LineIdentifiers.random()
+    package var uuid = LineIdentifiers.random()
 
-    public init(
+    package init(
         trialID: String?, subjectKind: String, subjectValue: String, startEpochNanoseconds: Int64,
         endEpochNanoseconds: Int64, sostle: SostleLevel?, events: EventCounts, alerts: [SeverityClass: Int] = [:],
         rules: [(String, Int)] = [], kernelDrops: UInt64, agentDrops: UInt64, end: WindowEnd = .elapsed,
@@ -158,14 +158,14 @@ public struct Testimony: Sendable {
         self.requestedMilliseconds = requestedMilliseconds
     }
 
-    public var drops: UInt64 { kernelDrops + agentDrops }
-    public var complete: Bool { gate.complete }
-    public var gate: GateAssessment {
+    package var drops: UInt64 { kernelDrops + agentDrops }
+    package var complete: Bool { gate.complete }
+    package var gate: GateAssessment {
         GateAssessment(alerts: alerts, lost: drops, sostle: sostle, end: end, unobserved: coverage?.usedUnobserved ?? [])
     }
 
     /// One line of JSON.
-    public func json() -> String {
+    package func json() -> String {
         var writer = JSONWriter(capacity: 2048)
         writer.byte(UInt8(ascii: "{"))
         writer.key("trialId")

@@ -3,11 +3,11 @@ import Glibc
 /// Converts the kernel's CLOCK_BOOTTIME timestamps into wall-clock time and formats
 /// them as RFC 3339 with nanoseconds, as Falco's `time` field. The offset between
 /// the two clocks is measured once; it moves only when the wall clock is stepped.
-public struct WallClock: Sendable {
+package struct WallClock: Sendable {
     /// Nanoseconds to add to a boot-time timestamp to get nanoseconds since the epoch.
-    public let offset: Int64
+    package let offset: Int64
 
-    public init() {
+    package init() {
         var boot = timespec()
         var real = timespec()
         clock_gettime(CLOCK_BOOTTIME, &boot)
@@ -15,16 +15,16 @@ public struct WallClock: Sendable {
         offset = Self.nanoseconds(real) - Self.nanoseconds(boot)
     }
 
-    public init(offset: Int64) {
+    package init(offset: Int64) {
         self.offset = offset
     }
 
-    public func epochNanoseconds(boot: UInt64) -> Int64 {
+    package func epochNanoseconds(boot: UInt64) -> Int64 {
         Int64(bitPattern: boot) &+ offset
     }
 
     /// Current CLOCK_BOOTTIME, comparable with event timestamps.
-    public static func bootNow() -> UInt64 {
+    package static func bootNow() -> UInt64 {
         var boot = timespec()
         clock_gettime(CLOCK_BOOTTIME, &boot)
         return UInt64(nanoseconds(boot))
@@ -35,14 +35,14 @@ public struct WallClock: Sendable {
     }
 
     /// Appends `"<RFC 3339 time>",`: a JSON time value and the comma after it.
-    public static func appendQuotedRFC3339(_ epochNanoseconds: Int64, to writer: inout JSONWriter) {
+    package static func appendQuotedRFC3339(_ epochNanoseconds: Int64, to writer: inout JSONWriter) {
         writer.byte(UInt8(ascii: "\""))
         appendRFC3339(epochNanoseconds, to: &writer)
         writer.raw("\",")
     }
 
     /// Appends `2026-05-11T21:57:09.123456789Z` for `epochNanoseconds` (UTC).
-    public static func appendRFC3339(_ time: Int64, to writer: inout JSONWriter) {
+    package static func appendRFC3339(_ time: Int64, to writer: inout JSONWriter) {
         // 1970 to 2262: what Int64 nanoseconds hold; a crafted timestamp (a recording)
         // is clamped there rather than overflowing the arithmetic below.
         let epochNanoseconds = min(max(time, 0), Int64.max - 1_000_000_000)
@@ -65,14 +65,14 @@ public struct WallClock: Sendable {
     /// `HH:MM:SS` and `digits` of fraction (UTC) of `epochNanoseconds`: the time of
     /// day alert outputs and text lines start with. A time before 1970 (only a
     /// crafted recording has one) is written as 1970's first instant.
-    public static func appendTimeOfDay(_ epochNanoseconds: Int64, digits: Int, to writer: inout JSONWriter) {
+    package static func appendTimeOfDay(_ epochNanoseconds: Int64, digits: Int, to writer: inout JSONWriter) {
         let epoch = max(epochNanoseconds, 0)
         let seconds = epoch / 1_000_000_000
         appendClock(
             secondOfDay: Int(seconds % 86_400), nanos: Int(epoch % 1_000_000_000), fractionDigits: digits, to: &writer)
     }
 
-    public static func appendClock(secondOfDay: Int, nanos: Int, fractionDigits: Int, to writer: inout JSONWriter) {
+    package static func appendClock(secondOfDay: Int, nanos: Int, fractionDigits: Int, to writer: inout JSONWriter) {
         writer.padded(secondOfDay / 3600, width: 2)
         writer.byte(UInt8(ascii: ":"))
         writer.padded(secondOfDay / 60 % 60, width: 2)

@@ -2,7 +2,7 @@
 /// the controller closed itself, can testify that the subject was clean: one cut
 /// short by the agent stopping (a rolling update, a node drain) saw less than was
 /// asked of it, and its testimony says so.
-public enum WindowEnd: String, Sendable {
+package enum WindowEnd: String, Sendable {
     /// The requested length elapsed.
     case elapsed
     /// The controller closed it (DELETE) before its length elapsed.
@@ -15,7 +15,7 @@ public enum WindowEnd: String, Sendable {
     case failed
 
     /// Whether a window that ended this way can pass the gate.
-    public var canPass: Bool { self == .elapsed || self == .deleted }
+    package var canPass: Bool { self == .elapsed || self == .deleted }
 
     /// The gate's words for an ending that cannot pass.
     var failureDetail: String {

@@ -4,15 +4,15 @@ import Synchronization
 /// thread. Executables are hashed by the shared `ExecutableHasher` on its own thread;
 /// each outcome comes back through a mailbox and is applied here, on the consumer
 /// thread, when it is woken (`wake`) or at the next batch.
-public final class WindowProfiles {
+package final class WindowProfiles {
     /// A window's profile settings.
-    public struct Settings: Sendable {
-        public var limits = ProfileBuilder.Limits()
-        public var baseline: ProfileBaseline?
+    package struct Settings: Sendable {
+        package var limits = ProfileBuilder.Limits()
+        package var baseline: ProfileBaseline?
         /// The priority of drift alerts.
-        public var driftPriority = Priority.warning
+        package var driftPriority = Priority.warning
 
-        public init(limits: ProfileBuilder.Limits = ProfileBuilder.Limits(), baseline: ProfileBaseline? = nil,
+        package init(limits: ProfileBuilder.Limits = ProfileBuilder.Limits(), baseline: ProfileBaseline? = nil,
                     driftPriority: Priority = .warning) {
             self.limits = limits
             self.baseline = baseline
@@ -31,25 +31,25 @@ public final class WindowProfiles {
     }
 
     /// Slots with a profile being gathered.
-    public private(set) var mask: UInt64 = 0
-    public private(set) var hasher: ExecutableHasher
+    package private(set) var mask: UInt64 = 0
+    package private(set) var hasher: ExecutableHasher
     /// Has the consumer thread call `applyArrivals` soon (RingBufferConsumer.wake).
-    public var wake: (@Sendable () -> Void)?
+    package var wake: (@Sendable () -> Void)?
     private var builders = [ProfileBuilder?](repeating: nil, count: 64)
     private var settings = [Settings](repeating: Settings(), count: 64)
     private var generations = [UInt64](repeating: 0, count: 64)
     private let arrivals = Mailbox<Arrival>()
 
-    public init(hasher: ExecutableHasher = ExecutableHasher()) {
+    package init(hasher: ExecutableHasher = ExecutableHasher()) {
         self.hasher = hasher
     }
 
     /// Replay: hashes come from the recording (`hasher.recorded`).
-    public func replaying() {
+    package func replaying() {
         hasher = ExecutableHasher(replaying: ())
     }
 
-    public func begin(slot: Int, _ settings: Settings) {
+    package func begin(slot: Int, _ settings: Settings) {
         generations[slot] &+= 1
         builders[slot] = ProfileBuilder(limits: settings.limits, baseline: settings.baseline)
         self.settings[slot] = settings
@@ -57,16 +57,16 @@ public final class WindowProfiles {
     }
 
     /// Stops gathering for `slot`; returns its builder.
-    public func end(slot: Int) -> ProfileBuilder? {
+    package func end(slot: Int) -> ProfileBuilder? {
         mask &= ~(1 << UInt64(slot))
         generations[slot] &+= 1
         defer { builders[slot] = nil }
         return builders[slot]
     }
 
-    public func builder(slot: Int) -> ProfileBuilder? { builders[slot] }
+    package func builder(slot: Int) -> ProfileBuilder? { builders[slot] }
 
-    public func priority(slot: Int) -> Priority { settings[slot].driftPriority }
+    package func priority(slot: Int) -> Priority { settings[slot].driftPriority }
 
     /// Asks for the hash of executable entry `entry` of `slot`'s profile.
     func requestHash(
@@ -94,7 +94,7 @@ public final class WindowProfiles {
     /// Applies the hashes that arrived (each told to `each`, for recordings); returns
     /// the slots whose builders have findings.
     @discardableResult
-    public func applyArrivals(
+    package func applyArrivals(
         _ each: (FileID, [UInt8], ExecutableHasher.Outcome, Int) -> Void = { _, _, _, _ in }
     ) -> UInt64 {
         // An arrival for a window that has closed since (its slot's generation moved on) is dropped.
@@ -110,7 +110,7 @@ public final class WindowProfiles {
     }
 
     /// Whether hashes are waiting to be applied.
-    public var hasArrivals: Bool { !arrivals.isEmpty }
+    package var hasArrivals: Bool { !arrivals.isEmpty }
 
     /// A header for findings that come without a record (a hash, the kernel's counts).
     static func header(_ pid: Int32) -> EventHeader {

@@ -2,49 +2,49 @@
 /// many windows over the same or different subjects count independently: every
 /// record carries the bit mask of the subjects that witnessed it, and each set bit
 /// of an active slot adds to that slot's tally. Owned by the consumer thread.
-public final class WindowTallies {
+package final class WindowTallies {
     /// One window's counts.
-    public struct Tally: Sendable {
-        public var events = EventCounts()
+    package struct Tally: Sendable {
+        package var events = EventCounts()
         /// Alerts per rule index.
-        public var alertsByRule: [Int]
+        package var alertsByRule: [Int]
         /// Events of this window the agent lost (undecodable records, output losses).
-        public var agentDrops: UInt64 = 0
+        package var agentDrops: UInt64 = 0
 
         init(ruleCount: Int) {
             alertsByRule = Array(repeating: 0, count: ruleCount)
         }
     }
 
-    public static let slotCount = 64
+    package static let slotCount = 64
     /// Slots with an open window.
-    public private(set) var activeMask: UInt64 = 0
+    package private(set) var activeMask: UInt64 = 0
     private var tallies: [Tally]
     private let ruleCount: Int
 
-    public init(ruleCount: Int) {
+    package init(ruleCount: Int) {
         self.ruleCount = ruleCount
         tallies = Array(repeating: Tally(ruleCount: 0), count: Self.slotCount)
     }
 
     /// Starts counting for `slot` from zero.
-    public func activate(slot: Int) {
+    package func activate(slot: Int) {
         tallies[slot] = Tally(ruleCount: ruleCount)
         activeMask |= 1 << UInt64(slot)
     }
 
     /// Stops counting for `slot`; returns what it counted.
-    public func deactivate(slot: Int) -> Tally {
+    package func deactivate(slot: Int) -> Tally {
         activeMask &= ~(1 << UInt64(slot))
         let tally = tallies[slot]
         tallies[slot] = Tally(ruleCount: 0)
         return tally
     }
 
-    public subscript(slot: Int) -> Tally { tallies[slot] }
+    package subscript(slot: Int) -> Tally { tallies[slot] }
 
     @inline(__always)
-    public func recordEvent(_ syscall: Syscall, subjects: UInt64) {
+    package func recordEvent(_ syscall: Syscall, subjects: UInt64) {
         var bits = subjects & activeMask
         while bits != 0 {
             tallies[bits.trailingZeroBitCount].events.record(syscall)
@@ -52,7 +52,7 @@ public final class WindowTallies {
         }
     }
 
-    public func recordAlerts(_ rules: [Int], subjects: UInt64) {
+    package func recordAlerts(_ rules: [Int], subjects: UInt64) {
         var bits = subjects & activeMask
         while bits != 0 {
             let slot = bits.trailingZeroBitCount
@@ -63,7 +63,7 @@ public final class WindowTallies {
 
     /// Counts `count` events lost by the agent against the windows of `subjects`
     /// (every open window when the record could not say whose it was).
-    public func recordAgentDrops(_ count: UInt64, subjects: UInt64 = ~0) {
+    package func recordAgentDrops(_ count: UInt64, subjects: UInt64 = ~0) {
         var bits = subjects & activeMask
         while bits != 0 {
             tallies[bits.trailingZeroBitCount].agentDrops &+= count
@@ -74,7 +74,7 @@ public final class WindowTallies {
 
 /// Where alert lines go besides the pipeline's own sink (node mode: the file and
 /// HTTP outputs and each window's live stream). Called on the consumer thread.
-public protocol AlertTap: AnyObject {
+package protocol AlertTap: AnyObject {
     /// The alert lines (JSON, newline-terminated) one event fired, and the subjects
     /// that witnessed it; returns how many lines could not be kept (a full spool).
     func alerts(_ lines: UnsafeRawBufferPointer, subjects: UInt64) -> Int

@@ -2,26 +2,26 @@ import CBPF
 
 /// A zlib deflate or inflate stream (CBPF's `cbpf_zstream`): recordings are written
 /// and read through one, a buffer at a time.
-public final class ZlibStream {
+package final class ZlibStream {
     /// What one `run` did.
-    public struct Step {
-        public var consumed: Int
-        public var produced: Int
+    package struct Step {
+        package var consumed: Int
+        package var produced: Int
         /// zlib's status (0 ok, 1 stream end, negative: an error or no progress).
-        public var status: Int32
+        package var status: Int32
     }
 
     private let stream: OpaquePointer
 
     /// nil when zlib could not allocate its state.
-    public init?(inflate: Bool, level: Int32 = 6) {
+    package init?(inflate: Bool, level: Int32 = 6) {
         guard let stream = cbpf_zstream_new(inflate ? 1 : 0, level) else { return nil }
         self.stream = stream
     }
 
     deinit { cbpf_zstream_free(stream) }
 
-    public func run(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, finish: Bool = false) -> Step {
+    package func run(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, finish: Bool = false) -> Step {
         var consumed = 0
         var produced = 0
         let status = cbpf_zstream_run(
@@ -30,5 +30,5 @@ public final class ZlibStream {
     }
 
     /// Compressed bytes taken so far (inflate): where in the file an error is.
-    public var totalIn: UInt64 { cbpf_zstream_total_in(stream) }
+    package var totalIn: UInt64 { cbpf_zstream_total_in(stream) }
 }

@@ -4,13 +4,13 @@ import Glibc
 /// A command started for `trace -- COMMAND`: forked, held before exec until the
 /// agent has made it a subject, then released, so that its very first exec is
 /// witnessed. Owns the child's descriptors and reaps it.
-public final class GatedChild {
-    public let pid: Int32
+package final class GatedChild {
+    package let pid: Int32
     private var gateFD: Int32
     private var errorFD: Int32
 
     /// Forks the program at `path` with `arguments` (argv[0] first) and holds it.
-    public init(path: String, arguments: [String]) throws(BPFError) {
+    package init(path: String, arguments: [String]) throws(BPFError) {
         var cArguments: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
         cArguments.append(nil)
         defer { for pointer in cArguments { free(pointer) } }
@@ -29,7 +29,7 @@ public final class GatedChild {
     }
 
     /// Lets the child exec. Returns the errno of a failed exec, or nil once exec succeeded.
-    public func release() -> Int32? {
+    package func release() -> Int32? {
         var go: UInt8 = 1
         _ = write(gateFD, &go, 1)
         close(gateFD)
@@ -46,7 +46,7 @@ public final class GatedChild {
 
     /// Where `command` runs from: itself when it names a path, else the first
     /// executable file of that name in $PATH; nil when there is none.
-    public static func resolve(_ command: String, path: String? = getenv("PATH").map { String(cString: $0) }) -> String? {
+    package static func resolve(_ command: String, path: String? = getenv("PATH").map { String(cString: $0) }) -> String? {
         if command.contains("/") { return access(command, X_OK) == 0 ? command : nil }
         for directory in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
             let candidate = "\(directory)/\(command)"
@@ -59,7 +59,7 @@ public final class GatedChild {
     }
 
     /// Waits for the child and returns a shell-style status: the exit code, or 128 + signal.
-    public func wait() -> Int32 {
+    package func wait() -> Int32 {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {
             if errno != EINTR { return 1 }
@@ -69,7 +69,7 @@ public final class GatedChild {
     }
 
     /// Sends `signal` to the child.
-    public func kill(_ signal: Int32) {
+    package func kill(_ signal: Int32) {
         _ = Glibc.kill(pid, signal)
     }
 }

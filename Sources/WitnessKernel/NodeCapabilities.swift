@@ -3,14 +3,14 @@ import Glibc
 /// The capabilities node mode uses, and why: what daemonset.yaml adds (a test
 /// checks that it asks for these and nothing more), and what `run` warns about
 /// when one is missing.
-public enum NodeCapabilities {
-    public struct Capability: Sendable {
-        public let name: String
+package enum NodeCapabilities {
+    package struct Capability: Sendable {
+        package let name: String
         let number: Int
-        public let reason: String
+        package let reason: String
     }
 
-    public static let required: [Capability] = [
+    package static let required: [Capability] = [
         Capability(name: "BPF", number: 39, reason: "load the programs and create the maps"),
         Capability(name: "PERFMON", number: 38, reason: "attach tracepoints or read kernel memory from BPF"),
         Capability(name: "SYS_RESOURCE", number: 24, reason: "raise RLIMIT_MEMLOCK, which kernels before 5.11 charge BPF memory to"),
@@ -22,7 +22,7 @@ public enum NodeCapabilities {
 
     /// Those this process lacks and this kernel needs (CAP_SYS_ADMIN stands in for
     /// BPF and PERFMON; SYS_RESOURCE matters only before 5.11).
-    public static func missing(statusPath: String = "/proc/self/status") -> [Capability] {
+    package static func missing(statusPath: String = "/proc/self/status") -> [Capability] {
         let effective = Privileges.effectiveCapabilities(statusPath: statusPath)
         func has(_ number: Int) -> Bool { effective & (1 << UInt64(number)) != 0 }
         let accountsBPFMemory = kernelVersion() >= (5, 11)

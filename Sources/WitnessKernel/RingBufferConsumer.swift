@@ -2,7 +2,7 @@ import CBPF
 import Glibc
 
 /// Why `RingBufferConsumer.run()` returned.
-public enum StopReason: Equatable, Sendable {
+package enum StopReason: Equatable, Sendable {
     /// SIGINT, SIGTERM or SIGHUP arrived.
     case signal(Int32)
     /// The watched process exited.
@@ -22,8 +22,8 @@ public enum StopReason: Equatable, Sendable {
 /// a quarter full; when nothing came during one interval it tells the kernel it is
 /// going to sleep and waits with no timeout, so an idle agent uses no CPU at all.
 /// Records are handed to `onRecord` zero-copy: the buffer is valid only during the call.
-public final class RingBufferConsumer {
-    public typealias RecordHandler = (UnsafeRawBufferPointer) -> Void
+package final class RingBufferConsumer {
+    package typealias RecordHandler = (UnsafeRawBufferPointer) -> Void
 
     private enum Token: UInt64 {
         case ring = 1, signals, process, timer, stop, wake
@@ -50,14 +50,14 @@ public final class RingBufferConsumer {
     private var watchedFDs: [Int32] = []
     /// Runs on the consumer thread after `wake()` was called from any thread: how
     /// other threads hand the loop work (node mode: open and close windows).
-    public var onWake: () -> Void = {}
+    package var onWake: () -> Void = {}
     /// How long a busy consumer lets records gather before draining, in milliseconds.
-    public var drainIntervalMilliseconds: Int32 = 5
+    package var drainIntervalMilliseconds: Int32 = 5
 
     /// Records delivered to `onRecord` so far.
-    public var recordsConsumed: UInt64 { handlers.records }
+    package var recordsConsumed: UInt64 { handlers.records }
 
-    public init(
+    package init(
         probe: WitnessProbe,
         onRecord: @escaping RecordHandler,
         onBatchEnd: @escaping () -> Void = {}
@@ -103,7 +103,7 @@ public final class RingBufferConsumer {
         Glibc.close(stopFD)
     }
 
-    public func close() {
+    package func close() {
         if let ring {
             ring_buffer__free(ring)
             self.ring = nil
@@ -115,7 +115,7 @@ public final class RingBufferConsumer {
 
     /// Ends `run()` on SIGINT, SIGTERM or SIGHUP. Blocks those signals in this thread
     /// and in threads started after it, so call it before starting any.
-    public func watchTerminationSignals() throws(BPFError) {
+    package func watchTerminationSignals() throws(BPFError) {
         signalFD = cbpf_signalfd_for_termination()
         guard signalFD >= 0 else { throw BPFError.lastError("signalfd") }
         watchedFDs.append(signalFD)
@@ -123,7 +123,7 @@ public final class RingBufferConsumer {
     }
 
     /// Ends `run()` when process `pid` exits.
-    public func watchProcessExit(pid: Int32) throws(BPFError) {
+    package func watchProcessExit(pid: Int32) throws(BPFError) {
         let fd = cbpf_pidfd_open(pid)
         guard fd >= 0 else { throw BPFError.lastError("pidfd_open") }
         watchedFDs.append(fd)
@@ -131,7 +131,7 @@ public final class RingBufferConsumer {
     }
 
     /// Ends `run()` after `milliseconds`.
-    public func stop(afterMilliseconds milliseconds: Int) throws(BPFError) {
+    package func stop(afterMilliseconds milliseconds: Int) throws(BPFError) {
         let fd = timerfd_create(CLOCK_MONOTONIC, Int32(TFD_CLOEXEC))
         guard fd >= 0 else { throw BPFError.lastError("timerfd_create") }
         watchedFDs.append(fd)
@@ -144,13 +144,13 @@ public final class RingBufferConsumer {
     }
 
     /// Ends `run()` from any thread.
-    public func requestStop() {
+    package func requestStop() {
         var one: UInt64 = 1
         _ = write(stopFD, &one, 8)
     }
 
     /// Has `onWake` run on the consumer thread soon, from any thread.
-    public func wake() {
+    package func wake() {
         var one: UInt64 = 1
         _ = write(wakeFD, &one, 8)
     }
@@ -158,12 +158,12 @@ public final class RingBufferConsumer {
     /// Consumes what the ring holds now, on the consumer thread (from `onWake`):
     /// records a window's subject produced before it was removed are counted before
     /// the window's tally is closed.
-    public func drainNow() {
+    package func drainNow() {
         if let ring { drain(ring) }
     }
 
     /// Drains until something ends the loop, then drains what is left and returns why.
-    public func run() -> StopReason {
+    package func run() -> StopReason {
         guard let ring else { return .requested }
         let state = probe.controlBlock.pointer(to: \.consumer_state)!
         let lazy = UInt32(WITNESS_CONSUMER_LAZY.rawValue)
@@ -229,10 +229,10 @@ public final class RingBufferConsumer {
 
 /// Wakes a consumer from any thread (its eventfd is safe to write from anywhere; the
 /// consumer itself stays on its thread), and does nothing once it is gone.
-public final class ConsumerWake: @unchecked Sendable {
+package final class ConsumerWake: @unchecked Sendable {
     private weak var consumer: RingBufferConsumer?
 
-    public init(_ consumer: RingBufferConsumer) { self.consumer = consumer }
+    package init(_ consumer: RingBufferConsumer) { self.consumer = consumer }
 
-    public func ring() { consumer?.wake() }
+    package func ring() { consumer?.wake() }
 }

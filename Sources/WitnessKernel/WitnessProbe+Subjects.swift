@@ -9,7 +9,7 @@ extension WitnessProbe {
     /// - Returns: the cgroup id watched, which removing the subject needs (nil for a
     ///   process tree), and the subject's processes at this moment.
     @discardableResult
-    public func watch(
+    package func watch(
         _ subject: ResolvedSubject, slot: Int, cgroups: CgroupFS?, processes: ProcessTable
     ) throws(AgentError) -> (cgroupID: UInt64?, members: [Int32]) {
         do {

@@ -10,19 +10,19 @@ import WitnessCore
 /// Loading (verifying) and linking are separate: node mode loads at start and links
 /// only while a window is open, so a node nobody is witnessing pays nothing per
 /// syscall. Linking is five BTF tracepoint links, microseconds each.
-public final class WitnessProbe {
+package final class WitnessProbe {
     /// Settings fixed at load time.
-    public struct Options: Sendable {
+    package struct Options: Sendable {
         /// Ring buffer size in bytes: a power of two, at least one page.
-        public var ringBufferBytes: Int
+        package var ringBufferBytes: Int
         /// 0: quiet, 1: libbpf warnings, 2: libbpf debug output (verifier logs).
-        public var logLevel: Int
+        package var logLevel: Int
         /// Kernel BTF to relocate against, for kernels without /sys/kernel/btf/vmlinux.
-        public var btfPath: String?
+        package var btfPath: String?
         /// Link the programs at once (trace, witness); node mode links when a window opens.
-        public var link: Bool
+        package var link: Bool
 
-        public init(ringBufferBytes: Int = 8 << 20, logLevel: Int = 0, btfPath: String? = nil, link: Bool = true) {
+        package init(ringBufferBytes: Int = 8 << 20, logLevel: Int = 0, btfPath: String? = nil, link: Bool = true) {
             self.ringBufferBytes = ringBufferBytes
             self.logLevel = logLevel
             self.btfPath = btfPath
@@ -31,12 +31,12 @@ public final class WitnessProbe {
     }
 
     /// Drop counters of the kernel side, summed over CPUs.
-    public struct KernelDrops: Sendable, Equatable {
-        public var ringBufferFull: UInt64 = 0
-        public var subjectTableFull: UInt64 = 0
-        public var total: UInt64 { ringBufferFull + subjectTableFull }
+    package struct KernelDrops: Sendable, Equatable {
+        package var ringBufferFull: UInt64 = 0
+        package var subjectTableFull: UInt64 = 0
+        package var total: UInt64 { ringBufferFull + subjectTableFull }
 
-        public init(ringBufferFull: UInt64 = 0, subjectTableFull: UInt64 = 0) {
+        package init(ringBufferFull: UInt64 = 0, subjectTableFull: UInt64 = 0) {
             self.ringBufferFull = ringBufferFull
             self.subjectTableFull = subjectTableFull
         }
@@ -50,16 +50,16 @@ public final class WitnessProbe {
     private var profileCounts: UnsafeMutablePointer<UInt64>?
     private let profileLength: Int
     /// Names of the programs, linked while `isLinked`.
-    public private(set) var programNames: [String] = []
+    package private(set) var programNames: [String] = []
     /// Syscalls reported as events (rows of SyscallTable with a number in some table),
     /// and rows that no table of this architecture has.
-    public let reportedSyscalls: [String]
-    public let missingSyscalls: [String]
+    package let reportedSyscalls: [String]
+    package let missingSyscalls: [String]
     /// What this kernel does not let Witness see (e.g. io_uring operations on a kernel
     /// without their tracepoint), and Witness's own limits: the testimony's coverage.
-    public let blindSpots: [Coverage.BlindSpot]
-    public var isLinked: Bool { !links.isEmpty }
-    public let ringBufferBytes: Int
+    package let blindSpots: [Coverage.BlindSpot]
+    package var isLinked: Bool { !links.isEmpty }
+    package let ringBufferBytes: Int
     let eventsFD: Int32
     private let subjectCgroupsFD: Int32
     private let subjectPidsFD: Int32
@@ -71,7 +71,7 @@ public final class WitnessProbe {
     /// Opens, loads and attaches the embedded object.
     /// - Throws: `BPFError`; `isUsageError` when the cause is the environment
     ///   (no privileges, no BTF) rather than a fault of the agent.
-    public init(options: Options = Options()) throws(BPFError) {
+    package init(options: Options = Options()) throws(BPFError) {
         guard options.ringBufferBytes >= 4096, options.ringBufferBytes & (options.ringBufferBytes - 1) == 0 else {
             throw BPFError(
                 operation: "ring buffer size", errno: EINVAL,
@@ -214,7 +214,7 @@ public final class WitnessProbe {
     }
 
     /// Detaches every program and frees every map. Idempotent.
-    public func close() {
+    package func close() {
         unlink()
         if let profileCounts {
             munmap(profileCounts, profileLength)
@@ -234,34 +234,34 @@ public final class WitnessProbe {
 
     /// Adds subject `slot` to cgroup `id`: the cgroup and all its descendants, present
     /// and future, are witnessed for that slot.
-    public func addCgroupSubject(cgroupID: UInt64, slot: Int) throws(BPFError) {
+    package func addCgroupSubject(cgroupID: UInt64, slot: Int) throws(BPFError) {
         try updateBits(fd: subjectCgroupsFD, key: cgroupID, set: 1 << UInt64(slot))
         control!.pointee.has_cgroup_subjects = 1
         bumpCgroupGeneration()
     }
 
     /// Removes subject `slot` from cgroup `id`.
-    public func removeCgroupSubject(cgroupID: UInt64, slot: Int) throws(BPFError) {
+    package func removeCgroupSubject(cgroupID: UInt64, slot: Int) throws(BPFError) {
         try updateBits(fd: subjectCgroupsFD, key: cgroupID, clear: 1 << UInt64(slot))
         bumpCgroupGeneration()
     }
 
     /// Adds process `pid` (a thread group) to PID-tree subject `slot`; its children
     /// are followed from now on by the fork program.
-    public func addPidSubject(pid: Int32, slot: Int) throws(BPFError) {
+    package func addPidSubject(pid: Int32, slot: Int) throws(BPFError) {
         try updateBits(fd: subjectPidsFD, key: UInt32(bitPattern: pid), set: 1 << UInt64(slot))
         control!.pointee.has_pid_subjects = 1
     }
 
     /// Removes subject `slot` from every process of its tree.
-    public func removePidSubject(slot: Int) throws(BPFError) {
+    package func removePidSubject(slot: Int) throws(BPFError) {
         for pid in pidKeys() {
             try updateBits(fd: subjectPidsFD, key: pid, clear: 1 << UInt64(slot))
         }
     }
 
     /// The number of live processes in PID-tree subjects.
-    public func pidSubjectCount() -> Int {
+    package func pidSubjectCount() -> Int {
         pidKeys().count
     }
 
@@ -300,25 +300,25 @@ public final class WitnessProbe {
     // MARK: Counters
 
     /// Kernel-side losses since load, summed over CPUs.
-    public func drops() -> KernelDrops {
+    package func drops() -> KernelDrops {
         KernelDrops(
             ringBufferFull: perCPUSum(dropsFD, key: UInt32(WITNESS_DROP_RINGBUF_FULL.rawValue)),
             subjectTableFull: perCPUSum(dropsFD, key: UInt32(WITNESS_DROP_SUBJECT_FULL.rawValue)))
     }
 
     /// Events of subject `slot` lost in the kernel since load.
-    public func drops(slot: Int) -> UInt64 {
+    package func drops(slot: Int) -> UInt64 {
         perCPUSum(subjectDropsFD, key: UInt32(slot))
     }
 
     /// How full the ring buffer is now, 0 to 1 (records written, not yet consumed).
-    public func ringBufferFill() -> Double {
+    package func ringBufferFill() -> Double {
         let used = cbpf_ringbuf_unconsumed(eventsFD)
         return used < 0 ? 0 : min(1, Double(used) / Double(ringBufferBytes))
     }
 
     /// Records written to the ring buffer since load.
-    public func emitted() -> UInt64 {
+    package func emitted() -> UInt64 {
         perCPUSum(emittedFD, key: 0)
     }
 
@@ -378,7 +378,7 @@ public final class WitnessProbe {
 
     /// Links every program: from now on every syscall of every task passes the subject
     /// check. Idempotent.
-    public func link() throws(BPFError) {
+    package func link() throws(BPFError) {
         guard let object, links.isEmpty else { return }
         var program = bpf_object__next_program(object, nil)
         while let current = program {
@@ -399,7 +399,7 @@ public final class WitnessProbe {
 
     /// Unlinks every program (they stay loaded and verified, the maps keep their
     /// contents): the kernel runs none of them until `link()`. Idempotent.
-    public func unlink() {
+    package func unlink() {
         guard !links.isEmpty else { return }
         var pending: [OpaquePointer?] = links.reversed()
         cbpf_destroy_links(&pending, Int32(pending.count))
@@ -414,7 +414,7 @@ public final class WitnessProbe {
 
     /// Every syscall subject `slot` made since `resetProfile(slot:)`, by table and
     /// number, counted in the kernel whether or not it was reported.
-    public func profile(slot: Int) -> [SyscallCount] {
+    package func profile(slot: Int) -> [SyscallCount] {
         guard let profileCounts, slot >= 0, slot < Int(WITNESS_MAX_SUBJECTS) else { return [] }
         var counts: [SyscallCount] = []
         let base = slot * SyscallNumbers.Table.allCases.count * SyscallNumbers.slots
@@ -428,7 +428,7 @@ public final class WitnessProbe {
     }
 
     /// Zeroes subject `slot`'s profile, before the slot is given to a new subject.
-    public func resetProfile(slot: Int) {
+    package func resetProfile(slot: Int) {
         guard let profileCounts, slot >= 0, slot < Int(WITNESS_MAX_SUBJECTS) else { return }
         let width = SyscallNumbers.Table.allCases.count * SyscallNumbers.slots
         (profileCounts + slot * width).update(repeating: 0, count: width)

@@ -6,30 +6,30 @@ import WitnessCore
 /// the HTTP output's spool, and each window's live stream. Nothing here waits on a
 /// receiver: the spool takes lines in memory and writes them to local disk.
 /// Only `sync` and `fileErrors` are used from other threads.
-public final class AlertRouter: AlertTap, @unchecked Sendable {
+package final class AlertRouter: AlertTap, @unchecked Sendable {
     private let file: OutputSink?
     private var fileBuffer: [UInt8] = []
-    public let spool: AlertSpool?
+    package let spool: AlertSpool?
     let streams: AlertStreams
     private let fileErrorCount = Atomic<UInt64>(0)
     /// Batches the file output could not take.
-    public var fileErrors: UInt64 { fileErrorCount.load(ordering: .relaxed) }
+    package var fileErrors: UInt64 { fileErrorCount.load(ordering: .relaxed) }
 
-    public init(file: OutputSink?, spool: AlertSpool?, streams: AlertStreams) {
+    package init(file: OutputSink?, spool: AlertSpool?, streams: AlertStreams) {
         self.file = file
         self.spool = spool
         self.streams = streams
         fileBuffer.reserveCapacity(64 * 1024)
     }
 
-    public func alerts(_ lines: UnsafeRawBufferPointer, subjects: UInt64) -> Int {
+    package func alerts(_ lines: UnsafeRawBufferPointer, subjects: UInt64) -> Int {
         if file != nil { fileBuffer.append(contentsOf: lines) }
         streams.publish(lines, subjects: subjects)
         if let spool, !spool.append(lines) { return lines.lineCount }
         return 0
     }
 
-    public func flush() -> Int {
+    package func flush() -> Int {
         var lost = 0
         if let file, !fileBuffer.isEmpty {
             if !fileBuffer.withUnsafeBytes({ file.write($0) }) {
@@ -42,7 +42,7 @@ public final class AlertRouter: AlertTap, @unchecked Sendable {
     }
 
     /// Makes the file output and the spool durable (fsync).
-    public func sync() {
+    package func sync() {
         file?.sync()
         spool?.sync()
     }

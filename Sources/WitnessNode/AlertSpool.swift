@@ -19,13 +19,13 @@ import WitnessCore
 ///
 /// A line may wait for another spool (`append(_:after:)`): a testimony is sent only
 /// once every alert queued before it was delivered.
-public final class AlertSpool: Sendable {
+package final class AlertSpool: Sendable {
     /// A place in a spool: segment number and byte offset, ordered as the lines are.
-    public struct Position: Comparable, Sendable {
-        public var segment: Int
-        public var offset: Int
+    package struct Position: Comparable, Sendable {
+        package var segment: Int
+        package var offset: Int
 
-        public static func < (a: Position, b: Position) -> Bool {
+        package static func < (a: Position, b: Position) -> Bool {
             (a.segment, a.offset) < (b.segment, b.offset)
         }
     }
@@ -51,8 +51,8 @@ public final class AlertSpool: Sendable {
         var depth: Int { segments.reduce(0) { $0 + $1.size } - readOffset + pending.count }
     }
 
-    public let directory: String
-    public let maxBytes: Int
+    package let directory: String
+    package let maxBytes: Int
     private let segmentBytes: Int
     private let state: Mutex<State>
     /// Rung when lines were committed (the reader's wake-up).
@@ -61,11 +61,11 @@ public final class AlertSpool: Sendable {
     let acknowledged = Doorbell()
     /// Rung when something was written that is not yet durable.
     let unsynced = Doorbell()
-    public let syncInterval: Duration
-    public var deadLetterPath: String { directory + "/dead-letter.ndjson" }
+    package let syncInterval: Duration
+    package var deadLetterPath: String { directory + "/dead-letter.ndjson" }
 
     /// Opens (or creates) the spool in `directory`, keeping what an earlier run left.
-    public init(directory: String, maxBytes: Int, syncInterval: Duration = .seconds(1)) throws(AgentError) {
+    package init(directory: String, maxBytes: Int, syncInterval: Duration = .seconds(1)) throws(AgentError) {
         self.directory = directory
         self.maxBytes = maxBytes
         self.syncInterval = syncInterval
@@ -105,13 +105,13 @@ public final class AlertSpool: Sendable {
     }
 
     /// Undelivered bytes (on disk and pending).
-    public var depth: Int { state.withLock { $0.depth } }
+    package var depth: Int { state.withLock { $0.depth } }
 
     /// Lines refused because the spool was full, since start.
-    public var dropped: UInt64 { state.withLock { $0.dropped } }
+    package var dropped: UInt64 { state.withLock { $0.dropped } }
 
     /// Queues `lines` (whole, newline-terminated); false, counted, when there is no room.
-    public func append(_ lines: UnsafeRawBufferPointer) -> Bool {
+    package func append(_ lines: UnsafeRawBufferPointer) -> Bool {
         state.withLock { state in
             guard state.depth + lines.count <= maxBytes else {
                 state.dropped &+= UInt64(lines.lineCount)
@@ -124,14 +124,14 @@ public final class AlertSpool: Sendable {
 
     /// Queues one line that is to be sent only after `other` delivered every line it
     /// holds now (a testimony after its window's alerts).
-    public func append(_ line: String, after other: AlertSpool?) -> Bool {
+    package func append(_ line: String, after other: AlertSpool?) -> Bool {
         var text = line.hasSuffix("\n") ? line : line + "\n"
         if let position = other?.appendedPosition { text = "@\(position.segment):\(position.offset) " + text }
         return text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }
 
     /// Where the next line will be appended: every line queued so far lies before it.
-    public var appendedPosition: Position {
+    package var appendedPosition: Position {
         state.withLock { state in
             let last = state.segments[state.segments.count - 1]
             return Position(segment: last.number, offset: last.size + state.pending.count)
@@ -140,7 +140,7 @@ public final class AlertSpool: Sendable {
 
     /// Whether every line before `position` was delivered (or nothing is left: a
     /// spool emptied by hand must not hold a testimony back for ever).
-    public func hasDelivered(through position: Position) -> Bool {
+    package func hasDelivered(through position: Position) -> Bool {
         state.withLock { state in
             state.depth == 0 || Position(segment: state.segments[0].number, offset: state.readOffset) >= position
         }
@@ -150,7 +150,7 @@ public final class AlertSpool: Sendable {
     /// - Returns: lines lost because the disk refused them (counted as dropped; a
     ///   partial write is cut back so no torn line is ever delivered).
     @discardableResult
-    public func commit() -> Int {
+    package func commit() -> Int {
         var lost = 0
         let wrote = state.withLock { state -> Bool in
             guard !state.pending.isEmpty else { return false }
@@ -184,14 +184,14 @@ public final class AlertSpool: Sendable {
     }
 
     /// Makes what was committed and delivered durable (window close, shutdown).
-    public func sync() {
+    package func sync() {
         state.withLock { state in syncLocked(&state) }
     }
 
     /// Syncs when something changed and `syncInterval` has passed since the last sync;
     /// returns how long until it would be due otherwise (nil: nothing to sync).
     @discardableResult
-    public func syncIfDue() -> Duration? {
+    package func syncIfDue() -> Duration? {
         state.withLock { state in
             guard state.unsyncedWrites || state.unsyncedCursor else { return nil }
             let due = state.lastSync + syncInterval
@@ -224,7 +224,7 @@ public final class AlertSpool: Sendable {
     /// Keeps a line the receiver refused for good, for an operator to look at:
     /// appended to `dead-letter.ndjson` and synced. False when that file is full
     /// (it takes at most `maxBytes`).
-    public func deadLetter(_ line: [UInt8]) -> Bool {
+    package func deadLetter(_ line: [UInt8]) -> Bool {
         let fd = open(deadLetterPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return false }
         defer { close(fd) }
@@ -240,7 +240,7 @@ public final class AlertSpool: Sendable {
 
     /// The oldest undelivered line and, for a line that waits for another spool, the
     /// position there it waits for; nil when all were delivered.
-    public func peekGated() -> (line: [UInt8], after: Position?)? {
+    package func peekGated() -> (line: [UInt8], after: Position?)? {
         guard var line = peek() else { return nil }
         guard line.first == UInt8(ascii: "@"), let space = line.firstIndex(of: UInt8(ascii: " ")) else {
             return (line, nil)
@@ -251,7 +251,7 @@ public final class AlertSpool: Sendable {
     }
 
     /// The oldest undelivered line, without its newline; nil when all were delivered.
-    public func peek() -> [UInt8]? {
+    package func peek() -> [UInt8]? {
         state.withLock { state in
             while true {
                 let first = state.segments[0]
@@ -280,7 +280,7 @@ public final class AlertSpool: Sendable {
 
     /// The line `peek` returned was delivered (or rejected for good): move past it.
     /// The new position is made durable within `syncInterval`.
-    public func acknowledge(_ line: [UInt8]) {
+    package func acknowledge(_ line: [UInt8]) {
         state.withLock { state in
             state.readOffset += max(line.count, state.peekedLength) + 1
             state.peekedLength = 0

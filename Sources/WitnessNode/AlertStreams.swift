@@ -11,7 +11,7 @@ import WitnessCore
 /// `queueLimit` lines. A reader that falls behind loses lines, and is told so: a
 /// `{"lost":N}` line where they would have been. A late subscriber whose history
 /// was cut short is told the same way. Never a silent gap.
-public final class AlertStreams: Sendable {
+package final class AlertStreams: Sendable {
     private struct Subscriber {
         var continuation: AsyncStream<[UInt8]>.Continuation
         /// Lines queued for this reader and not yet taken (the reader counts down).
@@ -66,7 +66,7 @@ public final class AlertStreams: Sendable {
     }
 
     /// What `subscribe` found.
-    public enum Subscription {
+    package enum Subscription {
         case stream(AlertStream)
         /// No such window on this node (or no longer kept).
         case unknown
@@ -88,13 +88,13 @@ public final class AlertStreams: Sendable {
     private let state = Mutex(State())
     private let historyLimit: Int
     private let closedKept: Int
-    public let maxSubscribers: Int
-    public let queueLimit: Int
+    package let maxSubscribers: Int
+    package let queueLimit: Int
 
     /// Histories of all windows together hold at most `totalHistoryLimit` bytes.
     private let totalHistoryLimit: Int
 
-    public init(
+    package init(
         historyLimit: Int = 1 << 20, totalHistoryLimit: Int = 32 << 20, closedKept: Int = 256, maxSubscribers: Int = 8,
         queueLimit: Int = 4096
     ) {
@@ -149,7 +149,7 @@ public final class AlertStreams: Sendable {
     }
 
     /// The window's alerts so far, then each new one as it happens.
-    public func subscribe(window id: String) -> Subscription {
+    package func subscribe(window id: String) -> Subscription {
         let (stream, continuation) = AsyncStream.makeStream(of: [UInt8].self)
         let queued = QueueCount()
         return state.withLock { state -> Subscription in
@@ -189,23 +189,23 @@ final class QueueCount: Sendable {
 
 /// One reader's alert lines: as the stream yields them, each taken one counted off
 /// its queue, so the publisher knows when the reader has fallen behind.
-public struct AlertStream: AsyncSequence, Sendable {
-    public typealias Element = [UInt8]
+package struct AlertStream: AsyncSequence, Sendable {
+    package typealias Element = [UInt8]
     let base: AsyncStream<[UInt8]>
     let queued: QueueCount
 
-    public struct AsyncIterator: AsyncIteratorProtocol {
+    package struct AsyncIterator: AsyncIteratorProtocol {
         var base: AsyncStream<[UInt8]>.AsyncIterator
         let queued: QueueCount
 
-        public mutating func next() async -> [UInt8]? {
+        package mutating func next() async -> [UInt8]? {
             guard let line = await base.next() else { return nil }
             queued.take()
             return line
         }
     }
 
-    public func makeAsyncIterator() -> AsyncIterator {
+    package func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(base: base.makeAsyncIterator(), queued: queued)
     }
 }

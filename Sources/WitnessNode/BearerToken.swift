@@ -6,7 +6,7 @@ import WitnessCore
 /// and the check of a presented one in constant time: the comparison touches every
 /// byte whatever the first difference, so response timing tells an attacker nothing
 /// about the token.
-public final class BearerToken: Sendable {
+package final class BearerToken: Sendable {
     private struct Loaded {
         var stamp: FileStamp?
         var bytes: [UInt8]
@@ -17,7 +17,7 @@ public final class BearerToken: Sendable {
 
     /// - Parameter privateOnly: refuse a file that users other than its owner can
     ///   read (the API's token: anyone who reads it holds the API).
-    public init(file: String, privateOnly: Bool = false) throws(AgentError) {
+    package init(file: String, privateOnly: Bool = false) throws(AgentError) {
         let stamp = FileStamp(file)
         if privateOnly, let mode = stamp?.mode, mode & 0o044 != 0 {
             throw AgentError.usage(
@@ -35,7 +35,7 @@ public final class BearerToken: Sendable {
     /// The token now: the file is read again when its identity, size or time changed.
     /// A replacement that holds no usable token keeps the last good one (logged by
     /// the caller as a failed request, never as an open door).
-    public var current: [UInt8] {
+    package var current: [UInt8] {
         loaded.withLock { loaded in
             guard let file, let stamp = FileStamp(file), stamp != loaded.stamp else { return loaded.bytes }
             if let text = try? Self.read(file) {
@@ -47,11 +47,11 @@ public final class BearerToken: Sendable {
     }
 
     /// `Bearer <token>`, for a request.
-    public var authorization: String { "Bearer " + String(decoding: current, as: UTF8.self) }
+    package var authorization: String { "Bearer " + String(decoding: current, as: UTF8.self) }
 
     /// The token in `file`, surrounding whitespace removed; a missing, unreadable or
     /// empty file is an error (an empty token would let anyone in).
-    public static func read(_ file: String) throws(AgentError) -> String {
+    package static func read(_ file: String) throws(AgentError) -> String {
         guard let data = ProcFiles.read(file, limit: 64 * 1024) else {
             throw AgentError.usage("cannot read token file \(file)")
         }
@@ -63,7 +63,7 @@ public final class BearerToken: Sendable {
     }
 
     /// Whether an `Authorization` header value is `Bearer <this token>`.
-    public func accepts(authorization header: String?) -> Bool {
+    package func accepts(authorization header: String?) -> Bool {
         guard let header else { return false }
         let scheme = "bearer "
         guard header.utf8.count > scheme.utf8.count,

@@ -19,21 +19,21 @@ import WitnessCore
 /// (250 ms doubling to 30 s). A gated spool (testimonies) sends a line only once the
 /// alert spool has delivered every alert queued before it. On graceful shutdown it
 /// keeps delivering for `drainSeconds`, then leaves the rest on disk for the next start.
-public final class HTTPDelivery: Service, Sendable {
-    public struct Counters: Sendable {
-        public var delivered: UInt64 = 0
+package final class HTTPDelivery: Service, Sendable {
+    package struct Counters: Sendable {
+        package var delivered: UInt64 = 0
         /// Lines the receiver refused as malformed (400, 413, 422), kept in the dead-letter file.
-        public var rejected: UInt64 = 0
+        package var rejected: UInt64 = 0
         /// Failed attempts by HTTP status (0: no answer: connection error or timeout), each retried.
-        public var errorsByStatus: [UInt: UInt64] = [:]
+        package var errorsByStatus: [UInt: UInt64] = [:]
         /// Failed attempts, all statuses.
-        public var errors: UInt64 { errorsByStatus.values.reduce(0, &+) }
+        package var errors: UInt64 { errorsByStatus.values.reduce(0, &+) }
         /// Rejected lines the dead-letter file had no room for (lost, and logged).
-        public var deadLetterLost: UInt64 = 0
+        package var deadLetterLost: UInt64 = 0
     }
 
-    public let name: String
-    public let spool: AlertSpool
+    package let name: String
+    package let spool: AlertSpool
     private let url: String
     private let headers: [(String, String)]
     private let token: BearerToken?
@@ -47,7 +47,7 @@ public final class HTTPDelivery: Service, Sendable {
     private let inFlightSince = Atomic<UInt64>(0)
     private let drainSeconds: Int64
 
-    public init(
+    package init(
         name: String, spool: AlertSpool, target: NodeConfig.HTTPTarget, after gate: AlertSpool? = nil,
         drainSeconds: Int64 = 5, logger: Logger
     ) throws(AgentError) {
@@ -67,9 +67,9 @@ public final class HTTPDelivery: Service, Sendable {
         client = try HTTPClientFactory.make(caFile: target.caFile, setting: "\(name).ca_file", connect: .seconds(5), read: timeout)
     }
 
-    public var counts: Counters { counters.withLock { $0 } }
+    package var counts: Counters { counters.withLock { $0 } }
 
-    public func run() async throws {
+    package func run() async throws {
         let shuttingDown = Mutex<ContinuousClock.Instant?>(nil)
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
@@ -168,7 +168,7 @@ public final class HTTPDelivery: Service, Sendable {
 
     /// Why this output counts as wedged, or nil: a request has been in flight for
     /// `limit` past its own timeout (the client should have given up by then).
-    public func wedged(after limit: Duration) -> String? {
+    package func wedged(after limit: Duration) -> String? {
         let started = inFlightSince.load(ordering: .relaxed)
         guard started != 0 else { return nil }
         let elapsed = Duration.nanoseconds(Int64(WallClock.bootNow() &- started))

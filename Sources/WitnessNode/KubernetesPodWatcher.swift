@@ -13,15 +13,15 @@ import WitnessCore
 /// that ends or drops is resumed from the last resourceVersion seen; 410 Gone (the
 /// version is too old) forces a new list. Errors back off from 1 s to 30 s. The
 /// service-account token is read again for every request (bound tokens rotate).
-public final class KubernetesPodWatcher: Service, Sendable {
-    public struct Counters: Sendable {
-        public var lists: UInt64 = 0
-        public var watches: UInt64 = 0
-        public var gone: UInt64 = 0
-        public var errors: UInt64 = 0
+package final class KubernetesPodWatcher: Service, Sendable {
+    package struct Counters: Sendable {
+        package var lists: UInt64 = 0
+        package var watches: UInt64 = 0
+        package var gone: UInt64 = 0
+        package var errors: UInt64 = 0
     }
 
-    public let cache: PodMetadataCache
+    package let cache: PodMetadataCache
     private let podsURL: String
     private let tokenFile: String?
     private let client: HTTPClient
@@ -32,7 +32,7 @@ public final class KubernetesPodWatcher: Service, Sendable {
     private let namespacesURL: String
 
     /// nil when Kubernetes metadata is off (not configured, not in a cluster).
-    public static func make(
+    package static func make(
         _ config: NodeConfig.Kubernetes, environment: [String: String], hostname: String, cache: PodMetadataCache,
         logger: Logger
     ) throws(AgentError) -> KubernetesPodWatcher? {
@@ -62,9 +62,9 @@ public final class KubernetesPodWatcher: Service, Sendable {
         client = try HTTPClientFactory.make(caFile: ca, setting: "kubernetes.ca_file", connect: .seconds(10), read: nil)
     }
 
-    public var counts: Counters { counters.withLock { $0 } }
+    package var counts: Counters { counters.withLock { $0 } }
 
-    public func run() async throws {
+    package func run() async throws {
         await cancelWhenGracefulShutdown { await self.follow() }
         try? await client.shutdown()
     }

@@ -21,8 +21,8 @@ import WitnessRules
 /// windows, closes each open one as cut short (testimony produced, alert streams
 /// ended) and detaches; then the API finishes in-flight requests; then the HTTP
 /// outputs deliver what they can for a few seconds and leave the rest spooled.
-public enum NodeAgent {
-    public static func run(config: NodeConfig, rules: LoadedRules?, verbose: Int, announce: @escaping @Sendable (String) -> Void) async throws {
+package enum NodeAgent {
+    package static func run(config: NodeConfig, rules: LoadedRules?, verbose: Int, announce: @escaping @Sendable (String) -> Void) async throws {
         let logger = {
             var logger = Logger(label: "witness-agent")
             logger.logLevel = verbose > 0 ? .debug : .info

@@ -6,110 +6,110 @@ import Yams
 /// spirit of falco.yaml: snake_case keys, one block per output. Every key has a
 /// default, so an empty file is a working local agent; unknown keys are errors,
 /// because a misspelt `token_file` must not silently mean "no auth".
-public struct NodeConfig: Sendable, Equatable {
-    public struct API: Sendable, Equatable {
+package struct NodeConfig: Sendable, Equatable {
+    package struct API: Sendable, Equatable {
         /// HOST:PORT to listen on.
-        public var listen = "127.0.0.1:8765"
+        package var listen = "127.0.0.1:8765"
         /// File holding the bearer token every /v1 route requires (a Secret mount).
-        public var tokenFile: String?
+        package var tokenFile: String?
         /// Largest request body accepted.
-        public var maxBodyBytes = 4 << 20  // a window request may carry a baseline profile
+        package var maxBodyBytes = 4 << 20  // a window request may carry a baseline profile
         /// Serve /metrics without the token. Off: the number of open windows tells a
         /// subject on the network when it is being watched.
-        public var publicMetrics = false
+        package var publicMetrics = false
         /// Serve the API over TLS; nil: plain HTTP (loopback, or behind a mesh).
-        public var tls: TLS?
+        package var tls: TLS?
     }
 
     /// The API's TLS: its certificate and key, and with `clientCAFile` a client
     /// certificate signed by one of those CAs is required (mutual TLS).
-    public struct TLS: Sendable, Equatable {
-        public var certFile = ""
-        public var keyFile = ""
-        public var clientCAFile: String?
+    package struct TLS: Sendable, Equatable {
+        package var certFile = ""
+        package var keyFile = ""
+        package var clientCAFile: String?
     }
 
     /// An HTTP receiver: alerts (Falco's http_output) or testimonies.
-    public struct HTTPTarget: Sendable, Equatable {
-        public var enabled = false
-        public var url = ""
-        public var headers: [String: String] = [:]
+    package struct HTTPTarget: Sendable, Equatable {
+        package var enabled = false
+        package var url = ""
+        package var headers: [String: String] = [:]
         /// File holding a bearer token sent as `Authorization: Bearer ...`.
-        public var tokenFile: String?
+        package var tokenFile: String?
         /// PEM file of the CAs that sign the receiver's certificate (https URLs).
-        public var caFile: String?
+        package var caFile: String?
         /// How long one POST may take before it is retried.
-        public var timeout = "10s"
+        package var timeout = "10s"
     }
 
-    public struct FileOutput: Sendable, Equatable {
-        public var enabled = false
-        public var filename = ""
+    package struct FileOutput: Sendable, Equatable {
+        package var enabled = false
+        package var filename = ""
     }
 
-    public struct Spool: Sendable, Equatable {
+    package struct Spool: Sendable, Equatable {
         /// Where undelivered alerts and testimonies wait, across restarts.
-        public var directory = "/var/lib/witness/spool"
+        package var directory = "/var/lib/witness/spool"
         /// The most they may take on disk; beyond it alerts are dropped and counted.
-        public var maxBytes = "64M"
+        package var maxBytes = "64M"
         /// How soon a written line or a delivery is made durable (fsync): what a node
         /// crash can cost is at most this much (lines re-sent, never lost).
-        public var syncInterval = "1s"
+        package var syncInterval = "1s"
         /// Windows asked to record: the largest recording, and how many are kept.
-        public var recordingMaxBytes = "64M"
-        public var recordingsKept = 16
+        package var recordingMaxBytes = "64M"
+        package var recordingsKept = 16
     }
 
     /// Pod metadata from the Kubernetes API (a watch on this node's pods).
-    public struct Kubernetes: Sendable, Equatable {
+    package struct Kubernetes: Sendable, Equatable {
         /// nil: on when the in-cluster environment (KUBERNETES_SERVICE_HOST) is there.
-        public var enabled: Bool?
+        package var enabled: Bool?
         /// The API server; default: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT.
-        public var apiURL: String?
-        public var tokenFile = "/var/run/secrets/kubernetes.io/serviceaccount/token"
-        public var caFile = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
+        package var apiURL: String?
+        package var tokenFile = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+        package var caFile = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
         /// This node's name; default: $NODE_NAME, else the host name.
-        public var nodeName: String?
+        package var nodeName: String?
     }
 
-    public var api = API()
-    public var kubernetes = Kubernetes()
+    package var api = API()
+    package var kubernetes = Kubernetes()
     /// Rules files in load order; empty means the built-in rules.
-    public var rulesFiles: [String] = []
-    public var minimumPriority = "debug"
-    public var ringBuffer = "8M"
-    public var btf: String?
+    package var rulesFiles: [String] = []
+    package var minimumPriority = "debug"
+    package var ringBuffer = "8M"
+    package var btf: String?
     /// Window length when a request gives none.
-    public var defaultWindow = "60s"
+    package var defaultWindow = "60s"
     /// The longest window a request may ask for.
-    public var maxWindow = "24h"
+    package var maxWindow = "24h"
     /// What the agent's own bookkeeping may hold, in bytes: half for the process
     /// table, a quarter for the windows' alert histories. What does not fit is
     /// forgotten and counted as loss in the windows it belonged to. The default fits
     /// the DaemonSet's 256 Mi limit with the ring buffer and the runtime beside it.
-    public var memoryBudget = "128M"
+    package var memoryBudget = "128M"
     /// /healthz fails when the consumer has left records or window commands waiting
     /// this long, or an output's request has hung this long past its timeout.
-    public var livenessTimeout = "10s"
-    public var stdoutOutput = true
+    package var livenessTimeout = "10s"
+    package var stdoutOutput = true
     /// Print every witnessed event, not only alerts (a debugging aid).
-    public var events = false
+    package var events = false
     /// Keep the programs linked with no window open. Off (the default), a node nobody
     /// witnesses pays nothing per syscall, but a process that times its syscalls can
     /// tell when linking starts; on, every process pays the subject check always and
     /// nobody can tell.
-    public var alwaysLinked = false
-    public var fileOutput = FileOutput()
-    public var httpOutput = HTTPTarget()
-    public var testimonyOutput = HTTPTarget()
-    public var spool = Spool()
+    package var alwaysLinked = false
+    package var fileOutput = FileOutput()
+    package var httpOutput = HTTPTarget()
+    package var testimonyOutput = HTTPTarget()
+    package var spool = Spool()
     /// Where the host's /proc is mounted (a container sees it at /host/proc).
-    public var procRoot = "/proc"
+    package var procRoot = "/proc"
 
-    public init() {}
+    package init() {}
 
     /// Parses a config file's text; `name` is used in error messages.
-    public init(yaml text: String, name: String) throws(AgentError) {
+    package init(yaml text: String, name: String) throws(AgentError) {
         let node: Yams.Node?
         do {
             node = try Yams.compose(yaml: text)
@@ -197,7 +197,7 @@ public struct NodeConfig: Sendable, Equatable {
     }
 
     /// Checks values that parse but cannot work; the first problem, as one line.
-    public func validate() throws(AgentError) {
+    package func validate() throws(AgentError) {
         _ = try ListenAddress(api.listen)
         guard Priority(falcoName: minimumPriority) != nil else {
             throw AgentError.usage("config: bad priority '\(minimumPriority)': use emergency, alert, critical, error, warning, notice, informational or debug")
@@ -314,11 +314,11 @@ private struct ConfigReader {
 }
 
 /// HOST:PORT, with IPv6 hosts in brackets.
-public struct ListenAddress: Sendable, Equatable {
-    public var host: String
-    public var port: Int
+package struct ListenAddress: Sendable, Equatable {
+    package var host: String
+    package var port: Int
 
-    public init(_ text: String) throws(AgentError) {
+    package init(_ text: String) throws(AgentError) {
         let bad = AgentError.usage("bad listen address '\(text)': use HOST:PORT, e.g. 127.0.0.1:8765 or [::]:8765")
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
             (0...65535).contains(port)

@@ -11,30 +11,30 @@ import WitnessRules
 /// which other threads (the API) add and remove window subjects. Everything the pipeline owns —
 /// process table, rules, per-window tallies — is touched only on that thread, so
 /// the hot path takes no lock; a command costs one eventfd write to wake it.
-public final class NodeKernel: @unchecked Sendable {
+package final class NodeKernel: @unchecked Sendable {
     /// What the metrics endpoint reports, read on the consumer thread.
-    public struct Snapshot: Sendable {
-        public var events = EventCounts()
-        public var alertsByRule: [(rule: String, priority: String, count: Int)] = []
-        public var kernelDrops = WitnessProbe.KernelDrops()
-        public var agentDrops: UInt64 = 0
-        public var records: UInt64 = 0
-        public var ringBufferBytes = 0
+    package struct Snapshot: Sendable {
+        package var events = EventCounts()
+        package var alertsByRule: [(rule: String, priority: String, count: Int)] = []
+        package var kernelDrops = WitnessProbe.KernelDrops()
+        package var agentDrops: UInt64 = 0
+        package var records: UInt64 = 0
+        package var ringBufferBytes = 0
     }
 
     /// What a window counted, handed back when its subject is removed.
-    public struct Closing: Sendable {
-        public var tally: WindowTallies.Tally
-        public var kernelDrops: UInt64
+    package struct Closing: Sendable {
+        package var tally: WindowTallies.Tally
+        package var kernelDrops: UInt64
         /// The kernel's syscall counts, and the runtime profile built around them.
-        public var syscalls: SyscallProfile?
-        public var profile: RuntimeProfile?
+        package var syscalls: SyscallProfile?
+        package var profile: RuntimeProfile?
         /// Drift alerts the window's baseline raised.
-        public var driftAlerts = 0
+        package var driftAlerts = 0
         /// What this kernel could not see, and what of it the subject used.
-        public var coverage: Coverage?
+        package var coverage: Coverage?
         /// The window's recording, finished.
-        public var recording: RecordingWriter.Summary?
+        package var recording: RecordingWriter.Summary?
     }
 
     private enum Command {
@@ -46,10 +46,10 @@ public final class NodeKernel: @unchecked Sendable {
         case perform(@Sendable () -> Void)
     }
 
-    public let probe: WitnessProbe
-    public let pipeline: EventPipeline
-    public let rules: RuleEngine?
-    public let clock: WallClock
+    package let probe: WitnessProbe
+    package let pipeline: EventPipeline
+    package let rules: RuleEngine?
+    package let clock: WallClock
     let tallies: WindowTallies
     private let consumer: RingBufferConsumer
     private let cgroups: CgroupFS
@@ -73,7 +73,7 @@ public final class NodeKernel: @unchecked Sendable {
     private var finished: AsyncStream<StopReason>.Continuation?
     private let done: AsyncStream<StopReason>
 
-    public init(
+    package init(
         probeOptions: WitnessProbe.Options, rules loaded: LoadedRules?, sink: OutputSink, printsEvents: Bool,
         alwaysLinked: Bool = false, alertTap: (any AlertTap)?, cgroups: CgroupFS, processes: ProcessTable, hostname: [UInt8],
         pods: (any PodMetadataSource)? = nil
@@ -115,7 +115,7 @@ public final class NodeKernel: @unchecked Sendable {
     }
 
     /// Starts the consumer thread.
-    public func start() {
+    package func start() {
         let thread = Thread { [self] in
             // Named for operators (top -H, /proc/PID/task/*/comm): the kernel keeps 15 bytes.
             let comm = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
@@ -135,7 +135,7 @@ public final class NodeKernel: @unchecked Sendable {
     }
 
     /// Ends the consumer loop and waits for it; then detaches every program.
-    public func stop() async {
+    package func stop() async {
         consumer.requestStop()
         for await _ in done {}
         consumer.close()
@@ -143,7 +143,7 @@ public final class NodeKernel: @unchecked Sendable {
     }
 
     /// Makes `subject` witnessed under `slot`.
-    public func attach(
+    package func attach(
         slot: Int, subject: ResolvedSubject, label: String, profile: WindowProfiles.Settings = .init(),
         recording: RecordingWriter? = nil
     ) async throws(AgentError) {
@@ -157,20 +157,20 @@ public final class NodeKernel: @unchecked Sendable {
     }
 
     /// Stops witnessing `slot` and returns what its window counted.
-    public func detach(slot: Int, subject: ResolvedSubject, end: WindowEnd = .elapsed) async -> Closing {
+    package func detach(slot: Int, subject: ResolvedSubject, end: WindowEnd = .elapsed) async -> Closing {
         await withCheckedContinuation { continuation in
             send(.detach(slot: slot, subject: subject, end: end, reply: { continuation.resume(returning: $0) }))
         }
     }
 
-    public func snapshot() async -> Snapshot {
+    package func snapshot() async -> Snapshot {
         await withCheckedContinuation { continuation in
             send(.snapshot(reply: { continuation.resume(returning: $0) }))
         }
     }
 
     /// What the windows in `slots` have counted so far (their journal checkpoint).
-    public func checkpoint(slots: [Int]) async -> [Int: Closing] {
+    package func checkpoint(slots: [Int]) async -> [Int: Closing] {
         await withCheckedContinuation { continuation in
             perform { [self] in
                 var counted: [Int: Closing] = [:]
@@ -186,7 +186,7 @@ public final class NodeKernel: @unchecked Sendable {
 
     /// Runs `work` on the consumer thread, after what it has buffered is written:
     /// lines written there (testimonies) never cut into a batch of alert lines.
-    public func perform(_ work: @escaping @Sendable () -> Void) {
+    package func perform(_ work: @escaping @Sendable () -> Void) {
         send(.perform(work))
     }
 
@@ -222,7 +222,7 @@ public final class NodeKernel: @unchecked Sendable {
     /// (a /proc read that never returns, a thread stopped). Work that arrived just
     /// before a check is not a stall: it must still be waiting, untouched, at a
     /// later check. An idle consumer with nothing waiting is never stuck.
-    public func stall(after limit: Duration) -> String? {
+    package func stall(after limit: Duration) -> String? {
         let commands = mailbox.withLock { $0.commands.count }
         let pending = commands > 0 || probe.ringBufferFill() > 0
         let batches = progress.batches

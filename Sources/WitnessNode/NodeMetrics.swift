@@ -7,27 +7,27 @@ import WitnessKernel
 /// snapshot taken on the consumer thread at each scrape (the hot path keeps plain
 /// counters and never touches the registry). Kernel totals become Prometheus
 /// counters by adding what grew since the previous scrape.
-public final class NodeMetrics: Sendable {
+package final class NodeMetrics: Sendable {
     /// What the rest of the node reports alongside the kernel's snapshot.
-    public struct NodeState: Sendable {
-        public var openWindows = 0
-        public var spoolBytes = 0
-        public var spoolDropped: UInt64 = 0
-        public var outputs: [(name: String, counts: HTTPDelivery.Counters)] = []
+    package struct NodeState: Sendable {
+        package var openWindows = 0
+        package var spoolBytes = 0
+        package var spoolDropped: UInt64 = 0
+        package var outputs: [(name: String, counts: HTTPDelivery.Counters)] = []
         /// Failed writes of the file output, when it is on.
-        public var fileErrors: UInt64?
-        public var ringBufferFill = 0.0
+        package var fileErrors: UInt64?
+        package var ringBufferFill = 0.0
         /// Pods known from the Kubernetes API, and the watch's counters.
-        public var kubernetes: (pods: Int, counts: KubernetesPodWatcher.Counters)?
-        public init() {}
+        package var kubernetes: (pods: Int, counts: KubernetesPodWatcher.Counters)?
+        package init() {}
     }
 
     private let registry = PrometheusCollectorRegistry()
     private let reported = Mutex<[String: UInt64]>([:])
 
-    public init() {}
+    package init() {}
 
-    public func render(_ snapshot: NodeKernel.Snapshot, _ node: NodeState) -> [UInt8] {
+    package func render(_ snapshot: NodeKernel.Snapshot, _ node: NodeState) -> [UInt8] {
         for (type, count) in snapshot.events.byType {
             counter("witness_events", [("type", type)], count, "Events witnessed, by Falco event type")
         }

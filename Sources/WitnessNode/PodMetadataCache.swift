@@ -5,14 +5,14 @@ import WitnessCore
 /// replaces or updates entries under a lock and bumps a version; the consumer
 /// thread keeps its own copy and takes the lock only when the version moved, so
 /// the hot path costs one atomic load and never waits on the API.
-public final class PodMetadataCache: PodMetadataSource, @unchecked Sendable {
+package final class PodMetadataCache: PodMetadataSource, @unchecked Sendable {
     private let shared = Mutex<[String: PodMetadata]>([:])
     private let version = Atomic<UInt64>(0)
     /// Consumer-thread only.
     private var local: [[UInt8]: PodMetadata] = [:]
     private var localVersion: UInt64 = 0
 
-    public init() {}
+    package init() {}
 
     /// Replaces every pod (a list after a relist).
     func replaceAll(_ pods: [PodMetadata]) {
@@ -34,10 +34,10 @@ public final class PodMetadataCache: PodMetadataSource, @unchecked Sendable {
     }
 
     /// How many pods are known (metrics, tests).
-    public var count: Int { shared.withLock { $0.count } }
+    package var count: Int { shared.withLock { $0.count } }
 
     /// On the consumer thread.
-    public func pod(uid: [UInt8]) -> PodMetadata? {
+    package func pod(uid: [UInt8]) -> PodMetadata? {
         let current = version.load(ordering: .acquiring)
         if current != localVersion {
             let copy = shared.withLock { $0 }

@@ -6,25 +6,25 @@ import WitnessCore
 /// written when it opens and rewritten with its counts at every checkpoint, removed
 /// once its testimony is spooled. An agent that starts and finds files testifies for
 /// those windows: ended `agentRestarted`, never passing, with the counts last saved.
-public struct WindowJournal: Sendable {
+package struct WindowJournal: Sendable {
     /// One open window as saved: what the controller asked, and what was counted.
-    public struct Entry: Codable, Sendable, Equatable {
-        public var id: String
-        public var trialID: String?
-        public var subjectKind: String
-        public var subjectValue: String
-        public var openedEpochNanoseconds: Int64
-        public var requestedMilliseconds: Int
-        public var sostle: String?
+    package struct Entry: Codable, Sendable, Equatable {
+        package var id: String
+        package var trialID: String?
+        package var subjectKind: String
+        package var subjectValue: String
+        package var openedEpochNanoseconds: Int64
+        package var requestedMilliseconds: Int
+        package var sostle: String?
         /// When the counts below were taken.
-        public var checkpointEpochNanoseconds: Int64
+        package var checkpointEpochNanoseconds: Int64
         /// Events by evt.type, alerts by rule name, losses.
-        public var events: [String: UInt64] = [:]
-        public var rules: [String: Int] = [:]
-        public var kernelDrops: UInt64 = 0
-        public var agentDrops: UInt64 = 0
+        package var events: [String: UInt64] = [:]
+        package var rules: [String: Int] = [:]
+        package var kernelDrops: UInt64 = 0
+        package var agentDrops: UInt64 = 0
         /// The priority of the window's drift alerts (counted in `rules` by their rule name).
-        public var driftPriority: String?
+        package var driftPriority: String?
     }
 
     let directory: String
@@ -32,7 +32,7 @@ public struct WindowJournal: Sendable {
     let onError: @Sendable (String) -> Void
 
     /// Journals under `spoolDirectory`/windows (created when missing).
-    public init(spoolDirectory: String, onError: @escaping @Sendable (String) -> Void = { _ in }) throws(AgentError) {
+    package init(spoolDirectory: String, onError: @escaping @Sendable (String) -> Void = { _ in }) throws(AgentError) {
         directory = spoolDirectory + "/windows"
         self.onError = onError
         do {
@@ -44,7 +44,7 @@ public struct WindowJournal: Sendable {
 
     /// Saves `entry`, replacing what was saved (`AtomicFile`): a crash leaves the old
     /// entry or the new one, never half of one.
-    public func save(_ entry: Entry) {
+    package func save(_ entry: Entry) {
         guard let data = try? JSONEncoder().encode(entry) else { return }
         let path = file(entry.id)
         if data.withUnsafeBytes({ AtomicFile.replace(path, with: $0) }) { return }
@@ -52,13 +52,13 @@ public struct WindowJournal: Sendable {
     }
 
     /// Forgets window `id`: its testimony is safe elsewhere.
-    public func remove(_ id: String) {
+    package func remove(_ id: String) {
         unlink(file(id))
     }
 
     /// Windows that were open when an earlier agent stopped without closing them.
     /// Unreadable files are skipped (and left for a person to look at).
-    public func leftovers() -> [Entry] {
+    package func leftovers() -> [Entry] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.filter { $0.hasSuffix(".json") }.sorted().compactMap { name in
             guard let data = FileManager.default.contents(atPath: directory + "/" + name),

@@ -4,15 +4,15 @@ import WitnessCore
 /// Where node windows asked to record (`"record": true`) write: one file per window
 /// under the spool directory's `recordings/`, each at most `maxBytes`, the newest
 /// `kept` of them kept (older ones are removed as new ones start).
-public struct WindowRecordings: Sendable {
-    public let directory: String
-    public let maxBytes: UInt64
-    public let kept: Int
+package struct WindowRecordings: Sendable {
+    package let directory: String
+    package let maxBytes: UInt64
+    package let kept: Int
     /// Describes the node's rules in each recording.
-    public let rules: [String]
+    package let rules: [String]
 
     /// Creates the directory when missing (mode 0700: records name what subjects did).
-    public init(spoolDirectory: String, maxBytes: UInt64, kept: Int, rules: [String]) throws(AgentError) {
+    package init(spoolDirectory: String, maxBytes: UInt64, kept: Int, rules: [String]) throws(AgentError) {
         directory = spoolDirectory + "/recordings"
         self.maxBytes = maxBytes
         self.kept = kept

@@ -4,15 +4,15 @@ import WitnessKernel
 import WitnessRules
 
 /// Why a window could not be opened or found, with the HTTP status the API answers.
-public struct WindowError: Error, Sendable {
-    public enum Kind: Sendable {
+package struct WindowError: Error, Sendable {
+    package enum Kind: Sendable {
         case badRequest, notFound, unavailable
     }
 
-    public let kind: Kind
-    public let message: String
+    package let kind: Kind
+    package let message: String
 
-    public init(_ kind: Kind, _ message: String) {
+    package init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message
     }
@@ -23,7 +23,7 @@ public struct WindowError: Error, Sendable {
 /// testimony. Opening and closing only add and remove BPF map entries through the
 /// kernel's mailbox; programs stay loaded. Closed windows are kept (the newest
 /// `closedKept`) so the controller can fetch a testimony it missed.
-public actor WindowRegistry {
+package actor WindowRegistry {
     private let kernel: NodeKernel
     private let resolver: SubjectResolver
     private let streams: AlertStreams
@@ -45,7 +45,7 @@ public actor WindowRegistry {
     private let recordings: WindowRecordings?
     private var checkpoints: Task<Void, Never>?
 
-    public init(
+    package init(
         kernel: NodeKernel, resolver: SubjectResolver, streams: AlertStreams, router: AlertRouter?,
         maxMilliseconds: Int, journal: WindowJournal? = nil, recordings: WindowRecordings? = nil,
         onTestimony: @escaping @Sendable (String) -> Bool
@@ -60,9 +60,9 @@ public actor WindowRegistry {
         self.onTestimony = onTestimony
     }
 
-    public var openCount: Int { windows.values.filter { $0.state == .open }.count }
+    package var openCount: Int { windows.values.filter { $0.state == .open }.count }
 
-    public func open(_ asked: WindowRequest) async throws(WindowError) -> WitnessWindow {
+    package func open(_ asked: WindowRequest) async throws(WindowError) -> WitnessWindow {
         guard accepting else { throw WindowError(.unavailable, "the agent is shutting down") }
         var request = asked
         if let reference = request.baselineWindow {
@@ -138,13 +138,13 @@ public actor WindowRegistry {
         return window
     }
 
-    public func window(_ id: String) -> WitnessWindow? { windows[id] }
+    package func window(_ id: String) -> WitnessWindow? { windows[id] }
 
-    public func list() -> [WitnessWindow] { order.compactMap { windows[$0] } }
+    package func list() -> [WitnessWindow] { order.compactMap { windows[$0] } }
 
     /// Closes window `id` (at once if it is still open) and returns it with its
     /// testimony; nil when there is no such window.
-    public func close(_ id: String, end: WindowEnd) async -> WitnessWindow? {
+    package func close(_ id: String, end: WindowEnd) async -> WitnessWindow? {
         guard let window = windows[id] else { return nil }
         if window.state == .closed { return window }
         if let pending = closing[id] { return await pending.value }
@@ -194,7 +194,7 @@ public actor WindowRegistry {
     // MARK: Crash safety
 
     /// Saves what every open window has counted, every `milliseconds`, until shutdown.
-    public func startCheckpoints(every milliseconds: Int = 1000) {
+    package func startCheckpoints(every milliseconds: Int = 1000) {
         guard journal != nil, checkpoints == nil else { return }
         checkpoints = Task { [weak self] in
             while !Task.isCancelled {
@@ -219,7 +219,7 @@ public actor WindowRegistry {
     /// Testifies for the windows an earlier agent left open (killed before it could
     /// close them): ended `agentRestarted`, never passing, with the counts it saved;
     /// delivered like any testimony and shown by GET /v1/windows/{id}.
-    public func recover() {
+    package func recover() {
         guard let journal else { return }
         var severities: [String: SeverityClass] = [:]
         if let engine = kernel.rules {
@@ -290,7 +290,7 @@ public actor WindowRegistry {
     }
 
     /// Stops new windows; closes every open one as cut short.
-    public func shutdown() async {
+    package func shutdown() async {
         accepting = false
         checkpoints?.cancel()
         for id in order where windows[id]?.state == .open {

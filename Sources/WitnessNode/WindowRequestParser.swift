@@ -11,8 +11,8 @@ import WitnessCore
 /// own shape) or the shorthand `{"cgroup": ...}`, `{"podUid": ...}`,
 /// `{"containerId": ...}`, `{"pid": N}`. `window` is a duration ("90s", "5m") or a
 /// number of seconds; when absent the configured default applies.
-public enum WindowRequestParser {
-    public static func parse(_ body: [UInt8], defaultMilliseconds: Int) throws(WindowError) -> WindowRequest {
+package enum WindowRequestParser {
+    package static func parse(_ body: [UInt8], defaultMilliseconds: Int) throws(WindowError) -> WindowRequest {
         let object: [String: Any]
         do {
             guard let parsed = try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {

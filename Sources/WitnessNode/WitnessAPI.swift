@@ -8,7 +8,7 @@ import WitnessCore
 /// many windows are open tells a subject when it is watched); /healthz and /readyz
 /// open, as kubelet expects. Bodies are size-limited and validated; every answer is JSON
 /// (`{"error": "..."}` for failures) except the NDJSON alert stream and metrics.
-public struct WitnessAPI: Sendable {
+package struct WitnessAPI: Sendable {
     let registry: WindowRegistry
     let streams: AlertStreams
     let token: BearerToken
@@ -21,7 +21,7 @@ public struct WitnessAPI: Sendable {
     /// Why the agent is not alive (a stuck consumer, a wedged output), or nil.
     let liveness: @Sendable () -> String?
 
-    public init(
+    package init(
         registry: WindowRegistry, streams: AlertStreams, token: BearerToken, publicMetrics: Bool = false,
         maxBodyBytes: Int, defaultMilliseconds: Int, ready: Readiness,
         liveness: @escaping @Sendable () -> String? = { nil },
@@ -38,7 +38,7 @@ public struct WitnessAPI: Sendable {
         self.metrics = metrics
     }
 
-    public func router() -> Router<BasicRequestContext> {
+    package func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.get("healthz") { _, _ in
             // Not a constant: a consumer stuck on a read keeps no window closing.
@@ -144,14 +144,14 @@ struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 /// Whether the programs are attached and windows can open (`/readyz`).
-public final class Readiness: Sendable {
+package final class Readiness: Sendable {
     private let flag = Atomic<Bool>(false)
 
-    public init() {}
+    package init() {}
 
-    public var isReady: Bool { flag.load(ordering: .acquiring) }
+    package var isReady: Bool { flag.load(ordering: .acquiring) }
 
-    public func set(_ ready: Bool) {
+    package func set(_ ready: Bool) {
         flag.store(ready, ordering: .releasing)
     }
 }

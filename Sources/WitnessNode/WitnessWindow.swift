@@ -1,20 +1,20 @@
 import WitnessCore
 
 /// What the controller asks for when it opens a window.
-public struct WindowRequest: Sendable {
-    public var trialID: String?
-    public var subject: SubjectSpec
-    public var milliseconds: Int
-    public var sostle: SostleLevel?
+package struct WindowRequest: Sendable {
+    package var trialID: String?
+    package var subject: SubjectSpec
+    package var milliseconds: Int
+    package var sostle: SostleLevel?
     /// The profile this window is held to: anything outside it is a drift alert.
-    public var baseline: RuntimeProfile?
+    package var baseline: RuntimeProfile?
     /// Or a closed window of this node whose testimony's profile is the baseline.
-    public var baselineWindow: String?
-    public var driftPriority: Priority
+    package var baselineWindow: String?
+    package var driftPriority: Priority
     /// Record the window's raw records (for replay) under the spool directory.
-    public var record: Bool
+    package var record: Bool
 
-    public init(
+    package init(
         trialID: String?, subject: SubjectSpec, milliseconds: Int, sostle: SostleLevel?, baseline: RuntimeProfile? = nil,
         driftPriority: Priority = .warning, record: Bool = false
     ) {
@@ -30,25 +30,25 @@ public struct WindowRequest: Sendable {
 
 /// One witness window as the API shows it: open with its subject and deadline, or
 /// closed with its testimony.
-public struct WitnessWindow: Sendable {
-    public enum State: String, Sendable {
+package struct WitnessWindow: Sendable {
+    package enum State: String, Sendable {
         case open, closed
     }
 
-    public let id: String
-    public let request: WindowRequest
-    public let subject: ResolvedSubject
+    package let id: String
+    package let request: WindowRequest
+    package let subject: ResolvedSubject
     /// The subject slot the kernel marks this window's events with.
-    public let slot: Int
-    public let openedEpochNanoseconds: Int64
-    public var state: State = .open
+    package let slot: Int
+    package let openedEpochNanoseconds: Int64
+    package var state: State = .open
     /// The testimony line, once closed.
-    public var testimony: String?
+    package var testimony: String?
     /// The recording's file, when the window records.
-    public var recording: String?
+    package var recording: String?
 
     /// `{"id":..,"trialId":..,"state":..,"subject":{..},"opened":..,"milliseconds":..,"testimony":{..}|null}`
-    public func json() -> String {
+    package func json() -> String {
         var writer = JSONWriter(capacity: 1024)
         writer.byte(UInt8(ascii: "{"))
         writer.key("id")

@@ -2,7 +2,7 @@ import Synchronization
 
 /// The Falco fields Witness can answer, with their types. A rule that uses a field
 /// not listed here is skipped with a warning naming the rule and the field.
-public enum FieldID: String, CaseIterable, Sendable {
+package enum FieldID: String, CaseIterable, Sendable {
     case evtType = "evt.type"
     case evtDir = "evt.dir"
     case evtRes = "evt.res"
@@ -182,26 +182,26 @@ public enum FieldID: String, CaseIterable, Sendable {
 }
 
 /// A field with its argument, resolved at load.
-public struct FieldRef: Hashable, Sendable {
-    public var id: FieldID
+package struct FieldRef: Hashable, Sendable {
+    package var id: FieldID
     /// For proc.aname/proc.apid: the ancestor generation (1 = parent); nil = any.
-    public var ancestor: Int?
+    package var ancestor: Int?
     /// For evt.arg.<name> / evt.rawarg.<name>: the argument; for unavailable fields:
     /// the field. Interned, so that a FieldRef is plain data: copying one while
     /// evaluating a condition retains nothing.
     /// The name's place in `FieldNames`; -1 for none.
     private(set) var nameIndex: Int32
 
-    public init(id: FieldID, ancestor: Int? = nil, name: String? = nil) {
+    package init(id: FieldID, ancestor: Int? = nil, name: String? = nil) {
         self.id = id
         self.ancestor = ancestor
         nameIndex = name.map(FieldNames.intern) ?? -1
     }
 
-    public var name: String? { FieldNames.name(nameIndex) }
+    package var name: String? { FieldNames.name(nameIndex) }
 
     /// The field as written in outputs: `proc.aname[2]`, `evt.arg.request`.
-    public var displayName: String {
+    package var displayName: String {
         switch id {
         case .evtArg: return "evt.arg.\(name ?? "")"
         case .evtRawarg: return "evt.rawarg.\(name ?? "")"

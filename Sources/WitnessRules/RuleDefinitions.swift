@@ -54,11 +54,11 @@ struct ExceptionDefinition {
 }
 
 /// A rule ready to evaluate.
-public struct CompiledRule {
-    public let name: String
-    public let priority: Priority
-    public let tags: [String]
-    public let description: String
+package struct CompiledRule {
+    package let name: String
+    package let priority: Priority
+    package let tags: [String]
+    package let description: String
     let predicate: Predicate
     let output: OutputTemplate
     /// Event types the rule can fire on; nil: any.
@@ -66,7 +66,7 @@ public struct CompiledRule {
 }
 
 /// A rule that could not be used, and why.
-public struct SkippedRule: Sendable, Equatable {
-    public var name: String
-    public var reason: String
+package struct SkippedRule: Sendable, Equatable {
+    package var name: String
+    package var reason: String
 }

@@ -4,8 +4,8 @@ import WitnessCore
 /// type at load, so an event meets only the rules that can match it; field values
 /// are extracted lazily, once per event. Counts what fired, by rule and by class,
 /// for metrics and testimony.
-public final class RuleEngine: EventClassifier {
-    public let rules: [CompiledRule]
+package final class RuleEngine: EventClassifier {
+    package let rules: [CompiledRule]
     /// Rule indexes by syscall; rules that name no event type are in every list.
     private let byEventType: [[Int]]
     private let fields: EventFields
@@ -16,11 +16,11 @@ public final class RuleEngine: EventClassifier {
     private var identifiers = LineIdentifiers()
     private let colour: Bool
     /// Alerts per rule index.
-    public private(set) var firedByRule: [Int]
+    package private(set) var firedByRule: [Int]
     /// Rules the last classified event fired.
-    public private(set) var matched: [Int] = []
+    package private(set) var matched: [Int] = []
 
-    public init(
+    package init(
         rules: [CompiledRule], hostname: [UInt8], clock: WallClock, processes: ProcessTable, colour: Bool = false,
         identities: CgroupIdentities? = nil
     ) {
@@ -41,12 +41,12 @@ public final class RuleEngine: EventClassifier {
         byEventType = index
     }
 
-    public func label(slot: Int, as label: String) {
+    package func label(slot: Int, as label: String) {
         subjectLabels[slot] = label
     }
 
     /// Alerts so far, by severity class.
-    public var alertsBySeverity: [SeverityClass: Int] {
+    package var alertsBySeverity: [SeverityClass: Int] {
         var counts: [SeverityClass: Int] = [:]
         for (index, count) in firedByRule.enumerated() where count > 0 {
             counts[rules[index].priority.severity, default: 0] += count
@@ -55,11 +55,11 @@ public final class RuleEngine: EventClassifier {
     }
 
     /// Alerts so far, by rule name, in rule order.
-    public var alertsByRule: [(String, Int)] {
+    package var alertsByRule: [(String, Int)] {
         firedByRule.enumerated().filter { $0.element > 0 }.map { (rules[$0.offset].name, $0.element) }
     }
 
-    public func classify(_ event: KernelEvent, number: UInt64, droppedFiles: DroppedFiles) -> Int {
+    package func classify(_ event: KernelEvent, number: UInt64, droppedFiles: DroppedFiles) -> Int {
         matched.removeAll(keepingCapacity: true)
         let candidates = byEventType[Int(event.header.syscall.rawValue)]
         guard !candidates.isEmpty else { return 0 }
@@ -71,7 +71,7 @@ public final class RuleEngine: EventClassifier {
         return matched.count
     }
 
-    public func writeAlerts(for event: KernelEvent, format: OutputFormat, into writer: inout JSONWriter) {
+    package func writeAlerts(for event: KernelEvent, format: OutputFormat, into writer: inout JSONWriter) {
         for index in matched {
             switch format {
             case .json: writeJSON(rules[index], event, into: &writer)
@@ -80,15 +80,15 @@ public final class RuleEngine: EventClassifier {
         }
     }
 
-    public var matchedRules: [Int] { matched }
+    package var matchedRules: [Int] { matched }
 
-    public var ruleCount: Int { rules.count }
+    package var ruleCount: Int { rules.count }
 
-    public func rule(_ index: Int) -> (name: String, severity: SeverityClass) {
+    package func rule(_ index: Int) -> (name: String, severity: SeverityClass) {
         (rules[index].name, rules[index].priority.severity)
     }
 
-    public var lastMark: AlertMark? {
+    package var lastMark: AlertMark? {
         guard let first = matched.first else { return nil }
         let top = matched.dropFirst().reduce(first) { rules[$1].priority < rules[$0].priority ? $1 : $0 }
         let rule = rules[top]

@@ -1,15 +1,15 @@
 /// A problem found in a rules file, with where it is: printed as
 /// `file:line:column: message` by `rules validate`, as compilers do.
-public struct RulesDiagnostic: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Severity: String, Sendable { case error, warning }
+package struct RulesDiagnostic: Error, Sendable, Equatable, CustomStringConvertible {
+    package enum Severity: String, Sendable { case error, warning }
 
-    public var file: String
-    public var line: Int
-    public var column: Int
-    public var severity: Severity
-    public var message: String
+    package var file: String
+    package var line: Int
+    package var column: Int
+    package var severity: Severity
+    package var message: String
 
-    public init(file: String, line: Int, column: Int, severity: Severity = .error, message: String) {
+    package init(file: String, line: Int, column: Int, severity: Severity = .error, message: String) {
         self.file = file
         self.line = line
         self.column = column
@@ -17,7 +17,7 @@ public struct RulesDiagnostic: Error, Sendable, Equatable, CustomStringConvertib
         self.message = message
     }
 
-    public var description: String {
+    package var description: String {
         "\(file):\(line):\(column): \(severity.rawValue): \(message)"
     }
 }

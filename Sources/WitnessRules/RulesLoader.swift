@@ -2,11 +2,11 @@ import WitnessCore
 import Yams
 
 /// A rules file's name and text.
-public struct RulesSource: Sendable {
-    public var name: String
-    public var text: String
+package struct RulesSource: Sendable {
+    package var name: String
+    package var text: String
 
-    public init(name: String, text: String) {
+    package init(name: String, text: String) {
         self.name = name
         self.text = text
     }
@@ -14,14 +14,14 @@ public struct RulesSource: Sendable {
 
 /// What loading rules files produced: the rules that compiled, the ones skipped
 /// and why, and every diagnostic with its file, line and column.
-public struct LoadedRules {
-    public var rules: [CompiledRule] = []
-    public var skipped: [SkippedRule] = []
-    public var diagnostics: [RulesDiagnostic] = []
+package struct LoadedRules {
+    package var rules: [CompiledRule] = []
+    package var skipped: [SkippedRule] = []
+    package var diagnostics: [RulesDiagnostic] = []
     /// Rules present but `enabled: false`.
-    public var disabled = 0
+    package var disabled = 0
 
-    public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+    package var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 }
 
 /// Loads Falco-format rules files, in order, later files refining earlier ones:
@@ -29,15 +29,15 @@ public struct LoadedRules {
 /// replace, per property), items that only switch a rule on or off, `exceptions:`,
 /// and `required_engine_version`. YAML comes from a real parser (Yams); a
 /// malformed file is one clear error, never a crash.
-public enum RulesLoader {
+package enum RulesLoader {
     /// The rules built into the agent (`rules/*.yaml` at build time).
-    public static func defaultSources() -> [RulesSource] {
+    package static func defaultSources() -> [RulesSource] {
         embeddedDefaultRules.map { RulesSource(name: $0.name, text: String(decoding: Base64.decode($0.base64), as: UTF8.self)) }
     }
 
     /// Reads rules files from disk.
     /// - Throws: `AgentError.usage` naming a file that cannot be read.
-    public static func sources(paths: [String]) throws(AgentError) -> [RulesSource] {
+    package static func sources(paths: [String]) throws(AgentError) -> [RulesSource] {
         var sources: [RulesSource] = []
         for path in paths {
             guard let bytes = ProcFiles.read(path, limit: 64 << 20) else {
@@ -50,7 +50,7 @@ public enum RulesLoader {
 
     /// Loads the rules files at `paths` (none: the built-in rules) as the agent runs
     /// them: the first error stops it, with its location.
-    public static func loadForAgent(paths: [String], minimumPriority: Priority) throws(AgentError) -> LoadedRules {
+    package static func loadForAgent(paths: [String], minimumPriority: Priority) throws(AgentError) -> LoadedRules {
         let loaded = load(paths.isEmpty ? defaultSources() : try sources(paths: paths), minimumPriority: minimumPriority)
         if let first = loaded.diagnostics.first(where: { $0.severity == .error }) {
             throw AgentError.usage("\(first) (see witness-agent rules validate)")
@@ -58,7 +58,7 @@ public enum RulesLoader {
         return loaded
     }
 
-    public static func load(_ sources: [RulesSource], minimumPriority: Priority = .debug) -> LoadedRules {
+    package static func load(_ sources: [RulesSource], minimumPriority: Priority = .debug) -> LoadedRules {
         var state = LoaderState()
         for source in sources { state.read(source) }
         return state.compile(minimumPriority: minimumPriority)

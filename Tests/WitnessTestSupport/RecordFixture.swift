@@ -3,12 +3,12 @@ import WitnessCore
 
 /// Builds ring buffer records byte for byte, using the C layout from CBPF, so the
 /// decoder is tested on exactly what the kernel programs write.
-public struct RecordFixture {
-    public var bytes: [UInt8]
+package struct RecordFixture {
+    package var bytes: [UInt8]
 
-    public init(bytes: [UInt8]) { self.bytes = bytes }
+    package init(bytes: [UInt8]) { self.bytes = bytes }
 
-    public static func header(
+    package static func header(
         kind: witness_event_kind, syscall: witness_syscall, size: Int, result: Int64 = 0, pid: UInt32 = 4242,
         flags: UInt32 = 0, comm: String = "cat", subjects: UInt64 = 1
     ) -> witness_event_header {
@@ -32,7 +32,7 @@ public struct RecordFixture {
         return header
     }
 
-    public static func open(
+    package static func open(
         path: [UInt8], directory: [UInt8] = [], dirfd: Int32 = -100, flags: UInt32 = 0, result: Int64 = 3,
         eventFlags: UInt32 = 0, resolved: [UInt8] = [], comm: String = "cat"
     ) -> RecordFixture {
@@ -49,7 +49,7 @@ public struct RecordFixture {
         return RecordFixture(bytes: withUnsafeBytes(of: event) { Array($0) } + path + directory + resolved)
     }
 
-    public static func exec(filename: String, argv: [String], result: Int64 = 0) -> RecordFixture {
+    package static func exec(filename: String, argv: [String], result: Int64 = 0) -> RecordFixture {
         var event = witness_exec_event()
         let args: [UInt8] = argv.flatMap { Array($0.utf8) + [UInt8(0)] }
         let name = Array(filename.utf8)
@@ -61,7 +61,7 @@ public struct RecordFixture {
         return RecordFixture(bytes: withUnsafeBytes(of: event) { Array($0) } + name + args)
     }
 
-    public static func syscall(
+    package static func syscall(
         _ syscall: Syscall, args: [Int64], path: [UInt8] = [], path2: [UInt8] = [], result: Int64 = 0,
         socketFamily: UInt16 = 0, uid: UInt32 = 1000, pid: UInt32 = 4242, comm: String = "cat"
     ) -> RecordFixture {
@@ -80,7 +80,7 @@ public struct RecordFixture {
         return RecordFixture(bytes: withUnsafeBytes(of: event) { Array($0) } + path + path2)
     }
 
-    public static func connect(sockaddr: [UInt8], local: [UInt8]? = nil, localPort: UInt16 = 0, result: Int64 = 0) -> RecordFixture {
+    package static func connect(sockaddr: [UInt8], local: [UInt8]? = nil, localPort: UInt16 = 0, result: Int64 = 0) -> RecordFixture {
         var event = witness_connect_event()
         event.header = header(
             kind: WITNESS_EVENT_CONNECT, syscall: WITNESS_SYS_CONNECT, size: MemoryLayout<witness_connect_event>.size,
@@ -99,20 +99,20 @@ public struct RecordFixture {
         return RecordFixture(bytes: withUnsafeBytes(of: event) { Array($0) })
     }
 
-    public static func sockaddrIPv4(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8, port: UInt16) -> [UInt8] {
+    package static func sockaddrIPv4(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8, port: UInt16) -> [UInt8] {
         [2, 0, UInt8(port >> 8), UInt8(port & 0xFF), a, b, c, d] + [UInt8](repeating: 0, count: 8)
     }
 
-    public static func sockaddrIPv6(_ address: [UInt8], port: UInt16) -> [UInt8] {
+    package static func sockaddrIPv6(_ address: [UInt8], port: UInt16) -> [UInt8] {
         [10, 0, UInt8(port >> 8), UInt8(port & 0xFF), 0, 0, 0, 0] + address + [0, 0, 0, 0]
     }
 
-    public func withEvent<T>(_ body: (KernelEvent) throws -> T) throws -> T {
+    package func withEvent<T>(_ body: (KernelEvent) throws -> T) throws -> T {
         try bytes.withUnsafeBytes { raw in
             guard let event = try EventDecoder.decode(raw) else { throw FixtureError.noEvent }
             return try body(event)
         }
     }
 
-    public enum FixtureError: Error { case noEvent }
+    package enum FixtureError: Error { case noEvent }
 }
