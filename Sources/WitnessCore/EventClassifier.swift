@@ -13,8 +13,11 @@ package protocol EventClassifier: AnyObject {
     /// The most severe rule the last classified event fired.
     var lastMark: AlertMark? { get }
 
-    /// Names subject slots in alert lines.
-    func label(slot: Int, as label: String)
+    /// Names subject slots in alert lines (nil: the slot's window closed).
+    func label(slot: Int, as label: String?)
+
+    /// The record handed to `classify` is gone: keep no pointer into it.
+    func endRecord()
 
     /// Indexes of the rules the last classified event fired.
     var matchedRules: [Int] { get }

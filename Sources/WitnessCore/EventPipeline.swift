@@ -68,8 +68,8 @@ package final class EventPipeline {
         }
     }
 
-    /// Names subject slots in the JSON output.
-    package func label(slot: Int, as label: String) {
+    /// Names subject slots in the JSON output (nil: the slot's window closed).
+    package func label(slot: Int, as label: String?) {
         json.subjectLabels[slot] = label
         classifier?.label(slot: slot, as: label)
     }
@@ -154,6 +154,8 @@ package final class EventPipeline {
         }
 
         var mark: AlertMark?
+        // The classifier's fields point into the record: let go of it however this ends.
+        defer { classifier?.endRecord() }
         if let classifier, classifier.classify(event, number: counts.total, droppedFiles: droppedFiles) > 0 {
             alertedEvents &+= 1
             tallies?.recordAlerts(classifier.matchedRules, subjects: header.subjects)

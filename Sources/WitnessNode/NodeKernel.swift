@@ -304,6 +304,7 @@ package final class NodeKernel: @unchecked Sendable {
             watchedSlots.remove(slot)
             if watchedSlots.isEmpty && !stopped && !alwaysLinked { probe.unlink() }
             let tally = tallies.deactivate(slot: slot)
+            pipeline.label(slot: slot, as: nil)  // the next window in this slot names itself
             let coverage = Coverage.assess(probe.blindSpots, profile: syscalls)
             var summary: RecordingWriter.Summary?
             if let recording = recordings[slot] {

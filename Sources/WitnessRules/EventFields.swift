@@ -6,7 +6,8 @@ import WitnessCore
 /// are cached — so evaluating many rules against one event allocates nothing.
 final class EventFields {
     /// The event being classified, as two stored parts so that reading a field does
-    /// not copy the whole event. Valid until the next `begin`.
+    /// not copy the whole event. Its strings point into the ring buffer record:
+    /// valid until `end()`, which the pipeline calls once the record is handled.
     private var header: EventHeader
     private var payload: EventPayload = .exit
     private var active = false
@@ -40,9 +41,7 @@ final class EventFields {
 
     init(processes: ProcessTable, users: UserNames, clock: WallClock, identities: CgroupIdentities? = nil) {
         self.identities = identities
-        header = EventHeader(
-            kind: .exit, syscall: .none, timestamp: 0, subjects: 0, cgroupID: 0, result: 0, pid: 0, tid: 0, ppid: 0, uid: 0,
-            gid: 0, flags: [], comm: UnsafeRawBufferPointer(start: nil, count: 0))
+        header = Self.idle
         self.processes = processes
         self.users = users
         self.clock = clock
@@ -51,6 +50,25 @@ final class EventFields {
         arguments.reserveCapacity(8192)
         parentCommandLine.reserveCapacity(8192)
         ancestors.reserveCapacity(16)
+    }
+
+    /// The record is gone: no pointer into it is kept (a later read answers nothing).
+    func end() {
+        active = false
+        header = Self.idle
+        payload = .exit
+        process = nil
+        droppedFiles = nil
+        ancestors.removeAll(keepingCapacity: true)
+    }
+
+    /// Whether a record's pointers are held (between `begin` and `end`).
+    var holdsRecord: Bool { active || header.comm.baseAddress != nil }
+
+    private static var idle: EventHeader {
+        EventHeader(
+            kind: .exit, syscall: .none, timestamp: 0, subjects: 0, cgroupID: 0, result: 0, pid: 0, tid: 0, ppid: 0,
+            uid: 0, gid: 0, flags: [], comm: UnsafeRawBufferPointer(start: nil, count: 0))
     }
 
     func begin(_ event: KernelEvent, number: UInt64, droppedFiles: DroppedFiles? = nil) {

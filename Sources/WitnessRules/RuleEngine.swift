@@ -41,7 +41,7 @@ package final class RuleEngine: EventClassifier {
         byEventType = index
     }
 
-    package func label(slot: Int, as label: String) {
+    package func label(slot: Int, as label: String?) {
         subjectLabels[slot] = label
     }
 
@@ -58,6 +58,13 @@ package final class RuleEngine: EventClassifier {
     package var alertsByRule: [(String, Int)] {
         firedByRule.enumerated().filter { $0.element > 0 }.map { (rules[$0.offset].name, $0.element) }
     }
+
+    package func endRecord() {
+        fields.end()
+    }
+
+    /// Whether the fields still point into a record (tests: never after `endRecord`).
+    package var holdsRecord: Bool { fields.holdsRecord }
 
     package func classify(_ event: KernelEvent, number: UInt64, droppedFiles: DroppedFiles) -> Int {
         matched.removeAll(keepingCapacity: true)

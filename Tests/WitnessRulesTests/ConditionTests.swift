@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 import WitnessCore
 import WitnessTestSupport
@@ -247,5 +248,25 @@ struct ConditionTests {
         #expect(try RuleHarness(condition: "evt.arg.target = /etc/shadow and evt.arg.linkpath = /tmp/l").fires(link))
         let dup = RecordFixture.syscall(.dup2, args: [5, 1], socketFamily: 2)
         #expect(try RuleHarness(condition: "fd.num = 1 and fd.type = ipv4").fires(dup))
+    }
+}
+
+/// The rules' fields point into the ring buffer record while it is classified, and
+/// nowhere once the pipeline is done with it.
+struct RecordLifetimeTests {
+    @Test func noPointerIntoARecordOutlivesItsHandling() throws {
+        let harness = RuleHarness(condition: "fd.name = /etc/shadow")
+        let sink = OutputSink(fd: open("/dev/null", O_WRONLY))
+        let pipeline = EventPipeline(
+            sink: sink, format: .json, printsEvents: false, hostname: Array("node".utf8), processes: harness.processes,
+            classifier: harness.engine)
+        var record = RecordFixture.open(path: Array("/etc/shadow".utf8), flags: 0, result: 3).bytes
+        record.withUnsafeBytes { pipeline.handle($0) }
+        #expect(pipeline.alertedEvents == 1, "the rule saw the record")
+        #expect(!harness.engine.holdsRecord, "no pointer into the record after its handling")
+        // The record's memory is reused (as the ring buffer's is): nothing reads it any more.
+        for index in record.indices { record[index] = 0xFF }
+        pipeline.flush()
+        #expect(!harness.engine.holdsRecord)
     }
 }
