@@ -1,5 +1,23 @@
 /// Linux errno names, for Falco's `evt.res` ("ENOENT" where Falco prints it).
 package enum ErrnoNames {
+    /// evt.res as every output spells it (unquoted): `SUCCESS`, the errno's name, or
+    /// for an errno without a name the raw result (`-523`) — the same in event lines,
+    /// alert outputs and rule conditions.
+    package static func appendResult(_ result: Int64, to writer: inout JSONWriter) {
+        if result >= 0 {
+            writer.raw("SUCCESS")
+        } else if let name = name(-result) {
+            writer.raw(name)
+        } else {
+            writer.integer(result)
+        }
+    }
+
+    /// A failed result as a word: the errno's name, or the raw result.
+    package static func failure(_ result: Int64) -> String {
+        name(-result).map { "\($0)" } ?? String(result)
+    }
+
     /// The name of errno `code`, or nil when it has none here.
     package static func name(_ code: Int64) -> StaticString? {
         guard code > 0, code < Int64(table.count) else { return nil }

@@ -109,15 +109,9 @@ package struct EventJSONEncoder {
     // MARK: Fields
 
     private func appendResult(_ result: Int64, to writer: inout JSONWriter) {
-        if result >= 0 {
-            writer.raw("\"SUCCESS\"")
-        } else if let name = ErrnoNames.name(-result) {
-            writer.string(name)
-        } else {
-            writer.byte(UInt8(ascii: "\""))
-            writer.integer(result)
-            writer.byte(UInt8(ascii: "\""))
-        }
+        writer.byte(UInt8(ascii: "\""))
+        ErrnoNames.appendResult(result, to: &writer)
+        writer.byte(UInt8(ascii: "\""))
     }
 
     private func appendProcessFields(
@@ -320,13 +314,7 @@ package struct EventJSONEncoder {
 
     /// A pathname socket as is; an abstract one (leading NUL) as `@name`, like ss(8).
     private func appendUnixPath(_ path: UnsafeRawBufferPointer, to writer: inout JSONWriter) {
-        var bytes = UnsafeBufferPointer(start: path.baseAddress?.assumingMemoryBound(to: UInt8.self), count: path.count)
-        if bytes.first == 0 {
-            writer.byte(UInt8(ascii: "@"))
-            bytes = UnsafeBufferPointer(rebasing: bytes.dropFirst())
-            while bytes.last == 0 { bytes = UnsafeBufferPointer(rebasing: bytes.dropLast()) }
-        }
-        writer.escaped(bytes)
+        SocketAddressFormatter.append(.unix(path: path), to: &writer)
     }
 
     /// Which strings of the event were cut or unreadable, named in `truncated`.
@@ -378,13 +366,7 @@ package struct EventJSONEncoder {
         }
         if header.kind != .exit {
             writer.raw(" res=")
-            if header.result >= 0 {
-                writer.raw("SUCCESS")
-            } else if let name = ErrnoNames.name(-header.result) {
-                writer.raw(name)
-            } else {
-                writer.integer(header.result)
-            }
+            ErrnoNames.appendResult(header.result, to: &writer)
         }
         writer.raw(" proc=")
         writer.escaped(UnsafeBufferPointer(start: header.comm.baseAddress?.assumingMemoryBound(to: UInt8.self), count: header.comm.count))

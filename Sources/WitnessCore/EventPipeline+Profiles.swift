@@ -42,7 +42,7 @@ extension EventPipeline {
                 } else if header.result >= 0 {
                     result = "ok"
                 } else {
-                    result = ErrnoNames.name(-header.result).map { "\($0)" } ?? "error \(-header.result)"
+                    result = ErrnoNames.failure(header.result)
                 }
                 builder.noteConnection(remote, transport: transport, result: result, header: header)
             case let .syscall(record):
@@ -83,7 +83,7 @@ extension EventPipeline {
         case .setuid, .setgid, .setreuid, .setregid, .setresuid, .setresgid:
             let count = SyscallTable.shape(of: header.syscall)?.arguments.count ?? 1
             let arguments = (0..<count).map { Int64(Int32(truncatingIfNeeded: record.argument($0))) }
-            let result = header.result >= 0 ? "ok" : ErrnoNames.name(-header.result).map { "\($0)" } ?? "error"
+            let result = header.result >= 0 ? "ok" : ErrnoNames.failure(header.result)
             builder.noteIdentityChange(
                 call: "\(header.syscall.eventType)", arguments: arguments, result: result,
                 executable: processes.cached(header.pid)?.exePath ?? [], header: header)

@@ -361,9 +361,11 @@ package final class ProfileBuilder {
             SocketAddressFormatter.appendHost(address, to: &writer)
             return ("ipv6", String(decoding: writer.bytes, as: UTF8.self), port)
         case let .unix(path):
-            // An abstract name starts with NUL: shown with `@`, as ss(8) does.
-            if path.first == 0 { return ("unix", "@" + String(decoding: path.dropFirst(), as: UTF8.self), 0) }
-            return ("unix", String(decoding: path, as: UTF8.self), 0)
+            var name = ""
+            SocketAddressFormatter.unixName(path) { abstract, bytes in
+                name = (abstract ? "@" : "") + String(decoding: bytes, as: UTF8.self)
+            }
+            return ("unix", name, 0)
         case .unspecified:
             return ("unspec", "", 0)
         case let .other(family):

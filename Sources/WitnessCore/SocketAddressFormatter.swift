@@ -9,13 +9,28 @@ package enum SocketAddressFormatter {
             writer.byte(UInt8(ascii: ":"))
             writer.integer(address.port ?? 0)
         case let .unix(path):
-            writer.escaped(UnsafeBufferPointer(start: path.baseAddress?.assumingMemoryBound(to: UInt8.self), count: path.count))
+            unixName(path) { abstract, name in
+                if abstract { writer.byte(UInt8(ascii: "@")) }
+                writer.escaped(name)
+            }
         case .unspecified:
             writer.raw("AF_UNSPEC")
         case let .other(family):
             writer.raw("family=")
             writer.integer(family)
         }
+    }
+
+    /// A unix socket's name as every output shows it: a path as it is; an abstract
+    /// name (a NUL, then bytes) as `@name`, as ss(8) writes it, its NUL padding dropped.
+    package static func unixName(
+        _ path: UnsafeRawBufferPointer, _ body: (_ abstract: Bool, _ name: UnsafeBufferPointer<UInt8>) -> Void
+    ) {
+        var bytes = UnsafeBufferPointer(start: path.baseAddress?.assumingMemoryBound(to: UInt8.self), count: path.count)
+        guard bytes.first == 0 else { return body(false, bytes) }
+        bytes = UnsafeBufferPointer(rebasing: bytes.dropFirst())
+        while bytes.last == 0 { bytes = UnsafeBufferPointer(rebasing: bytes.dropLast()) }
+        body(true, bytes)
     }
 
     /// The address alone, without port.

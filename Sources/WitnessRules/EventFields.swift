@@ -123,7 +123,10 @@ final class EventFields {
         case .evtRes:
             guard header.kind != .exit else { return .none }
             if header.result >= 0 { return .text("SUCCESS") }
-            return ErrnoNames.name(-header.result).map { .text($0) } ?? .none
+            if let name = ErrnoNames.name(-header.result) { return .text(name) }
+            rendered.reset()
+            ErrnoNames.appendResult(header.result, to: &rendered)
+            return .array(rendered.bytes[...])
         case .evtRawres: return header.kind == .exit ? .none : .number(header.result)
         case .evtFailed: return .boolean(header.kind != .exit && header.result < 0)
         case .evtTime: return .number(clock.epochNanoseconds(boot: header.timestamp))
@@ -488,7 +491,10 @@ final class EventFields {
                 PathResolver.join(directory: directory, path: path) { fdName.append(contentsOf: $0) }
             case let .connect(_, remote, local, _):
                 if case let .unix(path) = remote {
-                    fdName.append(contentsOf: path)
+                    SocketAddressFormatter.unixName(path) { abstract, name in
+                        if abstract { fdName.append(UInt8(ascii: "@")) }
+                        fdName.append(contentsOf: name)
+                    }
                 } else {
                     address.reset()
                     if let local {
