@@ -178,14 +178,7 @@ package struct RuntimeProfile: Sendable, Equatable {
         Self.appendArray(filesWritten, to: &writer) { path, writer in writer.string(path) }
         writer.raw("},\"network\":{\"connections\":")
         Self.appendArray(connections, to: &writer) { entry, writer in
-            writer.raw("{\"family\":")
-            writer.string(entry.family)
-            writer.raw(",\"address\":")
-            writer.string(entry.address)
-            writer.raw(",\"port\":")
-            writer.integer(entry.port)
-            writer.raw(",\"protocol\":")
-            writer.string(entry.transport)
+            Self.appendSocketEnd(entry.family, entry.address, entry.port, entry.transport, to: &writer)
             writer.raw(",\"result\":")
             writer.string(entry.result)
             writer.raw(",\"count\":")
@@ -194,14 +187,7 @@ package struct RuntimeProfile: Sendable, Equatable {
         }
         writer.raw(",\"listening\":")
         Self.appendArray(listening, to: &writer) { entry, writer in
-            writer.raw("{\"family\":")
-            writer.string(entry.family)
-            writer.raw(",\"address\":")
-            writer.string(entry.address)
-            writer.raw(",\"port\":")
-            writer.integer(entry.port)
-            writer.raw(",\"protocol\":")
-            writer.string(entry.transport)
+            Self.appendSocketEnd(entry.family, entry.address, entry.port, entry.transport, to: &writer)
             writer.byte(UInt8(ascii: "}"))
         }
         writer.raw("},\"identities\":{\"users\":")
@@ -269,6 +255,20 @@ package struct RuntimeProfile: Sendable, Equatable {
             if let parent = entry.parent { writer.string(parent) } else { writer.raw("null") }
             writer.byte(UInt8(ascii: "}"))
         }
+    }
+
+    /// `{"family":..,"address":..,"port":..,"protocol":..` (the object left open).
+    private static func appendSocketEnd(
+        _ family: String, _ address: String, _ port: UInt16, _ transport: String, to writer: inout JSONWriter
+    ) {
+        writer.raw("{\"family\":")
+        writer.string(family)
+        writer.raw(",\"address\":")
+        writer.string(address)
+        writer.raw(",\"port\":")
+        writer.integer(port)
+        writer.raw(",\"protocol\":")
+        writer.string(transport)
     }
 
     /// `{"name":count,...}`, most frequent first (ties by name).
