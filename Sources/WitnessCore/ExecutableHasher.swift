@@ -39,9 +39,8 @@ package final class ExecutableHasher: Sendable {
         var path: [UInt8]
     }
 
-    /// Replay: outcomes come from the recording, not from files.
+    /// Replay: the requests waiting for the recording's outcome of their file.
     private struct Replay {
-        var known: [RecordedKey: Outcome] = [:]
         var waiting: [(RecordedKey, @Sendable (Outcome) -> Void)] = []
     }
 
@@ -63,8 +62,8 @@ package final class ExecutableHasher: Sendable {
         replaying = false
     }
 
-    /// A hasher that reads no file: `recorded` gives it the outcomes a recording holds,
-    /// and `waitForPending` answers every request with them.
+    /// A hasher that reads no file: each request waits for the outcome the recording
+    /// holds for it (`recorded`), and one the recording never answers stays unanswered.
     package init(replaying _: Void) {
         procRoot = "/nonexistent"
         maxBytes = 0
@@ -72,15 +71,11 @@ package final class ExecutableHasher: Sendable {
         replaying = true
     }
 
-    /// An outcome a recording holds.
     /// An outcome a recording holds, where the live run received it: the requests
     /// waiting for that file are answered now, as they were then.
     package func recorded(file: FileID, path: [UInt8], outcome: Outcome) {
         let key = RecordedKey(file: file, path: path)
         let answered = replay.withLock { state -> [@Sendable (Outcome) -> Void] in
-            // Bounded as the live cache is: a recording cannot make it grow without end.
-            if state.known.count >= maxCached { state.known.removeAll(keepingCapacity: true) }
-            state.known[key] = outcome
             let waiting = state.waiting.filter { $0.0 == key }.map(\.1)
             state.waiting.removeAll { $0.0 == key }
             return waiting
