@@ -28,15 +28,18 @@ package struct ByteStringSet {
         bytes.withUnsafeBufferPointer { insert($0, limit: limit) }
     }
 
-    package func contains(_ bytes: [UInt8]) -> Bool {
-        bytes.withUnsafeBufferPointer { bytes in
-            var key = Self.key(bytes)
-            while let index = indexByHash[key] {
-                if elements[Int(index)].elementsEqual(bytes) { return true }
-                key &+= 1
-            }
-            return false
+    /// The index of `bytes`, if the set holds it.
+    package func index(of bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        var key = Self.key(bytes)
+        while let index = indexByHash[key] {
+            if elements[Int(index)].elementsEqual(bytes) { return Int(index) }
+            key &+= 1
         }
+        return nil
+    }
+
+    package func contains(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { index(of: $0) != nil }
     }
 
     private static func key(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {

@@ -97,9 +97,12 @@ package final class EventPipeline {
         json.identities?.onIdentity = { [recordings] id, identity in recordings.identity(id, identity) }
     }
 
-    /// Stops feeding `writer`.
+    /// Stops feeding `writer`; with the last one, nothing is observed any more.
     package func stopRecording(_ writer: RecordingWriter) {
         recordings.remove(writer)
+        guard recordings.isEmpty else { return }
+        processes.observer = nil
+        json.identities?.onIdentity = nil
     }
 
     package func handle(_ event: KernelEvent) {

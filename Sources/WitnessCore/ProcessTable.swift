@@ -110,8 +110,10 @@ package final class ProcessTable {
     package let capacity: Int
     /// Lookups that had to read /proc because no event had described the process.
     package private(set) var procReads = 0
-    /// Told of what the table hands out and reads (a recording keeps what replay needs).
-    package weak var observer: (any ProcessTableObserver)?
+    /// Told of what the table hands out and reads (a recording keeps what replay needs);
+    /// set only while a recording is written, so every other lookup pays one nil check
+    /// (a strong reference: a weak one would cost an atomic load on every lookup).
+    package var observer: (any ProcessTableObserver)?
     /// Answers instead of /proc (replay: the reads a recording holds).
     package var procSource: ((Int32) -> ProcessRecord?)?
 

@@ -52,6 +52,13 @@ package final class ProfileBuilder {
     package var findings: [DriftFinding] = []
     private var executables: [ExecutableEntry] = []
     private var executableIndex: [ExecutableKey: Int] = [:]
+    /// Libraries by interned name and file: a mapping seen before is found without a copy.
+    private struct LibraryKey: Hashable {
+        var name: Int
+        var file: FileID
+    }
+    private var libraryNames = ByteStringSet()
+    private var libraryIndex: [LibraryKey: Int] = [:]
     private var read = ByteStringSet()
     private var written = ByteStringSet()
     private var readDirectories = ByteStringSet()
@@ -83,16 +90,17 @@ package final class ProfileBuilder {
     /// Every record of the subject: who it ran as.
     @inline(__always)
     package func noteCredentials(uid: UInt32, gid: UInt32, header: EventHeader) {
-        if uid != lastUser {
-            lastUser = uid
-            if users.count < limits.identities || users.contains(uid) { users.insert(uid) } else { dropped.identities &+= 1 }
+        // Seen in this window already (kept, and held to the baseline then): nothing to do.
+        if uid != lastUser, !users.contains(uid) {
+            if users.count < limits.identities { users.insert(uid) } else { dropped.identities &+= 1 }
             if let baseline, !baseline.users.contains(uid) { drift(.user, String(uid), header: header) }
         }
-        if gid != lastGroup {
-            lastGroup = gid
-            if groups.count < limits.identities || groups.contains(gid) { groups.insert(gid) } else { dropped.identities &+= 1 }
+        lastUser = uid
+        if gid != lastGroup, !groups.contains(gid) {
+            if groups.count < limits.identities { groups.insert(gid) } else { dropped.identities &+= 1 }
             if let baseline, !baseline.groups.contains(gid) { drift(.group, String(gid), header: header) }
         }
+        lastGroup = gid
     }
 
     /// A successful exec: the program by path and identity (a new pair wants hashing:
@@ -127,13 +135,19 @@ package final class ProfileBuilder {
     /// an LD_PRELOAD, a dlopen, the dynamic loader's target. A new pair of name and
     /// file wants hashing: returned as the entry's index.
     package func noteLibrary(path: UnsafeBufferPointer<UInt8>, file: FileID, header: EventHeader) -> Int? {
-        let name = Array(path)
-        let key = ExecutableKey(path: name, file: file, changeTime: 0, library: true)
-        if let index = executableIndex[key] {
+        // A library mapped again (every exec maps the same few) costs lookups, no copy.
+        if let name = libraryNames.insert(path, limit: limits.executables), !name.inserted,
+            let index = libraryIndex[LibraryKey(name: name.index, file: file)]
+        {
             executables[index].count &+= 1
             return nil  // seen: nothing new to hash or to hold to the baseline
         }
+        let name = Array(path)
+        let key = ExecutableKey(path: name, file: file, changeTime: 0, library: true)
         let hashIndex = keep(key, parent: nil, header: header)
+        if let index = executableIndex[key], let interned = libraryNames.index(of: path) {
+            libraryIndex[LibraryKey(name: interned, file: file)] = index
+        }
         if let baseline, !baseline.libraryPaths.contains(name) {
             drift(.library, String(decoding: name, as: UTF8.self), header: header)
         }
@@ -188,6 +202,8 @@ package final class ProfileBuilder {
             inserted = read.insert(path, limit: limits.files)
         }
         let directory = Self.directory(of: path)
+        // New to this window: a new file, a new collapsed directory, or one not kept.
+        var isNew = inserted?.inserted ?? true
         if inserted == nil {
             // Full: kept as its directory, `dir/`.
             scratch.removeAll(keepingCapacity: true)
@@ -199,9 +215,10 @@ package final class ProfileBuilder {
                     : readDirectories.insert($0, limit: limits.directories)
             }
             if kept == nil { dropped.files &+= 1 }
+            isNew = kept?.inserted ?? true
         }
         // Drift: a file written in a directory the baseline never wrote in.
-        if isWrite, inserted?.inserted ?? true, let baseline {
+        if isWrite, isNew, let baseline {
             let name = String(decoding: directory, as: UTF8.self)
             if !baseline.writtenDirectories.contains(name) {
                 drift(.writtenDirectory, name, header: header)

@@ -45,6 +45,22 @@ struct RuntimeProfileTests {
         #expect(profile.json().contains("\"truncated\":true"))
     }
 
+    @Test func aLibraryMappedAgainIsCountedAndAnotherFileUnderItsNameIsAnEntryOfItsOwn() {
+        let builder = ProfileBuilder()
+        func map(_ path: String, inode: UInt64) -> Int? {
+            Array(path.utf8).withUnsafeBufferPointer {
+                builder.noteLibrary(path: $0, file: FileID(device: 1, inode: inode), header: Self.header)
+            }
+        }
+        #expect(map("/usr/lib/libc.so.6", inode: 7) == 0, "new: to hash")
+        #expect(map("/usr/lib/libc.so.6", inode: 7) == nil, "seen")
+        #expect(map("/usr/lib/libc.so.6", inode: 7) == nil)
+        #expect(map("/usr/lib/libc.so.6", inode: 8) == 1, "another file under the name: hashed too")
+        let libraries = builder.profile(syscalls: nil).libraries
+        #expect(libraries.map(\.count) == [3, 1])
+        #expect(builder.profile(syscalls: nil).executables.isEmpty)
+    }
+
     @Test func aProfileReadsBackAsWrittenFromATestimonyOrAlone() throws {
         var profile = RuntimeProfile()
         profile.syscalls = ["openat": 12, "read": 3]
