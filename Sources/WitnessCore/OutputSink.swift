@@ -39,16 +39,10 @@ package final class OutputSink {
     package func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard !isClosed else { return false }
         guard fd >= 0 else { return true }
-        var offset = 0
-        while offset < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                isClosed = true
-                onClosed()
-                return false
-            }
-            offset += n
+        guard FileWrites.all(fd, bytes) == bytes.count else {
+            isClosed = true
+            onClosed()
+            return false
         }
         bytesWritten += UInt64(bytes.count)
         return true

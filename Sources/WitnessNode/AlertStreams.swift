@@ -42,10 +42,10 @@ package final class AlertStreams: Sendable {
 
     private struct Window {
         var history: [UInt8] = []
-        /// Set once a line did not fit: the history stays a whole prefix, no gaps.
-        var historyFull = false
         /// Lines the history could not keep (told to a later subscriber as lost).
         var historyDropped = 0
+        /// Once a line did not fit, none is kept: the history stays a whole prefix, no gaps.
+        var historyFull: Bool { historyDropped > 0 }
         var closed = false
         var subscribers: [UInt64: Subscriber] = [:]
 
@@ -57,10 +57,10 @@ package final class AlertStreams: Sendable {
                 history.append(contentsOf: line)
                 kept = line.count
             } else {
-                historyFull = true
-                historyDropped += line.lineCount
+                historyDropped += max(line.lineCount, 1)
             }
-            for key in subscribers.keys { subscribers[key]!.send(line, limit: queueLimit) }
+            // In place: iterating the keys while assigning through them copied the table per line.
+            for index in subscribers.indices { subscribers.values[index].send(line, limit: queueLimit) }
             return kept
         }
     }

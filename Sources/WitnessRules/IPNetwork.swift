@@ -42,6 +42,10 @@ struct IPNetwork: Sendable, Equatable {
             guard !isIPv6 else { return false }
             let mask: UInt32 = prefix == 0 ? 0 : ~UInt32(0) << UInt32(32 - prefix)
             return value & mask == UInt32(truncatingIfNeeded: low) & mask
+        case let .ipv6(0, addressLow, port) where !isIPv6 && addressLow >> 32 == 0xFFFF:
+            // An IPv4-mapped address (::ffff:a.b.c.d, a dual-stack socket's IPv4 peer)
+            // is that IPv4 address: an IPv4 network holds it.
+            return contains(.ipv4(address: UInt32(truncatingIfNeeded: addressLow), port: port))
         case let .ipv6(addressHigh, addressLow, _):
             guard isIPv6 else { return false }
             let highMask: UInt64 = prefix == 0 ? 0 : prefix >= 64 ? ~0 : ~UInt64(0) << UInt64(64 - prefix)

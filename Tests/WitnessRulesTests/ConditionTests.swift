@@ -154,6 +154,11 @@ struct ConditionTests {
               priority: WARNING
             """
         #expect(try RuleHarness(yaml).fires(metadata))
+        // A dual-stack socket reaches an IPv4 address as ::ffff:a.b.c.d: still in the IPv4 network.
+        let mapped = RecordFixture.connect(
+            sockaddr: RecordFixture.sockaddrIPv6(Array(repeating: 0, count: 10) + [0xFF, 0xFF, 169, 254, 169, 254], port: 80))
+        #expect(try RuleHarness(condition: "fd.snet in (169.254.0.0/16)").fires(mapped))
+        #expect(try !RuleHarness(condition: "fd.snet in (10.0.0.0/8)").fires(mapped))
         let bad = RuleHarness(condition: "fd.snet in (10.0.0.0/33)")
         #expect(bad.loaded.hasErrors && bad.loaded.diagnostics.contains { $0.message.contains("10.0.0.0/33") })
     }
