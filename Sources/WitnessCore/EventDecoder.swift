@@ -68,20 +68,19 @@ package enum EventDecoder {
             let environment = try slice(
                 bytes, from: execSize + filename.count + args.count + directory.count + executable.count,
                 count: Int(exec.env_len), "environment")
-            let identity = ExecIdentity(
+            var identity = ExecIdentity(
                 loginUID: exec.loginuid, tty: exec.tty, capabilities: exec.cap_effective, vpid: exec.vpid,
                 stdio: exec.stdio)
-            var identityWithSets = identity
-            identityWithSets.permitted = exec.cap_permitted
-            identityWithSets.inheritable = exec.cap_inheritable
-            identityWithSets.sessionID = exec.sid
-            identityWithSets.namespaceProcessGroupID = exec.vpgid
-            identityWithSets.changeTime = exec.exe_ctime
+            identity.permitted = exec.cap_permitted
+            identity.inheritable = exec.cap_inheritable
+            identity.sessionID = exec.sid
+            identity.namespaceProcessGroupID = exec.vpgid
+            identity.changeTime = exec.exe_ctime
             header.file = FileID(device: exec.exe_dev, inode: exec.exe_ino)
             return KernelEvent(
                 header: header,
                 payload: .exec(
-                    filename: filename, args: args, directory: directory, identity: identityWithSets, executable: executable,
+                    filename: filename, args: args, directory: directory, identity: identity, executable: executable,
                     environment: environment))
         case .open:
             try require(bytes, openSize, "open")
