@@ -142,9 +142,7 @@ struct PipelineAssembly {
         hostname: [UInt8], clock: WallClock, processes: ProcessTable, identities: CgroupIdentities
     ) {
         if let loaded {
-            rules = RuleEngine(
-                rules: loaded.rules, hostname: hostname, clock: clock, processes: processes, colour: colour,
-                identities: identities)
+            rules = RuleEngine(rules: loaded.rules)
             rulesSummary = "\(loaded.rules.count) rules" + (loaded.skipped.isEmpty ? "" : " (\(loaded.skipped.count) skipped)")
         } else {
             rules = nil

@@ -13,7 +13,9 @@ struct ConsumerBenchmark {
         if CommandLine.arguments.count > 2, CommandLine.arguments[1] == "--recording" {
             return RecordedWorkload.main(path: CommandLine.arguments[2])
         }
+        // `WitnessBench [COUNT] [STAGE]`: a stage's name alone runs just that stage (to profile it).
         let count = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 2_000_000 : 2_000_000
+        let only = CommandLine.arguments.count > 2 ? CommandLine.arguments[2] : nil
         // A realistic mix: mostly opens (library loads, config reads), some connects and execs;
         // one open in 200 reads a sensitive file and fires a rule.
         var records: [[UInt8]] = []
@@ -36,6 +38,7 @@ struct ConsumerBenchmark {
         let rules = RulesLoader.load(RulesLoader.defaultSources()).rules
 
         func measure(_ name: String, _ body: ([UInt8]) -> Void) -> (String, Double) {
+            if let only, only != name { return (name, 0) }
             var start = timespec()
             var end = timespec()
             clock_gettime(CLOCK_MONOTONIC, &start)
@@ -51,7 +54,7 @@ struct ConsumerBenchmark {
         })
         let counting = EventPipeline(sink: sink, format: .json, printsEvents: false, hostname: [], clock: clock, processes: processes)
         results.append(measure("decode+process table") { record in record.withUnsafeBytes { counting.handle($0) } })
-        let engine = RuleEngine(rules: rules, hostname: Array("node".utf8), clock: clock, processes: processes)
+        let engine = RuleEngine(rules: rules)
         let alerting = EventPipeline(
             sink: sink, format: .json, printsEvents: false, hostname: Array("node".utf8), clock: clock, processes: processes,
             classifier: engine)
@@ -59,18 +62,18 @@ struct ConsumerBenchmark {
         alerting.flush()
         let everything = EventPipeline(
             sink: sink, format: .json, printsEvents: true, hostname: Array("node".utf8), clock: clock, processes: processes,
-            classifier: RuleEngine(rules: rules, hostname: Array("node".utf8), clock: clock, processes: processes))
+            classifier: RuleEngine(rules: rules))
         results.append(measure("decode+rules+every event as JSON") { record in record.withUnsafeBytes { everything.handle($0) } })
         everything.flush()
         let profiling = EventPipeline(
             sink: sink, format: .json, printsEvents: false, hostname: Array("node".utf8), clock: clock, processes: processes,
-            classifier: RuleEngine(rules: rules, hostname: Array("node".utf8), clock: clock, processes: processes))
+            classifier: RuleEngine(rules: rules))
         profiling.beginProfile(slot: 0, WindowProfiles.Settings())
         results.append(measure("decode+rules+alert JSON+profile") { record in record.withUnsafeBytes { profiling.handle($0) } })
         profiling.flush()
 
         var line = "{\"events\":\(count),\"rules\":\(rules.count),\"eventsPerSecond\":{"
-        line += results.map { "\"\($0.0)\":\(Int($0.1))" }.joined(separator: ",")
+        line += results.filter { $0.1 > 0 }.map { "\"\($0.0)\":\(Int($0.1))" }.joined(separator: ",")
         line += "}}"
         print(line)
     }

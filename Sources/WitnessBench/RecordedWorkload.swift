@@ -46,10 +46,7 @@ enum RecordedWorkload {
                     let pipeline = EventPipeline(
                         sink: sink, format: .json, printsEvents: false, hostname: Array("node".utf8), clock: clock,
                         processes: processes,
-                        classifier: RuleEngine(
-                            rules: rules, hostname: Array("node".utf8), clock: clock, processes: processes,
-                            identities: identities),
-                        identities: identities)
+                        classifier: RuleEngine(rules: rules), identities: identities)
                     if profiled {
                         pipeline.profiles.replaying()
                         pipeline.beginProfile(slot: pass.slot, WindowProfiles.Settings())

@@ -1,32 +1,54 @@
 /// What the pipeline asks of a rules engine, so that WitnessCore does not depend on
-/// one: classify an event, then either write the Falco alert lines of the rules it
-/// fired, or mark the event's own line with the most severe of them.
+/// one: which rules the resolved event fires, and each rule's output. The lines
+/// themselves — alert or event — are the pipeline's encoders' to write: the engine
+/// knows rules, not hostnames, clocks or subjects.
 package protocol EventClassifier: AnyObject {
     /// Evaluates the rules for `event`; returns how many fired. The matches are kept
-    /// until the next call, for `writeAlerts` and `lastMark`. `droppedFiles` answers
-    /// who wrote a file during the window (`fd.writer`).
-    func classify(_ event: KernelEvent, number: UInt64, droppedFiles: DroppedFiles) -> Int
+    /// until the next call, in `matchedRules`.
+    func classify(_ event: ResolvedEvent) -> Int
 
-    /// Writes one alert line (in `format`) per rule the last classified event fired.
-    func writeAlerts(for event: KernelEvent, format: OutputFormat, into writer: inout JSONWriter)
-
-    /// The most severe rule the last classified event fired.
-    var lastMark: AlertMark? { get }
-
-    /// Names subject slots in alert lines (nil: the slot's window closed).
-    func label(slot: Int, as label: String?)
-
-    /// The record handed to `classify` is gone: keep no pointer into it.
-    func endRecord()
-
-    /// Indexes of the rules the last classified event fired.
+    /// Indexes of the rules the last classified event fired, in rule order.
     var matchedRules: [Int] { get }
 
     /// How many rules there are; rule indexes run from 0 to this.
     var ruleCount: Int { get }
 
-    /// The name and severity class of rule `index`.
-    func rule(_ index: Int) -> (name: String, severity: SeverityClass)
+    /// Rule `index`'s name, priority and tags.
+    func rule(_ index: Int) -> RuleSummary
+
+    /// Rule `index`'s output text for `event`, escaped as a JSON string body.
+    func appendOutput(rule index: Int, of event: ResolvedEvent, to writer: inout JSONWriter)
+
+    /// Rule `index`'s output fields for `event`: `"name":value,...`.
+    func appendOutputFields(rule index: Int, of event: ResolvedEvent, to writer: inout JSONWriter)
+}
+
+extension EventClassifier {
+    /// The most severe rule the last classified event fired (the first of equals).
+    package var lastMark: AlertMark? {
+        let matched = matchedRules
+        guard let first = matched.first else { return nil }
+        var top = rule(first)
+        for index in matched.dropFirst() {
+            let candidate = rule(index)
+            if candidate.priority < top.priority { top = candidate }
+        }
+        return AlertMark(rule: top.name, priority: top.priority.name, severity: top.priority.severity, count: matched.count)
+    }
+}
+
+/// A rule as lines and tallies name it.
+package struct RuleSummary: Sendable {
+    package var name: String
+    package var priority: Priority
+    package var tags: [String]
+    package var severity: SeverityClass { priority.severity }
+
+    package init(name: String, priority: Priority, tags: [String]) {
+        self.name = name
+        self.priority = priority
+        self.tags = tags
+    }
 }
 
 /// A rule that fired, as an event line shows it.

@@ -41,6 +41,8 @@ package final class EventPipeline {
     var writer = JSONWriter(capacity: 512 * 1024)
     var json: EventJSONEncoder
     var text: EventTextFormatter
+    /// The record being handled, resolved once for the rules, the lines and the profile.
+    package let resolved: ResolvedEvent
     private let flushThreshold = 256 * 1024
 
     package init(
@@ -54,7 +56,7 @@ package final class EventPipeline {
         self.printsEvents = printsEvents
         self.processes = processes
         json = EventJSONEncoder(hostname: hostname, clock: clock)
-        json.identities = identities
+        resolved = ResolvedEvent(processes: processes, clock: clock, identities: identities, droppedFiles: droppedFiles)
         drift = DriftAlertWriter(hostname: hostname, clock: clock)
         pathScratch.reserveCapacity(4096)
         text = EventTextFormatter(clock: clock)
@@ -71,7 +73,6 @@ package final class EventPipeline {
     /// Names subject slots in the JSON output (nil: the slot's window closed).
     package func label(slot: Int, as label: String?) {
         json.subjectLabels[slot] = label
-        classifier?.label(slot: slot, as: label)
     }
 
     /// Handles one record from the ring buffer (valid only during this call).
@@ -94,7 +95,7 @@ package final class EventPipeline {
     package func startRecording(_ writer: RecordingWriter) {
         recordings.add(writer)
         processes.observer = recordings
-        json.identities?.onIdentity = { [recordings] id, identity in recordings.identity(id, identity) }
+        resolved.identities?.onIdentity = { [recordings] id, identity in recordings.identity(id, identity) }
     }
 
     /// Stops feeding `writer`; with the last one, nothing is observed any more.
@@ -102,7 +103,7 @@ package final class EventPipeline {
         recordings.remove(writer)
         guard recordings.isEmpty else { return }
         processes.observer = nil
-        json.identities?.onIdentity = nil
+        resolved.identities?.onIdentity = nil
     }
 
     package func handle(_ event: KernelEvent) {
@@ -157,16 +158,22 @@ package final class EventPipeline {
         }
 
         var mark: AlertMark?
-        // The classifier's fields point into the record: let go of it however this ends.
-        defer { classifier?.endRecord() }
-        if let classifier, classifier.classify(event, number: counts.total, droppedFiles: droppedFiles) > 0 {
+        resolved.begin(event, number: counts.total)
+        // The resolved event points into the record: let go of it however this ends.
+        defer { resolved.end() }
+        if let classifier, classifier.classify(resolved) > 0 {
             alertedEvents &+= 1
             tallies?.recordAlerts(classifier.matchedRules, subjects: header.subjects)
             if printsEvents {
                 mark = classifier.lastMark
             } else {
                 let start = writer.bytes.count
-                classifier.writeAlerts(for: event, format: format, into: &writer)
+                for rule in classifier.matchedRules {
+                    switch format {
+                    case .json: json.encodeAlert(resolved, rule: rule, of: classifier, into: &writer)
+                    case .text: text.formatAlert(resolved, rule: rule, of: classifier, into: &writer)
+                    }
+                }
                 if let alertTap {
                     let lost = writer.bytes.withUnsafeBytes {
                         alertTap.alerts(UnsafeRawBufferPointer(rebasing: $0[start...]), subjects: header.subjects)
@@ -176,12 +183,9 @@ package final class EventPipeline {
             }
         }
         if printsEvents {
-            let process = processes.lookup(header.pid)
             switch format {
-            case .json:
-                json.encode(event, process: process, parent: processes.lookup(header.ppid), mark: mark, into: &writer)
-            case .text:
-                text.format(event, process: process, mark: mark, into: &writer)
+            case .json: json.encode(resolved, mark: mark, into: &writer)
+            case .text: text.format(event, process: resolved.currentProcess(), mark: mark, into: &writer)
             }
         }
 

@@ -82,6 +82,19 @@ package struct EventTextFormatter {
     }
 
     /// ANSI colour of a severity class: bold red, red, yellow, cyan.
+    /// Rule `rule`'s alert for `event`: `TIME PRIORITY output (rule: NAME)`, coloured by
+    /// class on a terminal.
+    package func formatAlert(
+        _ event: ResolvedEvent, rule: Int, of classifier: any EventClassifier, into writer: inout JSONWriter
+    ) {
+        let summary = classifier.rule(rule)
+        AlertLine.appendTextHead(
+            epoch: clock.epochNanoseconds(boot: event.header.timestamp), priority: summary.priority, colour: colour,
+            to: &writer)
+        classifier.appendOutput(rule: rule, of: event, to: &writer)
+        AlertLine.appendTextTail(rule: summary.name, to: &writer)
+    }
+
     package static func colourCode(_ severity: SeverityClass) -> StaticString {
         switch severity {
         case .critical: return "\u{1B}[1;31m"

@@ -88,7 +88,7 @@ package final class NodeKernel: @unchecked Sendable {
         let identities = CgroupIdentities(mountPoint: cgroups.mountPoint)
         identities.pods = pods
         let rules = loaded.map {
-            RuleEngine(rules: $0.rules, hostname: hostname, clock: clock, processes: processes, identities: identities)
+            RuleEngine(rules: $0.rules)
         }
         self.rules = rules
         tallies = WindowTallies(ruleCount: rules?.ruleCount ?? 0)

@@ -1,18 +1,23 @@
+import Glibc
+
 /// The string tests of Falco conditions on raw bytes: no String, no allocation.
 enum ByteMatching {
-    static func equal(_ value: UnsafeRawBufferPointer, _ pattern: [UInt8]) -> Bool {
-        value.count == pattern.count && pattern.withUnsafeBytes { value.elementsEqual($0) }
+    typealias Pattern = UnsafeBufferPointer<UInt8>
+
+    static func equal(_ value: UnsafeRawBufferPointer, _ pattern: Pattern) -> Bool {
+        value.count == pattern.count && (pattern.isEmpty || memcmp(value.baseAddress!, pattern.baseAddress!, pattern.count) == 0)
     }
 
-    static func hasPrefix(_ value: UnsafeRawBufferPointer, _ prefix: [UInt8]) -> Bool {
-        value.count >= prefix.count && prefix.withUnsafeBytes { value.prefix(prefix.count).elementsEqual($0) }
+    static func hasPrefix(_ value: UnsafeRawBufferPointer, _ prefix: Pattern) -> Bool {
+        value.count >= prefix.count && (prefix.isEmpty || memcmp(value.baseAddress!, prefix.baseAddress!, prefix.count) == 0)
     }
 
-    static func hasSuffix(_ value: UnsafeRawBufferPointer, _ suffix: [UInt8]) -> Bool {
-        value.count >= suffix.count && suffix.withUnsafeBytes { value.suffix(suffix.count).elementsEqual($0) }
+    static func hasSuffix(_ value: UnsafeRawBufferPointer, _ suffix: Pattern) -> Bool {
+        value.count >= suffix.count
+            && (suffix.isEmpty || memcmp(value.baseAddress! + (value.count - suffix.count), suffix.baseAddress!, suffix.count) == 0)
     }
 
-    static func contains(_ value: UnsafeRawBufferPointer, _ needle: [UInt8], caseInsensitive: Bool = false) -> Bool {
+    static func contains(_ value: UnsafeRawBufferPointer, _ needle: Pattern, caseInsensitive: Bool = false) -> Bool {
         if needle.isEmpty { return true }
         guard value.count >= needle.count else { return false }
         for start in 0...(value.count - needle.count) {
@@ -33,7 +38,7 @@ enum ByteMatching {
     }
 
     /// Falco's pmatch: `value` is `prefix` or lies below it as a path.
-    static func pathMatch(_ value: UnsafeRawBufferPointer, _ prefix: [UInt8]) -> Bool {
+    static func pathMatch(_ value: UnsafeRawBufferPointer, _ prefix: Pattern) -> Bool {
         guard hasPrefix(value, prefix) else { return false }
         if value.count == prefix.count || prefix.last == UInt8(ascii: "/") { return true }
         return value[prefix.count] == UInt8(ascii: "/")
@@ -42,7 +47,7 @@ enum ByteMatching {
     /// fnmatch(3)-style matching without FNM_PATHNAME (`*` crosses `/`, as in
     /// Falco's glob): `*`, `?`, `[abc]`, `[a-z]`, `[!x]`, `\\x`. Iterative, with one
     /// backtracking point: linear in practice, never recursive on hostile input.
-    static func glob(_ value: UnsafeRawBufferPointer, _ pattern: [UInt8], caseInsensitive: Bool = false) -> Bool {
+    static func glob(_ value: UnsafeRawBufferPointer, _ pattern: Pattern, caseInsensitive: Bool = false) -> Bool {
         var v = 0
         var p = 0
         var starP = -1
@@ -93,7 +98,7 @@ enum ByteMatching {
 
     /// A `[...]` class at `start`: whether `byte` is in it and where it ends; nil
     /// when the bracket is not closed (then it is a literal).
-    private static func classMatch(_ pattern: [UInt8], at start: Int, byte: UInt8, _ caseInsensitive: Bool)
+    private static func classMatch(_ pattern: Pattern, at start: Int, byte: UInt8, _ caseInsensitive: Bool)
         -> (Bool, Int)?
     {
         var index = start + 1
@@ -121,47 +126,5 @@ enum ByteMatching {
             }
         }
         return nil
-    }
-}
-
-/// A set of byte strings answering membership for borrowed bytes without building
-/// a key: an open hash table of FNV-1a hashes over the stored strings.
-struct ByteStringSet {
-    private var buckets: [[Int]]
-    private(set) var items: [[UInt8]]
-
-    init(_ items: [[UInt8]]) {
-        var unique: [[UInt8]] = []
-        for item in items where !unique.contains(item) { unique.append(item) }
-        self.items = unique
-        let size = max(8, (unique.count * 2).nextPowerOfTwo)
-        buckets = Array(repeating: [], count: size)
-        for (index, item) in unique.enumerated() {
-            let hash = item.withUnsafeBytes { Self.hash($0) }
-            buckets[Int(hash & UInt64(size - 1))].append(index)
-        }
-    }
-
-    func contains(_ value: UnsafeRawBufferPointer) -> Bool {
-        let bucket = buckets[Int(Self.hash(value) & UInt64(buckets.count - 1))]
-        for index in bucket where ByteMatching.equal(value, items[index]) { return true }
-        return false
-    }
-
-    @inline(__always)
-    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes {
-            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
-        }
-        return hash
-    }
-}
-
-extension Int {
-    fileprivate var nextPowerOfTwo: Int {
-        var value = 1
-        while value < self { value <<= 1 }
-        return value
     }
 }

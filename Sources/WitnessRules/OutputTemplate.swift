@@ -65,54 +65,25 @@ struct OutputTemplate {
     }
 
     /// The rendered output as a JSON string body.
-    func render(_ fields: EventFields, to writer: inout JSONWriter) {
+    func render(_ event: ResolvedEvent, to writer: inout JSONWriter) {
         for segment in segments {
             switch segment {
             case .literal(let bytes):
                 bytes.withUnsafeBufferPointer { writer.escaped($0) }
             case .field(let field):
-                Self.appendPlain(fields.value(field), field: field, fields: fields, to: &writer)
-            }
-        }
-    }
-
-    /// A value as text: evt.time as a clock time, as Falco prints it.
-    static func appendPlain(_ value: FieldValue, field: FieldRef, fields: EventFields, to writer: inout JSONWriter) {
-        switch value {
-        case .none:
-            writer.raw("<NA>")
-        case .number(let number):
-            if field.id == .evtTime {
-                WallClock.appendTimeOfDay(number, digits: 9, to: &writer)
-            } else {
-                writer.integer(number)
-            }
-        case .boolean(let flag):
-            writer.boolean(flag)
-        case .bytes, .array, .text:
-            _ = value.withBytes {
-                writer.escaped(UnsafeBufferPointer(start: $0.baseAddress?.assumingMemoryBound(to: UInt8.self), count: $0.count))
+                event.value(field).appendText(of: field.id, to: &writer)
             }
         }
     }
 
     /// `"field":value,...` for output_fields: strings as strings, numbers as
     /// numbers, missing values as null (Falco's JSON output does the same).
-    func appendOutputFields(_ fields: EventFields, to writer: inout JSONWriter) {
+    func appendOutputFields(_ event: ResolvedEvent, to writer: inout JSONWriter) {
         for (index, field) in self.fields.enumerated() {
             if index > 0 { writer.byte(UInt8(ascii: ",")) }
             writer.string(fieldNames[index])
             writer.byte(UInt8(ascii: ":"))
-            let value = fields.value(field)
-            switch value {
-            case .none: writer.raw("null")
-            case .number(let number): writer.integer(number)
-            case .boolean(let flag): writer.boolean(flag)
-            case .bytes, .array, .text:
-                writer.byte(UInt8(ascii: "\""))
-                Self.appendPlain(value, field: field, fields: fields, to: &writer)
-                writer.byte(UInt8(ascii: "\""))
-            }
+            event.value(field).appendJSON(to: &writer)
         }
     }
 }

@@ -1,36 +1,25 @@
 import WitnessCore
 
-/// Classifies witnessed events with compiled rules. Rules are indexed by event
-/// type at load, so an event meets only the rules that can match it; field values
-/// are extracted lazily, once per event. Counts what fired, by rule and by class,
-/// for metrics and testimony.
+/// Classifies resolved events with compiled rules. Rules are indexed by event type
+/// at load, so an event meets only the rules that can match it; their conditions run
+/// as one flat program (`RuleProgram`) over the event's catalogue values. Counts
+/// what fired, by rule and by class, for metrics and testimony. Writing lines is
+/// not its business: it answers which rules fired and what their outputs say.
 package final class RuleEngine: EventClassifier {
     package let rules: [CompiledRule]
     /// Rule indexes by syscall; rules that name no event type are in every list.
     private let byEventType: [[Int]]
-    private let fields: EventFields
-    private let hostname: [UInt8]
-    private let clock: WallClock
-    private var subjectLabels = SubjectLabels()
-    /// The `uuid` of each alert line.
-    private var identifiers = LineIdentifiers()
-    private let colour: Bool
+    /// Every rule's condition, flat.
+    private let program: RuleProgram
     /// Alerts per rule index.
     package private(set) var firedByRule: [Int]
     /// Rules the last classified event fired.
-    package private(set) var matched: [Int] = []
+    package private(set) var matchedRules: [Int] = []
 
-    package init(
-        rules: [CompiledRule], hostname: [UInt8], clock: WallClock, processes: ProcessTable, colour: Bool = false,
-        identities: CgroupIdentities? = nil
-    ) {
+    package init(rules: [CompiledRule]) {
         self.rules = rules
-        self.hostname = hostname
-        self.clock = clock
-        self.colour = colour
-        fields = EventFields(processes: processes, users: UserNames(), clock: clock, identities: identities)
         firedByRule = Array(repeating: 0, count: rules.count)
-        matched.reserveCapacity(rules.count)
+        matchedRules.reserveCapacity(rules.count)
         var index = Array(repeating: [Int](), count: Syscall.allCases.count)
         for syscall in Syscall.allCases {
             let type = "\(syscall.eventType)"
@@ -39,10 +28,7 @@ package final class RuleEngine: EventClassifier {
             }
         }
         byEventType = index
-    }
-
-    package func label(slot: Int, as label: String?) {
-        subjectLabels[slot] = label
+        program = RuleProgram(rules.map(\.predicate))
     }
 
     /// Alerts so far, by severity class.
@@ -59,70 +45,26 @@ package final class RuleEngine: EventClassifier {
         firedByRule.enumerated().filter { $0.element > 0 }.map { (rules[$0.offset].name, $0.element) }
     }
 
-    package func endRecord() {
-        fields.end()
-    }
-
-    /// Whether the fields still point into a record (tests: never after `endRecord`).
-    package var holdsRecord: Bool { fields.holdsRecord }
-
-    package func classify(_ event: KernelEvent, number: UInt64, droppedFiles: DroppedFiles) -> Int {
-        matched.removeAll(keepingCapacity: true)
-        let candidates = byEventType[Int(event.header.syscall.rawValue)]
-        guard !candidates.isEmpty else { return 0 }
-        fields.begin(event, number: number, droppedFiles: droppedFiles)
-        for index in candidates where rules[index].predicate.evaluate(fields) {
+    package func classify(_ event: ResolvedEvent) -> Int {
+        matchedRules.removeAll(keepingCapacity: true)
+        for index in byEventType[Int(event.syscall.rawValue)] where program.holds(rule: index, event) {
             firedByRule[index] &+= 1
-            matched.append(index)
+            matchedRules.append(index)
         }
-        return matched.count
+        return matchedRules.count
     }
-
-    package func writeAlerts(for event: KernelEvent, format: OutputFormat, into writer: inout JSONWriter) {
-        for index in matched {
-            switch format {
-            case .json: writeJSON(rules[index], event, into: &writer)
-            case .text: writeText(rules[index], event, into: &writer)
-            }
-        }
-    }
-
-    package var matchedRules: [Int] { matched }
 
     package var ruleCount: Int { rules.count }
 
-    package func rule(_ index: Int) -> (name: String, severity: SeverityClass) {
-        (rules[index].name, rules[index].priority.severity)
+    package func rule(_ index: Int) -> RuleSummary {
+        RuleSummary(name: rules[index].name, priority: rules[index].priority, tags: rules[index].tags)
     }
 
-    package var lastMark: AlertMark? {
-        guard let first = matched.first else { return nil }
-        let top = matched.dropFirst().reduce(first) { rules[$1].priority < rules[$0].priority ? $1 : $0 }
-        let rule = rules[top]
-        return AlertMark(rule: rule.name, priority: rule.priority.name, severity: rule.priority.severity, count: matched.count)
+    package func appendOutput(rule index: Int, of event: ResolvedEvent, to writer: inout JSONWriter) {
+        rules[index].output.render(event, to: &writer)
     }
 
-    /// Falco's alert shape: time, rule, priority, source, output (prefixed with the
-    /// time and priority, as Falco prints it), output_fields, tags, hostname.
-    private func writeJSON(_ rule: CompiledRule, _ event: KernelEvent, into writer: inout JSONWriter) {
-        AlertLine.appendHead(
-            epoch: clock.epochNanoseconds(boot: event.header.timestamp), rule: rule.name, priority: rule.priority,
-            to: &writer)
-        rule.output.render(fields, to: &writer)
-        AlertLine.closeOutput(to: &writer)
-        rule.output.appendOutputFields(fields, to: &writer)
-        AlertLine.appendTail(
-            tags: rule.tags, subjects: event.header.subjects, labels: subjectLabels, hostname: hostname,
-            identifiers: &identifiers, to: &writer)
+    package func appendOutputFields(rule index: Int, of event: ResolvedEvent, to writer: inout JSONWriter) {
+        rules[index].output.appendOutputFields(event, to: &writer)
     }
-
-    /// `TIME PRIORITY output (rule)`, coloured by class on a terminal.
-    private func writeText(_ rule: CompiledRule, _ event: KernelEvent, into writer: inout JSONWriter) {
-        AlertLine.appendTextHead(
-            epoch: clock.epochNanoseconds(boot: event.header.timestamp), priority: rule.priority, colour: colour,
-            to: &writer)
-        rule.output.render(fields, to: &writer)
-        AlertLine.appendTextTail(rule: rule.name, to: &writer)
-    }
-
 }

@@ -14,7 +14,9 @@ struct EventJSONEncoderTests {
         var encoder = EventJSONEncoder(hostname: Array("node-1".utf8), clock: clock)
         encoder.subjectLabels[0] = "cgroup:/trial"
         var writer = JSONWriter()
-        try fixture.withEvent { encoder.encode($0, process: process, parent: parent, into: &writer) }
+        try fixture.withResolved(processes: [process, parent].compactMap { $0 }, clock: clock) {
+            encoder.encode($0, into: &writer)
+        }
         #expect(writer.bytes.last == UInt8(ascii: "\n"))
         #expect(writer.bytes.filter { $0 == UInt8(ascii: "\n") }.count == 1)
         return try #require(try JSONSerialization.jsonObject(with: Data(writer.bytes)) as? [String: Any])

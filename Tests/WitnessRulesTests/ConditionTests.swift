@@ -269,11 +269,11 @@ struct RecordLifetimeTests {
         var record = RecordFixture.open(path: Array("/etc/shadow".utf8), flags: 0, result: 3).bytes
         record.withUnsafeBytes { pipeline.handle($0) }
         #expect(pipeline.alertedEvents == 1, "the rule saw the record")
-        #expect(!harness.engine.holdsRecord, "no pointer into the record after its handling")
+        #expect(!pipeline.resolved.holdsRecord, "no pointer into the record after its handling")
         // The record's memory is reused (as the ring buffer's is): nothing reads it any more.
         for index in record.indices { record[index] = 0xFF }
         pipeline.flush()
-        #expect(!harness.engine.holdsRecord)
+        #expect(!pipeline.resolved.holdsRecord)
     }
 }
 
@@ -283,7 +283,7 @@ struct FieldAgreementTests {
     func eventLine(_ fixture: RecordFixture) throws -> [String: Any] {
         var writer = JSONWriter()
         let encoder = EventJSONEncoder(hostname: Array("node".utf8), clock: WallClock(offset: 0))
-        try fixture.withEvent { encoder.encode($0, process: nil, parent: nil, mark: nil, into: &writer) }
+        try fixture.withResolved { encoder.encode($0, into: &writer) }
         let line = try #require(try JSONSerialization.jsonObject(with: Data(writer.bytes)) as? [String: Any])
         return try #require(line["output_fields"] as? [String: Any])
     }

@@ -21,7 +21,7 @@ struct RuleHarness {
                 capabilities: 1 << 21, startTime: 500_000_000))
         processes.insert(
             ProcessRecord(pid: 1, ppid: 0, name: Array("bash".utf8), exePath: Array("/bin/bash".utf8), argv: Array("bash\0".utf8)))
-        engine = RuleEngine(rules: loaded.rules, hostname: Array("node".utf8), clock: WallClock(offset: 0), processes: processes)
+        engine = RuleEngine(rules: loaded.rules)
     }
 
     /// One rule with `condition`.
@@ -40,9 +40,13 @@ struct RuleHarness {
     /// The alert lines `fixture` produces.
     func alerts(_ fixture: RecordFixture) throws -> [[String: Any]] {
         var writer = JSONWriter()
+        let resolved = ResolvedEvent(processes: processes, clock: WallClock(offset: 0), droppedFiles: DroppedFiles())
+        var encoder = EventJSONEncoder(hostname: Array("node".utf8), clock: WallClock(offset: 0))
         try fixture.withEvent { event in
-            if engine.classify(event, number: 1, droppedFiles: DroppedFiles()) > 0 {
-                engine.writeAlerts(for: event, format: .json, into: &writer)
+            resolved.begin(event, number: 1)
+            defer { resolved.end() }
+            if engine.classify(resolved) > 0 {
+                for rule in engine.matchedRules { encoder.encodeAlert(resolved, rule: rule, of: engine, into: &writer) }
             }
         }
         return try String(decoding: writer.bytes, as: UTF8.self).split(separator: "\n").map {

@@ -114,5 +114,21 @@ package struct RecordFixture {
         }
     }
 
+    /// The record resolved as the pipeline resolves it, against `processes` (the
+    /// records given, in a table that reads no /proc).
+    package func withResolved<T>(
+        processes records: [ProcessRecord] = [], clock: WallClock = WallClock(offset: 0),
+        _ body: (ResolvedEvent) throws -> T
+    ) throws -> T {
+        let table = ProcessTable(procRoot: "/nonexistent")
+        for record in records { table.insert(record) }
+        let resolved = ResolvedEvent(processes: table, clock: clock)
+        return try withEvent { event in
+            resolved.begin(event)
+            defer { resolved.end() }
+            return try body(resolved)
+        }
+    }
+
     package enum FixtureError: Error { case noEvent }
 }

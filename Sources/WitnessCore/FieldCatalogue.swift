@@ -1,121 +1,10 @@
-import WitnessCore
-
-/// Answers Falco fields for the event being classified. Reused for every event:
-/// `begin(_:)` resets it; derived strings (fd.name, proc.cmdline, ...) are built at
-/// most once per event, in buffers that keep their capacity, and process lookups
-/// are cached — so evaluating many rules against one event allocates nothing.
-final class EventFields {
-    /// The event being classified, as two stored parts so that reading a field does
-    /// not copy the whole event. Its strings point into the ring buffer record:
-    /// valid until `end()`, which the pipeline calls once the record is handled.
-    private var header: EventHeader
-    private var payload: EventPayload = .exit
-    private var active = false
-    private(set) var eventNumber: UInt64 = 0
-    var syscall: Syscall { header.syscall }
-    let processes: ProcessTable
-    let users: UserNames
-    let clock: WallClock
-    let identities: CgroupIdentities?
-
-    private var process: ProcessRecord?
-    private var droppedFiles: DroppedFiles?
-    private var processLooked = false
-    private var ancestors: [ProcessRecord?] = []
-    private var fdName: [UInt8] = []
-    private var fdNameReady = false
-    private var commandLine: [UInt8] = []
-    private var commandLineReady = false
-    private var arguments: [UInt8] = []
-    private var argumentsReady = false
-    private var parentCommandLine: [UInt8] = []
-    private var parentCommandLineReady = false
-    private var flags = JSONWriter(capacity: 256)
-    private var flagsReady = false
-    private var address = JSONWriter(capacity: 128)
-    /// Buffer for values rendered on demand (cwd, capabilities, syscall arguments).
-    private var rendered = JSONWriter(capacity: 8192)
-    /// This thread's copy of `FieldNames`: argument names and label keys without a
-    /// lock per event; refreshed when rules loaded later interned new names.
-    private var names: [String] = []
-
-    init(processes: ProcessTable, users: UserNames, clock: WallClock, identities: CgroupIdentities? = nil) {
-        self.identities = identities
-        header = Self.idle
-        self.processes = processes
-        self.users = users
-        self.clock = clock
-        fdName.reserveCapacity(8192)
-        commandLine.reserveCapacity(8192)
-        arguments.reserveCapacity(8192)
-        parentCommandLine.reserveCapacity(8192)
-        ancestors.reserveCapacity(16)
-    }
-
-    /// The record is gone: no pointer into it is kept (a later read answers nothing).
-    func end() {
-        active = false
-        header = Self.idle
-        payload = .exit
-        process = nil
-        droppedFiles = nil
-        ancestors.removeAll(keepingCapacity: true)
-    }
-
-    /// Whether a record's pointers are held (between `begin` and `end`).
-    var holdsRecord: Bool { active || header.comm.baseAddress != nil }
-
-    private static var idle: EventHeader {
-        EventHeader(
-            kind: .exit, syscall: .none, timestamp: 0, subjects: 0, cgroupID: 0, result: 0, pid: 0, tid: 0, ppid: 0,
-            uid: 0, gid: 0, flags: [], comm: UnsafeRawBufferPointer(start: nil, count: 0))
-    }
-
-    func begin(_ event: KernelEvent, number: UInt64, droppedFiles: DroppedFiles? = nil) {
-        self.droppedFiles = droppedFiles
-        header = event.header
-        payload = event.payload
-        active = true
-        eventNumber = number
-        processLooked = false
-        process = nil
-        ancestors.removeAll(keepingCapacity: true)
-        fdNameReady = false
-        commandLineReady = false
-        argumentsReady = false
-        parentCommandLineReady = false
-        flagsReady = false
-    }
-
-    // MARK: Processes
-
-    private func currentProcess() -> ProcessRecord? {
-        if !processLooked, active {
-            process = processes.lookup(header.pid)
-            processLooked = true
-        }
-        return process
-    }
-
-    /// The `generation`-th ancestor: 1 the parent, 2 the grandparent, ...
-    func ancestor(_ generation: Int) -> ProcessRecord? {
-        guard active, generation >= 1 else { return nil }
-        while ancestors.count < generation {
-            let pid: Int32
-            if let last = ancestors.last {
-                guard let known = last, known.ppid > 0, known.ppid != known.pid else { return nil }
-                pid = known.ppid
-            } else {
-                pid = header.ppid
-            }
-            ancestors.append(pid > 0 ? processes.lookup(pid) : nil)
-        }
-        return ancestors[generation - 1]
-    }
-
-    // MARK: Values
-
-    func value(_ field: FieldRef) -> FieldValue {
+/// The field catalogue: every Falco field Witness answers, computed from the
+/// resolved event. Rules test these values, alert outputs print them and event lines
+/// list them; none of them computes a field on its own.
+extension ResolvedEvent {
+    /// `field`'s value for the event being handled: the one place a Falco field is
+    /// computed, for conditions, alert outputs and event lines alike.
+    package func value(_ field: FieldRef) -> FieldValue {
         guard active else { return .none }
         switch field.id {
         case .evtType: return .text(header.syscall.eventType)
@@ -173,8 +62,15 @@ final class EventFields {
             return .array(rendered.bytes[...])
         case .unavailable: return .none
         case .userLoginuid:
-            guard let process = currentProcess() else { return .none }
-            return .number(process.loginUID == .max ? -1 : Int64(process.loginUID))
+            // An exec says it itself (an attempt that failed changed no process).
+            let uid: UInt32
+            if case let .exec(_, _, _, identity, _, _) = payload {
+                uid = identity.loginUID
+            } else {
+                guard let process = currentProcess() else { return .none }
+                uid = process.loginUID
+            }
+            return .number(uid == .max ? -1 : Int64(uid))
         case .userLoginname:
             guard let uid = currentProcess()?.loginUID, uid != .max else { return .none }
             return users.name(uid).map { .array($0[...]) } ?? .none
@@ -318,7 +214,14 @@ final class EventFields {
         case .procArgs:
             if !argumentsReady {
                 arguments.removeAll(keepingCapacity: true)
-                if let process = currentProcess() { Self.appendJoined(process.args, to: &arguments) }
+                if case let .exec(_, argv, _, _, _, _) = payload {
+                    // The arguments the exec was asked to run with, whether or not it ran.
+                    if let end = argv.firstIndex(of: 0) {
+                        Self.appendJoined(UnsafeRawBufferPointer(rebasing: argv[(end + 1)...]), to: &arguments)
+                    }
+                } else if let process = currentProcess() {
+                    Self.appendJoined(process.args, to: &arguments)
+                }
                 argumentsReady = true
             }
             return .array(arguments[...])
@@ -468,128 +371,5 @@ final class EventFields {
             guard let privileged = identities?.pod(of: header.cgroupID)?.container?.privileged else { return .none }
             return .boolean(privileged)
         }
-    }
-
-    /// The argument name or label key of `field`.
-    private func name(of field: FieldRef) -> String {
-        let index = Int(field.nameIndex)
-        guard index >= 0 else { return "" }
-        if index >= names.count { names = FieldNames.all() }
-        return index < names.count ? names[index] : ""
-    }
-
-    /// fd.name: the absolute path of an open, `cip:cport->sip:sport` or the socket
-    /// path of a connect.
-    private func fileName() -> FieldValue {
-        guard active else { return .none }
-        // Built once per event into a kept buffer (no allocation), however many
-        // conditions ask; PathResolver hands a clean name over as it is.
-        if !fdNameReady {
-            fdName.removeAll(keepingCapacity: true)
-            switch payload {
-            case let .open(_, _, _, path, directory, _):
-                PathResolver.join(directory: directory, path: path) { fdName.append(contentsOf: $0) }
-            case let .connect(_, remote, local, _):
-                if case let .unix(path) = remote {
-                    SocketAddressFormatter.unixName(path) { abstract, name in
-                        if abstract { fdName.append(UInt8(ascii: "@")) }
-                        fdName.append(contentsOf: name)
-                    }
-                } else {
-                    address.reset()
-                    if let local {
-                        SocketAddressFormatter.append(local, to: &address)
-                        address.raw("->")
-                    }
-                    SocketAddressFormatter.append(remote, to: &address)
-                    fdName.append(contentsOf: address.bytes)
-                }
-            case let .syscall(record):
-                guard let shape = SyscallTable.shape(of: header.syscall), let path = shape.path else { return .none }
-                if path.directory == .asIs {
-                    fdName.append(contentsOf: record.path)
-                } else {
-                    PathResolver.join(directory: record.directory, path: record.path) { fdName.append(contentsOf: $0) }
-                }
-            default:
-                return .none
-            }
-            fdNameReady = true
-        }
-        return .array(fdName[...])
-    }
-
-    /// The ends an address field looks at: both for fd.ip and fd.net, the server
-    /// (remote) for fd.snet, the client (local) for fd.cnet; connections only.
-    func endpoints(_ id: FieldID) -> (client: SocketAddress?, server: SocketAddress?) {
-        guard active, case let .connect(_, remote, local, _) = payload else { return (nil, nil) }
-        switch id {
-        case .fdSnet, .fdSipName, .fdRnet, .fdRipName: return (nil, remote)
-        case .fdCnet, .fdCipName, .fdLnet, .fdLipName: return (local, nil)
-        default: return (local, remote)
-        }
-    }
-
-    /// Whether `relative` joined with `directory` (normalised) is `name`, compared
-    /// piece by piece as the join hands them over: nothing is allocated.
-    private static func joinedEquals(_ directory: [UInt8], _ relative: ArraySlice<UInt8>, _ name: ArraySlice<UInt8>) -> Bool {
-        guard !directory.isEmpty else { return false }
-        var offset = name.startIndex
-        var equal = true
-        directory.withUnsafeBytes { base in
-            relative.withUnsafeBytes { path in
-                PathResolver.join(directory: base, path: path) { piece in
-                    guard equal else { return }
-                    let end = offset + piece.count
-                    guard end <= name.endIndex, name[offset..<end].elementsEqual(piece) else {
-                        equal = false
-                        return
-                    }
-                    offset = end
-                }
-            }
-        }
-        return equal && offset == name.endIndex
-    }
-
-    /// A generic syscall's argument `name`: as text (paths joined, flags named) or as a number.
-    private func argument(_ name: String, asNumber: Bool) -> FieldValue {
-        guard active, case let .syscall(record) = payload,
-            let shape = SyscallTable.shape(of: header.syscall), let index = shape.index(of: name)
-        else { return .none }
-        if asNumber {
-            return shape.isPath(index) ? .none : .number(record.argument(index))
-        }
-        rendered.reset()
-        SyscallFormatter.appendArgument(header.syscall, shape, record, index, to: &rendered)
-        return .array(rendered.bytes[...])
-    }
-
-    /// fd.directory (everything before the last slash, "/" for a top-level file) or
-    /// fd.filename (everything after it) of a path.
-    static func pathPartRange(_ path: UnsafeRawBufferPointer, directory: Bool) -> Range<Int>? {
-        guard let slash = path.lastIndex(of: UInt8(ascii: "/")) else { return directory ? nil : 0..<path.count }
-        if directory { return slash == 0 ? 0..<1 : 0..<slash }
-        return (slash + 1)..<path.count
-    }
-
-    static func pathPart(_ path: UnsafeRawBufferPointer, directory: Bool) -> UnsafeRawBufferPointer? {
-        pathPartRange(path, directory: directory).map { UnsafeRawBufferPointer(rebasing: path[$0]) }
-    }
-
-    /// Falco's cmdline: name, then the arguments after argv[0], space-separated.
-    static func buildCommandLine(name: some Collection<UInt8>, process: ProcessRecord?, into buffer: inout [UInt8]) {
-        buffer.removeAll(keepingCapacity: true)
-        buffer.append(contentsOf: name)
-        guard let process, !process.args.isEmpty else { return }
-        buffer.append(UInt8(ascii: " "))
-        appendJoined(process.args, to: &buffer)
-    }
-
-    static func appendJoined(_ nulSeparated: ArraySlice<UInt8>, to buffer: inout [UInt8]) {
-        for byte in nulSeparated {
-            buffer.append(byte == 0 ? UInt8(ascii: " ") : byte)
-        }
-        while buffer.last == UInt8(ascii: " ") { buffer.removeLast() }
     }
 }

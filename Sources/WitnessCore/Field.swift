@@ -149,9 +149,9 @@ package enum FieldID: String, CaseIterable, Sendable {
     /// that tests one cannot be evaluated, so its rule is skipped.
     case unavailable = "<unavailable>"
 
-    enum Kind { case string, number, boolean, network, hostName }
+    package enum Kind { case string, number, boolean, network, hostName }
 
-    var kind: Kind {
+    package var kind: Kind {
         switch self {
         case .evtRawres, .evtTime, .evtNum, .procPid, .procPpid, .procVpid, .procApid, .procTty, .threadTid, .userUid,
             .groupGid, .fdSport, .fdCport, .fdPort, .procSid, .procVpgid, .fdNum, .userLoginuid, .procDuration, .fdLport, .fdRport, .evtRawarg:
@@ -171,10 +171,10 @@ package enum FieldID: String, CaseIterable, Sendable {
     }
 
     /// Fields that take `[N]`: the N-th ancestor; without it, any ancestor.
-    var takesAncestorIndex: Bool { self == .procAname || self == .procApid || self == .procAexepath || self == .procAexe }
+    package var takesAncestorIndex: Bool { self == .procAname || self == .procApid || self == .procAexepath || self == .procAexe }
 
     /// Falco fields that Witness knows of but cannot observe on this path.
-    static let unavailableNames: Set<String> = [
+    package static let unavailableNames: Set<String> = [
         "proc.sname", "container.start_ts", "proc.exe_ino", "proc.exe_ino.ctime", "proc.exe_ino.mtime",
         "proc.exe_ino.ctime_duration_proc_start", "container.image", "container.image.id",
         "container.mounts",
@@ -190,7 +190,7 @@ package struct FieldRef: Hashable, Sendable {
     /// the field. Interned, so that a FieldRef is plain data: copying one while
     /// evaluating a condition retains nothing.
     /// The name's place in `FieldNames`; -1 for none.
-    private(set) var nameIndex: Int32
+    package private(set) var nameIndex: Int32
 
     package init(id: FieldID, ancestor: Int? = nil, name: String? = nil) {
         self.id = id
@@ -213,7 +213,7 @@ package struct FieldRef: Hashable, Sendable {
     }
 
     /// Resolves `name` and `argument`, or explains why not.
-    static func resolve(name: String, argument: String?) -> Result<FieldRef, UnknownField> {
+    package static func resolve(name: String, argument: String?) -> Result<FieldRef, UnknownField> {
         if name == "k8s.pod.label", let argument, !argument.isEmpty {
             return .success(FieldRef(id: .k8sPodLabel, name: argument))
         }
@@ -246,15 +246,15 @@ package struct FieldRef: Hashable, Sendable {
         return .success(FieldRef(id: id, ancestor: nil))
     }
 
-    struct UnknownField: Error { var name: String }
+    package struct UnknownField: Error { package var name: String }
 }
 
 /// The interned names of FieldRef (argument names, unavailable fields): appended
 /// while rules load, read when an event needs an argument by name.
-enum FieldNames {
+package enum FieldNames {
     private static let table = Mutex<[String]>([])
 
-    static func intern(_ name: String) -> Int32 {
+    package static func intern(_ name: String) -> Int32 {
         table.withLock { names in
             if let index = names.firstIndex(of: name) { return Int32(index) }
             names.append(name)
@@ -262,13 +262,13 @@ enum FieldNames {
         }
     }
 
-    static func name(_ index: Int32) -> String? {
+    package static func name(_ index: Int32) -> String? {
         guard index >= 0 else { return nil }
         return table.withLock { names in Int(index) < names.count ? names[Int(index)] : nil }
     }
 
     /// Every name so far, for a reader that keeps its own copy (the event hot path).
-    static func all() -> [String] {
+    package static func all() -> [String] {
         table.withLock { $0 }
     }
 }

@@ -1,8 +1,6 @@
-import WitnessCore
-
 /// user.name and group.name from the host's /etc/passwd and /etc/group, read once
 /// and cached: the hot path never reads a file.
-final class UserNames {
+package final class UserNames {
     private let users: [UInt32: [UInt8]]
     private let groups: [UInt32: [UInt8]]
 

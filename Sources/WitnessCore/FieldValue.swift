@@ -1,0 +1,64 @@
+/// One field's value for one event, without copying: bytes borrowed from the record
+/// or from a process record or scratch buffer, a number, a boolean, or nothing
+/// (Falco's `<NA>`).
+package enum FieldValue {
+    case none
+    case number(Int64)
+    case boolean(Bool)
+    case bytes(UnsafeRawBufferPointer)
+    case array(ArraySlice<UInt8>)
+    case text(StaticString)
+
+    /// Runs `body` over the string form of a string value; nil for other kinds.
+    @inline(__always)
+    package func withBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
+        switch self {
+        case .bytes(let raw): return body(raw)
+        case .array(let slice): return slice.withUnsafeBytes(body)
+        case .text(let text): return text.withUTF8Buffer { body(UnsafeRawBufferPointer($0)) }
+        case .none, .number, .boolean: return nil
+        }
+    }
+
+    package var isNone: Bool {
+        if case .none = self { return true }
+        return false
+    }
+}
+
+extension FieldValue {
+    /// The value as output text prints it: Falco's `<NA>` for nothing, evt.time as a
+    /// clock time, strings escaped for a JSON string body.
+    package func appendText(of field: FieldID, to writer: inout JSONWriter) {
+        switch self {
+        case .none:
+            writer.raw("<NA>")
+        case .number(let number):
+            if field == .evtTime {
+                WallClock.appendTimeOfDay(number, digits: 9, to: &writer)
+            } else {
+                writer.integer(number)
+            }
+        case .boolean(let flag):
+            writer.boolean(flag)
+        case .bytes, .array, .text:
+            _ = withBytes {
+                writer.escaped(UnsafeBufferPointer(start: $0.baseAddress?.assumingMemoryBound(to: UInt8.self), count: $0.count))
+            }
+        }
+    }
+
+    /// The value as a JSON value (alert and event lines' `output_fields`): strings
+    /// quoted, numbers and booleans bare, nothing as null.
+    package func appendJSON(to writer: inout JSONWriter) {
+        switch self {
+        case .none: writer.raw("null")
+        case .number(let number): writer.integer(number)
+        case .boolean(let flag): writer.boolean(flag)
+        case .bytes, .array, .text:
+            writer.byte(UInt8(ascii: "\""))
+            appendText(of: .unavailable, to: &writer)
+            writer.byte(UInt8(ascii: "\""))
+        }
+    }
+}
