@@ -185,7 +185,13 @@ package enum FieldID: String, CaseIterable, Sendable {
 package struct FieldRef: Hashable, Sendable {
     package var id: FieldID
     /// For proc.aname/proc.apid: the ancestor generation (1 = parent); nil = any.
-    package var ancestor: Int?
+    package var ancestor: Int? {
+        get { ancestorIndex < 0 ? nil : Int(ancestorIndex) }
+        set { ancestorIndex = newValue.map { Int8(clamping: $0) } ?? -1 }
+    }
+    /// `ancestor` in a byte (-1: any): a FieldRef is eight bytes, which keeps a rule
+    /// program's instructions small.
+    private var ancestorIndex: Int8
     /// For evt.arg.<name> / evt.rawarg.<name>: the argument; for unavailable fields:
     /// the field. Interned, so that a FieldRef is plain data: copying one while
     /// evaluating a condition retains nothing.
@@ -194,7 +200,7 @@ package struct FieldRef: Hashable, Sendable {
 
     package init(id: FieldID, ancestor: Int? = nil, name: String? = nil) {
         self.id = id
-        self.ancestor = ancestor
+        ancestorIndex = ancestor.map { Int8(clamping: $0) } ?? -1
         nameIndex = name.map(FieldNames.intern) ?? -1
     }
 

@@ -15,7 +15,7 @@ extension ResolvedEvent {
             if let name = ErrnoNames.name(-header.result) { return .text(name) }
             rendered.reset()
             ErrnoNames.appendResult(header.result, to: &rendered)
-            return .array(rendered.bytes[...])
+            return borrow(rendered.bytes[...])
         case .evtRawres: return header.kind == .exit ? .none : .number(header.result)
         case .evtFailed: return .boolean(header.kind != .exit && header.result < 0)
         case .evtTime: return .number(clock.epochNanoseconds(boot: header.timestamp))
@@ -27,7 +27,7 @@ extension ResolvedEvent {
                 guard header.syscall == .clone || header.syscall == .clone3 else { return .none }
                 rendered.reset()
                 SyscallFormatter.appendCloneFlags(cloneFlags, to: &rendered)
-                return .array(rendered.bytes[...])
+                return borrow(rendered.bytes[...])
             }
             guard case let .open(_, openFlags, _, _, _, _) = payload else { return .none }
             if !flagsReady {
@@ -35,13 +35,13 @@ extension ResolvedEvent {
                 OpenFlags.append(openFlags, to: &flags)
                 flagsReady = true
             }
-            return .array(flags.bytes[...])
+            return borrow(flags.bytes[...])
         case .evtArgMode:
             if case .syscall = payload { return argument("mode", asNumber: false) }
             guard case let .open(_, _, mode, _, _, _) = payload else { return .none }
             rendered.reset()
             SyscallFormatter.appendMode(mode, to: &rendered)
-            return .array(rendered.bytes[...])
+            return borrow(rendered.bytes[...])
         case .evtArgFilename:
             if case .syscall = payload { return argument("filename", asNumber: false) }
             guard case let .exec(filename, _, _, _, _, _) = payload else { return .none }
@@ -59,7 +59,7 @@ extension ResolvedEvent {
                 rendered.byte(UInt8(ascii: "="))
                 SyscallFormatter.appendArgument(header.syscall, shape, record, index, to: &rendered)
             }
-            return .array(rendered.bytes[...])
+            return borrow(rendered.bytes[...])
         case .unavailable: return .none
         case .userLoginuid:
             // An exec says it itself (an attempt that failed changed no process).
@@ -73,11 +73,11 @@ extension ResolvedEvent {
             return .number(uid == .max ? -1 : Int64(uid))
         case .userLoginname:
             guard let uid = currentProcess()?.loginUID, uid != .max else { return .none }
-            return users.name(uid).map { .array($0[...]) } ?? .none
-        case .groupName: return users.group(header.gid).map { .array($0[...]) } ?? .none
+            return users.name(uid).map { borrow($0[...]) } ?? .none
+        case .groupName: return users.group(header.gid).map { borrow($0[...]) } ?? .none
         case .procPexe:
             guard let parent = ancestor(1), !parent.argv.isEmpty else { return .none }
-            return .array(parent.exe)
+            return borrow(parent.exe)
         case .procSid:
             return currentProcess()?.sessionID.map { .number(Int64($0)) } ?? .none
         case .procVpgid:
@@ -91,7 +91,7 @@ extension ResolvedEvent {
             let generation = field.ancestor ?? 1
             let record = generation == 0 ? currentProcess() : ancestor(generation)
             guard let record, !record.argv.isEmpty else { return .none }
-            return .array(record.exe)
+            return borrow(record.exe)
         case .fdSockfamily:
             guard case let .connect(_, remote, _, _) = payload else { return .none }
             switch remote {
@@ -106,14 +106,14 @@ extension ResolvedEvent {
             let generation = field.ancestor ?? 1
             let record = generation == 0 ? currentProcess() : ancestor(generation)
             guard let record, !record.exePath.isEmpty else { return .none }
-            return .array(record.exePath[...])
+            return borrow(record.exePath[...])
         case .procCwd:
             // As Falco prints it: with a trailing slash.
             guard let cwd = currentProcess()?.cwd, !cwd.isEmpty else { return .none }
             rendered.reset()
             rendered.bytes.append(contentsOf: cwd)
             if cwd.last != UInt8(ascii: "/") { rendered.byte(UInt8(ascii: "/")) }
-            return .array(rendered.bytes[...])
+            return borrow(rendered.bytes[...])
         case .procDuration:
             guard let start = currentProcess()?.startTime, start > 0, start <= header.timestamp else { return .none }
             return .number(Int64(header.timestamp - start))
@@ -126,10 +126,10 @@ extension ResolvedEvent {
             return .boolean(currentProcess()?.executableIsDeleted ?? false)
         case .procExeLoaderTarget:
             guard let target = currentProcess()?.loaderTarget, !target.isEmpty else { return .none }
-            return .array(target[...])
+            return borrow(target[...])
         case .procExeWriter:
             guard let writer = currentProcess()?.executableWriter else { return .none }
-            return writer.isEmpty ? .text("<unknown>") : .array(writer[...])
+            return writer.isEmpty ? .text("<unknown>") : borrow(writer[...])
         case .procArgsTruncated:
             return .boolean(currentProcess()?.argvTruncated ?? false)
         case .procIsExeScript:
@@ -140,7 +140,7 @@ extension ResolvedEvent {
             }
             // As passed, or as the file it names (an interpreter may make the path
             // absolute before opening it: python does).
-            guard case let .array(name) = fileName() else { return .boolean(false) }
+            guard case let .bytes(name) = fileName() else { return .boolean(false) }
             // The first argument that is no option: the script an interpreter runs
             // (a data file named later is not code).
             let args = process.args
@@ -162,7 +162,7 @@ extension ResolvedEvent {
             return StdioType.of(packed, fd: fd).name.map { .text($0) } ?? .none
         case .fdWriter:
             guard let writer = droppedFiles?.writer(of: header.file, subjects: header.subjects) else { return .none }
-            return writer.isEmpty ? .text("<unknown>") : .array(writer[...])
+            return writer.isEmpty ? .text("<unknown>") : keep(writer[...])
         case .threadCapEffective, .threadCapPermitted, .threadCapInheritable:
             let process = currentProcess()
             let set = field.id == .threadCapEffective ? process?.capabilities
@@ -170,7 +170,7 @@ extension ResolvedEvent {
             guard let capabilities = set else { return .none }
             rendered.reset()
             Capabilities.append(capabilities, to: &rendered)
-            return .array(rendered.bytes[...])
+            return borrow(rendered.bytes[...])
         case .fdNameraw:
             switch payload {
             case let .open(_, _, _, _, _, raw): return .bytes(raw)
@@ -187,7 +187,7 @@ extension ResolvedEvent {
             if field.id == .fdLport || field.id == .fdRport { return .number(Int64(port)) }
             address.reset()
             SocketAddressFormatter.appendHost(end, to: &address)
-            return .array(address.bytes[...])
+            return borrow(address.bytes[...])
         case .evtIsOpenRead:
             guard case let .open(_, openFlags, _, _, _, _) = payload else { return .boolean(false) }
             return .boolean(OpenFlags.isRead(openFlags))
@@ -201,16 +201,16 @@ extension ResolvedEvent {
         case .procName: return .bytes(header.comm)
         case .procExe:
             guard let process = currentProcess(), !process.argv.isEmpty else { return .none }
-            return .array(process.exe)
+            return borrow(process.exe)
         case .procExepath:
             guard let process = currentProcess(), !process.exePath.isEmpty else { return .none }
-            return .array(process.exePath[...])
+            return borrow(process.exePath[...])
         case .procCmdline:
             if !commandLineReady {
                 Self.buildCommandLine(name: header.comm, process: currentProcess(), into: &commandLine)
                 commandLineReady = true
             }
-            return .array(commandLine[...])
+            return borrow(commandLine[...])
         case .procArgs:
             if !argumentsReady {
                 arguments.removeAll(keepingCapacity: true)
@@ -224,23 +224,23 @@ extension ResolvedEvent {
                 }
                 argumentsReady = true
             }
-            return .array(arguments[...])
+            return borrow(arguments[...])
         case .procPname:
-            return ancestor(1).map { .array($0.name[...]) } ?? .none
+            return ancestor(1).map { borrow($0.name[...]) } ?? .none
         case .procPexepath:
             guard let parent = ancestor(1), !parent.exePath.isEmpty else { return .none }
-            return .array(parent.exePath[...])
+            return borrow(parent.exePath[...])
         case .procPcmdline:
             guard let parent = ancestor(1) else { return .none }
             if !parentCommandLineReady {
                 Self.buildCommandLine(name: parent.name, process: parent, into: &parentCommandLine)
                 parentCommandLineReady = true
             }
-            return .array(parentCommandLine[...])
+            return borrow(parentCommandLine[...])
         case .procAname:
             let generation = field.ancestor ?? 1
             if generation == 0 { return .bytes(header.comm) }
-            return ancestor(generation).map { .array($0.name[...]) } ?? .none
+            return ancestor(generation).map { borrow($0.name[...]) } ?? .none
         case .procApid:
             let generation = field.ancestor ?? 1
             if generation == 0 { return .number(Int64(header.pid)) }
@@ -249,20 +249,13 @@ extension ResolvedEvent {
             return .number(Int64(currentProcess()?.tty ?? 0))
         case .procIsExeUpperLayer: return .boolean(currentProcess()?.executableInUpperLayer ?? false)
         case .userUid: return .number(Int64(header.uid))
-        case .userName: return users.name(header.uid).map { .array($0[...]) } ?? .none
+        case .userName: return users.name(header.uid).map { borrow($0[...]) } ?? .none
         case .groupGid: return .number(Int64(header.gid))
         case .fdName: return fileName()
         case .fdDirectory, .fdFilename:
-            // Slices of fd.name, whichever form it has (borrowed from the record or built).
-            switch fileName() {
-            case .bytes(let name): return Self.pathPart(name, directory: field.id == .fdDirectory).map { .bytes($0) } ?? .none
-            case .array(let name):
-                guard let range = name.withUnsafeBytes({ Self.pathPartRange($0, directory: field.id == .fdDirectory) }) else {
-                    return .none
-                }
-                return .array(name[(name.startIndex + range.lowerBound)..<(name.startIndex + range.upperBound)])
-            default: return .none
-            }
+            // Slices of fd.name.
+            guard case .bytes(let name) = fileName() else { return .none }
+            return Self.pathPart(name, directory: field.id == .fdDirectory).map { .bytes($0) } ?? .none
         case .fdTypechar:
             switch payload {
             case .open: return .text("f")
@@ -295,7 +288,7 @@ extension ResolvedEvent {
             guard let end = ends.server ?? ends.client else { return .none }
             address.reset()
             SocketAddressFormatter.appendHost(end, to: &address)
-            return .array(address.bytes[...])
+            return borrow(address.bytes[...])
         case .fdSip, .fdSport, .fdCip, .fdCport:
             guard case let .connect(_, remote, local, _) = payload else { return .none }
             let server = field.id == .fdSip || field.id == .fdSport
@@ -303,7 +296,7 @@ extension ResolvedEvent {
             if field.id == .fdSport || field.id == .fdCport { return .number(Int64(port)) }
             address.reset()
             SocketAddressFormatter.appendHost(end, to: &address)
-            return .array(address.bytes[...])
+            return borrow(address.bytes[...])
         case .fdL4proto:
             guard case let .connect(_, _, _, transport) = payload, let name = transport.name else { return .none }
             return .text(name)
@@ -317,23 +310,23 @@ extension ResolvedEvent {
             }
         case .containerId:
             guard let container = identities?.identity(of: header.cgroupID).containerID else { return .text("host") }
-            return .array(container[...])
+            return keep(container[...])
         case .k8sPodUid:
-            return identities?.identity(of: header.cgroupID).podUID.map { .array($0[...]) } ?? .none
+            return identities?.identity(of: header.cgroupID).podUID.map { keep($0[...]) } ?? .none
         case .k8sPodName, .k8sNsName, .k8sPodLabels, .k8sNsLabels:
             guard let pod = identities?.pod(of: header.cgroupID)?.pod else { return .none }
             switch field.id {
-            case .k8sPodName: return .array(pod.name[...])
-            case .k8sNsName: return .array(pod.namespace[...])
-            case .k8sNsLabels: return pod.namespaceLabels.map { .array($0[...]) } ?? .none
-            default: return .array(pod.labels[...])
+            case .k8sPodName: return keep(pod.name[...])
+            case .k8sNsName: return keep(pod.namespace[...])
+            case .k8sNsLabels: return pod.namespaceLabels.map { keep($0[...]) } ?? .none
+            default: return keep(pod.labels[...])
             }
         case .containerName, .containerImageRepository, .containerImageTag:
             guard let container = identities?.pod(of: header.cgroupID)?.container else { return .none }
             switch field.id {
-            case .containerName: return .array(container.name[...])
-            case .containerImageRepository: return .array(container.repository[...])
-            default: return .array(container.tag[...])
+            case .containerName: return keep(container.name[...])
+            case .containerImageRepository: return keep(container.repository[...])
+            default: return keep(container.tag[...])
             }
         case .procEnv:
             // As Falco prints it: NAME=value pairs joined by spaces.
@@ -348,7 +341,7 @@ extension ResolvedEvent {
                 }
                 start = end + 1
             }
-            return .array(rendered.bytes[...])
+            return borrow(rendered.bytes[...])
         case .procEnvVariable:
             guard let environment = currentProcess()?.environment else { return .none }
             let key = name(of: field).utf8
@@ -357,7 +350,7 @@ extension ResolvedEvent {
                 let end = environment[start...].firstIndex(of: 0) ?? environment.endIndex
                 let entry = environment[start..<end]
                 if entry.count > key.count, entry.starts(with: key), entry[entry.startIndex + key.count] == UInt8(ascii: "=") {
-                    return .array(entry[(entry.startIndex + key.count + 1)...])
+                    return borrow(entry[(entry.startIndex + key.count + 1)...])
                 }
                 start = end + 1
             }
@@ -366,7 +359,7 @@ extension ResolvedEvent {
             guard let pod = identities?.pod(of: header.cgroupID)?.pod, let value = pod.labelValues[name(of: field)] else {
                 return .none
             }
-            return .array(value[...])
+            return keep(value[...])
         case .containerPrivileged:
             guard let privileged = identities?.pod(of: header.cgroupID)?.container?.privileged else { return .none }
             return .boolean(privileged)

@@ -1,12 +1,12 @@
 /// One field's value for one event, without copying: bytes borrowed from the record
-/// or from a process record or scratch buffer, a number, a boolean, or nothing
-/// (Falco's `<NA>`).
+/// or from what the resolved event holds (a process record, a buffer it built) —
+/// valid until the next value is asked for — a number, a boolean, or nothing
+/// (Falco's `<NA>`). Plain data: passing one around counts no reference.
 package enum FieldValue {
     case none
     case number(Int64)
     case boolean(Bool)
     case bytes(UnsafeRawBufferPointer)
-    case array(ArraySlice<UInt8>)
     case text(StaticString)
 
     /// Runs `body` over the string form of a string value; nil for other kinds.
@@ -14,7 +14,6 @@ package enum FieldValue {
     package func withBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
         switch self {
         case .bytes(let raw): return body(raw)
-        case .array(let slice): return slice.withUnsafeBytes(body)
         case .text(let text): return text.withUTF8Buffer { body(UnsafeRawBufferPointer($0)) }
         case .none, .number, .boolean: return nil
         }
@@ -41,7 +40,7 @@ extension FieldValue {
             }
         case .boolean(let flag):
             writer.boolean(flag)
-        case .bytes, .array, .text:
+        case .bytes, .text:
             _ = withBytes {
                 writer.escaped(UnsafeBufferPointer(start: $0.baseAddress?.assumingMemoryBound(to: UInt8.self), count: $0.count))
             }
@@ -55,7 +54,7 @@ extension FieldValue {
         case .none: writer.raw("null")
         case .number(let number): writer.integer(number)
         case .boolean(let flag): writer.boolean(flag)
-        case .bytes, .array, .text:
+        case .bytes, .text:
             writer.byte(UInt8(ascii: "\""))
             appendText(of: .unavailable, to: &writer)
             writer.byte(UInt8(ascii: "\""))

@@ -95,7 +95,12 @@ package struct ProcessRecord: Sendable, Equatable {
 /// agent past its memory limit), and a record forgotten to make room is reported to
 /// `onForget`: the windows that saw it lost evidence.
 package final class ProcessTable {
-    private var records: [Int32: ProcessRecord] = [:]
+    private var records: [Int32: ProcessRecord] = [:] {
+        didSet { generation &+= 1 }
+    }
+    /// Changes whenever a record does (or who watches the table): a reader that keeps
+    /// the record it looked up may keep using it while this stays the same.
+    package private(set) var generation: UInt64 = 0
     /// Approximate bytes the records hold.
     package private(set) var bytes = 0
     package let byteBudget: Int
@@ -113,9 +118,13 @@ package final class ProcessTable {
     /// Told of what the table hands out and reads (a recording keeps what replay needs);
     /// set only while a recording is written, so every other lookup pays one nil check
     /// (a strong reference: a weak one would cost an atomic load on every lookup).
-    package var observer: (any ProcessTableObserver)?
+    package var observer: (any ProcessTableObserver)? {
+        didSet { generation &+= 1 }  // a new recording must hear of every record handed out
+    }
     /// Answers instead of /proc (replay: the reads a recording holds).
-    package var procSource: ((Int32) -> ProcessRecord?)?
+    package var procSource: ((Int32) -> ProcessRecord?)? {
+        didSet { generation &+= 1 }
+    }
 
     package init(procRoot: String = "/proc", capacity: Int = 65_536, byteBudget: Int = 64 << 20) {
         self.procRoot = procRoot

@@ -26,6 +26,11 @@ package final class ResolvedEvent {
 
     var process: ProcessRecord?
     var processLooked = false
+    /// Whose record `process` is, and the table's generation then: the next event of
+    /// the same process reuses it while the table has not changed (a burst of opens
+    /// copies the record once).
+    var processPID: Int32 = 0
+    var processGeneration: UInt64 = .max
     var ancestors: [ProcessRecord?] = []
     var fdName: [UInt8] = []
     var fdNameReady = false
@@ -40,6 +45,8 @@ package final class ResolvedEvent {
     var address = JSONWriter(capacity: 128)
     /// Buffer for values rendered on demand (cwd, capabilities, syscall arguments).
     var rendered = JSONWriter(capacity: 8192)
+    /// Copies of values from tables that may change under a borrowed pointer (`keep`).
+    var kept: [UInt8] = []
     /// This thread's copy of `FieldNames`: argument names and label keys without a
     /// lock per event; refreshed when rules loaded later interned new names.
     var names: [String] = []
@@ -56,6 +63,7 @@ package final class ResolvedEvent {
         commandLine.reserveCapacity(8192)
         arguments.reserveCapacity(8192)
         parentCommandLine.reserveCapacity(8192)
+        kept.reserveCapacity(1024)
         ancestors.reserveCapacity(16)
     }
 
@@ -64,7 +72,6 @@ package final class ResolvedEvent {
         active = false
         header = Self.idle
         payload = .exit
-        process = nil
         ancestors.removeAll(keepingCapacity: true)
     }
 
@@ -83,7 +90,6 @@ package final class ResolvedEvent {
         active = true
         eventNumber = number
         processLooked = false
-        process = nil
         ancestors.removeAll(keepingCapacity: true)
         fdNameReady = false
         commandLineReady = false
@@ -97,7 +103,11 @@ package final class ResolvedEvent {
     /// The process that made the event, as the process table knows it: looked up once.
     package func currentProcess() -> ProcessRecord? {
         if !processLooked, active {
-            process = processes.lookup(header.pid)
+            if header.pid != processPID || processes.generation != processGeneration {
+                process = processes.lookup(header.pid)
+                processPID = header.pid
+                processGeneration = processes.generation
+            }
             processLooked = true
         }
         return process
@@ -117,6 +127,24 @@ package final class ResolvedEvent {
             ancestors.append(pid > 0 ? processes.lookup(pid) : nil)
         }
         return ancestors[generation - 1]
+    }
+
+    /// A value borrowing bytes this event holds until `end()` — a process record it
+    /// looked up, a buffer it built — or the table it reads (user names): nothing is
+    /// copied and no reference counted while rules read it. A buffer is rebuilt only
+    /// for the next record, and a scratch buffer only for the next value, which each
+    /// reader asks for after it is done with the last.
+    @inline(__always)
+    func borrow(_ bytes: ArraySlice<UInt8>) -> FieldValue {
+        .bytes(bytes.withUnsafeBytes { $0 })
+    }
+
+    /// A value copied into this event's scratch buffer first: bytes of a table
+    /// another thread may replace (pod metadata) or that may forget them.
+    func keep(_ bytes: ArraySlice<UInt8>) -> FieldValue {
+        kept.removeAll(keepingCapacity: true)
+        kept.append(contentsOf: bytes)
+        return borrow(kept[...])
     }
 
     /// The argument name or label key of `field`.
@@ -165,7 +193,7 @@ package final class ResolvedEvent {
             }
             fdNameReady = true
         }
-        return .array(fdName[...])
+        return borrow(fdName[...])
     }
 
     /// The ends an address field looks at: both for fd.ip and fd.net, the server
@@ -181,7 +209,7 @@ package final class ResolvedEvent {
 
     /// Whether `relative` joined with `directory` (normalised) is `name`, compared
     /// piece by piece as the join hands them over: nothing is allocated.
-    static func joinedEquals(_ directory: [UInt8], _ relative: ArraySlice<UInt8>, _ name: ArraySlice<UInt8>) -> Bool {
+    static func joinedEquals(_ directory: [UInt8], _ relative: ArraySlice<UInt8>, _ name: UnsafeRawBufferPointer) -> Bool {
         guard !directory.isEmpty else { return false }
         var offset = name.startIndex
         var equal = true
@@ -224,7 +252,7 @@ package final class ResolvedEvent {
         }
         rendered.reset()
         SyscallFormatter.appendArgument(header.syscall, shape, record, index, to: &rendered)
-        return .array(rendered.bytes[...])
+        return borrow(rendered.bytes[...])
     }
 
     /// fd.directory (everything before the last slash, "/" for a top-level file) or

@@ -1,18 +1,15 @@
 import WitnessCore
 
-/// Every rule's condition as one flat array of plain instructions, run by a loop
-/// with one boolean register: `and`/`or` become jumps past the rest of a group once
-/// its answer is known, `not` flips the register. An instruction is trivial data
-/// (opcode, field, two integers); patterns, sets, regexes and networks sit in
-/// operand tables it indexes, so running a condition retains and releases nothing —
-/// the tree it is compiled from (`Predicate`) did both at every node.
+/// Every rule's condition as one flat array of plain instructions: each a test of
+/// one field against an operand, with where to go next when it holds and when it
+/// does not — `and`, `or` and `not` become those two successors at compile time, so
+/// running a rule costs one dispatch per test actually made, and nothing else. An
+/// instruction is trivial data (opcode, field, operand indexes, successors);
+/// patterns, sets, regexes and networks sit in operand tables it indexes, so running
+/// a condition retains and releases nothing — the tree it is compiled from
+/// (`Predicate`) did both at every node.
 struct RuleProgram {
     enum Opcode: UInt8 {
-        /// The rule's answer is the register.
-        case answer
-        case jumpIfFalse, jumpIfTrue, not
-        /// register = a != 0
-        case constant
         /// The syscall's bit in `masks[a]`; b != 0: negated.
         case eventType
         /// Text tests against `bytes[a..<a+b]`.
@@ -30,18 +27,25 @@ struct RuleProgram {
         /// The boolean field is `a != 0`.
         case boolean
         case exists
-        /// `networks[a..<a+b]`, and whether negated in `flags`.
+        /// `networks[a..<a+b]`, plain or negated.
         case network, networkNegated
-        /// `hostNames[a]`.
+        /// `hostNames[a]`, plain or negated.
         case hostName, hostNameNegated
     }
 
     struct Instruction {
-        var opcode: Opcode
         var field: FieldRef
+        var opcode: Opcode
         var a: Int32
         var b: Int32
+        /// The next instruction when the test holds, and when it does not; `Self.holds`
+        /// and `Self.fails` end the rule.
+        var onTrue: Int32
+        var onFalse: Int32
     }
+
+    static let holds: Int32 = -1
+    static let fails: Int32 = -2
 
     private(set) var code: [Instruction] = []
     private var bytes: [UInt8] = []
@@ -52,21 +56,59 @@ struct RuleProgram {
     private var regexes: [SafeRegex] = []
     private var networks: [IPNetwork] = []
     private var hostNames: [ResolvedNames] = []
-    /// Where each rule's condition starts in `code`.
-    private(set) var entries: [Int] = []
+    /// Where each rule's condition starts in `code` (or `holds`/`fails` when it is constant).
+    private(set) var entries: [Int32] = []
 
     init(_ predicates: [Predicate]) {
         for predicate in predicates {
-            entries.append(code.count)
-            emit(predicate)
-            append(.answer)
+            entries.append(emit(predicate, onTrue: Self.holds, onFalse: Self.fails))
         }
     }
 
     // MARK: Compiling
 
-    private mutating func append(_ opcode: Opcode, _ field: FieldRef = FieldRef(id: .evtType), _ a: Int32 = 0, _ b: Int32 = 0) {
-        code.append(Instruction(opcode: opcode, field: field, a: a, b: b))
+    /// Emits `predicate` to continue at `onTrue` or `onFalse`; returns its entry.
+    /// Groups are emitted last item first, each item's successors being known.
+    private mutating func emit(_ predicate: Predicate, onTrue: Int32, onFalse: Int32) -> Int32 {
+        switch predicate {
+        case .all(let items):
+            var next = onTrue
+            for item in items.reversed() { next = emit(item, onTrue: next, onFalse: onFalse) }
+            return next
+        case .any(let items):
+            var next = onFalse
+            for item in items.reversed() { next = emit(item, onTrue: onTrue, onFalse: next) }
+            return next
+        case .not(let inner):
+            return emit(inner, onTrue: onFalse, onFalse: onTrue)
+        case .constant(let value):
+            return value ? onTrue : onFalse
+        case let .eventType(mask, negated):
+            masks.append(mask)
+            return append(.eventType, FieldRef(id: .evtType), Int32(masks.count - 1), negated ? 1 : 0, onTrue, onFalse)
+        case let .text(field, test):
+            return emitText(field, test, onTrue, onFalse)
+        case let .number(field, test):
+            return emitNumber(field, test, onTrue, onFalse)
+        case let .boolean(field, expected):
+            return append(.boolean, field, expected ? 1 : 0, 0, onTrue, onFalse)
+        case .exists(let field):
+            return append(.exists, field, 0, 0, onTrue, onFalse)
+        case let .network(field, list, negated):
+            let start = Int32(networks.count)
+            networks.append(contentsOf: list)
+            return append(negated ? .networkNegated : .network, field, start, Int32(list.count), onTrue, onFalse)
+        case let .hostName(field, names, negated):
+            hostNames.append(names)
+            return append(negated ? .hostNameNegated : .hostName, field, Int32(hostNames.count - 1), 0, onTrue, onFalse)
+        }
+    }
+
+    private mutating func append(
+        _ opcode: Opcode, _ field: FieldRef, _ a: Int32, _ b: Int32, _ onTrue: Int32, _ onFalse: Int32
+    ) -> Int32 {
+        code.append(Instruction(field: field, opcode: opcode, a: a, b: b, onTrue: onTrue, onFalse: onFalse))
+        return Int32(code.count - 1)
     }
 
     private mutating func pool(_ pattern: [UInt8]) -> (Int32, Int32) {
@@ -74,141 +116,92 @@ struct RuleProgram {
         return (Int32(bytes.count), Int32(pattern.count))
     }
 
-    private mutating func emit(_ predicate: Predicate) {
-        switch predicate {
-        case .all(let items): group(items, empty: true, exit: .jumpIfFalse)
-        case .any(let items): group(items, empty: false, exit: .jumpIfTrue)
-        case .not(let inner):
-            emit(inner)
-            append(.not)
-        case .constant(let value): append(.constant, FieldRef(id: .evtType), value ? 1 : 0)
-        case let .eventType(mask, negated):
-            masks.append(mask)
-            append(.eventType, FieldRef(id: .evtType), Int32(masks.count - 1), negated ? 1 : 0)
-        case let .text(field, test): emitText(field, test)
-        case let .number(field, test): emitNumber(field, test)
-        case let .boolean(field, expected): append(.boolean, field, expected ? 1 : 0)
-        case .exists(let field): append(.exists, field)
-        case let .network(field, list, negated):
-            let start = Int32(networks.count)
-            networks.append(contentsOf: list)
-            append(negated ? .networkNegated : .network, field, start, Int32(list.count))
-        case let .hostName(field, names, negated):
-            hostNames.append(names)
-            append(negated ? .hostNameNegated : .hostName, field, Int32(hostNames.count - 1))
-        }
-    }
-
-    /// `and`/`or`: each item but the last leaves the group on the answer that decides it.
-    private mutating func group(_ items: [Predicate], empty: Bool, exit: Opcode) {
-        guard !items.isEmpty else { return append(.constant, FieldRef(id: .evtType), empty ? 1 : 0) }
-        var exits: [Int] = []
-        for (position, item) in items.enumerated() {
-            emit(item)
-            if position < items.count - 1 {
-                exits.append(code.count)
-                append(exit)
-            }
-        }
-        for place in exits { code[place].a = Int32(code.count) }
-    }
-
-    private mutating func emitText(_ field: FieldRef, _ test: Predicate.TextTest) {
-        func pattern(_ opcode: Opcode, _ bytes: [UInt8]) {
+    private mutating func emitText(_ field: FieldRef, _ test: Predicate.TextTest, _ onTrue: Int32, _ onFalse: Int32) -> Int32 {
+        func pattern(_ opcode: Opcode, _ bytes: [UInt8]) -> Int32 {
             let (start, count) = pool(bytes)
-            append(opcode, field, start, count)
+            return append(opcode, field, start, count, onTrue, onFalse)
         }
         switch test {
-        case .equal(let bytes): pattern(.textEqual, bytes)
-        case .notEqual(let bytes): pattern(.textNotEqual, bytes)
-        case .contains(let bytes): pattern(.textContains, bytes)
-        case .containsIgnoringCase(let bytes): pattern(.textContainsIgnoringCase, bytes)
-        case .startsWith(let bytes): pattern(.textStartsWith, bytes)
-        case .endsWith(let bytes): pattern(.textEndsWith, bytes)
-        case let .glob(bytes, caseInsensitive): pattern(caseInsensitive ? .textGlobIgnoringCase : .textGlob, bytes)
+        case .equal(let bytes): return pattern(.textEqual, bytes)
+        case .notEqual(let bytes): return pattern(.textNotEqual, bytes)
+        case .contains(let bytes): return pattern(.textContains, bytes)
+        case .containsIgnoringCase(let bytes): return pattern(.textContainsIgnoringCase, bytes)
+        case .startsWith(let bytes): return pattern(.textStartsWith, bytes)
+        case .endsWith(let bytes): return pattern(.textEndsWith, bytes)
+        case let .glob(bytes, caseInsensitive): return pattern(caseInsensitive ? .textGlobIgnoringCase : .textGlob, bytes)
         case .member(let set):
             sets.append(set)
-            append(.textMember, field, Int32(sets.count - 1))
+            return append(.textMember, field, Int32(sets.count - 1), 0, onTrue, onFalse)
         case .pathMatch(let prefixes):
             let start = Int32(ranges.count)
             for prefix in prefixes {
                 let (offset, count) = pool(prefix)
                 ranges.append(offset..<(offset + count))
             }
-            append(.textPathMatch, field, start, Int32(prefixes.count))
+            return append(.textPathMatch, field, start, Int32(prefixes.count), onTrue, onFalse)
         case .regex(let expression):
             regexes.append(expression)
-            append(.textRegex, field, Int32(regexes.count - 1))
+            return append(.textRegex, field, Int32(regexes.count - 1), 0, onTrue, onFalse)
         }
     }
 
-    private mutating func emitNumber(_ field: FieldRef, _ test: Predicate.NumberTest) {
-        func operand(_ opcode: Opcode, _ value: Int64) {
+    private mutating func emitNumber(_ field: FieldRef, _ test: Predicate.NumberTest, _ onTrue: Int32, _ onFalse: Int32) -> Int32 {
+        func operand(_ opcode: Opcode, _ value: Int64) -> Int32 {
             numbers.append(value)
-            append(opcode, field, Int32(numbers.count - 1), 1)
+            return append(opcode, field, Int32(numbers.count - 1), 1, onTrue, onFalse)
         }
         switch test {
-        case .equal(let value): operand(.numberEqual, value)
-        case .notEqual(let value): operand(.numberNotEqual, value)
-        case .less(let value): operand(.numberLess, value)
-        case .lessOrEqual(let value): operand(.numberLessOrEqual, value)
-        case .greater(let value): operand(.numberGreater, value)
-        case .greaterOrEqual(let value): operand(.numberGreaterOrEqual, value)
+        case .equal(let value): return operand(.numberEqual, value)
+        case .notEqual(let value): return operand(.numberNotEqual, value)
+        case .less(let value): return operand(.numberLess, value)
+        case .lessOrEqual(let value): return operand(.numberLessOrEqual, value)
+        case .greater(let value): return operand(.numberGreater, value)
+        case .greaterOrEqual(let value): return operand(.numberGreaterOrEqual, value)
         case .member(let set):
             let start = Int32(numbers.count)
             numbers.append(contentsOf: set.sorted())
-            append(.numberMember, field, start, Int32(set.count))
+            return append(.numberMember, field, start, Int32(set.count), onTrue, onFalse)
         }
     }
 
     // MARK: Running
 
-    /// Whether rule `rule`'s condition holds for the event `fields` holds.
-    func holds(rule: Int, _ fields: ResolvedEvent) -> Bool {
+    /// Whether rule `rule`'s condition holds for `event`.
+    func holds(rule: Int, _ event: ResolvedEvent) -> Bool {
         code.withUnsafeBufferPointer { code in
             var pc = entries[rule]
-            var register = false
-            while true {
-                let instruction = code[pc]
-                pc += 1
-                switch instruction.opcode {
-                case .answer: return register
-                case .jumpIfFalse: if !register { pc = Int(instruction.a) }
-                case .jumpIfTrue: if register { pc = Int(instruction.a) }
-                case .not: register.toggle()
-                case .constant: register = instruction.a != 0
-                case .eventType:
-                    let mask = masks[Int(instruction.a)]
-                    register = (mask & (1 << UInt128(fields.syscall.rawValue)) != 0) != (instruction.b != 0)
-                default: register = test(instruction, fields)
-                }
+            while pc >= 0 {
+                let instruction = code[Int(pc)]
+                pc = test(instruction, event) ? instruction.onTrue : instruction.onFalse
             }
+            return pc == Self.holds
         }
     }
 
     /// One comparison of a field with its operand.
-    private func test(_ instruction: Instruction, _ fields: ResolvedEvent) -> Bool {
+    private func test(_ instruction: Instruction, _ event: ResolvedEvent) -> Bool {
         let field = instruction.field
         let a = Int(instruction.a)
         let b = Int(instruction.b)
         switch instruction.opcode {
-        case .answer, .jumpIfFalse, .jumpIfTrue, .not, .constant, .eventType:
-            return false  // handled by the loop
+        case .eventType:
+            let mask = masks[a]
+            return (mask & (1 << UInt128(event.syscall.rawValue)) != 0) != (b != 0)
         case .textEqual, .textNotEqual, .textContains, .textContainsIgnoringCase, .textStartsWith, .textEndsWith,
             .textGlob, .textGlobIgnoringCase:
             return bytes.withUnsafeBufferPointer { pool in
                 let pattern = UnsafeBufferPointer(rebasing: pool[a..<(a + b)])
-                return Self.anyValue(field, fields) { value in
+                return Self.anyValue(field, event) { value in
                     value.withBytes { Self.text(instruction.opcode, $0, pattern) } ?? false
                 }
             }
         case .textMember:
-            return Self.anyValue(field, fields) { value in
+            return Self.anyValue(field, event) { value in
                 value.withBytes { sets[a].contains($0) } ?? false
             }
         case .textPathMatch:
             return bytes.withUnsafeBufferPointer { pool in
-                Self.anyValue(field, fields) { value in
+                Self.anyValue(field, event) { value in
                     value.withBytes { text in
                         for range in ranges[a..<(a + b)]
                         where ByteMatching.pathMatch(text, UnsafeBufferPointer(rebasing: pool[Int(range.lowerBound)..<Int(range.upperBound)])) {
@@ -219,27 +212,27 @@ struct RuleProgram {
                 }
             }
         case .textRegex:
-            return Self.anyValue(field, fields) { value in value.withBytes { regexes[a].matches($0) } ?? false }
+            return Self.anyValue(field, event) { value in value.withBytes { regexes[a].matches($0) } ?? false }
         case .numberEqual, .numberNotEqual, .numberLess, .numberLessOrEqual, .numberGreater, .numberGreaterOrEqual,
             .numberMember:
-            return Self.anyValue(field, fields) { value in
+            return Self.anyValue(field, event) { value in
                 guard case .number(let number) = value else { return false }
                 return numbers.withUnsafeBufferPointer { Self.number(instruction.opcode, number, UnsafeBufferPointer(rebasing: $0[a..<(a + b)])) }
             }
         case .boolean:
-            guard case .boolean(let value) = fields.value(field) else { return false }
+            guard case .boolean(let value) = event.value(field) else { return false }
             return value == (a != 0)
         case .exists:
-            return !fields.value(field).isNone
+            return !event.value(field).isNone
         case .network, .networkNegated:
             let negated = instruction.opcode == .networkNegated
-            let ends = fields.endpoints(field.id)
+            let ends = event.endpoints(field.id)
             let list = networks[a..<(a + b)]
             if let end = ends.client, list.contains(where: { $0.contains(end) }) != negated { return true }
             if let end = ends.server, list.contains(where: { $0.contains(end) }) != negated { return true }
             return false
         case .hostName, .hostNameNegated:
-            let ends = fields.endpoints(field.id)
+            let ends = event.endpoints(field.id)
             guard let end = ends.server ?? ends.client else { return false }
             return hostNames[a].contains(end) != (instruction.opcode == .hostNameNegated)
         }
@@ -284,14 +277,14 @@ struct RuleProgram {
     /// and fd.port for either end: the test holds if it holds for one of them, as in
     /// Falco.
     @inline(__always)
-    private static func anyValue(_ field: FieldRef, _ fields: ResolvedEvent, _ test: (FieldValue) -> Bool) -> Bool {
+    private static func anyValue(_ field: FieldRef, _ event: ResolvedEvent, _ test: (FieldValue) -> Bool) -> Bool {
         if field.id == .fdPort {
-            return test(fields.value(FieldRef(id: .fdSport))) || test(fields.value(FieldRef(id: .fdCport)))
+            return test(event.value(FieldRef(id: .fdSport))) || test(event.value(FieldRef(id: .fdCport)))
         }
-        guard field.id.takesAncestorIndex, field.ancestor == nil else { return test(fields.value(field)) }
+        guard field.id.takesAncestorIndex, field.ancestor == nil else { return test(event.value(field)) }
         var generation = 1
-        while generation <= 32, fields.ancestor(generation) != nil {
-            if test(fields.value(FieldRef(id: field.id, ancestor: generation))) { return true }
+        while generation <= 32, event.ancestor(generation) != nil {
+            if test(event.value(FieldRef(id: field.id, ancestor: generation))) { return true }
             generation += 1
         }
         return false
