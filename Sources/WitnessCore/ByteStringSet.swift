@@ -3,18 +3,14 @@
 /// allocates nothing and retains nothing. Indices are stable, in insertion order.
 /// An open-addressed table kept at most half full, so a lookup hashes once and
 /// compares about one stored string. The hash is the standard library's seeded one:
-/// a subject that names files cannot pick names that collide. Rule lists
-/// (`in (...)`) and a window's profile names both use it.
+/// a subject that names files cannot pick names that collide. A window's
+/// profile keeps its names in these.
 package struct ByteStringSet {
     /// Element index + 1 per slot; 0: empty. A power of two long.
     private var slots: [Int32] = Array(repeating: 0, count: 8)
     package private(set) var elements: [[UInt8]] = []
 
     package init() {}
-
-    package init(_ items: [[UInt8]]) {
-        for item in items { _ = insert(item, limit: Int.max) }
-    }
 
     package var count: Int { elements.count }
 

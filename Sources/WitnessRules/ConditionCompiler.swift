@@ -193,7 +193,7 @@ final class ConditionCompiler {
         case .endswith: return .text(field, .endsWith(first))
         case .glob: return .text(field, .glob(first, caseInsensitive: false))
         case .iglob: return .text(field, .glob(first, caseInsensitive: true))
-        case .in, .intersects: return .text(field, .member(ByteStringSet(values.map { Array($0.utf8) })))
+        case .in, .intersects: return .text(field, .member(values.map { Array($0.utf8) }))
         case .pmatch: return .text(field, .pathMatch(values.map { Array($0.utf8) }))
         case .less, .lessOrEqual, .greater, .greaterOrEqual:
             throw .badValue("operator '\(op.rawValue)' compares numbers, but \(field.displayName) is a string")

@@ -29,7 +29,7 @@ indirect enum Predicate {
         case startsWith([UInt8])
         case endsWith([UInt8])
         case glob([UInt8], caseInsensitive: Bool)
-        case member(ByteStringSet)
+        case member([[UInt8]])
         case pathMatch([[UInt8]])
         /// The whole value matches (Falco's `regex`, RE2's ANCHOR_BOTH).
         case regex(SafeRegex)
@@ -72,6 +72,51 @@ indirect enum Predicate {
             return []
         default:
             return nil
+        }
+    }
+
+    /// The predicate for events of `syscall` alone: every `evt.type` test answered,
+    /// and what that decides folded away (a rule for opens is `false` for a connect).
+    func folded(for syscall: Syscall) -> Predicate {
+        switch self {
+        case .all(let items):
+            var kept: [Predicate] = []
+            for item in items {
+                let folded = item.folded(for: syscall)
+                if case .constant(let value) = folded {
+                    if value { continue } else { return .constant(false) }
+                }
+                kept.append(folded)
+            }
+            return kept.isEmpty ? .constant(true) : kept.count == 1 ? kept[0] : .all(kept)
+        case .any(let items):
+            var kept: [Predicate] = []
+            for item in items {
+                let folded = item.folded(for: syscall)
+                if case .constant(let value) = folded {
+                    if value { return .constant(true) } else { continue }
+                }
+                kept.append(folded)
+            }
+            return kept.isEmpty ? .constant(false) : kept.count == 1 ? kept[0] : .any(kept)
+        case .not(let inner):
+            let folded = inner.folded(for: syscall)
+            if case .constant(let value) = folded { return .constant(!value) }
+            return .not(folded)
+        case let .eventType(mask, negated):
+            return .constant((mask & (1 << UInt128(syscall.rawValue)) != 0) != negated)
+        default:
+            return self
+        }
+    }
+
+    /// Every `evt.type` mask the predicate tests.
+    var eventTypeMasks: [UInt128] {
+        switch self {
+        case .all(let items), .any(let items): return items.flatMap(\.eventTypeMasks)
+        case .not(let inner): return inner.eventTypeMasks
+        case .eventType(let mask, _): return [mask]
+        default: return []
         }
     }
 }

@@ -1,15 +1,13 @@
 import WitnessCore
 
-/// Classifies resolved events with compiled rules. Rules are indexed by event type
-/// at load, so an event meets only the rules that can match it; their conditions run
-/// as one flat program (`RuleProgram`) over the event's catalogue values. Counts
+/// Classifies resolved events with compiled rules. Their conditions run as one flat
+/// program (`RuleProgram`) over the event's catalogue values, compiled by event type
+/// at load so that an event meets only the rules that can match it. Counts
 /// what fired, by rule and by class, for metrics and testimony. Writing lines is
 /// not its business: it answers which rules fired and what their outputs say.
 package final class RuleEngine: EventClassifier {
     package let rules: [CompiledRule]
-    /// Rule indexes by syscall; rules that name no event type are in every list.
-    private let byEventType: [[Int]]
-    /// Every rule's condition, flat.
+    /// Every rule's condition, flat, by the event types it can fire on.
     private let program: RuleProgram
     /// Alerts per rule index.
     package private(set) var firedByRule: [Int]
@@ -20,14 +18,6 @@ package final class RuleEngine: EventClassifier {
         self.rules = rules
         firedByRule = Array(repeating: 0, count: rules.count)
         matchedRules.reserveCapacity(rules.count)
-        var index = Array(repeating: [Int](), count: Syscall.allCases.count)
-        for syscall in Syscall.allCases {
-            let type = "\(syscall.eventType)"
-            for (position, rule) in rules.enumerated() where rule.eventTypes?.contains(type) ?? true {
-                index[Int(syscall.rawValue)].append(position)
-            }
-        }
-        byEventType = index
         program = RuleProgram(rules.map(\.predicate))
     }
 
@@ -47,7 +37,7 @@ package final class RuleEngine: EventClassifier {
 
     package func classify(_ event: ResolvedEvent) -> Int {
         matchedRules.removeAll(keepingCapacity: true)
-        for index in byEventType[Int(event.syscall.rawValue)] where program.holds(rule: index, event) {
+        program.run(event) { index in
             firedByRule[index] &+= 1
             matchedRules.append(index)
         }

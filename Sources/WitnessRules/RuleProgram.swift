@@ -15,7 +15,7 @@ struct RuleProgram {
         /// Text tests against `bytes[a..<a+b]`.
         case textEqual, textNotEqual, textContains, textContainsIgnoringCase, textStartsWith, textEndsWith
         case textGlob, textGlobIgnoringCase
-        /// `sets[a]`.
+        /// One of a list: the table `setSlots[a..<a+b]` (b a power of two).
         case textMember
         /// Any of `ranges[a..<a+b]` (each a range of `bytes`) as a path prefix.
         case textPathMatch
@@ -52,16 +52,47 @@ struct RuleProgram {
     private var ranges: [Range<Int32>] = []
     private var numbers: [Int64] = []
     private var masks: [UInt128] = []
-    private var sets: [ByteStringSet] = []
+    /// `in (...)` lists as open-addressed tables, at most half full: each slot holds
+    /// an index into `setElements` plus one (0: empty); an element is a range of `bytes`.
+    private var setSlots: [Int32] = []
+    private var setElements: [Range<Int32>] = []
     private var regexes: [SafeRegex] = []
     private var networks: [IPNetwork] = []
     private var hostNames: [ResolvedNames] = []
-    /// Where each rule's condition starts in `code` (or `holds`/`fails` when it is constant).
-    private(set) var entries: [Int32] = []
+    /// The rules an event of each syscall meets, with where each starts in `code`
+    /// (`holds` when it always does): `candidates[groupOf[syscall]]`.
+    private var candidates: [[Candidate]] = []
+    private var groupOf: [Int32] = []
 
+    struct Candidate {
+        var rule: Int32
+        var entry: Int32
+    }
+
+    /// Compiles each rule once per group of syscalls its `evt.type` tests cannot tell
+    /// apart, with those tests answered: at run time no rule asks an event its type,
+    /// and a rule for other types is not met at all.
     init(_ predicates: [Predicate]) {
-        for predicate in predicates {
-            entries.append(emit(predicate, onTrue: Self.holds, onFalse: Self.fails))
+        let masks = predicates.flatMap(\.eventTypeMasks)
+        var groups: [[Bool]: Int32] = [:]
+        groupOf = Array(repeating: 0, count: Syscall.allCases.count)
+        for syscall in Syscall.allCases {
+            let bit = UInt128(1) << UInt128(syscall.rawValue)
+            let signature = masks.map { $0 & bit != 0 }
+            if let group = groups[signature] {
+                groupOf[Int(syscall.rawValue)] = group
+                continue
+            }
+            let group = Int32(candidates.count)
+            groups[signature] = group
+            groupOf[Int(syscall.rawValue)] = group
+            var list: [Candidate] = []
+            for (rule, predicate) in predicates.enumerated() {
+                let folded = predicate.folded(for: syscall)
+                if case .constant(false) = folded { continue }
+                list.append(Candidate(rule: Int32(rule), entry: emit(folded, onTrue: Self.holds, onFalse: Self.fails)))
+            }
+            candidates.append(list)
         }
     }
 
@@ -129,9 +160,20 @@ struct RuleProgram {
         case .startsWith(let bytes): return pattern(.textStartsWith, bytes)
         case .endsWith(let bytes): return pattern(.textEndsWith, bytes)
         case let .glob(bytes, caseInsensitive): return pattern(caseInsensitive ? .textGlobIgnoringCase : .textGlob, bytes)
-        case .member(let set):
-            sets.append(set)
-            return append(.textMember, field, Int32(sets.count - 1), 0, onTrue, onFalse)
+        case .member(let items):
+            let start = Int32(setSlots.count)
+            let size = Self.tableSize(for: items.count)
+            setSlots.append(contentsOf: repeatElement(0, count: size))
+            for item in items {
+                let (offset, count) = pool(item)
+                let placed = bytes.withUnsafeBytes { pool in
+                    find(UnsafeRawBufferPointer(rebasing: pool[Int(offset)..<Int(offset + count)]), start, Int32(size))
+                }
+                guard case .empty(let slot) = placed else { continue }  // listed twice
+                setElements.append(offset..<(offset + count))
+                setSlots[slot] = Int32(setElements.count)
+            }
+            return append(.textMember, field, start, Int32(size), onTrue, onFalse)
         case .pathMatch(let prefixes):
             let start = Int32(ranges.count)
             for prefix in prefixes {
@@ -166,15 +208,19 @@ struct RuleProgram {
 
     // MARK: Running
 
-    /// Whether rule `rule`'s condition holds for `event`.
-    func holds(rule: Int, _ event: ResolvedEvent) -> Bool {
-        code.withUnsafeBufferPointer { code in
-            var pc = entries[rule]
-            while pc >= 0 {
-                let instruction = code[Int(pc)]
-                pc = test(instruction, event) ? instruction.onTrue : instruction.onFalse
+    /// Calls `fired` with each rule whose condition holds for `event`, in rule order.
+    func run(_ event: ResolvedEvent, _ fired: (Int) -> Void) {
+        candidates[Int(groupOf[Int(event.syscall.rawValue)])].withUnsafeBufferPointer { list in
+            code.withUnsafeBufferPointer { code in
+                for candidate in list {
+                    var pc = candidate.entry
+                    while pc >= 0 {
+                        let instruction = code[Int(pc)]
+                        pc = test(instruction, event) ? instruction.onTrue : instruction.onFalse
+                    }
+                    if pc == Self.holds { fired(Int(candidate.rule)) }
+                }
             }
-            return pc == Self.holds
         }
     }
 
@@ -197,7 +243,10 @@ struct RuleProgram {
             }
         case .textMember:
             return Self.anyValue(field, event) { value in
-                value.withBytes { sets[a].contains($0) } ?? false
+                value.withBytes {
+                    if case .found = find($0, instruction.a, instruction.b) { return true }
+                    return false
+                } ?? false
             }
         case .textPathMatch:
             return bytes.withUnsafeBufferPointer { pool in
@@ -235,6 +284,39 @@ struct RuleProgram {
             let ends = event.endpoints(field.id)
             guard let end = ends.server ?? ends.client else { return false }
             return hostNames[a].contains(end) != (instruction.opcode == .hostNameNegated)
+        }
+    }
+
+    private static func tableSize(for count: Int) -> Int {
+        var size = 8
+        while size < count * 2 { size <<= 1 }
+        return size
+    }
+
+    private enum Place { case found, empty(Int) }
+
+    /// Where `value` is in the list table at `setSlots[start..<start+size]`, or the
+    /// empty slot it would take. The hash is the standard library's seeded one: a
+    /// subject cannot pick values that all probe long.
+    private func find(_ value: UnsafeRawBufferPointer, _ start: Int32, _ size: Int32) -> Place {
+        var hasher = Hasher()
+        hasher.combine(bytes: value)
+        let mask = Int(size) - 1
+        var slot = hasher.finalize() & mask
+        return setSlots.withUnsafeBufferPointer { slots in
+            setElements.withUnsafeBufferPointer { elements in
+                bytes.withUnsafeBufferPointer { pool in
+                    while true {
+                        let entry = Int(slots[Int(start) + slot])
+                        if entry == 0 { return .empty(Int(start) + slot) }
+                        let range = elements[entry - 1]
+                        if ByteMatching.equal(value, UnsafeBufferPointer(rebasing: pool[Int(range.lowerBound)..<Int(range.upperBound)])) {
+                            return .found
+                        }
+                        slot = (slot + 1) & mask
+                    }
+                }
+            }
         }
     }
 
