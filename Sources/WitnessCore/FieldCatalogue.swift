@@ -22,14 +22,15 @@ extension ResolvedEvent {
         case .evtNum: return .number(Int64(eventNumber))
         case .evtGate: return .text(header.flags.gate)
         case .evtArgFlags:
-            if case .syscall = payload { return argument("flags", asNumber: false) }
-            if case let .fork(_, cloneFlags) = payload {
-                guard header.syscall == .clone || header.syscall == .clone3 else { return .none }
+            if !isOpen {
+                if case .syscall = payload { return argument("flags", asNumber: false) }
+                guard case let .fork(_, cloneFlags) = payload, header.syscall == .clone || header.syscall == .clone3 else {
+                    return .none
+                }
                 rendered.reset()
                 SyscallFormatter.appendCloneFlags(cloneFlags, to: &rendered)
                 return borrow(rendered.bytes[...])
             }
-            guard case let .open(_, openFlags, _, _, _, _) = payload else { return .none }
             if !flagsReady {
                 flags.reset()
                 OpenFlags.append(openFlags, to: &flags)
@@ -188,12 +189,8 @@ extension ResolvedEvent {
             address.reset()
             SocketAddressFormatter.appendHost(end, to: &address)
             return borrow(address.bytes[...])
-        case .evtIsOpenRead:
-            guard case let .open(_, openFlags, _, _, _, _) = payload else { return .boolean(false) }
-            return .boolean(OpenFlags.isRead(openFlags))
-        case .evtIsOpenWrite:
-            guard case let .open(_, openFlags, _, _, _, _) = payload else { return .boolean(false) }
-            return .boolean(OpenFlags.isWrite(openFlags))
+        case .evtIsOpenRead: return .boolean(isOpen && OpenFlags.isRead(openFlags))
+        case .evtIsOpenWrite: return .boolean(isOpen && OpenFlags.isWrite(openFlags))
         case .procPid: return .number(Int64(header.pid))
         case .procPpid: return .number(Int64(header.ppid))
         case .threadTid: return .number(Int64(header.tid))
@@ -257,6 +254,7 @@ extension ResolvedEvent {
             guard case .bytes(let name) = fileName() else { return .none }
             return Self.pathPart(name, directory: field.id == .fdDirectory).map { .bytes($0) } ?? .none
         case .fdTypechar:
+            if isOpen { return .text("f") }
             switch payload {
             case .open: return .text("f")
             case let .connect(_, remote, _, _): return .text(remote.typeChar)
@@ -265,6 +263,7 @@ extension ResolvedEvent {
             default: return .none
             }
         case .fdType:
+            if isOpen { return .text("file") }
             switch payload {
             case .open: return .text("file")
             case let .syscall(record) where record.socketFamily != 0:
@@ -301,6 +300,7 @@ extension ResolvedEvent {
             guard case let .connect(_, _, _, transport) = payload, let name = transport.name else { return .none }
             return .text(name)
         case .fdNum:
+            if isOpen { return .number(header.result >= 0 ? header.result : -1) }
             switch payload {
             case .open: return .number(header.result >= 0 ? header.result : -1)
             case let .connect(fd, _, _, _): return .number(Int64(fd))

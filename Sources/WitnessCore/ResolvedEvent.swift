@@ -24,6 +24,10 @@ package final class ResolvedEvent {
     /// Who wrote a file during the window (`fd.writer`, `proc.exe_writer`).
     package let droppedFiles: DroppedFiles?
 
+    /// An open, and its flags: what most rules ask first, answered without reading
+    /// the payload (matching on it copies it out of this object).
+    var isOpen = false
+    var openFlags: UInt32 = 0
     var process: ProcessRecord?
     var processLooked = false
     /// Whose record `process` is, and the table's generation then: the next event of
@@ -87,6 +91,12 @@ package final class ResolvedEvent {
     package func begin(_ event: KernelEvent, number: UInt64 = 0) {
         header = event.header
         payload = event.payload
+        if case let .open(_, flags, _, _, _, _) = event.payload {
+            isOpen = true
+            openFlags = flags
+        } else {
+            isOpen = false
+        }
         active = true
         eventNumber = number
         processLooked = false

@@ -296,13 +296,14 @@ struct RuleProgram {
     private enum Place { case found, empty(Int) }
 
     /// Where `value` is in the list table at `setSlots[start..<start+size]`, or the
-    /// empty slot it would take. The hash is the standard library's seeded one: a
-    /// subject cannot pick values that all probe long.
+    /// empty slot it would take. FNV-1a is enough: the rules fill the table, so a
+    /// subject choosing values picks at most the longest run of full slots, which the
+    /// rules fixed and the half-empty table keeps short.
     private func find(_ value: UnsafeRawBufferPointer, _ start: Int32, _ size: Int32) -> Place {
-        var hasher = Hasher()
-        hasher.combine(bytes: value)
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in value { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         let mask = Int(size) - 1
-        var slot = hasher.finalize() & mask
+        var slot = Int(truncatingIfNeeded: hash ^ (hash >> 32)) & mask
         return setSlots.withUnsafeBufferPointer { slots in
             setElements.withUnsafeBufferPointer { elements in
                 bytes.withUnsafeBufferPointer { pool in
