@@ -11,6 +11,9 @@ package final class RuleEngine: EventClassifier {
     private let program: RuleProgram
     /// Alerts per rule index.
     package private(set) var firedByRule: [Int]
+    /// Each test's answer for the event being classified, stamped with `stamp`.
+    private var answers: [UInt32]
+    private var stamp: UInt32 = 0
     /// Rules the last classified event fired.
     package private(set) var matchedRules: [Int] = []
 
@@ -19,6 +22,7 @@ package final class RuleEngine: EventClassifier {
         firedByRule = Array(repeating: 0, count: rules.count)
         matchedRules.reserveCapacity(rules.count)
         program = RuleProgram(rules.map(\.predicate))
+        answers = Array(repeating: 0, count: program.leafCount)
     }
 
     /// Alerts so far, by severity class.
@@ -37,7 +41,14 @@ package final class RuleEngine: EventClassifier {
 
     package func classify(_ event: ResolvedEvent) -> Int {
         matchedRules.removeAll(keepingCapacity: true)
-        program.run(event) { index in
+        // A new stamp per event (31 bits: the answer takes the low one); at the wrap,
+        // every old answer is forgotten first.
+        stamp = (stamp + 1) & 0x7FFF_FFFF
+        if stamp == 0 {
+            for index in answers.indices { answers[index] = 0 }
+            stamp = 1
+        }
+        program.run(event, answers: &answers, stamp: stamp) { index in
             firedByRule[index] &+= 1
             matchedRules.append(index)
         }

@@ -38,6 +38,9 @@ struct RuleProgram {
         var opcode: Opcode
         var a: Int32
         var b: Int32
+        /// The test's place in the per-event answers: the same test in two rules (a
+        /// macro both use) is made once per event.
+        var leaf: Int32
         /// The next instruction when the test holds, and when it does not; `Self.holds`
         /// and `Self.fails` end the rule.
         var onTrue: Int32
@@ -63,6 +66,19 @@ struct RuleProgram {
     /// (`holds` when it always does): `candidates[groupOf[syscall]]`.
     private var candidates: [[Candidate]] = []
     private var groupOf: [Int32] = []
+    /// How many distinct tests there are (the size of the per-event answers).
+    private(set) var leafCount = 0
+    /// While compiling: each distinct test, pattern and list, to share them.
+    private var leaves: [LeafKey: Int32] = [:]
+    private var pooled: [[UInt8]: Int32] = [:]
+    private var tables: [[[UInt8]]: Int32] = [:]
+
+    private struct LeafKey: Hashable {
+        var opcode: UInt8
+        var field: FieldRef
+        var a: Int32
+        var b: Int32
+    }
 
     struct Candidate {
         var rule: Int32
@@ -94,6 +110,10 @@ struct RuleProgram {
             }
             candidates.append(list)
         }
+        leafCount = leaves.count
+        leaves = [:]
+        pooled = [:]
+        tables = [:]
     }
 
     // MARK: Compiling
@@ -138,13 +158,19 @@ struct RuleProgram {
     private mutating func append(
         _ opcode: Opcode, _ field: FieldRef, _ a: Int32, _ b: Int32, _ onTrue: Int32, _ onFalse: Int32
     ) -> Int32 {
-        code.append(Instruction(field: field, opcode: opcode, a: a, b: b, onTrue: onTrue, onFalse: onFalse))
+        let key = LeafKey(opcode: opcode.rawValue, field: field, a: a, b: b)
+        let leaf = leaves[key] ?? Int32(leaves.count)
+        leaves[key] = leaf
+        code.append(Instruction(field: field, opcode: opcode, a: a, b: b, leaf: leaf, onTrue: onTrue, onFalse: onFalse))
         return Int32(code.count - 1)
     }
 
     private mutating func pool(_ pattern: [UInt8]) -> (Int32, Int32) {
-        defer { bytes.append(contentsOf: pattern) }
-        return (Int32(bytes.count), Int32(pattern.count))
+        if let offset = pooled[pattern] { return (offset, Int32(pattern.count)) }
+        let offset = Int32(bytes.count)
+        pooled[pattern] = offset
+        bytes.append(contentsOf: pattern)
+        return (offset, Int32(pattern.count))
     }
 
     private mutating func emitText(_ field: FieldRef, _ test: Predicate.TextTest, _ onTrue: Int32, _ onFalse: Int32) -> Int32 {
@@ -161,8 +187,10 @@ struct RuleProgram {
         case .endsWith(let bytes): return pattern(.textEndsWith, bytes)
         case let .glob(bytes, caseInsensitive): return pattern(caseInsensitive ? .textGlobIgnoringCase : .textGlob, bytes)
         case .member(let items):
-            let start = Int32(setSlots.count)
             let size = Self.tableSize(for: items.count)
+            if let start = tables[items] { return append(.textMember, field, start, Int32(size), onTrue, onFalse) }
+            let start = Int32(setSlots.count)
+            tables[items] = start
             setSlots.append(contentsOf: repeatElement(0, count: size))
             for item in items {
                 let (offset, count) = pool(item)
@@ -209,16 +237,29 @@ struct RuleProgram {
     // MARK: Running
 
     /// Calls `fired` with each rule whose condition holds for `event`, in rule order.
-    func run(_ event: ResolvedEvent, _ fired: (Int) -> Void) {
+    /// `answers` keeps each test's answer for this event (stamped with `stamp`, one
+    /// per event), so a test shared by rules is made once.
+    func run(_ event: ResolvedEvent, answers: inout [UInt32], stamp: UInt32, _ fired: (Int) -> Void) {
         candidates[Int(groupOf[Int(event.syscall.rawValue)])].withUnsafeBufferPointer { list in
             code.withUnsafeBufferPointer { code in
-                for candidate in list {
-                    var pc = candidate.entry
-                    while pc >= 0 {
-                        let instruction = code[Int(pc)]
-                        pc = test(instruction, event) ? instruction.onTrue : instruction.onFalse
+                answers.withUnsafeMutableBufferPointer { answers in
+                    for candidate in list {
+                        var pc = candidate.entry
+                        while pc >= 0 {
+                            let instruction = code[Int(pc)]
+                            let leaf = Int(instruction.leaf)
+                            let known = answers[leaf]
+                            let holds: Bool
+                            if known >> 1 == stamp {
+                                holds = known & 1 != 0
+                            } else {
+                                holds = test(instruction, event)
+                                answers[leaf] = stamp << 1 | (holds ? 1 : 0)
+                            }
+                            pc = holds ? instruction.onTrue : instruction.onFalse
+                        }
+                        if pc == Self.holds { fired(Int(candidate.rule)) }
                     }
-                    if pc == Self.holds { fired(Int(candidate.rule)) }
                 }
             }
         }
