@@ -15,7 +15,8 @@ struct RuleProgram {
         /// Text tests against `bytes[a..<a+b]`.
         case textEqual, textNotEqual, textContains, textContainsIgnoringCase, textStartsWith, textEndsWith
         case textGlob, textGlobIgnoringCase
-        /// One of a list: the table `setSlots[a..<a+b]` (b a power of two).
+        /// One of a list: the table `setSlots[a..<a+b]` (b a power of two), after two
+        /// words of the lengths its strings have (bit `length % 64`).
         case textMember
         /// Any of `ranges[a..<a+b]` (each a range of `bytes`) as a path prefix.
         case textPathMatch
@@ -189,6 +190,10 @@ struct RuleProgram {
         case .member(let items):
             let size = Self.tableSize(for: items.count)
             if let start = tables[items] { return append(.textMember, field, start, Int32(size), onTrue, onFalse) }
+            var lengths: UInt64 = 0
+            for item in items { lengths |= 1 << UInt64(item.count & 63) }
+            setSlots.append(Int32(bitPattern: UInt32(truncatingIfNeeded: lengths)))
+            setSlots.append(Int32(bitPattern: UInt32(truncatingIfNeeded: lengths >> 32)))
             let start = Int32(setSlots.count)
             tables[items] = start
             setSlots.append(contentsOf: repeatElement(0, count: size))
@@ -283,8 +288,11 @@ struct RuleProgram {
                 }
             }
         case .textMember:
+            // A value of a length no listed string has is not hashed at all.
+            let lengths = UInt64(UInt32(bitPattern: setSlots[a - 2])) | UInt64(UInt32(bitPattern: setSlots[a - 1])) << 32
             return Self.anyValue(field, event) { value in
                 value.withBytes {
+                    guard lengths & (1 << UInt64($0.count & 63)) != 0 else { return false }
                     if case .found = find($0, instruction.a, instruction.b) { return true }
                     return false
                 } ?? false
