@@ -13,9 +13,16 @@ struct ConsumerBenchmark {
         if CommandLine.arguments.count > 2, CommandLine.arguments[1] == "--recording" {
             return RecordedWorkload.main(path: CommandLine.arguments[2])
         }
-        // `WitnessBench [COUNT] [STAGE]`: a stage's name alone runs just that stage (to profile it).
-        let count = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 2_000_000 : 2_000_000
-        let only = CommandLine.arguments.count > 2 ? CommandLine.arguments[2] : nil
+        // `WitnessBench [COUNT] [STAGE] [--rules FILE]...`: a stage's name runs just that
+        // stage (to profile it); `--rules` loads those files instead of the default rules.
+        var positional: [String] = []
+        var rulesFiles: [String] = []
+        var arguments = CommandLine.arguments.dropFirst()
+        while let argument = arguments.popFirst() {
+            if argument == "--rules", let file = arguments.popFirst() { rulesFiles.append(file) } else { positional.append(argument) }
+        }
+        let count = positional.first.flatMap { Int($0) } ?? 2_000_000
+        let only = positional.count > 1 ? positional[1] : nil
         // A realistic mix: mostly opens (library loads, config reads), some connects and execs;
         // one open in 200 reads a sensitive file and fires a rule.
         var records: [[UInt8]] = []
@@ -35,7 +42,14 @@ struct ConsumerBenchmark {
         processes.insert(ProcessRecord(pid: 1, ppid: 0, name: Array("bash".utf8), exePath: Array("/bin/bash".utf8), argv: Array("bash\0".utf8)))
         let sink = OutputSink(fd: open("/dev/null", O_WRONLY))
         let clock = WallClock()
-        let rules = RulesLoader.load(RulesLoader.defaultSources()).rules
+        let sources: [RulesSource]
+        do {
+            sources = rulesFiles.isEmpty ? RulesLoader.defaultSources() : try RulesLoader.sources(paths: rulesFiles)
+        } catch {
+            print("WitnessBench: \(error)")
+            exit(2)
+        }
+        let rules = RulesLoader.load(sources).rules
 
         func measure(_ name: String, _ body: ([UInt8]) -> Void) -> (String, Double) {
             if let only, only != name { return (name, 0) }

@@ -9,12 +9,13 @@ package enum FieldValue {
     case bytes(UnsafeRawBufferPointer)
     case text(StaticString)
 
-    /// Runs `body` over the string form of a string value; nil for other kinds.
+    /// The bytes of a string value; nil for other kinds. A `.text` value's bytes are
+    /// static (the catalogue's texts are literals), a `.bytes` value's as long as it is valid.
     @inline(__always)
-    package func withBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
+    package var rawBytes: UnsafeRawBufferPointer? {
         switch self {
-        case .bytes(let raw): return body(raw)
-        case .text(let text): return text.withUTF8Buffer { body(UnsafeRawBufferPointer($0)) }
+        case .bytes(let raw): return raw
+        case .text(let text): return UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
         case .none, .number, .boolean: return nil
         }
     }
@@ -41,9 +42,8 @@ extension FieldValue {
         case .boolean(let flag):
             writer.boolean(flag)
         case .bytes, .text:
-            _ = withBytes {
-                writer.escaped(UnsafeBufferPointer(start: $0.baseAddress?.assumingMemoryBound(to: UInt8.self), count: $0.count))
-            }
+            guard let text = rawBytes else { return }
+            writer.escaped(UnsafeBufferPointer(start: text.baseAddress?.assumingMemoryBound(to: UInt8.self), count: text.count))
         }
     }
 

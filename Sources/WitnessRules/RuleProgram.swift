@@ -270,53 +270,15 @@ struct RuleProgram {
         }
     }
 
-    /// One comparison of a field with its operand.
+    /// One comparison of a field with its operand. A field without its ancestor
+    /// index (`proc.aname`) stands for every ancestor, and fd.port for either end:
+    /// the test holds if it holds for one of them, as in Falco.
     private func test(_ instruction: Instruction, _ event: ResolvedEvent) -> Bool {
         let field = instruction.field
         let a = Int(instruction.a)
-        let b = Int(instruction.b)
         switch instruction.opcode {
         case .eventType:
-            let mask = masks[a]
-            return (mask & (1 << UInt128(event.syscall.rawValue)) != 0) != (b != 0)
-        case .textEqual, .textNotEqual, .textContains, .textContainsIgnoringCase, .textStartsWith, .textEndsWith,
-            .textGlob, .textGlobIgnoringCase:
-            return bytes.withUnsafeBufferPointer { pool in
-                let pattern = UnsafeBufferPointer(rebasing: pool[a..<(a + b)])
-                return Self.anyValue(field, event) { value in
-                    value.withBytes { Self.text(instruction.opcode, $0, pattern) } ?? false
-                }
-            }
-        case .textMember:
-            // A value of a length no listed string has is not hashed at all.
-            let lengths = UInt64(UInt32(bitPattern: setSlots[a - 2])) | UInt64(UInt32(bitPattern: setSlots[a - 1])) << 32
-            return Self.anyValue(field, event) { value in
-                value.withBytes {
-                    guard lengths & (1 << UInt64($0.count & 63)) != 0 else { return false }
-                    if case .found = find($0, instruction.a, instruction.b) { return true }
-                    return false
-                } ?? false
-            }
-        case .textPathMatch:
-            return bytes.withUnsafeBufferPointer { pool in
-                Self.anyValue(field, event) { value in
-                    value.withBytes { text in
-                        for range in ranges[a..<(a + b)]
-                        where ByteMatching.pathMatch(text, UnsafeBufferPointer(rebasing: pool[Int(range.lowerBound)..<Int(range.upperBound)])) {
-                            return true
-                        }
-                        return false
-                    } ?? false
-                }
-            }
-        case .textRegex:
-            return Self.anyValue(field, event) { value in value.withBytes { regexes[a].matches($0) } ?? false }
-        case .numberEqual, .numberNotEqual, .numberLess, .numberLessOrEqual, .numberGreater, .numberGreaterOrEqual,
-            .numberMember:
-            return Self.anyValue(field, event) { value in
-                guard case .number(let number) = value else { return false }
-                return numbers.withUnsafeBufferPointer { Self.number(instruction.opcode, number, UnsafeBufferPointer(rebasing: $0[a..<(a + b)])) }
-            }
+            return (masks[a] & (1 << UInt128(event.syscall.rawValue)) != 0) != (instruction.b != 0)
         case .boolean:
             guard case .boolean(let value) = event.value(field) else { return false }
             return value == (a != 0)
@@ -325,7 +287,7 @@ struct RuleProgram {
         case .network, .networkNegated:
             let negated = instruction.opcode == .networkNegated
             let ends = event.endpoints(field.id)
-            let list = networks[a..<(a + b)]
+            let list = networks[a..<(a + Int(instruction.b))]
             if let end = ends.client, list.contains(where: { $0.contains(end) }) != negated { return true }
             if let end = ends.server, list.contains(where: { $0.contains(end) }) != negated { return true }
             return false
@@ -333,6 +295,56 @@ struct RuleProgram {
             let ends = event.endpoints(field.id)
             guard let end = ends.server ?? ends.client else { return false }
             return hostNames[a].contains(end) != (instruction.opcode == .hostNameNegated)
+        default:
+            break
+        }
+        if field.id == .fdPort {
+            return compare(instruction, event.value(FieldRef(id: .fdSport)))
+                || compare(instruction, event.value(FieldRef(id: .fdCport)))
+        }
+        guard field.id.takesAncestorIndex, field.ancestor == nil else { return compare(instruction, event.value(field)) }
+        var generation = 1
+        while generation <= 32, event.ancestor(generation) != nil {
+            if compare(instruction, event.value(FieldRef(id: field.id, ancestor: generation))) { return true }
+            generation += 1
+        }
+        return false
+    }
+
+    /// A text or number test of one value.
+    private func compare(_ instruction: Instruction, _ value: FieldValue) -> Bool {
+        let a = Int(instruction.a)
+        let b = Int(instruction.b)
+        switch instruction.opcode {
+        case .numberEqual, .numberNotEqual, .numberLess, .numberLessOrEqual, .numberGreater, .numberGreaterOrEqual,
+            .numberMember:
+            guard case .number(let number) = value else { return false }
+            return numbers.withUnsafeBufferPointer { Self.number(instruction.opcode, number, UnsafeBufferPointer(rebasing: $0[a..<(a + b)])) }
+        default:
+            break
+        }
+        guard let text = value.rawBytes else { return false }
+        switch instruction.opcode {
+        case .textMember:
+            // A value of a length no listed string has is not hashed at all.
+            let lengths = UInt64(UInt32(bitPattern: setSlots[a - 2])) | UInt64(UInt32(bitPattern: setSlots[a - 1])) << 32
+            guard lengths & (1 << UInt64(text.count & 63)) != 0 else { return false }
+            if case .found = find(text, instruction.a, instruction.b) { return true }
+            return false
+        case .textPathMatch:
+            return bytes.withUnsafeBufferPointer { pool in
+                for range in ranges[a..<(a + b)]
+                where ByteMatching.pathMatch(text, UnsafeBufferPointer(rebasing: pool[Int(range.lowerBound)..<Int(range.upperBound)])) {
+                    return true
+                }
+                return false
+            }
+        case .textRegex:
+            return regexes[a].matches(text)
+        default:
+            return bytes.withUnsafeBufferPointer { pool in
+                Self.text(instruction.opcode, text, UnsafeBufferPointer(rebasing: pool[a..<(a + b)]))
+            }
         }
     }
 
@@ -403,22 +415,5 @@ struct RuleProgram {
             }
             return low < operands.count && operands[low] == value
         }
-    }
-
-    /// A field without its ancestor index (`proc.aname`) stands for every ancestor,
-    /// and fd.port for either end: the test holds if it holds for one of them, as in
-    /// Falco.
-    @inline(__always)
-    private static func anyValue(_ field: FieldRef, _ event: ResolvedEvent, _ test: (FieldValue) -> Bool) -> Bool {
-        if field.id == .fdPort {
-            return test(event.value(FieldRef(id: .fdSport))) || test(event.value(FieldRef(id: .fdCport)))
-        }
-        guard field.id.takesAncestorIndex, field.ancestor == nil else { return test(event.value(field)) }
-        var generation = 1
-        while generation <= 32, event.ancestor(generation) != nil {
-            if test(event.value(FieldRef(id: field.id, ancestor: generation))) { return true }
-            generation += 1
-        }
-        return false
     }
 }
