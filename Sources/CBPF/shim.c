@@ -293,3 +293,31 @@ void cbpf_zstream_free(struct cbpf_zstream *stream)
         deflateEnd(&stream->z);
     free(stream);
 }
+
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+
+int cbpf_page_out_file_mappings(void)
+{
+    FILE *maps = fopen("/proc/self/maps", "re");
+    if (!maps)
+        return -1;
+    char line[4096 + 128];
+    int advised = 0;
+    while (fgets(line, sizeof(line), maps)) {
+        unsigned long start, end;
+        char perms[8];
+        int path_at = 0;
+        /* start-end perms offset dev inode path */
+        if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &start, &end, perms, &path_at) < 3 || path_at == 0)
+            continue;
+        /* Files only: not the heap, stacks, anonymous memory or BPF maps (the ring). */
+        if (line[path_at] != '/')
+            continue;
+        if (madvise((void *)start, end - start, MADV_PAGEOUT) == 0)
+            advised++;
+    }
+    fclose(maps);
+    return advised;
+}

@@ -12,8 +12,8 @@ struct CommonOptions: ParsableArguments {
     @Option(name: [.customShort("o"), .customLong("output-file")], help: "Append lines to FILE instead of stdout.")
     var outputFile: String?
 
-    @Option(name: .customLong("ring-buffer"), help: "Kernel ring buffer size (power of two): 256K, 8M, 64M.")
-    var ringBuffer: String = "8M"
+    @Option(name: .customLong("ring-buffer"), help: "Kernel ring buffer size (power of two): 256K, 2M, 64M.")
+    var ringBuffer: String = "2M"
 
     @Option(name: .long, help: "Kernel BTF file, for kernels without /sys/kernel/btf/vmlinux.")
     var btf: String?
@@ -28,7 +28,7 @@ struct CommonOptions: ParsableArguments {
         }
     }
 
-    var ringBufferBytes: Int { (try? DurationParser.bytes(ringBuffer)) ?? 8 << 20 }
+    var ringBufferBytes: Int { (try? DurationParser.bytes(ringBuffer)) ?? WitnessProbe.defaultRingBufferBytes }
 
     func makeSink() throws(AgentError) -> OutputSink {
         if let outputFile { return try OutputSink.appending(to: outputFile) }

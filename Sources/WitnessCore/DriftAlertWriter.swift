@@ -77,14 +77,12 @@ package struct DriftAlertWriter {
         }
     }
 
+    /// proc.cmdline as the field catalogue spells it.
     private func appendCommandLine(_ process: ProcessRecord, to writer: inout JSONWriter, quoted: Bool) {
+        var commandLine: [UInt8] = []
+        ResolvedEvent.buildCommandLine(name: process.name, process: process, into: &commandLine)
         if quoted { writer.byte(UInt8(ascii: "\"")) }
-        process.name.withUnsafeBufferPointer { writer.escaped($0) }
-        let args = Array(process.args)
-        if !args.isEmpty {
-            writer.byte(UInt8(ascii: " "))
-            args.withUnsafeBufferPointer { writer.escapedJoined($0) }
-        }
+        commandLine.withUnsafeBufferPointer { writer.escaped($0) }
         if quoted { writer.byte(UInt8(ascii: "\"")) }
     }
 }

@@ -51,6 +51,9 @@ package final class RingBufferConsumer {
     /// Runs on the consumer thread after `wake()` was called from any thread: how
     /// other threads hand the loop work (node mode: open and close windows).
     package var onWake: () -> Void = {}
+    /// The consumer thread's nice value.
+    package static let niceness: Int32 = -10
+
     /// How long a busy consumer lets records gather before draining, in milliseconds.
     package var drainIntervalMilliseconds: Int32 = 5
 
@@ -165,6 +168,10 @@ package final class RingBufferConsumer {
     /// Drains until something ends the loop, then drains what is left and returns why.
     package func run() -> StopReason {
         guard let ring else { return .requested }
+        // A subject that keeps every core busy must not starve the thread that drains
+        // what it does: this thread runs at nice -10 (best effort; without
+        // CAP_SYS_NICE it stays as it was; on Linux, who 0 is this thread alone).
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)
         let state = probe.controlBlock.pointer(to: \.consumer_state)!
         let lazy = UInt32(WITNESS_CONSUMER_LAZY.rawValue)
         let asleep = UInt32(WITNESS_CONSUMER_ASLEEP.rawValue)

@@ -144,6 +144,7 @@ package enum NodeAgent {
                     address.ipAddress.map { ($0.contains(":") ? "[\($0)]" : $0) + ":\(address.port ?? 0)" }
                 }
                 announce("listening on \(bound ?? config.api.listen)")
+                ResidentMemory.releaseStartupPages()
             },
             logger: logger)
         let kernelService = KernelService(kernel: kernel, registry: registry, ready: ready, logger: logger)

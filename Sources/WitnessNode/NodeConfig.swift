@@ -77,7 +77,7 @@ package struct NodeConfig: Sendable, Equatable {
     /// Rules files in load order; empty means the built-in rules.
     package var rulesFiles: [String] = []
     package var minimumPriority = "debug"
-    package var ringBuffer = "8M"
+    package var ringBuffer = "4M"
     package var btf: String?
     /// Window length when a request gives none.
     package var defaultWindow = "60s"

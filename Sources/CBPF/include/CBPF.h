@@ -77,6 +77,13 @@ int cbpf_cgroup_path(int mount_fd, uint64_t id, char *path, int size);
  * once (tens of milliseconds). Returns 0, or -1 when it is unreadable. */
 int cbpf_btf_find_types(const char *btf_path, const char *const *names, int count, int kind, int *found);
 
+/* Asks the kernel to reclaim this process's pages of mapped files (its program and
+ * shared libraries): what start-up touched once and idling never touches again.
+ * Contents are kept (a page of a file comes back from the page cache, or the file,
+ * when used); only the resident set shrinks. Returns how many mappings it advised,
+ * or -1 with errno. */
+int cbpf_page_out_file_mappings(void);
+
 /*
  * zlib streams for recordings: a deflater or an inflater behind an opaque pointer,
  * so that no z_stream layout crosses into Swift.
