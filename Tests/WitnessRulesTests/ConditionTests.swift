@@ -276,29 +276,3 @@ struct RecordLifetimeTests {
         #expect(!pipeline.resolved.holdsRecord)
     }
 }
-
-/// A field has one value, whoever asks: the event line, the alert output and the
-/// rule condition spell it alike.
-struct FieldAgreementTests {
-    func eventLine(_ fixture: RecordFixture) throws -> [String: Any] {
-        var writer = JSONWriter()
-        let encoder = EventJSONEncoder(hostname: Array("node".utf8), clock: WallClock(offset: 0))
-        try fixture.withResolved { encoder.encode($0, into: &writer) }
-        let line = try #require(try JSONSerialization.jsonObject(with: Data(writer.bytes)) as? [String: Any])
-        return try #require(line["output_fields"] as? [String: Any])
-    }
-
-    @Test func anAbstractUnixSocketIsTheSameNameInLinesAndRules() throws {
-        let sockaddr: [UInt8] = [1, 0, 0] + Array("hidden-door".utf8)
-        let fixture = RecordFixture.connect(sockaddr: sockaddr)
-        #expect(try eventLine(fixture)["fd.name"] as? String == "@hidden-door")
-        #expect(try RuleHarness(condition: "fd.name = @hidden-door").fires(fixture))
-    }
-
-    @Test func anErrnoWithoutANameIsTheSameResultInLinesAndRules() throws {
-        let fixture = RecordFixture.open(path: Array("/etc/shadow".utf8), flags: 0, result: -523)
-        #expect(try eventLine(fixture)["evt.res"] as? String == "-523")
-        #expect(try RuleHarness(condition: "evt.res = -523").fires(fixture))
-        #expect(try !RuleHarness(condition: "evt.res = SUCCESS").fires(fixture))
-    }
-}
