@@ -60,15 +60,8 @@ package final class NodeKernel: @unchecked Sendable {
     private let watchdog = Mutex(Watchdog())
     /// Held while commands run: the consumer thread's, and once it stopped, a caller's.
     private let executing = Mutex(())
-    /// Kernel drop counters of each slot when its window opened.
-    private var dropBaselines = [UInt64](repeating: 0, count: WindowTallies.slotCount)
-    /// The cgroup id each slot watches, kept: the directory may be gone at close.
-    private var cgroupIDs = [UInt64?](repeating: nil, count: WindowTallies.slotCount)
-    /// When each slot's window opened (boot time), and its recording, if it records.
-    private var openedAt = [UInt64](repeating: 0, count: WindowTallies.slotCount)
-    private var recordings = [RecordingWriter?](repeating: nil, count: WindowTallies.slotCount)
-    /// Slots with a subject in the kernel: the programs are linked while it is not empty.
-    private var watchedSlots = Set<Int>()
+    /// The open windows, by slot: the programs are linked while there is one.
+    private var slots = WindowSlots()
     private let alwaysLinked: Bool
     private var finished: AsyncStream<StopReason>.Continuation?
     private let done: AsyncStream<StopReason>
@@ -176,7 +169,7 @@ package final class NodeKernel: @unchecked Sendable {
                 var counted: [Int: Closing] = [:]
                 for slot in slots where tallies.activeMask & (1 << UInt64(slot)) != 0 {
                     counted[slot] = Closing(
-                        tally: tallies[slot], kernelDrops: probe.drops(slot: slot) &- dropBaselines[slot],
+                        tally: tallies[slot], kernelDrops: self.slots.drops(slot: slot, probe: probe),
                         driftAlerts: pipeline.driftAlerts[slot])
                 }
                 continuation.resume(returning: counted)
@@ -258,24 +251,25 @@ package final class NodeKernel: @unchecked Sendable {
                 } catch {
                     throw AgentError.runtime(error.message)
                 }
-                dropBaselines[slot] = probe.drops(slot: slot)
+                slots.begin(
+                    slot: slot,
+                    WindowSlots.Window(
+                        cgroupID: nil, dropBaseline: probe.drops(slot: slot),
+                        openedAt: WallClock.bootNow(), recording: recording))
                 probe.resetProfile(slot: slot)
-                watchedSlots.insert(slot)
                 let members: [Int32]
                 do throws(AgentError) {
                     let watched = try probe.watch(subject, slot: slot, cgroups: cgroups, processes: pipeline.processes)
-                    cgroupIDs[slot] = watched.cgroupID
+                    slots.setCgroupID(slot: slot, watched.cgroupID)
                     members = watched.members
                 } catch {
-                    watchedSlots.remove(slot)
-                    if watchedSlots.isEmpty && !alwaysLinked { probe.unlink() }
+                    _ = slots.end(slot: slot)
+                    if slots.isEmpty && !alwaysLinked { probe.unlink() }
                     throw error
                 }
                 tallies.activate(slot: slot)
                 pipeline.beginWindow(slot: slot)
                 pipeline.beginProfile(slot: slot, profile)
-                openedAt[slot] = WallClock.bootNow()
-                recordings[slot] = recording
                 // Before the subject's processes are noted: the recording keeps what they hold open.
                 if let recording { pipeline.startRecording(recording) }
                 pipeline.noteSubjectProcesses(members, slot: slot)
@@ -285,13 +279,14 @@ package final class NodeKernel: @unchecked Sendable {
                 reply(error)
             }
         case let .detach(slot, subject, end, reply):
+            let window = slots[slot]
             if !stopped {
-                remove(subject, slot: slot)
+                remove(subject, cgroupID: window?.cgroupID, slot: slot)
                 // Records the subject made before its removal are still in the ring.
                 consumer.drainNow()
                 pipeline.flush()
             }
-            let drops = stopped ? 0 : probe.drops(slot: slot) &- dropBaselines[slot]
+            let drops = stopped ? 0 : slots.drops(slot: slot, probe: probe)
             let syscalls = stopped ? nil : SyscallProfile(counts: probe.profile(slot: slot))
             // The profile's last drift (hashes, the kernel's counts) is alerted before the
             // tally is handed over; hashes are waited for a bounded time.
@@ -301,20 +296,19 @@ package final class NodeKernel: @unchecked Sendable {
             let closedAt = WallClock.bootNow()
             let profile = pipeline.finishProfile(slot: slot, syscalls: syscalls, at: closedAt, waitMilliseconds: wait)
             pipeline.flush()
-            watchedSlots.remove(slot)
-            if watchedSlots.isEmpty && !stopped && !alwaysLinked { probe.unlink() }
+            _ = slots.end(slot: slot)
+            if slots.isEmpty && !stopped && !alwaysLinked { probe.unlink() }
             let tally = tallies.deactivate(slot: slot)
             pipeline.label(slot: slot, as: nil)  // the next window in this slot names itself
             let coverage = Coverage.assess(probe.blindSpots, profile: syscalls)
             var summary: RecordingWriter.Summary?
-            if let recording = recordings[slot] {
+            if let window, let recording = window.recording {
                 pipeline.stopRecording(recording)
                 summary = recording.finish(
                     RecordingWriter.Ending(
-                        startBootTime: openedAt[slot], endBootTime: closedAt, endReason: end.rawValue,
+                        startBootTime: window.openedAt, endBootTime: closedAt, endReason: end.rawValue,
                         kernelDrops: drops, agentDrops: tally.agentDrops, syscalls: syscalls?.counts ?? [],
                         coverage: coverage))
-                recordings[slot] = nil
             }
             reply(
                 Closing(
@@ -339,10 +333,9 @@ package final class NodeKernel: @unchecked Sendable {
         }
     }
 
-    private func remove(_ subject: ResolvedSubject, slot: Int) {
-        if subject.cgroupDirectory != nil, let id = cgroupIDs[slot] {
+    private func remove(_ subject: ResolvedSubject, cgroupID: UInt64?, slot: Int) {
+        if subject.cgroupDirectory != nil, let id = cgroupID {
             try? probe.removeCgroupSubject(cgroupID: id, slot: slot)
-            cgroupIDs[slot] = nil
         } else if subject.pid != nil {
             try? probe.removePidSubject(slot: slot)
         }
