@@ -294,30 +294,47 @@ void cbpf_zstream_free(struct cbpf_zstream *stream)
     free(stream);
 }
 
-#ifndef MADV_PAGEOUT
-#define MADV_PAGEOUT 21
-#endif
-
-int cbpf_page_out_file_mappings(void)
+/* One mapping of /proc/self/smaps being read: dropped when its Anonymous line says
+ * none of its pages was ever written. */
+static int cbpf_drop_if_clean(unsigned long start, unsigned long end, int eligible, long anonymous_kib)
 {
-    FILE *maps = fopen("/proc/self/maps", "re");
-    if (!maps)
+    if (!eligible || anonymous_kib != 0)
+        return 0;
+    return madvise((void *)start, end - start, MADV_DONTNEED) == 0;
+}
+
+int cbpf_drop_file_mappings(void)
+{
+    FILE *smaps = fopen("/proc/self/smaps", "re");
+    if (!smaps)
         return -1;
     char line[4096 + 128];
-    int advised = 0;
-    while (fgets(line, sizeof(line), maps)) {
-        unsigned long start, end;
+    int dropped = 0;
+    unsigned long start = 0, end = 0;
+    int eligible = 0;
+    long anonymous = -1;
+    while (fgets(line, sizeof(line), smaps)) {
+        unsigned long lo, hi;
         char perms[8];
         int path_at = 0;
-        /* start-end perms offset dev inode path */
-        if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &start, &end, perms, &path_at) < 3 || path_at == 0)
+        if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &lo, &hi, perms, &path_at) >= 3 && strchr(line, '-') < strchr(line, ' ')) {
+            dropped += cbpf_drop_if_clean(start, end, eligible, anonymous);
+            start = lo;
+            end = hi;
+            anonymous = -1;
+            /* Private read-only mappings of files: the program's and libraries' code and
+             * constants. Not the heap, stacks, BPF maps (the ring), anything writable or
+             * shared, or memory that merely has a name. */
+            const char *path = path_at ? line + path_at : "";
+            eligible = path[0] == '/' && perms[1] != 'w' && perms[3] == 'p' && strncmp(path, "/memfd:", 7) != 0
+                && strncmp(path, "/dev/", 5) != 0 && strncmp(path, "/SYSV", 5) != 0 && !strstr(path, " (deleted)");
             continue;
-        /* Files only: not the heap, stacks, anonymous memory or BPF maps (the ring). */
-        if (line[path_at] != '/')
-            continue;
-        if (madvise((void *)start, end - start, MADV_PAGEOUT) == 0)
-            advised++;
+        }
+        long kib;
+        if (sscanf(line, "Anonymous: %ld kB", &kib) == 1)
+            anonymous = kib;
     }
-    fclose(maps);
-    return advised;
+    dropped += cbpf_drop_if_clean(start, end, eligible, anonymous);
+    fclose(smaps);
+    return dropped;
 }

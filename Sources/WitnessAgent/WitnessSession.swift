@@ -73,7 +73,6 @@ final class WitnessSession {
         }
         FileHandleWriter.standardError(
             "witness-agent: attached \(probe.programNames.count) programs (every syscall, \(probe.reportedSyscalls.count) reported) in \((elapsed * 10).rounded() / 10) ms\(note), \(rulesSummary); \(what)\n")
-        ResidentMemory.releaseStartupPages()
     }
 
     func run() -> StopReason {

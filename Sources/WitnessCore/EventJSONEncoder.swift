@@ -1,9 +1,5 @@
 import Glibc
 
-/// Encodes a witnessed event as one line of Falco-shaped JSON:
-/// `{"time":…,"source":"syscall","output":…,"output_fields":{…},"hostname":…}`, with
-/// Falco's field names in `output_fields`, plus `rule`/`priority`/`tags` when a rule
-/// fired. Writes into a reusable `JSONWriter`: no allocation per event.
 /// Encodes Witness's JSON lines in Falco's shape — an event's own line and a rule's
 /// alert line — from the resolved event, whose field catalogue gives every value:
 /// `{"time":…,"source":"syscall","output":…,"output_fields":{…},"hostname":…}`, with
@@ -109,9 +105,12 @@ package struct EventJSONEncoder {
         if !value.isNone { append(FieldRef(id: id), value, to: &writer) }
     }
 
-    /// `evt.arg.<name>` when the event has that argument.
+    /// `evt.arg.<name>` when the event has that argument: a number for the events
+    /// that are not generic syscalls (exit status, child pid, an open's dirfd), as
+    /// Falco writes them, else its text.
     private static func argument(_ name: String, _ event: ResolvedEvent, _ writer: inout JSONWriter) {
-        let value = event.argument(name, asNumber: false)
+        var value = event.argument(name, asNumber: false)
+        if case .syscall = event.payload {} else { value = event.argument(name, asNumber: true) }
         guard !value.isNone else { return }
         writer.raw(",\"evt.arg.")
         writer.escaped(name)

@@ -57,6 +57,8 @@ package final class EventPipeline {
         self.processes = processes
         json = EventJSONEncoder(hostname: hostname, clock: clock)
         resolved = ResolvedEvent(processes: processes, clock: clock, identities: identities, droppedFiles: droppedFiles)
+        // With rules, user and group names are read now, not by the first event that asks.
+        if classifier != nil { _ = resolved.users }
         drift = DriftAlertWriter(hostname: hostname, clock: clock)
         pathScratch.reserveCapacity(4096)
         text = EventTextFormatter(clock: clock)

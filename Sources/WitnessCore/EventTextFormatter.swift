@@ -81,7 +81,6 @@ package struct EventTextFormatter {
         writer.byte(UInt8(ascii: "\n"))
     }
 
-    /// ANSI colour of a severity class: bold red, red, yellow, cyan.
     /// Rule `rule`'s alert for `event`: `TIME PRIORITY output (rule: NAME)`, coloured by
     /// class on a terminal.
     package func formatAlert(
@@ -95,6 +94,7 @@ package struct EventTextFormatter {
         AlertLine.appendTextTail(rule: summary.name, to: &writer)
     }
 
+    /// ANSI colour of a severity class: bold red, red, yellow, cyan.
     package static func colourCode(_ severity: SeverityClass) -> StaticString {
         switch severity {
         case .critical: return "\u{1B}[1;31m"

@@ -203,8 +203,14 @@ extension ResolvedEvent {
             guard let process = currentProcess(), !process.exePath.isEmpty else { return .none }
             return borrow(process.exePath[...])
         case .procCmdline:
+            // The name, then proc.args (an exec's own arguments, as for proc.args).
             if !commandLineReady {
-                Self.buildCommandLine(name: header.comm, process: currentProcess(), into: &commandLine)
+                commandLine.removeAll(keepingCapacity: true)
+                commandLine.append(contentsOf: header.comm)
+                if case .bytes(let arguments) = value(FieldRef(id: .procArgs)), !arguments.isEmpty {
+                    commandLine.append(UInt8(ascii: " "))
+                    commandLine.append(contentsOf: arguments)
+                }
                 commandLineReady = true
             }
             return borrow(commandLine[...])

@@ -269,15 +269,17 @@ package enum ProcFiles {
             var info = stat()
             guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
         }
-        var result = [UInt8](repeating: 0, count: limit)
-        var total = 0
-        while total < limit {
-            let n = result.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + total, limit - total) }
+        // In chunks, grown as the file is: a limit is a bound, not an allocation (a
+        // zeroed 4 MiB buffer for /etc/passwd stayed resident in the heap).
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: min(limit, 64 << 10))
+        while result.count < limit {
+            let wanted = min(chunk.count, limit - result.count)
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, wanted) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
-            total += n
+            result.append(contentsOf: chunk[..<n])
         }
-        result.removeSubrange(total...)
         return result
     }
 

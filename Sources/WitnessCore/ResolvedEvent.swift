@@ -112,7 +112,8 @@ package final class ResolvedEvent {
 
     /// The process that made the event, as the process table knows it: looked up once.
     package func currentProcess() -> ProcessRecord? {
-        if !processLooked, active {
+        guard active else { return nil }
+        if !processLooked {
             if header.pid != processPID || processes.generation != processGeneration {
                 process = processes.lookup(header.pid)
                 processPID = header.pid
@@ -242,18 +243,30 @@ package final class ResolvedEvent {
     /// A generic syscall's argument `name`: as text (paths joined, flags named) or as a number.
     func argument(_ name: String, asNumber: Bool) -> FieldValue {
         guard active else { return .none }
-        // The arguments of the events that are not generic syscalls, as numbers.
+        // The arguments of the events that are not generic syscalls: numbers, as
+        // text unless asked as numbers (evt.arg.* is text for every event).
+        let number: Int64?
         switch payload {
         case .exit:
-            if name == "status" { return .number((header.result >> 8) & 0xFF) }
-            if name == "signal", header.result & 0x7F != 0 { return .number(header.result & 0x7F) }
-            return .none
+            if name == "status" {
+                number = (header.result >> 8) & 0xFF
+            } else {
+                number = name == "signal" && header.result & 0x7F != 0 ? header.result & 0x7F : nil
+            }
         case let .fork(childPID, _):
-            return name == "child_pid" ? .number(Int64(childPID)) : .none
+            number = name == "child_pid" ? Int64(childPID) : nil
         case let .open(dirfd, _, _, _, _, _):
-            return name == "dirfd" ? .number(Int64(dirfd)) : .none
-        default: break
+            number = name == "dirfd" ? Int64(dirfd) : nil
+        default:
+            number = nil
         }
+        if let number {
+            if asNumber { return .number(number) }
+            rendered.reset()
+            rendered.integer(number)
+            return borrow(rendered.bytes[...])
+        }
+        if case .syscall = payload {} else { return .none }
         guard case let .syscall(record) = payload,
             let shape = SyscallTable.shape(of: header.syscall), let index = shape.index(of: name)
         else { return .none }

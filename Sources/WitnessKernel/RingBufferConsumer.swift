@@ -51,6 +51,9 @@ package final class RingBufferConsumer {
     /// Runs on the consumer thread after `wake()` was called from any thread: how
     /// other threads hand the loop work (node mode: open and close windows).
     package var onWake: () -> Void = {}
+    /// Whether the loop has rested once (start-up is over).
+    private var rested = false
+
     /// The consumer thread's nice value.
     package static let niceness: Int32 = -10
 
@@ -186,6 +189,11 @@ package final class RingBufferConsumer {
                 cbpf_store_seq_cst(state, asleep)
                 if drain(ring) == 0 {
                     timeout = -1
+                    // The first rest after start-up: what start-up touched can go.
+                    if !rested {
+                        rested = true
+                        ResidentMemory.releaseStartupPages()
+                    }
                 } else {
                     state.pointee = lazy
                 }

@@ -77,12 +77,13 @@ int cbpf_cgroup_path(int mount_fd, uint64_t id, char *path, int size);
  * once (tens of milliseconds). Returns 0, or -1 when it is unreadable. */
 int cbpf_btf_find_types(const char *btf_path, const char *const *names, int count, int kind, int *found);
 
-/* Asks the kernel to reclaim this process's pages of mapped files (its program and
- * shared libraries): what start-up touched once and idling never touches again.
- * Contents are kept (a page of a file comes back from the page cache, or the file,
- * when used); only the resident set shrinks. Returns how many mappings it advised,
- * or -1 with errno. */
-int cbpf_page_out_file_mappings(void);
+/* Drops this process's page-table entries for its clean, read-only, private file
+ * mappings (its program's and libraries' code and constants): what start-up touched
+ * once and idling never touches again. Nothing is lost: such a page was never
+ * written (smaps: no anonymous page in the mapping, so relocated data is left
+ * alone), and one used again comes back from the page cache on first touch — the
+ * page cache itself keeps it. Returns how many mappings it dropped, or -1. */
+int cbpf_drop_file_mappings(void);
 
 /*
  * zlib streams for recordings: a deflater or an inflater behind an opaque pointer,
