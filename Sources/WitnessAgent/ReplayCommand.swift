@@ -51,7 +51,7 @@ struct ReplayCommand: ParsableCommand {
         let syscalls = SyscallProfile(counts: end.syscalls)
         let profile = pipeline.finishProfile(slot: slot, syscalls: syscalls, at: end.endBootTime)
         pipeline.flush()
-        let (alerts, byRule) = assembly.alerts(driftAlerts: pipeline.driftAlerts[slot], driftPriority: player.driftPriority)
+        let (alerts, byRule) = assembly.alerts(driftAlerts: pipeline.windows[slot].driftAlerts, driftPriority: player.driftPriority)
         let statement = Testimony(
             trialID: (meta["trialId"] ?? "").isEmpty ? nil : meta["trialId"], subjectKind: meta["subjectKind"] ?? "",
             subjectValue: meta["subjectValue"] ?? "", startEpochNanoseconds: clock.epochNanoseconds(boot: end.startBootTime),

@@ -99,7 +99,7 @@ final class WitnessSession {
         let syscalls = SyscallProfile(counts: probe.profile(slot: slot))
         let profile = pipeline.finishProfile(slot: slot, syscalls: syscalls, at: end)
         pipeline.flush()
-        let drift = pipeline.driftAlerts[slot]
+        let drift = pipeline.windows[slot].driftAlerts
         let accounting = Accounting(
             counts: pipeline.counts, alerts: (rules?.firedByRule.reduce(0) { $0 + UInt64($1) } ?? 0) + UInt64(drift),
             kernelDrops: probe.drops(slot: slot), agentDrops: pipeline.counts.undecodable + pipeline.unwrittenLines,

@@ -8,8 +8,6 @@ import Glibc
 package struct EventJSONEncoder {
     package let hostname: [UInt8]
     package let clock: WallClock
-    /// Labels of subject slots, written in `subjects`.
-    package var subjectLabels = SubjectLabels()
     /// The `uuid` of each alert line.
     private var identifiers = LineIdentifiers()
 
@@ -19,8 +17,12 @@ package struct EventJSONEncoder {
     }
 
     /// Appends the line for `event` (and its newline) to `writer`.
-    /// - Parameter mark: the most severe rule the event fired, written as `rule` and `priority`.
-    package func encode(_ event: ResolvedEvent, mark: AlertMark? = nil, into writer: inout JSONWriter) {
+    /// - Parameters:
+    ///   - labels: how `subjects` names the windows (`WindowSlots.labels`).
+    ///   - mark: the most severe rule the event fired, written as `rule` and `priority`.
+    package func encode(
+        _ event: ResolvedEvent, labels: SubjectLabels, mark: AlertMark? = nil, into writer: inout JSONWriter
+    ) {
         let header = event.header
         let epoch = clock.epochNanoseconds(boot: header.timestamp)
         writer.byte(UInt8(ascii: "{"))
@@ -64,7 +66,7 @@ package struct EventJSONEncoder {
 
         appendTruncation(header.flags, to: &writer)
         writer.raw(",")
-        subjectLabels.append(header.subjects, to: &writer)
+        labels.append(header.subjects, to: &writer)
         writer.raw(",")
         writer.key("hostname")
         writer.string(hostname)
@@ -74,7 +76,8 @@ package struct EventJSONEncoder {
     /// Appends the alert line of rule `rule` of `classifier` for `event`, in Falco's
     /// alert shape (`AlertLine`): the rule's output and its fields.
     package mutating func encodeAlert(
-        _ event: ResolvedEvent, rule: Int, of classifier: any EventClassifier, into writer: inout JSONWriter
+        _ event: ResolvedEvent, rule: Int, of classifier: any EventClassifier, labels: SubjectLabels,
+        into writer: inout JSONWriter
     ) {
         let summary = classifier.rule(rule)
         AlertLine.appendHead(
@@ -84,7 +87,7 @@ package struct EventJSONEncoder {
         AlertLine.closeOutput(to: &writer)
         classifier.appendOutputFields(rule: rule, of: event, to: &writer)
         AlertLine.appendTail(
-            tags: summary.tags, subjects: event.header.subjects, labels: subjectLabels, hostname: hostname,
+            tags: summary.tags, subjects: event.header.subjects, labels: labels, hostname: hostname,
             identifiers: &identifiers, to: &writer)
     }
 

@@ -110,21 +110,21 @@ extension EventPipeline {
             let start = writer.bytes.count
             drift.write(
                 finding, priority: profiles.priority(slot: slot), timestamp: timestamp, slot: slot,
-                process: finding.pid > 0 ? processes.cached(finding.pid) : nil, labels: json.subjectLabels,
+                process: finding.pid > 0 ? processes.cached(finding.pid) : nil, labels: windows.labels,
                 format: format, colour: text.colour, into: &writer)
-            driftAlerts[slot] += 1
+            windows.noteDriftAlert(slot: slot)
             if let alertTap, format == .json {
                 let lost = writer.bytes.withUnsafeBytes {
                     alertTap.alerts(UnsafeRawBufferPointer(rebasing: $0[start...]), subjects: 1 << UInt64(slot))
                 }
-                if lost > 0 { tallies?.recordAgentDrops(UInt64(lost), subjects: 1 << UInt64(slot)) }
+                if lost > 0 { windows.recordAgentDrops(UInt64(lost), subjects: 1 << UInt64(slot)) }
             }
         }
     }
 
     /// Starts gathering a profile for the window in `slot` (held to `settings.baseline`, if any).
     package func beginProfile(slot: Int, _ settings: WindowProfiles.Settings) {
-        driftAlerts[slot] = 0
+        windows.resetDriftAlerts(slot: slot)
         profiles.begin(slot: slot, settings)
     }
 

@@ -23,14 +23,12 @@ package final class EventPipeline {
     package let classifier: (any EventClassifier)?
     /// Whether every event is printed (`trace`, `witness --events`).
     package var printsEvents: Bool
-    /// Per-window counts (node mode), by subject slot.
-    package var tallies: WindowTallies?
+    /// Every window's counts, name and kernel-side state, by subject slot.
+    package let windows: WindowSlots
     /// Also receives every alert line (node mode outputs); JSON format only.
     package var alertTap: (any AlertTap)?
     /// The runtime profiles of the windows that gather one.
     package let profiles = WindowProfiles()
-    /// Drift alerts written for each slot's window since it began.
-    package internal(set) var driftAlerts = [Int](repeating: 0, count: 64)
     // Internal, not private: the profile half of the pipeline (EventPipeline+Profiles) writes through them.
     var drift: DriftAlertWriter
     /// The recordings being written (`witness --record`, a window's `record`).
@@ -51,6 +49,7 @@ package final class EventPipeline {
         classifier: (any EventClassifier)? = nil, colour: Bool = false, identities: CgroupIdentities? = nil
     ) {
         self.classifier = classifier
+        windows = WindowSlots(ruleCount: classifier?.ruleCount ?? 0)
         self.sink = sink
         self.format = format
         self.printsEvents = printsEvents
@@ -68,13 +67,13 @@ package final class EventPipeline {
         }
         // A process record forgotten for room is evidence lost for the windows that saw it.
         processes.onForget = { [unowned self] victim in
-            if victim.subjects != 0 { self.tallies?.recordAgentDrops(1, subjects: victim.subjects) }
+            if victim.subjects != 0 { self.windows.recordAgentDrops(1, subjects: victim.subjects) }
         }
     }
 
     /// Names subject slots in the JSON output (nil: the slot's window closed).
     package func label(slot: Int, as label: String?) {
-        json.subjectLabels[slot] = label
+        windows.label(slot: slot, as: label)
     }
 
     /// Handles one record from the ring buffer (valid only during this call).
@@ -85,7 +84,7 @@ package final class EventPipeline {
             decoded = try EventDecoder.decode(record)
         } catch {
             counts.undecodable &+= 1
-            tallies?.recordAgentDrops(1)
+            windows.recordAgentDrops(1)
             return
         }
         if let event = decoded { handle(event) }
@@ -111,7 +110,7 @@ package final class EventPipeline {
     package func handle(_ event: KernelEvent) {
         let header = event.header
         counts.record(header.syscall)
-        tallies?.recordEvent(header.syscall, subjects: header.subjects)
+        windows.recordEvent(header.syscall, subjects: header.subjects)
 
         // An exec changes the process before anything is said about it.
         if case let .exec(filename, args, directory, identity, executable, environment) = event.payload, header.result == 0 {
@@ -165,14 +164,14 @@ package final class EventPipeline {
         defer { resolved.end() }
         if let classifier, classifier.classify(resolved) > 0 {
             alertedEvents &+= 1
-            tallies?.recordAlerts(classifier.matchedRules, subjects: header.subjects)
+            windows.recordAlerts(classifier.matchedRules, subjects: header.subjects)
             if printsEvents {
                 mark = classifier.lastMark
             } else {
                 let start = writer.bytes.count
                 for rule in classifier.matchedRules {
                     switch format {
-                    case .json: json.encodeAlert(resolved, rule: rule, of: classifier, into: &writer)
+                    case .json: json.encodeAlert(resolved, rule: rule, of: classifier, labels: windows.labels, into: &writer)
                     case .text: text.formatAlert(resolved, rule: rule, of: classifier, into: &writer)
                     }
                 }
@@ -180,13 +179,13 @@ package final class EventPipeline {
                     let lost = writer.bytes.withUnsafeBytes {
                         alertTap.alerts(UnsafeRawBufferPointer(rebasing: $0[start...]), subjects: header.subjects)
                     }
-                    if lost > 0 { tallies?.recordAgentDrops(UInt64(lost), subjects: header.subjects) }
+                    if lost > 0 { windows.recordAgentDrops(UInt64(lost), subjects: header.subjects) }
                 }
             }
         }
         if printsEvents {
             switch format {
-            case .json: json.encode(resolved, mark: mark, into: &writer)
+            case .json: json.encode(resolved, labels: windows.labels, mark: mark, into: &writer)
             case .text: text.format(event, process: resolved.currentProcess(), mark: mark, into: &writer)
             }
         }
@@ -231,7 +230,7 @@ package final class EventPipeline {
         PathResolver.join(directory: directory, path: path) { name in
             lost |= droppedFiles.record(file: file, path: name, writer: writer, subjects: header.subjects)
         }
-        if lost != 0 { tallies?.recordAgentDrops(1, subjects: lost) }
+        if lost != 0 { windows.recordAgentDrops(1, subjects: lost) }
     }
 
     private func droppedWriter(of path: [UInt8], subjects: UInt64) -> [UInt8]? {
@@ -255,7 +254,7 @@ package final class EventPipeline {
                 }
             }
         }
-        if lost != 0 { tallies?.recordAgentDrops(1, subjects: lost) }
+        if lost != 0 { windows.recordAgentDrops(1, subjects: lost) }
     }
 
     /// A window begins in `slot`: nothing its subject writes from now on was dropped
@@ -283,7 +282,7 @@ package final class EventPipeline {
     /// Lines an output could not take: lost for every open window.
     private func countUnwritten(_ lines: UInt64) {
         unwrittenLines &+= lines
-        tallies?.recordAgentDrops(lines)
+        windows.recordAgentDrops(lines)
     }
 
     /// Writes one line of our own (a testimony, a summary) after the buffered events.

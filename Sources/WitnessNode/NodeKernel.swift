@@ -24,7 +24,7 @@ package final class NodeKernel: @unchecked Sendable {
 
     /// What a window counted, handed back when its subject is removed.
     package struct Closing: Sendable {
-        package var tally: WindowTallies.Tally
+        package var tally: WindowSlots.Tally
         package var kernelDrops: UInt64
         /// The kernel's syscall counts, and the runtime profile built around them.
         package var syscalls: SyscallProfile?
@@ -50,7 +50,8 @@ package final class NodeKernel: @unchecked Sendable {
     package let pipeline: EventPipeline
     package let rules: RuleEngine?
     package let clock: WallClock
-    let tallies: WindowTallies
+    /// The open windows, by slot (the pipeline's): the programs are linked while there is one.
+    var windows: WindowSlots { pipeline.windows }
     private let consumer: RingBufferConsumer
     private let cgroups: CgroupFS
     private let mailbox = Mutex<(commands: [Command], stopped: Bool)>(([], false))
@@ -60,8 +61,6 @@ package final class NodeKernel: @unchecked Sendable {
     private let watchdog = Mutex(Watchdog())
     /// Held while commands run: the consumer thread's, and once it stopped, a caller's.
     private let executing = Mutex(())
-    /// The open windows, by slot: the programs are linked while there is one.
-    private var slots = WindowSlots()
     private let alwaysLinked: Bool
     private var finished: AsyncStream<StopReason>.Continuation?
     private let done: AsyncStream<StopReason>
@@ -84,11 +83,9 @@ package final class NodeKernel: @unchecked Sendable {
             RuleEngine(rules: $0.rules)
         }
         self.rules = rules
-        tallies = WindowTallies(ruleCount: rules?.ruleCount ?? 0)
         let pipeline = EventPipeline(
             sink: sink, format: .json, printsEvents: printsEvents, hostname: hostname, clock: clock,
             processes: processes, classifier: rules, identities: identities)
-        pipeline.tallies = tallies
         pipeline.alertTap = alertTap
         self.pipeline = pipeline
         let progress = self.progress
@@ -167,10 +164,10 @@ package final class NodeKernel: @unchecked Sendable {
         await withCheckedContinuation { continuation in
             perform { [self] in
                 var counted: [Int: Closing] = [:]
-                for slot in slots where tallies.activeMask & (1 << UInt64(slot)) != 0 {
+                for slot in slots where windows.activeMask & (1 << UInt64(slot)) != 0 {
                     counted[slot] = Closing(
-                        tally: tallies[slot], kernelDrops: self.slots.drops(slot: slot, probe: probe),
-                        driftAlerts: pipeline.driftAlerts[slot])
+                        tally: windows[slot].tally, kernelDrops: probe.drops(slot: slot) &- windows[slot].dropBaseline,
+                        driftAlerts: windows[slot].driftAlerts)
                 }
                 continuation.resume(returning: counted)
             }
@@ -251,42 +248,35 @@ package final class NodeKernel: @unchecked Sendable {
                 } catch {
                     throw AgentError.runtime(error.message)
                 }
-                slots.begin(
-                    slot: slot,
-                    WindowSlots.Window(
-                        cgroupID: nil, dropBaseline: probe.drops(slot: slot),
-                        openedAt: WallClock.bootNow(), recording: recording))
+                windows.open(slot: slot, label: label, dropBaseline: probe.drops(slot: slot), recording: recording)
                 probe.resetProfile(slot: slot)
                 let members: [Int32]
                 do throws(AgentError) {
                     let watched = try probe.watch(subject, slot: slot, cgroups: cgroups, processes: pipeline.processes)
-                    slots.setCgroupID(slot: slot, watched.cgroupID)
+                    windows.setCgroupID(slot: slot, watched.cgroupID)
                     members = watched.members
                 } catch {
-                    _ = slots.end(slot: slot)
-                    if slots.isEmpty && !alwaysLinked { probe.unlink() }
+                    _ = windows.close(slot: slot)
+                    if windows.isEmpty && !alwaysLinked { probe.unlink() }
                     throw error
                 }
-                tallies.activate(slot: slot)
                 pipeline.beginWindow(slot: slot)
                 pipeline.beginProfile(slot: slot, profile)
                 // Before the subject's processes are noted: the recording keeps what they hold open.
                 if let recording { pipeline.startRecording(recording) }
                 pipeline.noteSubjectProcesses(members, slot: slot)
-                pipeline.label(slot: slot, as: label)
                 reply(nil)
             } catch {
                 reply(error)
             }
         case let .detach(slot, subject, end, reply):
-            let window = slots[slot]
             if !stopped {
-                remove(subject, cgroupID: window?.cgroupID, slot: slot)
+                remove(subject, cgroupID: windows[slot].cgroupID, slot: slot)
                 // Records the subject made before its removal are still in the ring.
                 consumer.drainNow()
                 pipeline.flush()
             }
-            let drops = stopped ? 0 : slots.drops(slot: slot, probe: probe)
+            let drops = stopped ? 0 : probe.drops(slot: slot) &- windows[slot].dropBaseline
             let syscalls = stopped ? nil : SyscallProfile(counts: probe.profile(slot: slot))
             // The profile's last drift (hashes, the kernel's counts) is alerted before the
             // tally is handed over; hashes are waited for a bounded time.
@@ -296,13 +286,13 @@ package final class NodeKernel: @unchecked Sendable {
             let closedAt = WallClock.bootNow()
             let profile = pipeline.finishProfile(slot: slot, syscalls: syscalls, at: closedAt, waitMilliseconds: wait)
             pipeline.flush()
-            _ = slots.end(slot: slot)
-            if slots.isEmpty && !stopped && !alwaysLinked { probe.unlink() }
-            let tally = tallies.deactivate(slot: slot)
-            pipeline.label(slot: slot, as: nil)  // the next window in this slot names itself
+            // All the window held, and the slot empty: the next window there starts clean.
+            let window = windows.close(slot: slot)
+            if windows.isEmpty && !stopped && !alwaysLinked { probe.unlink() }
+            let tally = window.tally
             let coverage = Coverage.assess(probe.blindSpots, profile: syscalls)
             var summary: RecordingWriter.Summary?
-            if let window, let recording = window.recording {
+            if let recording = window.recording {
                 pipeline.stopRecording(recording)
                 summary = recording.finish(
                     RecordingWriter.Ending(
@@ -313,7 +303,7 @@ package final class NodeKernel: @unchecked Sendable {
             reply(
                 Closing(
                     tally: tally, kernelDrops: drops, syscalls: syscalls, profile: profile,
-                    driftAlerts: pipeline.driftAlerts[slot], coverage: coverage, recording: summary))
+                    driftAlerts: window.driftAlerts, coverage: coverage, recording: summary))
         case let .snapshot(reply):
             var snapshot = Snapshot()
             snapshot.events = pipeline.counts

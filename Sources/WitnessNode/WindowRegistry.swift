@@ -34,7 +34,7 @@ package actor WindowRegistry {
     private let maxMilliseconds: Int
     private var windows: [String: WitnessWindow] = [:]
     private var order: [String] = []
-    private var freeSlots = Array((0..<WindowTallies.slotCount).reversed())
+    private var freeSlots = Array((0..<WindowSlots.slotCount).reversed())
     private var timers: [String: Task<Void, Never>] = [:]
     private var closing: [String: Task<WitnessWindow, Never>] = [:]
     private var accepting = true
@@ -84,7 +84,7 @@ package actor WindowRegistry {
             throw WindowError(.notFound, error.message)
         }
         guard let slot = freeSlots.popLast() else {
-            throw WindowError(.unavailable, "all \(WindowTallies.slotCount) window slots are in use; close one first")
+            throw WindowError(.unavailable, "all \(WindowSlots.slotCount) window slots are in use; close one first")
         }
         let id = Self.newID()
         var window = WitnessWindow(

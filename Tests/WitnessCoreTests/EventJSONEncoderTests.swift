@@ -11,11 +11,12 @@ struct EventJSONEncoderTests {
     func encode(_ fixture: RecordFixture, process: ProcessRecord? = nil, parent: ProcessRecord? = nil) throws
         -> [String: Any]
     {
-        var encoder = EventJSONEncoder(hostname: Array("node-1".utf8), clock: clock)
-        encoder.subjectLabels[0] = "cgroup:/trial"
+        let encoder = EventJSONEncoder(hostname: Array("node-1".utf8), clock: clock)
+        var labels = SubjectLabels()
+        labels[0] = "cgroup:/trial"
         var writer = JSONWriter()
         try fixture.withResolved(processes: [process, parent].compactMap { $0 }, clock: clock) {
-            encoder.encode($0, into: &writer)
+            encoder.encode($0, labels: labels, into: &writer)
         }
         #expect(writer.bytes.last == UInt8(ascii: "\n"))
         #expect(writer.bytes.filter { $0 == UInt8(ascii: "\n") }.count == 1)

@@ -17,7 +17,7 @@ struct FieldAgreementTests {
         try fixture.withEvent { event in
             resolved.begin(event, number: 1)
             defer { resolved.end() }
-            encoder.encode(resolved, into: &writer)
+            encoder.encode(resolved, labels: SubjectLabels(), into: &writer)
         }
         let line = try #require(try JSONSerialization.jsonObject(with: Data(writer.bytes)) as? [String: Any])
         return try #require(line["output_fields"] as? [String: Any])

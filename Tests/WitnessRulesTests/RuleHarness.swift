@@ -46,7 +46,7 @@ struct RuleHarness {
             resolved.begin(event, number: 1)
             defer { resolved.end() }
             if engine.classify(resolved) > 0 {
-                for rule in engine.matchedRules { encoder.encodeAlert(resolved, rule: rule, of: engine, into: &writer) }
+                for rule in engine.matchedRules { encoder.encodeAlert(resolved, rule: rule, of: engine, labels: SubjectLabels(), into: &writer) }
             }
         }
         return try String(decoding: writer.bytes, as: UTF8.self).split(separator: "\n").map {
