@@ -111,17 +111,21 @@ package final class ResolvedEvent {
     // MARK: Processes
 
     /// The process that made the event, as the process table knows it: looked up once.
+    /// Inlined, so that a caller reading one field copies that field, not the record.
+    @inline(__always)
     package func currentProcess() -> ProcessRecord? {
         guard active else { return nil }
-        if !processLooked {
-            if header.pid != processPID || processes.generation != processGeneration {
-                process = processes.lookup(header.pid)
-                processPID = header.pid
-                processGeneration = processes.generation
-            }
-            processLooked = true
-        }
+        if !processLooked { lookUpProcess() }
         return process
+    }
+
+    private func lookUpProcess() {
+        if header.pid != processPID || processes.generation != processGeneration {
+            process = processes.lookup(header.pid)
+            processPID = header.pid
+            processGeneration = processes.generation
+        }
+        processLooked = true
     }
 
     /// The `generation`-th ancestor: 1 the parent, 2 the grandparent, ...
