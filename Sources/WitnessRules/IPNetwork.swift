@@ -4,7 +4,7 @@ import WitnessCore
 /// An IP network a rule names (`10.0.0.0/8`, `127.0.0.1`, `fd00::/8`), parsed once at
 /// load: what fd.net, fd.snet, fd.cnet and fd.ip are compared with (Falco's CIDR
 /// operands). A plain address is a network of one.
-struct IPNetwork: Sendable, Equatable {
+struct IPNetwork: Sendable, Hashable {
     private let isIPv6: Bool
     /// The address, big-endian: IPv4 in the low 32 bits of `low`; IPv6 in both.
     private let high: UInt64

@@ -72,6 +72,8 @@ struct RuleProgram {
     /// While compiling: each distinct test, pattern and list, to share them.
     private var leaves: [LeafKey: Int32] = [:]
     private var pooled: [[UInt8]: Int32] = [:]
+    private var pooledNumbers: [[Int64]: Int32] = [:]
+    private var pooledNetworks: [[IPNetwork]: Int32] = [:]
     private var tables: [[[UInt8]]: Int32] = [:]
 
     private struct LeafKey: Hashable {
@@ -114,6 +116,8 @@ struct RuleProgram {
         leafCount = leaves.count
         leaves = [:]
         pooled = [:]
+        pooledNumbers = [:]
+        pooledNetworks = [:]
         tables = [:]
     }
 
@@ -147,8 +151,11 @@ struct RuleProgram {
         case .exists(let field):
             return append(.exists, field, 0, 0, onTrue, onFalse)
         case let .network(field, list, negated):
-            let start = Int32(networks.count)
-            networks.append(contentsOf: list)
+            let start = pooledNetworks[list] ?? Int32(networks.count)
+            if pooledNetworks[list] == nil {
+                pooledNetworks[list] = start
+                networks.append(contentsOf: list)
+            }
             return append(negated ? .networkNegated : .network, field, start, Int32(list.count), onTrue, onFalse)
         case let .hostName(field, names, negated):
             hostNames.append(names)
@@ -222,8 +229,7 @@ struct RuleProgram {
 
     private mutating func emitNumber(_ field: FieldRef, _ test: Predicate.NumberTest, _ onTrue: Int32, _ onFalse: Int32) -> Int32 {
         func operand(_ opcode: Opcode, _ value: Int64) -> Int32 {
-            numbers.append(value)
-            return append(opcode, field, Int32(numbers.count - 1), 1, onTrue, onFalse)
+            append(opcode, field, poolNumbers([value]), 1, onTrue, onFalse)
         }
         switch test {
         case .equal(let value): return operand(.numberEqual, value)
@@ -233,10 +239,18 @@ struct RuleProgram {
         case .greater(let value): return operand(.numberGreater, value)
         case .greaterOrEqual(let value): return operand(.numberGreaterOrEqual, value)
         case .member(let set):
-            let start = Int32(numbers.count)
-            numbers.append(contentsOf: set.sorted())
-            return append(.numberMember, field, start, Int32(set.count), onTrue, onFalse)
+            return append(.numberMember, field, poolNumbers(set.sorted()), Int32(set.count), onTrue, onFalse)
         }
+    }
+
+    /// Where `values` start in `numbers`: the same operands are stored once, so the
+    /// same test in two rules is one test (one answer per event).
+    private mutating func poolNumbers(_ values: [Int64]) -> Int32 {
+        if let start = pooledNumbers[values] { return start }
+        let start = Int32(numbers.count)
+        pooledNumbers[values] = start
+        numbers.append(contentsOf: values)
+        return start
     }
 
     // MARK: Running
