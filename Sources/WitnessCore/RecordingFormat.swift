@@ -204,31 +204,67 @@ extension ProcessRecord {
     }
 }
 
-/// What a recording's `end` frame says.
+/// What a recording's `end` frame says: how many records it holds, how many were
+/// left out, and how the window ended (what the writer was given). Reads as the
+/// ending itself (`end.kernelDrops`).
+@dynamicMemberLookup
 package struct RecordingEnd: Sendable {
     package var records: UInt64
     /// Records left out past the size limit.
     package var skipped: UInt64
-    package var startBootTime: UInt64
-    package var endBootTime: UInt64
-    package var endReason: String
-    package var kernelDrops: UInt64
-    package var agentDrops: UInt64
-    package var syscalls: [SyscallCount]
-    package var coverage: Coverage?
+    package var ending: RecordingWriter.Ending
+
+    package subscript<Value>(dynamicMember keyPath: KeyPath<RecordingWriter.Ending, Value>) -> Value {
+        ending[keyPath: keyPath]
+    }
 
     package init(_ payload: [UInt8]) throws(ByteReader.Malformed) {
         var reader = ByteReader(payload)
         records = try reader.u64("records")
         skipped = try reader.u64("skipped")
-        startBootTime = try reader.u64("start")
-        endBootTime = try reader.u64("end")
-        endReason = try reader.string("end reason")
-        kernelDrops = try reader.u64("kernel drops")
-        agentDrops = try reader.u64("agent drops")
+        ending = try RecordingWriter.Ending(&reader)
+    }
+
+    /// The frame's payload.
+    static func encode(records: UInt64, skipped: UInt64, _ ending: RecordingWriter.Ending) -> [UInt8] {
+        var writer = ByteWriter()
+        writer.u64(records)
+        writer.u64(skipped)
+        ending.encode(into: &writer)
+        return writer.bytes
+    }
+}
+
+/// The ending's layout in the frame, written and read in one place.
+extension RecordingWriter.Ending {
+    func encode(into end: inout ByteWriter) {
+        end.u64(startBootTime)
+        end.u64(endBootTime)
+        end.string(endReason)
+        end.u64(kernelDrops)
+        end.u64(agentDrops)
+        end.u32(UInt32(syscalls.count))
+        for count in syscalls {
+            end.u8(UInt8(count.table.rawValue))
+            end.u16(UInt16(count.number))
+            end.u64(count.count)
+        }
+        end.u8(coverage == nil ? 0 : 1)
+        for list in [coverage?.unobserved ?? [], coverage?.usedUnobserved ?? []] {
+            end.u32(UInt32(list.count))
+            for text in list { end.string(text) }
+        }
+    }
+
+    init(_ reader: inout ByteReader) throws(ByteReader.Malformed) {
+        let startBootTime = try reader.u64("start")
+        let endBootTime = try reader.u64("end")
+        let endReason = try reader.string("end reason")
+        let kernelDrops = try reader.u64("kernel drops")
+        let agentDrops = try reader.u64("agent drops")
         let count = try reader.u32("syscall count")
         guard count <= 4096 else { throw ByteReader.Malformed(offset: reader.offset - 4, what: "syscall count \(count)") }
-        syscalls = []
+        var syscalls: [SyscallCount] = []
         for _ in 0..<count {
             let table = try reader.u8("table")
             let number = try reader.u16("number")
@@ -238,6 +274,7 @@ package struct RecordingEnd: Sendable {
             }
             syscalls.append(SyscallCount(table: known, number: Int(number), count: value))
         }
+        var coverage: Coverage?
         if try reader.u8("coverage") != 0 {
             var lists: [[String]] = []
             for _ in 0..<2 {
@@ -247,6 +284,9 @@ package struct RecordingEnd: Sendable {
             }
             coverage = Coverage(unobserved: lists[0], usedUnobserved: lists[1])
         }
+        self.init(
+            startBootTime: startBootTime, endBootTime: endBootTime, endReason: endReason, kernelDrops: kernelDrops,
+            agentDrops: agentDrops, syscalls: syscalls, coverage: coverage)
     }
 }
 

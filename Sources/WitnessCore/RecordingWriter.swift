@@ -130,26 +130,7 @@ package final class RecordingWriter: @unchecked Sendable {
 
     /// Writes the end frame, finishes the stream and syncs the file.
     package func finish(_ ending: Ending) -> Summary {
-        var end = ByteWriter()
-        end.u64(records)
-        end.u64(skipped)
-        end.u64(ending.startBootTime)
-        end.u64(ending.endBootTime)
-        end.string(ending.endReason)
-        end.u64(ending.kernelDrops)
-        end.u64(ending.agentDrops)
-        end.u32(UInt32(ending.syscalls.count))
-        for count in ending.syscalls {
-            end.u8(UInt8(count.table.rawValue))
-            end.u16(UInt16(count.number))
-            end.u64(count.count)
-        }
-        end.u8(ending.coverage == nil ? 0 : 1)
-        for list in [ending.coverage?.unobserved ?? [], ending.coverage?.usedUnobserved ?? []] {
-            end.u32(UInt32(list.count))
-            for text in list { end.string(text) }
-        }
-        frame(.end, end.bytes)
+        frame(.end, RecordingEnd.encode(records: records, skipped: skipped, ending))
         compress(finish: true)
         if fd >= 0 {
             if fsync(fd) != 0 && failure == nil { failure = "fsync: \(String(cString: strerror(errno)))" }
