@@ -92,14 +92,13 @@ extension EventPipeline {
         }
     }
 
-    /// `path` joined with `directory` and normalised, as one buffer (reused: no allocation).
+    /// `path` joined with `directory` and normalised, as one buffer (reused: no
+    /// allocation); nothing for an empty path.
     private func withJoinedPath(
         directory: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, _ body: (UnsafeBufferPointer<UInt8>) -> Void
     ) {
         guard !path.isEmpty else { return }
-        pathScratch.removeAll(keepingCapacity: true)
-        PathResolver.join(directory: directory, path: path) { pathScratch.append(contentsOf: $0) }
-        pathScratch.withUnsafeBufferPointer(body)
+        withJoinedName(directory: directory, path: path, body)
     }
 
     /// Writes the drift `builder` found as alert lines of `slot`'s window.

@@ -226,11 +226,21 @@ package final class EventPipeline {
         _ file: FileID, directory: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, by header: EventHeader
     ) {
         let writer = processes.cached(header.pid)?.exePath ?? []
-        var lost: UInt64 = 0
-        PathResolver.join(directory: directory, path: path) { name in
-            lost |= droppedFiles.record(file: file, path: name, writer: writer, subjects: header.subjects)
+        // One name: a relative path comes from the join in pieces (directory, `/`, name).
+        let lost = withJoinedName(directory: directory, path: path) { name in
+            droppedFiles.record(file: file, path: name, writer: writer, subjects: header.subjects)
         }
         if lost != 0 { windows.recordAgentDrops(1, subjects: lost) }
+    }
+
+    /// `path` joined with `directory` and normalised, as one buffer: the join hands a
+    /// relative name over in pieces; `pathScratch` gathers them (no allocation).
+    func withJoinedName<Result>(
+        directory: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, _ body: (UnsafeBufferPointer<UInt8>) -> Result
+    ) -> Result {
+        pathScratch.removeAll(keepingCapacity: true)
+        PathResolver.join(directory: directory, path: path) { pathScratch.append(contentsOf: $0) }
+        return pathScratch.withUnsafeBufferPointer(body)
     }
 
     private func droppedWriter(of path: [UInt8], subjects: UInt64) -> [UInt8]? {

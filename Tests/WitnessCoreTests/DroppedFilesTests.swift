@@ -1,4 +1,6 @@
+import Glibc
 import Testing
+import WitnessTestSupport
 
 @testable import WitnessCore
 
@@ -21,6 +23,26 @@ struct DroppedFilesTests {
         dropped.forget(slot: 0)
         #expect(bytes("/tmp/x").withUnsafeBufferPointer { dropped.writer(of: $0, subjects: 0b01) } == nil)
         #expect(dropped.count == 0)
+    }
+
+    /// A name given relative to a directory (`mv x y`, `ln -s`, `truncate`) is
+    /// remembered whole, as the exec of that name later looks it up — not as the
+    /// pieces the path join hands over (the directory, `/`, the name).
+    @Test(arguments: [Syscall.rename, .renameat2, .link, .symlink, .truncate])
+    func aRelativeNameIsRememberedWhole(syscall: Syscall) throws {
+        let pipeline = EventPipeline(
+            sink: OutputSink(fd: open("/dev/null", O_WRONLY)), format: .json, printsEvents: false, hostname: [],
+            processes: ProcessTable(procRoot: "/nonexistent"))
+        let name = bytes("run.sh")
+        let fixture = syscall == .truncate
+            ? RecordFixture.syscall(syscall, args: [0, 0], path: name, directory: bytes("/tmp/drop"))
+            : RecordFixture.syscall(syscall, args: [0, 0], path: bytes("x"), path2: name, directory2: bytes("/tmp/drop"))
+        fixture.bytes.withUnsafeBytes { pipeline.handle($0) }
+        let dropped = pipeline.droppedFiles
+        #expect(bytes("/tmp/drop/run.sh").withUnsafeBufferPointer { dropped.writer(of: $0, subjects: 1) } != nil)
+        for piece in ["/tmp/drop", "/", "run.sh"] {
+            #expect(bytes(piece).withUnsafeBufferPointer { dropped.writer(of: $0, subjects: 1) } == nil, "\(piece) alone")
+        }
     }
 
     @Test func forgettingOneSlotKeepsTheOthers() {

@@ -63,12 +63,14 @@ package struct RecordFixture {
 
     package static func syscall(
         _ syscall: Syscall, args: [Int64], path: [UInt8] = [], path2: [UInt8] = [], result: Int64 = 0,
-        socketFamily: UInt16 = 0, uid: UInt32 = 1000, pid: UInt32 = 4242, comm: String = "cat"
+        socketFamily: UInt16 = 0, uid: UInt32 = 1000, pid: UInt32 = 4242, comm: String = "cat",
+        directory: [UInt8] = [], directory2: [UInt8] = []
     ) -> RecordFixture {
         var event = witness_syscall_event()
         event.header = header(
             kind: WITNESS_EVENT_SYSCALL, syscall: witness_syscall(rawValue: UInt32(syscall.rawValue)),
-            size: MemoryLayout<witness_syscall_event>.size + path.count + path2.count, result: result, pid: pid,
+            size: MemoryLayout<witness_syscall_event>.size + path.count + path2.count + directory.count + directory2.count,
+            result: result, pid: pid,
             comm: comm)
         event.header.uid = uid
         withUnsafeMutableBytes(of: &event.args) { raw in
@@ -76,8 +78,10 @@ package struct RecordFixture {
         }
         event.path_len = UInt32(path.count)
         event.path2_len = UInt32(path2.count)
+        event.dir_len = UInt32(directory.count)
+        event.dir2_len = UInt32(directory2.count)
         event.fd_family = socketFamily
-        return RecordFixture(bytes: withUnsafeBytes(of: event) { Array($0) } + path + path2)
+        return RecordFixture(bytes: withUnsafeBytes(of: event) { Array($0) } + path + path2 + directory + directory2)
     }
 
     package static func connect(sockaddr: [UInt8], local: [UInt8]? = nil, localPort: UInt16 = 0, result: Int64 = 0) -> RecordFixture {
