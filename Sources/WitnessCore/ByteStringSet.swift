@@ -38,13 +38,8 @@ package struct ByteStringSet {
         return nil
     }
 
-    package func contains(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        if case .found = find(bytes) { return true }
-        return false
-    }
-
     package func contains(_ bytes: [UInt8]) -> Bool {
-        bytes.withUnsafeBytes { contains($0) }
+        bytes.withUnsafeBytes { if case .found = find($0) { return true } else { return false } }
     }
 
     private enum Place { case found(Int), empty(Int) }

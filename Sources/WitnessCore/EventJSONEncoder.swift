@@ -112,8 +112,9 @@ package struct EventJSONEncoder {
     /// that are not generic syscalls (exit status, child pid, an open's dirfd), as
     /// Falco writes them, else its text.
     private static func argument(_ name: String, _ event: ResolvedEvent, _ writer: inout JSONWriter) {
-        var value = event.argument(name, asNumber: false)
-        if case .syscall = event.payload {} else { value = event.argument(name, asNumber: true) }
+        let isSyscall: Bool
+        if case .syscall = event.payload { isSyscall = true } else { isSyscall = false }
+        let value = event.argument(name, asNumber: !isSyscall)
         guard !value.isNone else { return }
         writer.raw(",\"evt.arg.")
         writer.escaped(name)
@@ -122,9 +123,10 @@ package struct EventJSONEncoder {
     }
 
     private static func append(_ field: FieldRef, _ value: FieldValue, to writer: inout JSONWriter) {
-        writer.byte(UInt8(ascii: ","))
-        writer.string(field.id.rawValue)
-        writer.byte(UInt8(ascii: ":"))
+        // The catalogue's own names: plain ASCII, nothing to escape.
+        writer.raw(",\"")
+        writer.bytes.append(contentsOf: field.id.rawValue.utf8)
+        writer.raw("\":")
         value.appendJSON(to: &writer)
     }
 

@@ -186,7 +186,7 @@ package final class EventPipeline {
         if printsEvents {
             switch format {
             case .json: json.encode(resolved, labels: windows.labels, mark: mark, into: &writer)
-            case .text: text.format(event, process: resolved.currentProcess(), mark: mark, into: &writer)
+            case .text: text.format(event, mark: mark, into: &writer)
             }
         }
 

@@ -16,7 +16,7 @@ package struct EventTextFormatter {
     package var colour = false
 
     package mutating func format(
-        _ event: KernelEvent, process: ProcessRecord?, mark: AlertMark? = nil, into writer: inout JSONWriter
+        _ event: KernelEvent, mark: AlertMark? = nil, into writer: inout JSONWriter
     ) {
         let header = event.header
         WallClock.appendTimeOfDay(clock.epochNanoseconds(boot: header.timestamp), digits: 3, to: &writer)

@@ -262,7 +262,6 @@ extension ResolvedEvent {
         case .fdTypechar:
             if isOpen { return .text("f") }
             switch payload {
-            case .open: return .text("f")
             case let .connect(_, remote, _, _): return .text(remote.typeChar)
             case let .syscall(record) where record.socketFamily != 0:
                 return .text(record.socketFamily == 10 ? "6" : record.socketFamily == 2 ? "4" : "u")
@@ -271,7 +270,6 @@ extension ResolvedEvent {
         case .fdType:
             if isOpen { return .text("file") }
             switch payload {
-            case .open: return .text("file")
             case let .syscall(record) where record.socketFamily != 0:
                 return .text(record.socketFamily == 10 ? "ipv6" : record.socketFamily == 2 ? "ipv4" : "unix")
             case let .connect(_, remote, _, _):
@@ -308,7 +306,6 @@ extension ResolvedEvent {
         case .fdNum:
             if isOpen { return .number(header.result >= 0 ? header.result : -1) }
             switch payload {
-            case .open: return .number(header.result >= 0 ? header.result : -1)
             case let .connect(fd, _, _, _): return .number(Int64(fd))
             case let .syscall(record) where header.syscall == .dup2 || header.syscall == .dup3:
                 return .number(record.argument(1))  // the new descriptor

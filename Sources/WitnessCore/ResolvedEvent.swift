@@ -15,7 +15,6 @@ package final class ResolvedEvent {
     var active = false
     package private(set) var eventNumber: UInt64 = 0
     package var syscall: Syscall { header.syscall }
-    package var event: KernelEvent { KernelEvent(header: header, payload: payload) }
     package let processes: ProcessTable
     /// user.name and group.name: read from /etc on first use (a trace without rules never does).
     lazy var users = UserNames()
@@ -129,19 +128,25 @@ package final class ResolvedEvent {
     }
 
     /// The `generation`-th ancestor: 1 the parent, 2 the grandparent, ...
+    /// Inlined, as `currentProcess`: a caller reading one field copies that field.
+    @inline(__always)
     package func ancestor(_ generation: Int) -> ProcessRecord? {
         guard active, generation >= 1 else { return nil }
+        if ancestors.count < generation { lookUpAncestors(generation) }
+        return generation <= ancestors.count ? ancestors[generation - 1] : nil
+    }
+
+    private func lookUpAncestors(_ generation: Int) {
         while ancestors.count < generation {
             let pid: Int32
             if let last = ancestors.last {
-                guard let known = last, known.ppid > 0, known.ppid != known.pid else { return nil }
+                guard let known = last, known.ppid > 0, known.ppid != known.pid else { return }
                 pid = known.ppid
             } else {
                 pid = header.ppid
             }
             ancestors.append(pid > 0 ? processes.lookup(pid) : nil)
         }
-        return ancestors[generation - 1]
     }
 
     /// A value borrowing bytes this event holds until `end()` — a process record it
@@ -270,7 +275,6 @@ package final class ResolvedEvent {
             rendered.integer(number)
             return borrow(rendered.bytes[...])
         }
-        if case .syscall = payload {} else { return .none }
         guard case let .syscall(record) = payload,
             let shape = SyscallTable.shape(of: header.syscall), let index = shape.index(of: name)
         else { return .none }

@@ -10,8 +10,6 @@ import WitnessCore
 /// (`Predicate`) did both at every node.
 struct RuleProgram {
     enum Opcode: UInt8 {
-        /// The syscall's bit in `masks[a]`; b != 0: negated.
-        case eventType
         /// Text tests against `bytes[a..<a+b]`.
         case textEqual, textNotEqual, textContains, textContainsIgnoringCase, textStartsWith, textEndsWith
         case textGlob, textGlobIgnoringCase
@@ -55,7 +53,6 @@ struct RuleProgram {
     private var bytes: [UInt8] = []
     private var ranges: [Range<Int32>] = []
     private var numbers: [Int64] = []
-    private var masks: [UInt128] = []
     /// `in (...)` lists as open-addressed tables, at most half full: each slot holds
     /// an index into `setElements` plus one (0: empty); an element is a range of `bytes`.
     private var setSlots: [Int32] = []
@@ -139,9 +136,8 @@ struct RuleProgram {
             return emit(inner, onTrue: onFalse, onFalse: onTrue)
         case .constant(let value):
             return value ? onTrue : onFalse
-        case let .eventType(mask, negated):
-            masks.append(mask)
-            return append(.eventType, FieldRef(id: .evtType), Int32(masks.count - 1), negated ? 1 : 0, onTrue, onFalse)
+        case .eventType:
+            preconditionFailure("evt.type tests are answered when a rule is folded for its syscall group")
         case let .text(field, test):
             return emitText(field, test, onTrue, onFalse)
         case let .number(field, test):
@@ -291,8 +287,6 @@ struct RuleProgram {
         let field = instruction.field
         let a = Int(instruction.a)
         switch instruction.opcode {
-        case .eventType:
-            return (masks[a] & (1 << UInt128(event.syscall.rawValue)) != 0) != (instruction.b != 0)
         case .boolean:
             guard case .boolean(let value) = event.value(field) else { return false }
             return value == (a != 0)

@@ -97,7 +97,7 @@ struct EventJSONEncoderTests {
         var formatter = EventTextFormatter(clock: clock)
         var writer = JSONWriter()
         try RecordFixture.open(path: Array("/tmp/\u{1B}[31mred\n".utf8)).withEvent {
-            formatter.format($0, process: nil, into: &writer)
+            formatter.format($0, into: &writer)
         }
         let line = String(decoding: writer.bytes, as: UTF8.self)
         #expect(!line.contains("\u{1B}"))

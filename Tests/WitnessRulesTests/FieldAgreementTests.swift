@@ -60,7 +60,7 @@ struct FieldAgreementTests {
     /// fixtures' events have.
     static var everyField: [String] {
         let plain = FieldID.allCases.filter { ![.evtArg, .evtRawarg, .k8sPodLabel, .procEnvVariable, .unavailable].contains($0) }
-        return plain.map(\.rawValue) + ["evt.arg.status", "evt.arg.signal", "evt.arg.child_pid", "evt.arg.dirfd", "evt.arg.dirfd",
+        return plain.map(\.rawValue) + ["evt.arg.status", "evt.arg.signal", "evt.arg.child_pid", "evt.arg.dirfd",
             "evt.arg.filename", "evt.arg.mode", "evt.arg.oldfd", "evt.arg.newfd"]
     }
 
