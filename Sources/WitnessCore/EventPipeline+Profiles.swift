@@ -61,13 +61,20 @@ extension EventPipeline {
         case .truncate, .ftruncate, .chmod, .fchmod, .fchmodat, .unlink, .unlinkat, .mkdir, .mkdirat, .rmdir, .mknod,
             .mknodat, .chown, .lchown, .fchown, .fchownat:
             guard succeeded else { return }
-            withJoinedPath(directory: record.directory, path: record.path) {
+            withWrittenName(directory: record.directory, path: record.path) {
                 builder.noteFile($0, written: true, header: header)
             }
         case .rename, .renameat, .renameat2, .link, .linkat, .symlink, .symlinkat:
             guard succeeded else { return }
-            withJoinedPath(directory: record.directory2, path: record.path2) {
+            withWrittenName(directory: record.directory2, path: record.path2) {
                 builder.noteFile($0, written: true, header: header)
+            }
+            // A rename also takes the name out of its source directory (an exchange
+            // writes both).
+            if header.syscall == .rename || header.syscall == .renameat || header.syscall == .renameat2 {
+                withWrittenName(directory: record.directory, path: record.path) {
+                    builder.noteFile($0, written: true, header: header)
+                }
             }
         case .mmap, .mprotect:
             // Only executable mappings of files are reported: code, whatever loaded it.
@@ -90,6 +97,18 @@ extension EventPipeline {
         default:
             break
         }
+    }
+
+    /// A name the subject wrote through, as its directory is to be held to the
+    /// baseline: normalised, unless it climbs with `..` — the kernel resolves `..`
+    /// after symlinks (`/tmp/l/../x` with /tmp/l → /etc/ssl writes in /etc), so such
+    /// a name is kept as spelled and its directory is new to any baseline.
+    private func withWrittenName(
+        directory: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, _ body: (UnsafeBufferPointer<UInt8>) -> Void
+    ) {
+        guard !path.isEmpty else { return }
+        guard PathResolver.climbs(path) else { return withJoinedPath(directory: directory, path: path, body) }
+        PathResolver.joinedAsWritten(directory: directory, path: path).withUnsafeBufferPointer(body)
     }
 
     /// `path` joined with `directory` and normalised, as one buffer (reused: no

@@ -52,6 +52,17 @@ package enum PathResolver {
         return result
     }
 
+    /// Whether `path` has a `..` component: where lexical normalisation and the
+    /// kernel's resolution (symlinks first) can disagree.
+    package static func climbs(_ path: UnsafeRawBufferPointer) -> Bool {
+        var start = 0
+        for index in 0...path.count where index == path.count || path[index] == slashByte {
+            if index - start == 2, path[start] == dotByte, path[start + 1] == dotByte { return true }
+            start = index + 1
+        }
+        return false
+    }
+
     /// The joined path as bytes.
     package static func joined(directory: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer) -> [UInt8] {
         var result: [UInt8] = []

@@ -383,3 +383,33 @@ struct ReplayFuzzTests {
         }
     }
 }
+
+/// What a subject writes through is held to the baseline by the directory the kernel
+/// wrote in, not by a spelling that collapses differently.
+struct WrittenNameTests {
+    func written(_ fixture: RecordFixture) -> [String] {
+        let pipeline = EventPipeline(
+            sink: OutputSink(fd: open("/dev/null", O_WRONLY)), format: .json, printsEvents: false, hostname: [],
+            processes: ProcessTable(procRoot: "/nonexistent"))
+        pipeline.beginProfile(slot: 0, WindowProfiles.Settings())
+        fixture.bytes.withUnsafeBytes { pipeline.handle($0) }
+        return pipeline.finishProfile(slot: 0, syscalls: nil, waitMilliseconds: 0)?.filesWritten ?? []
+    }
+
+    /// `/tmp/l/../x` with /tmp/l a symlink to /etc/ssl writes in /etc: kept as spelled,
+    /// never as /tmp/x.
+    @Test(arguments: ["/tmp/l/../x", "l/../x", "/tmp/./l/../../etc/x"])
+    func aNameThatClimbsIsKeptAsSpelled(name: String) {
+        let files = written(.syscall(.chmod, args: [0, 0o755], path: Array(name.utf8), directory: Array("/tmp".utf8)))
+        #expect(files.count == 1)
+        #expect(files.allSatisfy { $0.contains("..") }, "\(files)")
+        #expect(!files.contains("/tmp/x") && !files.contains("/etc/x"))
+    }
+
+    /// `mv /etc/passwd /tmp/p` writes in /etc too: a rename notes both ends.
+    @Test(arguments: [Syscall.rename, .renameat, .renameat2])
+    func aRenameWritesItsSourceDirectoryToo(syscall: Syscall) {
+        let files = written(.syscall(syscall, args: [0, 0], path: Array("/etc/passwd".utf8), path2: Array("/tmp/p".utf8)))
+        #expect(Set(files) == ["/etc/passwd", "/tmp/p"])
+    }
+}
