@@ -296,9 +296,11 @@ void cbpf_zstream_free(struct cbpf_zstream *stream)
 
 /* One mapping of /proc/self/smaps being read: dropped when its Anonymous line says
  * none of its pages was ever written. */
-static int cbpf_drop_if_clean(unsigned long start, unsigned long end, int eligible, long anonymous_kib)
+static int cbpf_drop_if_clean(unsigned long start, unsigned long end, int eligible, long anonymous_kib, long swap_kib)
 {
-    if (!eligible || anonymous_kib != 0)
+    /* A page written once (relocated data) is anonymous while resident and counted
+     * as swap once swapped out: either way the file no longer holds its content. */
+    if (!eligible || anonymous_kib != 0 || swap_kib != 0)
         return 0;
     return madvise((void *)start, end - start, MADV_DONTNEED) == 0;
 }
@@ -312,16 +314,17 @@ int cbpf_drop_file_mappings(void)
     int dropped = 0;
     unsigned long start = 0, end = 0;
     int eligible = 0;
-    long anonymous = -1;
+    long anonymous = -1, swap = -1;
     while (fgets(line, sizeof(line), smaps)) {
         unsigned long lo, hi;
         char perms[8];
         int path_at = 0;
         if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &lo, &hi, perms, &path_at) >= 3 && strchr(line, '-') < strchr(line, ' ')) {
-            dropped += cbpf_drop_if_clean(start, end, eligible, anonymous);
+            dropped += cbpf_drop_if_clean(start, end, eligible, anonymous, swap);
             start = lo;
             end = hi;
             anonymous = -1;
+            swap = -1;
             /* Private read-only mappings of files: the program's and libraries' code and
              * constants. Not the heap, stacks, BPF maps (the ring), anything writable or
              * shared, or memory that merely has a name. */
@@ -333,8 +336,10 @@ int cbpf_drop_file_mappings(void)
         long kib;
         if (sscanf(line, "Anonymous: %ld kB", &kib) == 1)
             anonymous = kib;
+        else if (sscanf(line, "Swap: %ld kB", &kib) == 1)
+            swap = kib;
     }
-    dropped += cbpf_drop_if_clean(start, end, eligible, anonymous);
+    dropped += cbpf_drop_if_clean(start, end, eligible, anonymous, swap);
     fclose(smaps);
     return dropped;
 }

@@ -18,6 +18,9 @@ package enum NodeCapabilities {
         Capability(
             name: "SYS_PTRACE", number: 19,
             reason: "read other users' processes in /proc: the exe and cwd links, and the files they hold open for writing"),
+        Capability(
+            name: "SYS_NICE", number: 23,
+            reason: "raise the consumer thread's priority (nice -10): a subject keeping every core busy could starve it"),
     ]
 
     /// Those this process lacks and this kernel needs (CAP_SYS_ADMIN stands in for

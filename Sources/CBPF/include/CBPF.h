@@ -80,9 +80,11 @@ int cbpf_btf_find_types(const char *btf_path, const char *const *names, int coun
 /* Drops this process's page-table entries for its clean, read-only, private file
  * mappings (its program's and libraries' code and constants): what start-up touched
  * once and idling never touches again. Nothing is lost: such a page was never
- * written (smaps: no anonymous page in the mapping, so relocated data is left
- * alone), and one used again comes back from the page cache on first touch — the
- * page cache itself keeps it. Returns how many mappings it dropped, or -1. */
+ * written (smaps: no anonymous or swapped page in the mapping, so relocated data
+ * is left alone), and one used again comes back from the page cache on first touch
+ * — the page cache itself keeps it. The ranges are read from smaps and advised
+ * right after: a library's mapping is not replaced meanwhile, as the agent unloads
+ * no library while it runs. Returns how many mappings it dropped, or -1. */
 int cbpf_drop_file_mappings(void);
 
 /*
