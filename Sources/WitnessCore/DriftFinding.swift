@@ -45,8 +45,8 @@ package struct ProfileBaseline: Sendable {
     package var executablePaths: Set<[UInt8]>
     package var libraryPaths: Set<[UInt8]>
     package var hashes: Set<String>
-    /// The contents each path ran with: a baseline program copied over another's
-    /// name is new content there.
+    /// The contents each path ran with (none when the baseline could not hash it): a
+    /// baseline program copied over another's name is new content there.
     package var hashesByPath: [[UInt8]: Set<String>]
     package var syscalls: Set<String>
     package var compatSyscalls: Set<String>
@@ -65,9 +65,13 @@ package struct ProfileBaseline: Sendable {
         executablePaths = Set(profile.executables.map { Array($0.path.utf8) })
         libraryPaths = Set(profile.libraries.map { Array($0.path.utf8) })
         hashes = Set((profile.executables + profile.libraries).compactMap(\.sha256))
+        // Every path the baseline ran has its set, empty when it holds no hash there
+        // (too large, not hashed in time): a baseline that did not verify a path
+        // vouches for no content at it — not even content it ran elsewhere.
         var byPath: [[UInt8]: Set<String>] = [:]
         for executable in profile.executables + profile.libraries {
-            if let hex = executable.sha256 { byPath[Array(executable.path.utf8), default: []].insert(hex) }
+            let path = Array(executable.path.utf8)
+            byPath[path, default: []].formUnion(executable.sha256.map { [$0] } ?? [])
         }
         hashesByPath = byPath
         syscalls = Set(profile.syscalls.keys)
@@ -82,7 +86,8 @@ package struct ProfileBaseline: Sendable {
     }
 
     /// Whether content `hex` is known at `path`: among the contents the baseline ran
-    /// there, or, for a path it never ran (itself drift), among any it ran.
+    /// — and verified — there, or, for a path it never ran (itself drift), among any
+    /// it ran.
     package func allows(_ hex: String, at path: [UInt8]) -> Bool {
         if let known = hashesByPath[path] { return known.contains(hex) }
         return hashes.contains(hex)

@@ -413,3 +413,20 @@ struct WrittenNameTests {
         #expect(Set(files) == ["/etc/passwd", "/tmp/p"])
     }
 }
+
+/// A baseline vouches only for content it verified where it ran.
+struct BaselineContentTests {
+    @Test func aPathTheBaselineCouldNotHashAcceptsNoContent() {
+        var profile = RuntimeProfile()
+        profile.executables = [
+            .init(path: "/app/run", sha256: nil, hashError: "larger than 256 MiB"),
+            .init(path: "/bin/busybox", sha256: String(repeating: "b", count: 64)),
+        ]
+        let baseline = ProfileBaseline(profile)
+        let busybox = String(repeating: "b", count: 64)
+        #expect(!baseline.allows(busybox, at: Array("/app/run".utf8)), "busybox copied over an unverified name")
+        #expect(baseline.allows(busybox, at: Array("/bin/busybox".utf8)))
+        #expect(baseline.allows(busybox, at: Array("/opt/new".utf8)), "a new path is drift of its own; its content is known")
+        #expect(!baseline.allows(String(repeating: "c", count: 64), at: Array("/opt/new".utf8)))
+    }
+}
