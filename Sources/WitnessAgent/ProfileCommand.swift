@@ -54,7 +54,7 @@ struct ProfileDiff: ParsableCommand {
         if output == "text" {
             writer.bytes.append(contentsOf: "\(findings.count) new against the baseline\n".utf8)
         }
-        writer.bytes.withUnsafeBytes { _ = write(1, $0.baseAddress, $0.count) }
+        try FileHandleWriter.standardOutput(writer.bytes)
         if !findings.isEmpty { throw ExitCode(1) }
     }
 }
@@ -86,13 +86,12 @@ struct ProfileSeccomp: ParsableCommand {
             FileHandleWriter.standardError(
                 "witness-agent: warning: no name in this build for \(unnamed.joined(separator: ", ")): not allowed by the profile\n")
         }
+        var copy = json
         if let output {
-            var copy = json
             let written = copy.withUTF8 { AtomicFile.replace(output, with: UnsafeRawBufferPointer($0)) }
             guard written else { throw AgentError.runtime("cannot write '\(output)': \(String(cString: strerror(errno)))") }
         } else {
-            var copy = json
-            copy.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
+            try FileHandleWriter.standardOutput(Array(json.utf8))
         }
     }
 }

@@ -79,6 +79,15 @@ enum StartupClock {
 enum FileHandleWriter {
     static func standardError(_ text: String) {
         var copy = text
-        copy.withUTF8 { buffer in _ = write(2, buffer.baseAddress, buffer.count) }
+        copy.withUTF8 { buffer in _ = FileWrites.all(2, UnsafeRawBufferPointer(buffer)) }
+    }
+
+    /// All of `bytes` to standard output, or an error saying why not (a closed pipe,
+    /// a full disk): a command's result is never cut short silently.
+    static func standardOutput(_ bytes: [UInt8]) throws(AgentError) {
+        let written = bytes.withUnsafeBytes { FileWrites.all(1, $0) }
+        guard written == bytes.count else {
+            throw AgentError.runtime("cannot write standard output: \(String(cString: strerror(errno)))")
+        }
     }
 }

@@ -6,9 +6,12 @@ import Foundation
 /// line naming what is wrong.
 package enum ProfileReader {
     package static func read(file path: String) throws(AgentError) -> RuntimeProfile {
-        guard let bytes = ProcFiles.read(path, limit: 64 << 20) else {
+        let limit = 64 << 20
+        guard let bytes = ProcFiles.read(path, limit: limit + 1) else {
             throw AgentError.usage("cannot read profile '\(path)': \(String(cString: strerror(errno)))")
         }
+        // Cut short, a file of testimonies would silently yield an older one's profile.
+        guard bytes.count <= limit else { throw AgentError.usage("profile '\(path)' is larger than 64 MiB") }
         do {
             return try parse(bytes)
         } catch {

@@ -47,6 +47,7 @@ package final class RecordingWriter: @unchecked Sendable {
     package let subjects: UInt64
     package let maxBytes: UInt64
     package private(set) var records: UInt64 = 0
+    /// Records, and side frames, left out (past the size limit, or too large).
     package private(set) var skipped: UInt64 = 0
     package private(set) var written: UInt64 = 0
     private var fd: Int32
@@ -71,6 +72,7 @@ package final class RecordingWriter: @unchecked Sendable {
         pending.reserveCapacity(flushAt + 64 << 10)
         let prefix = RecordingFormat.prefix()
         written = UInt64(prefix.withUnsafeBytes { FileWrites.all(fd, $0) })
+        if written < prefix.count { failure = "write: \(String(cString: strerror(errno)))" }
         var meta = ByteWriter()
         for (key, value) in metadata {
             meta.string(key)
@@ -98,9 +100,13 @@ package final class RecordingWriter: @unchecked Sendable {
     }
 
     package func frame(_ kind: RecordingFormat.Kind, _ payload: UnsafeRawBufferPointer) {
-        guard fd >= 0, payload.count <= RecordingFormat.maxFrame else { return }
+        guard fd >= 0 else { return }
         // Past the limit only the end goes in: side frames are bounded with the records.
-        guard written < maxBytes || kind == .end || kind == .meta else { return }
+        // One left out counts as a skipped record: a replay without it can differ.
+        guard payload.count <= RecordingFormat.maxFrame, written < maxBytes || kind == .end || kind == .meta else {
+            skipped &+= 1
+            return
+        }
         pending.append(kind.rawValue)
         withUnsafeBytes(of: UInt32(payload.count).littleEndian) { pending.append(contentsOf: $0) }
         pending.append(contentsOf: payload)
