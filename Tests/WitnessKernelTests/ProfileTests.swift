@@ -50,6 +50,24 @@ extension RealKernelTests {
         String(try Scratch.output("sha256sum '\(path)'").prefix(64))
     }
 
+    /// A datagram goes where its sendto says, whatever the socket is connected to,
+    /// and an unconnected IPv6 socket's destination is its own, not [::]:0.
+    @Test func aDatagramIsNamedByItsDestination() throws {
+        let port = LoopbackPort.next()
+        let result = try witnessInCgroup(
+            """
+            python3 -c 'import socket; s=socket.socket(type=socket.SOCK_DGRAM); s.connect(("127.0.0.3", \(port))); s.sendto(b"x", ("127.0.0.4", \(port)))'
+            python3 -c 'import socket; s=socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.sendto(b"x", ("::1", \(port)))'
+            """)
+        let network = try #require(try profileOf(result)["network"] as? [String: Any])
+        let connections = try #require(network["connections"] as? [[String: Any]])
+        let addresses = Set(connections.compactMap { $0["address"] as? String })
+        #expect(addresses.contains("127.0.0.3"), "the connect: \(connections)")
+        #expect(addresses.contains("127.0.0.4"), "the datagram sent elsewhere: \(connections)")
+        #expect(connections.contains { $0["address"] as? String == "::1" && $0["port"] as? Int == Int(port) }, "\(connections)")
+        #expect(!connections.contains { $0["address"] as? String == "::" && $0["port"] as? Int == 0 }, "\(connections)")
+    }
+
     @Test func theProfileNamesProgramsByContentFilesEndpointsAndExactSyscallCounts() throws {
         let program = try CProgram.build("known-calls", Self.knownCalls)
         let dir = try Scratch.directory("profile")

@@ -83,10 +83,14 @@ static __always_inline void network__remote_end(struct witness_connect_event *ev
         __builtin_memcpy(&event->addr[4], &addr, 4);
         event->addr_len = 16;
     } else if (family == WITNESS_AF_INET6) {
+        __u64 daddr[2] = {};
+        bpf_core_read(daddr, 16, &sk->__sk_common.skc_v6_daddr); /* 16 bytes, not sizeof(__u8) */
+        if (!daddr[0] && !daddr[1] && !port) /* not connected: the caller's address is all there is */
+            return;
         __builtin_memset(event->addr, 0, 28);
         *(__u16 *)&event->addr[0] = WITNESS_AF_INET6;
         __builtin_memcpy(&event->addr[2], &port, 2);
-        bpf_core_read(&event->addr[8], 16, &sk->__sk_common.skc_v6_daddr); /* 16 bytes, not sizeof(__u8) */
+        __builtin_memcpy(&event->addr[8], daddr, 16);
         event->addr_len = 28;
     } else {
         return;
@@ -113,7 +117,9 @@ static __always_inline void network__connect(struct witness_call *call, int fd, 
     /* A fast open that sent data returns the bytes sent, not 0. */
     if (call->ret >= 0 || call->ret == -WITNESS_EINPROGRESS) {
         network__local_end(event, fd);
-        if (!call->kernel_strings) /* io_uring: submitted, not yet connected */
+        /* io_uring: submitted, not yet connected. A datagram sent with an address
+         * goes there, whatever the socket is connected to: its address stays. */
+        if (!call->kernel_strings && !((how & WITNESS_FLAG_DATAGRAM) && len > 0))
             network__remote_end(event, fd);
     } else {
         /* A refused attempt still names its transport: tcp to a closed port is tcp. */
