@@ -272,7 +272,7 @@ package struct RuntimeProfile: Sendable, Equatable {
     }
 
     /// `{"name":count,...}`, most frequent first (ties by name).
-    private static func appendCounts(_ counts: [String: UInt64], to writer: inout JSONWriter) {
+    static func appendCounts(_ counts: [String: UInt64], to writer: inout JSONWriter) {
         let sorted = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
         writer.byte(UInt8(ascii: "{"))
         for (index, entry) in sorted.enumerated() {

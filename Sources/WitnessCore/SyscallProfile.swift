@@ -33,26 +33,17 @@ package struct SyscallProfile: Sendable, Equatable {
 
     /// `{"syscalls":{...},"compatSyscalls":{...}}`: native names to counts, and the
     /// ia32 table's when the subject used it.
+    /// Written as a runtime profile writes its counts.
     package func appendJSON(to writer: inout JSONWriter) {
+        var profile = RuntimeProfile()
+        profile.setSyscalls(self)
         writer.byte(UInt8(ascii: "{"))
         writer.key("syscalls")
-        appendTable(.native, to: &writer)
-        let compat = byName(in: .compat)
-        if !compat.isEmpty {
+        RuntimeProfile.appendCounts(profile.syscalls, to: &writer)
+        if !profile.compatSyscalls.isEmpty {
             writer.raw(",")
             writer.key("compatSyscalls")
-            appendTable(.compat, to: &writer)
-        }
-        writer.byte(UInt8(ascii: "}"))
-    }
-
-    private func appendTable(_ table: SyscallNumbers.Table, to writer: inout JSONWriter) {
-        writer.byte(UInt8(ascii: "{"))
-        for (index, entry) in byName(in: table).enumerated() {
-            if index > 0 { writer.byte(UInt8(ascii: ",")) }
-            writer.string(entry.name)
-            writer.byte(UInt8(ascii: ":"))
-            writer.decimal(entry.count)
+            RuntimeProfile.appendCounts(profile.compatSyscalls, to: &writer)
         }
         writer.byte(UInt8(ascii: "}"))
     }
