@@ -58,6 +58,7 @@ extension RealKernelTests {
             """
             python3 -c 'import socket; s=socket.socket(type=socket.SOCK_DGRAM); s.connect(("127.0.0.3", \(port))); s.sendto(b"x", ("127.0.0.4", \(port)))'
             python3 -c 'import socket; s=socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.sendto(b"x", ("::1", \(port)))'
+            python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP); s.sendto(b"\\x08\\x00\\xf7\\xff\\x00\\x00\\x00\\x00", ("127.0.0.5", 0))'
             """)
         let network = try #require(try profileOf(result)["network"] as? [String: Any])
         let connections = try #require(network["connections"] as? [[String: Any]])
@@ -66,6 +67,7 @@ extension RealKernelTests {
         #expect(addresses.contains("127.0.0.4"), "the datagram sent elsewhere: \(connections)")
         #expect(connections.contains { $0["address"] as? String == "::1" && $0["port"] as? Int == Int(port) }, "\(connections)")
         #expect(!connections.contains { $0["address"] as? String == "::" && $0["port"] as? Int == 0 }, "\(connections)")
+        #expect(addresses.contains("127.0.0.5"), "a raw socket's packet: \(connections)")
     }
 
     @Test func theProfileNamesProgramsByContentFilesEndpointsAndExactSyscallCounts() throws {

@@ -17,6 +17,7 @@
 #define WITNESS_EINPROGRESS 115
 #define WITNESS_MSG_FASTOPEN 0x20000000
 #define WITNESS_SOCK_DGRAM 2
+#define WITNESS_SOCK_RAW 3
 #define WITNESS_SYS_SOCKETCALL_CONNECT 3
 #define WITNESS_SYS_SOCKETCALL_LISTEN 4
 #define WITNESS_SYS_SOCKETCALL_SENDTO 11
@@ -214,7 +215,10 @@ static __always_inline void network__send_to(struct witness_call *call, int fd, 
     }
     struct file *file = fd__file(fd);
     struct sock *sk = fd__socket(file);
-    if (!sk || BPF_CORE_READ(sk, sk_type) != WITNESS_SOCK_DGRAM)
+    /* Datagrams, and raw sockets' packets (ICMP, hand-made IP: CAP_NET_RAW, which
+     * container runtimes grant by default). */
+    __u16 type = sk ? BPF_CORE_READ(sk, sk_type) : 0;
+    if (type != WITNESS_SOCK_DGRAM && type != WITNESS_SOCK_RAW)
         return;
     struct witness_datagram_peer peer = {};
     peer.socket = BPF_CORE_READ(file, f_inode, i_ino);
