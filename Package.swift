@@ -46,14 +46,17 @@ let package = Package(
             swiftSettings: swiftSettings,
             plugins: ["BPFObjectPlugin"]
         ),
-        // Pure Swift: decoding, process table, JSON, subjects, output.
+        // The user-space event path: records decoded (reading the C layout of CBPF),
+        // process state, Falco fields, the pipeline, output, windows, profiles,
+        // testimony and recordings. Loads no BPF: WitnessKernel does.
         .target(
             name: "WitnessCore",
             dependencies: ["CBPF"],
             swiftSettings: swiftSettings,
             plugins: ["SyscallNumbersPlugin"]
         ),
-        // Falco-format rules: loading, conditions, fields, outputs, classification.
+        // Falco-format rules: loading, conditions compiled to a flat program, outputs,
+        // classification (the fields they read are WitnessCore's).
         .target(
             name: "WitnessRules",
             dependencies: ["WitnessCore", .product(name: "Yams", package: "Yams")],

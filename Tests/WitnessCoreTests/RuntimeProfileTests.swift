@@ -275,7 +275,7 @@ struct HostileProfileTests {
         let writers = try paths.enumerated().map { index, path in
             try RecordingWriter(path: path, subjects: 1 << UInt64(index + 1), maxBytes: 1 << 20, metadata: [])
         }
-        let recordings = Recordings()
+        let recordings = RecordingTap()
         writers.forEach(recordings.add)
         var secret = ProcessRecord(pid: 77, ppid: 1, name: Array("tenant-a".utf8), exePath: [], argv: [])
         secret.environment = Array("TOKEN=hunter2\0".utf8)

@@ -201,7 +201,7 @@ extension RealKernelTests {
     /// its interpreter, and code mapped from a dropped file (LD_PRELOAD, the loader
     /// given a descriptor) is caught at the mapping. A trusted program's path given to
     /// a script by a symlink is a write below a binary directory.
-    @Test func droppedFilesAreKnownByIdentityNotName() throws {
+    @Test func writtenFilesAreKnownByIdentityNotName() throws {
         let dir = try Scratch.directory("identity")
         defer { try? FileManager.default.removeItem(at: dir) }
         let d = dir.path

@@ -92,10 +92,10 @@ struct LoaderTests {
     @Test func prioritiesAreCaseInsensitiveAndMapToClasses() {
         #expect(Priority(falcoName: "INFO") == .informational)
         #expect(Priority(falcoName: "warning") == .warning)
-        #expect(Priority(falcoName: "Critical")?.severity == .critical)
-        #expect(Priority.error.severity == .high)
-        #expect(Priority.warning.severity == .medium)
-        #expect(Priority.debug.severity == .low)
+        #expect(Priority(falcoName: "Critical").map(SeverityClass.init) == .critical)
+        #expect(SeverityClass(.error) == .high)
+        #expect(SeverityClass(.warning) == .medium)
+        #expect(SeverityClass(.debug) == .low)
         #expect(Priority(falcoName: "urgent") == nil)
         let loaded = RulesLoader.load(
             [
@@ -121,17 +121,30 @@ struct LoaderTests {
         let loaded = RulesLoader.load(RulesLoader.defaultSources())
         #expect(loaded.diagnostics.isEmpty, "\(loaded.diagnostics)")
         #expect(loaded.rules.count >= 20)
-        let priorities = Set(loaded.rules.map(\.priority.severity))
+        let priorities = Set(loaded.rules.map { SeverityClass($0.priority) })
         #expect(priorities == [.critical, .high, .medium, .low])
+    }
+
+    /// Falco's rules, in ../shared/peers beside the project: not part of a lone clone.
+    static let falcoRulesPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "../../../shared/peers/falco_rules.yaml"
+    ).standardizedFileURL.path
+
+    /// Skipped where the peers' files are absent, unless WITNESS_REQUIRE_PEERS=1 (CI)
+    /// says they must be there: then their absence fails the test.
+    static var peersPresentOrRequired: Bool {
+        FileManager.default.fileExists(atPath: falcoRulesPath)
+            || ProcessInfo.processInfo.environment["WITNESS_REQUIRE_PEERS"] == "1"
     }
 
     /// Falco's own rules file (../shared/peers), loaded unmodified. The number that
     /// loads is a figure to raise, never to lower.
-    @Test func falcoUpstreamRulesLoad() throws {
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
-            "../../../shared/peers/falco_rules.yaml"
-        ).standardizedFileURL.path
-        try #require(FileManager.default.fileExists(atPath: path), "Falco's rules are in ../shared/peers")
+    @Test(.enabled(if: peersPresentOrRequired, "Falco's rules are not in ../shared/peers beside the project"))
+    func falcoUpstreamRulesLoad() throws {
+        let path = Self.falcoRulesPath
+        try #require(
+            FileManager.default.fileExists(atPath: path),
+            "WITNESS_REQUIRE_PEERS=1 and Falco's rules are not at \(path)")
         let sources = try RulesLoader.sources(paths: [path])
         let loaded = RulesLoader.load(sources)
         #expect(!loaded.hasErrors, "\(loaded.diagnostics.filter { $0.severity == .error })")

@@ -40,7 +40,7 @@ struct RuleHarness {
     /// The alert lines `fixture` produces.
     func alerts(_ fixture: RecordFixture) throws -> [[String: Any]] {
         var writer = JSONWriter()
-        let resolved = ResolvedEvent(processes: processes, clock: WallClock(offset: 0), droppedFiles: DroppedFiles())
+        let resolved = ResolvedEvent(processes: processes, clock: WallClock(offset: 0), writtenFiles: WrittenFiles())
         var encoder = EventJSONEncoder(hostname: Array("node".utf8), clock: WallClock(offset: 0))
         try fixture.withEvent { event in
             resolved.begin(event, number: 1)

@@ -13,7 +13,9 @@
 #ifndef WITNESS_IO_URING_BPF_H
 #define WITNESS_IO_URING_BPF_H
 
-#include "syscall.bpf.h"
+#include "../handlers/file.bpf.h"
+#include "../handlers/network.bpf.h"
+#include "../handlers/syscall.bpf.h"
 
 /* The kernel's copy of a path. */
 static __always_inline __u64 io_uring__name(struct filename *name)

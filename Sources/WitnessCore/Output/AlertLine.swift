@@ -1,0 +1,75 @@
+/// The envelope of an alert line, in Falco's shape, for every kind of alert Witness
+/// writes — a rule's and a drift finding's — so that they cannot drift apart:
+///
+///     {"time":…,"rule":…,"priority":…,"source":"syscall","output":"HH:MM:SS.nnnnnnnnn: Priority <text>",
+///      "output_fields":{…},"tags":[…],"subjects":[…],"hostname":…,"uuid":…}
+///
+/// and, in text, `HH:MM:SS.mmm Priority <text> (rule: NAME)`. The caller writes the
+/// output text and the fields between the pieces.
+package enum AlertLine {
+    /// Everything up to the output text (which the caller writes escaped, then `closeOutput`).
+    package static func appendHead(epoch: Int64, rule: String, priority: Priority, to writer: inout JSONWriter) {
+        writer.byte(UInt8(ascii: "{"))
+        writer.key("time")
+        WallClock.appendQuotedRFC3339(epoch, to: &writer)
+        writer.key("rule")
+        writer.string(rule)
+        writer.raw(",")
+        writer.key("priority")
+        writer.string(priority.name)
+        writer.raw(",\"source\":\"syscall\",")
+        writer.key("output")
+        writer.byte(UInt8(ascii: "\""))
+        WallClock.appendTimeOfDay(epoch, digits: 9, to: &writer)
+        writer.raw(": ")
+        writer.raw(priority.name)
+        writer.byte(UInt8(ascii: " "))
+    }
+
+    /// Ends the output text and opens `output_fields`.
+    package static func closeOutput(to writer: inout JSONWriter) {
+        writer.raw("\",")
+        writer.key("output_fields")
+        writer.byte(UInt8(ascii: "{"))
+    }
+
+    /// Ends `output_fields`; tags, subjects, hostname, uuid; the line's end.
+    package static func appendTail(
+        tags: [String], subjects: UInt64, labels: SubjectLabels, hostname: [UInt8], identifiers: inout LineUUIDs,
+        to writer: inout JSONWriter
+    ) {
+        writer.raw("},")
+        writer.key("tags")
+        writer.byte(UInt8(ascii: "["))
+        for (index, tag) in tags.enumerated() {
+            if index > 0 { writer.byte(UInt8(ascii: ",")) }
+            writer.string(tag)
+        }
+        writer.raw("],")
+        labels.append(subjects, to: &writer)
+        writer.raw(",")
+        writer.key("hostname")
+        writer.string(hostname)
+        writer.raw(",")
+        writer.key("uuid")
+        identifiers.appendNext(to: &writer)
+        writer.raw("}\n")
+    }
+
+    /// The text form's start: `HH:MM:SS.mmm Priority ` (the priority coloured on a terminal).
+    package static func appendTextHead(epoch: Int64, priority: Priority, colour: Bool, to writer: inout JSONWriter) {
+        WallClock.appendTimeOfDay(epoch, digits: 3, to: &writer)
+        writer.byte(UInt8(ascii: " "))
+        if colour { writer.raw(EventTextFormatter.colourCode(SeverityClass(priority))) }
+        writer.raw(priority.name)
+        if colour { writer.raw("\u{1B}[0m") }
+        writer.byte(UInt8(ascii: " "))
+    }
+
+    /// The text form's end: ` (rule: NAME)` and the line's end.
+    package static func appendTextTail(rule: String, to writer: inout JSONWriter) {
+        writer.raw(" (rule: ")
+        writer.escaped(rule)
+        writer.raw(")\n")
+    }
+}
