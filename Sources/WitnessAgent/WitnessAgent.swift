@@ -15,11 +15,7 @@ struct WitnessAgentMain {
         do {
             command = try WitnessAgentCommand.parseAsRoot()
         } catch {
-            let code = WitnessAgentCommand.exitCode(for: error)
-            if code == .success {
-                print(WitnessAgentCommand.fullMessage(for: error))
-                exit(0)
-            }
+            exitIfClean(error)
             fail(oneLine(WitnessAgentCommand.message(for: error)), code: 2)
         }
         do {
@@ -32,8 +28,20 @@ struct WitnessAgentMain {
         } catch let error as ExitCode {
             exit(error.rawValue)
         } catch {
+            exitIfClean(error)
             fail(oneLine(WitnessAgentCommand.message(for: error)), code: 1)
         }
+    }
+
+    /// A clean exit ArgumentParser signals — help (`--help`, `-h`, `help [SUBCOMMAND]`,
+    /// no arguments), `--version`, a completion script — wherever it is thrown: while
+    /// parsing, or by a command's `run` (the root and `help` throw it there). Its whole
+    /// text goes to standard output and the agent exits 0.
+    static func exitIfClean(_ error: any Error) {
+        guard WitnessAgentCommand.exitCode(for: error) == .success else { return }
+        let text = WitnessAgentCommand.fullMessage(for: error)
+        if !text.isEmpty { print(text) }
+        exit(0)
     }
 
     static func fail(_ message: String, code: Int32) -> Never {
