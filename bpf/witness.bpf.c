@@ -10,6 +10,7 @@
  *   witness_process_exit       tp_btf/sched_process_exit    exit
  *   witness_io_uring_submit    tp_btf/io_uring_submit_req   operations submitted to a ring
  *   witness_io_uring_complete  tp_btf/io_uring_complete     an open through a ring, named by its file
+ *   witness_cgroup_mkdir       tp_btf/cgroup_mkdir          an armed window's cgroup made a subject as it is created
  */
 #include "include/kernel_types.h"
 #include <bpf/bpf_helpers.h>
@@ -18,6 +19,7 @@
 #include "programs/sys_exit.bpf.h"
 #include "programs/sched_process.bpf.h"
 #include "programs/io_uring.bpf.h"
+#include "programs/cgroup_mkdir.bpf.h"
 
 /* GPL-compatible: bpf_probe_read_* and the ring buffer helpers require it. */
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

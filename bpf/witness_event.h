@@ -47,6 +47,7 @@ enum witness_event_kind {
     WITNESS_EVENT_CONNECT = 5, /* struct witness_connect_event */
     WITNESS_EVENT_WAKE = 6,    /* struct witness_wake_record: wakes a sleeping consumer, carries nothing */
     WITNESS_EVENT_SYSCALL = 7, /* struct witness_syscall_event: any other witnessed syscall */
+    WITNESS_EVENT_ACTIVATE = 8, /* header only: an armed window's cgroup was created (header.cgroup_id, .subjects) */
 };
 
 /* Which system call produced a record: architecture-neutral numbering. */
@@ -166,6 +167,7 @@ enum witness_event_flags {
     WITNESS_FLAG_EXE_SCRIPT = 1 << 17,        /* exec: a script, run by the interpreter its #! names */
     WITNESS_FLAG_ENV_TRUNCATED = 1 << 18,     /* exec: the environment was longer than kept */
     WITNESS_FLAG_DATAGRAM = 1 << 19,          /* connect: a datagram sent to an address (sendto, sendmsg) */
+    WITNESS_FLAG_FOUND = 1 << 20,             /* made by the agent from state found as a window began, not by a syscall */
 };
 
 /* Why the kernel side lost something; index of the per-CPU drop counters. */
@@ -294,6 +296,17 @@ struct witness_syscall_event {
     __u32 file_dev;        /* the descriptor argument's file: device and inode (0 if none) */
     __u64 file_ino;
     char data[];
+};
+
+/*
+ * An armed window waits for its subject's cgroup: the name the cgroup will have (its
+ * last path component: pod<uid>, cri-containerd-<id>.scope, ...) or its whole path
+ * below the cgroup v2 root, as the cgroup_mkdir tracepoint gives it ("/a/b"),
+ * NUL-padded. Longer ones cannot be armed.
+ */
+#define WITNESS_ARMED_NAME_MAX 256
+struct witness_armed_name {
+    char name[WITNESS_ARMED_NAME_MAX];
 };
 
 /* Shared between the agent (writes, through mmap) and every program (reads). */

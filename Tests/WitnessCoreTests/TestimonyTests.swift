@@ -6,17 +6,20 @@ import Testing
 @Suite("Testimony and the falco gate")
 struct TestimonyTests {
     func testimony(
-        alerts: [SeverityClass: Int] = [:], kernelDrops: UInt64 = 0, sostle: String? = nil, end: WindowEnd = .elapsed
+        alerts: [SeverityClass: Int] = [:], kernelDrops: UInt64 = 0, sostle: String? = nil, end: WindowEnd = .elapsed,
+        fromStart: Bool = true, found: FoundSummary? = nil
     ) throws -> [String: Any] {
         var counts = EventCounts()
         counts.record(.execve)
         counts.record(.openat)
         counts.record(.openat)
-        let statement = Testimony(
+        var statement = Testimony(
             trialID: "TRB-1", subjectKind: "cgroup", subjectValue: "/sys/fs/cgroup/trial", startEpochNanoseconds: 0,
             endEpochNanoseconds: 60_000_000_000, sostle: try sostle.map { (text) throws(AgentError) in try SostleLevel(text) },
             events: counts, alerts: alerts, rules: [("Read sensitive file", 1)], kernelDrops: kernelDrops, agentDrops: 0,
             end: end, requestedMilliseconds: 60_000)
+        statement.witnessedFromStart = fromStart
+        statement.found = found
         return try #require(try JSONSerialization.jsonObject(with: Data(statement.json().utf8)) as? [String: Any])
     }
 
@@ -38,6 +41,38 @@ struct TestimonyTests {
         #expect(gate["bonus"] as? Double == 0.1)
         #expect(gate["deduction"] as? Double == 0)
         #expect(gate["verdictHint"] as? String == "ADMIT")
+    }
+
+    @Test func aSubjectThatRanBeforeTheWindowEarnsNoBonus() throws {
+        let json = try testimony(fromStart: false)
+        #expect((json["subject"] as? [String: Any])?["witnessedFromStart"] as? Bool == false)
+        let gate = try gate(json)
+        #expect(gate["passed"] as? Bool == true)
+        #expect(gate["bonus"] as? Double == 0, "clean, but what ran before the window was not seen")
+        #expect(gate["verdictHint"] as? String == "ADMIT")
+        #expect((gate["detail"] as? String)?.contains("ran before the window") == true)
+    }
+
+    @Test func aWindowWhoseSubjectNeverCameNeverPasses() throws {
+        let json = try testimony(end: .neverStarted, fromStart: false)
+        #expect((json["window"] as? [String: Any])?["endReason"] as? String == "neverStarted")
+        let gate = try gate(json)
+        #expect(gate["passed"] as? Bool == false)
+        #expect(gate["bonus"] as? Double == 0)
+        #expect(json["complete"] as? Bool == false)
+    }
+
+    @Test func aTruncatedScanOfFoundStateIsIncomplete() throws {
+        var found = FoundSummary()
+        found.processes = 4096
+        found.truncated = true
+        found.matched = [("Execution from shared memory", 1)]
+        let json = try testimony(found: found)
+        #expect(json["complete"] as? Bool == false)
+        #expect((try gate(json))["passed"] as? Bool == false)
+        let summary = try #require(json["found"] as? [String: Any])
+        #expect(summary["truncated"] as? Bool == true)
+        #expect((summary["matched"] as? [String: Int])?["Execution from shared memory"] == 1)
     }
 
     @Test func mediumAlertWatches() throws {

@@ -157,8 +157,12 @@ extension RealKernelTests {
         let testimony = try #require(result.jsonLines().last)
         #expect((testimony["subject"] as? [String: Any])?["value"] as? String == target.id)
 
-        let unknown = try Agent.run(["witness", "--container-id", FakeNode.containerID(), "--window", "1s"])
-        #expect(unknown.status == 2)
-        #expect(unknown.stderr.contains("no container with id"))
+        // A full id not on this node: armed, waited for, never created.
+        let unknown = try Agent.run(["witness", "--container-id", FakeNode.containerID(), "--window", "1s", "--arm-deadline", "1s"])
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("was not created within --arm-deadline"))
+        let never = try #require(unknown.jsonLines().last)
+        #expect((never["window"] as? [String: Any])?["endReason"] as? String == "neverStarted")
+        #expect((never["gate"] as? [String: Any])?["passed"] as? Bool == false)
     }
 }

@@ -300,6 +300,23 @@ struct pid_namespace;
 /* A pid as each PID namespace from the root down to the task's own sees it. Both
  * members are declared: CO-RE relocates field offsets, not the array stride, so
  * the size must be the kernel's (unchanged since 2.6.26). */
+/* cgroup_mkdir's cgroup: its hierarchy (0 is the unified one) and its directory
+ * (kn->id is the cgroup id bpf_get_current_cgroup_id returns; kn->name its last
+ * path component). */
+struct cgroup_root {
+    int hierarchy_id;
+} WITNESS_CORE;
+
+struct kernfs_node {
+    __u64 id;
+    const char *name;
+} WITNESS_CORE;
+
+struct cgroup {
+    struct kernfs_node *kn;
+    struct cgroup_root *root;
+} WITNESS_CORE;
+
 struct upid {
     int nr;
     struct pid_namespace *ns;

@@ -28,6 +28,23 @@ struct {
     __type(value, __u64);
 } witness_subject_cgroups SEC(".maps");
 
+/* Armed windows: the name or path of a cgroup not created yet -> subject bits. The
+ * cgroup_mkdir program makes the cgroup a subject the moment it is created. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 512);
+    __type(key, struct witness_armed_name);
+    __type(value, __u64);
+} witness_armed_cgroups SEC(".maps");
+
+/* Where the cgroup_mkdir program builds a key (too large for the stack twice). */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct witness_armed_name);
+} witness_armed_scratch SEC(".maps");
+
 /* Per cgroup seen: which subjects it belongs to, valid for one generation of the subject set. */
 struct witness_cgroup_verdict {
     __u64 generation;

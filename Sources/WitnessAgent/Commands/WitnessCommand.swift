@@ -26,6 +26,11 @@ struct WitnessCommand: ParsableCommand {
     @Option(name: .long, help: "How long the window stays open: 60s, 5m, 500ms.")
     var window: String = "60s"
 
+    @Option(
+        name: .customLong("arm-deadline"),
+        help: "A subject that does not exist yet is waited for this long (the window arms and opens the moment its cgroup is created); then the window ends neverStarted.")
+    var armDeadline: String = "5m"
+
     @Option(name: .customLong("trial-id"), help: "The trial this window testifies for.")
     var trialID: String?
 
@@ -66,8 +71,13 @@ struct WitnessCommand: ParsableCommand {
             throw ValidationError("witness needs exactly one subject: --cgroup PATH, --pod-uid UID, --container-id ID or --pid PID")
         }
         if let pid { try SubjectChecks.process(pid) }
-        if case .pid = subject {} else { _ = try SubjectChecks.resolver().resolve(subject) }
+        if case .pid = subject {} else {
+            let resolver = try SubjectChecks.resolver()
+            // Not here yet: armed, when it can be (a cgroup path, a pod UID, a full container id).
+            if (try? resolver.resolve(subject)) == nil { _ = try ArmedSubject.arming(subject, cgroups: resolver.cgroups) }
+        }
         _ = try DurationParser.milliseconds(window)
+        _ = try DurationParser.milliseconds(armDeadline)
         if let sostle { _ = try SostleLevel(sostle) }
         guard Priority(falcoName: driftPriority) != nil else {
             throw ValidationError("bad --drift-priority '\(driftPriority)': use a Falco priority such as warning or error")
@@ -82,36 +92,67 @@ struct WitnessCommand: ParsableCommand {
         let level = try sostle.map { (text) throws(AgentError) in try SostleLevel(text) }
         let session = try WitnessSession(options: common, rules: rules, printsEvents: events)
         let slot = 0
-        let resolved = try SubjectChecks.resolver().resolve(subject!)
-        let subjectKind = resolved.kind
-        var subjectValue = resolved.value
+        let resolver = try SubjectChecks.resolver()
+        var resolved = try? resolver.resolve(subject!)
+        let armed = resolved == nil ? try ArmedSubject.arming(subject!, cgroups: resolver.cgroups) : nil
+        let subjectKind = resolved?.kind ?? armed!.kind
+        var subjectValue = resolved?.value ?? armed!.value
         var settings = WindowProfiles.Settings(driftPriority: Priority(falcoName: driftPriority) ?? .warning)
         let lockedProfile = try baseline.map { (path) throws(AgentError) in try ProfileReader.read(file: path) }
         settings.baseline = lockedProfile.map(ProfileBaseline.init)
-        if resolved.kind == "cgroup", let directory = resolved.cgroupDirectory { subjectValue = directory }
+        if resolved?.kind == "cgroup", let directory = resolved?.cgroupDirectory { subjectValue = directory }
         var recording: RecordingWriter?
         if let record {
             let writer = try RecordingWriter(
                 path: record, subjects: ~0, maxBytes: UInt64(try DurationParser.bytes(recordLimit)),
                 metadata: RecordingMetadata.live(
                     clock: session.clock, subjectKind: subjectKind, subjectValue: subjectValue,
-                    label: WitnessSession.label(resolved), trialID: trialID, sostle: level,
+                    label: "\(subjectKind):\(resolved?.value ?? armed!.value)", trialID: trialID, sostle: level,
                     requestedMilliseconds: milliseconds, rules: rules.files))
             if let lockedProfile { writer.baseline(lockedProfile, priority: settings.driftPriority) }
             session.pipeline.startRecording(writer)
             recording = writer
         }
-        try session.watch(resolved, slot: slot, profile: settings)
-        try session.consumer.stop(afterMilliseconds: milliseconds)
-        session.announceAttached("witnessing \(subjectKind) \(subjectValue) for \(window)")
-        let start = session.clock.epochNanoseconds(boot: session.startBootTime)
+        let opening = WindowOpening()
+        if let armed {
+            try session.arm(armed, slot: slot, profile: settings)
+            opening.armedAt = WallClock.bootNow()
+            session.pipeline.onActivation = { [session] activation in
+                guard activation.subjects & (1 << UInt64(slot)) != 0, opening.activeAt == nil else { return }
+                opening.activeAt = activation.bootTime
+                opening.witnessedFromStart = true
+                let late = Int((WallClock.bootNow() &- activation.bootTime) / 1_000_000)
+                try? session.consumer.stop(afterMilliseconds: max(0, milliseconds - late))
+                FileHandleWriter.standardError(
+                    "witness-agent: \(armed.kind) \(armed.value) created: witnessed from birth for \(self.window)\n")
+            }
+            try session.consumer.stop(afterMilliseconds: try DurationParser.milliseconds(armDeadline))
+            // Created between the first look and the arming: the kernel did not see it
+            // made; a record of an activation already made is taken first.
+            resolved = try? resolver.resolve(subject!)
+            if resolved != nil { session.consumer.drainNow() }
+        }
+        if let resolved, opening.activeAt == nil {
+            let watched = try session.watch(resolved, slot: slot, profile: armed == nil ? settings : nil, judgeFound: true)
+            opening.activeAt = WallClock.bootNow()
+            // Kernel evidence only: the cgroup held no task once its bit was set.
+            opening.witnessedFromStart = watched.members.isEmpty
+            opening.found = watched.found
+            try session.consumer.stop(afterMilliseconds: milliseconds)
+        }
+        session.announceAttached(
+            opening.activeAt == nil
+                ? "armed for \(subjectKind) \(subjectValue), waiting up to \(armDeadline) for it to be created"
+                : "witnessing \(subjectKind) \(subjectValue) for \(window)")
         let reason = session.run()
         let endBootTime = WallClock.bootNow()
+        let start = session.clock.epochNanoseconds(boot: opening.activeAt ?? opening.armedAt ?? session.startBootTime)
         let end = session.clock.epochNanoseconds(boot: endBootTime)
         let accounting = session.finish(slot: slot, at: endBootTime)
         let (alerts, rules) = session.assembly.alerts(
             driftAlerts: accounting.driftAlerts, driftPriority: settings.driftPriority)
-        let endReason: WindowEnd = reason == .timerExpired ? .elapsed : .shutdown
+        let endReason: WindowEnd =
+            opening.activeAt == nil ? .neverStarted : (reason == .timerExpired ? .elapsed : .shutdown)
         let coverage = Coverage.assess(session.probe.blindSpots, profile: accounting.syscalls)
         var recorded: RecordingWriter.Summary?
         if let recording {
@@ -126,12 +167,15 @@ struct WitnessCommand: ParsableCommand {
             FileHandleWriter.standardError(line + "\n")
             recorded = summary
         }
-        let statement = Testimony(
+        var statement = Testimony(
             trialID: trialID, subjectKind: subjectKind, subjectValue: subjectValue,
             startEpochNanoseconds: start, endEpochNanoseconds: end, sostle: level, events: accounting.counts,
             alerts: alerts, rules: rules, kernelDrops: accounting.kernelDrops, agentDrops: accounting.agentDrops,
             end: endReason, requestedMilliseconds: Int64(milliseconds),
             profile: accounting.profile, coverage: coverage, recording: recorded)
+        statement.witnessedFromStart = opening.witnessedFromStart
+        statement.armedEpochNanoseconds = opening.armedAt.map { session.clock.epochNanoseconds(boot: $0) }
+        statement.found = opening.found.map { session.pipeline.foundSummary(of: $0, slot: slot) }
         let line = statement.json()
         session.pipeline.writeLine(line)
         if let testimony {
@@ -141,5 +185,17 @@ struct WitnessCommand: ParsableCommand {
             file.sync()
         }
         WitnessSession.report(accounting)
+        if endReason == .neverStarted {
+            throw AgentError.runtime("\(subjectKind) \(subjectValue) was not created within --arm-deadline \(armDeadline)")
+        }
     }
+}
+
+/// How a `witness` window began: armed for a subject not created yet (when), active
+/// (when, and whether from the subject's birth), and what it found running.
+final class WindowOpening {
+    var armedAt: UInt64?
+    var activeAt: UInt64?
+    var witnessedFromStart = false
+    var found: FoundSummary?
 }

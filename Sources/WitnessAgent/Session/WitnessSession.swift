@@ -47,13 +47,30 @@ final class WitnessSession {
     }
 
     /// Makes `subject` subject `slot`: a process tree (children followed in the
-    /// kernel) or a cgroup and every cgroup below it, now or later.
-    func watch(_ subject: ResolvedSubject, slot: Int, profile: WindowProfiles.Settings? = nil) throws {
+    /// kernel) or a cgroup and every cgroup below it, now or later. With `judgeFound`,
+    /// what the subject already runs is read and judged (found events). Returns the
+    /// subject's processes as it was watched, and what was found.
+    @discardableResult
+    func watch(
+        _ subject: ResolvedSubject, slot: Int, profile: WindowProfiles.Settings? = nil, judgeFound: Bool = false
+    ) throws -> (members: [Int32], found: FoundSummary?) {
         if let profile { pipeline.beginProfile(slot: slot, profile) }
         let cgroups = subject.cgroupDirectory == nil ? nil : try CgroupFS.detect()
         let watched = try probe.watch(subject, slot: slot, cgroups: cgroups, processes: pipeline.processes)
         pipeline.noteSubjectProcesses(watched.members, slot: slot)
         pipeline.label(slot: slot, as: Self.label(subject))
+        guard judgeFound else { return (watched.members, nil) }
+        let scan = FoundScanner(procRoot: pipeline.processes.procRoot).scan(
+            watched.members, slot: slot, cgroupID: watched.cgroupID ?? 0, now: WallClock.bootNow())
+        return (watched.members, pipeline.handleFound(scan, slot: slot))
+    }
+
+    /// Arms subject `slot` for a subject not created yet: the kernel makes its cgroup
+    /// the subject as it is created (`pipeline.onActivation` hears when).
+    func arm(_ subject: ArmedSubject, slot: Int, profile: WindowProfiles.Settings? = nil) throws {
+        if let profile { pipeline.beginProfile(slot: slot, profile) }
+        try probe.arm(names: subject.names, slot: slot)
+        pipeline.label(slot: slot, as: "\(subject.kind):\(subject.value)")
     }
 
     /// How lines name `subject` (`"subjects":["cgroup:/trial"]`).
@@ -76,7 +93,12 @@ final class WitnessSession {
     }
 
     func run() -> StopReason {
-        consumer.run()
+        // A test hook: holds user space back before the first drain, to show that what
+        // the kernel decides (an armed window's activation) does not wait for it.
+        if let hold = getenv("WITNESS_TEST_HOLD_CONSUMER_MS").flatMap({ UInt32(String(cString: $0)) }), hold <= 10_000 {
+            usleep(hold * 1000)
+        }
+        return consumer.run()
     }
 
     /// What was seen and lost, after the loop ended.

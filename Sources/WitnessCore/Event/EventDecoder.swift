@@ -24,13 +24,26 @@ package enum EventDecoder {
     static let connectLocalOffset = MemoryLayout<witness_connect_event>.offset(of: \.local_addr)!
     static let syscallSize = MemoryLayout<witness_syscall_event>.size
 
-    /// Decodes `record`; returns nil for records that carry no event (wake-ups).
+    /// The armed windows `record` activates, if it is an ACTIVATE record: their
+    /// subject's cgroup was just created (and made their subject by the kernel).
+    package static func activation(_ record: UnsafeRawBufferPointer) -> WindowActivation? {
+        guard record.count >= headerSize,
+            record.loadUnaligned(as: UInt16.self) == UInt16(WITNESS_EVENT_ACTIVATE.rawValue)
+        else { return nil }
+        let raw = record.loadUnaligned(as: witness_event_header.self)
+        return WindowActivation(subjects: raw.subjects, cgroupID: raw.cgroup_id, bootTime: raw.timestamp_ns)
+    }
+
+    /// Decodes `record`; returns nil for records that carry no event (wake-ups,
+    /// activations: `activation(_:)`).
     package static func decode(_ record: UnsafeRawBufferPointer) throws(EventDecodingError) -> KernelEvent? {
         guard record.count >= MemoryLayout<witness_wake_record>.size else {
             throw .tooShort(size: record.count)
         }
         let kindValue = record.loadUnaligned(as: UInt16.self)
-        if kindValue == UInt16(WITNESS_EVENT_WAKE.rawValue) { return nil }
+        if kindValue == UInt16(WITNESS_EVENT_WAKE.rawValue) || kindValue == UInt16(WITNESS_EVENT_ACTIVATE.rawValue) {
+            return nil
+        }
         guard record.count >= headerSize else { throw .tooShort(size: record.count) }
         let raw = record.loadUnaligned(as: witness_event_header.self)
         let declared = Int(raw.size)

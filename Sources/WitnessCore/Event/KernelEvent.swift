@@ -50,6 +50,8 @@ package struct EventFlags: OptionSet, Sendable {
     package static let environmentTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_ENV_TRUNCATED.rawValue))
     /// A connect record for the first datagram a socket sent to an address (sendto, sendmsg).
     package static let datagram = EventFlags(rawValue: UInt32(WITNESS_FLAG_DATAGRAM.rawValue))
+    /// Made by the agent from state found as a window began (`FoundScanner`), not by a syscall.
+    package static let found = EventFlags(rawValue: UInt32(WITNESS_FLAG_FOUND.rawValue))
 
     /// Which gate into the kernel the syscall took, as the `evt.gate` field says it.
     package var gate: StaticString {

@@ -62,7 +62,10 @@ extension ResolvedEvent {
         case .fdTypechar:
             if isOpen { return .text("f") }
             switch payload {
-            case let .connect(_, remote, _, _): return .text(remote.typeChar)
+            case let .connect(_, remote, local, _):
+                // A listener has no peer: its own end says what it is.
+                if header.syscall == .listen, let local, case .unspecified = remote { return .text(local.typeChar) }
+                return .text(remote.typeChar)
             case let .syscall(record) where record.socketFamily != 0:
                 return .text(record.socketFamily == 10 ? "6" : record.socketFamily == 2 ? "4" : "u")
             default: return .none
@@ -95,7 +98,9 @@ extension ResolvedEvent {
         case .fdSip, .fdSport, .fdCip, .fdCport:
             guard case let .connect(_, remote, local, _) = payload else { return .none }
             let server = field.id == .fdSip || field.id == .fdSport
-            guard let end = server ? remote : local, let port = end.port else { return .none }
+            // A listener is the server: its own end is the server's.
+            let serverEnd = header.syscall == .listen && local != nil ? local : remote
+            guard let end = server ? serverEnd : local, let port = end.port else { return .none }
             if field.id == .fdSport || field.id == .fdCport { return .number(Int64(port)) }
             address.reset()
             SocketAddressFormatter.appendHost(end, to: &address)

@@ -33,12 +33,15 @@ package enum AlertLine {
         writer.byte(UInt8(ascii: "{"))
     }
 
-    /// Ends `output_fields`; tags, subjects, hostname, uuid; the line's end.
+    /// Ends `output_fields`; tags, subjects, hostname, uuid; the line's end. A found
+    /// event's alert says so, in its fields and on the line.
     package static func appendTail(
         tags: [String], subjects: UInt64, labels: SubjectLabels, hostname: [UInt8], identifiers: inout LineUUIDs,
-        to writer: inout JSONWriter
+        found: Bool = false, to writer: inout JSONWriter
     ) {
+        if found { appendFoundField(to: &writer) }
         writer.raw("},")
+        if found { writer.raw("\"found\":true,") }
         writer.key("tags")
         writer.byte(UInt8(ascii: "["))
         for (index, tag) in tags.enumerated() {
@@ -54,6 +57,12 @@ package enum AlertLine {
         writer.key("uuid")
         identifiers.appendNext(to: &writer)
         writer.raw("}\n")
+    }
+
+    /// `"witness.found":true` as the last of the fields being written.
+    static func appendFoundField(to writer: inout JSONWriter) {
+        if writer.bytes.last != UInt8(ascii: "{") { writer.byte(UInt8(ascii: ",")) }
+        writer.raw("\"witness.found\":true")
     }
 
     /// The text form's start: `HH:MM:SS.mmm Priority ` (the priority coloured on a terminal).

@@ -62,7 +62,9 @@ package struct EventJSONEncoder {
         appendPayloadFields(event, to: &writer)
         Self.always(.containerId, event, &writer)
         for id in Self.podFields { Self.known(id, event, &writer) }
+        if header.flags.contains(.found) { AlertLine.appendFoundField(to: &writer) }
         writer.byte(UInt8(ascii: "}"))
+        if header.flags.contains(.found) { writer.raw(",\"found\":true") }
 
         appendTruncation(header.flags, to: &writer)
         writer.raw(",")
@@ -88,7 +90,7 @@ package struct EventJSONEncoder {
         classifier.appendOutputFields(rule: rule, of: event, to: &writer)
         AlertLine.appendTail(
             tags: summary.tags, subjects: event.header.subjects, labels: labels, hostname: hostname,
-            identifiers: &identifiers, to: &writer)
+            identifiers: &identifiers, found: event.header.flags.contains(.found), to: &writer)
     }
 
     private static let processFields: [FieldID] = [

@@ -64,8 +64,19 @@ package final class EventPipeline {
         windows.label(slot: slot, as: label)
     }
 
+    /// Alerts of found events (`FoundScanner`), per subject slot, by rule index.
+    package private(set) var foundMatched = [[Int: Int]](repeating: [:], count: WindowSlots.slotCount)
+
+    /// Hears each armed window's activation (on the consumer thread, in order with
+    /// the records around it).
+    package var onActivation: ((WindowActivation) -> Void)?
+
     /// Handles one record from the ring buffer (valid only during this call).
     package func handle(_ record: UnsafeRawBufferPointer) {
+        if let activation = EventDecoder.activation(record) {
+            onActivation?(activation)
+            return
+        }
         if !recordings.isEmpty { recordings.context = RecordingTap.subjects(of: record) }
         let decoded: KernelEvent?
         do {
@@ -130,10 +141,38 @@ package final class EventPipeline {
         guard let classifier, classifier.classify(resolved) > 0 else { return nil }
         alertedEvents &+= 1
         windows.recordAlerts(classifier.matchedRules, subjects: header.subjects)
+        if header.flags.contains(.found) { noteFound(classifier.matchedRules, subjects: header.subjects) }
         if printsEvents { return classifier.lastMark }
         let lost = output.writeAlerts(resolved, of: classifier, labels: windows.labels, subjects: header.subjects)
         if lost > 0 { windows.recordAgentDrops(UInt64(lost), subjects: header.subjects) }
         return nil
+    }
+
+    private func noteFound(_ rules: [Int], subjects: UInt64) {
+        var bits = subjects
+        while bits != 0 {
+            let slot = bits.trailingZeroBitCount
+            bits &= bits - 1
+            for rule in rules { foundMatched[slot][rule, default: 0] += 1 }
+        }
+    }
+
+    /// Handles the records a scan of the window in `slot` found, and returns its
+    /// summary with the rules they fired (by name, most first).
+    package func handleFound(_ scan: FoundScanner.Scan, slot: Int) -> FoundSummary {
+        foundMatched[slot] = [:]
+        for record in scan.records { record.withUnsafeBytes { handle($0) } }
+        return foundSummary(of: scan.summary, slot: slot)
+    }
+
+    /// `summary` with the rules found events of `slot` fired so far, by name.
+    package func foundSummary(of summary: FoundSummary, slot: Int) -> FoundSummary {
+        var result = summary
+        if let classifier {
+            result.matched = foundMatched[slot].map { (classifier.rule($0.key).name, $0.value) }
+                .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
+        }
+        return result
     }
 
     /// `path` joined with `directory` and normalised, as one buffer: the join hands a

@@ -75,9 +75,13 @@ package struct GateAssessment: Sendable, Equatable {
     ///     the clean bonus needs the requested length to have elapsed.
     ///   - unobserved: what the subject did that Witness could not see; anything here
     ///     makes the window incomplete.
+    ///   - witnessedFromStart: kernel evidence that no process of the subject ran
+    ///     before the window: without it a clean window earns no bonus (what ran
+    ///     before was not seen doing it).
+    ///   - foundTruncated: the scan of what the subject already ran hit a limit: incomplete.
     package init(
         alerts: [SeverityClass: Int], lost: UInt64, sostle: SostleLevel?, end: WindowEnd = .elapsed,
-        unobserved: [String] = []
+        unobserved: [String] = [], witnessedFromStart: Bool = false, foundTruncated: Bool = false
     ) {
         let total = alerts.values.reduce(0, +)
         var deduction = 0.0
@@ -85,8 +89,8 @@ package struct GateAssessment: Sendable, Equatable {
             deduction -= Double(alerts[severity, default: 0]) * severity.deduction
         }
         self.deduction = (deduction * 100).rounded() / 100
-        complete = lost == 0 && end.canPass && unobserved.isEmpty
-        bonus = total == 0 && complete && end == .elapsed ? Self.cleanBonus : 0
+        complete = lost == 0 && end.canPass && unobserved.isEmpty && !foundTruncated
+        bonus = total == 0 && complete && end == .elapsed && witnessedFromStart ? Self.cleanBonus : 0
         hardDeny = (sostle ?? (try! SostleLevel("L0"))).isHardDeny(alerts)
         if alerts[.critical, default: 0] > 0 || alerts[.high, default: 0] > 0 || hardDeny {
             verdictHint = "DENY"
@@ -106,6 +110,10 @@ package struct GateAssessment: Sendable, Equatable {
         if lost > 0 { parts.append("incomplete: \(lost) event\(lost == 1 ? "" : "s") lost") }
         if !end.canPass { parts.append("incomplete: \(end.failureDetail)") }
         for what in unobserved { parts.append("incomplete: the subject used \(what), not witnessed") }
+        if foundTruncated { parts.append("incomplete: the subject's running state was not read whole") }
+        if total == 0 && complete && end == .elapsed && !witnessedFromStart {
+            parts.append("no clean bonus: the subject ran before the window")
+        }
         if hardDeny { parts.append("hard deny at SOSTLE \(sostle.map(\.description) ?? "L0")") }
         detail = parts.joined(separator: ", ")
     }

@@ -22,6 +22,9 @@ extension Testimony {
         writer.raw(",")
         writer.key("value")
         writer.string(subjectValue)
+        writer.raw(",")
+        writer.key("witnessedFromStart")
+        writer.boolean(witnessedFromStart)
         writer.raw("},")
         appendWindow(to: &writer)
         writer.key("sostle")
@@ -31,6 +34,11 @@ extension Testimony {
         if let profile {
             writer.key("profile")
             profile.appendJSON(to: &writer)
+            writer.raw(",")
+        }
+        if let found {
+            writer.key("found")
+            found.appendJSON(to: &writer)
             writer.raw(",")
         }
         if let coverage {
@@ -60,6 +68,10 @@ extension Testimony {
     private func appendWindow(to writer: inout JSONWriter) {
         writer.key("window")
         writer.byte(UInt8(ascii: "{"))
+        if let armedEpochNanoseconds {
+            writer.key("armedAt")
+            WallClock.appendQuotedRFC3339(armedEpochNanoseconds, to: &writer)
+        }
         writer.key("start")
         WallClock.appendQuotedRFC3339(startEpochNanoseconds, to: &writer)
         writer.key("end")

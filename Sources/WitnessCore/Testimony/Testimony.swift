@@ -27,6 +27,14 @@ package struct Testimony: Sendable {
     package var coverage: Coverage?
     /// The window's recording, when it was recorded.
     package var recording: RecordingWriter.Summary?
+    /// Kernel evidence that no process of the subject existed before the window
+    /// became active: the cgroup_mkdir program set its subject bit, or its cgroup
+    /// tree held no task at activation (or `trace` started the command itself).
+    package var witnessedFromStart = false
+    /// When an armed window was armed (nil: opened on a subject that existed).
+    package var armedEpochNanoseconds: Int64?
+    /// What the subject was found running as the window became active.
+    package var found: FoundSummary?
     /// This testimony's identity, the same in every delivery of it (receivers de-duplicate by it).
     package var uuid = LineUUIDs.random()
 
@@ -59,6 +67,8 @@ package struct Testimony: Sendable {
     package var drops: UInt64 { kernelDrops + agentDrops }
     package var complete: Bool { gate.complete }
     package var gate: GateAssessment {
-        GateAssessment(alerts: alerts, lost: drops, sostle: sostle, end: end, unobserved: coverage?.usedUnobserved ?? [])
+        GateAssessment(
+            alerts: alerts, lost: drops, sostle: sostle, end: end, unobserved: coverage?.usedUnobserved ?? [],
+            witnessedFromStart: witnessedFromStart, foundTruncated: found?.truncated ?? false)
     }
 }

@@ -13,6 +13,8 @@ package enum WindowEnd: String, Sendable {
     case agentRestarted
     /// Witnessing failed (the subject could no longer be watched).
     case failed
+    /// An armed window whose subject never appeared before its arming deadline.
+    case neverStarted
 
     /// Whether a window that ended this way can pass the gate.
     package var canPass: Bool { self == .elapsed || self == .deleted }
@@ -24,6 +26,7 @@ package enum WindowEnd: String, Sendable {
         case .shutdown: return "ended early: the agent stopped"
         case .agentRestarted: return "ended early: the agent restarted"
         case .failed: return "ended early: witnessing failed"
+        case .neverStarted: return "the subject never appeared before the arming deadline"
         }
     }
 }

@@ -47,6 +47,7 @@ package final class RingBufferConsumer {
     private let stopFD: Int32
     private let wakeFD: Int32
     private var signalFD: Int32 = -1
+    private var timerFD: Int32 = -1
     private var watchedFDs: [Int32] = []
     /// Runs on the consumer thread after `wake()` was called from any thread: how
     /// other threads hand the loop work (node mode: open and close windows).
@@ -115,6 +116,7 @@ package final class RingBufferConsumer {
             self.ring = nil
             for fd in watchedFDs { Glibc.close(fd) }
             watchedFDs.removeAll()
+            timerFD = -1
             Glibc.close(epollFD)
         }
     }
@@ -136,17 +138,22 @@ package final class RingBufferConsumer {
         try add(fd, .process)
     }
 
-    /// Ends `run()` after `milliseconds`.
+    /// Ends `run()` after `milliseconds` from now; called again (an armed window that
+    /// became active), it sets the same timer anew.
     package func stop(afterMilliseconds milliseconds: Int) throws(BPFError) {
-        let fd = timerfd_create(CLOCK_MONOTONIC, Int32(TFD_CLOEXEC))
-        guard fd >= 0 else { throw BPFError.lastError("timerfd_create") }
-        watchedFDs.append(fd)
+        let isNew = timerFD < 0
+        if isNew {
+            timerFD = timerfd_create(CLOCK_MONOTONIC, Int32(TFD_CLOEXEC))
+            guard timerFD >= 0 else { throw BPFError.lastError("timerfd_create") }
+            watchedFDs.append(timerFD)
+        }
+        let fd = timerFD
         var spec = itimerspec()
         spec.it_value.tv_sec = milliseconds / 1000
         spec.it_value.tv_nsec = (milliseconds % 1000) * 1_000_000
         if spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0 { spec.it_value.tv_nsec = 1 }
         guard timerfd_settime(fd, 0, &spec, nil) == 0 else { throw BPFError.lastError("timerfd_settime") }
-        try add(fd, .timer)
+        if isNew { try add(fd, .timer) }
     }
 
     /// Ends `run()` from any thread.

@@ -70,6 +70,7 @@ package final class WitnessProbe {
     let eventsFD: Int32
     private let subjectCgroupsFD: Int32
     private let subjectPidsFD: Int32
+    private let armedCgroupsFD: Int32
     private let dropsFD: Int32
     private let subjectDropsFD: Int32
     private let emittedFD: Int32
@@ -143,6 +144,7 @@ package final class WitnessProbe {
         eventsFD = maps.events
         subjectCgroupsFD = maps.subjectCgroups
         subjectPidsFD = maps.subjectPids
+        armedCgroupsFD = maps.armedCgroups
         dropsFD = maps.drops
         subjectDropsFD = maps.subjectDrops
         emittedFD = maps.emitted
@@ -182,7 +184,7 @@ package final class WitnessProbe {
 
     /// Descriptors of the maps the agent uses, once the object is loaded.
     private struct LoadedMaps {
-        var events, control, subjectCgroups, subjectPids, drops, subjectDrops, emitted, profile: Int32
+        var events, control, subjectCgroups, subjectPids, armedCgroups, drops, subjectDrops, emitted, profile: Int32
     }
 
     private static func load(_ object: OpaquePointer, ringBufferBytes: Int, shapes: [(index: UInt32, shape: UInt64)])
@@ -210,6 +212,7 @@ package final class WitnessProbe {
             control: try mapFD(object, "witness_control_map"),
             subjectCgroups: try mapFD(object, "witness_subject_cgroups"),
             subjectPids: try mapFD(object, "witness_subject_pids"),
+            armedCgroups: try mapFD(object, "witness_armed_cgroups"),
             drops: try mapFD(object, "witness_drops"),
             subjectDrops: try mapFD(object, "witness_subject_drops"),
             emitted: try mapFD(object, "witness_emitted"),
@@ -251,6 +254,69 @@ package final class WitnessProbe {
     package func removeCgroupSubject(cgroupID: UInt64, slot: Int) throws(BPFError) {
         try updateBits(fd: subjectCgroupsFD, key: cgroupID, clear: 1 << UInt64(slot))
         bumpCgroupGeneration()
+    }
+
+    /// Removes subject `slot` from every cgroup: an armed window's subject bit may
+    /// have been set by the kernel on a cgroup the agent never named.
+    package func removeCgroupSubjects(slot: Int) throws(BPFError) {
+        for id in keys(subjectCgroupsFD, as: UInt64.self) {
+            try updateBits(fd: subjectCgroupsFD, key: id, clear: 1 << UInt64(slot))
+        }
+        bumpCgroupGeneration()
+    }
+
+    /// Whether windows can be armed before their cgroup exists (the kernel has the
+    /// cgroup_mkdir tracepoint).
+    package var canArm: Bool { programNames.contains("witness_cgroup_mkdir") }
+
+    /// Arms subject `slot` for a cgroup not created yet, by the names or paths it may
+    /// be created with (see `ArmedSubject`): the cgroup_mkdir program makes the first
+    /// matching cgroup a subject the moment it exists, before any task can enter it.
+    package func arm(names: [String], slot: Int) throws(BPFError) {
+        guard canArm else {
+            throw BPFError(
+                operation: "arm window", errno: ENOTSUP,
+                message: "this kernel has no cgroup_mkdir tracepoint: a window cannot wait for a subject that does not exist yet",
+                isUsageError: true)
+        }
+        for name in names {
+            var key = witness_armed_name()
+            let bytes = Array(name.utf8)
+            guard !bytes.isEmpty, bytes.count < Int(WITNESS_ARMED_NAME_MAX) else {
+                throw BPFError(
+                    operation: "arm window", errno: ENAMETOOLONG,
+                    message: "cannot arm a window for '\(name)': longer than \(WITNESS_ARMED_NAME_MAX - 1) bytes",
+                    isUsageError: true)
+            }
+            withUnsafeMutableBytes(of: &key.name) { $0.copyBytes(from: bytes) }
+            try updateBits(fd: armedCgroupsFD, key: key, set: 1 << UInt64(slot))
+        }
+        control!.pointee.has_cgroup_subjects = 1
+    }
+
+    /// Disarms subject `slot`: no cgroup created from now on becomes its subject.
+    package func disarm(slot: Int) throws(BPFError) {
+        for key in keys(armedCgroupsFD, as: witness_armed_name.self) {
+            try updateBits(fd: armedCgroupsFD, key: key, clear: 1 << UInt64(slot))
+        }
+    }
+
+    /// Every key of the hash map `fd`.
+    private func keys<Key: BitwiseCopyable>(_ fd: Int32, as: Key.Type) -> [Key] {
+        var found: [Key] = []
+        var key = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<Key>.size, alignment: 8)
+        var next = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<Key>.size, alignment: 8)
+        defer {
+            key.deallocate()
+            next.deallocate()
+        }
+        var previous: UnsafeMutableRawPointer? = nil
+        while bpf_map_get_next_key(fd, previous, next) == 0 {
+            found.append(next.loadUnaligned(as: Key.self))
+            swap(&key, &next)
+            previous = key
+        }
+        return found
     }
 
     /// Adds process `pid` (a thread group) to PID-tree subject `slot`; its children
@@ -344,6 +410,12 @@ package final class WitnessProbe {
     /// Programs on hooks a kernel may lack, by group: (program, tracepoint) pairs that
     /// work together, and what is not seen without them.
     private static let optionalPrograms = [
+        (
+            [("witness_cgroup_mkdir", "cgroup_mkdir")],
+            Coverage.BlindSpot(
+                "windows armed before their subject exists (this kernel has no cgroup_mkdir tracepoint)",
+                syscalls: [], makesIncomplete: false)
+        ),
         (
             [("witness_io_uring_submit", "io_uring_submit_req"), ("witness_io_uring_complete", "io_uring_complete")],
             Coverage.BlindSpot(

@@ -37,10 +37,18 @@ package final class NodeKernel: @unchecked Sendable {
         package var recording: RecordingWriter.Summary?
     }
 
+    /// What a window found as its subject was attached.
+    package struct Attached: Sendable {
+        /// The subject had no process when its bit was set (kernel evidence).
+        package var witnessedFromStart = false
+        /// What it already ran, judged (nil: nothing ran).
+        package var found: FoundSummary?
+    }
+
     private enum Command {
         case attach(
             slot: Int, subject: ResolvedSubject, label: String, profile: WindowProfiles.Settings,
-            recording: RecordingWriter?, reply: @Sendable (AgentError?) -> Void)
+            recording: RecordingWriter?, reply: @Sendable (Result<Attached, AgentError>) -> Void)
         case detach(slot: Int, subject: ResolvedSubject, end: WindowEnd, reply: @Sendable (Closing) -> Void)
         case snapshot(reply: @Sendable (Snapshot) -> Void)
         case perform(@Sendable () -> Void)
@@ -132,18 +140,19 @@ package final class NodeKernel: @unchecked Sendable {
         probe.close()
     }
 
-    /// Makes `subject` witnessed under `slot`.
+    /// Makes `subject` witnessed under `slot`; what it already runs is judged (found events).
+    @discardableResult
     package func attach(
         slot: Int, subject: ResolvedSubject, label: String, profile: WindowProfiles.Settings = .init(),
         recording: RecordingWriter? = nil
-    ) async throws(AgentError) {
-        let error: AgentError? = await withCheckedContinuation { continuation in
+    ) async throws(AgentError) -> Attached {
+        let result: Result<Attached, AgentError> = await withCheckedContinuation { continuation in
             send(
                 .attach(
                     slot: slot, subject: subject, label: label, profile: profile, recording: recording,
                     reply: { continuation.resume(returning: $0) }))
         }
-        if let error { throw error }
+        return try result.get()
     }
 
     /// Stops witnessing `slot` and returns what its window counted.
@@ -239,7 +248,7 @@ package final class NodeKernel: @unchecked Sendable {
     private func run(_ command: Command, stopped: Bool) {
         switch command {
         case let .attach(slot, subject, label, profile, recording, reply):
-            guard !stopped else { return reply(AgentError.runtime("the agent is shutting down")) }
+            guard !stopped else { return reply(.failure(AgentError.runtime("the agent is shutting down"))) }
             do throws(AgentError) {
                 // Linked before the subject is admitted, so its first syscall is seen;
                 // the drop baseline read before, so no loss of the window is lost.
@@ -251,10 +260,12 @@ package final class NodeKernel: @unchecked Sendable {
                 windows.open(slot: slot, label: label, dropBaseline: probe.drops(slot: slot), recording: recording)
                 probe.resetProfile(slot: slot)
                 let members: [Int32]
+                let cgroupID: UInt64?
                 do throws(AgentError) {
                     let watched = try probe.watch(subject, slot: slot, cgroups: cgroups, processes: pipeline.processes)
                     windows.setCgroupID(slot: slot, watched.cgroupID)
                     members = watched.members
+                    cgroupID = watched.cgroupID
                 } catch {
                     _ = windows.close(slot: slot)
                     if windows.isEmpty && !alwaysLinked { probe.unlink() }
@@ -265,9 +276,15 @@ package final class NodeKernel: @unchecked Sendable {
                 // Before the subject's processes are noted: the recording keeps what they hold open.
                 if let recording { pipeline.startRecording(recording) }
                 pipeline.noteSubjectProcesses(members, slot: slot)
-                reply(nil)
+                var attached = Attached(witnessedFromStart: members.isEmpty)
+                if !members.isEmpty {
+                    let scan = FoundScanner(procRoot: pipeline.processes.procRoot).scan(
+                        members, slot: slot, cgroupID: cgroupID ?? 0, now: WallClock.bootNow())
+                    attached.found = pipeline.handleFound(scan, slot: slot)
+                }
+                reply(.success(attached))
             } catch {
-                reply(error)
+                reply(.failure(error))
             }
         case let .detach(slot, subject, end, reply):
             if !stopped {

@@ -107,11 +107,13 @@ package actor WindowRegistry {
         }
         streams.open(window: id, slot: slot)
         do {
-            try await kernel.attach(
+            let attached = try await kernel.attach(
                 slot: slot, subject: subject, label: "window:\(id)",
                 profile: WindowProfiles.Settings(
                     baseline: request.baseline.map(ProfileBaseline.init), driftPriority: request.driftPriority),
                 recording: recording)
+            window.witnessedFromStart = attached.witnessedFromStart
+            window.found = attached.found
         } catch {
             streams.close(window: id, slot: slot)
             freeSlots.append(slot)
@@ -170,13 +172,15 @@ package actor WindowRegistry {
         }
         DriftAlertWriter.tally(
             closing.driftAlerts, priority: window.request.driftPriority, alerts: &alerts, rules: &rules)
-        let testimony = Testimony(
+        var testimony = Testimony(
             trialID: window.request.trialID, subjectKind: window.subject.kind, subjectValue: window.subject.value,
             startEpochNanoseconds: window.openedEpochNanoseconds, endEpochNanoseconds: endedAt,
             sostle: window.request.sostle, events: closing.tally.events, alerts: alerts, rules: rules,
             kernelDrops: closing.kernelDrops, agentDrops: closing.tally.agentDrops, end: end,
             requestedMilliseconds: Int64(window.request.milliseconds), windowID: window.id, profile: closing.profile,
             coverage: closing.coverage, recording: closing.recording)
+        testimony.witnessedFromStart = window.witnessedFromStart
+        testimony.found = window.found
         var closed = window
         closed.state = .closed
         closed.testimony = testimony.json()

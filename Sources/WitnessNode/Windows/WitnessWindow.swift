@@ -42,6 +42,10 @@ package struct WitnessWindow: Sendable {
     package let slot: Int
     package let openedEpochNanoseconds: Int64
     package var state: State = .open
+    /// The subject had no process when the window became active (kernel evidence).
+    package var witnessedFromStart = false
+    /// What the subject already ran when the window opened.
+    package var found: FoundSummary?
     /// The testimony line, once closed.
     package var testimony: String?
     /// The recording's file, when the window records.

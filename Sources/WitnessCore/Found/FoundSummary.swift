@@ -1,0 +1,42 @@
+/// What a window found its subject already doing as it became active: processes
+/// running, descriptors open (files, sockets, listeners), and the rules their found
+/// events fired. In the testimony as `found`.
+package struct FoundSummary: Sendable, Equatable {
+    package var processes = 0
+    package var descriptors = 0
+    /// Rules fired by found events, by name, in the order first fired.
+    package var matched: [(String, Int)] = []
+    /// A scan limit was reached: some of the subject was not looked at, and the
+    /// window is incomplete.
+    package var truncated = false
+    /// Where the state was read from.
+    package var source = "/proc"
+
+    package init() {}
+
+    package static func == (lhs: FoundSummary, rhs: FoundSummary) -> Bool {
+        lhs.processes == rhs.processes && lhs.descriptors == rhs.descriptors && lhs.truncated == rhs.truncated
+            && lhs.source == rhs.source && lhs.matched.map(\.0) == rhs.matched.map(\.0)
+            && lhs.matched.map(\.1) == rhs.matched.map(\.1)
+    }
+
+    /// `{"processes":N,"descriptors":N,"matched":{rule:count},"truncated":B,"source":S}`
+    package func appendJSON(to writer: inout JSONWriter) {
+        writer.raw("{\"processes\":")
+        writer.integer(processes)
+        writer.raw(",\"descriptors\":")
+        writer.integer(descriptors)
+        writer.raw(",\"matched\":{")
+        for (index, rule) in matched.enumerated() {
+            if index > 0 { writer.byte(UInt8(ascii: ",")) }
+            writer.string(rule.0)
+            writer.byte(UInt8(ascii: ":"))
+            writer.integer(rule.1)
+        }
+        writer.raw("},\"truncated\":")
+        writer.boolean(truncated)
+        writer.raw(",\"source\":")
+        writer.string(source)
+        writer.raw("}")
+    }
+}

