@@ -102,6 +102,10 @@ package enum NodeAgent {
                 }
                 return stored
             })
+        // An armed window's cgroup was created: its window becomes active.
+        kernel.onWindowActivated { [registry] slot, bootTime in
+            Task { await registry.activated(slot: slot, bootTime: bootTime) }
+        }
         // Windows an earlier agent left open testify now, before anything new opens.
         await registry.recover()
         await registry.startCheckpoints()
@@ -120,6 +124,7 @@ package enum NodeAgent {
                 let snapshot = await kernel.snapshot()
                 var state = NodeMetrics.NodeState()
                 state.openWindows = await registry.openCount
+                state.armedWindows = await registry.armedCount
                 state.spoolBytes = alertSpool?.depth ?? 0
                 state.spoolDropped = alertSpool?.dropped ?? 0
                 state.outputs = deliveries.map { ($0.name, $0.counts) }

@@ -52,7 +52,7 @@ struct ReplayCommand: ParsableCommand {
         let profile = pipeline.finishProfile(slot: slot, syscalls: syscalls, at: end.endBootTime)
         pipeline.flush()
         let (alerts, byRule) = assembly.alerts(driftAlerts: pipeline.windows[slot].driftAlerts, driftPriority: player.driftPriority)
-        let statement = Testimony(
+        var statement = Testimony(
             trialID: (meta["trialId"] ?? "").isEmpty ? nil : meta["trialId"], subjectKind: meta["subjectKind"] ?? "",
             subjectValue: meta["subjectValue"] ?? "", startEpochNanoseconds: clock.epochNanoseconds(boot: end.startBootTime),
             endEpochNanoseconds: clock.epochNanoseconds(boot: end.endBootTime),
@@ -62,6 +62,9 @@ struct ReplayCommand: ParsableCommand {
             end: WindowEnd(rawValue: end.endReason) ?? .failed,
             requestedMilliseconds: Int64(meta["requestedMilliseconds"] ?? ""), windowID: meta["windowId"],
             profile: profile, coverage: end.coverage)
+        statement.witnessedFromStart = end.witnessedFromStart
+        statement.armedEpochNanoseconds = end.armedBootTime.map { clock.epochNanoseconds(boot: $0) }
+        statement.found = end.found.map { pipeline.foundSummary(of: $0, slot: 0) }
         pipeline.writeLine(statement.json())
         var note = "witness-agent: replayed \(player.records) records in \((seconds * 1000).rounded() / 1000) s"
         if seconds > 0 { note += " (\(Int(Double(player.records) / seconds)) records/s)" }

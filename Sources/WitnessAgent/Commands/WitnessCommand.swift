@@ -146,7 +146,8 @@ struct WitnessCommand: ParsableCommand {
                 : "witnessing \(subjectKind) \(subjectValue) for \(window)")
         let reason = session.run()
         let endBootTime = WallClock.bootNow()
-        let start = session.clock.epochNanoseconds(boot: opening.activeAt ?? opening.armedAt ?? session.startBootTime)
+        let startBootTime = opening.activeAt ?? opening.armedAt ?? session.startBootTime
+        let start = session.clock.epochNanoseconds(boot: startBootTime)
         let end = session.clock.epochNanoseconds(boot: endBootTime)
         let accounting = session.finish(slot: slot, at: endBootTime)
         let (alerts, rules) = session.assembly.alerts(
@@ -156,11 +157,14 @@ struct WitnessCommand: ParsableCommand {
         let coverage = Coverage.assess(session.probe.blindSpots, profile: accounting.syscalls)
         var recorded: RecordingWriter.Summary?
         if let recording {
-            let summary = recording.finish(
-                RecordingWriter.Ending(
-                    startBootTime: session.startBootTime, endBootTime: endBootTime, endReason: endReason.rawValue,
-                    kernelDrops: accounting.kernelDrops, agentDrops: accounting.agentDrops,
-                    syscalls: accounting.syscalls.counts, coverage: coverage))
+            var ending = RecordingWriter.Ending(
+                startBootTime: startBootTime, endBootTime: endBootTime, endReason: endReason.rawValue,
+                kernelDrops: accounting.kernelDrops, agentDrops: accounting.agentDrops,
+                syscalls: accounting.syscalls.counts, coverage: coverage)
+            ending.witnessedFromStart = opening.witnessedFromStart
+            ending.armedBootTime = opening.armedAt
+            ending.found = opening.found
+            let summary = recording.finish(ending)
             var line = "witness-agent: recorded \(summary.records) records in \(summary.bytes) bytes to \(summary.path)"
             if summary.truncated { line += " (cut at --record-limit: later records left out)" }
             if let error = summary.error { line += "; WARNING: the recording is incomplete: \(error)" }

@@ -100,6 +100,15 @@ extension RecordingWriter.Ending {
             end.u32(UInt32(list.count))
             for text in list { end.string(text) }
         }
+        // How the window began (absent from recordings made before it was kept).
+        end.u8((witnessedFromStart ? 1 : 0) | (armedBootTime == nil ? 0 : 2) | (found == nil ? 0 : 4))
+        if let armedBootTime { end.u64(armedBootTime) }
+        if let found {
+            end.u32(UInt32(clamping: found.processes))
+            end.u32(UInt32(clamping: found.descriptors))
+            end.u8(found.truncated ? 1 : 0)
+            end.string(found.source)
+        }
     }
 
     init(_ reader: inout ByteReader) throws(ByteReader.Malformed) {
@@ -133,6 +142,18 @@ extension RecordingWriter.Ending {
         self.init(
             startBootTime: startBootTime, endBootTime: endBootTime, endReason: endReason, kernelDrops: kernelDrops,
             agentDrops: agentDrops, syscalls: syscalls, coverage: coverage)
+        guard !reader.isAtEnd else { return }
+        let beginning = try reader.u8("beginning")
+        witnessedFromStart = beginning & 1 != 0
+        if beginning & 2 != 0 { armedBootTime = try reader.u64("armed") }
+        if beginning & 4 != 0 {
+            var summary = FoundSummary()
+            summary.processes = Int(try reader.u32("found processes"))
+            summary.descriptors = Int(try reader.u32("found descriptors"))
+            summary.truncated = try reader.u8("found truncated") != 0
+            summary.source = try reader.string("found source")
+            found = summary
+        }
     }
 }
 

@@ -27,6 +27,11 @@ package final class RecordingWriter: @unchecked Sendable {
         package var syscalls: [SyscallCount]
         /// What the live window could not see (its testimony's coverage).
         package var coverage: Coverage?
+        /// How the live window began: from its subject's birth, when it was armed, and
+        /// what it found running (the found records themselves are in the recording).
+        package var witnessedFromStart = false
+        package var armedBootTime: UInt64?
+        package var found: FoundSummary?
 
         package init(
             startBootTime: UInt64, endBootTime: UInt64, endReason: String, kernelDrops: UInt64, agentDrops: UInt64,

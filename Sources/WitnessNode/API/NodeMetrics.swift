@@ -11,6 +11,7 @@ package final class NodeMetrics: Sendable {
     /// What the rest of the node reports alongside the kernel's snapshot.
     package struct NodeState: Sendable {
         package var openWindows = 0
+        package var armedWindows = 0
         package var spoolBytes = 0
         package var spoolDropped: UInt64 = 0
         package var outputs: [(name: String, counts: HTTPDelivery.Counters)] = []
@@ -66,6 +67,7 @@ package final class NodeMetrics: Sendable {
         }
         gauge("witness_spool", "bytes", "Undelivered bytes in the spool").set(Int64(node.spoolBytes))
         gauge("witness_open", "windows", "Witness windows open").set(Int64(node.openWindows))
+        gauge("witness_armed", "windows", "Witness windows armed, waiting for their subject").set(Int64(node.armedWindows))
         gauge("witness_ring_buffer_fill", "ratio", "Ring buffer fill, 0 to 1").set(node.ringBufferFill)
         gauge("witness_ring_buffer", "bytes", "Ring buffer size").set(Int64(snapshot.ringBufferBytes))
         if let kubernetes = node.kubernetes {

@@ -24,7 +24,7 @@ package enum WindowRequestParser {
         } catch {
             throw WindowError(.badRequest, "the body is not valid JSON")
         }
-        let known = ["trialId", "subject", "window", "sostle", "baseline", "driftPriority", "record"]
+        let known = ["trialId", "subject", "window", "sostle", "baseline", "driftPriority", "record", "armDeadline"]
         for key in object.keys where !known.contains(key) {
             throw WindowError(.badRequest, "unknown field '\(Self.printable(key))': expected \(known.joined(separator: ", "))")
         }
@@ -37,20 +37,8 @@ package enum WindowRequestParser {
         }
         guard let subjectValue = object["subject"] else { throw WindowError(.badRequest, "subject is required") }
         let subject = try parseSubject(subjectValue)
-        var milliseconds = defaultMilliseconds
-        if let value = object["window"], !(value is NSNull) {
-            if let text = value as? String {
-                do { milliseconds = try DurationParser.milliseconds(text) } catch {
-                    throw WindowError(.badRequest, "window: \(error.message)")
-                }
-            } else if let number = value as? NSNumber, !isBoolean(number), number.doubleValue > 0,
-                number.doubleValue < 1e9
-            {
-                milliseconds = Int((number.doubleValue * 1000).rounded())
-            } else {
-                throw WindowError(.badRequest, "window must be a duration like \"60s\" or a number of seconds")
-            }
-        }
+        let milliseconds = try duration(object["window"], "window") ?? defaultMilliseconds
+        let armMilliseconds = try duration(object["armDeadline"], "armDeadline")
         var sostle: SostleLevel?
         if let value = object["sostle"], !(value is NSNull) {
             guard let text = value as? String else { throw WindowError(.badRequest, "sostle must be a string, L0 to L7") }
@@ -89,7 +77,22 @@ package enum WindowRequestParser {
             trialID: trialID, subject: subject, milliseconds: milliseconds, sostle: sostle, baseline: baseline,
             driftPriority: driftPriority, record: record)
         request.baselineWindow = baselineWindow
+        request.armMilliseconds = armMilliseconds
         return request
+    }
+
+    /// A duration field: "90s", "5m", or a number of seconds; nil when absent.
+    private static func duration(_ value: Any?, _ name: String) throws(WindowError) -> Int? {
+        guard let value, !(value is NSNull) else { return nil }
+        if let text = value as? String {
+            do { return try DurationParser.milliseconds(text) } catch {
+                throw WindowError(.badRequest, "\(name): \(error.message)")
+            }
+        }
+        if let number = value as? NSNumber, !isBoolean(number), number.doubleValue > 0, number.doubleValue < 1e9 {
+            return Int((number.doubleValue * 1000).rounded())
+        }
+        throw WindowError(.badRequest, "\(name) must be a duration like \"60s\" or a number of seconds")
     }
 
     private static func parseSubject(_ value: Any) throws(WindowError) -> SubjectSpec {

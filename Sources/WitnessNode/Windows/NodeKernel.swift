@@ -49,7 +49,12 @@ package final class NodeKernel: @unchecked Sendable {
         case attach(
             slot: Int, subject: ResolvedSubject, label: String, profile: WindowProfiles.Settings,
             recording: RecordingWriter?, reply: @Sendable (Result<Attached, AgentError>) -> Void)
-        case detach(slot: Int, subject: ResolvedSubject, end: WindowEnd, reply: @Sendable (Closing) -> Void)
+        case arm(
+            slot: Int, subject: ArmedSubject, label: String, profile: WindowProfiles.Settings,
+            recording: RecordingWriter?, reply: @Sendable (AgentError?) -> Void)
+        case activateLate(slot: Int, subject: ResolvedSubject, reply: @Sendable (Result<Attached?, AgentError>) -> Void)
+        case detach(
+            slot: Int, subject: ResolvedSubject, end: WindowEnd, beginning: Attached, reply: @Sendable (Closing) -> Void)
         case snapshot(reply: @Sendable (Snapshot) -> Void)
         case perform(@Sendable () -> Void)
     }
@@ -70,6 +75,8 @@ package final class NodeKernel: @unchecked Sendable {
     /// Held while commands run: the consumer thread's, and once it stopped, a caller's.
     private let executing = Mutex(())
     private let alwaysLinked: Bool
+    /// Hears, on the consumer thread, that an armed window's cgroup was created: its slot and when (boot time).
+    private let activationHandler = Mutex<(@Sendable (Int, UInt64) -> Void)?>(nil)
     private var finished: AsyncStream<StopReason>.Continuation?
     private let done: AsyncStream<StopReason>
 
@@ -110,6 +117,26 @@ package final class NodeKernel: @unchecked Sendable {
         }
         let wake = ConsumerWake(consumer)
         pipeline.profiles.wake = { wake.ring() }
+        pipeline.onActivation = { [unowned self] activation in self.activated(activation) }
+    }
+
+    /// Where armed windows' activations go (the registry).
+    package func onWindowActivated(_ handler: @escaping @Sendable (Int, UInt64) -> Void) {
+        activationHandler.withLock { $0 = handler }
+    }
+
+    /// On the consumer thread: the cgroup of armed windows was created (and made their
+    /// subject by the kernel). The first cgroup is the one each window keeps.
+    private func activated(_ activation: WindowActivation) {
+        var bits = activation.subjects & windows.activeMask
+        let handler = activationHandler.withLock { $0 }
+        while bits != 0 {
+            let slot = bits.trailingZeroBitCount
+            bits &= bits - 1
+            guard windows[slot].cgroupID == nil else { continue }
+            windows.setCgroupID(slot: slot, activation.cgroupID)
+            handler?(slot, activation.bootTime)
+        }
     }
 
     /// Starts the consumer thread.
@@ -155,10 +182,40 @@ package final class NodeKernel: @unchecked Sendable {
         return try result.get()
     }
 
+    /// Arms `slot` for a subject not created yet: its window counts from now, and the
+    /// kernel makes the subject's cgroup its subject the moment it is created.
+    package func arm(
+        slot: Int, subject: ArmedSubject, label: String, profile: WindowProfiles.Settings = .init(),
+        recording: RecordingWriter? = nil
+    ) async throws(AgentError) {
+        let error: AgentError? = await withCheckedContinuation { continuation in
+            send(
+                .arm(
+                    slot: slot, subject: subject, label: label, profile: profile, recording: recording,
+                    reply: { continuation.resume(returning: $0) }))
+        }
+        if let error { throw error }
+    }
+
+    /// An armed window whose subject appeared before the kernel could see it made:
+    /// watched (and judged as found) now. Nil when the kernel did see it made after all.
+    package func activateLate(slot: Int, subject: ResolvedSubject) async throws(AgentError) -> Attached? {
+        let result: Result<Attached?, AgentError> = await withCheckedContinuation { continuation in
+            send(.activateLate(slot: slot, subject: subject, reply: { continuation.resume(returning: $0) }))
+        }
+        return try result.get()
+    }
+
     /// Stops witnessing `slot` and returns what its window counted.
-    package func detach(slot: Int, subject: ResolvedSubject, end: WindowEnd = .elapsed) async -> Closing {
+    /// `beginning`: how the window began, for its recording's end.
+    package func detach(
+        slot: Int, subject: ResolvedSubject, end: WindowEnd = .elapsed, beginning: Attached = Attached()
+    ) async -> Closing {
         await withCheckedContinuation { continuation in
-            send(.detach(slot: slot, subject: subject, end: end, reply: { continuation.resume(returning: $0) }))
+            send(
+                .detach(
+                    slot: slot, subject: subject, end: end, beginning: beginning,
+                    reply: { continuation.resume(returning: $0) }))
         }
     }
 
@@ -286,7 +343,46 @@ package final class NodeKernel: @unchecked Sendable {
             } catch {
                 reply(.failure(error))
             }
-        case let .detach(slot, subject, end, reply):
+        case let .arm(slot, subject, label, profile, recording, reply):
+            guard !stopped else { return reply(AgentError.runtime("the agent is shutting down")) }
+            do throws(BPFError) {
+                try probe.link()
+                windows.open(slot: slot, label: label, dropBaseline: probe.drops(slot: slot), recording: recording)
+                probe.resetProfile(slot: slot)
+                do throws(BPFError) {
+                    try probe.arm(names: subject.names, slot: slot)
+                } catch {
+                    _ = windows.close(slot: slot)
+                    if windows.isEmpty && !alwaysLinked { probe.unlink() }
+                    throw error
+                }
+                pipeline.beginWindow(slot: slot)
+                pipeline.beginProfile(slot: slot, profile)
+                if let recording { pipeline.startRecording(recording) }
+                reply(nil)
+            } catch {
+                reply(error.isUsageError ? AgentError.usage(error.message) : AgentError.runtime(error.message))
+            }
+        case let .activateLate(slot, subject, reply):
+            guard !stopped else { return reply(.failure(AgentError.runtime("the agent is shutting down"))) }
+            // An activation already in the ring is taken first: then the kernel saw it made.
+            consumer.drainNow()
+            guard windows[slot].cgroupID == nil else { return reply(.success(nil)) }
+            do throws(AgentError) {
+                let watched = try probe.watch(subject, slot: slot, cgroups: cgroups, processes: pipeline.processes)
+                windows.setCgroupID(slot: slot, watched.cgroupID)
+                pipeline.noteSubjectProcesses(watched.members, slot: slot)
+                var attached = Attached(witnessedFromStart: watched.members.isEmpty)
+                if !watched.members.isEmpty {
+                    let scan = FoundScanner(procRoot: pipeline.processes.procRoot).scan(
+                        watched.members, slot: slot, cgroupID: watched.cgroupID ?? 0, now: WallClock.bootNow())
+                    attached.found = pipeline.handleFound(scan, slot: slot)
+                }
+                reply(.success(attached))
+            } catch {
+                reply(.failure(error))
+            }
+        case let .detach(slot, subject, end, beginning, reply):
             if !stopped {
                 remove(subject, cgroupID: windows[slot].cgroupID, slot: slot)
                 // Records the subject made before its removal are still in the ring.
@@ -311,11 +407,13 @@ package final class NodeKernel: @unchecked Sendable {
             var summary: RecordingWriter.Summary?
             if let recording = window.recording {
                 pipeline.stopRecording(recording)
-                summary = recording.finish(
-                    RecordingWriter.Ending(
-                        startBootTime: window.openedAt, endBootTime: closedAt, endReason: end.rawValue,
-                        kernelDrops: drops, agentDrops: tally.agentDrops, syscalls: syscalls?.counts ?? [],
-                        coverage: coverage))
+                var ending = RecordingWriter.Ending(
+                    startBootTime: window.openedAt, endBootTime: closedAt, endReason: end.rawValue,
+                    kernelDrops: drops, agentDrops: tally.agentDrops, syscalls: syscalls?.counts ?? [],
+                    coverage: coverage)
+                ending.witnessedFromStart = beginning.witnessedFromStart
+                ending.found = beginning.found
+                summary = recording.finish(ending)
             }
             reply(
                 Closing(
@@ -345,6 +443,10 @@ package final class NodeKernel: @unchecked Sendable {
             try? probe.removeCgroupSubject(cgroupID: id, slot: slot)
         } else if subject.pid != nil {
             try? probe.removePidSubject(slot: slot)
+        } else {
+            // Armed: no cgroup created from now on is its subject, and none made so far.
+            try? probe.disarm(slot: slot)
+            try? probe.removeCgroupSubjects(slot: slot)
         }
     }
 }

@@ -60,7 +60,10 @@ package actor WindowRegistry {
         self.onTestimony = onTestimony
     }
 
-    package var openCount: Int { windows.values.filter { $0.state == .open }.count }
+    /// Windows witnessing now.
+    package var openCount: Int { windows.values.filter { $0.state == .active }.count }
+    /// Windows armed, waiting for their subject's cgroup.
+    package var armedCount: Int { windows.values.filter { $0.state == .armed }.count }
 
     package func open(_ asked: WindowRequest) async throws(WindowError) -> WitnessWindow {
         guard accepting else { throw WindowError(.unavailable, "the agent is shutting down") }
@@ -76,12 +79,22 @@ package actor WindowRegistry {
         guard request.milliseconds > 0, request.milliseconds <= maxMilliseconds else {
             throw WindowError(.badRequest, "window must be longer than 0 and at most \(maxMilliseconds / 1000)s")
         }
-        let subject: ResolvedSubject
+        var subject: ResolvedSubject
+        var armed: ArmedSubject?
         do {
             subject = try resolver.resolve(request.subject)
         } catch {
             // Requests are validated when parsed: what fails here is not on this node.
-            throw WindowError(.notFound, error.message)
+            guard let deadline = request.armMilliseconds else { throw WindowError(.notFound, error.message) }
+            guard deadline <= maxMilliseconds else {
+                throw WindowError(.badRequest, "armDeadline must be at most \(maxMilliseconds / 1000)s")
+            }
+            do throws(AgentError) {
+                armed = try ArmedSubject.arming(request.subject, cgroups: resolver.cgroups)
+            } catch let refusal {
+                throw WindowError(.notFound, refusal.message)
+            }
+            subject = ResolvedSubject(kind: armed!.kind, value: armed!.value)
         }
         guard let slot = freeSlots.popLast() else {
             throw WindowError(.unavailable, "all \(WindowSlots.slotCount) window slots are in use; close one first")
@@ -97,7 +110,7 @@ package actor WindowRegistry {
                 throw WindowError(.badRequest, "recording is not available on this node")
             }
             do {
-                let recordingNow = Set(windows.values.filter { $0.state == .open }.compactMap(\.recording))
+                let recordingNow = Set(windows.values.filter { $0.state != .closed }.compactMap(\.recording))
                 recording = try recordings.start(window: window, clock: kernel.clock, open: recordingNow)
             } catch {
                 freeSlots.append(slot)
@@ -106,6 +119,37 @@ package actor WindowRegistry {
             window.recording = recording?.path
         }
         streams.open(window: id, slot: slot)
+        if let armed {
+            window.state = .armed
+            window.armedEpochNanoseconds = window.openedEpochNanoseconds
+            do {
+                try await kernel.arm(
+                    slot: slot, subject: armed, label: "window:\(id)",
+                    profile: WindowProfiles.Settings(
+                        baseline: request.baseline.map(ProfileBaseline.init), driftPriority: request.driftPriority),
+                    recording: recording)
+            } catch {
+                streams.close(window: id, slot: slot)
+                freeSlots.append(slot)
+                recording?.discard()
+                throw WindowError(error.exitCode == 2 ? .badRequest : .unavailable, error.message)
+            }
+            windows[id] = window
+            order.append(id)
+            let deadline = request.armMilliseconds ?? 0
+            timers[id] = Task { [weak self] in
+                try? await Task.sleep(for: .milliseconds(deadline))
+                guard !Task.isCancelled else { return }
+                _ = await self?.close(id, end: .neverStarted)
+            }
+            // Made between the first look and the arming: the kernel did not see it made.
+            if let late = try? resolver.resolve(request.subject) {
+                if let attached = try? await kernel.activateLate(slot: slot, subject: late) {
+                    activate(id, at: WallClock.bootNow(), attached: attached)
+                }
+            }
+            return windows[id] ?? window
+        }
         do {
             let attached = try await kernel.attach(
                 slot: slot, subject: subject, label: "window:\(id)",
@@ -140,6 +184,31 @@ package actor WindowRegistry {
         return window
     }
 
+    /// The kernel made the cgroup of the armed window in `slot` its subject at `bootTime`.
+    package func activated(slot: Int, bootTime: UInt64) {
+        guard let window = windows.values.first(where: { $0.slot == slot && $0.state == .armed }) else { return }
+        activate(window.id, at: bootTime, attached: NodeKernel.Attached(witnessedFromStart: true))
+    }
+
+    /// An armed window becomes active: its requested length counts from `bootTime`.
+    private func activate(_ id: String, at bootTime: UInt64, attached: NodeKernel.Attached) {
+        guard var window = windows[id], window.state == .armed else { return }
+        window.state = .active
+        window.activeEpochNanoseconds = kernel.clock.epochNanoseconds(boot: bootTime)
+        window.witnessedFromStart = attached.witnessedFromStart
+        window.found = attached.found
+        windows[id] = window
+        journal?.save(journalEntry(window, counted: nil))
+        timers.removeValue(forKey: id)?.cancel()
+        let late = Int((WallClock.bootNow() &- bootTime) / 1_000_000)
+        let milliseconds = max(0, window.request.milliseconds - late)
+        timers[id] = Task { [weak self] in
+            try? await Task.sleep(for: .milliseconds(milliseconds))
+            guard !Task.isCancelled else { return }
+            _ = await self?.close(id, end: .elapsed)
+        }
+    }
+
     package func window(_ id: String) -> WitnessWindow? { windows[id] }
 
     package func list() -> [WitnessWindow] { order.compactMap { windows[$0] } }
@@ -158,8 +227,12 @@ package actor WindowRegistry {
         return closed
     }
 
-    private func finish(_ window: WitnessWindow, end: WindowEnd) async -> WitnessWindow {
-        let closing = await kernel.detach(slot: window.slot, subject: window.subject, end: end)
+    private func finish(_ window: WitnessWindow, end asked: WindowEnd) async -> WitnessWindow {
+        // A window whose subject never came testifies to nothing, however it was closed.
+        let end = window.state == .armed ? .neverStarted : asked
+        let closing = await kernel.detach(
+            slot: window.slot, subject: window.subject, end: end,
+            beginning: NodeKernel.Attached(witnessedFromStart: window.witnessedFromStart, found: window.found))
         let endedAt = kernel.clock.epochNanoseconds(boot: WallClock.bootNow())
         var alerts: [SeverityClass: Int] = [:]
         var rules: [(String, Int)] = []
@@ -174,13 +247,14 @@ package actor WindowRegistry {
             closing.driftAlerts, priority: window.request.driftPriority, alerts: &alerts, rules: &rules)
         var testimony = Testimony(
             trialID: window.request.trialID, subjectKind: window.subject.kind, subjectValue: window.subject.value,
-            startEpochNanoseconds: window.openedEpochNanoseconds, endEpochNanoseconds: endedAt,
+            startEpochNanoseconds: window.activeEpochNanoseconds ?? window.openedEpochNanoseconds, endEpochNanoseconds: endedAt,
             sostle: window.request.sostle, events: closing.tally.events, alerts: alerts, rules: rules,
             kernelDrops: closing.kernelDrops, agentDrops: closing.tally.agentDrops, end: end,
             requestedMilliseconds: Int64(window.request.milliseconds), windowID: window.id, profile: closing.profile,
             coverage: closing.coverage, recording: closing.recording)
         testimony.witnessedFromStart = window.witnessedFromStart
         testimony.found = window.found
+        testimony.armedEpochNanoseconds = window.armedEpochNanoseconds
         var closed = window
         closed.state = .closed
         closed.testimony = testimony.json()
@@ -210,12 +284,12 @@ package actor WindowRegistry {
 
     private func checkpoint() async {
         guard let journal else { return }
-        let open = windows.values.filter { $0.state == .open && closing[$0.id] == nil }
+        let open = windows.values.filter { $0.state == .active && closing[$0.id] == nil }
         guard !open.isEmpty else { return }
         let counted = await kernel.checkpoint(slots: open.map(\.slot))
         // A window that began to close meanwhile testifies itself: saving it now would
         // leave a file that a restart would testify for a second time.
-        for window in open where windows[window.id]?.state == .open && closing[window.id] == nil {
+        for window in open where windows[window.id]?.state == .active && closing[window.id] == nil {
             if let counts = counted[window.slot] { journal.save(journalEntry(window, counted: counts)) }
         }
     }
@@ -297,7 +371,7 @@ package actor WindowRegistry {
     package func shutdown() async {
         accepting = false
         checkpoints?.cancel()
-        for id in order where windows[id]?.state == .open {
+        for id in order where windows[id]?.state != .closed && windows[id] != nil {
             _ = await close(id, end: .shutdown)
         }
     }

@@ -13,6 +13,9 @@ package struct WindowRequest: Sendable {
     package var driftPriority: Priority
     /// Record the window's raw records (for replay) under the spool directory.
     package var record: Bool
+    /// A subject not on this node yet is waited for this long (the window is armed,
+    /// and active from the moment its cgroup is created); nil: it must exist now.
+    package var armMilliseconds: Int?
 
     package init(
         trialID: String?, subject: SubjectSpec, milliseconds: Int, sostle: SostleLevel?, baseline: RuntimeProfile? = nil,
@@ -31,8 +34,10 @@ package struct WindowRequest: Sendable {
 /// One witness window as the API shows it: open with its subject and deadline, or
 /// closed with its testimony.
 package struct WitnessWindow: Sendable {
+    /// armed: waiting for its subject's cgroup to be created; active: witnessing;
+    /// closed: its testimony is written.
     package enum State: String, Sendable {
-        case open, closed
+        case armed, active, closed
     }
 
     package let id: String
@@ -41,7 +46,10 @@ package struct WitnessWindow: Sendable {
     /// The subject slot the kernel marks this window's events with.
     package let slot: Int
     package let openedEpochNanoseconds: Int64
-    package var state: State = .open
+    package var state: State = .active
+    /// When an armed window was armed and when it became active.
+    package var armedEpochNanoseconds: Int64?
+    package var activeEpochNanoseconds: Int64?
     /// The subject had no process when the window became active (kernel evidence).
     package var witnessedFromStart = false
     /// What the subject already ran when the window opened.
@@ -72,6 +80,14 @@ package struct WitnessWindow: Sendable {
         writer.raw("},")
         writer.key("opened")
         WallClock.appendQuotedRFC3339(openedEpochNanoseconds, to: &writer)
+        if let armedEpochNanoseconds {
+            writer.key("armedAt")
+            WallClock.appendQuotedRFC3339(armedEpochNanoseconds, to: &writer)
+        }
+        if let activeEpochNanoseconds {
+            writer.key("activeAt")
+            WallClock.appendQuotedRFC3339(activeEpochNanoseconds, to: &writer)
+        }
         writer.key("milliseconds")
         writer.integer(request.milliseconds)
         writer.raw(",")
