@@ -25,7 +25,7 @@ package protocol EventClassifier: AnyObject {
 
 extension EventClassifier {
     /// The most severe rule the last classified event fired (the first of equals).
-    package var lastMark: AlertMark? {
+    var lastMark: AlertMark? {
         let matched = matchedRules
         guard let first = matched.first else { return nil }
         var top = rule(first)

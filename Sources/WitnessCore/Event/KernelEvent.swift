@@ -29,25 +29,25 @@ package struct EventFlags: OptionSet, Sendable {
     package let rawValue: UInt32
     package init(rawValue: UInt32) { self.rawValue = rawValue }
 
-    package static let pathTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_PATH_TRUNCATED.rawValue))
-    package static let argsTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_ARGS_TRUNCATED.rawValue))
-    package static let addressTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_ADDR_TRUNCATED.rawValue))
-    package static let pathUnreadable = EventFlags(rawValue: UInt32(WITNESS_FLAG_PATH_UNREADABLE.rawValue))
-    package static let argsUnreadable = EventFlags(rawValue: UInt32(WITNESS_FLAG_ARGS_UNREADABLE.rawValue))
-    package static let addressUnreadable = EventFlags(rawValue: UInt32(WITNESS_FLAG_ADDR_UNREADABLE.rawValue))
+    static let pathTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_PATH_TRUNCATED.rawValue))
+    static let argsTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_ARGS_TRUNCATED.rawValue))
+    static let addressTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_ADDR_TRUNCATED.rawValue))
+    static let pathUnreadable = EventFlags(rawValue: UInt32(WITNESS_FLAG_PATH_UNREADABLE.rawValue))
+    static let argsUnreadable = EventFlags(rawValue: UInt32(WITNESS_FLAG_ARGS_UNREADABLE.rawValue))
+    static let addressUnreadable = EventFlags(rawValue: UInt32(WITNESS_FLAG_ADDR_UNREADABLE.rawValue))
     package static let localAddress = EventFlags(rawValue: UInt32(WITNESS_FLAG_LOCAL_ADDR.rawValue))
-    package static let directoryTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_DIR_TRUNCATED.rawValue))
-    package static let executableIsMemfd = EventFlags(rawValue: UInt32(WITNESS_FLAG_EXE_MEMFD.rawValue))
-    package static let secondPathTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_PATH2_TRUNCATED.rawValue))
+    static let directoryTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_DIR_TRUNCATED.rawValue))
+    static let executableIsMemfd = EventFlags(rawValue: UInt32(WITNESS_FLAG_EXE_MEMFD.rawValue))
+    static let secondPathTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_PATH2_TRUNCATED.rawValue))
     package static let compat = EventFlags(rawValue: UInt32(WITNESS_FLAG_COMPAT.rawValue))
-    package static let x32 = EventFlags(rawValue: UInt32(WITNESS_FLAG_X32.rawValue))
-    package static let fastOpen = EventFlags(rawValue: UInt32(WITNESS_FLAG_FASTOPEN.rawValue))
+    static let x32 = EventFlags(rawValue: UInt32(WITNESS_FLAG_X32.rawValue))
+    static let fastOpen = EventFlags(rawValue: UInt32(WITNESS_FLAG_FASTOPEN.rawValue))
     package static let socketcall = EventFlags(rawValue: UInt32(WITNESS_FLAG_SOCKETCALL.rawValue))
-    package static let ioUring = EventFlags(rawValue: UInt32(WITNESS_FLAG_IO_URING.rawValue))
-    package static let executableIsDeleted = EventFlags(rawValue: UInt32(WITNESS_FLAG_EXE_DELETED.rawValue))
-    package static let executableInUpperLayer = EventFlags(rawValue: UInt32(WITNESS_FLAG_EXE_UPPER.rawValue))
-    package static let executableIsScript = EventFlags(rawValue: UInt32(WITNESS_FLAG_EXE_SCRIPT.rawValue))
-    package static let environmentTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_ENV_TRUNCATED.rawValue))
+    static let ioUring = EventFlags(rawValue: UInt32(WITNESS_FLAG_IO_URING.rawValue))
+    static let executableIsDeleted = EventFlags(rawValue: UInt32(WITNESS_FLAG_EXE_DELETED.rawValue))
+    static let executableInUpperLayer = EventFlags(rawValue: UInt32(WITNESS_FLAG_EXE_UPPER.rawValue))
+    static let executableIsScript = EventFlags(rawValue: UInt32(WITNESS_FLAG_EXE_SCRIPT.rawValue))
+    static let environmentTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_ENV_TRUNCATED.rawValue))
     /// A connect record for the first datagram a socket sent to an address (sendto, sendmsg).
     package static let datagram = EventFlags(rawValue: UInt32(WITNESS_FLAG_DATAGRAM.rawValue))
     /// Made by the agent from state found as a window began (`FoundScanner`), not by a syscall.
@@ -183,8 +183,8 @@ package struct ExecIdentity: Equatable, Sendable {
     package var permitted: UInt64 = 0
     package var inheritable: UInt64 = 0
     /// Session id (host numbering) and process group id in the process's namespace; 0 unknown.
-    package var sessionID: UInt32 = 0
-    package var namespaceProcessGroupID: UInt32 = 0
+    var sessionID: UInt32 = 0
+    var namespaceProcessGroupID: UInt32 = 0
     /// The pid in the process's own PID namespace (1: a container's init); 0 unknown.
     package var vpid: UInt32
     /// What descriptors 0, 1 and 2 are (`StdioType`, a byte each).
@@ -211,7 +211,7 @@ package struct SyscallRecord {
     package var directory2: UnsafeRawBufferPointer
     /// AF_* of the socket in the descriptor argument (dup2, dup3), 0 if not a socket.
     package var socketFamily: UInt16
-    package var socketProtocol: UInt16
+    var socketProtocol: UInt16
 
     package func argument(_ index: Int) -> Int64 {
         switch index {

@@ -2,9 +2,9 @@
 /// (`O_RDONLY|O_CLOEXEC`) and answers the questions rules ask of them.
 package enum OpenFlags {
     // Linux generic values (x86_64, arm64 and most others share them).
-    package static let writeOnly: UInt32 = 0o1
-    package static let readWrite: UInt32 = 0o2
-    package static let accessMask: UInt32 = 0o3
+    static let writeOnly: UInt32 = 0o1
+    static let readWrite: UInt32 = 0o2
+    static let accessMask: UInt32 = 0o3
     package static let create: UInt32 = 0o100
     package static let truncate: UInt32 = 0o1000
 
@@ -23,7 +23,7 @@ package enum OpenFlags {
 
     /// Whether an open with `flags` can change the file: opened for writing, created,
     /// or truncated (O_TRUNC empties a file even opened read-only).
-    package static func modifies(_ flags: UInt32) -> Bool {
+    static func modifies(_ flags: UInt32) -> Bool {
         isWrite(flags) || flags & (create | truncate) != 0
     }
 

@@ -68,7 +68,7 @@ package enum SocketAddress: Equatable {
     }
 
     /// Falco's fd.typechar: 4, 6, u, or o.
-    package var typeChar: StaticString {
+    var typeChar: StaticString {
         switch self {
         case .ipv4: return "4"
         case .ipv6: return "6"

@@ -174,7 +174,7 @@ package enum FieldID: String, CaseIterable, Sendable {
     package var takesAncestorIndex: Bool { self == .procAname || self == .procApid || self == .procAexepath || self == .procAexe }
 
     /// Falco fields that Witness knows of but cannot observe on this path.
-    package static let unavailableNames: Set<String> = [
+    static let unavailableNames: Set<String> = [
         "proc.sname", "container.start_ts", "proc.exe_ino", "proc.exe_ino.ctime", "proc.exe_ino.mtime",
         "proc.exe_ino.ctime_duration_proc_start", "container.image", "container.image.id",
         "container.mounts",
@@ -196,7 +196,7 @@ package struct FieldRef: Hashable, Sendable {
     /// the field. Interned, so that a FieldRef is plain data: copying one while
     /// evaluating a condition retains nothing.
     /// The name's place in `FieldNames`; -1 for none.
-    package private(set) var nameIndex: Int32
+    private(set) var nameIndex: Int32
 
     package init(id: FieldID, ancestor: Int? = nil, name: String? = nil) {
         self.id = id
@@ -260,7 +260,7 @@ package struct FieldRef: Hashable, Sendable {
 package enum FieldNames {
     private static let table = Mutex<[String]>([])
 
-    package static func intern(_ name: String) -> Int32 {
+    static func intern(_ name: String) -> Int32 {
         table.withLock { names in
             if let index = names.firstIndex(of: name) { return Int32(index) }
             names.append(name)

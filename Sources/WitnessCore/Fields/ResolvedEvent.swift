@@ -13,7 +13,7 @@ package final class ResolvedEvent {
     package internal(set) var header: EventHeader
     package internal(set) var payload: EventPayload = .exit
     var active = false
-    package private(set) var eventNumber: UInt64 = 0
+    private(set) var eventNumber: UInt64 = 0
     package var syscall: Syscall { header.syscall }
     package let processes: ProcessTable
     /// user.name and group.name: read from /etc on first use (a trace without rules never does).
@@ -112,7 +112,7 @@ package final class ResolvedEvent {
     /// The process that made the event, as the process table knows it: looked up once.
     /// Inlined, so that a caller reading one field copies that field, not the record.
     @inline(__always)
-    package func currentProcess() -> ProcessRecord? {
+    func currentProcess() -> ProcessRecord? {
         guard active else { return nil }
         if !processLooked { lookUpProcess() }
         return process

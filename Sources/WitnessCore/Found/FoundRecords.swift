@@ -64,8 +64,8 @@ package enum FoundRecords {
         package var loginUID: UInt32 = .max
         package var tty: UInt32 = 0
         package var vpid: UInt32 = 0
-        package var sessionID: UInt32 = 0
-        package var namespaceProcessGroupID: UInt32 = 0
+        var sessionID: UInt32 = 0
+        var namespaceProcessGroupID: UInt32 = 0
         package var capabilities: (effective: UInt64, permitted: UInt64, inheritable: UInt64) = (0, 0, 0)
         package var file = FileID.none
         package var changeTime: UInt64 = 0

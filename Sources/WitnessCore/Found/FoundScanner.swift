@@ -13,8 +13,8 @@ import Glibc
 /// Bounded: past `maxProcesses` or `maxDescriptors` the scan stops and says so.
 package struct FoundScanner {
     package var procRoot = "/proc"
-    package var maxProcesses = 4096
-    package var maxDescriptors = 65_536
+    var maxProcesses = 4096
+    var maxDescriptors = 65_536
 
     package init(procRoot: String = "/proc") {
         self.procRoot = procRoot

@@ -8,7 +8,7 @@
 /// output text and the fields between the pieces.
 package enum AlertLine {
     /// Everything up to the output text (which the caller writes escaped, then `closeOutput`).
-    package static func appendHead(epoch: Int64, rule: String, priority: Priority, to writer: inout JSONWriter) {
+    static func appendHead(epoch: Int64, rule: String, priority: Priority, to writer: inout JSONWriter) {
         writer.byte(UInt8(ascii: "{"))
         writer.key("time")
         WallClock.appendQuotedRFC3339(epoch, to: &writer)
@@ -27,7 +27,7 @@ package enum AlertLine {
     }
 
     /// Ends the output text and opens `output_fields`.
-    package static func closeOutput(to writer: inout JSONWriter) {
+    static func closeOutput(to writer: inout JSONWriter) {
         writer.raw("\",")
         writer.key("output_fields")
         writer.byte(UInt8(ascii: "{"))
@@ -35,7 +35,7 @@ package enum AlertLine {
 
     /// Ends `output_fields`; tags, subjects, hostname, uuid; the line's end. A found
     /// event's alert says so, in its fields and on the line.
-    package static func appendTail(
+    static func appendTail(
         tags: [String], subjects: UInt64, labels: SubjectLabels, hostname: [UInt8], identifiers: inout LineUUIDs,
         found: Bool = false, to writer: inout JSONWriter
     ) {
@@ -66,7 +66,7 @@ package enum AlertLine {
     }
 
     /// The text form's start: `HH:MM:SS.mmm Priority ` (the priority coloured on a terminal).
-    package static func appendTextHead(epoch: Int64, priority: Priority, colour: Bool, to writer: inout JSONWriter) {
+    static func appendTextHead(epoch: Int64, priority: Priority, colour: Bool, to writer: inout JSONWriter) {
         WallClock.appendTimeOfDay(epoch, digits: 3, to: &writer)
         writer.byte(UInt8(ascii: " "))
         if colour { writer.raw(EventTextFormatter.colourCode(SeverityClass(priority))) }
@@ -76,7 +76,7 @@ package enum AlertLine {
     }
 
     /// The text form's end: ` (rule: NAME)` and the line's end.
-    package static func appendTextTail(rule: String, to writer: inout JSONWriter) {
+    static func appendTextTail(rule: String, to writer: inout JSONWriter) {
         writer.raw(" (rule: ")
         writer.escaped(rule)
         writer.raw(")\n")

@@ -10,7 +10,7 @@ package struct EventTextFormatter {
         self.clock = clock
     }
 
-    package static let headerLine = "TIME(UTC)     PID     COMM             EVENT     RESULT     TARGET\n"
+    static let headerLine = "TIME(UTC)     PID     COMM             EVENT     RESULT     TARGET\n"
 
     /// Whether rule marks are coloured (a terminal).
     package var colour = false
@@ -83,7 +83,7 @@ package struct EventTextFormatter {
 
     /// Rule `rule`'s alert for `event`: `TIME PRIORITY output (rule: NAME)`, coloured by
     /// class on a terminal.
-    package func formatAlert(
+    func formatAlert(
         _ event: ResolvedEvent, rule: Int, of classifier: any EventClassifier, into writer: inout JSONWriter
     ) {
         let summary = classifier.rule(rule)
@@ -95,7 +95,7 @@ package struct EventTextFormatter {
     }
 
     /// ANSI colour of a severity class: bold red, red, yellow, cyan.
-    package static func colourCode(_ severity: SeverityClass) -> StaticString {
+    static func colourCode(_ severity: SeverityClass) -> StaticString {
         switch severity {
         case .critical: return "\u{1B}[1;31m"
         case .high: return "\u{1B}[31m"

@@ -13,7 +13,7 @@ package struct JSONWriter {
         bytes.reserveCapacity(capacity)
     }
 
-    package mutating func reset() {
+    mutating func reset() {
         bytes.removeAll(keepingCapacity: true)
     }
 
@@ -78,7 +78,7 @@ package struct JSONWriter {
     }
 
     /// Digits of `value` without a leading sign.
-    package mutating func decimal(_ value: UInt64) {
+    mutating func decimal(_ value: UInt64) {
         if value < 10 {
             bytes.append(UInt8(ascii: "0") &+ UInt8(value))
             return
@@ -140,7 +140,7 @@ package struct JSONWriter {
 
     /// Escapes NUL-separated strings (an argument vector) joined by single spaces;
     /// trailing NULs are ignored.
-    package mutating func escapedJoined(_ input: UnsafeBufferPointer<UInt8>) {
+    mutating func escapedJoined(_ input: UnsafeBufferPointer<UInt8>) {
         var end = input.count
         while end > 0 && input[end - 1] == 0 { end -= 1 }
         var start = 0

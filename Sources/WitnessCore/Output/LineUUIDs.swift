@@ -17,7 +17,7 @@ package struct LineUUIDs: Sendable {
     }
 
     /// The next identifier, as a quoted JSON string.
-    package mutating func appendNext(to writer: inout JSONWriter) {
+    mutating func appendNext(to writer: inout JSONWriter) {
         counter &+= 1
         Self.append(high: high, low: low &+ counter, to: &writer)
     }

@@ -6,8 +6,8 @@ import Glibc
 package final class OutputSink {
     package let fd: Int32
     private let ownsDescriptor: Bool
-    package private(set) var isClosed = false
-    package private(set) var bytesWritten: UInt64 = 0
+    private(set) var isClosed = false
+    private(set) var bytesWritten: UInt64 = 0
     /// Called once, when the reader goes away.
     package var onClosed: () -> Void = {}
 

@@ -23,7 +23,7 @@ package enum SocketAddressFormatter {
 
     /// A unix socket's name as every output shows it: a path as it is; an abstract
     /// name (a NUL, then bytes) as `@name`, as ss(8) writes it, its NUL padding dropped.
-    package static func unixName(
+    static func unixName(
         _ path: UnsafeRawBufferPointer, _ body: (_ abstract: Bool, _ name: UnsafeBufferPointer<UInt8>) -> Void
     ) {
         var bytes = UnsafeBufferPointer(start: path.baseAddress?.assumingMemoryBound(to: UInt8.self), count: path.count)

@@ -145,7 +145,7 @@ extension EventPipeline {
     /// Applies the executable hashes that arrived and writes the drift they show, as
     /// of `now`; on the consumer thread, between records (a batch's end, a wake-up),
     /// so that a recording holds each where it arrived and a replay applies it there.
-    package func applyProfileArrivals(at now: UInt64 = WallClock.bootNow()) {
+    func applyProfileArrivals(at now: UInt64 = WallClock.bootNow()) {
         guard profiles.hasArrivals else { return }
         var touched = profiles.applyArrivals { file, path, outcome, slot in
             if !recordings.isEmpty { recordings.hash(file: file, path: path, outcome: outcome, slot: slot, at: now) }

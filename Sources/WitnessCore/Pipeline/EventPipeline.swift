@@ -65,7 +65,7 @@ package final class EventPipeline {
     }
 
     /// Alerts of found events (`FoundScanner`), per subject slot, by rule index.
-    package private(set) var foundMatched = [[Int: Int]](repeating: [:], count: WindowSlots.slotCount)
+    private(set) var foundMatched = [[Int: Int]](repeating: [:], count: WindowSlots.slotCount)
 
     /// Hears each armed window's activation (on the consumer thread, in order with
     /// the records around it).

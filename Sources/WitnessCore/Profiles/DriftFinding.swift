@@ -42,16 +42,16 @@ package struct DriftFinding: Sendable, Equatable {
 
 /// A locked profile prepared for lookups: what a window is held to.
 package struct ProfileBaseline: Sendable {
-    package var executablePaths: Set<[UInt8]>
-    package var libraryPaths: Set<[UInt8]>
+    var executablePaths: Set<[UInt8]>
+    var libraryPaths: Set<[UInt8]>
     package var hashes: Set<String>
     /// The contents each path ran with (none when the baseline could not hash it): a
     /// baseline program copied over another's name is new content there.
-    package var hashesByPath: [[UInt8]: Set<String>]
+    var hashesByPath: [[UInt8]: Set<String>]
     package var syscalls: Set<String>
     package var compatSyscalls: Set<String>
     /// Directories the baseline wrote files in (a collapsed `dir/` entry counts as `dir`).
-    package var writtenDirectories: Set<String>
+    var writtenDirectories: Set<String>
     package var endpoints: Set<String>
     package var listeners: Set<String>
     package var users: Set<UInt32>
@@ -59,7 +59,7 @@ package struct ProfileBaseline: Sendable {
     /// `call(arguments)` of each identity change, whatever its result.
     package var changes: Set<String>
     /// `program: CAP_A CAP_B` of each capability gain.
-    package var gains: Set<String>
+    var gains: Set<String>
 
     package init(_ profile: RuntimeProfile) {
         executablePaths = Set(profile.executables.map { Array($0.path.utf8) })

@@ -47,7 +47,7 @@ package final class ExecutableHasher: Sendable {
     /// Files larger than this are not read.
     package let maxBytes: Int
     /// Requests waiting beyond this are refused (the profile says `not hashed`).
-    package let maxPending: Int
+    let maxPending: Int
     private let maxCached = 8192
     private let procRoot: String
     private let queue = DispatchQueue(label: "witness-hasher", qos: .utility)

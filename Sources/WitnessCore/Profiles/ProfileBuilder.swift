@@ -89,7 +89,7 @@ package final class ProfileBuilder {
 
     /// Every record of the subject: who it ran as.
     @inline(__always)
-    package func noteCredentials(uid: UInt32, gid: UInt32, header: EventHeader) {
+    func noteCredentials(uid: UInt32, gid: UInt32, header: EventHeader) {
         // Seen in this window already (kept, and held to the baseline then): nothing to do.
         if uid != lastUser, !users.contains(uid) {
             if users.count < limits.identities { users.insert(uid) } else { dropped.identities &+= 1 }
@@ -179,7 +179,7 @@ package final class ProfileBuilder {
     }
 
     /// The hash of executable entry `index` arrived (on the consumer thread).
-    package func noteHash(_ outcome: ExecutableHasher.Outcome, entry index: Int, header: EventHeader) {
+    func noteHash(_ outcome: ExecutableHasher.Outcome, entry index: Int, header: EventHeader) {
         guard executables.indices.contains(index) else { return }
         executables[index].outcome = outcome
         guard let baseline else { return }
@@ -249,7 +249,7 @@ package final class ProfileBuilder {
     }
 
     /// A socket put to listening, by its local end.
-    package func noteListen(_ local: SocketAddress?, transport: Transport, header: EventHeader) {
+    func noteListen(_ local: SocketAddress?, transport: Transport, header: EventHeader) {
         let (family, address, port) = local.map(Self.describe) ?? ("unknown", "", 0)
         let entry = RuntimeProfile.Listener(
             family: family, address: address, port: port, transport: transport.name.map { "\($0)" } ?? "")
@@ -265,7 +265,7 @@ package final class ProfileBuilder {
     }
 
     /// A setuid-family call.
-    package func noteIdentityChange(
+    func noteIdentityChange(
         call: String, arguments: [Int64], result: String, executable: [UInt8], header: EventHeader
     ) {
         let change = RuntimeProfile.IdentityChange(
@@ -290,7 +290,7 @@ package final class ProfileBuilder {
     }
 
     /// Drift in the kernel's syscall counts (known at close).
-    package func noteSyscalls(_ counts: SyscallProfile, header: EventHeader) {
+    func noteSyscalls(_ counts: SyscallProfile, header: EventHeader) {
         guard let baseline else { return }
         for entry in counts.byName(in: .native) where !baseline.syscalls.contains(entry.name) {
             drift(.syscall, entry.name, header: header)

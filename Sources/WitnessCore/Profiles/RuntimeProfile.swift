@@ -147,7 +147,7 @@ package struct RuntimeProfile: Sendable, Equatable {
     package init() {}
 
     /// Fills the syscall sections from the kernel's counts.
-    package mutating func setSyscalls(_ counts: SyscallProfile) {
+    mutating func setSyscalls(_ counts: SyscallProfile) {
         syscalls = [:]
         compatSyscalls = [:]
         for entry in counts.byName(in: .native) { syscalls[entry.name] = entry.count }

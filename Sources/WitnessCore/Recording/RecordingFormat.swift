@@ -17,15 +17,15 @@ import Glibc
 /// each written before the record whose handling needed it. `meta` opens the
 /// stream (kernel, host, clock); `end` closes it (counts, losses, how it ended).
 package enum RecordingFormat {
-    package static let magic: [UInt8] = Array("WITREC".utf8) + [0, 0]
-    package static let formatVersion: UInt16 = 1
+    static let magic: [UInt8] = Array("WITREC".utf8) + [0, 0]
+    static let formatVersion: UInt16 = 1
     /// The record layout of this build (bpf/witness_event.h).
     package static let layoutVersion = UInt16(WITNESS_EVENT_LAYOUT_VERSION)
     /// magic, format version, layout version.
-    package static let prefixSize = 12
+    static let prefixSize = 12
     /// No frame is larger (a record is a few KiB, a process record some, a baseline
     /// profile the most).
-    package static let maxFrame = 64 << 20  // a baseline profile read from a file may be this large
+    static let maxFrame = 64 << 20  // a baseline profile read from a file may be this large
 
     package enum Kind: UInt8, Sendable {
         case meta = 1

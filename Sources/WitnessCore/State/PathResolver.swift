@@ -35,7 +35,7 @@ package enum PathResolver {
     }
 
     /// The joined path as a JSON string body (escaped, no quotes).
-    package static func appendJoined(
+    static func appendJoined(
         directory: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, to writer: inout JSONWriter
     ) {
         join(directory: directory, path: path) { writer.escaped($0) }
@@ -44,7 +44,7 @@ package enum PathResolver {
     /// `path` joined with `directory` when relative, nothing collapsed: for a name that
     /// something trusts (an exemption by executable path) and that the kernel did not
     /// give, where collapsing `..` over a symlink would name another file.
-    package static func joinedAsWritten(directory: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer) -> [UInt8] {
+    static func joinedAsWritten(directory: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer) -> [UInt8] {
         if directory.isEmpty || path.first == slashByte { return Array(path) }
         var result = Array(directory)
         if result.last != slashByte { result.append(slashByte) }
@@ -54,7 +54,7 @@ package enum PathResolver {
 
     /// Whether `path` has a `..` component: where lexical normalisation and the
     /// kernel's resolution (symlinks first) can disagree.
-    package static func climbs(_ path: UnsafeRawBufferPointer) -> Bool {
+    static func climbs(_ path: UnsafeRawBufferPointer) -> Bool {
         var start = 0
         for index in 0...path.count where index == path.count || path[index] == slashByte {
             if index - start == 2, path[start] == dotByte, path[start + 1] == dotByte { return true }
@@ -73,7 +73,7 @@ package enum PathResolver {
     /// Whether `name` has no empty, `.` or `..` component (a trailing slash counts as
     /// an empty one): then normalising leaves it as it is. One pass, no allocation:
     /// every fd.name asks it.
-    package static func isNormal(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+    static func isNormal(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
         let count = name.count
         if count == 0 || (count == 1 && name[0] == slashByte) { return true }
         var start = 0

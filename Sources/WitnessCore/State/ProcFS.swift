@@ -5,7 +5,7 @@ import Glibc
 package enum ProcFS {
     /// The last pid of the `NSpid:` line of /proc/PID/status: the process's pid in
     /// its own PID namespace.
-    package static func namespacePID(_ path: String) -> Int32? {
+    static func namespacePID(_ path: String) -> Int32? {
         guard let status = BoundedFile.read(path, limit: 4096, regularOnly: true),
             let line = status.split(separator: 0x0A).first(where: { $0.starts(with: "NSpid:".utf8) })
         else { return nil }
@@ -15,7 +15,7 @@ package enum ProcFS {
 
     /// Fields 4 (ppid), 7 (tty_nr) and 22 (start time) of /proc/PID/stat, read after
     /// the last ')' since the comm before it may hold anything.
-    package static func statFields(_ path: String) -> (ppid: Int32, tty: Int32, startTime: UInt64)? {
+    static func statFields(_ path: String) -> (ppid: Int32, tty: Int32, startTime: UInt64)? {
         guard let stat = BoundedFile.read(path, limit: 1024, regularOnly: true), let close = stat.lastIndex(of: UInt8(ascii: ")")) else {
             return nil
         }
@@ -26,7 +26,7 @@ package enum ProcFS {
         return (ppid, Int32(String(decoding: fields[4], as: UTF8.self)) ?? 0, ticks * (1_000_000_000 / perSecond))
     }
 
-    package static func parentPID(statusPath: String) -> Int32? {
+    static func parentPID(statusPath: String) -> Int32? {
         statFields(statusPath)?.ppid
     }
     /// The regular files `pid` holds open for writing, by identity as the kernel
@@ -35,7 +35,7 @@ package enum ProcFS {
     /// it, which stat's st_dev is not on btrfs subvolumes). Nothing here follows a
     /// descriptor to its file, so a file on a stuck FUSE or NFS mount cannot hang it.
     /// Needs CAP_SYS_PTRACE for other users' processes.
-    package static func filesOpenForWriting(pid: Int32, procRoot: String = "/proc") -> [(FileID, [UInt8])] {
+    static func filesOpenForWriting(pid: Int32, procRoot: String = "/proc") -> [(FileID, [UInt8])] {
         let base = "\(procRoot)/\(pid)"
         var devices: [Int: UInt32]?
         var files: [(FileID, [UInt8])] = []
@@ -78,7 +78,7 @@ package enum ProcFS {
     }
 
     /// Every pid in /proc.
-    package static func allPIDs(procRoot: String = "/proc") -> [Int32] {
+    static func allPIDs(procRoot: String = "/proc") -> [Int32] {
         BoundedFile.entries(of: procRoot).compactMap { Int32($0) }
     }
 

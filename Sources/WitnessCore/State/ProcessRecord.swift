@@ -9,7 +9,7 @@ package struct ProcessRecord: Sendable, Equatable {
     package var exePath: [UInt8]
     /// The argument vector, NUL-separated, argv[0] first.
     package var argv: [UInt8]
-    package var argvTruncated: Bool
+    var argvTruncated: Bool
     /// The controlling terminal (tty_nr), 0 when there is none (Falco's proc.tty).
     package var tty: Int32
     /// Audit login uid (user.loginuid); UInt32.max when unset.
@@ -20,31 +20,31 @@ package struct ProcessRecord: Sendable, Equatable {
     package var capabilities: UInt64?
     /// Permitted and inheritable capabilities after exec (thread.cap_permitted,
     /// thread.cap_inheritable); nil when unknown.
-    package var permittedCapabilities: UInt64?
-    package var inheritableCapabilities: UInt64?
+    var permittedCapabilities: UInt64?
+    var inheritableCapabilities: UInt64?
     /// The executable is a memfd: an exec that never touched a file system.
-    package var executableIsMemfd: Bool
+    var executableIsMemfd: Bool
     /// The executable had no name left when it ran (unlinked, run through a descriptor).
-    package var executableIsDeleted: Bool
+    var executableIsDeleted: Bool
     /// The executable is in an overlay's upper layer: written in the container, not
     /// shipped in its image (Falco's proc.is_exe_upper_layer); false when unknown.
-    package var executableInUpperLayer = false
+    var executableInUpperLayer = false
     /// Session id and process group id in its PID namespace, at exec (proc.sid,
     /// proc.vpgid); nil when unknown.
-    package var sessionID: Int32?
-    package var namespaceProcessGroupID: Int32?
+    var sessionID: Int32?
+    var namespaceProcessGroupID: Int32?
     /// The environment at exec, NUL-separated (proc.env), and whether it was cut.
     package var environment: [UInt8] = []
-    package var environmentTruncated = false
+    var environmentTruncated = false
     /// The program is a script its #! interpreter runs (proc.exepath is the script's).
-    package var executableIsScript = false
+    var executableIsScript = false
     /// What descriptors 0, 1 and 2 were at exec (`StdioType`, packed); 0 unknown.
     package var stdio: UInt32 = 0
     /// For the dynamic loader run as a program: the file it runs (`DynamicLoader`).
-    package var loaderTarget: [UInt8] = []
+    var loaderTarget: [UInt8] = []
     /// The program that wrote the executable (or the loader's target) during the
     /// subject's window: a dropped file; nil when none did, empty when unnamed.
-    package var executableWriter: [UInt8]?
+    var executableWriter: [UInt8]?
     /// When the process started (exec or fork), CLOCK_BOOTTIME ns; 0 when unknown.
     package var startTime: UInt64
     /// The pid in its own PID namespace (Falco's proc.vpid); nil when unknown.

@@ -29,11 +29,11 @@ package final class ProcessTable {
     /// Told of what the table hands out and reads (a recording keeps what replay needs);
     /// set only while a recording is written, so every other lookup pays one nil check
     /// (a strong reference: a weak one would cost an atomic load on every lookup).
-    package var observer: (any ProcessTableObserver)? {
+    var observer: (any ProcessTableObserver)? {
         didSet { generation &+= 1 }  // a new recording must hear of every record handed out
     }
     /// Answers instead of /proc (replay: the reads a recording holds).
-    package var procSource: ((Int32) -> ProcessRecord?)? {
+    var procSource: ((Int32) -> ProcessRecord?)? {
         didSet { generation &+= 1 }
     }
 
@@ -114,7 +114,7 @@ package final class ProcessTable {
     }
 
     /// Reads what /proc says of `pid`: comm, exe link, cmdline and parent.
-    package func readProc(_ pid: Int32) -> ProcessRecord? {
+    func readProc(_ pid: Int32) -> ProcessRecord? {
         let base = "\(procRoot)/\(pid)"
         guard var name = BoundedFile.read(base + "/comm", limit: 64, regularOnly: true) else { return nil }
         while name.last == 0x0A { name.removeLast() }
@@ -140,7 +140,7 @@ package final class ProcessTable {
     }
 
     /// A window ends in `slot`, or another begins there: no record is its any more.
-    package func unmark(slot: Int) {
+    func unmark(slot: Int) {
         let bit: UInt64 = 1 << UInt64(slot)
         for (pid, record) in records where record.subjects & bit != 0 { records[pid]?.subjects &= ~bit }
     }

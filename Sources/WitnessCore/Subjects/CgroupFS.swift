@@ -58,7 +58,7 @@ package struct CgroupFS: Sendable {
     }
 
     /// `directory` as a path inside the hierarchy (`/trial`, `/` for the root).
-    package func relativePath(of directory: String) -> String {
+    func relativePath(of directory: String) -> String {
         let tail = directory.hasPrefix(mountPoint) ? String(directory.dropFirst(mountPoint.count)) : directory
         return tail.isEmpty ? "/" : tail
     }

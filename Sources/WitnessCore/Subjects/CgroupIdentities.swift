@@ -90,7 +90,7 @@ package final class CgroupIdentities {
     }
 
     /// Told of each identity handed out (a recording keeps them for replay).
-    package var onIdentity: ((UInt64, CgroupIdentity) -> Void)?
+    var onIdentity: ((UInt64, CgroupIdentity) -> Void)?
 
     /// Makes `cgroupID` known as `identity` (replay: what the recording says).
     package func seed(_ cgroupID: UInt64, _ identity: CgroupIdentity) {

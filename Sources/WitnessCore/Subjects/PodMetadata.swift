@@ -3,7 +3,7 @@
 package struct PodMetadata: Sendable, Equatable {
     package struct Container: Sendable, Equatable {
         /// The first 12 hex digits of the runtime's container id (Falco's container.id).
-        package var shortID: [UInt8]
+        var shortID: [UInt8]
         package var name: [UInt8]
         package var repository: [UInt8]
         package var tag: [UInt8]
@@ -42,7 +42,7 @@ package struct PodMetadata: Sendable, Equatable {
     /// The pod's namespace's labels, `(key:value,...)` (k8s.ns.labels); nil when unknown.
     package var namespaceLabels: [UInt8]?
     /// Each label's value, for `k8s.pod.label[KEY]`.
-    package var labelValues: [String: [UInt8]]
+    var labelValues: [String: [UInt8]]
     package var containers: [Container]
 
     package init(uid: String, namespace: String, name: String, labels: [String: String], containers: [Container]) {

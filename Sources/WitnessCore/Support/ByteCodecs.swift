@@ -6,11 +6,11 @@ package struct ByteWriter {
 
     package init() {}
 
-    package mutating func u8(_ value: UInt8) { bytes.append(value) }
-    package mutating func u16(_ value: UInt16) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func u8(_ value: UInt8) { bytes.append(value) }
+    mutating func u16(_ value: UInt16) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
     package mutating func u32(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
-    package mutating func u64(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
-    package mutating func i64(_ value: Int64) { u64(UInt64(bitPattern: value)) }
+    mutating func u64(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func i64(_ value: Int64) { u64(UInt64(bitPattern: value)) }
 
     /// u32 length, then the bytes.
     package mutating func data(_ value: [UInt8]) {
@@ -49,7 +49,7 @@ package struct ByteReader {
 
     package init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    package var isAtEnd: Bool { offset == bytes.count }
+    var isAtEnd: Bool { offset == bytes.count }
 
     private mutating func take(_ count: Int, _ what: String) throws(Malformed) -> ArraySlice<UInt8> {
         guard count >= 0, count <= bytes.count - offset else { throw Malformed(offset: offset, what: what) }
@@ -57,9 +57,9 @@ package struct ByteReader {
         return bytes[offset..<(offset + count)]
     }
 
-    package mutating func u8(_ what: String) throws(Malformed) -> UInt8 { try take(1, what).first! }
+    mutating func u8(_ what: String) throws(Malformed) -> UInt8 { try take(1, what).first! }
 
-    package mutating func u16(_ what: String) throws(Malformed) -> UInt16 {
+    mutating func u16(_ what: String) throws(Malformed) -> UInt16 {
         try take(2, what).reversed().reduce(0) { $0 << 8 | UInt16($1) }
     }
 
@@ -67,11 +67,11 @@ package struct ByteReader {
         try take(4, what).reversed().reduce(0) { $0 << 8 | UInt32($1) }
     }
 
-    package mutating func u64(_ what: String) throws(Malformed) -> UInt64 {
+    mutating func u64(_ what: String) throws(Malformed) -> UInt64 {
         try take(8, what).reversed().reduce(0) { $0 << 8 | UInt64($1) }
     }
 
-    package mutating func i64(_ what: String) throws(Malformed) -> Int64 { Int64(bitPattern: try u64(what)) }
+    mutating func i64(_ what: String) throws(Malformed) -> Int64 { Int64(bitPattern: try u64(what)) }
 
     package mutating func data(_ what: String, max: Int = RecordingFormat.maxFrame) throws(Malformed) -> [UInt8] {
         let count = Int(try u32(what))

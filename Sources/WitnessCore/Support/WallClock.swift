@@ -65,14 +65,14 @@ package struct WallClock: Sendable {
     /// `HH:MM:SS` and `digits` of fraction (UTC) of `epochNanoseconds`: the time of
     /// day alert outputs and text lines start with. A time before 1970 (only a
     /// crafted recording has one) is written as 1970's first instant.
-    package static func appendTimeOfDay(_ epochNanoseconds: Int64, digits: Int, to writer: inout JSONWriter) {
+    static func appendTimeOfDay(_ epochNanoseconds: Int64, digits: Int, to writer: inout JSONWriter) {
         let epoch = max(epochNanoseconds, 0)
         let seconds = epoch / 1_000_000_000
         appendClock(
             secondOfDay: Int(seconds % 86_400), nanos: Int(epoch % 1_000_000_000), fractionDigits: digits, to: &writer)
     }
 
-    package static func appendClock(secondOfDay: Int, nanos: Int, fractionDigits: Int, to writer: inout JSONWriter) {
+    static func appendClock(secondOfDay: Int, nanos: Int, fractionDigits: Int, to writer: inout JSONWriter) {
         writer.padded(secondOfDay / 3600, width: 2)
         writer.byte(UInt8(ascii: ":"))
         writer.padded(secondOfDay / 60 % 60, width: 2)

@@ -30,5 +30,5 @@ package final class ZlibStream {
     }
 
     /// Compressed bytes taken so far (inflate): where in the file an error is.
-    package var totalIn: UInt64 { cbpf_zstream_total_in(stream) }
+    var totalIn: UInt64 { cbpf_zstream_total_in(stream) }
 }

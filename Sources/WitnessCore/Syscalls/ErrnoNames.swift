@@ -3,7 +3,7 @@ package enum ErrnoNames {
     /// evt.res as every output spells it (unquoted): `SUCCESS`, the errno's name, or
     /// for an errno without a name the raw result (`-523`) — the same in event lines,
     /// alert outputs and rule conditions.
-    package static func appendResult(_ result: Int64, to writer: inout JSONWriter) {
+    static func appendResult(_ result: Int64, to writer: inout JSONWriter) {
         if result >= 0 {
             writer.raw("SUCCESS")
         } else if let name = name(-result) {

@@ -4,7 +4,7 @@
 /// decimal numbers.
 package enum SyscallFormatter {
     /// Argument `index` of `record` (a JSON string body).
-    package static func appendArgument(
+    static func appendArgument(
         _ syscall: Syscall, _ shape: SyscallShape, _ record: SyscallRecord, _ index: Int, to writer: inout JSONWriter
     ) {
         if shape.path?.index == index {
@@ -41,7 +41,7 @@ package enum SyscallFormatter {
     }
 
     /// A one-line summary for `output` and the text format: the paths, else the arguments.
-    package static func appendSummary(_ syscall: Syscall, _ record: SyscallRecord, to writer: inout JSONWriter) {
+    static func appendSummary(_ syscall: Syscall, _ record: SyscallRecord, to writer: inout JSONWriter) {
         guard let shape = SyscallTable.shape(of: syscall) else { return }
         if let path = shape.path {
             appendPath(record.path, record.directory, path.directory, to: &writer)
@@ -75,7 +75,7 @@ package enum SyscallFormatter {
     }
 
     /// `04755(S_ISUID|S_IRWXU...)`: the permission bits in octal, then by name.
-    package static func appendMode(_ mode: UInt32, to writer: inout JSONWriter) {
+    static func appendMode(_ mode: UInt32, to writer: inout JSONWriter) {
         let bits = mode & 0o7777
         writer.byte(UInt8(ascii: "0"))
         for shift in stride(from: 9, through: 0, by: -3) where shift < 9 || bits >> 9 != 0 {
@@ -99,7 +99,7 @@ package enum SyscallFormatter {
     }
 
     /// Every CLONE_NEW* flag (bit 31 is CLONE_IO, not a namespace).
-    package static let namespaceMask: UInt64 = 0x7E02_0080
+    static let namespaceMask: UInt64 = 0x7E02_0080
 
     static let cloneFlags: [(UInt64, StaticString)] =
         namespaceFlags + [

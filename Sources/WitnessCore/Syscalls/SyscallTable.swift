@@ -60,7 +60,7 @@ package struct SyscallShape: Sendable {
     package var path2: PathArgument?
     /// An argument holding a descriptor whose file the kernel describes: its socket
     /// family (dup2, dup3) and its identity, device and inode (ftruncate, mmap).
-    package var socketArgument: Int?
+    var socketArgument: Int?
     /// Bytes 2 to 5 of the shape for handlers that read them their own way.
     var handlerBytes: [UInt8]?
 

@@ -56,7 +56,7 @@ package struct SostleLevel: Sendable, Equatable, CustomStringConvertible {
 /// What the falco gate concludes from one window (DESIGN.md "Testimony").
 package struct GateAssessment: Sendable, Equatable {
     package static let weight = 0.35
-    package static let cleanBonus = 0.10
+    static let cleanBonus = 0.10
 
     package var passed: Bool
     /// Nothing lost, an ending that can pass, nothing used that Witness could not see.

@@ -17,7 +17,7 @@ package enum WindowEnd: String, Sendable {
     case neverStarted
 
     /// Whether a window that ended this way can pass the gate.
-    package var canPass: Bool { self == .elapsed || self == .deleted }
+    var canPass: Bool { self == .elapsed || self == .deleted }
 
     /// The gate's words for an ending that cannot pass.
     var failureDetail: String {

@@ -94,7 +94,7 @@ package final class WindowProfiles {
     /// Applies the hashes that arrived (each told to `each`, for recordings); returns
     /// the slots whose builders have findings.
     @discardableResult
-    package func applyArrivals(
+    func applyArrivals(
         _ each: (FileID, [UInt8], ExecutableHasher.Outcome, Int) -> Void = { _, _, _, _ in }
     ) -> UInt64 {
         // An arrival for a window that has closed since (its slot's generation moved on) is dropped.
@@ -110,7 +110,7 @@ package final class WindowProfiles {
     }
 
     /// Whether hashes are waiting to be applied.
-    package var hasArrivals: Bool { !arrivals.isEmpty }
+    var hasArrivals: Bool { !arrivals.isEmpty }
 
     /// A header for findings that come without a record (a hash, the kernel's counts).
     static func header(_ pid: Int32) -> EventHeader {

@@ -85,16 +85,16 @@ package final class WindowSlots {
     }
 
     /// The window's baseline is set again (its profile begins): no drift alert yet.
-    package func resetDriftAlerts(slot: Int) {
+    func resetDriftAlerts(slot: Int) {
         slots[slot].driftAlerts = 0
     }
 
-    package func noteDriftAlert(slot: Int) {
+    func noteDriftAlert(slot: Int) {
         slots[slot].driftAlerts += 1
     }
 
     @inline(__always)
-    package func recordEvent(_ syscall: Syscall, subjects: UInt64) {
+    func recordEvent(_ syscall: Syscall, subjects: UInt64) {
         var bits = subjects & activeMask
         while bits != 0 {
             slots[bits.trailingZeroBitCount].tally.events.record(syscall)
@@ -102,7 +102,7 @@ package final class WindowSlots {
         }
     }
 
-    package func recordAlerts(_ rules: [Int], subjects: UInt64) {
+    func recordAlerts(_ rules: [Int], subjects: UInt64) {
         var bits = subjects & activeMask
         while bits != 0 {
             let slot = bits.trailingZeroBitCount
@@ -113,7 +113,7 @@ package final class WindowSlots {
 
     /// Counts `count` events lost by the agent against the windows of `subjects`
     /// (every open window when the record could not say whose it was).
-    package func recordAgentDrops(_ count: UInt64, subjects: UInt64 = ~0) {
+    func recordAgentDrops(_ count: UInt64, subjects: UInt64 = ~0) {
         var bits = subjects & activeMask
         while bits != 0 {
             slots[bits.trailingZeroBitCount].tally.agentDrops &+= count

@@ -56,10 +56,10 @@ package final class RingBufferConsumer {
     private var rested = false
 
     /// The consumer thread's nice value.
-    package static let niceness: Int32 = -10
+    static let niceness: Int32 = -10
 
     /// How long a busy consumer lets records gather before draining, in milliseconds.
-    package var drainIntervalMilliseconds: Int32 = 5
+    var drainIntervalMilliseconds: Int32 = 5
 
     /// Records delivered to `onRecord` so far.
     package var recordsConsumed: UInt64 { handlers.records }

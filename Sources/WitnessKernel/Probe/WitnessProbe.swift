@@ -58,7 +58,7 @@ package final class WitnessProbe {
     /// What this kernel does not let Witness see (e.g. io_uring operations on a kernel
     /// without their tracepoint), and Witness's own limits: the testimony's coverage.
     package let blindSpots: [Coverage.BlindSpot]
-    package var isLinked: Bool { !links.isEmpty }
+    var isLinked: Bool { !links.isEmpty }
     package let ringBufferBytes: Int
     /// The default ring buffer: 2 MiB. bench/run --ring-sizes runs the open and the
     /// mixed workloads at once in the subject, on both cores: 256K was the smallest
@@ -244,7 +244,7 @@ package final class WitnessProbe {
 
     /// Adds subject `slot` to cgroup `id`: the cgroup and all its descendants, present
     /// and future, are witnessed for that slot.
-    package func addCgroupSubject(cgroupID: UInt64, slot: Int) throws(BPFError) {
+    func addCgroupSubject(cgroupID: UInt64, slot: Int) throws(BPFError) {
         try updateBits(fd: subjectCgroupsFD, key: cgroupID, set: 1 << UInt64(slot))
         control!.pointee.has_cgroup_subjects = 1
         bumpCgroupGeneration()
@@ -267,7 +267,7 @@ package final class WitnessProbe {
 
     /// Whether windows can be armed before their cgroup exists (the kernel has the
     /// cgroup_mkdir tracepoint).
-    package var canArm: Bool { programNames.contains("witness_cgroup_mkdir") }
+    var canArm: Bool { programNames.contains("witness_cgroup_mkdir") }
 
     /// Arms subject `slot` for a cgroup not created yet, by the names or paths it may
     /// be created with (see `ArmedSubject`): the cgroup_mkdir program makes the first
@@ -334,7 +334,7 @@ package final class WitnessProbe {
     }
 
     /// The number of live processes in PID-tree subjects.
-    package func pidSubjectCount() -> Int {
+    func pidSubjectCount() -> Int {
         pidKeys().count
     }
 

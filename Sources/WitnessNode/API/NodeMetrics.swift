@@ -10,13 +10,13 @@ import WitnessKernel
 package final class NodeMetrics: Sendable {
     /// What the rest of the node reports alongside the kernel's snapshot.
     package struct NodeState: Sendable {
-        package var openWindows = 0
-        package var armedWindows = 0
-        package var spoolBytes = 0
-        package var spoolDropped: UInt64 = 0
+        var openWindows = 0
+        var armedWindows = 0
+        var spoolBytes = 0
+        var spoolDropped: UInt64 = 0
         package var outputs: [(name: String, counts: HTTPDelivery.Counters)] = []
         /// Failed writes of the file output, when it is on.
-        package var fileErrors: UInt64?
+        var fileErrors: UInt64?
         package var ringBufferFill = 0.0
         /// Pods known from the Kubernetes API, and the watch's counters.
         package var kubernetes: (pods: Int, counts: KubernetesPodWatcher.Counters)?

@@ -149,7 +149,7 @@ package final class Readiness: Sendable {
 
     package init() {}
 
-    package var isReady: Bool { flag.load(ordering: .acquiring) }
+    var isReady: Bool { flag.load(ordering: .acquiring) }
 
     package func set(_ ready: Bool) {
         flag.store(ready, ordering: .releasing)

@@ -26,7 +26,7 @@ package struct NodeConfig: Sendable, Equatable {
     package struct TLS: Sendable, Equatable {
         package var certFile = ""
         package var keyFile = ""
-        package var clientCAFile: String?
+        var clientCAFile: String?
     }
 
     /// An HTTP receiver: alerts (Falco's http_output) or testimonies.
@@ -56,8 +56,8 @@ package struct NodeConfig: Sendable, Equatable {
         /// crash can cost is at most this much (lines re-sent, never lost).
         package var syncInterval = "1s"
         /// Windows asked to record: the largest recording, and how many are kept.
-        package var recordingMaxBytes = "64M"
-        package var recordingsKept = 16
+        var recordingMaxBytes = "64M"
+        var recordingsKept = 16
     }
 
     /// Pod metadata from the Kubernetes API (a watch on this node's pods).
@@ -65,7 +65,7 @@ package struct NodeConfig: Sendable, Equatable {
         /// nil: on when the in-cluster environment (KUBERNETES_SERVICE_HOST) is there.
         package var enabled: Bool?
         /// The API server; default: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT.
-        package var apiURL: String?
+        var apiURL: String?
         package var tokenFile = "/var/run/secrets/kubernetes.io/serviceaccount/token"
         package var caFile = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
         /// This node's name; default: $NODE_NAME, else the host name.
@@ -82,15 +82,15 @@ package struct NodeConfig: Sendable, Equatable {
     /// Window length when a request gives none.
     package var defaultWindow = "60s"
     /// The longest window a request may ask for.
-    package var maxWindow = "24h"
+    var maxWindow = "24h"
     /// What the agent's own bookkeeping may hold, in bytes: half for the process
     /// table, a quarter for the windows' alert histories. What does not fit is
     /// forgotten and counted as loss in the windows it belonged to. The default fits
     /// the DaemonSet's 256 Mi limit with the ring buffer and the runtime beside it.
-    package var memoryBudget = "128M"
+    var memoryBudget = "128M"
     /// /healthz fails when the consumer has left records or window commands waiting
     /// this long, or an output's request has hung this long past its timeout.
-    package var livenessTimeout = "10s"
+    var livenessTimeout = "10s"
     package var stdoutOutput = true
     /// Print every witnessed event, not only alerts (a debugging aid).
     package var events = false

@@ -13,7 +13,7 @@ package final class AlertRouter: AlertTap, @unchecked Sendable {
     let streams: AlertStreams
     private let fileErrorCount = Atomic<UInt64>(0)
     /// Batches the file output could not take.
-    package var fileErrors: UInt64 { fileErrorCount.load(ordering: .relaxed) }
+    var fileErrors: UInt64 { fileErrorCount.load(ordering: .relaxed) }
 
     package init(file: OutputSink?, spool: AlertSpool?, streams: AlertStreams) {
         self.file = file

@@ -131,7 +131,7 @@ package final class AlertSpool: Sendable {
     }
 
     /// Where the next line will be appended: every line queued so far lies before it.
-    package var appendedPosition: Position {
+    var appendedPosition: Position {
         state.withLock { state in
             let last = state.segments[state.segments.count - 1]
             return Position(segment: last.number, offset: last.size + state.pending.count)

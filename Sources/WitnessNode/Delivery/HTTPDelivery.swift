@@ -23,13 +23,13 @@ package final class HTTPDelivery: Service, Sendable {
     package struct Counters: Sendable {
         package var delivered: UInt64 = 0
         /// Lines the receiver refused as malformed (400, 413, 422), kept in the dead-letter file.
-        package var rejected: UInt64 = 0
+        var rejected: UInt64 = 0
         /// Failed attempts by HTTP status (0: no answer: connection error or timeout), each retried.
-        package var errorsByStatus: [UInt: UInt64] = [:]
+        var errorsByStatus: [UInt: UInt64] = [:]
         /// Failed attempts, all statuses.
         package var errors: UInt64 { errorsByStatus.values.reduce(0, &+) }
         /// Rejected lines the dead-letter file had no room for (lost, and logged).
-        package var deadLetterLost: UInt64 = 0
+        var deadLetterLost: UInt64 = 0
     }
 
     package let name: String
@@ -168,7 +168,7 @@ package final class HTTPDelivery: Service, Sendable {
 
     /// Why this output counts as wedged, or nil: a request has been in flight for
     /// `limit` past its own timeout (the client should have given up by then).
-    package func wedged(after limit: Duration) -> String? {
+    func wedged(after limit: Duration) -> String? {
         let started = inFlightSince.load(ordering: .relaxed)
         guard started != 0 else { return nil }
         let elapsed = Duration.nanoseconds(Int64(WallClock.bootNow() &- started))

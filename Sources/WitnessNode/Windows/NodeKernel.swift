@@ -121,7 +121,7 @@ package final class NodeKernel: @unchecked Sendable {
     }
 
     /// Where armed windows' activations go (the registry).
-    package func onWindowActivated(_ handler: @escaping @Sendable (Int, UInt64) -> Void) {
+    func onWindowActivated(_ handler: @escaping @Sendable (Int, UInt64) -> Void) {
         activationHandler.withLock { $0 = handler }
     }
 
@@ -199,7 +199,7 @@ package final class NodeKernel: @unchecked Sendable {
 
     /// An armed window whose subject appeared before the kernel could see it made:
     /// watched (and judged as found) now. Nil when the kernel did see it made after all.
-    package func activateLate(slot: Int, subject: ResolvedSubject) async throws(AgentError) -> Attached? {
+    func activateLate(slot: Int, subject: ResolvedSubject) async throws(AgentError) -> Attached? {
         let result: Result<Attached?, AgentError> = await withCheckedContinuation { continuation in
             send(.activateLate(slot: slot, subject: subject, reply: { continuation.resume(returning: $0) }))
         }
@@ -208,7 +208,7 @@ package final class NodeKernel: @unchecked Sendable {
 
     /// Stops witnessing `slot` and returns what its window counted.
     /// `beginning`: how the window began, for its recording's end.
-    package func detach(
+    func detach(
         slot: Int, subject: ResolvedSubject, end: WindowEnd = .elapsed, beginning: Attached = Attached()
     ) async -> Closing {
         await withCheckedContinuation { continuation in
@@ -242,7 +242,7 @@ package final class NodeKernel: @unchecked Sendable {
 
     /// Runs `work` on the consumer thread, after what it has buffered is written:
     /// lines written there (testimonies) never cut into a batch of alert lines.
-    package func perform(_ work: @escaping @Sendable () -> Void) {
+    func perform(_ work: @escaping @Sendable () -> Void) {
         send(.perform(work))
     }
 
@@ -278,7 +278,7 @@ package final class NodeKernel: @unchecked Sendable {
     /// (a /proc read that never returns, a thread stopped). Work that arrived just
     /// before a check is not a stall: it must still be waiting, untouched, at a
     /// later check. An idle consumer with nothing waiting is never stuck.
-    package func stall(after limit: Duration) -> String? {
+    func stall(after limit: Duration) -> String? {
         let commands = mailbox.withLock { $0.commands.count }
         let pending = commands > 0 || probe.ringBufferFill() > 0
         let batches = progress.batches

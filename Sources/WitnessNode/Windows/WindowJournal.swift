@@ -13,11 +13,11 @@ package struct WindowJournal: Sendable {
         package var trialID: String?
         package var subjectKind: String
         package var subjectValue: String
-        package var openedEpochNanoseconds: Int64
+        var openedEpochNanoseconds: Int64
         package var requestedMilliseconds: Int
         package var sostle: String?
         /// When the counts below were taken.
-        package var checkpointEpochNanoseconds: Int64
+        var checkpointEpochNanoseconds: Int64
         /// Events by evt.type, alerts by rule name, losses.
         package var events: [String: UInt64] = [:]
         package var rules: [String: Int] = [:]
@@ -58,7 +58,7 @@ package struct WindowJournal: Sendable {
 
     /// Windows that were open when an earlier agent stopped without closing them.
     /// Unreadable files are skipped (and left for a person to look at).
-    package func leftovers() -> [Entry] {
+    func leftovers() -> [Entry] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.filter { $0.hasSuffix(".json") }.sorted().compactMap { name in
             guard let data = FileManager.default.contents(atPath: directory + "/" + name),

@@ -61,9 +61,9 @@ package actor WindowRegistry {
     }
 
     /// Windows witnessing now.
-    package var openCount: Int { windows.values.filter { $0.state == .active }.count }
+    var openCount: Int { windows.values.filter { $0.state == .active }.count }
     /// Windows armed, waiting for their subject's cgroup.
-    package var armedCount: Int { windows.values.filter { $0.state == .armed }.count }
+    var armedCount: Int { windows.values.filter { $0.state == .armed }.count }
 
     package func open(_ asked: WindowRequest) async throws(WindowError) -> WitnessWindow {
         guard accepting else { throw WindowError(.unavailable, "the agent is shutting down") }
@@ -185,7 +185,7 @@ package actor WindowRegistry {
     }
 
     /// The kernel made the cgroup of the armed window in `slot` its subject at `bootTime`.
-    package func activated(slot: Int, bootTime: UInt64) {
+    func activated(slot: Int, bootTime: UInt64) {
         guard let window = windows.values.first(where: { $0.slot == slot && $0.state == .armed }) else { return }
         activate(window.id, at: bootTime, attached: NodeKernel.Attached(witnessedFromStart: true))
     }
@@ -272,7 +272,7 @@ package actor WindowRegistry {
     // MARK: Crash safety
 
     /// Saves what every open window has counted, every `milliseconds`, until shutdown.
-    package func startCheckpoints(every milliseconds: Int = 1000) {
+    func startCheckpoints(every milliseconds: Int = 1000) {
         guard journal != nil, checkpoints == nil else { return }
         checkpoints = Task { [weak self] in
             while !Task.isCancelled {
@@ -297,7 +297,7 @@ package actor WindowRegistry {
     /// Testifies for the windows an earlier agent left open (killed before it could
     /// close them): ended `agentRestarted`, never passing, with the counts it saved;
     /// delivered like any testimony and shown by GET /v1/windows/{id}.
-    package func recover() {
+    func recover() {
         guard let journal else { return }
         var severities: [String: SeverityClass] = [:]
         if let engine = kernel.rules {

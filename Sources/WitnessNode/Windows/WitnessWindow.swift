@@ -9,13 +9,13 @@ package struct WindowRequest: Sendable {
     /// The profile this window is held to: anything outside it is a drift alert.
     package var baseline: RuntimeProfile?
     /// Or a closed window of this node whose testimony's profile is the baseline.
-    package var baselineWindow: String?
+    var baselineWindow: String?
     package var driftPriority: Priority
     /// Record the window's raw records (for replay) under the spool directory.
     package var record: Bool
     /// A subject not on this node yet is waited for this long (the window is armed,
     /// and active from the moment its cgroup is created); nil: it must exist now.
-    package var armMilliseconds: Int?
+    var armMilliseconds: Int?
 
     package init(
         trialID: String?, subject: SubjectSpec, milliseconds: Int, sostle: SostleLevel?, baseline: RuntimeProfile? = nil,
@@ -45,11 +45,11 @@ package struct WitnessWindow: Sendable {
     package let subject: ResolvedSubject
     /// The subject slot the kernel marks this window's events with.
     package let slot: Int
-    package let openedEpochNanoseconds: Int64
+    let openedEpochNanoseconds: Int64
     package var state: State = .active
     /// When an armed window was armed and when it became active.
     package var armedEpochNanoseconds: Int64?
-    package var activeEpochNanoseconds: Int64?
+    var activeEpochNanoseconds: Int64?
     /// The subject had no process when the window became active (kernel evidence).
     package var witnessedFromStart = false
     /// What the subject already ran when the window opened.
