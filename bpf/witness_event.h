@@ -166,6 +166,7 @@ enum witness_event_flags {
     WITNESS_FLAG_EXE_SCRIPT = 1 << 17,        /* exec: a script, run by the interpreter its #! names */
     WITNESS_FLAG_ENV_TRUNCATED = 1 << 18,     /* exec: the environment was longer than kept */
     WITNESS_FLAG_DATAGRAM = 1 << 19,          /* connect: a datagram sent to an address (sendto, sendmsg) */
+    WITNESS_FLAG_CREATED = 1 << 20,           /* open: the open made the file (the kernel's FMODE_CREATED) */
 };
 
 /* Why the kernel side lost something; index of the per-CPU drop counters. */

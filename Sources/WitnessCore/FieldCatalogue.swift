@@ -178,6 +178,10 @@ extension ResolvedEvent {
             case let .syscall(record): return record.path.isEmpty ? .none : .bytes(record.path)
             default: return fileName()
             }
+        case .fdProcfsTarget:
+            guard case .bytes(let name) = fileName() else { return .none }
+            return ProcfsTarget.of(name, pid: header.pid, tid: header.tid, vpid: currentProcess()?.vpid)
+                .map { .text($0) } ?? .none
         case .fdConnected:
             guard case .connect = payload else { return .none }
             return .boolean(header.result == 0)
@@ -191,6 +195,7 @@ extension ResolvedEvent {
             return borrow(address.bytes[...])
         case .evtIsOpenRead: return .boolean(isOpen && OpenFlags.isRead(openFlags))
         case .evtIsOpenWrite: return .boolean(isOpen && OpenFlags.isWrite(openFlags))
+        case .evtIsOpenCreate: return .boolean(isOpen && header.flags.contains(.created))
         case .procPid: return .number(Int64(header.pid))
         case .procPpid: return .number(Int64(header.ppid))
         case .threadTid: return .number(Int64(header.tid))

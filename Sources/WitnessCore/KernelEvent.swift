@@ -105,6 +105,7 @@ package enum Syscall: UInt16, Sendable, CaseIterable {
     case lchown = 74
     case fchown = 75
     case fchownat = 76
+    case pidfdGetfd = 77
 
     /// The name Falco uses for `evt.type` (the syscall's own name, `procexit` for exits).
     package var eventType: StaticString {
@@ -186,6 +187,7 @@ package enum Syscall: UInt16, Sendable, CaseIterable {
         case .lchown: return "lchown"
         case .fchown: return "fchown"
         case .fchownat: return "fchownat"
+        case .pidfdGetfd: return "pidfd_getfd"
         }
     }
 }
@@ -216,6 +218,8 @@ package struct EventFlags: OptionSet, Sendable {
     package static let environmentTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_ENV_TRUNCATED.rawValue))
     /// A connect record for the first datagram a socket sent to an address (sendto, sendmsg).
     package static let datagram = EventFlags(rawValue: UInt32(WITNESS_FLAG_DATAGRAM.rawValue))
+    /// An open that made its file (the kernel's FMODE_CREATED), not one that found it.
+    package static let created = EventFlags(rawValue: UInt32(WITNESS_FLAG_CREATED.rawValue))
 
     /// Which gate into the kernel the syscall took, as the `evt.gate` field says it.
     package var gate: StaticString {
