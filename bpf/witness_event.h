@@ -238,6 +238,7 @@ enum witness_stdio_type {
     WITNESS_STDIO_IPV6 = 5,
     WITNESS_STDIO_UNIX = 6,
     WITNESS_STDIO_SOCKET = 7,    /* another socket family (netlink, ...) */
+    WITNESS_STDIO_NAMED_FIFO = 0x80, /* with PIPE: a named FIFO (mkfifo), not an anonymous pipe */
 };
 
 /* A new process (or a thread made with namespace flags), or a failed attempt. */

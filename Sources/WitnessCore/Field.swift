@@ -109,6 +109,10 @@ package enum FieldID: String, CaseIterable, Sendable {
     case procStdinType = "proc.stdin_type"
     case procStdoutType = "proc.stdout_type"
     case procStderrType = "proc.stderr_type"
+    /// Whether descriptor 0 or 1 was a named FIFO (mkfifo) at exec, rather than an
+    /// anonymous pipe: both are `pipe` to proc.stdin_type, as to Falco.
+    case procStdinIsFifo = "proc.stdin_is_fifo"
+    case procStdoutIsFifo = "proc.stdout_is_fifo"
     case threadCapEffective = "thread.cap_effective"
     case threadCapPermitted = "thread.cap_permitted"
     case threadCapInheritable = "thread.cap_inheritable"
@@ -163,7 +167,7 @@ package enum FieldID: String, CaseIterable, Sendable {
         case .evtRawres, .evtTime, .evtNum, .procPid, .procPpid, .procVpid, .procApid, .procTty, .threadTid, .userUid,
             .groupGid, .fdSport, .fdCport, .fdPort, .procSid, .procVpgid, .fdNum, .userLoginuid, .procDuration, .fdLport, .fdRport, .evtRawarg:
             return .number
-        case .evtFailed, .evtIsOpenRead, .evtIsOpenWrite, .evtIsOpenCreate, .procIsExeUpperLayer, .procIsExeFromMemfd, .procIsExeDeleted,
+        case .evtFailed, .evtIsOpenRead, .evtIsOpenWrite, .evtIsOpenCreate, .procStdinIsFifo, .procStdoutIsFifo, .procIsExeUpperLayer, .procIsExeFromMemfd, .procIsExeDeleted,
             .fdNamedInArgs, .procIsExeScript, .procArgsTruncated, .fdNameChanged, .procIsVpgidLeader,
             .fdConnected,
             .containerPrivileged, .threadIsmain:

@@ -292,8 +292,16 @@ package enum StdioType: UInt8, Sendable {
 
     /// Descriptor `fd` (0 to 2) of a packed `ExecIdentity.stdio`.
     package static func of(_ packed: UInt32, fd: Int) -> StdioType {
-        StdioType(rawValue: UInt8(truncatingIfNeeded: packed >> UInt32(8 * fd))) ?? .none
+        StdioType(rawValue: UInt8(truncatingIfNeeded: packed >> UInt32(8 * fd)) & ~namedFIFO) ?? .none
     }
+
+    /// Whether descriptor `fd` of a packed `ExecIdentity.stdio` is a named FIFO (a
+    /// pipe made by mkfifo, on a file system): its type is `pipe` all the same.
+    package static func isNamedFIFO(_ packed: UInt32, fd: Int) -> Bool {
+        UInt8(truncatingIfNeeded: packed >> UInt32(8 * fd)) & namedFIFO != 0
+    }
+
+    private static let namedFIFO = UInt8(WITNESS_STDIO_NAMED_FIFO.rawValue)
 }
 
 /// Which file, whatever its name: device and inode, as the kernel saw it. A rename,

