@@ -28,21 +28,35 @@ final class ResolvedNames: Sendable {
         addresses.withLock { $0.contains { $0.contains(address) } }
     }
 
-    /// Looks every name up, several at once (blocking: on the refresher's threads
-    /// only). A name the resolver could not answer for now (EAI_AGAIN) keeps the
-    /// addresses it had.
+    /// Looks every name up, many at once (blocking: on the refresher's threads
+    /// only): up to `lookupThreads` short-lived threads, each taking every n-th
+    /// name, so a name the resolver is slow on (a dropped query waits out the
+    /// resolver's timeout) holds up at most a few others, never the whole list. A
+    /// name the resolver could not answer for now (EAI_AGAIN) keeps the addresses
+    /// it had.
     func refresh() {
-        DispatchQueue.concurrentPerform(iterations: names.count) { index in
-            guard let found = Self.lookUp(names[index]) else { return }
-            let union = byName.withLock { table -> [IPNetwork] in
-                table[index] = found
-                var all: [IPNetwork] = []
-                for network in table.joined() where !all.contains(network) { all.append(network) }
-                return all
+        let threads = min(names.count, Self.lookupThreads)
+        let group = DispatchGroup()
+        for first in 0..<threads {
+            group.enter()
+            Thread.detachNewThread { [self] in
+                for index in stride(from: first, to: names.count, by: threads) {
+                    guard let found = Self.lookUp(names[index]) else { continue }
+                    let union = byName.withLock { table -> [IPNetwork] in
+                        table[index] = found
+                        var all: [IPNetwork] = []
+                        for network in table.joined() where !all.contains(network) { all.append(network) }
+                        return all
+                    }
+                    addresses.withLock { $0 = union }
+                }
+                group.leave()
             }
-            addresses.withLock { $0 = union }
         }
+        group.wait()
     }
+
+    static let lookupThreads = 32
 
     /// The addresses of `name`; nil when the resolver could not answer for now.
     private static func lookUp(_ name: String) -> [IPNetwork]? {
