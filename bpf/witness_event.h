@@ -167,7 +167,8 @@ enum witness_event_flags {
     WITNESS_FLAG_EXE_SCRIPT = 1 << 17,        /* exec: a script, run by the interpreter its #! names */
     WITNESS_FLAG_ENV_TRUNCATED = 1 << 18,     /* exec: the environment was longer than kept */
     WITNESS_FLAG_DATAGRAM = 1 << 19,          /* connect: a datagram sent to an address (sendto, sendmsg) */
-    WITNESS_FLAG_FOUND = 1 << 20,             /* made by the agent from state found as a window began, not by a syscall */
+    WITNESS_FLAG_CREATED = 1 << 20,           /* open: the open made the file (the kernel's FMODE_CREATED) */
+    WITNESS_FLAG_FOUND = 1 << 21,             /* made by the agent from state found as a window began, not by a syscall */
 };
 
 /* Why the kernel side lost something; index of the per-CPU drop counters. */
@@ -239,6 +240,7 @@ enum witness_stdio_type {
     WITNESS_STDIO_IPV6 = 5,
     WITNESS_STDIO_UNIX = 6,
     WITNESS_STDIO_SOCKET = 7,    /* another socket family (netlink, ...) */
+    WITNESS_STDIO_NAMED_FIFO = 0x80, /* with PIPE: a named FIFO (mkfifo), not an anonymous pipe */
 };
 
 /* A new process (or a thread made with namespace flags), or a failed attempt. */

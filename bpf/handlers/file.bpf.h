@@ -10,6 +10,7 @@
 #include "../include/event.h"
 
 #define WITNESS_O_CREAT_WRONLY_TRUNC (01000 | 0100 | 01)
+#define WITNESS_FMODE_CREATED (1U << 20)
 
 /* Mirrors the user-space struct open_how of openat2(2). */
 struct witness_open_how {
@@ -54,7 +55,12 @@ __noinline int file__open(struct witness_call *call)
     fd__identity(0, &event->file_dev, &event->file_ino);
     if (call->ret >= 0 && call->name_result) {
         resolved_len = path__write_file(&event->header, event->path + len, (int)call->ret);
-        fd__identity(fd__file((int)call->ret), &event->file_dev, &event->file_ino);
+        struct file *file = fd__file((int)call->ret);
+        fd__identity(file, &event->file_dev, &event->file_ino);
+        /* Created, or an existing file opened (perhaps truncated): O_CREAT says only
+         * that it may be made. Stable since 4.19 (FMODE_CREATED, bit 20). */
+        if (file && (BPF_CORE_READ(file, f_mode) & WITNESS_FMODE_CREATED))
+            event->header.flags |= WITNESS_FLAG_CREATED;
     }
     __u32 dir_len = 0;
     if (resolved_len == 0 && len > 0 && event->path[0] != '/')

@@ -64,9 +64,37 @@ static __always_inline void network__local_end(struct witness_connect_event *eve
     event->header.flags |= WITNESS_FLAG_LOCAL_ADDR;
 }
 
+/* The name unix socket `sk` was bound to (a path, or an abstract name: a NUL,
+ * then bytes), as a sockaddr_un in `addr`. */
+static __always_inline void network__unix_bound_name(struct witness_connect_event *event, struct sock *sk)
+{
+    struct unix_address *address = BPF_CORE_READ((struct unix_sock *)sk, addr);
+    if (!address)
+        return;
+    int len = BPF_CORE_READ(address, len);
+    if (len <= 0)
+        return;
+    if (len > WITNESS_SOCKADDR_MAX - 1) { /* a sockaddr_un is at most 110 bytes */
+        len = WITNESS_SOCKADDR_MAX - 1;
+        event->header.flags |= WITNESS_FLAG_ADDR_TRUNCATED;
+    }
+    void *name = (void *)address + bpf_core_field_offset(struct unix_address, len) + sizeof(int);
+    if (bpf_probe_read_kernel(event->addr, len & (WITNESS_SOCKADDR_MAX - 1), name) == 0)
+        event->addr_len = len;
+}
+
+/* A unix socket's own bound name: where a listener listens. */
+static __always_inline void network__unix_name(struct witness_connect_event *event, int fd)
+{
+    struct sock *sk = fd__socket(fd__file(fd));
+    if (!sk || BPF_CORE_READ(sk, __sk_common.skc_family) != WITNESS_AF_UNIX)
+        return;
+    network__unix_bound_name(event, sk);
+}
+
 /* The remote end as the kernel's socket holds it, over what the caller's memory
  * said: once the kernel has copied an address, a sibling thread can rewrite the
- * caller's buffer before sys_exit reads it. IPv4 and IPv6 sockets only. */
+ * caller's buffer before sys_exit reads it. IPv4, IPv6 and connected unix sockets. */
 static __always_inline void network__remote_end(struct witness_connect_event *event, int fd)
 {
     struct sock *sk = fd__socket(fd__file(fd));
@@ -93,6 +121,18 @@ static __always_inline void network__remote_end(struct witness_connect_event *ev
         __builtin_memcpy(&event->addr[2], &port, 2);
         __builtin_memcpy(&event->addr[8], daddr, 16);
         event->addr_len = 28;
+    } else if (family == WITNESS_AF_UNIX) {
+        /* The listener's own name, whatever path reached it: a symlink to the socket,
+         * a hard link, a bind mount, /var/run for /run. A stream peer is the
+         * server's embryo socket, which shares the listener's address. */
+        struct sock *peer = BPF_CORE_READ((struct unix_sock *)sk, peer);
+        if (!peer || !BPF_CORE_READ((struct unix_sock *)peer, addr))
+            return;
+        __builtin_memset(event->addr, 0, sizeof(event->addr));
+        event->addr_len = 0;
+        event->header.flags &= ~(WITNESS_FLAG_ADDR_TRUNCATED | WITNESS_FLAG_ADDR_UNREADABLE);
+        network__unix_bound_name(event, peer);
+        return;
     } else {
         return;
     }
@@ -137,28 +177,6 @@ __noinline int network__connect_call(struct witness_call *call)
         return 0;
     network__connect(call, (int)call->args[0], call->args[1], (__u32)call->args[2], 0);
     return 0;
-}
-
-/* A unix socket's own bound name (a path, or an abstract name: a NUL, then bytes)
- * as a sockaddr_un in `addr`: where a listener listens. */
-static __always_inline void network__unix_name(struct witness_connect_event *event, int fd)
-{
-    struct sock *sk = fd__socket(fd__file(fd));
-    if (!sk || BPF_CORE_READ(sk, __sk_common.skc_family) != WITNESS_AF_UNIX)
-        return;
-    struct unix_address *address = BPF_CORE_READ((struct unix_sock *)sk, addr);
-    if (!address)
-        return;
-    int len = BPF_CORE_READ(address, len);
-    if (len <= 0)
-        return;
-    if (len > WITNESS_SOCKADDR_MAX - 1) { /* a sockaddr_un is at most 110 bytes */
-        len = WITNESS_SOCKADDR_MAX - 1;
-        event->header.flags |= WITNESS_FLAG_ADDR_TRUNCATED;
-    }
-    void *name = (void *)address + bpf_core_field_offset(struct unix_address, len) + sizeof(int);
-    if (bpf_probe_read_kernel(event->addr, len & (WITNESS_SOCKADDR_MAX - 1), name) == 0)
-        event->addr_len = len;
 }
 
 /* A socket put to listening: a connect record without a remote end, the local

@@ -74,6 +74,8 @@ static __always_inline struct sock *fd__socket(struct file *file)
     return BPF_CORE_READ(sock, sk);
 }
 
+#define WITNESS_PIPEFS_MAGIC 0x50495045
+
 /* What descriptor `fd` of the current task is (enum witness_stdio_type). */
 static __always_inline __u32 fd__stdio_type(int fd)
 {
@@ -88,7 +90,9 @@ static __always_inline __u32 fd__stdio_type(int fd)
         return WITNESS_STDIO_FILE;
     case 0040000: /* S_IFDIR */
         return WITNESS_STDIO_DIRECTORY;
-    case 0010000: /* S_IFIFO */
+    case 0010000: /* S_IFIFO: an anonymous pipe lives on pipefs, a named FIFO (mkfifo) anywhere else */
+        if (BPF_CORE_READ(file, f_inode, i_sb, s_magic) != WITNESS_PIPEFS_MAGIC)
+            return WITNESS_STDIO_PIPE | WITNESS_STDIO_NAMED_FIFO;
         return WITNESS_STDIO_PIPE;
     case WITNESS_S_IFSOCK: {
         unsigned short family = BPF_CORE_READ(fd__socket(file), __sk_common.skc_family);

@@ -242,6 +242,7 @@ struct file {
     struct path f_path;
     struct inode *f_inode;
     void *private_data;
+    unsigned int f_mode; /* fmode_t: FMODE_CREATED when the open made the file */
 } WITNESS_CORE;
 
 /* A mapping of the task's memory; vm_file is the file mapped, NULL for anonymous memory. */
@@ -293,6 +294,7 @@ struct unix_address {
 struct unix_sock {
     struct sock sk;
     struct unix_address *addr;
+    struct sock *peer; /* the other end of a connected socket */
 } WITNESS_CORE;
 
 struct pid_namespace;

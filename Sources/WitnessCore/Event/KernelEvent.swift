@@ -50,6 +50,8 @@ package struct EventFlags: OptionSet, Sendable {
     static let environmentTruncated = EventFlags(rawValue: UInt32(WITNESS_FLAG_ENV_TRUNCATED.rawValue))
     /// A connect record for the first datagram a socket sent to an address (sendto, sendmsg).
     package static let datagram = EventFlags(rawValue: UInt32(WITNESS_FLAG_DATAGRAM.rawValue))
+    /// An open that made its file (the kernel's FMODE_CREATED), not one that found it.
+    package static let created = EventFlags(rawValue: UInt32(WITNESS_FLAG_CREATED.rawValue))
     /// Made by the agent from state found as a window began (`FoundScanner`), not by a syscall.
     package static let found = EventFlags(rawValue: UInt32(WITNESS_FLAG_FOUND.rawValue))
 
@@ -124,8 +126,16 @@ package enum StdioType: UInt8, Sendable {
 
     /// Descriptor `fd` (0 to 2) of a packed `ExecIdentity.stdio`.
     package static func of(_ packed: UInt32, fd: Int) -> StdioType {
-        StdioType(rawValue: UInt8(truncatingIfNeeded: packed >> UInt32(8 * fd))) ?? .none
+        StdioType(rawValue: UInt8(truncatingIfNeeded: packed >> UInt32(8 * fd)) & ~namedFIFO) ?? .none
     }
+
+    /// Whether descriptor `fd` of a packed `ExecIdentity.stdio` is a named FIFO (a
+    /// pipe made by mkfifo, on a file system): its type is `pipe` all the same.
+    package static func isNamedFIFO(_ packed: UInt32, fd: Int) -> Bool {
+        UInt8(truncatingIfNeeded: packed >> UInt32(8 * fd)) & namedFIFO != 0
+    }
+
+    private static let namedFIFO = UInt8(WITNESS_STDIO_NAMED_FIFO.rawValue)
 }
 
 /// Which file, whatever its name: device and inode, as the kernel saw it. A rename,

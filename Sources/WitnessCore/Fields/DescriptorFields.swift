@@ -43,6 +43,10 @@ extension ResolvedEvent {
             case let .syscall(record): return record.path.isEmpty ? .none : .bytes(record.path)
             default: return fileName()
             }
+        case .fdProcfsTarget:
+            guard case .bytes(let name) = fileName() else { return .none }
+            return ProcfsTarget.of(name, pid: header.pid, tid: header.tid, vpid: currentProcess()?.vpid)
+                .map { .text($0) } ?? .none
         case .fdConnected:
             guard case .connect = payload else { return .none }
             return .boolean(header.result == 0)

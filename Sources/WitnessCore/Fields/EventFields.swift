@@ -59,6 +59,7 @@ extension ResolvedEvent {
         case .unavailable: return .none
         case .evtIsOpenRead: return .boolean(isOpen && OpenFlags.isRead(openFlags))
         case .evtIsOpenWrite: return .boolean(isOpen && OpenFlags.isWrite(openFlags))
+        case .evtIsOpenCreate: return .boolean(isOpen && header.flags.contains(.created))
         default: return .none
         }
     }

@@ -19,6 +19,9 @@ package enum FieldID: String, CaseIterable, Sendable {
     case evtArgFilename = "evt.arg.filename"
     case evtIsOpenRead = "evt.is_open_read"
     case evtIsOpenWrite = "evt.is_open_write"
+    /// An open that created its file (the kernel says so, not O_CREAT, which only
+    /// allows it): a file made by `> new.log` was not truncated.
+    case evtIsOpenCreate = "evt.is_open_create"
     case procPid = "proc.pid"
     case procPpid = "proc.ppid"
     case procVpid = "proc.vpid"
@@ -106,6 +109,10 @@ package enum FieldID: String, CaseIterable, Sendable {
     case procStdinType = "proc.stdin_type"
     case procStdoutType = "proc.stdout_type"
     case procStderrType = "proc.stderr_type"
+    /// Whether descriptor 0 or 1 was a named FIFO (mkfifo) at exec, rather than an
+    /// anonymous pipe: both are `pipe` to proc.stdin_type, as to Falco.
+    case procStdinIsFifo = "proc.stdin_is_fifo"
+    case procStdoutIsFifo = "proc.stdout_is_fifo"
     case threadCapEffective = "thread.cap_effective"
     case threadCapPermitted = "thread.cap_permitted"
     case threadCapInheritable = "thread.cap_inheritable"
@@ -135,6 +142,10 @@ package enum FieldID: String, CaseIterable, Sendable {
     case fdRipName = "fd.rip.name"
     case fdLipName = "fd.lip.name"
     case fdNameraw = "fd.nameraw"
+    /// Whose entry a /proc/<pid>/ path names, seen from the process that opened it:
+    /// `self` (its own, or its main thread's task entry), `thread` (another thread of
+    /// its own), `other` (another process); none for any other path.
+    case fdProcfsTarget = "fd.procfs_target"
     case fdConnected = "fd.connected"
     case fdLport = "fd.lport"
     case fdRport = "fd.rport"
@@ -156,7 +167,7 @@ package enum FieldID: String, CaseIterable, Sendable {
         case .evtRawres, .evtTime, .evtNum, .procPid, .procPpid, .procVpid, .procApid, .procTty, .threadTid, .userUid,
             .groupGid, .fdSport, .fdCport, .fdPort, .procSid, .procVpgid, .fdNum, .userLoginuid, .procDuration, .fdLport, .fdRport, .evtRawarg:
             return .number
-        case .evtFailed, .evtIsOpenRead, .evtIsOpenWrite, .procIsExeUpperLayer, .procIsExeFromMemfd, .procIsExeDeleted,
+        case .evtFailed, .evtIsOpenRead, .evtIsOpenWrite, .evtIsOpenCreate, .procStdinIsFifo, .procStdoutIsFifo, .procIsExeUpperLayer, .procIsExeFromMemfd, .procIsExeDeleted,
             .fdNamedInArgs, .procIsExeScript, .procArgsTruncated, .fdNameChanged, .procIsVpgidLeader,
             .fdConnected,
             .containerPrivileged, .threadIsmain:

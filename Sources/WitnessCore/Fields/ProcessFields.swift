@@ -33,6 +33,9 @@ extension ResolvedEvent {
             guard let packed = currentProcess()?.stdio else { return .none }
             let fd = field.id == .procStdinType ? 0 : field.id == .procStdoutType ? 1 : 2
             return StdioType.of(packed, fd: fd).name.map { .text($0) } ?? .none
+        case .procStdinIsFifo, .procStdoutIsFifo:
+            guard let packed = currentProcess()?.stdio, packed != 0 else { return .none }
+            return .boolean(StdioType.isNamedFIFO(packed, fd: field.id == .procStdinIsFifo ? 0 : 1))
         case .procPid: return .number(Int64(header.pid))
         case .procPpid: return .number(Int64(header.ppid))
         case .threadTid: return .number(Int64(header.tid))

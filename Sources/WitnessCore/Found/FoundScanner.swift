@@ -131,7 +131,11 @@ package struct FoundScanner {
                     found.append(.file(fd: fd, name: Self.withoutDeletedMark(link), flags: info.flags, file: file))
                 }
             }
-            if fd <= 2 { stdio |= UInt32(type.rawValue) << UInt32(8 * fd) }
+            if fd <= 2 {
+                var bits = UInt32(type.rawValue)
+                if type == .pipe && link.first == UInt8(ascii: "/") { bits |= UInt32(WITNESS_STDIO_NAMED_FIFO.rawValue) }
+                stdio |= bits << UInt32(8 * fd)
+            }
         }
         return (found, stdio, count, false)
     }

@@ -79,6 +79,7 @@ package enum Syscall: UInt16, Sendable, CaseIterable {
     case lchown = 74
     case fchown = 75
     case fchownat = 76
+    case pidfdGetfd = 77
 
     /// The name Falco uses for `evt.type` (the syscall's own name, `procexit` for exits).
     package var eventType: StaticString {
@@ -160,6 +161,7 @@ package enum Syscall: UInt16, Sendable, CaseIterable {
         case .lchown: return "lchown"
         case .fchown: return "fchown"
         case .fchownat: return "fchownat"
+        case .pidfdGetfd: return "pidfd_getfd"
         }
     }
 }

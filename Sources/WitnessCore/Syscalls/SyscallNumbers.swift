@@ -15,6 +15,12 @@ package enum SyscallNumbers {
         package var label: String { self == .native ? "native" : "compat" }
     }
 
+    /// Syscalls newer than the oldest UAPI headers the agent is built with (Debian
+    /// 12's are 6.1): since 5.1 (number 424) every architecture numbers a new syscall
+    /// alike, in each of its tables, so the number is known without the header.
+    /// Without this row a chmod through fchmodat2 (6.6) would pass unreported.
+    private static let newerThanHeaders: [(Int, String)] = [(452, "fchmodat2")]
+
     /// Numbers per table in the kernel's maps.
     package static let slots = Int(WITNESS_SYSCALL_SLOTS)
 
@@ -22,6 +28,9 @@ package enum SyscallNumbers {
         var tables = [[String?]](repeating: [String?](repeating: nil, count: slots), count: Table.allCases.count)
         for (table, numbers) in [(Table.native, nativeSyscallNumbers), (.compat, compatSyscallNumbers)] {
             for (number, name) in numbers where number < slots - 1 { tables[table.rawValue][number] = name }
+            for (number, name) in newerThanHeaders where tables[table.rawValue][number] == nil {
+                tables[table.rawValue][number] = name
+            }
         }
         return tables
     }()

@@ -179,6 +179,8 @@ package enum SyscallTable {
         shape(.requestKey, ["type", "description", "callout_info", "keyring"], path: (0, .asIs), path2: (1, .asIs)),
         shape(.processVmReadv, ["pid", "local_iov", "liovcnt", "remote_iov", "riovcnt", "flags"]),
         shape(.processVmWritev, ["pid", "local_iov", "liovcnt", "remote_iov", "riovcnt", "flags"]),
+        // Another process's descriptor taken through its pidfd (needs ptrace's access).
+        shape(.pidfdGetfd, ["pidfd", "targetfd", "flags"]),
         shape(.mount, ["dev", "dir", "type", "flags", "data"], path: (0, .workingDirectory), path2: (1, .workingDirectory)),
         shape(.umount2, ["name", "flags"], path: (0, .workingDirectory)),
         shape(.pivotRoot, ["new_root", "put_old"], path: (0, .workingDirectory), path2: (1, .workingDirectory)),

@@ -33,7 +33,10 @@ package struct Coverage: Sendable, Equatable {
     package static let inherent: [BlindSpot] = [
         BlindSpot(
             "io_uring operation results (submissions are reported, completions and reads/writes are not)",
-            syscalls: ["io_uring_setup", "io_uring_enter"], makesIncomplete: false)
+            syscalls: ["io_uring_setup", "io_uring_enter"], makesIncomplete: false),
+        BlindSpot(
+            "host names in rules (fd.sip.name: mining pools) are the agent's answers for them, not the subject's (its hosts file, DNS policy, search domains, another round-robin or geo answer)",
+            syscalls: [], makesIncomplete: false),
     ]
 
     /// The coverage of a window over `spots`, given what the subject did.
