@@ -14,8 +14,9 @@ extension RealKernelTests {
         // Peers outside the subject: a reverse shell's listener and a "mining pool".
         let listeners = try LoopbackListeners(count: 2)
         let shellPort = listeners.ports[0]
-        let poolPort = 3333
-        let pool = try LoopbackListeners(fixedPort: poolPort)
+        // A mining port (any the default rules list that is free here).
+        let pool = try LoopbackListeners(anyOf: [3333, 4444, 5555, 7777, 14433, 14444, 45560, 45700])
+        let poolPort = pool.ports[0]
         let d = dir.path
         let python = { (name: String, code: String) -> String in
             "cat > \(d)/\(name).py <<'PY'\n\(code)\nPY\n(python3 \(d)/\(name).py &)\n"
@@ -101,8 +102,18 @@ final class LoopbackListeners: @unchecked Sendable {
         try self.init(ports: Array(repeating: 0, count: count))
     }
 
-    convenience init(fixedPort: Int) throws {
-        try self.init(ports: [fixedPort])
+    /// One listener on the first of `candidates` that is free.
+    convenience init(anyOf candidates: [Int]) throws {
+        for port in candidates {
+            if let bound = try? LoopbackListeners(ports: [port]) {
+                try self.init(ports: [])
+                ports = bound.ports
+                sockets = bound.sockets
+                bound.sockets = []
+                return
+            }
+        }
+        throw CancellationError()
     }
 
     private init(ports wanted: [Int]) throws {

@@ -232,11 +232,19 @@ extension RealKernelTests {
             \(venv)/bin/python -m pip install --no-index --disable-pip-version-check -q \(d)/witnesspkg-0.1-py3-none-any.whl
             \(venv)/bin/python -c 'import witnesspkg; witnesspkg.main()' > /dev/null
             test -f \(venv)/bin/witnesspkg
+            \(venv)/bin/witnesspkg > /dev/null
+            \(venv)/bin/pip --version > /dev/null
             """
         let result = try Agent.run(
             ["trace", "--alerts", "--output", "json", "--", "timeout", "150", "sh", "-c", script], timeout: 200)
         #expect(result.status == 0, "pip installed the package and its script: \(result.stderr)")
         #expect(everyAlert(result).isEmpty, "\(everyAlert(result).prefix(20))")
+
+        // The entry points are scripts; a program Python writes into the same bin
+        // directory and runs is still dropped and executed.
+        let dropped = "/usr/bin/python3 -c \"import shutil; shutil.copy('/bin/true', '\(venv)/bin/helper')\"; \(venv)/bin/helper"
+        let attack = try Agent.run(["trace", "--alerts", "--output", "json", "--", "sh", "-c", dropped], timeout: 60)
+        #expect(attack.jsonLines().contains { $0["rule"] as? String == "Drop and execute" }, "\(attack.stdout)")
     }
 
     /// A log made by `>`, a rotation's renames and the new log after them clear
