@@ -11,12 +11,14 @@
  *   witness_io_uring_submit    tp_btf/io_uring_submit_req   operations submitted to a ring
  *   witness_io_uring_complete  tp_btf/io_uring_complete     an open through a ring, named by its file
  *   witness_cgroup_mkdir       tp_btf/cgroup_mkdir          an armed window's cgroup made a subject as it is created
+ *   witness_cgroup_attach      tp_btf/cgroup_attach_task    a process moved into a subject from outside
  */
 #include "include/kernel_types.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 
 #include "programs/sys_exit.bpf.h"
+#include "programs/cgroup_attach.bpf.h"
 #include "programs/sched_process.bpf.h"
 #include "programs/io_uring.bpf.h"
 #include "programs/cgroup_mkdir.bpf.h"

@@ -48,6 +48,8 @@ enum witness_event_kind {
     WITNESS_EVENT_WAKE = 6,    /* struct witness_wake_record: wakes a sleeping consumer, carries nothing */
     WITNESS_EVENT_SYSCALL = 7, /* struct witness_syscall_event: any other witnessed syscall */
     WITNESS_EVENT_ACTIVATE = 8, /* header only: an armed window's cgroup was created (header.cgroup_id, .subjects) */
+    WITNESS_EVENT_ENTER = 9,    /* header only: process header.result entered subject cgroup header.cgroup_id from
+                                   outside (a cgroup.procs write, clone3 CLONE_INTO_CGROUP from an outsider) */
 };
 
 /* Which system call produced a record: architecture-neutral numbering. */

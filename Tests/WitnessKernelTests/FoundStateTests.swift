@@ -202,3 +202,70 @@ extension RealKernelTests {
         #expect(gate["bonus"] as? Double == 0)
     }
 }
+
+extension RealKernelTests {
+    /// `into-cgroup CGROUP PATH SECONDS`: opens PATH and holds it, then makes a child
+    /// straight into CGROUP with clone3(CLONE_INTO_CGROUP); the child inherits the
+    /// descriptor and sleeps. The parent stays outside.
+    static let intoCgroup = """
+        #define _GNU_SOURCE
+        #include <fcntl.h>
+        #include <linux/sched.h>
+        #include <signal.h>
+        #include <stdlib.h>
+        #include <string.h>
+        #include <sys/syscall.h>
+        #include <sys/wait.h>
+        #include <unistd.h>
+        int main(int argc, char **argv) {
+            int held = open(argv[2], O_RDONLY);
+            int cgroup = open(argv[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (held < 0 || cgroup < 0) return 1;
+            struct clone_args args;
+            memset(&args, 0, sizeof(args));
+            args.flags = CLONE_INTO_CGROUP;
+            args.exit_signal = SIGCHLD;
+            args.cgroup = cgroup;
+            long pid = syscall(SYS_clone3, &args, sizeof(args));
+            if (pid == 0) { sleep(atoi(argv[3])); _exit(0); }
+            return pid > 0 ? 0 : 1;
+        }
+        """
+
+    /// A process that enters the subject after the window opened — moved in through
+    /// cgroup.procs, or made into it by an outsider with clone3(CLONE_INTO_CGROUP) —
+    /// is judged as found when it enters, whether the window found its cgroup or was
+    /// armed for it; and the window is no longer witnessed from its start.
+    @Test func aProcessThatEntersTheSubjectLaterIsJudgedAsFound() throws {
+        let mount = try cgroupMount()
+        let into = try CProgram.build("into-cgroup", Self.intoCgroup)
+        for armed in [false, true] {
+            for viaClone in [false, true] {
+                let cgroup = "\(mount)/witness-enter-\(UUID().uuidString.prefix(8))"
+                if !armed { try FileManager.default.createDirectory(atPath: cgroup, withIntermediateDirectories: false) }
+                defer {
+                    _ = try? Scratch.shell("for p in $(cat \(cgroup)/cgroup.procs 2>/dev/null); do kill -9 $p; done; sleep 0.2")
+                    rmdir(cgroup)
+                }
+                let agent = try RunningAgent(
+                    ["witness", "--cgroup", cgroup, "--window", "3s", "--arm-deadline", "20s", "--output", "json"])
+                try agent.waitUntilAttached()
+                if armed { try FileManager.default.createDirectory(atPath: cgroup, withIntermediateDirectories: false) }
+                usleep(300_000)
+                if viaClone {
+                    #expect(Self.runDetaching("\(into) \(cgroup) /etc/shadow 20") == 0)
+                } else {
+                    // Outside the subject: hold /etc/shadow, then move into it.
+                    #expect(Self.runDetaching("(exec 3</etc/shadow; exec sh -c 'sleep 0.3; echo $$ > \(cgroup)/cgroup.procs; exec sleep 20') &") == 0)
+                }
+                let result = try agent.finish(timeout: 30)
+                let label = "armed: \(armed), clone3: \(viaClone)"
+                let found = result.jsonLines().filter { $0["found"] as? Bool == true && $0["rule"] != nil }
+                #expect(found.contains { $0["rule"] as? String == "Read sensitive file by untrusted program" }, "\(label): \(result.stdout)")
+                let testimony = try #require(result.jsonLines().last)
+                #expect((testimony["subject"] as? [String: Any])?["witnessedFromStart"] as? Bool == false, "\(label)")
+                #expect((testimony["gate"] as? [String: Any])?["bonus"] as? Double == 0, "\(label)")
+            }
+        }
+    }
+}

@@ -317,6 +317,12 @@ struct kernfs_node {
 struct cgroup {
     struct kernfs_node *kn;
     struct cgroup_root *root;
+    int level;
+    struct cgroup *ancestors[];
+} WITNESS_CORE;
+
+struct css_set {
+    struct cgroup *dfl_cgrp;
 } WITNESS_CORE;
 
 struct upid {
@@ -343,6 +349,7 @@ struct task_struct {
     struct mm_struct *mm;
     struct files_struct *files;
     struct fs_struct *fs;
+    struct css_set *cgroups;
 } WITNESS_CORE;
 
 #endif /* WITNESS_KERNEL_TYPES_H */

@@ -11,6 +11,7 @@
 #define WITNESS_SCHED_PROCESS_BPF_H
 
 #include "../handlers/process.bpf.h"
+#include "cgroup_attach.bpf.h"
 
 SEC("tp_btf/sched_process_exec")
 int witness_process_exec(unsigned long long *ctx)
@@ -94,8 +95,20 @@ int witness_process_fork(unsigned long long *ctx)
     __u32 child_tgid = child->tgid;
 
     __u64 subjects = subject__current(); /* the parent is current */
-    if (!subjects)
+    if (!subjects) {
+        /* An outsider's child made straight into a subject cgroup (clone3 with
+         * CLONE_INTO_CGROUP) enters the subject with what it inherited. */
+        struct witness_control *ctl = control__get();
+        if (ctl && ctl->has_cgroup_subjects && child_pid == child_tgid) {
+            struct cgroup *into = BPF_CORE_READ(child, cgroups, dfl_cgrp);
+            if (into && into != BPF_CORE_READ(parent, cgroups, dfl_cgrp)) {
+                __u64 bits = cgroup__subject_bits(into);
+                if (bits)
+                    cgroup__entered(into, child_tgid, bits);
+            }
+        }
         return 0;
+    }
 
     struct witness_call call;
     call__read_current(&call, subjects);

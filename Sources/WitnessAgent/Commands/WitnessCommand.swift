@@ -155,15 +155,18 @@ struct WitnessCommand: ParsableCommand {
         let endReason: WindowEnd =
             opening.activeAt == nil ? .neverStarted : (reason == .timerExpired ? .elapsed : .shutdown)
         let coverage = Coverage.assess(session.probe.blindSpots, profile: accounting.syscalls)
+        // A process that entered from outside ran before the window: not from the start.
+        let witnessedFromStart = opening.witnessedFromStart && !session.pipeline.enteredFromOutside(slot: slot)
+        let found = session.pipeline.found(slot: slot)
         var recorded: RecordingWriter.Summary?
         if let recording {
             var ending = RecordingWriter.Ending(
                 startBootTime: startBootTime, endBootTime: endBootTime, endReason: endReason.rawValue,
                 kernelDrops: accounting.kernelDrops, agentDrops: accounting.agentDrops,
                 syscalls: accounting.syscalls.counts, coverage: coverage)
-            ending.witnessedFromStart = opening.witnessedFromStart
+            ending.witnessedFromStart = witnessedFromStart
             ending.armedBootTime = opening.armedAt
-            ending.found = opening.found
+            ending.found = found
             let summary = recording.finish(ending)
             var line = "witness-agent: recorded \(summary.records) records in \(summary.bytes) bytes to \(summary.path)"
             if summary.truncated { line += " (cut at --record-limit: later records left out)" }
@@ -177,9 +180,9 @@ struct WitnessCommand: ParsableCommand {
             alerts: alerts, rules: rules, kernelDrops: accounting.kernelDrops, agentDrops: accounting.agentDrops,
             end: endReason, requestedMilliseconds: Int64(milliseconds),
             profile: accounting.profile, coverage: coverage, recording: recorded)
-        statement.witnessedFromStart = opening.witnessedFromStart
+        statement.witnessedFromStart = witnessedFromStart
         statement.armedEpochNanoseconds = opening.armedAt.map { session.clock.epochNanoseconds(boot: $0) }
-        statement.found = opening.found.map { session.pipeline.foundSummary(of: $0, slot: slot) }
+        statement.found = found
         let line = statement.json()
         session.pipeline.writeLine(line)
         if let testimony {

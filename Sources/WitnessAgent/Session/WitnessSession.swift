@@ -62,7 +62,8 @@ final class WitnessSession {
         guard judgeFound else { return (watched.members, nil) }
         let scan = FoundScanner(procRoot: pipeline.processes.procRoot).scan(
             watched.members, slot: slot, cgroupID: watched.cgroupID ?? 0, now: WallClock.bootNow())
-        return (watched.members, pipeline.handleFound(scan, slot: slot))
+        pipeline.handleFound(scan, slot: slot)
+        return (watched.members, pipeline.found(slot: slot))
     }
 
     /// Arms subject `slot` for a subject not created yet: the kernel makes its cgroup

@@ -34,6 +34,16 @@ package enum EventDecoder {
         return WindowActivation(subjects: raw.subjects, cgroupID: raw.cgroup_id, bootTime: raw.timestamp_ns)
     }
 
+    /// The process `record` says entered a subject from outside, if it is an ENTER record.
+    package static func entry(_ record: UnsafeRawBufferPointer) -> SubjectEntry? {
+        guard record.count >= headerSize,
+            record.loadUnaligned(as: UInt16.self) == UInt16(WITNESS_EVENT_ENTER.rawValue)
+        else { return nil }
+        let raw = record.loadUnaligned(as: witness_event_header.self)
+        guard raw.result > 0, raw.result <= Int64(Int32.max) else { return nil }
+        return SubjectEntry(subjects: raw.subjects, cgroupID: raw.cgroup_id, pid: Int32(raw.result))
+    }
+
     /// Decodes `record`; returns nil for records that carry no event (wake-ups,
     /// activations: `activation(_:)`).
     package static func decode(_ record: UnsafeRawBufferPointer) throws(EventDecodingError) -> KernelEvent? {
@@ -41,7 +51,9 @@ package enum EventDecoder {
             throw .tooShort(size: record.count)
         }
         let kindValue = record.loadUnaligned(as: UInt16.self)
-        if kindValue == UInt16(WITNESS_EVENT_WAKE.rawValue) || kindValue == UInt16(WITNESS_EVENT_ACTIVATE.rawValue) {
+        if kindValue == UInt16(WITNESS_EVENT_WAKE.rawValue) || kindValue == UInt16(WITNESS_EVENT_ACTIVATE.rawValue)
+            || kindValue == UInt16(WITNESS_EVENT_ENTER.rawValue)
+        {
             return nil
         }
         guard record.count >= headerSize else { throw .tooShort(size: record.count) }

@@ -64,8 +64,11 @@ package final class EventPipeline {
         windows.label(slot: slot, as: label)
     }
 
-    /// Alerts of found events (`FoundScanner`), per subject slot, by rule index.
-    private(set) var foundMatched = [[Int: Int]](repeating: [:], count: WindowSlots.slotCount)
+    /// Alerts of found events (`FoundScanner`), per subject slot, by rule index; what
+    /// was found, merged; the slots a process entered from outside (EventPipeline+Found).
+    var foundMatched = [[Int: Int]](repeating: [:], count: WindowSlots.slotCount)
+    var foundTotals = [FoundSummary?](repeating: nil, count: WindowSlots.slotCount)
+    var enteredSlots: UInt64 = 0
 
     /// Hears each armed window's activation (on the consumer thread, in order with
     /// the records around it).
@@ -75,6 +78,10 @@ package final class EventPipeline {
     package func handle(_ record: UnsafeRawBufferPointer) {
         if let activation = EventDecoder.activation(record) {
             onActivation?(activation)
+            return
+        }
+        if let entry = EventDecoder.entry(record) {
+            noteEntry(entry)
             return
         }
         if !recordings.isEmpty { recordings.context = RecordingTap.subjects(of: record) }
@@ -148,33 +155,6 @@ package final class EventPipeline {
         return nil
     }
 
-    private func noteFound(_ rules: [Int], subjects: UInt64) {
-        var bits = subjects
-        while bits != 0 {
-            let slot = bits.trailingZeroBitCount
-            bits &= bits - 1
-            for rule in rules { foundMatched[slot][rule, default: 0] += 1 }
-        }
-    }
-
-    /// Handles the records a scan of the window in `slot` found, and returns its
-    /// summary with the rules they fired (by name, most first).
-    package func handleFound(_ scan: FoundScanner.Scan, slot: Int) -> FoundSummary {
-        foundMatched[slot] = [:]
-        for record in scan.records { record.withUnsafeBytes { handle($0) } }
-        return foundSummary(of: scan.summary, slot: slot)
-    }
-
-    /// `summary` with the rules found events of `slot` fired so far, by name.
-    package func foundSummary(of summary: FoundSummary, slot: Int) -> FoundSummary {
-        var result = summary
-        if let classifier {
-            result.matched = foundMatched[slot].map { (classifier.rule($0.key).name, $0.value) }
-                .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
-        }
-        return result
-    }
-
     /// `path` joined with `directory` and normalised, as one buffer: the join hands a
     /// relative name over in pieces; `pathScratch` gathers them (no allocation).
     func withJoinedName<Result>(
@@ -203,6 +183,7 @@ package final class EventPipeline {
     package func beginWindow(slot: Int) {
         writtenFiles.forget(slot: slot)
         processes.unmark(slot: slot)
+        forgetFound(slot: slot)
     }
 
     /// The end of a drained batch (or a wake-up): the hashes that arrived, then the output.

@@ -411,6 +411,12 @@ package final class WitnessProbe {
     /// work together, and what is not seen without them.
     private static let optionalPrograms = [
         (
+            [("witness_cgroup_attach", "cgroup_attach_task")],
+            Coverage.BlindSpot(
+                "processes moved into a subject from outside (this kernel has no cgroup_attach_task tracepoint)",
+                syscalls: [], makesIncomplete: false)
+        ),
+        (
             [("witness_cgroup_mkdir", "cgroup_mkdir")],
             Coverage.BlindSpot(
                 "windows armed before their subject exists (this kernel has no cgroup_mkdir tracepoint)",

@@ -35,6 +35,10 @@ package final class NodeKernel: @unchecked Sendable {
         package var coverage: Coverage?
         /// The window's recording, finished.
         package var recording: RecordingWriter.Summary?
+        /// What it found running (as it opened, and brought in from outside later).
+        package var found: FoundSummary?
+        /// A process entered its subject from outside during it.
+        package var entered = false
     }
 
     /// What a window found as its subject was attached.
@@ -337,7 +341,8 @@ package final class NodeKernel: @unchecked Sendable {
                 if !members.isEmpty {
                     let scan = FoundScanner(procRoot: pipeline.processes.procRoot).scan(
                         members, slot: slot, cgroupID: cgroupID ?? 0, now: WallClock.bootNow())
-                    attached.found = pipeline.handleFound(scan, slot: slot)
+                    pipeline.handleFound(scan, slot: slot)
+                    attached.found = pipeline.found(slot: slot)
                 }
                 reply(.success(attached))
             } catch {
@@ -376,7 +381,8 @@ package final class NodeKernel: @unchecked Sendable {
                 if !watched.members.isEmpty {
                     let scan = FoundScanner(procRoot: pipeline.processes.procRoot).scan(
                         watched.members, slot: slot, cgroupID: watched.cgroupID ?? 0, now: WallClock.bootNow())
-                    attached.found = pipeline.handleFound(scan, slot: slot)
+                    pipeline.handleFound(scan, slot: slot)
+                    attached.found = pipeline.found(slot: slot)
                 }
                 reply(.success(attached))
             } catch {
@@ -400,6 +406,8 @@ package final class NodeKernel: @unchecked Sendable {
             let profile = pipeline.finishProfile(slot: slot, syscalls: syscalls, at: closedAt, waitMilliseconds: wait)
             pipeline.flush()
             // All the window held, and the slot empty: the next window there starts clean.
+            let found = pipeline.found(slot: slot)
+            let entered = pipeline.enteredFromOutside(slot: slot)
             let window = windows.close(slot: slot)
             if windows.isEmpty && !stopped && !alwaysLinked { probe.unlink() }
             let tally = window.tally
@@ -411,14 +419,15 @@ package final class NodeKernel: @unchecked Sendable {
                     startBootTime: window.openedAt, endBootTime: closedAt, endReason: end.rawValue,
                     kernelDrops: drops, agentDrops: tally.agentDrops, syscalls: syscalls?.counts ?? [],
                     coverage: coverage)
-                ending.witnessedFromStart = beginning.witnessedFromStart
-                ending.found = beginning.found
+                ending.witnessedFromStart = beginning.witnessedFromStart && !entered
+                ending.found = found
                 summary = recording.finish(ending)
             }
             reply(
                 Closing(
                     tally: tally, kernelDrops: drops, syscalls: syscalls, profile: profile,
-                    driftAlerts: window.driftAlerts, coverage: coverage, recording: summary))
+                    driftAlerts: window.driftAlerts, coverage: coverage, recording: summary, found: found,
+                    entered: entered))
         case let .snapshot(reply):
             var snapshot = Snapshot()
             snapshot.events = pipeline.counts

@@ -252,8 +252,8 @@ package actor WindowRegistry {
             kernelDrops: closing.kernelDrops, agentDrops: closing.tally.agentDrops, end: end,
             requestedMilliseconds: Int64(window.request.milliseconds), windowID: window.id, profile: closing.profile,
             coverage: closing.coverage, recording: closing.recording)
-        testimony.witnessedFromStart = window.witnessedFromStart
-        testimony.found = window.found
+        testimony.witnessedFromStart = window.witnessedFromStart && !closing.entered
+        testimony.found = closing.found
         testimony.armedEpochNanoseconds = window.armedEpochNanoseconds
         var closed = window
         closed.state = .closed

@@ -1,0 +1,69 @@
+/// The found half of the pipeline: state read from /proc (`FoundScanner`) handled as
+/// found records, the rules they fired, and processes that enter a subject from
+/// outside after its window began — judged as found when they enter.
+extension EventPipeline {
+    /// Handles the records a scan of the window in `slot` found, and adds its counts
+    /// to the window's.
+    package func handleFound(_ scan: FoundScanner.Scan, slot: Int) {
+        var total = foundTotals[slot] ?? FoundSummary()
+        total.processes += scan.summary.processes
+        total.descriptors += scan.summary.descriptors
+        total.truncated = total.truncated || scan.summary.truncated
+        foundTotals[slot] = total
+        for record in scan.records { record.withUnsafeBytes { handle($0) } }
+    }
+
+    /// What the window in `slot` found so far, with the rules its found events fired
+    /// (by name, most first); nil when it found nothing.
+    package func found(slot: Int) -> FoundSummary? {
+        foundTotals[slot].map { foundSummary(of: $0, slot: slot) }
+    }
+
+    /// Whether a process entered the subject of `slot` from outside during its window.
+    package func enteredFromOutside(slot: Int) -> Bool {
+        enteredSlots & (1 << UInt64(slot)) != 0
+    }
+
+    /// `summary` with the rules found events of `slot` fired so far, by name.
+    package func foundSummary(of summary: FoundSummary, slot: Int) -> FoundSummary {
+        var result = summary
+        if let classifier {
+            result.matched = foundMatched[slot].map { (classifier.rule($0.key).name, $0.value) }
+                .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
+        }
+        return result
+    }
+
+    func noteFound(_ rules: [Int], subjects: UInt64) {
+        var bits = subjects
+        while bits != 0 {
+            let slot = bits.trailingZeroBitCount
+            bits &= bits - 1
+            for rule in rules { foundMatched[slot][rule, default: 0] += 1 }
+        }
+    }
+
+    func forgetFound(slot: Int) {
+        foundMatched[slot] = [:]
+        foundTotals[slot] = nil
+        enteredSlots &= ~(1 << UInt64(slot))
+    }
+
+    /// A process moved into a subject from outside (or was made into it by an
+    /// outsider): what it holds is judged as found, once per window; one the window
+    /// already knows (a move inside the subject's own tree) is not.
+    func noteEntry(_ entry: SubjectEntry) {
+        var bits = entry.subjects
+        while bits != 0 {
+            let slot = bits.trailingZeroBitCount
+            bits &= bits - 1
+            let bit = UInt64(1) << UInt64(slot)
+            if let known = processes.cached(entry.pid), known.subjects & bit != 0 { continue }
+            enteredSlots |= bit
+            let scan = FoundScanner(procRoot: processes.procRoot).scan(
+                [entry.pid], slot: slot, cgroupID: entry.cgroupID, now: WallClock.bootNow())
+            processes.mark([entry.pid], slot: slot)
+            handleFound(scan, slot: slot)
+        }
+    }
+}
