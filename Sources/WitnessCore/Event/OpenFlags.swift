@@ -17,8 +17,9 @@ package enum OpenFlags {
         (0o10000000, "O_PATH"),
     ]
 
+    /// An O_PATH descriptor reads nothing: it only names the file.
     package static func isRead(_ flags: UInt32) -> Bool {
-        flags & accessMask != writeOnly
+        flags & accessMask != writeOnly && flags & 0o10000000 == 0
     }
 
     /// Whether an open with `flags` can change the file: opened for writing, created,

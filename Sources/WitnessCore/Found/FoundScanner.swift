@@ -48,13 +48,18 @@ package struct FoundScanner {
                 cgroupID: cgroupID, subjects: 1 << UInt64(slot), bootTime: now)
             processes[pid] = process
             if status.tracerPID > 0 { tracers.append((status.tracerPID, pid)) }
-            let netns = BoundedFile.readLink("\(procRoot)/\(pid)/ns/net").map { String(decoding: $0, as: UTF8.self) } ?? ""
-            if tables[netns] == nil { tables[netns] = SocketTable(pid: pid, procRoot: procRoot) }
-            let descriptors = self.descriptors(of: pid, sockets: tables[netns]!, budget: maxDescriptors - scan.summary.descriptors)
+            // A process whose main thread exited shows no descriptors, image or network
+            // at its own directory: a live thread's directory shows them.
+            let base = liveTaskDirectory(of: pid)
+            let netns = BoundedFile.readLink(base + "/ns/net").map { String(decoding: $0, as: UTF8.self) } ?? ""
+            if tables[netns] == nil { tables[netns] = SocketTable(directory: base) }
+            let descriptors = self.descriptors(of: base, sockets: tables[netns]!, budget: maxDescriptors - scan.summary.descriptors)
             if descriptors.truncated { scan.summary.truncated = true }
             scan.summary.descriptors += descriptors.count
-            if let exec = exec(pid, status: status, statLine: statLine, stdio: descriptors.stdio) {
-                scan.records.append(FoundRecords.exec(process, exec))
+            switch exec(base, status: status, statLine: statLine, stdio: descriptors.stdio) {
+            case let .some(.some(exec)): scan.records.append(FoundRecords.exec(process, exec))
+            case .some(.none): scan.summary.truncated = true  // a live image that could not be named
+            case .none: break  // a kernel thread, or gone
             }
             for found in descriptors.found {
                 switch found {
@@ -71,12 +76,31 @@ package struct FoundScanner {
                 }
             }
         }
-        // A subject process attached to another with ptrace: as its attach.
+        // A subject process attached with ptrace to another — in the subject or not:
+        // as its attach.
+        if !processes.isEmpty {
+            for pid in ProcFS.allPIDs(procRoot: procRoot) where processes[pid] == nil {
+                let traced = Status(BoundedFile.read("\(procRoot)/\(pid)/status", limit: 8192, regularOnly: true))
+                if let tracer = traced?.tracerPID, processes[tracer] != nil { tracers.append((tracer, pid)) }
+            }
+        }
         for (tracer, tracee) in tracers {
             guard let process = processes[tracer] else { continue }
             scan.records.append(FoundRecords.syscall(process, .ptrace, args: [16, Int64(tracee)]))
         }
         return scan
+    }
+
+    /// `/proc/PID`, or a live thread's directory when the main thread has exited (a
+    /// zombie leader keeps the process but shows nothing of it).
+    private func liveTaskDirectory(of pid: Int32) -> String {
+        let base = "\(procRoot)/\(pid)"
+        guard BoundedFile.readLink(base + "/exe") == nil, BoundedFile.readLink(base + "/cwd") == nil else { return base }
+        for tid in BoundedFile.entries(of: base + "/task") where tid != String(pid) {
+            let task = base + "/task/" + tid
+            if BoundedFile.readLink(task + "/exe") != nil { return task }
+        }
+        return base
     }
 
     /// A descriptor worth a found record.
@@ -89,11 +113,11 @@ package struct FoundScanner {
     private static let ordinaryDevices: [[UInt8]] = ["/dev/null", "/dev/zero", "/dev/urandom", "/dev/random", "/dev/full"]
         .map { Array($0.utf8) }
 
-    /// The descriptors of `pid` worth a record, what its standard streams are, and how many it holds.
-    private func descriptors(of pid: Int32, sockets: SocketTable, budget: Int)
+    /// The descriptors at `base` (a process's or a thread's /proc directory) worth a
+    /// record, what its standard streams are, and how many it holds.
+    private func descriptors(of base: String, sockets: SocketTable, budget: Int)
         -> (found: [Found], stdio: UInt32, count: Int, truncated: Bool)
     {
-        let base = "\(procRoot)/\(pid)"
         var found: [Found] = []
         var stdio: UInt32 = 0
         var count = 0
@@ -126,6 +150,7 @@ package struct FoundScanner {
                     && !link.starts(with: "/dev/tty".utf8)
                 {
                     let info = fdinfo(base + "/fdinfo/" + name)
+                    guard info.flags & 0o10000000 == 0 else { continue }  // O_PATH: names a file, reads nothing
                     if devices == nil { devices = ProcFS.mountDevices(base + "/mountinfo") }
                     let file = FileID(device: devices?[info.mount] ?? 0, inode: info.inode)
                     found.append(.file(fd: fd, name: Self.withoutDeletedMark(link), flags: info.flags, file: file))
@@ -157,10 +182,13 @@ package struct FoundScanner {
         return result
     }
 
-    /// The process as an exec record: its executable as the kernel names it.
-    private func exec(_ pid: Int32, status: Status, statLine: StatLine, stdio: UInt32) -> FoundRecords.Exec? {
-        let base = "\(procRoot)/\(pid)"
-        guard let link = BoundedFile.readLink(base + "/exe") else { return nil }  // a kernel thread, or gone
+    /// The process at `base` as an exec record: its executable as the kernel names it.
+    /// nil: no image (a kernel thread, or gone); `.some(nil)`: an image whose name
+    /// could not be read (longer than a path may be).
+    private func exec(_ base: String, status: Status, statLine: StatLine, stdio: UInt32) -> FoundRecords.Exec?? {
+        guard let link = BoundedFile.readLink(base + "/exe") else {
+            return errno == ENAMETOOLONG ? .some(nil) : nil
+        }
         var exec = FoundRecords.Exec()
         let memfd = link.starts(with: "/memfd:".utf8)
         let deleted = link.count > 10 && link.suffix(10).elementsEqual(" (deleted)".utf8)

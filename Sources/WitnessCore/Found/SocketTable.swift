@@ -35,9 +35,10 @@ struct SocketTable {
 
     private(set) var entries: [UInt64: Entry] = [:]
 
-    /// Reads the tables as `pid` sees them (its network namespace).
-    init(pid: Int32, procRoot: String) {
-        let base = "\(procRoot)/\(pid)/net/"
+    /// Reads the tables as the process or thread at `directory` sees them (its
+    /// network namespace).
+    init(directory: String) {
+        let base = directory + "/net/"
         for (file, family, transport) in [
             ("tcp", SocketAddress.familyInet, UInt16(6)), ("tcp6", SocketAddress.familyInet6, 6),
             ("udp", SocketAddress.familyInet, 17), ("udp6", SocketAddress.familyInet6, 17),
@@ -75,6 +76,9 @@ struct SocketTable {
                 let inode = UInt64(String(decoding: fields[6], as: UTF8.self))
             else { continue }
             let name = fields.count > 7 ? Array(fields[7]) : []
+            // The kernel prints a socket's name as it was bound, newlines too: a line
+            // made up inside a name never replaces a socket the TCP or UDP tables hold.
+            guard entries[inode] == nil, fields[0].last == UInt8(ascii: ":"), fields[0].count >= 9 else { continue }
             entries[inode] = Entry(
                 family: SocketAddress.familyUnix, transport: 0, listening: flags & 0x10000 != 0, connected: false,
                 localAddress: [], localPort: 0, remoteAddress: [], remotePort: 0, path: name)

@@ -72,17 +72,37 @@ package struct CgroupFS: Sendable {
         return UInt64(info.st_ino)
     }
 
-    /// Every process in `directory` and the cgroups below it.
+    /// Every process in `directory` and the cgroups below it. Walked by directory
+    /// descriptors, not whole paths: a tree nested deeper than a path may be long
+    /// hides no process. (A threaded cgroup lists its processes' threads instead.)
     package func processes(inDirectory directory: String) -> [Int32] {
         var pids: [Int32] = []
-        if let procs = BoundedFile.read(directory + "/cgroup.procs", limit: 1 << 20) {
-            for line in procs.split(separator: UInt8(ascii: "\n")) {
-                if let pid = Int32(String(decoding: line, as: UTF8.self)) { pids.append(pid) }
-            }
-        }
-        for name in BoundedFile.entries(of: directory, directoriesOnly: true) {
-            pids.append(contentsOf: processes(inDirectory: directory + "/" + name))
-        }
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 { Self.collect(fd, depth: 0, into: &pids) }
         return pids
+    }
+
+    /// Adds the processes of the cgroup open at `fd` and of those below it; closes `fd`.
+    private static func collect(_ fd: Int32, depth: Int, into pids: inout [Int32]) {
+        defer { close(fd) }
+        let listed = BoundedFile.read(at: fd, "cgroup.procs", limit: 1 << 20)
+            ?? BoundedFile.read(at: fd, "cgroup.threads", limit: 1 << 20) ?? []
+        for line in listed.split(separator: UInt8(ascii: "\n")) {
+            if let pid = Int32(String(decoding: line, as: UTF8.self)), !pids.contains(pid) { pids.append(pid) }
+        }
+        guard depth < 512 else { return }
+        let copy = dup(fd)
+        guard copy >= 0, let handle = fdopendir(copy) else { return }
+        var children: [String] = []
+        while let entry = readdir(handle) {
+            guard entry.pointee.d_type == UInt8(DT_DIR) else { continue }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { children.append(name) }
+        }
+        closedir(handle)
+        for name in children {
+            let child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if child >= 0 { collect(child, depth: depth + 1, into: &pids) }
+        }
     }
 }

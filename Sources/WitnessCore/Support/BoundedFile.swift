@@ -8,7 +8,13 @@ package enum BoundedFile {
     /// it is a regular file: a FIFO or a device put where /proc is expected makes this
     /// return nil instead of stopping the consumer.
     package static func read(_ path: String, limit: Int, regularOnly: Bool = false) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | (regularOnly ? O_NONBLOCK | O_NOCTTY : 0))
+        read(at: AT_FDCWD, path, limit: limit, regularOnly: regularOnly)
+    }
+
+    /// The same, for `path` relative to the directory open at `directory` (a walk that
+    /// goes deeper than a whole path may be long).
+    static func read(at directory: Int32, _ path: String, limit: Int, regularOnly: Bool = false) -> [UInt8]? {
+        let fd = openat(directory, path, O_RDONLY | O_CLOEXEC | (regularOnly ? O_NONBLOCK | O_NOCTTY : 0))
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         if regularOnly {
