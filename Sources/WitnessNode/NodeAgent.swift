@@ -35,35 +35,11 @@ package enum NodeAgent {
         let address = try ListenAddress(config.api.listen)
         let cgroups = try CgroupFS.detect()
         let resolver = SubjectResolver(cgroups: cgroups, procRoot: config.procRoot)
-        let spoolBytes = try DurationParser.bytes(config.spool.maxBytes)
 
-        let syncInterval = Duration.milliseconds(try DurationParser.milliseconds(config.spool.syncInterval))
-        let alertSpool = config.httpOutput.enabled
-            ? try AlertSpool(directory: config.spool.directory + "/alerts", maxBytes: spoolBytes, syncInterval: syncInterval)
-            : nil
-        let testimonySpool = config.testimonyOutput.enabled
-            ? try AlertSpool(
-                directory: config.spool.directory + "/testimonies", maxBytes: spoolBytes, syncInterval: syncInterval)
-            : nil
-        var deliveries: [HTTPDelivery] = []
-        if let alertSpool {
-            deliveries.append(try HTTPDelivery(name: "http_output", spool: alertSpool, target: config.httpOutput, logger: logger))
-        }
-        if let testimonySpool {
-            deliveries.append(
-                try HTTPDelivery(
-                    name: "testimony_output", spool: testimonySpool, target: config.testimonyOutput, after: alertSpool,
-                    logger: logger))
-        }
-        let file = config.fileOutput.enabled ? try OutputSink.appending(to: config.fileOutput.filename) : nil
-        // Testimony lines have descriptors of their own (O_APPEND), written on
-        // the consumer thread like the alerts.
-        let testimonyLines = TestimonyLines(
-            stdout: config.stdoutOutput,
-            file: config.fileOutput.enabled ? try OutputSink.appending(to: config.fileOutput.filename) : nil)
         let memoryBudget = try DurationParser.bytes(config.memoryBudget)
         let streams = AlertStreams(totalHistoryLimit: memoryBudget / 4)
-        let router = AlertRouter(file: file, spool: alertSpool, streams: streams)
+        let outputs = try Outputs(config: config, streams: streams, logger: logger)
+        let (alertSpool, deliveries, router) = (outputs.alertSpool, outputs.deliveries, outputs.router)
         let stdout = config.stdoutOutput ? OutputSink(fd: 1) : OutputSink.discarding()
 
         let podCache = PodMetadataCache()
@@ -80,28 +56,7 @@ package enum NodeAgent {
             pods: watcher?.cache)
         kernel.start()
 
-        let registry = WindowRegistry(
-            kernel: kernel, resolver: resolver, streams: streams, router: router,
-            maxMilliseconds: try DurationParser.milliseconds(config.maxWindow),
-            journal: try WindowJournal(
-                spoolDirectory: config.spool.directory, onError: { logger.error("window journal: \($0)") }),
-            recordings: try WindowRecordings(
-                spoolDirectory: config.spool.directory,
-                maxBytes: UInt64(try DurationParser.bytes(config.spool.recordingMaxBytes)),
-                kept: config.spool.recordingsKept, rules: config.rulesFiles),
-            onTestimony: { [kernel] line in
-                let bytes = Array((line + "\n").utf8)
-                // Written by the consumer thread, after the alerts it buffered.
-                kernel.perform { testimonyLines.write(bytes) }
-                guard let testimonySpool else { return true }  // no receiver: the output lines are all there is
-                // Sent once every alert queued before it (its window's among them) was delivered.
-                let stored = testimonySpool.append(line, after: alertSpool) && testimonySpool.commit() == 0
-                testimonySpool.sync()
-                if !stored {
-                    logger.error("testimony_output: the spool could not take a testimony (full or disk error); its window stays journaled")
-                }
-                return stored
-            })
+        let registry = try outputs.registry(kernel: kernel, resolver: resolver, config: config, logger: logger)
         // An armed window's cgroup was created: its window becomes active.
         kernel.onWindowActivated { [registry] slot, bootTime in
             Task { await registry.activated(slot: slot, bootTime: bootTime) }
@@ -133,13 +88,7 @@ package enum NodeAgent {
                 if let watcher { state.kubernetes = (watcher.cache.count, watcher.counts) }
                 return metrics.render(snapshot, state)
             })
-        let server: HTTPServerBuilder = try config.api.tls.map { tls throws(AgentError) in
-            do { return try .tls(.http1(), tlsConfiguration: try ServerTLS.configuration(tls)) } catch let error as AgentError {
-                throw error
-            } catch {
-                throw AgentError.usage("api.tls: \(error)")
-            }
-        } ?? .http1()
+        let server = try serverBuilder(config.api.tls)
         let application = Application(
             router: api.router(),
             server: server,
@@ -167,6 +116,84 @@ package enum NodeAgent {
             throw AgentError.runtime("cannot listen on \(config.api.listen): \(String(cString: strerror(error.errnoCode)))")
         }
     }
+}
+
+/// Where node mode's lines go: the spools and HTTP deliveries of alerts and
+/// testimonies, the file output, testimony lines, and the router that hands each
+/// alert to them and to the windows' live streams.
+struct Outputs {
+    let alertSpool: AlertSpool?
+    let testimonySpool: AlertSpool?
+    var deliveries: [HTTPDelivery] = []
+    let testimonyLines: TestimonyLines
+    let router: AlertRouter
+
+    init(config: NodeConfig, streams: AlertStreams, logger: Logger) throws {
+        let spoolBytes = try DurationParser.bytes(config.spool.maxBytes)
+        let syncInterval = Duration.milliseconds(try DurationParser.milliseconds(config.spool.syncInterval))
+        alertSpool = config.httpOutput.enabled
+            ? try AlertSpool(directory: config.spool.directory + "/alerts", maxBytes: spoolBytes, syncInterval: syncInterval)
+            : nil
+        testimonySpool = config.testimonyOutput.enabled
+            ? try AlertSpool(
+                directory: config.spool.directory + "/testimonies", maxBytes: spoolBytes, syncInterval: syncInterval)
+            : nil
+        if let alertSpool {
+            deliveries.append(try HTTPDelivery(name: "http_output", spool: alertSpool, target: config.httpOutput, logger: logger))
+        }
+        if let testimonySpool {
+            deliveries.append(
+                try HTTPDelivery(
+                    name: "testimony_output", spool: testimonySpool, target: config.testimonyOutput, after: alertSpool,
+                    logger: logger))
+        }
+        let file = config.fileOutput.enabled ? try OutputSink.appending(to: config.fileOutput.filename) : nil
+        // Testimony lines have descriptors of their own (O_APPEND), written on
+        // the consumer thread like the alerts.
+        testimonyLines = TestimonyLines(
+            stdout: config.stdoutOutput,
+            file: config.fileOutput.enabled ? try OutputSink.appending(to: config.fileOutput.filename) : nil)
+        router = AlertRouter(file: file, spool: alertSpool, streams: streams)
+    }
+
+    /// The window registry, its testimonies written and spooled by these outputs.
+    func registry(kernel: NodeKernel, resolver: SubjectResolver, config: NodeConfig, logger: Logger) throws -> WindowRegistry {
+        let (testimonyLines, testimonySpool, alertSpool, router) = (self.testimonyLines, self.testimonySpool, self.alertSpool, self.router)
+        let streams = router.streams
+        return WindowRegistry(
+            kernel: kernel, resolver: resolver, streams: streams, router: router,
+            maxMilliseconds: try DurationParser.milliseconds(config.maxWindow),
+            journal: try WindowJournal(
+                spoolDirectory: config.spool.directory, onError: { logger.error("window journal: \($0)") }),
+            recordings: try WindowRecordings(
+                spoolDirectory: config.spool.directory,
+                maxBytes: UInt64(try DurationParser.bytes(config.spool.recordingMaxBytes)),
+                kept: config.spool.recordingsKept, rules: config.rulesFiles),
+            onTestimony: { [kernel, testimonyLines, testimonySpool, alertSpool] line in
+                let bytes = Array((line + "\n").utf8)
+                // Written by the consumer thread, after the alerts it buffered.
+                kernel.perform { testimonyLines.write(bytes) }
+                guard let testimonySpool else { return true }  // no receiver: the output lines are all there is
+                // Sent once every alert queued before it (its window's among them) was delivered.
+                let stored = testimonySpool.append(line, after: alertSpool) && testimonySpool.commit() == 0
+                testimonySpool.sync()
+                if !stored {
+                    logger.error("testimony_output: the spool could not take a testimony (full or disk error); its window stays journaled")
+                }
+                return stored
+            })
+    }
+}
+
+/// The API server: TLS when configured.
+private func serverBuilder(_ tls: NodeConfig.TLS?) throws -> HTTPServerBuilder {
+        try tls.map { tls throws(AgentError) in
+            do { return try .tls(.http1(), tlsConfiguration: try ServerTLS.configuration(tls)) } catch let error as AgentError {
+                throw error
+            } catch {
+                throw AgentError.usage("api.tls: \(error)")
+            }
+        } ?? .http1()
 }
 
 /// Writes testimony lines to stdout and the file output, whole and synced; used

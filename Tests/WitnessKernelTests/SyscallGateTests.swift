@@ -201,7 +201,7 @@ extension RealKernelTests {
         #expect(try await node.call(.GET, "/readyz", token: nil).status == 200)
         #expect(KernelObjects.witnessLinkCount() == 0, "no window: nothing linked")
         let id = try await node.open("{\"cgroup\":\"\(cgroup)\"}", window: "30s")
-        #expect(KernelObjects.witnessLinkCount() == 7, "a window: the seven programs linked")
+        #expect(KernelObjects.witnessLinkCount() == 8, "a window: the eight programs linked")
         try runInCgroup(cgroup, "cat /etc/hostname > /dev/null")
         let closed = try await node.json(.DELETE, "/v1/windows/\(id)")
         let testimony = try #require(closed["testimony"] as? [String: Any])
@@ -217,7 +217,7 @@ extension RealKernelTests {
     @Test func nodeModeCanStayLinked() async throws {
         let node = try NodeUnderTest(extraConfig: "always_linked: true")
         defer { try? FileManager.default.removeItem(at: node.directory) }
-        #expect(KernelObjects.witnessLinkCount() == 7, "linked with no window open")
+        #expect(KernelObjects.witnessLinkCount() == 8, "linked with no window open")
         let result = try node.stop()
         #expect(result.status == 0, "\(result.stderr)")
         #expect(Agent.witnessProgramsLeft() == 0)

@@ -93,7 +93,7 @@ struct WitnessCommand: ParsableCommand {
         let session = try WitnessSession(options: common, rules: rules, printsEvents: events)
         let slot = 0
         let resolver = try SubjectChecks.resolver()
-        var resolved = try? resolver.resolve(subject!)
+        let resolved = try? resolver.resolve(subject!)
         let armed = resolved == nil ? try ArmedSubject.arming(subject!, cgroups: resolver.cgroups) : nil
         let subjectKind = resolved?.kind ?? armed!.kind
         var subjectValue = resolved?.value ?? armed!.value
@@ -113,33 +113,9 @@ struct WitnessCommand: ParsableCommand {
             session.pipeline.startRecording(writer)
             recording = writer
         }
-        let opening = WindowOpening()
-        if let armed {
-            try session.arm(armed, slot: slot, profile: settings)
-            opening.armedAt = WallClock.bootNow()
-            session.pipeline.onActivation = { [session] activation in
-                guard activation.subjects & (1 << UInt64(slot)) != 0, opening.activeAt == nil else { return }
-                opening.activeAt = activation.bootTime
-                opening.witnessedFromStart = true
-                let late = Int((WallClock.bootNow() &- activation.bootTime) / 1_000_000)
-                try? session.consumer.stop(afterMilliseconds: max(0, milliseconds - late))
-                FileHandleWriter.standardError(
-                    "witness-agent: \(armed.kind) \(armed.value) created: witnessed from birth for \(self.window)\n")
-            }
-            try session.consumer.stop(afterMilliseconds: try DurationParser.milliseconds(armDeadline))
-            // Created between the first look and the arming: the kernel did not see it
-            // made; a record of an activation already made is taken first.
-            resolved = try? resolver.resolve(subject!)
-            if resolved != nil { session.consumer.drainNow() }
-        }
-        if let resolved, opening.activeAt == nil {
-            let watched = try session.watch(resolved, slot: slot, profile: armed == nil ? settings : nil, judgeFound: true)
-            opening.activeAt = WallClock.bootNow()
-            // Kernel evidence only: the cgroup held no task once its bit was set.
-            opening.witnessedFromStart = watched.members.isEmpty
-            opening.found = watched.found
-            try session.consumer.stop(afterMilliseconds: milliseconds)
-        }
+        let opening = try open(
+            session, slot: slot, resolver: resolver, resolved: resolved, armed: armed, settings: settings,
+            milliseconds: milliseconds)
         session.announceAttached(
             opening.activeAt == nil
                 ? "armed for \(subjectKind) \(subjectValue), waiting up to \(armDeadline) for it to be created"
@@ -155,8 +131,7 @@ struct WitnessCommand: ParsableCommand {
         let endReason: WindowEnd =
             opening.activeAt == nil ? .neverStarted : (reason == .timerExpired ? .elapsed : .shutdown)
         let coverage = Coverage.assess(session.probe.blindSpots, profile: accounting.syscalls)
-        // A process that entered from outside ran before the window: not from the start.
-        let witnessedFromStart = opening.witnessedFromStart && !session.pipeline.enteredFromOutside(slot: slot)
+        let witnessedFromStart = opening.witnessedFromStart
         let found = session.pipeline.found(slot: slot)
         var recorded: RecordingWriter.Summary?
         if let recording {
@@ -196,6 +171,45 @@ struct WitnessCommand: ParsableCommand {
             throw AgentError.runtime("\(subjectKind) \(subjectValue) was not created within --arm-deadline \(armDeadline)")
         }
     }
+
+    /// Opens the window: armed for a subject not created yet (active when the kernel
+    /// sees its cgroup made), or watching one that exists (what it runs judged as
+    /// found); the consumer's timer set to the deadline or the window's length.
+    private func open(
+        _ session: WitnessSession, slot: Int, resolver: SubjectResolver, resolved found: ResolvedSubject?,
+        armed: ArmedSubject?, settings: WindowProfiles.Settings, milliseconds: Int
+    ) throws -> WindowOpening {
+        let opening = WindowOpening()
+        var resolved = found
+        if let armed {
+            try session.arm(armed, slot: slot, profile: settings)
+            opening.armedAt = WallClock.bootNow()
+            session.pipeline.onActivation = { [session] activation in
+                guard activation.subjects & (1 << UInt64(slot)) != 0, opening.activeAt == nil else { return }
+                opening.activeAt = activation.bootTime
+                opening.witnessedFromStart = true
+                let late = Int((WallClock.bootNow() &- activation.bootTime) / 1_000_000)
+                try? session.consumer.stop(afterMilliseconds: max(0, milliseconds - late))
+                FileHandleWriter.standardError(
+                    "witness-agent: \(armed.kind) \(armed.value) created: witnessed from birth for \(self.window)\n")
+            }
+            try session.consumer.stop(afterMilliseconds: try DurationParser.milliseconds(armDeadline))
+            // Created between the first look and the arming: the kernel did not see it
+            // made; a record of an activation already made is taken first.
+            resolved = try? resolver.resolve(subject!)
+            if resolved != nil { session.consumer.drainNow() }
+        }
+        if let resolved, opening.activeAt == nil {
+            let watched = try session.watch(resolved, slot: slot, profile: armed == nil ? settings : nil, judgeFound: true)
+            opening.activeAt = WallClock.bootNow()
+            // Kernel evidence only: the cgroup held no task once its bit was set.
+            opening.witnessedFromStart = watched.members.isEmpty
+            opening.found = watched.found
+            try session.consumer.stop(afterMilliseconds: milliseconds)
+        }
+        return opening
+    }
+
 }
 
 /// How a `witness` window began: armed for a subject not created yet (when), active

@@ -2,16 +2,6 @@
 extension ResolvedEvent {
     func fdValue(_ field: FieldRef) -> FieldValue {
         switch field.id {
-        case .fdSockfamily:
-            guard case let .connect(_, remote, _, _) = payload else { return .none }
-            switch remote {
-            case .ipv4, .ipv6: return .text("ip")
-            case .unix: return .text("unix")
-            default: return .none
-            }
-        case .fdPort:
-            // In outputs the server's port; a condition tests either (Predicate).
-            return value(FieldRef(id: .fdSport))
         case .fdNamedInArgs:
             guard case let .open(_, _, _, _, _, raw) = payload, !raw.isEmpty, let process = currentProcess() else {
                 return .boolean(false)
@@ -47,17 +37,6 @@ extension ResolvedEvent {
             guard case .bytes(let name) = fileName() else { return .none }
             return ProcfsTarget.of(name, pid: header.pid, tid: header.tid, vpid: currentProcess()?.vpid)
                 .map { .text($0) } ?? .none
-        case .fdConnected:
-            guard case .connect = payload else { return .none }
-            return .boolean(header.result == 0)
-        case .fdLport, .fdRport, .fdLip, .fdRip:
-            guard case let .connect(_, remote, local, _) = payload else { return .none }
-            let end = field.id == .fdLport || field.id == .fdLip ? local : remote
-            guard let end, let port = end.port else { return .none }
-            if field.id == .fdLport || field.id == .fdRport { return .number(Int64(port)) }
-            address.reset()
-            SocketAddressFormatter.appendHost(end, to: &address)
-            return borrow(address.bytes[...])
         case .fdName: return fileName()
         case .fdDirectory, .fdFilename:
             // Slices of fd.name.
@@ -90,28 +69,6 @@ extension ResolvedEvent {
             }
         case .fdNameChanged:
             return .boolean(false)
-        case .fdSipName, .fdCipName, .fdRipName, .fdLipName:
-            return .none  // a condition compares names; Witness keeps no reverse map to print one
-        case .fdIp, .fdNet, .fdSnet, .fdCnet, .fdRnet, .fdLnet:
-            // In outputs: the server end's address (the client's for fd.cnet).
-            let ends = endpoints(field.id)
-            guard let end = ends.server ?? ends.client else { return .none }
-            address.reset()
-            SocketAddressFormatter.appendHost(end, to: &address)
-            return borrow(address.bytes[...])
-        case .fdSip, .fdSport, .fdCip, .fdCport:
-            guard case let .connect(_, remote, local, _) = payload else { return .none }
-            let server = field.id == .fdSip || field.id == .fdSport
-            // A listener is the server: its own end is the server's.
-            let serverEnd = header.syscall == .listen && local != nil ? local : remote
-            guard let end = server ? serverEnd : local, let port = end.port else { return .none }
-            if field.id == .fdSport || field.id == .fdCport { return .number(Int64(port)) }
-            address.reset()
-            SocketAddressFormatter.appendHost(end, to: &address)
-            return borrow(address.bytes[...])
-        case .fdL4proto:
-            guard case let .connect(_, _, _, transport) = payload, let name = transport.name else { return .none }
-            return .text(name)
         case .fdNum:
             if isOpen { return .number(header.result >= 0 ? header.result : -1) }
             switch payload {

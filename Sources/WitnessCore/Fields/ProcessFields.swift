@@ -1,4 +1,4 @@
-/// proc.* and thread.*: the process, its executable, capabilities and environment.
+/// proc.* and thread.*: the process, its arguments, terminal, standard streams and environment.
 extension ResolvedEvent {
     func processValue(_ field: FieldRef) -> FieldValue {
         switch field.id {
@@ -15,20 +15,8 @@ extension ResolvedEvent {
         case .procVpid:
             guard let vpid = currentProcess()?.vpid else { return .none }
             return .number(Int64(vpid))
-        case .procIsExeFromMemfd:
-            return .boolean(currentProcess()?.executableIsMemfd ?? false)
-        case .procIsExeDeleted:
-            return .boolean(currentProcess()?.executableIsDeleted ?? false)
-        case .procExeLoaderTarget:
-            guard let target = currentProcess()?.loaderTarget, !target.isEmpty else { return .none }
-            return borrow(target[...])
-        case .procExeWriter:
-            guard let writer = currentProcess()?.executableWriter else { return .none }
-            return writer.isEmpty ? .text("<unknown>") : borrow(writer[...])
         case .procArgsTruncated:
             return .boolean(currentProcess()?.argvTruncated ?? false)
-        case .procIsExeScript:
-            return .boolean(currentProcess()?.executableIsScript ?? false)
         case .procStdinType, .procStdoutType, .procStderrType:
             guard let packed = currentProcess()?.stdio else { return .none }
             let fd = field.id == .procStdinType ? 0 : field.id == .procStdoutType ? 1 : 2
@@ -41,12 +29,6 @@ extension ResolvedEvent {
         case .threadTid: return .number(Int64(header.tid))
         case .threadIsmain: return .boolean(header.tid == header.pid)
         case .procName: return .bytes(header.comm)
-        case .procExe:
-            guard let process = currentProcess(), !process.argv.isEmpty else { return .none }
-            return borrow(process.exe)
-        case .procExepath:
-            guard let process = currentProcess(), !process.exePath.isEmpty else { return .none }
-            return borrow(process.exePath[...])
         case .procCmdline:
             // The name, then proc.args (an exec's own arguments, as for proc.args).
             if !commandLineReady {
@@ -75,7 +57,6 @@ extension ResolvedEvent {
             return borrow(arguments[...])
         case .procTty:
             return .number(Int64(currentProcess()?.tty ?? 0))
-        case .procIsExeUpperLayer: return .boolean(currentProcess()?.executableInUpperLayer ?? false)
         case .procEnv:
             // As Falco prints it: NAME=value pairs joined by spaces.
             guard let environment = currentProcess()?.environment, !environment.isEmpty else { return .none }

@@ -1,5 +1,5 @@
 /// Every Falco field Witness answers, computed from the resolved event: dispatched
-/// here by family to EventFields, ProcessFields, AncestryFields, CredentialFields, DescriptorFields and
+/// here by family to EventFields, ProcessFields, ExecutableFields, AncestryFields, CredentialFields, DescriptorFields, NetworkFields and
 /// ContainerFields. Rules test these values, alert outputs print them and event
 /// lines list them; none of them computes a field on its own.
 extension ResolvedEvent {
@@ -10,9 +10,11 @@ extension ResolvedEvent {
         switch field.id.family {
         case .event: return eventValue(field)
         case .process: return processValue(field)
+        case .executable: return executableValue(field)
         case .ancestry: return ancestryValue(field)
         case .credentials: return credentialsValue(field)
         case .fd: return fdValue(field)
+        case .network: return networkValue(field)
         case .container: return containerValue(field)
         }
     }

@@ -19,11 +19,6 @@ extension EventPipeline {
         foundTotals[slot].map { foundSummary(of: $0, slot: slot) }
     }
 
-    /// Whether a process entered the subject of `slot` from outside during its window.
-    package func enteredFromOutside(slot: Int) -> Bool {
-        enteredSlots & (1 << UInt64(slot)) != 0
-    }
-
     /// `summary` with the rules found events of `slot` fired so far, by name.
     package func foundSummary(of summary: FoundSummary, slot: Int) -> FoundSummary {
         var result = summary
@@ -46,12 +41,12 @@ extension EventPipeline {
     func forgetFound(slot: Int) {
         foundMatched[slot] = [:]
         foundTotals[slot] = nil
-        enteredSlots &= ~(1 << UInt64(slot))
     }
 
     /// A process moved into a subject from outside (or was made into it by an
     /// outsider): what it holds is judged as found, once per window; one the window
-    /// already knows (a move inside the subject's own tree) is not.
+    /// already knows (a move inside the subject's own tree) is not. The window stays
+    /// witnessed from its start if it was: that is about what ran before activation.
     func noteEntry(_ entry: SubjectEntry) {
         var bits = entry.subjects
         while bits != 0 {
@@ -59,7 +54,6 @@ extension EventPipeline {
             bits &= bits - 1
             let bit = UInt64(1) << UInt64(slot)
             if let known = processes.cached(entry.pid), known.subjects & bit != 0 { continue }
-            enteredSlots |= bit
             let scan = FoundScanner(procRoot: processes.procRoot).scan(
                 [entry.pid], slot: slot, cgroupID: entry.cgroupID, now: WallClock.bootNow())
             processes.mark([entry.pid], slot: slot)

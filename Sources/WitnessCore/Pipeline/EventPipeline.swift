@@ -64,11 +64,10 @@ package final class EventPipeline {
         windows.label(slot: slot, as: label)
     }
 
-    /// Alerts of found events (`FoundScanner`), per subject slot, by rule index; what
-    /// was found, merged; the slots a process entered from outside (EventPipeline+Found).
+    /// Alerts of found events (`FoundScanner`), per subject slot, by rule index, and
+    /// what was found, merged (EventPipeline+Found).
     var foundMatched = [[Int: Int]](repeating: [:], count: WindowSlots.slotCount)
     var foundTotals = [FoundSummary?](repeating: nil, count: WindowSlots.slotCount)
-    var enteredSlots: UInt64 = 0
 
     /// Hears each armed window's activation (on the consumer thread, in order with
     /// the records around it).

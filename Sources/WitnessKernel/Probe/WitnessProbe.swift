@@ -113,25 +113,7 @@ package final class WitnessProbe {
         missingSyscalls = SyscallTable.shapes.filter { !$0.existsHere }.map { "\($0.syscall.eventType)" }
 
         // Optional hooks: a kernel without one loads the rest, and says what it misses.
-        var blind = Coverage.inherent
-        let hooks = Self.optionalPrograms.flatMap { $0.0.map { "btf_trace_\($0.1)" } }
-        var present = [Int32](repeating: 1, count: hooks.count)
-        let cNames = hooks.map { strdup($0) }
-        defer { cNames.forEach { free($0) } }
-        cNames.map { UnsafePointer($0) }.withUnsafeBufferPointer { names in
-            _ = cbpf_btf_find_types(options.btfPath, names.baseAddress, Int32(hooks.count), Int32(BTF_KIND_TYPEDEF), &present)
-        }
-        var next = 0  // `present` follows `hooks`, group by group
-        for (programs, spot) in Self.optionalPrograms {
-            let missing = present[next..<next + programs.count].contains(0)
-            next += programs.count
-            guard missing else { continue }
-            for (program, _) in programs {
-                if let found = bpf_object__find_program_by_name(object, program) { bpf_program__set_autoload(found, false) }
-            }
-            blind.append(spot)
-        }
-        blindSpots = blind
+        blindSpots = Coverage.inherent + Self.skipMissingHooks(object, btfPath: options.btfPath)
 
         let maps: LoadedMaps
         do throws(BPFError) {
@@ -429,6 +411,30 @@ package final class WitnessProbe {
                 syscalls: ["io_uring_setup", "io_uring_enter", "io_uring_register"], makesIncomplete: true)
         )
     ]
+
+    /// Turns off the programs of each optional group whose tracepoint this kernel
+    /// lacks; returns what is then not seen.
+    private static func skipMissingHooks(_ object: OpaquePointer, btfPath: String?) -> [Coverage.BlindSpot] {
+        var blind: [Coverage.BlindSpot] = []
+        let hooks = Self.optionalPrograms.flatMap { $0.0.map { "btf_trace_\($0.1)" } }
+        var present = [Int32](repeating: 1, count: hooks.count)
+        let cNames = hooks.map { strdup($0) }
+        defer { cNames.forEach { free($0) } }
+        cNames.map { UnsafePointer($0) }.withUnsafeBufferPointer { names in
+            _ = cbpf_btf_find_types(btfPath, names.baseAddress, Int32(hooks.count), Int32(BTF_KIND_TYPEDEF), &present)
+        }
+        var next = 0  // `present` follows `hooks`, group by group
+        for (programs, spot) in Self.optionalPrograms {
+            let missing = present[next..<next + programs.count].contains(0)
+            next += programs.count
+            guard missing else { continue }
+            for (program, _) in programs {
+                if let found = bpf_object__find_program_by_name(object, program) { bpf_program__set_autoload(found, false) }
+            }
+            blind.append(spot)
+        }
+        return blind
+    }
 
     private static func fill(_ fd: Int32, key: UInt32, value: UInt64, _ what: String) throws(BPFError) {
         var key = key

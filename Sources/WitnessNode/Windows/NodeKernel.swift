@@ -37,8 +37,6 @@ package final class NodeKernel: @unchecked Sendable {
         package var recording: RecordingWriter.Summary?
         /// What it found running (as it opened, and brought in from outside later).
         package var found: FoundSummary?
-        /// A process entered its subject from outside during it.
-        package var entered = false
     }
 
     /// What a window found as its subject was attached.
@@ -309,142 +307,166 @@ package final class NodeKernel: @unchecked Sendable {
     private func run(_ command: Command, stopped: Bool) {
         switch command {
         case let .attach(slot, subject, label, profile, recording, reply):
-            guard !stopped else { return reply(.failure(AgentError.runtime("the agent is shutting down"))) }
-            do throws(AgentError) {
-                // Linked before the subject is admitted, so its first syscall is seen;
-                // the drop baseline read before, so no loss of the window is lost.
-                do throws(BPFError) {
-                    try probe.link()
-                } catch {
-                    throw AgentError.runtime(error.message)
-                }
-                windows.open(slot: slot, label: label, dropBaseline: probe.drops(slot: slot), recording: recording)
-                probe.resetProfile(slot: slot)
-                let members: [Int32]
-                let cgroupID: UInt64?
-                do throws(AgentError) {
-                    let watched = try probe.watch(subject, slot: slot, cgroups: cgroups, processes: pipeline.processes)
-                    windows.setCgroupID(slot: slot, watched.cgroupID)
-                    members = watched.members
-                    cgroupID = watched.cgroupID
-                } catch {
-                    _ = windows.close(slot: slot)
-                    if windows.isEmpty && !alwaysLinked { probe.unlink() }
-                    throw error
-                }
-                pipeline.beginWindow(slot: slot)
-                pipeline.beginProfile(slot: slot, profile)
-                // Before the subject's processes are noted: the recording keeps what they hold open.
-                if let recording { pipeline.startRecording(recording) }
-                pipeline.noteSubjectProcesses(members, slot: slot)
-                var attached = Attached(witnessedFromStart: members.isEmpty)
-                if !members.isEmpty {
-                    let scan = FoundScanner(procRoot: pipeline.processes.procRoot).scan(
-                        members, slot: slot, cgroupID: cgroupID ?? 0, now: WallClock.bootNow())
-                    pipeline.handleFound(scan, slot: slot)
-                    attached.found = pipeline.found(slot: slot)
-                }
-                reply(.success(attached))
-            } catch {
-                reply(.failure(error))
-            }
+            attachNow(slot: slot, subject: subject, label: label, profile: profile, recording: recording, reply: reply, stopped: stopped)
         case let .arm(slot, subject, label, profile, recording, reply):
-            guard !stopped else { return reply(AgentError.runtime("the agent is shutting down")) }
-            do throws(BPFError) {
-                try probe.link()
-                windows.open(slot: slot, label: label, dropBaseline: probe.drops(slot: slot), recording: recording)
-                probe.resetProfile(slot: slot)
-                do throws(BPFError) {
-                    try probe.arm(names: subject.names, slot: slot)
-                } catch {
-                    _ = windows.close(slot: slot)
-                    if windows.isEmpty && !alwaysLinked { probe.unlink() }
-                    throw error
-                }
-                pipeline.beginWindow(slot: slot)
-                pipeline.beginProfile(slot: slot, profile)
-                if let recording { pipeline.startRecording(recording) }
-                reply(nil)
-            } catch {
-                reply(error.isUsageError ? AgentError.usage(error.message) : AgentError.runtime(error.message))
-            }
+            armNow(slot: slot, subject: subject, label: label, profile: profile, recording: recording, reply: reply, stopped: stopped)
         case let .activateLate(slot, subject, reply):
-            guard !stopped else { return reply(.failure(AgentError.runtime("the agent is shutting down"))) }
-            // An activation already in the ring is taken first: then the kernel saw it made.
-            consumer.drainNow()
-            guard windows[slot].cgroupID == nil else { return reply(.success(nil)) }
-            do throws(AgentError) {
-                let watched = try probe.watch(subject, slot: slot, cgroups: cgroups, processes: pipeline.processes)
-                windows.setCgroupID(slot: slot, watched.cgroupID)
-                pipeline.noteSubjectProcesses(watched.members, slot: slot)
-                var attached = Attached(witnessedFromStart: watched.members.isEmpty)
-                if !watched.members.isEmpty {
-                    let scan = FoundScanner(procRoot: pipeline.processes.procRoot).scan(
-                        watched.members, slot: slot, cgroupID: watched.cgroupID ?? 0, now: WallClock.bootNow())
-                    pipeline.handleFound(scan, slot: slot)
-                    attached.found = pipeline.found(slot: slot)
-                }
-                reply(.success(attached))
-            } catch {
-                reply(.failure(error))
-            }
+            activateLateNow(slot: slot, subject: subject, reply: reply, stopped: stopped)
         case let .detach(slot, subject, end, beginning, reply):
-            if !stopped {
-                remove(subject, cgroupID: windows[slot].cgroupID, slot: slot)
-                // Records the subject made before its removal are still in the ring.
-                consumer.drainNow()
-                pipeline.flush()
-            }
-            let drops = stopped ? 0 : probe.drops(slot: slot) &- windows[slot].dropBaseline
-            let syscalls = stopped ? nil : SyscallProfile(counts: probe.profile(slot: slot))
-            // The profile's last drift (hashes, the kernel's counts) is alerted before the
-            // tally is handed over; hashes are waited for a bounded time.
-            // Held to a baseline, an unhashed program is drift: worth a second's wait. Otherwise
-            // a short one: the consumer thread serves every window.
-            let wait = pipeline.profiles.builder(slot: slot)?.baseline == nil ? 200 : 1000
-            let closedAt = WallClock.bootNow()
-            let profile = pipeline.finishProfile(slot: slot, syscalls: syscalls, at: closedAt, waitMilliseconds: wait)
-            pipeline.flush()
-            // All the window held, and the slot empty: the next window there starts clean.
-            let found = pipeline.found(slot: slot)
-            let entered = pipeline.enteredFromOutside(slot: slot)
-            let window = windows.close(slot: slot)
-            if windows.isEmpty && !stopped && !alwaysLinked { probe.unlink() }
-            let tally = window.tally
-            let coverage = Coverage.assess(probe.blindSpots, profile: syscalls)
-            var summary: RecordingWriter.Summary?
-            if let recording = window.recording {
-                pipeline.stopRecording(recording)
-                var ending = RecordingWriter.Ending(
-                    startBootTime: window.openedAt, endBootTime: closedAt, endReason: end.rawValue,
-                    kernelDrops: drops, agentDrops: tally.agentDrops, syscalls: syscalls?.counts ?? [],
-                    coverage: coverage)
-                ending.witnessedFromStart = beginning.witnessedFromStart && !entered
-                ending.found = found
-                summary = recording.finish(ending)
-            }
-            reply(
-                Closing(
-                    tally: tally, kernelDrops: drops, syscalls: syscalls, profile: profile,
-                    driftAlerts: window.driftAlerts, coverage: coverage, recording: summary, found: found,
-                    entered: entered))
+            detachNow(slot: slot, subject: subject, end: end, beginning: beginning, reply: reply, stopped: stopped)
         case let .snapshot(reply):
-            var snapshot = Snapshot()
-            snapshot.events = pipeline.counts
-            snapshot.agentDrops = pipeline.counts.undecodable + pipeline.unwrittenLines
-            snapshot.records = consumer.recordsConsumed
-            snapshot.ringBufferBytes = probe.ringBufferBytes
-            if !stopped { snapshot.kernelDrops = probe.drops() }
-            if let rules {
-                snapshot.alertsByRule = rules.firedByRule.enumerated().filter { $0.element > 0 }.map {
-                    (rules.rules[$0.offset].name, "\(rules.rules[$0.offset].priority.name)", $0.element)
-                }
-            }
-            reply(snapshot)
+            snapshotNow(reply: reply, stopped: stopped)
         case let .perform(work):
             pipeline.flush()
             work()
         }
+    }
+
+
+    /// Opens `slot`'s window and watches its subject (judging what it already runs).
+    private func attachNow(slot: Int, subject: ResolvedSubject, label: String, profile: WindowProfiles.Settings, recording: RecordingWriter?, reply: @Sendable (Result<Attached, AgentError>) -> Void, stopped: Bool) {
+        guard !stopped else { return reply(.failure(AgentError.runtime("the agent is shutting down"))) }
+        do throws(AgentError) {
+            // Linked before the subject is admitted, so its first syscall is seen;
+            // the drop baseline read before, so no loss of the window is lost.
+            do throws(BPFError) {
+                try probe.link()
+            } catch {
+                throw AgentError.runtime(error.message)
+            }
+            windows.open(slot: slot, label: label, dropBaseline: probe.drops(slot: slot), recording: recording)
+            probe.resetProfile(slot: slot)
+            let members: [Int32]
+            let cgroupID: UInt64?
+            do throws(AgentError) {
+                let watched = try probe.watch(subject, slot: slot, cgroups: cgroups, processes: pipeline.processes)
+                windows.setCgroupID(slot: slot, watched.cgroupID)
+                members = watched.members
+                cgroupID = watched.cgroupID
+            } catch {
+                _ = windows.close(slot: slot)
+                if windows.isEmpty && !alwaysLinked { probe.unlink() }
+                throw error
+            }
+            pipeline.beginWindow(slot: slot)
+            pipeline.beginProfile(slot: slot, profile)
+            // Before the subject's processes are noted: the recording keeps what they hold open.
+            if let recording { pipeline.startRecording(recording) }
+            pipeline.noteSubjectProcesses(members, slot: slot)
+            var attached = Attached(witnessedFromStart: members.isEmpty)
+            if !members.isEmpty {
+                let scan = FoundScanner(procRoot: pipeline.processes.procRoot).scan(
+                    members, slot: slot, cgroupID: cgroupID ?? 0, now: WallClock.bootNow())
+                pipeline.handleFound(scan, slot: slot)
+                attached.found = pipeline.found(slot: slot)
+            }
+            reply(.success(attached))
+        } catch {
+            reply(.failure(error))
+        }
+    }
+
+    /// Opens `slot`'s window armed for a subject not created yet.
+    private func armNow(slot: Int, subject: ArmedSubject, label: String, profile: WindowProfiles.Settings, recording: RecordingWriter?, reply: @Sendable (AgentError?) -> Void, stopped: Bool) {
+        guard !stopped else { return reply(AgentError.runtime("the agent is shutting down")) }
+        do throws(BPFError) {
+            try probe.link()
+            windows.open(slot: slot, label: label, dropBaseline: probe.drops(slot: slot), recording: recording)
+            probe.resetProfile(slot: slot)
+            do throws(BPFError) {
+                try probe.arm(names: subject.names, slot: slot)
+            } catch {
+                _ = windows.close(slot: slot)
+                if windows.isEmpty && !alwaysLinked { probe.unlink() }
+                throw error
+            }
+            pipeline.beginWindow(slot: slot)
+            pipeline.beginProfile(slot: slot, profile)
+            if let recording { pipeline.startRecording(recording) }
+            reply(nil)
+        } catch {
+            reply(error.isUsageError ? AgentError.usage(error.message) : AgentError.runtime(error.message))
+        }
+    }
+
+    /// Watches an armed window's subject made before the kernel could see it made.
+    private func activateLateNow(slot: Int, subject: ResolvedSubject, reply: @Sendable (Result<Attached?, AgentError>) -> Void, stopped: Bool) {
+        guard !stopped else { return reply(.failure(AgentError.runtime("the agent is shutting down"))) }
+        // An activation already in the ring is taken first: then the kernel saw it made.
+        consumer.drainNow()
+        guard windows[slot].cgroupID == nil else { return reply(.success(nil)) }
+        do throws(AgentError) {
+            let watched = try probe.watch(subject, slot: slot, cgroups: cgroups, processes: pipeline.processes)
+            windows.setCgroupID(slot: slot, watched.cgroupID)
+            pipeline.noteSubjectProcesses(watched.members, slot: slot)
+            var attached = Attached(witnessedFromStart: watched.members.isEmpty)
+            if !watched.members.isEmpty {
+                let scan = FoundScanner(procRoot: pipeline.processes.procRoot).scan(
+                    watched.members, slot: slot, cgroupID: watched.cgroupID ?? 0, now: WallClock.bootNow())
+                pipeline.handleFound(scan, slot: slot)
+                attached.found = pipeline.found(slot: slot)
+            }
+            reply(.success(attached))
+        } catch {
+            reply(.failure(error))
+        }
+    }
+
+    /// Closes `slot`'s window and hands back all it counted.
+    private func detachNow(slot: Int, subject: ResolvedSubject, end: WindowEnd, beginning: Attached, reply: @Sendable (Closing) -> Void, stopped: Bool) {
+        if !stopped {
+            remove(subject, cgroupID: windows[slot].cgroupID, slot: slot)
+            // Records the subject made before its removal are still in the ring.
+            consumer.drainNow()
+            pipeline.flush()
+        }
+        let drops = stopped ? 0 : probe.drops(slot: slot) &- windows[slot].dropBaseline
+        let syscalls = stopped ? nil : SyscallProfile(counts: probe.profile(slot: slot))
+        // The profile's last drift (hashes, the kernel's counts) is alerted before the
+        // tally is handed over; hashes are waited for a bounded time.
+        // Held to a baseline, an unhashed program is drift: worth a second's wait. Otherwise
+        // a short one: the consumer thread serves every window.
+        let wait = pipeline.profiles.builder(slot: slot)?.baseline == nil ? 200 : 1000
+        let closedAt = WallClock.bootNow()
+        let profile = pipeline.finishProfile(slot: slot, syscalls: syscalls, at: closedAt, waitMilliseconds: wait)
+        pipeline.flush()
+        // All the window held, and the slot empty: the next window there starts clean.
+        let found = pipeline.found(slot: slot)
+        let window = windows.close(slot: slot)
+        if windows.isEmpty && !stopped && !alwaysLinked { probe.unlink() }
+        let tally = window.tally
+        let coverage = Coverage.assess(probe.blindSpots, profile: syscalls)
+        var summary: RecordingWriter.Summary?
+        if let recording = window.recording {
+            pipeline.stopRecording(recording)
+            var ending = RecordingWriter.Ending(
+                startBootTime: window.openedAt, endBootTime: closedAt, endReason: end.rawValue,
+                kernelDrops: drops, agentDrops: tally.agentDrops, syscalls: syscalls?.counts ?? [],
+                coverage: coverage)
+            ending.witnessedFromStart = beginning.witnessedFromStart
+            ending.found = found
+            summary = recording.finish(ending)
+        }
+        reply(
+            Closing(
+                tally: tally, kernelDrops: drops, syscalls: syscalls, profile: profile,
+                driftAlerts: window.driftAlerts, coverage: coverage, recording: summary, found: found))
+    }
+
+    /// What the metrics endpoint reports.
+    private func snapshotNow(reply: @Sendable (Snapshot) -> Void, stopped: Bool) {
+        var snapshot = Snapshot()
+        snapshot.events = pipeline.counts
+        snapshot.agentDrops = pipeline.counts.undecodable + pipeline.unwrittenLines
+        snapshot.records = consumer.recordsConsumed
+        snapshot.ringBufferBytes = probe.ringBufferBytes
+        if !stopped { snapshot.kernelDrops = probe.drops() }
+        if let rules {
+            snapshot.alertsByRule = rules.firedByRule.enumerated().filter { $0.element > 0 }.map {
+                (rules.rules[$0.offset].name, "\(rules.rules[$0.offset].priority.name)", $0.element)
+            }
+        }
+        reply(snapshot)
     }
 
     private func remove(_ subject: ResolvedSubject, cgroupID: UInt64?, slot: Int) {

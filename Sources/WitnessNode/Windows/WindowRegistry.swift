@@ -79,23 +79,7 @@ package actor WindowRegistry {
         guard request.milliseconds > 0, request.milliseconds <= maxMilliseconds else {
             throw WindowError(.badRequest, "window must be longer than 0 and at most \(maxMilliseconds / 1000)s")
         }
-        var subject: ResolvedSubject
-        var armed: ArmedSubject?
-        do {
-            subject = try resolver.resolve(request.subject)
-        } catch {
-            // Requests are validated when parsed: what fails here is not on this node.
-            guard let deadline = request.armMilliseconds else { throw WindowError(.notFound, error.message) }
-            guard deadline <= maxMilliseconds else {
-                throw WindowError(.badRequest, "armDeadline must be at most \(maxMilliseconds / 1000)s")
-            }
-            do throws(AgentError) {
-                armed = try ArmedSubject.arming(request.subject, cgroups: resolver.cgroups)
-            } catch let refusal {
-                throw WindowError(.notFound, refusal.message)
-            }
-            subject = ResolvedSubject(kind: armed!.kind, value: armed!.value)
-        }
+        let (subject, armed) = try resolveOrArm(request)
         guard let slot = freeSlots.popLast() else {
             throw WindowError(.unavailable, "all \(WindowSlots.slotCount) window slots are in use; close one first")
         }
@@ -119,37 +103,7 @@ package actor WindowRegistry {
             window.recording = recording?.path
         }
         streams.open(window: id, slot: slot)
-        if let armed {
-            window.state = .armed
-            window.armedEpochNanoseconds = window.openedEpochNanoseconds
-            do {
-                try await kernel.arm(
-                    slot: slot, subject: armed, label: "window:\(id)",
-                    profile: WindowProfiles.Settings(
-                        baseline: request.baseline.map(ProfileBaseline.init), driftPriority: request.driftPriority),
-                    recording: recording)
-            } catch {
-                streams.close(window: id, slot: slot)
-                freeSlots.append(slot)
-                recording?.discard()
-                throw WindowError(error.exitCode == 2 ? .badRequest : .unavailable, error.message)
-            }
-            windows[id] = window
-            order.append(id)
-            let deadline = request.armMilliseconds ?? 0
-            timers[id] = Task { [weak self] in
-                try? await Task.sleep(for: .milliseconds(deadline))
-                guard !Task.isCancelled else { return }
-                _ = await self?.close(id, end: .neverStarted)
-            }
-            // Made between the first look and the arming: the kernel did not see it made.
-            if let late = try? resolver.resolve(request.subject) {
-                if let attached = try? await kernel.activateLate(slot: slot, subject: late) {
-                    activate(id, at: WallClock.bootNow(), attached: attached)
-                }
-            }
-            return windows[id] ?? window
-        }
+        if let armed { return try await openArmed(window, armed, recording: recording) }
         do {
             let attached = try await kernel.attach(
                 slot: slot, subject: subject, label: "window:\(id)",
@@ -182,6 +136,64 @@ package actor WindowRegistry {
             _ = await self?.close(id, end: .elapsed)
         }
         return window
+    }
+
+    /// The request's subject on this node, or — not here yet, with an `armDeadline` —
+    /// the subject to arm for.
+    private func resolveOrArm(_ request: WindowRequest) throws(WindowError) -> (ResolvedSubject, ArmedSubject?) {
+        do {
+            return (try resolver.resolve(request.subject), nil)
+        } catch {
+            // Requests are validated when parsed: what fails here is not on this node.
+            guard let deadline = request.armMilliseconds else { throw WindowError(.notFound, error.message) }
+            guard deadline <= maxMilliseconds else {
+                throw WindowError(.badRequest, "armDeadline must be at most \(maxMilliseconds / 1000)s")
+            }
+            do throws(AgentError) {
+                let armed = try ArmedSubject.arming(request.subject, cgroups: resolver.cgroups)
+                return (ResolvedSubject(kind: armed.kind, value: armed.value), armed)
+            } catch let refusal {
+                throw WindowError(.notFound, refusal.message)
+            }
+        }
+    }
+
+    /// Opens `window` armed for `armed`: active once the kernel sees its cgroup made,
+    /// `neverStarted` at the deadline.
+    private func openArmed(
+        _ opened: WitnessWindow, _ armed: ArmedSubject, recording: RecordingWriter?
+    ) async throws(WindowError) -> WitnessWindow {
+        var window = opened
+        let (id, slot, request) = (window.id, window.slot, window.request)
+        window.state = .armed
+        window.armedEpochNanoseconds = window.openedEpochNanoseconds
+        do {
+            try await kernel.arm(
+                slot: slot, subject: armed, label: "window:\(id)",
+                profile: WindowProfiles.Settings(
+                    baseline: request.baseline.map(ProfileBaseline.init), driftPriority: request.driftPriority),
+                recording: recording)
+        } catch {
+            streams.close(window: id, slot: slot)
+            freeSlots.append(slot)
+            recording?.discard()
+            throw WindowError(error.exitCode == 2 ? .badRequest : .unavailable, error.message)
+        }
+        windows[id] = window
+        order.append(id)
+        let deadline = request.armMilliseconds ?? 0
+        timers[id] = Task { [weak self] in
+            try? await Task.sleep(for: .milliseconds(deadline))
+            guard !Task.isCancelled else { return }
+            _ = await self?.close(id, end: .neverStarted)
+        }
+        // Made between the first look and the arming: the kernel did not see it made.
+        if let late = try? resolver.resolve(request.subject) {
+            if let attached = try? await kernel.activateLate(slot: slot, subject: late) {
+                activate(id, at: WallClock.bootNow(), attached: attached)
+            }
+        }
+        return windows[id] ?? window
     }
 
     /// The kernel made the cgroup of the armed window in `slot` its subject at `bootTime`.
@@ -252,7 +264,7 @@ package actor WindowRegistry {
             kernelDrops: closing.kernelDrops, agentDrops: closing.tally.agentDrops, end: end,
             requestedMilliseconds: Int64(window.request.milliseconds), windowID: window.id, profile: closing.profile,
             coverage: closing.coverage, recording: closing.recording)
-        testimony.witnessedFromStart = window.witnessedFromStart && !closing.entered
+        testimony.witnessedFromStart = window.witnessedFromStart
         testimony.found = closing.found
         testimony.armedEpochNanoseconds = window.armedEpochNanoseconds
         var closed = window
