@@ -44,7 +44,9 @@ struct BPFObjectPlugin: BuildToolPlugin {
             .buildCommand(
                 displayName: "Compiling eBPF object bpf/witness.bpf.c",
                 executable: URL(fileURLWithPath: "/bin/sh"),
-                arguments: ["-c", script, "sh", clang.path, source.path, object.path, generated.path, bpfDirectory.path],
+                arguments: [
+                    "-c", script, "sh", clang.path, source.path, object.path, generated.path, bpfDirectory.path,
+                ],
                 inputFiles: inputs,
                 outputFiles: [generated]
             )

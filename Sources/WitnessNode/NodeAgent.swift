@@ -22,7 +22,9 @@ import WitnessRules
 /// ended) and detaches; then the API finishes in-flight requests; then the HTTP
 /// outputs deliver what they can for a few seconds and leave the rest spooled.
 package enum NodeAgent {
-    package static func run(config: NodeConfig, rules: LoadedRules?, verbose: Int, announce: @escaping @Sendable (String) -> Void) async throws {
+    package static func run(
+        config: NodeConfig, rules: LoadedRules?, verbose: Int, announce: @escaping @Sendable (String) -> Void
+    ) async throws {
         let logger = {
             var logger = Logger(label: "witness-agent")
             logger.logLevel = verbose > 0 ? .debug : .info
@@ -73,7 +75,8 @@ package enum NodeAgent {
             maxBodyBytes: config.api.maxBodyBytes,
             defaultMilliseconds: try DurationParser.milliseconds(config.defaultWindow), ready: ready,
             liveness: { [kernel, deliveries] in
-                kernel.stall(after: livenessLimit) ?? deliveries.lazy.compactMap { $0.wedged(after: livenessLimit) }.first
+                kernel.stall(after: livenessLimit)
+                    ?? deliveries.lazy.compactMap { $0.wedged(after: livenessLimit) }.first
             },
             metrics: { [deliveries] in
                 let snapshot = await kernel.snapshot()
@@ -113,7 +116,8 @@ package enum NodeAgent {
             try await group.run()
         } catch let error as IOError {
             // The only socket the agent binds is the API's.
-            throw AgentError.runtime("cannot listen on \(config.api.listen): \(String(cString: strerror(error.errnoCode)))")
+            throw AgentError.runtime(
+                "cannot listen on \(config.api.listen): \(String(cString: strerror(error.errnoCode)))")
         }
     }
 }
@@ -131,15 +135,19 @@ struct Outputs {
     init(config: NodeConfig, streams: AlertStreams, logger: Logger) throws {
         let spoolBytes = try DurationParser.bytes(config.spool.maxBytes)
         let syncInterval = Duration.milliseconds(try DurationParser.milliseconds(config.spool.syncInterval))
-        alertSpool = config.httpOutput.enabled
-            ? try AlertSpool(directory: config.spool.directory + "/alerts", maxBytes: spoolBytes, syncInterval: syncInterval)
+        alertSpool =
+            config.httpOutput.enabled
+            ? try AlertSpool(
+                directory: config.spool.directory + "/alerts", maxBytes: spoolBytes, syncInterval: syncInterval)
             : nil
-        testimonySpool = config.testimonyOutput.enabled
+        testimonySpool =
+            config.testimonyOutput.enabled
             ? try AlertSpool(
                 directory: config.spool.directory + "/testimonies", maxBytes: spoolBytes, syncInterval: syncInterval)
             : nil
         if let alertSpool {
-            deliveries.append(try HTTPDelivery(name: "http_output", spool: alertSpool, target: config.httpOutput, logger: logger))
+            deliveries.append(
+                try HTTPDelivery(name: "http_output", spool: alertSpool, target: config.httpOutput, logger: logger))
         }
         if let testimonySpool {
             deliveries.append(
@@ -157,8 +165,12 @@ struct Outputs {
     }
 
     /// The window registry, its testimonies written and spooled by these outputs.
-    func registry(kernel: NodeKernel, resolver: SubjectResolver, config: NodeConfig, logger: Logger) throws -> WindowRegistry {
-        let (testimonyLines, testimonySpool, alertSpool, router) = (self.testimonyLines, self.testimonySpool, self.alertSpool, self.router)
+    func registry(
+        kernel: NodeKernel, resolver: SubjectResolver, config: NodeConfig, logger: Logger
+    ) throws -> WindowRegistry {
+        let (testimonyLines, testimonySpool, alertSpool, router) = (
+            self.testimonyLines, self.testimonySpool, self.alertSpool, self.router
+        )
         let streams = router.streams
         return WindowRegistry(
             kernel: kernel, resolver: resolver, streams: streams, router: router,
@@ -178,7 +190,9 @@ struct Outputs {
                 let stored = testimonySpool.append(line, after: alertSpool) && testimonySpool.commit() == 0
                 testimonySpool.sync()
                 if !stored {
-                    logger.error("testimony_output: the spool could not take a testimony (full or disk error); its window stays journaled")
+                    logger.error(
+                        "testimony_output: the spool could not take a testimony (full or disk error); its window stays journaled"
+                    )
                 }
                 return stored
             })
@@ -187,13 +201,15 @@ struct Outputs {
 
 /// The API server: TLS when configured.
 private func serverBuilder(_ tls: NodeConfig.TLS?) throws -> HTTPServerBuilder {
-        try tls.map { tls throws(AgentError) in
-            do { return try .tls(.http1(), tlsConfiguration: try ServerTLS.configuration(tls)) } catch let error as AgentError {
-                throw error
-            } catch {
-                throw AgentError.usage("api.tls: \(error)")
-            }
-        } ?? .http1()
+    try tls.map { tls throws(AgentError) in
+        do { return try .tls(.http1(), tlsConfiguration: try ServerTLS.configuration(tls)) } catch let error
+            as AgentError
+        {
+            throw error
+        } catch {
+            throw AgentError.usage("api.tls: \(error)")
+        }
+    } ?? .http1()
 }
 
 /// Writes testimony lines to stdout and the file output, whole and synced; used

@@ -37,7 +37,9 @@ struct CgroupIdentityTests {
     }
 
     @Test func hostCgroupsAreNeither() {
-        for path in ["/", "/system.slice/sshd.service", "/user.slice/user-0.slice/session-3.scope", "/witness-test-12ab"] {
+        for path in [
+            "/", "/system.slice/sshd.service", "/user.slice/user-0.slice/session-3.scope", "/witness-test-12ab",
+        ] {
             #expect(CgroupIdentity(path: path) == CgroupIdentity(), "\(path)")
         }
         // Not quite an id: wrong length, upper case, not hex.

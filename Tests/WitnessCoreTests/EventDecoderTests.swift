@@ -138,6 +138,8 @@ struct EventDecoderTests {
         #expect(MemoryLayout<witness_connect_event>.size == 240)
         #expect(MemoryLayout<witness_event_header>.offset(of: \.comm) == 64)
         #expect(MemoryLayout<witness_connect_event>.offset(of: \.local_family) == 92)
-        #expect(RecordingFormat.layoutVersion == 3, "a layout change bumps WITNESS_EVENT_LAYOUT_VERSION (recordings say it)")
+        #expect(
+            RecordingFormat.layoutVersion == 3, "a layout change bumps WITNESS_EVENT_LAYOUT_VERSION (recordings say it)"
+        )
     }
 }

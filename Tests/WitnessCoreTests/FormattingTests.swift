@@ -34,7 +34,9 @@ struct FormattingTests {
     }
 
     @Test func formatsIPv4AndUnixAddresses() throws {
-        #expect(text { SocketAddressFormatter.append(.ipv4(address: 0xA9FE_A9FE, port: 80), to: &$0) } == "169.254.169.254:80")
+        #expect(
+            text { SocketAddressFormatter.append(.ipv4(address: 0xA9FE_A9FE, port: 80), to: &$0) }
+                == "169.254.169.254:80")
         var raw: [UInt8] = [1, 0] + Array("/run/docker.sock".utf8) + [0, 0, 0]
         let decoded = raw.withUnsafeMutableBytes { bytes -> String in
             let address = SocketAddress(sockaddr: UnsafeRawBufferPointer(bytes))
@@ -56,7 +58,9 @@ struct FormattingTests {
         #expect(OpenFlags.isRead(0) && OpenFlags.isRead(0o2) && !OpenFlags.isRead(0o1))
     }
 
-    @Test(arguments: [("60s", 60_000), ("5m", 300_000), ("1h30m", 5_400_000), ("500ms", 500), ("90", 90_000), ("1m5s", 65_000)])
+    @Test(arguments: [
+        ("60s", 60_000), ("5m", 300_000), ("1h30m", 5_400_000), ("500ms", 500), ("90", 90_000), ("1m5s", 65_000),
+    ])
     func parsesDurations(_ text: String, _ milliseconds: Int) throws {
         #expect(try DurationParser.milliseconds(text) == milliseconds)
     }

@@ -35,7 +35,10 @@ struct RuntimeProfileTests {
                 capabilities: 0, previousCapabilities: 0, header: Self.header)
         }
         let profile = builder.profile(syscalls: nil)
-        #expect(profile.filesRead == ["/data/a/file0", "/data/a/file1", "/data/a/file2", "/data/b/", "/data/c/", "/data/d/"])
+        #expect(
+            profile.filesRead == [
+                "/data/a/file0", "/data/a/file1", "/data/a/file2", "/data/b/", "/data/c/", "/data/d/",
+            ])
         #expect(profile.dropped.files == 1)
         #expect(profile.connections.count == 3)
         #expect(profile.dropped.network == 2)
@@ -71,7 +74,9 @@ struct RuntimeProfileTests {
         ]
         profile.filesRead = ["/etc/passwd"]
         profile.filesWritten = ["/tmp/out", "/var/log/"]
-        profile.connections = [.init(family: "ipv6", address: "::1", port: 443, transport: "tcp", result: "ECONNREFUSED")]
+        profile.connections = [
+            .init(family: "ipv6", address: "::1", port: 443, transport: "tcp", result: "ECONNREFUSED")
+        ]
         profile.users = [0, 1000]
         profile.groups = [0]
         let alone = try ProfileReader.parse(Array(profile.json().utf8))
@@ -120,7 +125,8 @@ struct RuntimeProfileTests {
         new.filesWritten.append("/tmp/b")  // a known directory
         new.filesWritten.append("/var/cache/x")  // within a collapsed directory
         new.filesWritten.append("/etc/cron.d/job")
-        new.connections.append(.init(family: "ipv4", address: "10.0.0.1", port: 443, transport: "tcp", result: "ETIMEDOUT"))
+        new.connections.append(
+            .init(family: "ipv4", address: "10.0.0.1", port: 443, transport: "tcp", result: "ETIMEDOUT"))
         new.connections.append(.init(family: "ipv4", address: "10.0.0.2", port: 443, transport: "tcp", result: "ok"))
         new.listening.append(.init(family: "ipv4", address: "0.0.0.0", port: 4444, transport: "tcp"))
         new.users = [0]
@@ -158,7 +164,8 @@ struct RuntimeProfileTests {
     @Test func aRecordingReadsBackFrameByFrame() throws {
         let path = "/tmp/witness-recording-\(UUID().uuidString.prefix(8)).wrec"
         defer { unlink(path) }
-        let writer = try RecordingWriter(path: path, subjects: 1 << 3, maxBytes: 1 << 20, metadata: [("hostname", "node-1")])
+        let writer = try RecordingWriter(
+            path: path, subjects: 1 << 3, maxBytes: 1 << 20, metadata: [("hostname", "node-1")])
         var process = ProcessRecord(pid: 7, ppid: 1, name: Array("sh".utf8), exePath: Array("/bin/sh".utf8), argv: [])
         process.capabilities = 0x3F
         process.environment = Array("A=1\0B=2\0".utf8)
@@ -203,7 +210,8 @@ struct RuntimeProfileTests {
             let record = (0..<128).map { _ in UInt8.random(in: 0...255, using: &generator) }
             record.withUnsafeBytes { writer.record($0, subjects: 1) }
         }
-        let summary = writer.finish(.init(startBootTime: 0, endBootTime: 0, endReason: "elapsed", kernelDrops: 0, agentDrops: 0, syscalls: []))
+        let summary = writer.finish(
+            .init(startBootTime: 0, endBootTime: 0, endReason: "elapsed", kernelDrops: 0, agentDrops: 0, syscalls: []))
         #expect(summary.truncated)
         #expect(summary.records < 20_000)
         #expect(summary.bytes < 4096 + (512 << 10), "bounded: the limit plus at most one buffer")
@@ -213,7 +221,9 @@ struct RuntimeProfileTests {
             if frame.kind == .end { end = try RecordingEnd(frame.payload) }
         }
         #expect(end?.skipped == 20_000 - summary.records)
-        #expect(throws: AgentError.self) { _ = try RecordingWriter(path: path, subjects: ~0, maxBytes: 1, metadata: []) }
+        #expect(throws: AgentError.self) {
+            _ = try RecordingWriter(path: path, subjects: ~0, maxBytes: 1, metadata: [])
+        }
     }
 }
 
@@ -233,7 +243,9 @@ struct HostileProfileTests {
         _ hasher: ExecutableHasher, file: FileID, changeTime: UInt64, path: String, uid: UInt32 = 0
     ) -> ExecutableHasher.Outcome? {
         let box = Mutex<ExecutableHasher.Outcome?>(nil)
-        _ = hasher.request(file: file, changeTime: changeTime, path: Array(path.utf8), pid: 999_999_999, uid: uid, gid: uid) {
+        _ = hasher.request(
+            file: file, changeTime: changeTime, path: Array(path.utf8), pid: 999_999_999, uid: uid, gid: uid
+        ) {
             outcome in box.withLock { $0 = outcome }
         }
         _ = hasher.waitForPending(milliseconds: 5000)
@@ -246,7 +258,9 @@ struct HostileProfileTests {
         let file = FileID(device: 0, inode: UInt64(info.st_ino))
         let ranAt = UInt64(info.st_ctim.tv_sec) * 1_000_000_000 + UInt64(info.st_ctim.tv_nsec)
         let hasher = ExecutableHasher()
-        #expect(outcome(hasher, file: file, changeTime: ranAt, path: path) == .digest(SHA256.hex(SHA256.hash(Array("#!/bin/sh\necho fine\n".utf8)))))
+        #expect(
+            outcome(hasher, file: file, changeTime: ranAt, path: path)
+                == .digest(SHA256.hex(SHA256.hash(Array("#!/bin/sh\necho fine\n".utf8)))))
         // Written in place (same inode), its mtime put back: the change time still moved.
         usleep(10_000)
         let fd = open(path, O_WRONLY | O_TRUNC)
@@ -265,8 +279,12 @@ struct HostileProfileTests {
         let (path, _) = try scratchFile("secret", mode: 0o600)
         defer { unlink(path) }
         let hasher = ExecutableHasher()
-        #expect(outcome(hasher, file: .none, changeTime: 0, path: path, uid: 65534) == .failed("not readable by the process's user"))
-        #expect(outcome(hasher, file: .none, changeTime: 0, path: path, uid: 0) == .digest(SHA256.hex(SHA256.hash(Array("secret".utf8)))))
+        #expect(
+            outcome(hasher, file: .none, changeTime: 0, path: path, uid: 65534)
+                == .failed("not readable by the process's user"))
+        #expect(
+            outcome(hasher, file: .none, changeTime: 0, path: path, uid: 0)
+                == .digest(SHA256.hex(SHA256.hash(Array("secret".utf8)))))
     }
 
     @Test func sideFramesGoOnlyToTheRecordingOfTheWindowThatNeededThem() throws {
@@ -286,7 +304,10 @@ struct HostileProfileTests {
         recordings.removed(77)  // another window's event: the first recording forgets it
         var kinds: [[RecordingFormat.Kind]] = []
         for (writer, path) in zip(writers, paths) {
-            _ = writer.finish(.init(startBootTime: 0, endBootTime: 0, endReason: "elapsed", kernelDrops: 0, agentDrops: 0, syscalls: []))
+            _ = writer.finish(
+                .init(
+                    startBootTime: 0, endBootTime: 0, endReason: "elapsed", kernelDrops: 0, agentDrops: 0, syscalls: [])
+            )
             let reader = try RecordingReader(path: path)
             var seen: [RecordingFormat.Kind] = []
             while let frame = try reader.next() { seen.append(frame.kind) }
@@ -303,7 +324,8 @@ struct HostileProfileTests {
         var frame = ByteWriter()
         frame.u32(42)
         for _ in 0...RecordingPlayer.maxQueuedReads { writer.frame(.procMissing, frame.bytes) }
-        _ = writer.finish(.init(startBootTime: 0, endBootTime: 0, endReason: "elapsed", kernelDrops: 0, agentDrops: 0, syscalls: []))
+        _ = writer.finish(
+            .init(startBootTime: 0, endBootTime: 0, endReason: "elapsed", kernelDrops: 0, agentDrops: 0, syscalls: []))
         let player = try RecordingPlayer(path: path)
         let identities = CgroupIdentities(mountPoint: nil)
         let pipeline = EventPipeline(
@@ -327,36 +349,48 @@ struct ReplayFuzzTests {
         let valid: [[UInt8]] = [
             RecordFixture.exec(filename: "/usr/bin/curl", argv: ["curl", "-s", "http://10.0.0.1/"]).bytes,
             RecordFixture.open(path: Array("/etc/shadow".utf8), flags: 0o1101, result: 3).bytes,
-            RecordFixture.connect(sockaddr: RecordFixture.sockaddrIPv4(10, 0, 0, 1, port: 443), local: [10, 0, 0, 2], localPort: 4000).bytes,
-            RecordFixture.connect(sockaddr: RecordFixture.sockaddrIPv6(Array(repeating: 0, count: 15) + [1], port: 53)).bytes,
+            RecordFixture.connect(
+                sockaddr: RecordFixture.sockaddrIPv4(10, 0, 0, 1, port: 443), local: [10, 0, 0, 2], localPort: 4000
+            ).bytes,
+            RecordFixture.connect(sockaddr: RecordFixture.sockaddrIPv6(Array(repeating: 0, count: 15) + [1], port: 53))
+                .bytes,
         ]
         var snapshot = ByteWriter()
-        ProcessRecord(pid: 4242, ppid: 1, name: Array("cat".utf8), exePath: Array("/usr/bin/cat".utf8), argv: Array("cat\0x\0".utf8))
-            .encode(into: &snapshot)
+        ProcessRecord(
+            pid: 4242, ppid: 1, name: Array("cat".utf8), exePath: Array("/usr/bin/cat".utf8),
+            argv: Array("cat\0x\0".utf8)
+        )
+        .encode(into: &snapshot)
         for round in 0..<20 {
             let path = "/tmp/witness-fuzz-\(UUID().uuidString.prefix(8)).wrec"
             defer { unlink(path) }
             let writer = try RecordingWriter(
                 path: path, subjects: ~0, maxBytes: 1 << 30,
-                metadata: [("hostname", "fuzz"), ("clockOffset", String(Int64.random(in: .min ... .max, using: &generator)))])
+                metadata: [
+                    ("hostname", "fuzz"), ("clockOffset", String(Int64.random(in: .min ... .max, using: &generator))),
+                ])
             var baseline = RuntimeProfile()
             baseline.syscalls = ["read": 1]
             writer.baseline(baseline, priority: .warning)
             for _ in 0..<200 {
                 var bytes = valid[Int.random(in: 0..<valid.count, using: &generator)]
                 for _ in 0..<Int.random(in: 1...6, using: &generator) {
-                    bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+                    bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(
+                        in: 0...255, using: &generator)
                 }
                 bytes.withUnsafeBytes { writer.record($0, subjects: 1) }
                 if Int.random(in: 0..<10, using: &generator) == 0 {
                     var side = snapshot.bytes
-                    side[Int.random(in: 0..<side.count, using: &generator)] ^= UInt8.random(in: 1...255, using: &generator)
+                    side[Int.random(in: 0..<side.count, using: &generator)] ^= UInt8.random(
+                        in: 1...255, using: &generator)
                     let kinds: [RecordingFormat.Kind] = [.snapshot, .procRead, .identity, .written, .hash, .forget]
                     writer.frame(kinds[Int.random(in: 0..<kinds.count, using: &generator)], side)
                 }
             }
             _ = writer.finish(
-                .init(startBootTime: 0, endBootTime: .max, endReason: "elapsed", kernelDrops: 0, agentDrops: 0, syscalls: []))
+                .init(
+                    startBootTime: 0, endBootTime: .max, endReason: "elapsed", kernelDrops: 0, agentDrops: 0,
+                    syscalls: []))
 
             let output = "/tmp/witness-fuzz-out-\(UUID().uuidString.prefix(8))"
             defer { unlink(output) }
@@ -378,7 +412,9 @@ struct ReplayFuzzTests {
             sink.sync()
             let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
             for line in text.split(separator: "\n") {
-                #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil, "round \(round): \(line.prefix(200))")
+                #expect(
+                    (try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil,
+                    "round \(round): \(line.prefix(200))")
             }
         }
     }
@@ -409,7 +445,8 @@ struct WrittenNameTests {
     /// `mv /etc/passwd /tmp/p` writes in /etc too: a rename notes both ends.
     @Test(arguments: [Syscall.rename, .renameat, .renameat2])
     func aRenameWritesItsSourceDirectoryToo(syscall: Syscall) {
-        let files = written(.syscall(syscall, args: [0, 0], path: Array("/etc/passwd".utf8), path2: Array("/tmp/p".utf8)))
+        let files = written(
+            .syscall(syscall, args: [0, 0], path: Array("/etc/passwd".utf8), path2: Array("/tmp/p".utf8)))
         #expect(Set(files) == ["/etc/passwd", "/tmp/p"])
     }
 }
@@ -426,7 +463,9 @@ struct BaselineContentTests {
         let busybox = String(repeating: "b", count: 64)
         #expect(!baseline.allows(busybox, at: Array("/app/run".utf8)), "busybox copied over an unverified name")
         #expect(baseline.allows(busybox, at: Array("/bin/busybox".utf8)))
-        #expect(baseline.allows(busybox, at: Array("/opt/new".utf8)), "a new path is drift of its own; its content is known")
+        #expect(
+            baseline.allows(busybox, at: Array("/opt/new".utf8)), "a new path is drift of its own; its content is known"
+        )
         #expect(!baseline.allows(String(repeating: "c", count: 64), at: Array("/opt/new".utf8)))
     }
 }

@@ -11,14 +11,14 @@ import WitnessTestSupport
 struct SyscallTableTests {
     @Test func numbersComeFromTheKernelHeaders() {
         #if arch(x86_64)
-        #expect(SyscallNumbers.number(of: "open", in: .native) == 2)
-        #expect(SyscallNumbers.number(of: "open", in: .compat) == 5)
-        #expect(SyscallNumbers.number(of: "getppid", in: .native) == 110)
-        #expect(SyscallNumbers.number(of: "socketcall", in: .native) == nil)
-        #expect(SyscallNumbers.number(of: "socketcall", in: .compat) == 102)
-        #expect(SyscallNumbers.number(of: "setuid32", in: .compat) == 213)
-        #expect(SyscallNumbers.name(of: 59, in: .native) == "execve")
-        #expect(SyscallNumbers.name(of: 11, in: .compat) == "execve")
+            #expect(SyscallNumbers.number(of: "open", in: .native) == 2)
+            #expect(SyscallNumbers.number(of: "open", in: .compat) == 5)
+            #expect(SyscallNumbers.number(of: "getppid", in: .native) == 110)
+            #expect(SyscallNumbers.number(of: "socketcall", in: .native) == nil)
+            #expect(SyscallNumbers.number(of: "socketcall", in: .compat) == 102)
+            #expect(SyscallNumbers.number(of: "setuid32", in: .compat) == 213)
+            #expect(SyscallNumbers.name(of: 59, in: .native) == "execve")
+            #expect(SyscallNumbers.name(of: 11, in: .compat) == "execve")
         #endif
         #expect(SyscallNumbers.name(of: SyscallNumbers.slots - 1, in: .native) == "other")
         #expect(SyscallNumbers.name(of: 500, in: .native).hasPrefix("syscall_"))
@@ -35,10 +35,10 @@ struct SyscallTableTests {
             #expect(shape.existsHere, "\(shape.kernelNames) has no number in any table")
         }
         #if arch(x86_64)
-        // The 16-bit ia32 setuid and its 32-bit twin are both setuid to the rules.
-        let setuid = SyscallTable.shapes.first { $0.syscall == .setuid }!.shape
-        #expect(entries.contains { $0.index == UInt32(SyscallNumbers.slots + 23) && $0.shape == setuid })
-        #expect(entries.contains { $0.index == UInt32(SyscallNumbers.slots + 213) && $0.shape == setuid })
+            // The 16-bit ia32 setuid and its 32-bit twin are both setuid to the rules.
+            let setuid = SyscallTable.shapes.first { $0.syscall == .setuid }!.shape
+            #expect(entries.contains { $0.index == UInt32(SyscallNumbers.slots + 23) && $0.shape == setuid })
+            #expect(entries.contains { $0.index == UInt32(SyscallNumbers.slots + 213) && $0.shape == setuid })
         #endif
     }
 
@@ -59,7 +59,8 @@ struct SyscallTableTests {
         let exits = SyscallTable.shapes.first { $0.handler == .exit }!
         #expect(exits.shape & 0xFFFF == 0, "exits are counted, not reported")
         // io_uring operations carry their twin's syscall.
-        let ring = Dictionary(uniqueKeysWithValues: SyscallTable.ioUringOperations.map { ($0.opcode, $0.shape.syscall) })
+        let ring = Dictionary(
+            uniqueKeysWithValues: SyscallTable.ioUringOperations.map { ($0.opcode, $0.shape.syscall) })
         #expect(ring[UInt32(WITNESS_IORING_OP_OPENAT.rawValue)] == .openat)
         #expect(ring[UInt32(WITNESS_IORING_OP_CONNECT.rawValue)] == .connect)
         #expect(ring[UInt32(WITNESS_IORING_OP_RENAMEAT.rawValue)] == .renameat2)
@@ -67,22 +68,22 @@ struct SyscallTableTests {
 
     @Test func theProfileIsNamedSortedAndSeparatesTheTables() throws {
         #if arch(x86_64)
-        let profile = SyscallProfile(counts: [
-            SyscallCount(table: .native, number: 110, count: 7),
-            SyscallCount(table: .native, number: 2, count: 9),
-            SyscallCount(table: .native, number: 500, count: 1),
-            SyscallCount(table: .compat, number: 5, count: 3),
-        ])
-        var writer = JSONWriter(capacity: 256)
-        profile.appendJSON(to: &writer)
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(writer.bytes)) as? [String: Any])
-        let native = try #require(json["syscalls"] as? [String: Int])
-        #expect(native == ["open": 9, "getppid": 7, "syscall_500": 1])
-        #expect(json["compatSyscalls"] as? [String: Int] == ["open": 3])
-        #expect(profile.byName(in: .native).map(\.name) == ["open", "getppid", "syscall_500"])
-        var empty = JSONWriter(capacity: 64)
-        SyscallProfile(counts: []).appendJSON(to: &empty)
-        #expect(String(decoding: empty.bytes, as: UTF8.self) == "{\"syscalls\":{}}")
+            let profile = SyscallProfile(counts: [
+                SyscallCount(table: .native, number: 110, count: 7),
+                SyscallCount(table: .native, number: 2, count: 9),
+                SyscallCount(table: .native, number: 500, count: 1),
+                SyscallCount(table: .compat, number: 5, count: 3),
+            ])
+            var writer = JSONWriter(capacity: 256)
+            profile.appendJSON(to: &writer)
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(writer.bytes)) as? [String: Any])
+            let native = try #require(json["syscalls"] as? [String: Int])
+            #expect(native == ["open": 9, "getppid": 7, "syscall_500": 1])
+            #expect(json["compatSyscalls"] as? [String: Int] == ["open": 3])
+            #expect(profile.byName(in: .native).map(\.name) == ["open", "getppid", "syscall_500"])
+            var empty = JSONWriter(capacity: 64)
+            SyscallProfile(counts: []).appendJSON(to: &empty)
+            #expect(String(decoding: empty.bytes, as: UTF8.self) == "{\"syscalls\":{}}")
         #endif
     }
 
@@ -95,7 +96,10 @@ struct SyscallTableTests {
         let bytes = withUnsafeBytes(of: event) { Array($0) }
         try bytes.withUnsafeBytes { raw in
             let decoded = try #require(try EventDecoder.decode(raw))
-            guard case let .fork(child, flags) = decoded.payload else { Issue.record("not a fork"); return }
+            guard case let .fork(child, flags) = decoded.payload else {
+                Issue.record("not a fork")
+                return
+            }
             #expect(child == 0)
             #expect(flags == 0x2002_0011)
             #expect("\(decoded.header.flags.gate)" == "ia32")

@@ -15,8 +15,10 @@ struct TestimonyTests {
         counts.record(.openat)
         var statement = Testimony(
             trialID: "TRB-1", subjectKind: "cgroup", subjectValue: "/sys/fs/cgroup/trial", startEpochNanoseconds: 0,
-            endEpochNanoseconds: 60_000_000_000, sostle: try sostle.map { (text) throws(AgentError) in try SostleLevel(text) },
-            events: counts, alerts: alerts, rules: [("Read sensitive file", 1)], kernelDrops: kernelDrops, agentDrops: 0,
+            endEpochNanoseconds: 60_000_000_000,
+            sostle: try sostle.map { (text) throws(AgentError) in try SostleLevel(text) },
+            events: counts, alerts: alerts, rules: [("Read sensitive file", 1)], kernelDrops: kernelDrops,
+            agentDrops: 0,
             end: end, requestedMilliseconds: 60_000)
         statement.witnessedFromStart = fromStart
         statement.found = found
@@ -145,27 +147,32 @@ struct TestimonyTests {
     /// that cannot be called clean.
     @Test func aBlindSpotTheSubjectUsedMakesTheWindowIncomplete() throws {
         #if arch(x86_64)
-        let missing = Coverage.BlindSpot("io_uring operations", syscalls: ["io_uring_enter"], makesIncomplete: true)
-        let partial = Coverage.BlindSpot("results", syscalls: ["io_uring_setup"], makesIncomplete: false)
-        let enter = try #require(SyscallNumbers.number(of: "io_uring_enter", in: .native))
-        let setup = try #require(SyscallNumbers.number(of: "io_uring_setup", in: .native))
-        let used = SyscallProfile(counts: [SyscallCount(table: .native, number: enter, count: 4)])
-        let untouched = SyscallProfile(counts: [SyscallCount(table: .native, number: setup, count: 1)])
-        #expect(Coverage.assess([missing, partial], profile: used).usedUnobserved == ["io_uring operations"])
-        #expect(Coverage.assess([missing, partial], profile: untouched).usedUnobserved.isEmpty, "a partial limit is noted, not failed")
-        let statement = Testimony(
-            trialID: "T", subjectKind: "cgroup", subjectValue: "/t", startEpochNanoseconds: 0, endEpochNanoseconds: 1,
-            sostle: nil, events: EventCounts(), kernelDrops: 0, agentDrops: 0,
-            coverage: Coverage.assess([missing, partial], profile: used))
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(statement.json().utf8)) as? [String: Any])
-        #expect(json["complete"] as? Bool == false)
-        let gate = try gate(json)
-        #expect(gate["passed"] as? Bool == false)
-        #expect(gate["bonus"] as? Double == 0)
-        #expect((gate["detail"] as? String)?.contains("the subject used io_uring operations, not witnessed") == true)
-        let coverage = try #require(json["coverage"] as? [String: [String]])
-        #expect(coverage["unobserved"] == ["io_uring operations", "results"])
-        #expect(coverage["usedUnobserved"] == ["io_uring operations"])
+            let missing = Coverage.BlindSpot("io_uring operations", syscalls: ["io_uring_enter"], makesIncomplete: true)
+            let partial = Coverage.BlindSpot("results", syscalls: ["io_uring_setup"], makesIncomplete: false)
+            let enter = try #require(SyscallNumbers.number(of: "io_uring_enter", in: .native))
+            let setup = try #require(SyscallNumbers.number(of: "io_uring_setup", in: .native))
+            let used = SyscallProfile(counts: [SyscallCount(table: .native, number: enter, count: 4)])
+            let untouched = SyscallProfile(counts: [SyscallCount(table: .native, number: setup, count: 1)])
+            #expect(Coverage.assess([missing, partial], profile: used).usedUnobserved == ["io_uring operations"])
+            #expect(
+                Coverage.assess([missing, partial], profile: untouched).usedUnobserved.isEmpty,
+                "a partial limit is noted, not failed")
+            let statement = Testimony(
+                trialID: "T", subjectKind: "cgroup", subjectValue: "/t", startEpochNanoseconds: 0,
+                endEpochNanoseconds: 1,
+                sostle: nil, events: EventCounts(), kernelDrops: 0, agentDrops: 0,
+                coverage: Coverage.assess([missing, partial], profile: used))
+            let json = try #require(
+                try JSONSerialization.jsonObject(with: Data(statement.json().utf8)) as? [String: Any])
+            #expect(json["complete"] as? Bool == false)
+            let gate = try gate(json)
+            #expect(gate["passed"] as? Bool == false)
+            #expect(gate["bonus"] as? Double == 0)
+            #expect(
+                (gate["detail"] as? String)?.contains("the subject used io_uring operations, not witnessed") == true)
+            let coverage = try #require(json["coverage"] as? [String: [String]])
+            #expect(coverage["unobserved"] == ["io_uring operations", "results"])
+            #expect(coverage["usedUnobserved"] == ["io_uring operations"])
         #endif
     }
 }

@@ -11,7 +11,9 @@ enum Agent {
     }
 
     /// Runs the agent to completion.
-    static func run(_ arguments: [String], environment: [String: String]? = nil, timeout: TimeInterval = 60) throws
+    static func run(
+        _ arguments: [String], environment: [String: String]? = nil, timeout: TimeInterval = 60
+    ) throws
         -> AgentResult
     {
         let running = try RunningAgent(arguments, environment: environment)

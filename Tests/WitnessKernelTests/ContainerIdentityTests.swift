@@ -22,7 +22,9 @@ extension RealKernelTests {
         try Scratch.shell("echo $$ > \(containerDirectory)/cgroup.procs; cat /etc/hostname > /dev/null")
         let result = try agent.finish()
         let open = try #require(
-            result.events().first { ($0["fd.name"] as? String) == "/etc/hostname" && ($0["proc.name"] as? String) == "cat" })
+            result.events().first {
+                ($0["fd.name"] as? String) == "/etc/hostname" && ($0["proc.name"] as? String) == "cat"
+            })
         #expect(open["container.id"] as? String == String(container.prefix(12)))
         #expect(open["k8s.pod.uid"] as? String == uid)
     }
@@ -65,14 +67,17 @@ struct FakeNode {
         let uid = UUID().uuidString.lowercased()
         let slice = qos == "guaranteed" ? "\(root)/kubepods.slice" : "\(root)/kubepods.slice/kubepods-\(qos).slice"
         let prefix = qos == "guaranteed" ? "kubepods" : "kubepods-\(qos)"
-        let pod = Pod(uid: uid, directory: "\(slice)/\(prefix)-pod\(uid.replacingOccurrences(of: "-", with: "_")).slice")
+        let pod = Pod(
+            uid: uid, directory: "\(slice)/\(prefix)-pod\(uid.replacingOccurrences(of: "-", with: "_")).slice")
         try make(pod.directory)
         return pod
     }
 
     mutating func cgroupfsPod(qos: String) throws -> Pod {
         let uid = UUID().uuidString.lowercased()
-        let pod = Pod(uid: uid, directory: qos == "guaranteed" ? "\(root)/kubepods/pod\(uid)" : "\(root)/kubepods/\(qos)/pod\(uid)")
+        let pod = Pod(
+            uid: uid,
+            directory: qos == "guaranteed" ? "\(root)/kubepods/pod\(uid)" : "\(root)/kubepods/\(qos)/pod\(uid)")
         try make(pod.directory)
         return pod
     }
@@ -94,8 +99,10 @@ struct FakeNode {
 extension RealKernelTests {
     /// The `cat /etc/hostname` opens of a run, as (container.id, k8s.pod.uid).
     private func hostnameReads(_ result: AgentResult) -> [(String?, String?)] {
-        result.events().filter { ($0["fd.name"] as? String) == "/etc/hostname" && ($0["proc.name"] as? String) == "cat" }
-            .map { ($0["container.id"] as? String, $0["k8s.pod.uid"] as? String) }
+        result.events().filter {
+            ($0["fd.name"] as? String) == "/etc/hostname" && ($0["proc.name"] as? String) == "cat"
+        }
+        .map { ($0["container.id"] as? String, $0["k8s.pod.uid"] as? String) }
     }
 
     /// A window on a pod UID (systemd driver) covers every container of the pod —
@@ -114,7 +121,9 @@ extension RealKernelTests {
         let elsewhere = try node.addContainer(to: &other, runtime: "docker")
         _ = try node.addContainer(to: &guaranteed, runtime: "cri-containerd")
 
-        let agent = try RunningAgent(["witness", "--pod-uid", pod.uid, "--window", "3s", "--events", "--output", "json"])
+        let agent = try RunningAgent([
+            "witness", "--pod-uid", pod.uid, "--window", "3s", "--events", "--output", "json",
+        ])
         try agent.waitUntilAttached()
         for directory in [first.directory, second.directory, outsider.directory, elsewhere.directory] {
             try Scratch.shell("echo $$ > \(directory)/cgroup.procs; cat /etc/hostname > /dev/null")
@@ -143,7 +152,8 @@ extension RealKernelTests {
         let other = try node.addContainer(to: &guaranteed, runtime: nil)
 
         let agent = try RunningAgent([
-            "witness", "--container-id", "containerd://\(target.id.prefix(16))", "--window", "3s", "--events", "--output", "json",
+            "witness", "--container-id", "containerd://\(target.id.prefix(16))", "--window", "3s", "--events",
+            "--output", "json",
         ])
         try agent.waitUntilAttached()
         for directory in [target.directory, sibling.directory, other.directory] {
@@ -158,7 +168,9 @@ extension RealKernelTests {
         #expect((testimony["subject"] as? [String: Any])?["value"] as? String == target.id)
 
         // A full id not on this node: armed, waited for, never created.
-        let unknown = try Agent.run(["witness", "--container-id", FakeNode.containerID(), "--window", "1s", "--arm-deadline", "1s"])
+        let unknown = try Agent.run([
+            "witness", "--container-id", FakeNode.containerID(), "--window", "1s", "--arm-deadline", "1s",
+        ])
         #expect(unknown.status == 1)
         #expect(unknown.stderr.contains("was not created within --arm-deadline"))
         let never = try #require(unknown.jsonLines().last)

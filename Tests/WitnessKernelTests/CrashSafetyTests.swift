@@ -27,7 +27,8 @@ extension RealKernelTests {
         let gate = try #require(testimony["gate"] as? [String: Any])
         #expect(gate["passed"] as? Bool == false)
         #expect((gate["detail"] as? String)?.contains("restarted") == true)
-        #expect((testimony["rules"] as? [String: Int])?["Read sensitive file by untrusted program"] == 1, "\(testimony)")
+        #expect(
+            (testimony["rules"] as? [String: Int])?["Read sensitive file by untrusted program"] == 1, "\(testimony)")
         #expect(((testimony["events"] as? [String: Any])?["total"] as? Int ?? 0) >= 2, "the checkpointed counts")
         let delivered = try second.stop()
         #expect(delivered.jsonLines().contains { $0["windowId"] as? String == id }, "delivered like any testimony")

@@ -38,7 +38,9 @@ extension RealKernelTests {
         #expect(readers.contains { $0.contains("python") }, "python renamed to sshd by prctl: \(readers)")
         #expect(readers.contains { $0.hasSuffix("/cat") }, "cat under a shell renamed sudo")
         let fired = firedRuleNames(result)
-        #expect(fired.filter { $0 == "Process took the name of a trusted program" }.count == 2, "sshd, and a name the kernel cut to containerd-shim: \(fired)")
+        #expect(
+            fired.filter { $0 == "Process took the name of a trusted program" }.count == 2,
+            "sshd, and a name the kernel cut to containerd-shim: \(fired)")
         #expect(fired.contains("Process renamed itself"), "the comm file written: \(fired)")
     }
 
@@ -115,7 +117,9 @@ extension RealKernelTests {
         #expect(result.status == 0, "\(result.stderr)")
         let runs = result.jsonLines().filter { "\($0)".contains("Execution from shared memory") }
             .compactMap { $0["output_fields"] as? [String: Any] }
-        #expect(runs.count == 3, "the symlink, the relative path and fexecve: \(runs.map { field($0, "proc.cmdline") ?? "" })")
+        #expect(
+            runs.count == 3,
+            "the symlink, the relative path and fexecve: \(runs.map { field($0, "proc.cmdline") ?? "" })")
         #expect(runs.allSatisfy { field($0, "proc.exepath") == dropped })
     }
 
@@ -154,11 +158,17 @@ extension RealKernelTests {
         }
         #expect(runs.filter { $0 == shm }.count == 2, "both loader runs: \(runs)")
         let writers = Set(drops.compactMap { field($0, "proc.exe_writer") })
-        #expect(writers.contains { $0.hasSuffix("/cp") } && !writers.contains { $0.hasSuffix("/mv") }, "the first writer, not the mover: \(writers)")
+        #expect(
+            writers.contains { $0.hasSuffix("/cp") } && !writers.contains { $0.hasSuffix("/mv") },
+            "the first writer, not the mover: \(writers)")
         #expect(writers.contains { $0.hasSuffix("/dash") || $0.hasSuffix("/bash") }, "the shell's redirect: \(writers)")
-        #expect(result.jsonLines().filter { $0["rule"] as? String == "Drop and execute" }.allSatisfy { $0["priority"] as? String == "Error" })
+        #expect(
+            result.jsonLines().filter { $0["rule"] as? String == "Drop and execute" }.allSatisfy {
+                $0["priority"] as? String == "Error"
+            })
         let shared = alerts("Execution from shared memory")
-        #expect(shared.filter { field($0, "proc.exe_loader_target") == shm }.count == 2, "the loader's target is what ran")
+        #expect(
+            shared.filter { field($0, "proc.exe_loader_target") == shm }.count == 2, "the loader's target is what ran")
         let deleted = alerts("Program run after its file was deleted")
         #expect(deleted.count == 1 && deleted.first.flatMap { field($0, "proc.exepath") } == "\(d)/gone", "\(deleted)")
     }
@@ -186,7 +196,10 @@ extension RealKernelTests {
             """
         try Scratch.write("\(d)/script.sh", Data(script.utf8))
         let result = try Agent.run(
-            ["trace", "--alerts", "--rules", "\(d)/rules.yaml", "--output", "json", "--", "unshare", "-m", "sh", "\(d)/script.sh"],
+            [
+                "trace", "--alerts", "--rules", "\(d)/rules.yaml", "--output", "json", "--", "unshare", "-m", "sh",
+                "\(d)/script.sh",
+            ],
             timeout: 120)
         #expect(result.status == 0, "\(result.stderr)")
         let runs = result.jsonLines().compactMap { $0["output_fields"] as? [String: Any] }
@@ -270,11 +283,15 @@ extension RealKernelTests {
         #expect(result.status == 0, "\(result.stderr)")
         let alerts = { (rule: String) in self.outputFields(of: rule, in: result) }
         let shells = alerts("Program run with its standard streams on the network")
-        #expect(shells.contains { $0["proc.stdin_type"] as? String == "ipv4" && $0["proc.stdout_type"] as? String == "ipv4" },
-                "\(shells)")
+        #expect(
+            shells.contains {
+                $0["proc.stdin_type"] as? String == "ipv4" && $0["proc.stdout_type"] as? String == "ipv4"
+            },
+            "\(shells)")
         #expect(alerts("Program hard-linked under another name").count == 1)
-        #expect(alerts("Fileless execution").contains { ($0["fd.name"] as? String)?.hasPrefix("/memfd:lib") == true },
-                "a library from a memfd: \(alerts("Fileless execution"))")
+        #expect(
+            alerts("Fileless execution").contains { ($0["fd.name"] as? String)?.hasPrefix("/memfd:lib") == true },
+            "a library from a memfd: \(alerts("Fileless execution"))")
         let scripts = alerts("Dropped script run").compactMap { $0["fd.name"] as? String }
         for expected in ["\(d)/plain.sh", "\(d)/p.py", "\(d)/byfd.sh"] {
             #expect(scripts.contains(expected), "missed \(expected): \(scripts)")
@@ -295,7 +312,8 @@ extension RealKernelTests {
             .compactMap { $0["output_fields"] as? [String: Any] }
             .filter { $0["fd.name"] as? String == "\(d)/code" }
         #expect(loaded.contains { $0["evt.type"] as? String == "mprotect" }, "\(loaded)")
-        #expect(loaded.contains { $0["evt.type"] as? String == "mmap" && $0["evt.gate"] as? String == "ia32" }, "\(loaded)")
+        #expect(
+            loaded.contains { $0["evt.type"] as? String == "mmap" && $0["evt.gate"] as? String == "ia32" }, "\(loaded)")
     }
 
     /// An argument vector longer than the kernel side keeps is said to be cut, so a
@@ -324,13 +342,19 @@ extension RealKernelTests {
         let d = dir.path
         let subject = Process()
         subject.executableURL = URL(fileURLWithPath: "/bin/sh")
-        subject.arguments = ["-c", """
+        subject.arguments = [
+            "-c",
+            """
             exec 5> \(d)/pre
             while [ ! -e \(d)/go ]; do sleep 0.05; done
             cat /usr/bin/id >&5; exec 5>&-; chmod +x \(d)/pre; \(d)/pre > /dev/null; touch \(d)/done
-            """]
+            """,
+        ]
         try subject.run()
-        defer { kill(subject.processIdentifier, SIGKILL); try? subject.waitForExit() }
+        defer {
+            kill(subject.processIdentifier, SIGKILL)
+            try? subject.waitForExit()
+        }
         let agent = try RunningAgent(["trace", "--alerts", "--output", "json", "--pid", "\(subject.processIdentifier)"])
         try agent.waitUntilAttached()
         try Scratch.write("\(d)/go", nil)
@@ -342,4 +366,3 @@ extension RealKernelTests {
         #expect(runs.contains("\(d)/pre"), "\(runs) \(result.stderr)")
     }
 }
-

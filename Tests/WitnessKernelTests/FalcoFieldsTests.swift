@@ -8,7 +8,8 @@ extension RealKernelTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         try Scratch.write("\(dir.path)/rules.yaml", Data(rules.utf8))
         return try Agent.run(
-            ["trace", "--alerts", "--rules", "\(dir.path)/rules.yaml", "--output", "json", "--"] + command, timeout: 120)
+            ["trace", "--alerts", "--rules", "\(dir.path)/rules.yaml", "--output", "json", "--"] + command, timeout: 120
+        )
     }
 
     /// Falco's network fields on real connections: a name resolved through the hosts
@@ -26,11 +27,18 @@ extension RealKernelTests {
               output: network (to=%fd.sip)
               priority: NOTICE
             """
-        let result = try traceAlerts(rules: rules, ["python3", "-c",
-             "import socket\nfor host in ('127.0.0.1', '127.0.0.2'):\n    try: socket.create_connection((host, 1), timeout=1)\n    except OSError: pass"])
+        let result = try traceAlerts(
+            rules: rules,
+            [
+                "python3", "-c",
+                "import socket\nfor host in ('127.0.0.1', '127.0.0.2'):\n    try: socket.create_connection((host, 1), timeout=1)\n    except OSError: pass",
+            ])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(outputFields(of: "To localhost by name", in: result).compactMap { $0["fd.sip"] as? String } == ["127.0.0.1"])
-        #expect(outputFields(of: "To loopback network", in: result).compactMap { $0["fd.sip"] as? String } == ["127.0.0.2"])
+        #expect(
+            outputFields(of: "To localhost by name", in: result).compactMap { $0["fd.sip"] as? String } == ["127.0.0.1"]
+        )
+        #expect(
+            outputFields(of: "To loopback network", in: result).compactMap { $0["fd.sip"] as? String } == ["127.0.0.2"])
     }
 
     /// thread.cap_permitted and thread.cap_inheritable from the kernel at exec: root's
@@ -49,8 +57,12 @@ extension RealKernelTests {
               output: admin
               priority: NOTICE
             """
-        let result = try traceAlerts(rules: rules, ["sh", "-c",
-             "/bin/true; setpriv --bounding-set=-sys_admin /bin/true"])
+        let result = try traceAlerts(
+            rules: rules,
+            [
+                "sh", "-c",
+                "/bin/true; setpriv --bounding-set=-sys_admin /bin/true",
+            ])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(outputFields(of: "Exec of true", in: result).count == 2)
         #expect(outputFields(of: "Admin permitted", in: result).count == 1, "only the first: \(result.stdout)")
@@ -66,8 +78,12 @@ extension RealKernelTests {
               output: env (value=%proc.env[GLIBC_TUNABLES])
               priority: NOTICE
             """
-        let result = try traceAlerts(rules: rules, ["sh", "-c",
-             "/bin/true; GLIBC_TUNABLES=glibc.malloc.check=3 /bin/true"])
+        let result = try traceAlerts(
+            rules: rules,
+            [
+                "sh", "-c",
+                "/bin/true; GLIBC_TUNABLES=glibc.malloc.check=3 /bin/true",
+            ])
         #expect(result.status == 0, "\(result.stderr)")
         let values = outputFields(of: "Tunables", in: result).compactMap { $0["proc.env[GLIBC_TUNABLES]"] as? String }
         #expect(values == ["glibc.malloc.check=3"], "\(result.stdout)")
@@ -84,8 +100,12 @@ extension RealKernelTests {
               output: group (pid=%proc.pid sid=%proc.sid vpgid=%proc.vpgid leader=%proc.is_vpgid_leader)
               priority: NOTICE
             """
-        let result = try traceAlerts(rules: rules, ["sh", "-c",
-             "/bin/true; setsid /bin/true"])
+        let result = try traceAlerts(
+            rules: rules,
+            [
+                "sh", "-c",
+                "/bin/true; setsid /bin/true",
+            ])
         #expect(result.status == 0, "\(result.stderr)")
         let runs = outputFields(of: "Exec of true", in: result)
         #expect(runs.count == 2, "\(result.stdout)")
@@ -97,4 +117,3 @@ extension RealKernelTests {
         #expect((runs[1]["proc.vpgid"] as? Int) == (runs[1]["proc.pid"] as? Int))
     }
 }
-

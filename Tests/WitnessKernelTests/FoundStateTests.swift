@@ -48,7 +48,8 @@ extension RealKernelTests {
         for expected in [
             "Execution from shared memory", "Program run after its file was deleted", "Fileless execution",
             "Program run with its standard streams on the network", "Connection to a mining or reverse-shell port",
-            "Read sensitive file by untrusted program", "Listener opened by a shell, relay tool or interpreter one-liner",
+            "Read sensitive file by untrusted program",
+            "Listener opened by a shell, relay tool or interpreter one-liner",
             "Ptrace attach to another process",
         ] {
             #expect(rules.contains(expected), "found and judged: \(expected); fired: \(rules.sorted())")
@@ -126,7 +127,9 @@ final class LoopbackListeners: @unchecked Sendable {
             address.sin_port = in_port_t(UInt16(port).bigEndian)
             address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
             let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
             guard bound == 0, listen(fd, 16) == 0 else { throw CancellationError() }
             var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -146,7 +149,10 @@ final class LoopbackListeners: @unchecked Sendable {
     }
 
     deinit {
-        for fd in sockets { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+        for fd in sockets {
+            shutdown(fd, Int32(SHUT_RDWR))
+            close(fd)
+        }
     }
 }
 
@@ -185,7 +191,9 @@ extension RealKernelTests {
             """
         #expect(Self.runDetaching(script) == 0)
         defer {
-            _ = try? Scratch.shell("su postgres -s /bin/sh -c '\(pg)/pg_ctl -D \(d)/pg/data stop -m immediate' > /dev/null 2>&1; for p in $(cat \(cgroup)/cgroup.procs); do kill -9 $p; done; sleep 0.5")
+            _ = try? Scratch.shell(
+                "su postgres -s /bin/sh -c '\(pg)/pg_ctl -D \(d)/pg/data stop -m immediate' > /dev/null 2>&1; for p in $(cat \(cgroup)/cgroup.procs); do kill -9 $p; done; sleep 0.5"
+            )
             rmdir(cgroup)
             try? FileManager.default.removeItem(at: dir)
         }
@@ -242,9 +250,12 @@ extension RealKernelTests {
         for armed in [false, true] {
             for viaClone in [false, true] {
                 let cgroup = "\(mount)/witness-enter-\(UUID().uuidString.prefix(8))"
-                if !armed { try FileManager.default.createDirectory(atPath: cgroup, withIntermediateDirectories: false) }
+                if !armed {
+                    try FileManager.default.createDirectory(atPath: cgroup, withIntermediateDirectories: false)
+                }
                 defer {
-                    _ = try? Scratch.shell("for p in $(cat \(cgroup)/cgroup.procs 2>/dev/null); do kill -9 $p; done; sleep 0.2")
+                    _ = try? Scratch.shell(
+                        "for p in $(cat \(cgroup)/cgroup.procs 2>/dev/null); do kill -9 $p; done; sleep 0.2")
                     rmdir(cgroup)
                 }
                 let agent = try RunningAgent(
@@ -256,12 +267,17 @@ extension RealKernelTests {
                     #expect(Self.runDetaching("\(into) \(cgroup) /etc/shadow 20") == 0)
                 } else {
                     // Outside the subject: hold /etc/shadow, then move into it.
-                    #expect(Self.runDetaching("(exec 3</etc/shadow; exec sh -c 'sleep 0.3; echo $$ > \(cgroup)/cgroup.procs; exec sleep 20') &") == 0)
+                    #expect(
+                        Self.runDetaching(
+                            "(exec 3</etc/shadow; exec sh -c 'sleep 0.3; echo $$ > \(cgroup)/cgroup.procs; exec sleep 20') &"
+                        ) == 0)
                 }
                 let result = try agent.finish(timeout: 30)
                 let label = "armed: \(armed), clone3: \(viaClone)"
                 let found = result.jsonLines().filter { $0["found"] as? Bool == true && $0["rule"] != nil }
-                #expect(found.contains { $0["rule"] as? String == "Read sensitive file by untrusted program" }, "\(label): \(result.stdout)")
+                #expect(
+                    found.contains { $0["rule"] as? String == "Read sensitive file by untrusted program" },
+                    "\(label): \(result.stdout)")
                 let testimony = try #require(result.jsonLines().last)
                 #expect(((testimony["found"] as? [String: Any])?["processes"] as? Int ?? 0) >= 1, "\(label)")
                 #expect((testimony["gate"] as? [String: Any])?["passed"] as? Bool == false, "\(label)")

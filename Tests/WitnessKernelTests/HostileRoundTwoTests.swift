@@ -26,7 +26,9 @@ extension RealKernelTests {
     ) {
         let seen = outputs(of: rule, priority: priority, in: result)
         for marker in markers {
-            #expect(seen.contains { $0.contains(marker) }, "\(rule) missed \(marker): \(seen)", sourceLocation: sourceLocation)
+            #expect(
+                seen.contains { $0.contains(marker) }, "\(rule) missed \(marker): \(seen)",
+                sourceLocation: sourceLocation)
         }
     }
 
@@ -89,15 +91,22 @@ extension RealKernelTests {
         let result = try traceScript(script, in: dir)
         #expect(result.status == 0, "\(result.stderr)")
         let hooks = outputs(of: "Kernel escape hook written", priority: "Critical", in: result)
-        #expect(hooks.filter { $0.contains("file=/proc/sys/kernel/core_pattern") }.count == 3, "direct, by a symlink, refused: \(hooks)")
-        #expect(hooks.contains { $0.contains("file=/proc/sys/kernel/core_pattern") && $0.contains("result=EACCES") }, "\(hooks)")
+        #expect(
+            hooks.filter { $0.contains("file=/proc/sys/kernel/core_pattern") }.count == 3,
+            "direct, by a symlink, refused: \(hooks)")
+        #expect(
+            hooks.contains { $0.contains("file=/proc/sys/kernel/core_pattern") && $0.contains("result=EACCES") },
+            "\(hooks)")
         expectCaught(
             "Kernel escape hook written", "Critical",
-            ["file=/proc/sys/kernel/modprobe", "file=/proc/sysrq-trigger", "file=/sys/fs/cgroup/release_agent"], in: result)
+            ["file=/proc/sys/kernel/modprobe", "file=/proc/sysrq-trigger", "file=/sys/fs/cgroup/release_agent"],
+            in: result)
         expectCaught(
             "Kernel setting written", "Error",
-            ["file=/proc/sys/vm/swappiness", "file=/sys/kernel/mm/transparent_hugepage/enabled",
-             "file=/proc/sys/vm/overcommit_memory", "file=/proc/sys/net/ipv4/ip_forward"], in: result)
+            [
+                "file=/proc/sys/vm/swappiness", "file=/sys/kernel/mm/transparent_hugepage/enabled",
+                "file=/proc/sys/vm/overcommit_memory", "file=/proc/sys/net/ipv4/ip_forward",
+            ], in: result)
         #expect(outputs(of: "Kernel setting written", priority: "Error", in: result).count == 4, "reads raised nothing")
     }
 
@@ -155,11 +164,13 @@ extension RealKernelTests {
         #expect(result.status == 0, "\(result.stderr)")
         let seen = outputs(of: "Container runtime socket contacted", priority: "Critical", in: result)
         // The symlink and the hard link are named by where the listener bound.
-        #expect(seen.filter { $0.contains("socket=\(run)/docker.sock ") && $0.contains("result=SUCCESS") }.count == 5,
-                "direct, /var/run, symlink, hard link, relative: \(seen)")
+        #expect(
+            seen.filter { $0.contains("socket=\(run)/docker.sock ") && $0.contains("result=SUCCESS") }.count == 5,
+            "direct, /var/run, symlink, hard link, relative: \(seen)")
         #expect(seen.contains { $0.contains("socket=\(kubelet)/\(tag).sock") }, "\(seen)")
         #expect(seen.contains { $0.contains("socket=@/containerd-shim/\(tag).sock") }, "\(seen)")
-        #expect(seen.contains { $0.contains("socket=\(run)/containerd.sock") && $0.contains("result=ENOENT") }, "\(seen)")
+        #expect(
+            seen.contains { $0.contains("socket=\(run)/containerd.sock") && $0.contains("result=ENOENT") }, "\(seen)")
         #expect(seen.count == 8, "the application's own socket raised nothing: \(seen)")
     }
 
@@ -239,11 +250,14 @@ extension RealKernelTests {
         #expect(result.status == 0, "\(result.stderr)")
         expectCaught(
             "Persistence location written", "Error",
-            ["file=/etc/cron.d/\(tag) ", "file=/var/spool/cron/crontabs/\(tag) ", "file=/etc/systemd/system/\(tag).service",
-             "file=/usr/lib/systemd/system/\(tag).service", "file=\(userUnits)/\(tag).service",
-             "file=/etc/profile.d/\(tag).sh", "file=/etc/ld.so.preload", "file=\(d)/home/alice/.bashrc",
-             "file=\(d)/home/alice/.profile", "\(d)/home/bob/.bash_profile", "/etc/cron.daily/\(tag)",
-             "file=\(d)/home/bob/.ssh/config", "file=/etc/cron.d/\(tag)-refused"],
+            [
+                "file=/etc/cron.d/\(tag) ", "file=/var/spool/cron/crontabs/\(tag) ",
+                "file=/etc/systemd/system/\(tag).service",
+                "file=/usr/lib/systemd/system/\(tag).service", "file=\(userUnits)/\(tag).service",
+                "file=/etc/profile.d/\(tag).sh", "file=/etc/ld.so.preload", "file=\(d)/home/alice/.bashrc",
+                "file=\(d)/home/alice/.profile", "\(d)/home/bob/.bash_profile", "/etc/cron.daily/\(tag)",
+                "file=\(d)/home/bob/.ssh/config", "file=/etc/cron.d/\(tag)-refused",
+            ],
             in: result)
     }
 
@@ -275,11 +289,16 @@ extension RealKernelTests {
         #expect(result.status == 0, "\(result.stderr)")
         expectCaught(
             "Shell history tampered", "Warning",
-            ["\(d)/a/.bash_history", "file=\(d)/b/.bash_history", "file=\(d)/c/.bash_history", "file=\(d)/h/.zsh_history",
-             "file=\(d)/e/.bash_history", "marker-histfile", "marker-histsize", "marker-histempty"],
+            [
+                "\(d)/a/.bash_history", "file=\(d)/b/.bash_history", "file=\(d)/c/.bash_history",
+                "file=\(d)/h/.zsh_history",
+                "file=\(d)/e/.bash_history", "marker-histfile", "marker-histsize", "marker-histempty",
+            ],
             in: result)
         let seen = outputs(of: "Shell history tampered", priority: "Warning", in: result)
-        #expect(!seen.contains { $0.contains("\(d)/f/") || $0.contains("marker-histkept") }, "reading and appending are not tampering: \(seen)")
+        #expect(
+            !seen.contains { $0.contains("\(d)/f/") || $0.contains("marker-histkept") },
+            "reading and appending are not tampering: \(seen)")
     }
 
     @Test func reachingIntoAnotherProcess() throws {
@@ -345,7 +364,9 @@ extension RealKernelTests {
         for way in ["mem", "environ", "dotdot"] {
             #expect(procfs.contains { $0.contains("reach.py \(way)") }, "missed \(way): \(procfs)")
         }
-        #expect(procfs.contains { $0.contains("file=/proc/1/environ") && $0.contains("result=EACCES") }, "refused: \(procfs)")
+        #expect(
+            procfs.contains { $0.contains("file=/proc/1/environ") && $0.contains("result=EACCES") },
+            "refused: \(procfs)")
         #expect(!procfs.contains { $0.contains("reach.py own") }, "its own entries: \(procfs)")
         #expect(procfs.count == 4, "\(procfs)")
     }
@@ -376,7 +397,8 @@ extension RealKernelTests {
         #expect(shells.filter { $0.contains("command=sh -i") }.count == 2, "cat | sh -i, sh -i < fifo: \(shells)")
         #expect(shells.contains { $0.contains("bash --norc -i") }, "\(shells)")
         #expect(shells.contains { $0.contains("fifo=true") && $0.contains("command=sh pid=") }, "sh < fifo: \(shells)")
-        #expect(shells.count == 4, "sh -s and sh on an anonymous pipe, sh -c with -i in its command: not relays: \(shells)")
+        #expect(
+            shells.count == 4, "sh -s and sh on an anonymous pipe, sh -c with -i in its command: not relays: \(shells)")
         let relays = outputs(of: "Network relay through a FIFO", priority: "Error", in: result)
         #expect(relays.count == 4, "the health check's pipes are anonymous: \(relays)")
     }

@@ -50,9 +50,12 @@ final class FakeKubernetesAPI: @unchecked Sendable {
         router.get("api/v1/namespaces/:name") { _, context -> Response in
             let name = try context.parameters.require("name")
             let body = try JSONSerialization.data(withJSONObject: [
-                "kind": "Namespace", "apiVersion": "v1", "metadata": ["name": name, "labels": ["team": "blue", "tier": "trial"]],
+                "kind": "Namespace", "apiVersion": "v1",
+                "metadata": ["name": name, "labels": ["team": "blue", "tier": "trial"]],
             ])
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
         router.get("api/v1/pods") { request, _ -> Response in
             let query = request.uri.queryParameters
@@ -72,7 +75,9 @@ final class FakeKubernetesAPI: @unchecked Sendable {
                 let body = try JSONSerialization.data(withJSONObject: [
                     "kind": "PodList", "apiVersion": "v1", "metadata": ["resourceVersion": version], "items": items,
                 ])
-                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+                return Response(
+                    status: .ok, headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: body)))
             }
             let (number, events) = self.lock.withLock { () -> (Int, [(String, [String: Any])]) in
                 self.watchVersions.append(query["resourceVersion"].map(String.init) ?? "")
@@ -88,7 +93,8 @@ final class FakeKubernetesAPI: @unchecked Sendable {
                     case 1: throw CancellationError()  // the connection drops mid-watch
                     case 2: try await writer.finish(nil)
                     default:
-                        try await writer.write(Self.line("BOOKMARK", ["kind": "Pod", "metadata": ["resourceVersion": "201"]]))
+                        try await writer.write(
+                            Self.line("BOOKMARK", ["kind": "Pod", "metadata": ["resourceVersion": "201"]]))
                         try await Task.sleep(for: .seconds(120))
                         try await writer.finish(nil)
                     }
@@ -106,12 +112,19 @@ final class FakeKubernetesAPI: @unchecked Sendable {
         privileged: Bool = false, version: String
     ) -> [String: Any] {
         // Unprivileged containers say nothing, as most pod specs do.
-        let spec: [String: Any] = privileged ? ["name": container.name, "securityContext": ["privileged": true]] : ["name": container.name]
+        let spec: [String: Any] =
+            privileged ? ["name": container.name, "securityContext": ["privileged": true]] : ["name": container.name]
         return [
             "kind": "Pod",
-            "metadata": ["uid": uid, "name": name, "namespace": "trials", "labels": labels, "resourceVersion": version],
+            "metadata": [
+                "uid": uid, "name": name, "namespace": "trials", "labels": labels, "resourceVersion": version,
+            ],
             "spec": ["nodeName": "node-1", "containers": [spec]],
-            "status": ["containerStatuses": [["name": container.name, "image": container.image, "containerID": "containerd://" + container.id]]],
+            "status": [
+                "containerStatuses": [
+                    ["name": container.name, "image": container.image, "containerID": "containerd://" + container.id]
+                ]
+            ],
         ]
     }
 }
@@ -133,13 +146,23 @@ extension RealKernelTests {
         let stranger = try node.addContainer(to: &unknown, runtime: "cri-containerd")
 
         let api = FakeKubernetesAPI()
-        let first = FakeKubernetesAPI.pod(uid: podA.uid, name: "pod-a", labels: ["app": "web"], container: (a.id, "web", "registry.example:5000/web:1.0"), version: "90")
-        let modified = FakeKubernetesAPI.pod(uid: podA.uid, name: "pod-a", labels: ["app": "web", "version": "2"], container: (a.id, "web", "registry.example:5000/web:2.0"), version: "102")
-        let added = FakeKubernetesAPI.pod(uid: podB.uid, name: "pod-b", labels: [:], container: (b.id, "db", "postgres"), version: "101")
-        let late = FakeKubernetesAPI.pod(uid: podC.uid, name: "pod-c", labels: ["tier": "batch"], container: (c.id, "job", "busybox@sha256:abc"), privileged: true, version: "150")
+        let first = FakeKubernetesAPI.pod(
+            uid: podA.uid, name: "pod-a", labels: ["app": "web"],
+            container: (a.id, "web", "registry.example:5000/web:1.0"), version: "90")
+        let modified = FakeKubernetesAPI.pod(
+            uid: podA.uid, name: "pod-a", labels: ["app": "web", "version": "2"],
+            container: (a.id, "web", "registry.example:5000/web:2.0"), version: "102")
+        let added = FakeKubernetesAPI.pod(
+            uid: podB.uid, name: "pod-b", labels: [:], container: (b.id, "db", "postgres"), version: "101")
+        let late = FakeKubernetesAPI.pod(
+            uid: podC.uid, name: "pod-c", labels: ["tier": "batch"], container: (c.id, "job", "busybox@sha256:abc"),
+            privileged: true, version: "150")
         api.setPods([first], version: "100")
         api.setScript(
-            [[("ADDED", added)], [("MODIFIED", modified), ("ERROR", ["kind": "Status", "code": 410, "reason": "Expired"])]],
+            [
+                [("ADDED", added)],
+                [("MODIFIED", modified), ("ERROR", ["kind": "Status", "code": 410, "reason": "Expired"])],
+            ],
             listAfterGone: [modified, added, late])
         try await api.start()
         defer { Task { await api.stop() } }
@@ -165,14 +188,15 @@ extension RealKernelTests {
         defer { try? FileManager.default.removeItem(at: scratch) }
         try Scratch.write(scratch.appendingPathComponent("rules.yaml").path, Data(rules.utf8))
         try Scratch.write(scratch.appendingPathComponent("sa-token").path, Data("service-account-token-123".utf8))
-        let agent = try NodeUnderTest(extraConfig: """
-            rules_files: [\(scratch.path)/rules.yaml]
-            kubernetes:
-              enabled: true
-              api_url: http://127.0.0.1:\(api.port)
-              node_name: node-1
-              token_file: \(scratch.path)/sa-token
-            """)
+        let agent = try NodeUnderTest(
+            extraConfig: """
+                rules_files: [\(scratch.path)/rules.yaml]
+                kubernetes:
+                  enabled: true
+                  api_url: http://127.0.0.1:\(api.port)
+                  node_name: node-1
+                  token_file: \(scratch.path)/sa-token
+                """)
         defer { try? FileManager.default.removeItem(at: agent.directory) }
 
         // Converged: three pods, one 410, three watches (resumed after the drop at 101, then from the relist's 200).
@@ -202,7 +226,9 @@ extension RealKernelTests {
         let alerts = result.jsonLines().filter { $0["rule"] as? String == "Hostname read" }
             .compactMap { $0["output_fields"] as? [String: Any] }
         func fields(_ uid: String) -> [String: Any]? {
-            alerts.first { $0["k8s.pod.name"] != nil && ($0["container.id"] as? String).map { uid.hasPrefix($0) } == true }
+            alerts.first {
+                $0["k8s.pod.name"] != nil && ($0["container.id"] as? String).map { uid.hasPrefix($0) } == true
+            }
         }
         let seenA = try #require(fields(a.id))
         #expect(seenA["k8s.ns.name"] as? String == "trials")
@@ -214,7 +240,9 @@ extension RealKernelTests {
         #expect(seenA["container.image.tag"] as? String == "2.0")
         #expect(seenA["k8s.pod.label[app]"] as? String == "web")
         #expect(seenA["k8s.pod.label[version]"] as? String == "2")
-        #expect((seenA["container.privileged"] as? NSNumber).map { $0 == false && String(cString: $0.objCType) == "c" } == true)
+        #expect(
+            (seenA["container.privileged"] as? NSNumber).map { $0 == false && String(cString: $0.objCType) == "c" }
+                == true)
         let seenC = try #require(fields(c.id))
         #expect(seenC["k8s.pod.name"] as? String == "pod-c")
         #expect(seenC["container.image.repository"] as? String == "busybox")

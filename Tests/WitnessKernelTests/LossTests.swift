@@ -13,7 +13,8 @@ extension RealKernelTests {
         ])
         try agent.waitUntilAttached()
         // A burst of opens no 4 KiB ring can hold between two drains.
-        try Scratch.shell("echo $$ > \(cgroup)/cgroup.procs; i=0; while [ $i -lt 3000 ]; do : < /etc/hostname; i=$((i+1)); done")
+        try Scratch.shell(
+            "echo $$ > \(cgroup)/cgroup.procs; i=0; while [ $i -lt 3000 ]; do : < /etc/hostname; i=$((i+1)); done")
         let result = try agent.finish()
         let testimony = try #require(result.jsonLines().last)
         #expect(testimony["complete"] as? Bool == false)

@@ -35,7 +35,9 @@ extension RealKernelTests {
         defer { for _ in 0..<50 where rmdir(subject) != 0 { usleep(100_000) } }
         let id = try await node.open("{\"cgroup\":\"\(subject)\"}", window: "120s")
         let long = String(repeating: "x", count: 4096)
-        try runInCgroup(subject, """
+        try runInCgroup(
+            subject,
+            """
             i=0; while [ $i -lt 600 ]; do sh -c 'sleep 3; :' \(long) < /dev/null > /dev/null 2>&1 & i=$((i+1)); done
             python3 -c 'for _ in range(20000): open("/etc/shadow").close()'
             wait

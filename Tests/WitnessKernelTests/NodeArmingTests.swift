@@ -14,17 +14,21 @@ extension RealKernelTests {
         defer { rmdir(cgroup) }
 
         // Without armDeadline a missing subject is still not found.
-        #expect(try await node.call(.POST, "/v1/windows", body: "{\"subject\":{\"cgroup\":\"\(cgroup)\"}}").status == 404)
+        #expect(
+            try await node.call(.POST, "/v1/windows", body: "{\"subject\":{\"cgroup\":\"\(cgroup)\"}}").status == 404)
         let opened = try await node.json(
             .POST, "/v1/windows",
-            body: "{\"trialId\":\"BORN\",\"subject\":{\"cgroup\":\"\(cgroup)\"},\"window\":\"3s\",\"armDeadline\":\"30s\"}")
+            body:
+                "{\"trialId\":\"BORN\",\"subject\":{\"cgroup\":\"\(cgroup)\"},\"window\":\"3s\",\"armDeadline\":\"30s\"}"
+        )
         let id = try #require(opened["id"] as? String)
         #expect(opened["state"] as? String == "armed")
         #expect(opened["armedAt"] is String)
         let neverID = try #require(
             try await node.json(
                 .POST, "/v1/windows",
-                body: "{\"trialId\":\"NEVER\",\"subject\":{\"cgroup\":\"\(never)\"},\"window\":\"3s\",\"armDeadline\":\"1s\"}"
+                body:
+                    "{\"trialId\":\"NEVER\",\"subject\":{\"cgroup\":\"\(never)\"},\"window\":\"3s\",\"armDeadline\":\"1s\"}"
             )["id"] as? String)
         #expect(try await node.call(.GET, "/metrics").body.contains("witness_armed_windows 2"))
 

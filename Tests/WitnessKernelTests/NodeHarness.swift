@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import Foundation
-import Logging
 import Hummingbird
+import Logging
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -18,7 +18,9 @@ final class NodeUnderTest {
 
     /// - Parameter extraConfig: more YAML appended to the config (outputs, spool).
     /// - Parameter apiConfig: more lines for the `api:` block (indented by two spaces).
-    init(extraConfig: String = "", apiConfig: String = "", spoolMaxBytes: String = "64M", directory reuse: URL? = nil) throws {
+    init(
+        extraConfig: String = "", apiConfig: String = "", spoolMaxBytes: String = "64M", directory reuse: URL? = nil
+    ) throws {
         directory = try reuse ?? Scratch.directory("node")
         token = "test-token-" + UUID().uuidString
         try Scratch.write(directory.appendingPathComponent("token").path, Data((token + "\n").utf8))
@@ -70,7 +72,8 @@ final class NodeUnderTest {
     func open(_ subject: String, window: String, trialID: String = "T", sostle: String? = nil) async throws -> String {
         let sostleField = sostle.map { ",\"sostle\":\"\($0)\"" } ?? ""
         let opened = try await json(
-            .POST, "/v1/windows", body: "{\"trialId\":\"\(trialID)\",\"subject\":\(subject),\"window\":\"\(window)\"\(sostleField)}")
+            .POST, "/v1/windows",
+            body: "{\"trialId\":\"\(trialID)\",\"subject\":\(subject),\"window\":\"\(window)\"\(sostleField)}")
         return try #require(opened["id"] as? String)
     }
 

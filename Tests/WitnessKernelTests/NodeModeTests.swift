@@ -42,10 +42,13 @@ extension RealKernelTests {
         #expect((try await node.json(.GET, "/v1/windows")["windows"] as? [Any])?.isEmpty == true)
 
         // Bad bodies and unknown things.
-        for bad in ["", "{", "[]", "{\"subject\":{\"cgroup\":\"/x\"},\"extra\":1}", "{\"window\":\"5s\"}",
+        for bad in [
+            "", "{", "[]", "{\"subject\":{\"cgroup\":\"/x\"},\"extra\":1}", "{\"window\":\"5s\"}",
             "{\"subject\":{\"kind\":\"vm\",\"value\":\"x\"}}", "{\"subject\":{\"pid\":\"1\"}}",
-            "{\"subject\":{\"cgroup\":\"/a\"},\"window\":\"soon\"}", "{\"subject\":{\"cgroup\":\"/a\"},\"sostle\":\"L9\"}",
-            "{\"subject\":{\"pod\":\"not-a-uid\"}}", "{\"subject\":{\"cgroup\":\"/../../etc\"}}", "{\"subject\":{\"pid\":true}}",
+            "{\"subject\":{\"cgroup\":\"/a\"},\"window\":\"soon\"}",
+            "{\"subject\":{\"cgroup\":\"/a\"},\"sostle\":\"L9\"}",
+            "{\"subject\":{\"pod\":\"not-a-uid\"}}", "{\"subject\":{\"cgroup\":\"/../../etc\"}}",
+            "{\"subject\":{\"pid\":true}}",
         ] {
             let (status, text) = try await node.call(.POST, "/v1/windows", body: bad)
             #expect(status == 400, "\(bad) → \(status) \(text)")
@@ -53,8 +56,13 @@ extension RealKernelTests {
         }
         let huge = "{\"trialId\":\"" + String(repeating: "a", count: 100_000) + "\",\"subject\":{\"cgroup\":\"/\"}}"
         #expect(try await node.call(.POST, "/v1/windows", body: huge).status == 400)
-        #expect(try await node.call(.POST, "/v1/windows", body: "{\"subject\":{\"cgroup\":\"/no/such/cgroup\"}}").status == 404)
-        #expect(try await node.call(.POST, "/v1/windows", body: "{\"subject\":{\"podUid\":\"0b9c1f4e-1111-2222-3333-444455556666\"}}").status == 404)
+        #expect(
+            try await node.call(.POST, "/v1/windows", body: "{\"subject\":{\"cgroup\":\"/no/such/cgroup\"}}").status
+                == 404)
+        #expect(
+            try await node.call(
+                .POST, "/v1/windows", body: "{\"subject\":{\"podUid\":\"0b9c1f4e-1111-2222-3333-444455556666\"}}"
+            ).status == 404)
         #expect(try await node.call(.POST, "/v1/windows", body: "{\"subject\":{\"pid\":999999999}}").status == 404)
         #expect(try await node.call(.GET, "/v1/windows/w-none").status == 404)
         #expect(try await node.call(.GET, "/v1/windows/w-none/alerts").status == 404)
@@ -62,7 +70,8 @@ extension RealKernelTests {
 
         // Three windows at once.
         let cleanID = try await node.open("{\"cgroup\":\"\(clean)\"}", window: "4s", trialID: "CLEAN")
-        let readerID = try await node.open("{\"kind\":\"cgroup\",\"value\":\"\(reader)\"}", window: "60s", trialID: "READ")
+        let readerID = try await node.open(
+            "{\"kind\":\"cgroup\",\"value\":\"\(reader)\"}", window: "60s", trialID: "READ")
         let escaperID = try await node.open("{\"cgroup\":\"\(escaper)\"}", window: "4s", trialID: "ESC", sostle: "L2")
         #expect((try await node.json(.GET, "/v1/windows")["windows"] as? [Any])?.count == 3)
 
@@ -79,7 +88,8 @@ extension RealKernelTests {
             streamed += String(buffer: chunk)
             if streamed.contains("\n") { break }
         }
-        let alert = try #require(try JSONSerialization.jsonObject(with: Data(streamed.split(separator: "\n")[0].utf8)) as? [String: Any])
+        let alert = try #require(
+            try JSONSerialization.jsonObject(with: Data(streamed.split(separator: "\n")[0].utf8)) as? [String: Any])
         #expect(alert["priority"] as? String == "Error")
         #expect((alert["output_fields"] as? [String: Any])?["fd.name"] as? String == "/etc/shadow")
 
@@ -116,7 +126,9 @@ extension RealKernelTests {
 
         let metrics = try await node.call(.GET, "/metrics").body
         #expect(metrics.contains("witness_open_windows 0"))
-        #expect(metrics.contains("witness_alerts_total{rule=\"Read sensitive file by untrusted program\",priority=\"Error\"}"))
+        #expect(
+            metrics.contains(
+                "witness_alerts_total{rule=\"Read sensitive file by untrusted program\",priority=\"Error\"}"))
 
         // SIGTERM with a window open: its testimony is produced, cut short; all detached.
         let lastID = try await node.open("{\"cgroup\":\"\(clean)\"}", window: "60s", trialID: "LAST")
@@ -126,7 +138,8 @@ extension RealKernelTests {
         let last = try #require(lines.last(where: { $0["windowId"] as? String == lastID }))
         #expect((last["window"] as? [String: Any])?["cutShort"] as? Bool == true)
         #expect((last["window"] as? [String: Any])?["endReason"] as? String == "shutdown")
-        #expect((last["gate"] as? [String: Any])?["passed"] as? Bool == false, "a rolling update does not pass a window")
+        #expect(
+            (last["gate"] as? [String: Any])?["passed"] as? Bool == false, "a rolling update does not pass a window")
         #expect(lines.filter { $0["windowId"] != nil }.count == 4)
         #expect(result.stderr.contains("programs detached"))
         #expect(Agent.witnessProgramsLeft() == 0)
@@ -155,7 +168,8 @@ extension RealKernelTests {
         _ = try node.stop()
         try replace(with: rotated)
         chmod(path, 0o644)
-        let refused = try Agent.run(["run", "--config", node.directory.appendingPathComponent("config.yaml").path], timeout: 60)
+        let refused = try Agent.run(
+            ["run", "--config", node.directory.appendingPathComponent("config.yaml").path], timeout: 60)
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("can be read by other users (mode 644)"), "\(refused.stderr)")
     }
@@ -176,10 +190,12 @@ extension RealKernelTests {
         let fake = try Scratch.directory("fakeproc")
         defer { try? FileManager.default.removeItem(at: fake) }
         let pid = sleeper.processIdentifier
-        #expect(try Scratch.shell("""
-            while ! grep -qx \(pid) \(cgroup)/cgroup.procs; do sleep 0.05; done
-            mkdir \(fake.path)/\(pid) && cd \(fake.path)/\(pid) && mkfifo comm cmdline stat status loginuid
-            """) == 0)
+        #expect(
+            try Scratch.shell(
+                """
+                while ! grep -qx \(pid) \(cgroup)/cgroup.procs; do sleep 0.05; done
+                mkdir \(fake.path)/\(pid) && cd \(fake.path)/\(pid) && mkfifo comm cmdline stat status loginuid
+                """) == 0)
         let node = try NodeUnderTest(extraConfig: "proc_root: \(fake.path)\nliveness_timeout: 2s")
         defer { try? FileManager.default.removeItem(at: node.directory) }
         let id = try await node.open("{\"cgroup\":\"\(cgroup)\"}", window: "60s")
@@ -203,12 +219,16 @@ extension RealKernelTests {
         #expect(try await node.call(.GET, "/healthz", token: nil).status == 200)
         let agent = node.agent.process.processIdentifier
         let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(agent)/task")
-        let consumer = try #require(tasks.first { task in
-            ((try? String(contentsOfFile: "/proc/\(agent)/task/\(task)/comm", encoding: .utf8)) ?? "").hasPrefix("witness-consum")
-        }, "the consumer thread is named")
+        let consumer = try #require(
+            tasks.first { task in
+                ((try? String(contentsOfFile: "/proc/\(agent)/task/\(task)/comm", encoding: .utf8)) ?? "").hasPrefix(
+                    "witness-consum")
+            }, "the consumer thread is named")
         let stopper = Process()
         stopper.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        stopper.arguments = ["python3", "-c", """
+        stopper.arguments = [
+            "python3", "-c",
+            """
             import ctypes, sys, time
             libc = ctypes.CDLL(None, use_errno=True)
             tid = int(sys.argv[1])
@@ -217,17 +237,24 @@ extension RealKernelTests {
             print("stopped", flush=True)
             time.sleep(float(sys.argv[2]))
             libc.ptrace(17, tid, 0, 0)  # PTRACE_DETACH
-            """, consumer, "4"]
+            """, consumer, "4",
+        ]
         let output = Pipe()
         stopper.standardOutput = output
         try stopper.run()
-        defer { kill(stopper.processIdentifier, SIGKILL); try? stopper.waitForExit() }
+        defer {
+            kill(stopper.processIdentifier, SIGKILL)
+            try? stopper.waitForExit()
+        }
         _ = output.fileHandleForReading.availableData  // "stopped"
         try runInCgroup(cgroup, "for i in 1 2 3 4 5 6 7 8 9 10; do cat /etc/hostname > /dev/null; done")
         var unhealthy: (status: Int, body: String)?
         for _ in 0..<30 {
             let answer = try await node.call(.GET, "/healthz", token: nil)
-            if answer.status == 503 { unhealthy = answer; break }
+            if answer.status == 503 {
+                unhealthy = answer
+                break
+            }
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(unhealthy?.body.contains("consumer has not drained") == true, "\(String(describing: unhealthy))")
@@ -249,32 +276,38 @@ extension RealKernelTests {
         let pki = try Scratch.directory("pki")
         defer { try? FileManager.default.removeItem(at: pki) }
         let p = pki.path
-        #expect(try Scratch.shell("""
-            cd \(p) && exec 2>/dev/null
-            openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=witness-test-ca -keyout ca.key -out ca.crt
-            openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout api.key -out api.csr
-            printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext
-            openssl x509 -req -in api.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -extfile san.ext -out api.crt
-            openssl req -newkey rsa:2048 -nodes -subj /CN=controller -keyout client.key -out client.csr
-            openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -out client.crt
-            """) == 0)
-        let node = try NodeUnderTest(apiConfig: """
-              tls: {cert_file: \(p)/api.crt, key_file: \(p)/api.key, client_ca_file: \(p)/ca.crt}
-            """)
+        #expect(
+            try Scratch.shell(
+                """
+                cd \(p) && exec 2>/dev/null
+                openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=witness-test-ca -keyout ca.key -out ca.crt
+                openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout api.key -out api.csr
+                printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext
+                openssl x509 -req -in api.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -extfile san.ext -out api.crt
+                openssl req -newkey rsa:2048 -nodes -subj /CN=controller -keyout client.key -out client.csr
+                openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -out client.crt
+                """) == 0)
+        let node = try NodeUnderTest(
+            apiConfig: """
+                  tls: {cert_file: \(p)/api.crt, key_file: \(p)/api.key, client_ca_file: \(p)/ca.crt}
+                """)
         defer { try? FileManager.default.removeItem(at: node.directory) }
         let url = "https://127.0.0.1:\(node.port)/v1/windows"
         let withCertificate = try Scratch.output(
-            "curl -sS --cacert \(p)/ca.crt --cert \(p)/client.crt --key \(p)/client.key -H 'Authorization: Bearer \(node.token)' \(url)")
+            "curl -sS --cacert \(p)/ca.crt --cert \(p)/client.crt --key \(p)/client.key -H 'Authorization: Bearer \(node.token)' \(url)"
+        )
         #expect(withCertificate.contains("\"windows\":[]"), "\(withCertificate)")
         let withoutCertificate = try Scratch.output(
             "curl -sS --cacert \(p)/ca.crt -H 'Authorization: Bearer \(node.token)' \(url) 2>&1; echo \" exit=$?\"")
-        #expect(!withoutCertificate.contains("windows") && !withoutCertificate.contains("exit=0"), "\(withoutCertificate)")
-        let plain = try Scratch.output("curl -sS -H 'Authorization: Bearer \(node.token)' http://127.0.0.1:\(node.port)/v1/windows 2>&1; echo \" exit=$?\"")
+        #expect(
+            !withoutCertificate.contains("windows") && !withoutCertificate.contains("exit=0"), "\(withoutCertificate)")
+        let plain = try Scratch.output(
+            "curl -sS -H 'Authorization: Bearer \(node.token)' http://127.0.0.1:\(node.port)/v1/windows 2>&1; echo \" exit=$?\""
+        )
         #expect(!plain.contains("\"windows\"") && !plain.contains("exit=0"), "\(plain)")
         _ = try node.stop()
     }
 }
-
 
 extension RealKernelTests {
     /// A node window held to a baseline raises drift alerts for what is new, and one
@@ -294,7 +327,9 @@ extension RealKernelTests {
 
         let opened = try await node.json(
             .POST, "/v1/windows",
-            body: "{\"subject\":\(subject),\"window\":\"60s\",\"record\":true,\"driftPriority\":\"Notice\",\"baseline\":\(profileJSON)}")
+            body:
+                "{\"subject\":\(subject),\"window\":\"60s\",\"record\":true,\"driftPriority\":\"Notice\",\"baseline\":\(profileJSON)}"
+        )
         let id = try #require(opened["id"] as? String)
         let recording = try #require(opened["recording"] as? String)
         #expect(recording.hasPrefix(node.directory.path + "/spool/recordings/"))
@@ -314,8 +349,9 @@ extension RealKernelTests {
         // The same rules fire, drift included: the recording holds the window's baseline.
         #expect((replayed.last?["rules"] as? [String: Int]) == rules, "\(replay.stdout)")
         #expect((replayed.last?["events"] as? NSDictionary) == (closed["events"] as? NSDictionary))
-        #expect((replayed.last?["profile"] as? [String: Any])?["executables"] as? NSArray
-            == (closed["profile"] as? [String: Any])?["executables"] as? NSArray)
+        #expect(
+            (replayed.last?["profile"] as? [String: Any])?["executables"] as? NSArray
+                == (closed["profile"] as? [String: Any])?["executables"] as? NSArray)
 
         // The baseline by reference: a closed window of this node.
         let byReference = try #require(
@@ -325,11 +361,14 @@ extension RealKernelTests {
         let referenced = try #require(
             try await node.json(.DELETE, "/v1/windows/\(byReference)")["testimony"] as? [String: Any])
         #expect(((referenced["rules"] as? [String: Int])?["Drift from baseline profile"] ?? 0) >= 1, "ls is new")
-        let unknown = try await node.call(.POST, "/v1/windows", body: "{\"subject\":\(subject),\"baseline\":\"w-nope\"}")
+        let unknown = try await node.call(
+            .POST, "/v1/windows", body: "{\"subject\":\(subject),\"baseline\":\"w-nope\"}")
         #expect(unknown.status == 404 && unknown.body.contains("no closed window"), "\(unknown.body)")
 
-        let refused = try await node.call(.POST, "/v1/windows", body: "{\"subject\":\(subject),\"baseline\":{\"syscalls\":7}}")
-        #expect(refused.status == 400 && refused.body.contains("baseline: syscalls must be an object"), "\(refused.body)")
+        let refused = try await node.call(
+            .POST, "/v1/windows", body: "{\"subject\":\(subject),\"baseline\":{\"syscalls\":7}}")
+        #expect(
+            refused.status == 400 && refused.body.contains("baseline: syscalls must be an object"), "\(refused.body)")
         _ = try node.stop()
     }
 }

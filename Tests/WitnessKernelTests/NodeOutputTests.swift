@@ -15,14 +15,15 @@ extension RealKernelTests {
         let cgroup = try makeCgroup()
         defer { rmdir(cgroup) }
         let receiver = Receiver()
-        let node = try NodeUnderTest(extraConfig: """
-            http_output:
-              enabled: true
-              url: http://127.0.0.1:\(receiver.port)/alerts
-              timeout: 5s
-              headers:
-                X-Witness-Test: yes
-            """)
+        let node = try NodeUnderTest(
+            extraConfig: """
+                http_output:
+                  enabled: true
+                  url: http://127.0.0.1:\(receiver.port)/alerts
+                  timeout: 5s
+                  headers:
+                    X-Witness-Test: yes
+                """)
         defer { try? FileManager.default.removeItem(at: node.directory) }
         let id = try await node.open("{\"cgroup\":\"\(cgroup)\"}", window: "60s")
         try runInCgroup(cgroup, "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do cat /etc/shadow > /dev/null; done")
@@ -47,11 +48,12 @@ extension RealKernelTests {
     @Test func fullSpoolLossIsCountedAndMarkedInTestimony() async throws {
         let cgroup = try makeCgroup()
         defer { rmdir(cgroup) }
-        let node = try NodeUnderTest(extraConfig: """
-            http_output:
-              enabled: true
-              url: http://127.0.0.1:1/never
-            """, spoolMaxBytes: "2K")
+        let node = try NodeUnderTest(
+            extraConfig: """
+                http_output:
+                  enabled: true
+                  url: http://127.0.0.1:1/never
+                """, spoolMaxBytes: "2K")
         defer { try? FileManager.default.removeItem(at: node.directory) }
         let id = try await node.open("{\"cgroup\":\"\(cgroup)\"}", window: "60s")
         try runInCgroup(cgroup, "for i in 1 2 3 4 5 6 7 8 9 10; do cat /etc/shadow > /dev/null; done")
@@ -59,7 +61,10 @@ extension RealKernelTests {
         #expect(testimony["complete"] as? Bool == false)
         #expect(((testimony["dropsDetail"] as? [String: Any])?["agent"] as? Int ?? 0) > 0)
         #expect((testimony["gate"] as? [String: Any])?["passed"] as? Bool == false)
-        #expect((testimony["gate"] as? [String: Any])?["detail"] as? String ?? "" == "10 high alerts, incomplete: \(((testimony["dropsDetail"] as? [String: Any])?["agent"] as? Int) ?? 0) events lost")
+        #expect(
+            (testimony["gate"] as? [String: Any])?["detail"] as? String ?? ""
+                == "10 high alerts, incomplete: \(((testimony["dropsDetail"] as? [String: Any])?["agent"] as? Int) ?? 0) events lost"
+        )
         let metrics = try await node.call(.GET, "/metrics").body
         let dropped = metrics.split(separator: "\n").first { $0.hasPrefix("witness_spool_dropped_total ") }
         #expect(dropped.flatMap { Int($0.split(separator: " ")[1]) } ?? 0 > 0)
@@ -113,14 +118,18 @@ extension RealKernelTests {
         let scratch = try Scratch.directory("tls")
         defer { try? FileManager.default.removeItem(at: scratch) }
         let dir = scratch.path
-        #expect(try Scratch.shell("""
-            openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
-              -addext subjectAltName=IP:127.0.0.1 -keyout \(dir)/key.pem -out \(dir)/cert.pem 2>/dev/null
-            """) == 0)
+        #expect(
+            try Scratch.shell(
+                """
+                openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+                  -addext subjectAltName=IP:127.0.0.1 -keyout \(dir)/key.pem -out \(dir)/cert.pem 2>/dev/null
+                """) == 0)
         let port = LoopbackPort.next()
         let receiver = Process()
         receiver.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        receiver.arguments = ["python3", "-c", """
+        receiver.arguments = [
+            "python3", "-c",
+            """
             import http.server, ssl, sys
             class Handler(http.server.BaseHTTPRequestHandler):
                 def do_POST(self):
@@ -133,7 +142,8 @@ extension RealKernelTests {
             context.load_cert_chain(sys.argv[3] + "/cert.pem", sys.argv[3] + "/key.pem")
             server.socket = context.wrap_socket(server.socket, server_side=True)
             server.serve_forever()
-            """, String(port), "\(dir)/received", dir]
+            """, String(port), "\(dir)/received", dir,
+        ]
         receiver.standardOutput = FileHandle.nullDevice
         receiver.standardError = FileHandle.nullDevice
         try receiver.run()
@@ -142,12 +152,13 @@ extension RealKernelTests {
             kill(receiver.processIdentifier, SIGKILL)
             try? receiver.waitForExit()
         }
-        let node = try NodeUnderTest(extraConfig: """
-            http_output:
-              enabled: true
-              url: https://127.0.0.1:\(port)/alerts
-              ca_file: \(dir)/cert.pem
-            """)
+        let node = try NodeUnderTest(
+            extraConfig: """
+                http_output:
+                  enabled: true
+                  url: https://127.0.0.1:\(port)/alerts
+                  ca_file: \(dir)/cert.pem
+                """)
         defer { try? FileManager.default.removeItem(at: node.directory) }
         let id = try await node.open("{\"cgroup\":\"\(cgroup)\"}", window: "60s")
         try runInCgroup(cgroup, "cat /etc/shadow > /dev/null")
@@ -175,14 +186,15 @@ extension RealKernelTests {
         receiver.answers = [.unauthorized, .forbidden, .notFound, .serviceUnavailable]
         try await receiver.start()
         defer { Task { await receiver.stop() } }
-        let node = try NodeUnderTest(extraConfig: """
-            http_output:
-              enabled: true
-              url: http://127.0.0.1:\(receiver.port)/alerts
-            testimony_output:
-              enabled: true
-              url: http://127.0.0.1:\(receiver.port)/testimony
-            """)
+        let node = try NodeUnderTest(
+            extraConfig: """
+                http_output:
+                  enabled: true
+                  url: http://127.0.0.1:\(receiver.port)/alerts
+                testimony_output:
+                  enabled: true
+                  url: http://127.0.0.1:\(receiver.port)/testimony
+                """)
         defer { try? FileManager.default.removeItem(at: node.directory) }
         let id = try await node.open("{\"cgroup\":\"\(cgroup)\"}", window: "60s")
         try runInCgroup(cgroup, "cat /etc/shadow; cat /etc/shadow; cat /etc/shadow")
@@ -190,14 +202,18 @@ extension RealKernelTests {
         let testimonies = try await receiver.wait(for: 1, path: "/testimony")
         let alerts = receiver.received(path: "/alerts")
         #expect(alerts.count == 3, "every alert before the testimony: \(alerts.count)")
-        let uuids = alerts.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["uuid"] as? String }
+        let uuids = alerts.compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["uuid"] as? String
+        }
         #expect(Set(uuids).count == 3 && uuids.allSatisfy { $0.count == 36 }, "\(uuids)")
-        let testimony = try #require(try JSONSerialization.jsonObject(with: Data(testimonies[0].utf8)) as? [String: Any])
+        let testimony = try #require(
+            try JSONSerialization.jsonObject(with: Data(testimonies[0].utf8)) as? [String: Any])
         #expect((testimony["uuid"] as? String)?.count == 36)
         #expect(receiver.received().last == testimonies[0], "the testimony arrived last")
         #expect(Array(receiver.attemptLog().prefix(4).map(\.status)) == [401, 403, 404, 503])
         let metrics = try await node.call(.GET, "/metrics").body
-        #expect(metrics.contains("witness_output_failures_total{output=\"http_output\",status=\"401\"} 1"), "\(metrics)")
+        #expect(
+            metrics.contains("witness_output_failures_total{output=\"http_output\",status=\"401\"} 1"), "\(metrics)")
         try await Task.sleep(for: .milliseconds(300))
         _ = try node.stop()
         #expect(receiver.received(path: "/alerts").count == 3, "exactly once")
@@ -212,22 +228,23 @@ extension RealKernelTests {
         receiver.answer = { $0.contains("gshadow") ? .unprocessableContent : .ok }
         try await receiver.start()
         defer { Task { await receiver.stop() } }
-        let node = try NodeUnderTest(extraConfig: """
-            http_output:
-              enabled: true
-              url: http://127.0.0.1:\(receiver.port)/alerts
-            """)
+        let node = try NodeUnderTest(
+            extraConfig: """
+                http_output:
+                  enabled: true
+                  url: http://127.0.0.1:\(receiver.port)/alerts
+                """)
         defer { try? FileManager.default.removeItem(at: node.directory) }
         let id = try await node.open("{\"cgroup\":\"\(cgroup)\"}", window: "60s")
         try runInCgroup(cgroup, "cat /etc/shadow; cat /etc/gshadow; cat /etc/shadow")
         let delivered = try await receiver.wait(for: 2, path: "/alerts")
         _ = try await node.json(.DELETE, "/v1/windows/\(id)")
         #expect(delivered.allSatisfy { !$0.contains("gshadow") })
-        let deadLetter = try String(contentsOfFile: node.directory.path + "/spool/alerts/dead-letter.ndjson", encoding: .utf8)
+        let deadLetter = try String(
+            contentsOfFile: node.directory.path + "/spool/alerts/dead-letter.ndjson", encoding: .utf8)
         #expect(deadLetter.split(separator: "\n").count == 1 && deadLetter.contains("/etc/gshadow"), "\(deadLetter)")
         let metrics = try await node.call(.GET, "/metrics").body
         #expect(metrics.contains("witness_output_rejected_total{output=\"http_output\"} 1"), "\(metrics)")
         _ = try node.stop()
     }
 }
-

@@ -31,9 +31,13 @@ extension RealKernelTests {
         let result = try traceJSON(["sh", "\(d)/script.sh"])
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.jsonLines()
-        let reads = lines.filter { "\($0["rule"] ?? "")" == "Read sensitive file by untrusted program" || "\($0)".contains("Read sensitive file by untrusted program") }
-            .compactMap { $0["output_fields"] as? [String: Any] }
-        #expect(reads.allSatisfy { field($0, "fd.name") == "/etc/shadow" }, "\(reads.map { field($0, "fd.name") ?? "" })")
+        let reads = lines.filter {
+            "\($0["rule"] ?? "")" == "Read sensitive file by untrusted program"
+                || "\($0)".contains("Read sensitive file by untrusted program")
+        }
+        .compactMap { $0["output_fields"] as? [String: Any] }
+        #expect(
+            reads.allSatisfy { field($0, "fd.name") == "/etc/shadow" }, "\(reads.map { field($0, "fd.name") ?? "" })")
         let spellings = Set(reads.map { field($0, "fd.nameraw") ?? field($0, "fd.name") ?? "" })
         let expected: Set<String> = [
             "//etc//shadow", "/etc/./shadow", "../etc/shadow", "/proc/self/root/etc/shadow", "\(d)/e/shadow", "\(d)/s",
@@ -41,16 +45,23 @@ extension RealKernelTests {
         ]
         let missed = expected.subtracting(spellings)
         #expect(missed.isEmpty, "spellings the rule missed: \(missed.sorted())")
-        #expect(spellings.contains { $0.hasPrefix("/proc/self/fd/") }, "the reopen through /proc/self/fd: \(spellings.sorted())")
+        #expect(
+            spellings.contains { $0.hasPrefix("/proc/self/fd/") },
+            "the reopen through /proc/self/fd: \(spellings.sorted())")
         // Through the ring, a symlink is named at completion by the file it opened.
         #expect(
             lines.contains {
                 "\($0)".contains("Read sensitive file by untrusted program")
-                    && ($0["output_fields"] as? [String: Any]).map { field($0, "evt.gate") == "io_uring" && field($0, "evt.res") == "SUCCESS" }
+                    && ($0["output_fields"] as? [String: Any]).map {
+                        field($0, "evt.gate") == "io_uring" && field($0, "evt.res") == "SUCCESS"
+                    }
                         == true
             }, "the ring's open of a symlink to the shadow file")
         // A failed open has no file to ask: its name is normalised as written.
         let events = lines.compactMap { $0["output_fields"] as? [String: Any] }
-        #expect(events.contains { field($0, "fd.name") == "/etc/no-such-file-\(dir.lastPathComponent)" && field($0, "evt.res") == "ENOENT" })
+        #expect(
+            events.contains {
+                field($0, "fd.name") == "/etc/no-such-file-\(dir.lastPathComponent)" && field($0, "evt.res") == "ENOENT"
+            })
     }
 }

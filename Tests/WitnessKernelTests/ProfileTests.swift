@@ -65,7 +65,9 @@ extension RealKernelTests {
         let addresses = Set(connections.compactMap { $0["address"] as? String })
         #expect(addresses.contains("127.0.0.3"), "the connect: \(connections)")
         #expect(addresses.contains("127.0.0.4"), "the datagram sent elsewhere: \(connections)")
-        #expect(connections.contains { $0["address"] as? String == "::1" && $0["port"] as? Int == Int(port) }, "\(connections)")
+        #expect(
+            connections.contains { $0["address"] as? String == "::1" && $0["port"] as? Int == Int(port) },
+            "\(connections)")
         #expect(!connections.contains { $0["address"] as? String == "::" && $0["port"] as? Int == 0 }, "\(connections)")
         #expect(addresses.contains("127.0.0.5"), "a raw socket's packet: \(connections)")
     }
@@ -120,7 +122,8 @@ extension RealKernelTests {
         let listening = try #require(network["listening"] as? [[String: Any]])
         #expect(
             listening.contains {
-                $0["family"] as? String == "ipv6" && $0["address"] as? String == "::1" && $0["port"] as? Int == Int(port)
+                $0["family"] as? String == "ipv6" && $0["address"] as? String == "::1"
+                    && $0["port"] as? Int == Int(port)
                     && $0["protocol"] as? String == "tcp"
             }, "\(listening)")
 
@@ -139,7 +142,8 @@ extension RealKernelTests {
 
         let rerun = try witnessInCgroup(script, extra: ["--baseline", baseline])
         let rerunDrift = rerun.jsonLines().filter { $0["rule"] as? String == "Drift from baseline profile" }
-        #expect(rerunDrift.isEmpty, "\(rerunDrift.map { ($0["output_fields"] as? [String: Any])?["drift.item"] ?? "" })")
+        #expect(
+            rerunDrift.isEmpty, "\(rerunDrift.map { ($0["output_fields"] as? [String: Any])?["drift.item"] ?? "" })")
         #expect((rerun.jsonLines().last?["gate"] as? [String: Any])?["verdictHint"] as? String == "ADMIT")
 
         // The same program copied under a new name, a new program, a new endpoint.
@@ -160,7 +164,8 @@ extension RealKernelTests {
         #expect(items.contains("executable \(copy)"), "\(items)")
         #expect(items.contains("executable \(other)"), "\(items)")
         #expect(items.contains { $0.hasPrefix("executable content \(other) sha256:") }, "\(items)")
-        #expect(!items.contains { $0.hasPrefix("executable content \(copy)") }, "same content as the baseline's: \(items)")
+        #expect(
+            !items.contains { $0.hasPrefix("executable content \(copy)") }, "same content as the baseline's: \(items)")
         #expect(items.contains("endpoint tcp 127.0.0.1:\(port)"), "\(items)")
         #expect(items.contains { $0.hasPrefix("library /usr/lib/x86_64-linux-gnu/libz.so") }, "LD_PRELOAD: \(items)")
         #expect(alerts.allSatisfy { $0["priority"] as? String == "Error" })
@@ -196,13 +201,15 @@ extension RealKernelTests {
         let profile = dir.appendingPathComponent("seccomp.json").path
         let export = try Agent.run(["profile", "seccomp", testimony, "--output", profile])
         #expect(export.status == 0, "\(export.stderr)")
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: profile))) as? [String: Any]
+        let json =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: profile))) as? [String: Any]
         #expect(json?["defaultAction"] as? String == "SCMP_ACT_ERRNO")
         #expect(json?["architectures"] as? [String] == ["SCMP_ARCH_X86_64"])
 
         let consumer = FileManager.default.currentDirectoryPath + "/scripts/seccomp-exec"
         #expect(try Scratch.output("\(consumer) \(profile) \(program) </dev/null") == "ok\n", "runs unchanged")
-        let refused = try Scratch.output("\(consumer) \(profile) \(program) \(dir.path)/made </dev/null; echo \"exit $?\"")
+        let refused = try Scratch.output(
+            "\(consumer) \(profile) \(program) \(dir.path)/made </dev/null; echo \"exit $?\"")
         #expect(refused == "mkdir: EPERM\nexit 3\n", "\(refused)")
         #expect(!FileManager.default.fileExists(atPath: "\(dir.path)/made"))
         // Without the profile the same call succeeds: the refusal is the profile's.
@@ -274,7 +281,9 @@ extension RealKernelTests {
             let cut = Int.random(in: 12..<(original.count - 1), using: &generator)
             let result = try replay(Array(original[..<cut]), "cut.wrec")
             #expect(result.status == 2, "cut at \(cut): \(result.stderr)")
-            #expect(result.stderr.contains("truncated") && result.stderr.contains("byte"), "cut at \(cut): \(result.stderr)")
+            #expect(
+                result.stderr.contains("truncated") && result.stderr.contains("byte"), "cut at \(cut): \(result.stderr)"
+            )
             #expect(result.stderr.split(separator: "\n").count == 1)
         }
         // Bytes flipped in the stream: an error, or (where zlib cannot tell) a replay
@@ -286,7 +295,8 @@ extension RealKernelTests {
                 mutated[index] ^= UInt8.random(in: 1...255, using: &generator)
             }
             let result = try replay(mutated, "flipped.wrec")
-            #expect(result.status == 0 || result.status == 2, "round \(round): status \(result.status) \(result.stderr)")
+            #expect(
+                result.status == 0 || result.status == 2, "round \(round): status \(result.status) \(result.stderr)")
             if result.status == 2 { #expect(result.stderr.contains("byte"), "round \(round): \(result.stderr)") }
             for line in result.stdout.split(separator: "\n") {
                 #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil, "round \(round)")

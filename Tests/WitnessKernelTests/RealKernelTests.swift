@@ -45,7 +45,8 @@ struct RealKernelTests {
         #expect(result.stderr.contains("lost 0 in kernel, 0 in agent"))
         let events = result.events()
 
-        let exec = try #require(events.first { field($0, "evt.type") == "execve" && field($0, "proc.exepath") == binary })
+        let exec = try #require(
+            events.first { field($0, "evt.type") == "execve" && field($0, "proc.exepath") == binary })
         #expect(field(exec, "evt.res") == "SUCCESS")
         #expect(field(exec, "proc.name") == String("witness-uniq-\(tag)".prefix(15)))
         #expect(field(exec, "proc.pname") == "sh")
@@ -176,7 +177,9 @@ struct RealKernelTests {
         let testimony = try #require(result.jsonLines().last)
         #expect((testimony["window"] as? [String: Any])?["cutShort"] as? Bool == true)
         #expect((testimony["window"] as? [String: Any])?["endReason"] as? String == "shutdown")
-        #expect((testimony["gate"] as? [String: Any])?["passed"] as? Bool == false, "a window the agent cut short never passes")
+        #expect(
+            (testimony["gate"] as? [String: Any])?["passed"] as? Bool == false,
+            "a window the agent cut short never passes")
         #expect((testimony["gate"] as? [String: Any])?["bonus"] as? Double == 0)
         #expect(result.stderr.contains("detached"))
     }
@@ -208,7 +211,8 @@ struct RealKernelTests {
         }
         let keptWhole = opened.contains(nearLimit)
         #expect(keptWhole, "a path under 4 KiB is kept whole")
-        let cut = try #require(lines.first { ($0["output_fields"] as? [String: Any])?["evt.res"] as? String == "ENAMETOOLONG" })
+        let cut = try #require(
+            lines.first { ($0["output_fields"] as? [String: Any])?["evt.res"] as? String == "ENAMETOOLONG" })
         let cutName = try #require((cut["output_fields"] as? [String: Any])?["fd.name"] as? String)
         let cutRight = cutName.utf8.count == 4096 && long.hasPrefix(cutName)
         #expect(cutRight, "a path over 4 KiB is cut at 4096 bytes")
@@ -277,18 +281,21 @@ extension RealKernelTests {
         let dir = try Scratch.directory("vpid")
         defer { try? FileManager.default.removeItem(at: dir) }
         let rules = dir.appendingPathComponent("rules.yaml").path
-        try Scratch.write(rules, Data("""
-            - rule: Namespace init
-              desc: test rule on the first program of a PID namespace
-              condition: evt.type = execve and evt.res = SUCCESS and proc.vpid = 1
-              output: init %proc.name
-              priority: WARNING
-            - rule: Namespace second
-              desc: test rule on what the first program starts
-              condition: evt.type = execve and evt.res = SUCCESS and proc.vpid = 2
-              output: second %proc.name
-              priority: NOTICE
-            """.utf8))
+        try Scratch.write(
+            rules,
+            Data(
+                """
+                - rule: Namespace init
+                  desc: test rule on the first program of a PID namespace
+                  condition: evt.type = execve and evt.res = SUCCESS and proc.vpid = 1
+                  output: init %proc.name
+                  priority: WARNING
+                - rule: Namespace second
+                  desc: test rule on what the first program starts
+                  condition: evt.type = execve and evt.res = SUCCESS and proc.vpid = 2
+                  output: second %proc.name
+                  priority: NOTICE
+                """.utf8))
         let result = try Agent.run([
             "trace", "--output", "json", "--rules", rules, "--", "sh", "-c",
             "unshare --pid --fork sh -c 'cat /etc/hostname > /dev/null; true'; true",

@@ -95,14 +95,19 @@ extension RealKernelTests {
             }
             """, flags: ["-pthread"])
         let result = try Agent.run(
-            ["trace", "--alerts", "--output", "json", "--", "sh", "-c", "\(program); \(program) rename; \(program) thread"],
+            [
+                "trace", "--alerts", "--output", "json", "--", "sh", "-c",
+                "\(program); \(program) rename; \(program) thread",
+            ],
             timeout: 120)
         #expect(result.status == 0, "\(result.stderr)")
         let renamed = outputs(of: "Process renamed itself", priority: "Notice", in: result)
         #expect(renamed.contains { $0.contains("thread-names rename") }, "the main thread: \(renamed)")
         #expect(renamed.contains { $0.contains("thread-names thread") }, "a worker renaming the process: \(renamed)")
         #expect(renamed.count == 2, "naming threads renames nothing: \(renamed)")
-        let others = everyAlert(result).filter { !$0.hasPrefix("Process renamed itself") && !$0.contains("temporary directory") }
+        let others = everyAlert(result).filter {
+            !$0.hasPrefix("Process renamed itself") && !$0.contains("temporary directory")
+        }
         #expect(others.isEmpty, "\(others)")
     }
 
@@ -242,7 +247,8 @@ extension RealKernelTests {
 
         // The entry points are scripts; a program Python writes into the same bin
         // directory and runs is still dropped and executed.
-        let dropped = "/usr/bin/python3 -c \"import shutil; shutil.copy('/bin/true', '\(venv)/bin/helper')\"; \(venv)/bin/helper"
+        let dropped =
+            "/usr/bin/python3 -c \"import shutil; shutil.copy('/bin/true', '\(venv)/bin/helper')\"; \(venv)/bin/helper"
         let attack = try Agent.run(["trace", "--alerts", "--output", "json", "--", "sh", "-c", dropped], timeout: 60)
         #expect(attack.jsonLines().contains { $0["rule"] as? String == "Drop and execute" }, "\(attack.stdout)")
     }
@@ -292,8 +298,11 @@ extension RealKernelTests {
         #expect(caught.status == 0, "\(caught.stderr)")
         expectCaught(
             "Log file cleared", "Warning",
-            ["file=\(logs)/auth.log syscall=openat", "file=\(logs)/b.log syscall=rename", "command=mv \(aside)-empty",
-             "file=\(logs)/d.log syscall=", "syscall=symlink"],
+            [
+                "file=\(logs)/auth.log syscall=openat", "file=\(logs)/b.log syscall=rename",
+                "command=mv \(aside)-empty",
+                "file=\(logs)/d.log syscall=", "syscall=symlink",
+            ],
             in: caught)
         #expect(outputs(of: "Log file cleared", priority: "Warning", in: caught).count == 5, "\(everyAlert(caught))")
     }

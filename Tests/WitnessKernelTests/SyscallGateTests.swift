@@ -36,7 +36,10 @@ extension RealKernelTests {
 
         // The same file opened through the 32-bit gate is still the sensitive file.
         let shadow = try traceJSON([program, "/etc/shadow"])
-        let read = try #require(shadow.jsonLines().first { ($0["output_fields"] as? [String: Any]).map { field($0, "fd.name") } == "/etc/shadow" })
+        let read = try #require(
+            shadow.jsonLines().first {
+                ($0["output_fields"] as? [String: Any]).map { field($0, "fd.name") } == "/etc/shadow"
+            })
         let fired = "\(read)"
         #expect(fired.contains("Read sensitive file by untrusted program"), "\(read)")
     }
@@ -46,15 +49,21 @@ extension RealKernelTests {
         let result = try traceJSON([program])
         #expect(result.status == 0, "\(result.stderr)")
         let events = result.events()
-        let clone = try #require(events.first { field($0, "evt.type") == "clone" && (field($0, "evt.arg.flags") ?? "").contains("CLONE_NEWNS") })
+        let clone = try #require(
+            events.first {
+                field($0, "evt.type") == "clone" && (field($0, "evt.arg.flags") ?? "").contains("CLONE_NEWNS")
+            })
         #expect(field(clone, "evt.res") == "SUCCESS")
         #expect(Int(field(clone, "evt.arg.child_pid") ?? "") ?? 0 > 0)
         let clone3 = try #require(events.first { field($0, "evt.type") == "clone3" })
         #expect((field(clone3, "evt.arg.flags") ?? "").contains("CLONE_NEWUSER"), "\(clone3)")
-        let refused = try #require(events.first { field($0, "evt.type") == "clone" && field($0, "evt.res") == "EINVAL" }, "a refused clone is an attempt")
+        let refused = try #require(
+            events.first { field($0, "evt.type") == "clone" && field($0, "evt.res") == "EINVAL" },
+            "a refused clone is an attempt")
         #expect((field(refused, "evt.arg.flags") ?? "").contains("CLONE_NEWPID"))
         let namespaceLines = result.jsonLines().filter { "\($0["rule"] ?? "")" == "Namespace escape attempt" }
-        let syscalls = Set(namespaceLines.compactMap { ($0["output_fields"] as? [String: Any]).flatMap { field($0, "evt.type") } })
+        let syscalls = Set(
+            namespaceLines.compactMap { ($0["output_fields"] as? [String: Any]).flatMap { field($0, "evt.type") } })
         #expect(syscalls.isSuperset(of: ["clone", "clone3"]), "\(syscalls)")
 
         // unshare(1) makes the same request with unshare(2).
@@ -81,9 +90,13 @@ extension RealKernelTests {
         let result = try agent.finish()
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.jsonLines()
-        let attempt = try #require(lines.compactMap { $0["output_fields"] as? [String: Any] }.first { field($0, "evt.type") == "finit_module" })
+        let attempt = try #require(
+            lines.compactMap { $0["output_fields"] as? [String: Any] }.first { field($0, "evt.type") == "finit_module" }
+        )
         #expect(Int(field(attempt, "evt.rawres") ?? "0") ?? 0 < 0, "refused: \(attempt)")
-        #expect(field(attempt, "fd.name") == "/usr/bin/true" || field(attempt, "fd.name") == "/bin/true", "the module file, from the descriptor")
+        #expect(
+            field(attempt, "fd.name") == "/usr/bin/true" || field(attempt, "fd.name") == "/bin/true",
+            "the module file, from the descriptor")
         let testimony = try #require(lines.last)
         #expect((testimony["rules"] as? [String: Any])?["Kernel module load attempt"] as? Int == 1)
         let gate = try #require(testimony["gate"] as? [String: Any])
@@ -131,7 +144,8 @@ extension RealKernelTests {
                 """.utf8))
         let result = try traceJSON(["python3", script])
         #expect(result.status == 0, "\(result.stderr)")
-        let connect = try #require(result.events().first { field($0, "evt.type") == "connect" && field($0, "fd.sport") == "4444" })
+        let connect = try #require(
+            result.events().first { field($0, "evt.type") == "connect" && field($0, "fd.sport") == "4444" })
         #expect(field(connect, "fd.sip") == "127.0.0.1")
         #expect(result.jsonLines().contains { "\($0["rule"] ?? "")" == "Connection to a mining or reverse-shell port" })
     }
@@ -147,7 +161,8 @@ extension RealKernelTests {
         let result = try traceJSON(["sh", "-c", script])
         #expect(result.status == 0, "\(result.stderr)")
         let connects = result.events().filter {
-            field($0, "evt.type") == "connect" && field($0, "fd.sport") == "4444" && field($0, "proc.name") == "fastopen-ways"
+            field($0, "evt.type") == "connect" && field($0, "fd.sport") == "4444"
+                && field($0, "proc.name") == "fastopen-ways"
         }
         #expect(connects.count == 4, "\(connects.map { field($0, "evt.gate") ?? "" })")
         #expect(connects.filter { field($0, "evt.gate") == "ia32" }.count == 2)
@@ -181,7 +196,8 @@ extension RealKernelTests {
         let connect = try #require(ring.first { field($0, "evt.type") == "connect" })
         #expect(field(connect, "fd.sip") == "127.0.0.1")
         let types = Set(ring.compactMap { field($0, "evt.type") })
-        #expect(types.isSuperset(of: ["openat", "connect", "renameat2", "linkat", "symlinkat", "unlinkat"]), "\(types)")
+        #expect(
+            types.isSuperset(of: ["openat", "connect", "renameat2", "linkat", "symlinkat", "unlinkat"]), "\(types)")
         let rename = try #require(ring.first { field($0, "evt.type") == "renameat2" })
         #expect(field(rename, "evt.arg.oldpath") == "\(d)/a")
         #expect(field(rename, "evt.arg.newpath") == "\(d)/b")

@@ -57,8 +57,11 @@ extension RealKernelTests {
         var environment = ProcessInfo.processInfo.environment
         environment["WITNESS_TEST_HOLD_CONSUMER_MS"] = "1000"
         let agent = try RunningAgent(
-            ["witness", "--cgroup", cgroup, "--window", "60s", "--arm-deadline", "60s", "--events", "--output", "json",
-             "--ring-buffer", "32M", "--no-rules"],
+            [
+                "witness", "--cgroup", cgroup, "--window", "60s", "--arm-deadline", "60s", "--events", "--output",
+                "json",
+                "--ring-buffer", "32M", "--no-rules",
+            ],
             environment: environment)
         try agent.waitUntilAttached()
         #expect(agent.stderrText.contains("armed for cgroup"))
@@ -73,12 +76,15 @@ extension RealKernelTests {
         usleep(2_500_000)
         agent.signal(SIGTERM)
         let result = try agent.finish(timeout: 60)
-        let tags = Set(result.events().compactMap { fields -> String? in
-            guard fields["evt.type"] as? String == "execve", let args = fields["proc.args"] as? String,
-                args.hasPrefix("born-") else { return nil }
-            return args
-        })
-        #expect(tags.count == count, "every first exec in a cgroup born under an armed window: \(tags.count) of \(count)")
+        let tags = Set(
+            result.events().compactMap { fields -> String? in
+                guard fields["evt.type"] as? String == "execve", let args = fields["proc.args"] as? String,
+                    args.hasPrefix("born-")
+                else { return nil }
+                return args
+            })
+        #expect(
+            tags.count == count, "every first exec in a cgroup born under an armed window: \(tags.count) of \(count)")
         let testimony = try #require(result.jsonLines().last)
         let subject = try #require(testimony["subject"] as? [String: Any])
         #expect(subject["witnessedFromStart"] as? Bool == true)
@@ -90,7 +96,9 @@ extension RealKernelTests {
         let mount = try cgroupMount()
         let busy = "\(mount)/witness-busy-\(UUID().uuidString.prefix(8))"
         let empty = "\(mount)/witness-empty-\(UUID().uuidString.prefix(8))"
-        for cgroup in [busy, empty] { try FileManager.default.createDirectory(atPath: cgroup, withIntermediateDirectories: false) }
+        for cgroup in [busy, empty] {
+            try FileManager.default.createDirectory(atPath: cgroup, withIntermediateDirectories: false)
+        }
         let sleeper = Process()
         sleeper.executableURL = URL(fileURLWithPath: "/bin/sh")
         sleeper.arguments = ["-c", "echo $$ > \(busy)/cgroup.procs; exec sleep 30"]

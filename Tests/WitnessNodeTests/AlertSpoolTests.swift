@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WitnessNode
 
 @Suite struct AlertSpoolTests {
@@ -63,7 +64,8 @@ import Testing
         let directory = scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try Data("{\"whole\":1}\n{\"torn\":".utf8).write(to: URL(fileURLWithPath: directory + "/0000000000000001.ndjson"))
+        try Data("{\"whole\":1}\n{\"torn\":".utf8).write(
+            to: URL(fileURLWithPath: directory + "/0000000000000001.ndjson"))
         let spool = try AlertSpool(directory: directory, maxBytes: 1 << 20)
         #expect(drain(spool) == ["{\"whole\":1}"])
         #expect(append(spool, "{\"next\":2}"))
@@ -99,7 +101,9 @@ import Testing
     /// A line queued after another spool's lines waits until they were delivered.
     @Test func aGatedLineWaitsForTheOtherSpool() throws {
         let alertsDirectory = scratch(), testimoniesDirectory = scratch()
-        defer { for path in [alertsDirectory, testimoniesDirectory] { try? FileManager.default.removeItem(atPath: path) } }
+        defer {
+            for path in [alertsDirectory, testimoniesDirectory] { try? FileManager.default.removeItem(atPath: path) }
+        }
         let alerts = try AlertSpool(directory: alertsDirectory, maxBytes: 64 * 1024)
         let testimonies = try AlertSpool(directory: testimoniesDirectory, maxBytes: 64 * 1024)
         #expect(append(alerts, "{\"alert\":1}") && append(alerts, "{\"alert\":2}"))
@@ -126,8 +130,8 @@ import Testing
         let spool = try AlertSpool(directory: directory, maxBytes: 40)
         #expect(spool.deadLetter(Array("{\"bad\":1}".utf8)))
         #expect(spool.deadLetter(Array("{\"bad\":2}".utf8)))
-        #expect(!spool.deadLetter(Array(String(repeating: "x", count: 30).utf8)), "full: refused, for the caller to count")
+        #expect(
+            !spool.deadLetter(Array(String(repeating: "x", count: 30).utf8)), "full: refused, for the caller to count")
         #expect(try String(contentsOfFile: spool.deadLetterPath, encoding: .utf8) == "{\"bad\":1}\n{\"bad\":2}\n")
     }
 }
-

@@ -36,14 +36,19 @@ import WitnessCore
         var iterator = stream.makeAsyncIterator()
         for n in 1...4 { publish(streams, n) }
         var lines: [String] = []
-        while lines.count < 2, let chunk = await iterator.next() { lines.append(String(decoding: chunk, as: UTF8.self)) }
+        while lines.count < 2, let chunk = await iterator.next() {
+            lines.append(String(decoding: chunk, as: UTF8.self))
+        }
         publish(streams, 5)
         streams.close(window: "w", slot: 0)
         while let chunk = await iterator.next() { lines.append(String(decoding: chunk, as: UTF8.self)) }
-        let lost = lines.compactMap { $0.hasPrefix("{\"lost\":") ? Int($0.dropFirst(8).prefix { $0.isNumber }) : nil }.reduce(0, +)
+        let lost = lines.compactMap { $0.hasPrefix("{\"lost\":") ? Int($0.dropFirst(8).prefix { $0.isNumber }) : nil }
+            .reduce(0, +)
         let delivered = lines.filter { $0.hasPrefix("{\"n\":") }.count
         #expect(lost + delivered == 5, "every line delivered or counted: \(lines)")
-        #expect(lines == ["{\"n\":1}\n", "{\"n\":2}\n", "{\"lost\":2}\n", "{\"n\":5}\n"], "the marker where the lines were: \(lines)")
+        #expect(
+            lines == ["{\"n\":1}\n", "{\"n\":2}\n", "{\"lost\":2}\n", "{\"n\":5}\n"],
+            "the marker where the lines were: \(lines)")
     }
 
     @Test func aWindowTakesABoundedNumberOfReaders() {

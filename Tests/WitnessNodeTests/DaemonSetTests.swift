@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import WitnessKernel
 import Yams
+
 @testable import WitnessNode
 
 /// daemonset.yaml at the repository root: valid for the Kubernetes API, current
@@ -31,7 +32,10 @@ import Yams
         // scripts/setup installs it into .venv; else whatever is on PATH.
         let venv = Self.root.appendingPathComponent(".venv/bin/kubernetes-validate").path
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [FileManager.default.isExecutableFile(atPath: venv) ? venv : "kubernetes-validate", "--strict", "--quiet", "daemonset.yaml"]
+        process.arguments = [
+            FileManager.default.isExecutableFile(atPath: venv) ? venv : "kubernetes-validate", "--strict", "--quiet",
+            "daemonset.yaml",
+        ]
         process.currentDirectoryURL = Self.root
         let output = Pipe()
         process.standardOutput = output
@@ -39,7 +43,8 @@ import Yams
         try process.run()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "kubernetes-validate (installed by scripts/setup): \(text.prefix(2000))")
+        #expect(
+            process.terminationStatus == 0, "kubernetes-validate (installed by scripts/setup): \(text.prefix(2000))")
     }
 
     @Test func asksForExactlyTheCapabilitiesTheAgentUses() throws {
@@ -69,7 +74,8 @@ import Yams
         let config = try NodeConfig(yaml: try #require(data["config.yaml"]), name: "daemonset.yaml")
         try config.validate()
         #expect(config.procRoot == "/host/proc")
-        let rules = try String(contentsOf: Self.root.appendingPathComponent("rules/witness_rules.yaml"), encoding: .utf8)
+        let rules = try String(
+            contentsOf: Self.root.appendingPathComponent("rules/witness_rules.yaml"), encoding: .utf8)
         #expect(data["witness_rules.yaml"] == rules, "daemonset.yaml is out of date: run scripts/sync-daemonset")
         // The probes and the API use the port the config listens on.
         let ports = try #require(try container()["ports"] as? [[String: Any]])

@@ -1,39 +1,43 @@
 import Testing
 import WitnessCore
+
 @testable import WitnessNode
 
 @Suite struct NodeConfigTests {
     @Test func readsEveryBlock() throws {
-        let config = try NodeConfig(yaml: """
-            api:
-              listen: "[::1]:9000"
-              token_file: /run/secrets/token
-              max_body_bytes: 1024
-              public_metrics: true
-            rules_files: [/etc/witness/a.yaml, /etc/witness/b.yaml]
-            priority: warning
-            ring_buffer: 16M
-            default_window: 90s
-            stdout_output: {enabled: false}
-            file_output: {enabled: true, filename: /var/log/witness.json}
-            http_output:
-              enabled: true
-              url: https://sidekick:2801/
-              headers: {X-Team: trials}
-              ca_file: /etc/ca.pem
-              timeout: 3s
-            testimony_output: {enabled: true, url: "http://controller/testimony"}
-            spool: {directory: /var/lib/witness, max_bytes: 1M}
-            proc_root: /host/proc
-            always_linked: true
-            """, name: "test.yaml")
+        let config = try NodeConfig(
+            yaml: """
+                api:
+                  listen: "[::1]:9000"
+                  token_file: /run/secrets/token
+                  max_body_bytes: 1024
+                  public_metrics: true
+                rules_files: [/etc/witness/a.yaml, /etc/witness/b.yaml]
+                priority: warning
+                ring_buffer: 16M
+                default_window: 90s
+                stdout_output: {enabled: false}
+                file_output: {enabled: true, filename: /var/log/witness.json}
+                http_output:
+                  enabled: true
+                  url: https://sidekick:2801/
+                  headers: {X-Team: trials}
+                  ca_file: /etc/ca.pem
+                  timeout: 3s
+                testimony_output: {enabled: true, url: "http://controller/testimony"}
+                spool: {directory: /var/lib/witness, max_bytes: 1M}
+                proc_root: /host/proc
+                always_linked: true
+                """, name: "test.yaml")
         #expect(config.api.tokenFile == "/run/secrets/token")
         #expect(try ListenAddress(config.api.listen) == ListenAddress("[::1]:9000"))
         #expect(try ListenAddress(config.api.listen).host == "::1")
         #expect(config.api.maxBodyBytes == 1024)
         #expect(config.api.publicMetrics)
         #expect(config.alwaysLinked)
-        #expect(!(try NodeConfig(yaml: "api: {token_file: /t}", name: "t.yaml")).api.publicMetrics, "metrics need the token by default")
+        #expect(
+            !(try NodeConfig(yaml: "api: {token_file: /t}", name: "t.yaml")).api.publicMetrics,
+            "metrics need the token by default")
         #expect(config.rulesFiles.count == 2)
         #expect(!config.stdoutOutput)
         #expect(config.fileOutput.enabled && config.fileOutput.filename == "/var/log/witness.json")
@@ -76,8 +80,13 @@ import WitnessCore
         config.api.tokenFile = "/t"
         try config.validate()
         for change: (inout NodeConfig) -> Void in [
-            { $0.api.listen = "nowhere" }, { $0.ringBuffer = "3K" }, { $0.minimumPriority = "loud" }, { $0.defaultWindow = "soon" },
-            { $0.fileOutput.enabled = true }, { $0.httpOutput.enabled = true; $0.httpOutput.url = "ftp://x" },
+            { $0.api.listen = "nowhere" }, { $0.ringBuffer = "3K" }, { $0.minimumPriority = "loud" },
+            { $0.defaultWindow = "soon" },
+            { $0.fileOutput.enabled = true },
+            {
+                $0.httpOutput.enabled = true
+                $0.httpOutput.url = "ftp://x"
+            },
         ] {
             var broken = config
             change(&broken)
@@ -91,10 +100,11 @@ import WitnessCore
         let token = BearerToken("s3cret-token-of-some-length")
         #expect(token.accepts(authorization: "Bearer s3cret-token-of-some-length"))
         #expect(token.accepts(authorization: "bearer s3cret-token-of-some-length"))
-        for header: String? in [nil, "", "Bearer", "Bearer ", "Basic s3cret-token-of-some-length",
+        for header: String? in [
+            nil, "", "Bearer", "Bearer ", "Basic s3cret-token-of-some-length",
             "Bearer s3cret-token-of-some-lengtH", "Bearer s3cret-token-of-some-length ", "Bearer s3cret",
-            "Bearer s3cret-token-of-some-length-and-more", "Bearers3cret-token-of-some-length"]
-        {
+            "Bearer s3cret-token-of-some-length-and-more", "Bearers3cret-token-of-some-length",
+        ] {
             #expect(!token.accepts(authorization: header), "\(String(describing: header))")
         }
     }

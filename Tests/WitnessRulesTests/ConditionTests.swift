@@ -138,7 +138,8 @@ struct ConditionTests {
             sockaddr: RecordFixture.sockaddrIPv4(169, 254, 169, 254, port: 80), local: [10, 0, 0, 2], localPort: 5000)
         for (condition, expected) in [
             ("fd.snet = 169.254.0.0/16", true), ("fd.snet = 169.255.0.0/16", false), ("fd.snet in (10.0.0.0/8)", false),
-            ("fd.cnet in (10.0.0.0/8, 192.168.0.0/16)", true), ("fd.net = 10.0.0.0/8", true), ("fd.net != 127.0.0.0/8", true),
+            ("fd.cnet in (10.0.0.0/8, 192.168.0.0/16)", true), ("fd.net = 10.0.0.0/8", true),
+            ("fd.net != 127.0.0.0/8", true),
             ("fd.ip = 169.254.169.254", true), ("fd.ip = 10.0.0.2", true), ("fd.ip = 10.0.0.3", false),
             ("fd.snet = 0.0.0.0/0", true), ("fd.snet = ::/0", false), ("fd.name_changed = false", true),
         ] {
@@ -156,7 +157,8 @@ struct ConditionTests {
         #expect(try RuleHarness(yaml).fires(metadata))
         // A dual-stack socket reaches an IPv4 address as ::ffff:a.b.c.d: still in the IPv4 network.
         let mapped = RecordFixture.connect(
-            sockaddr: RecordFixture.sockaddrIPv6(Array(repeating: 0, count: 10) + [0xFF, 0xFF, 169, 254, 169, 254], port: 80))
+            sockaddr: RecordFixture.sockaddrIPv6(
+                Array(repeating: 0, count: 10) + [0xFF, 0xFF, 169, 254, 169, 254], port: 80))
         #expect(try RuleHarness(condition: "fd.snet in (169.254.0.0/16)").fires(mapped))
         #expect(try !RuleHarness(condition: "fd.snet in (10.0.0.0/8)").fires(mapped))
         let bad = RuleHarness(condition: "fd.snet in (10.0.0.0/33)")
@@ -167,22 +169,28 @@ struct ConditionTests {
     /// the value whatever the pattern; bcontains/bstartswith take hex bytes.
     @Test func regexAndByteOperators() throws {
         for (condition, expected) in [
-            (#"fd.name regex "/etc/shadow""#, true), (#"fd.name regex "shadow""#, false), (#"fd.name regex ".*shadow""#, true),
+            (#"fd.name regex "/etc/shadow""#, true), (#"fd.name regex "shadow""#, false),
+            (#"fd.name regex ".*shadow""#, true),
             (#"fd.name regex "^/etc/[a-z]+$""#, true), (#"fd.name regex "/etc/(passwd|shadow|group)""#, true),
             (#"fd.name regex "/etc/s[^/]{3,5}w""#, true), (#"fd.name regex "/etc/s[^/]{5,6}w""#, false),
-            (#"fd.name regex "/\\w+/\\w+""#, true), (#"fd.name regex "/\\d+/.*""#, false), (#"fd.name regex /\w+/\w+"#, true), (#"fd.name regex "(?:/[a-z]+)+""#, true),
-            ("fd.name bcontains 2f657463", true), ("fd.name bstartswith 2f6574632f", true), ("fd.name bstartswith 65", false),
+            (#"fd.name regex "/\\w+/\\w+""#, true), (#"fd.name regex "/\\d+/.*""#, false),
+            (#"fd.name regex /\w+/\w+"#, true), (#"fd.name regex "(?:/[a-z]+)+""#, true),
+            ("fd.name bcontains 2f657463", true), ("fd.name bstartswith 2f6574632f", true),
+            ("fd.name bstartswith 65", false),
         ] {
             #expect(try RuleHarness(condition: condition).fires(shadowOpen) == expected, "\(condition)")
         }
         // A pattern that makes backtracking engines take exponential time: linear here.
-        let long = RecordFixture.open(path: Array(("/" + String(repeating: "a", count: 5000)).utf8), flags: 0, result: 3)
+        let long = RecordFixture.open(
+            path: Array(("/" + String(repeating: "a", count: 5000)).utf8), flags: 0, result: 3)
         #expect(try !RuleHarness(condition: #"fd.name regex "/(a*)*b""#).fires(long))
         #expect(try RuleHarness(condition: #"fd.name regex "/(a|aa)*""#).fires(long))
         let deep = String(repeating: "(", count: 3000) + "a" + String(repeating: ")", count: 3000)
         let wide = String(repeating: "(a{1000}){1000}", count: 1)
-        for bad in [#"fd.name regex "(a""#, #"fd.name regex "a{2000}""#, #"fd.name regex "*a""#, "fd.name bcontains zz",
-                    "fd.name bcontains abc", "fd.name regex \"\(deep)\"", "fd.name regex \"\(wide)\""] {
+        for bad in [
+            #"fd.name regex "(a""#, #"fd.name regex "a{2000}""#, #"fd.name regex "*a""#, "fd.name bcontains zz",
+            "fd.name bcontains abc", "fd.name regex \"\(deep)\"", "fd.name regex \"\(wide)\"",
+        ] {
             #expect(RuleHarness(condition: bad).loaded.hasErrors, "\(bad)")
         }
     }
@@ -244,13 +252,18 @@ struct ConditionTests {
     @Test func connectAndSyscallFields() throws {
         let metadata = RecordFixture.connect(
             sockaddr: RecordFixture.sockaddrIPv4(169, 254, 169, 254, port: 80), local: [10, 0, 0, 2], localPort: 5000)
-        #expect(try RuleHarness(condition: "fd.sip = 169.254.169.254 and fd.sport = 80 and fd.lport = 5000").fires(metadata))
+        #expect(
+            try RuleHarness(condition: "fd.sip = 169.254.169.254 and fd.sport = 80 and fd.lport = 5000").fires(metadata)
+        )
         #expect(try RuleHarness(condition: "fd.name = '10.0.0.2:5000->169.254.169.254:80'").fires(metadata))
         let ptrace = RecordFixture.syscall(.ptrace, args: [16, 77, 0, 0])
-        #expect(try RuleHarness(condition: "evt.type = ptrace and evt.arg.request = PTRACE_ATTACH and evt.rawarg.pid = 77").fires(ptrace))
+        #expect(
+            try RuleHarness(condition: "evt.type = ptrace and evt.arg.request = PTRACE_ATTACH and evt.rawarg.pid = 77")
+                .fires(ptrace))
         let chmod = RecordFixture.syscall(.fchmodat, args: [-100, 0, 0o4755], path: Array("/tmp/x".utf8))
         #expect(try RuleHarness(condition: "evt.arg.mode contains S_ISUID and fd.name = /tmp/x").fires(chmod))
-        let link = RecordFixture.syscall(.symlinkat, args: [0, -100, 0], path: Array("/etc/shadow".utf8), path2: Array("/tmp/l".utf8))
+        let link = RecordFixture.syscall(
+            .symlinkat, args: [0, -100, 0], path: Array("/etc/shadow".utf8), path2: Array("/tmp/l".utf8))
         #expect(try RuleHarness(condition: "evt.arg.target = /etc/shadow and evt.arg.linkpath = /tmp/l").fires(link))
         let dup = RecordFixture.syscall(.dup2, args: [5, 1], socketFamily: 2)
         #expect(try RuleHarness(condition: "fd.num = 1 and fd.type = ipv4").fires(dup))

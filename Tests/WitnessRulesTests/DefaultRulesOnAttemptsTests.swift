@@ -19,13 +19,18 @@ struct DefaultRulesOnAttemptsTests {
         Set(try harness.alerts(fixture).compactMap { $0["rule"] as? String })
     }
 
-    @Test(arguments: [0, -111 /* ECONNREFUSED */, -101 /* ENETUNREACH */, -110 /* ETIMEDOUT */, -115 /* EINPROGRESS */])
+    @Test(arguments: [
+        0, -111 /* ECONNREFUSED */, -101 /* ENETUNREACH */, -110 /* ETIMEDOUT */, -115 /* EINPROGRESS */,
+    ])
     func aConnectionAttemptIsEvidenceWhateverItsResult(result: Int) throws {
-        let metadata = RecordFixture.connect(sockaddr: RecordFixture.sockaddrIPv4(169, 254, 169, 254, port: 80), result: Int64(result))
+        let metadata = RecordFixture.connect(
+            sockaddr: RecordFixture.sockaddrIPv4(169, 254, 169, 254, port: 80), result: Int64(result))
         #expect(try rules(metadata).contains("Cloud metadata endpoint contacted"), "result \(result)")
-        let pool = RecordFixture.connect(sockaddr: RecordFixture.sockaddrIPv4(203, 0, 113, 9, port: 3333), result: Int64(result))
+        let pool = RecordFixture.connect(
+            sockaddr: RecordFixture.sockaddrIPv4(203, 0, 113, 9, port: 3333), result: Int64(result))
         #expect(try rules(pool).contains("Connection to a mining or reverse-shell port"), "result \(result)")
-        let web = RecordFixture.connect(sockaddr: RecordFixture.sockaddrIPv4(203, 0, 113, 9, port: 443), result: Int64(result))
+        let web = RecordFixture.connect(
+            sockaddr: RecordFixture.sockaddrIPv4(203, 0, 113, 9, port: 443), result: Int64(result))
         #expect(try rules(web).isEmpty)
     }
 
@@ -52,7 +57,8 @@ struct DefaultRulesOnAttemptsTests {
         let fired = try rules(renamed)
         #expect(fired.contains("Process took the name of a trusted program"))
         #expect(!fired.contains("Process renamed itself"))
-        let named = RecordFixture.syscall(.prctl, args: [15, 0, 0, 0, 0], path: Array("worker-3".utf8), comm: "worker-3")
+        let named = RecordFixture.syscall(
+            .prctl, args: [15, 0, 0, 0, 0], path: Array("worker-3".utf8), comm: "worker-3")
         #expect(try rules(named).isEmpty)
         let other = RecordFixture.syscall(.prctl, args: [38, 1, 0, 0, 0])  // PR_SET_NO_NEW_PRIVS
         #expect(try rules(other).isEmpty)

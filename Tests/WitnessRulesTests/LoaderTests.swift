@@ -16,9 +16,18 @@ struct LoaderTests {
         ("rule: x\n", 1, "a rules file is a list"),
         ("- rulez: x\n", 1, "unknown item"),
         ("- rule: r\n  desc: d\n  condition: proc.name = x\n  output: o\n  priority: LOUD\n", 5, "bad priority 'LOUD'"),
-        ("- rule: r\n  desc: d\n  condition: (proc.name = x\n  output: o\n  priority: INFO\n", 3, "unbalanced parentheses"),
-        ("- rule: r\n  desc: d\n  condition: proc.name ~ x\n  output: o\n  priority: INFO\n", 3, "expected an operator"),
-        ("- rule: r\n  desc: d\n  condition: no_such_macro\n  output: o\n  priority: INFO\n", 3, "unknown macro 'no_such_macro'"),
+        (
+            "- rule: r\n  desc: d\n  condition: (proc.name = x\n  output: o\n  priority: INFO\n", 3,
+            "unbalanced parentheses"
+        ),
+        (
+            "- rule: r\n  desc: d\n  condition: proc.name ~ x\n  output: o\n  priority: INFO\n", 3,
+            "expected an operator"
+        ),
+        (
+            "- rule: r\n  desc: d\n  condition: no_such_macro\n  output: o\n  priority: INFO\n", 3,
+            "unknown macro 'no_such_macro'"
+        ),
         (
             "- macro: a\n  condition: b\n- macro: b\n  condition: a\n- rule: r\n  desc: d\n  condition: a\n  output: o\n  priority: INFO\n",
             7, "refers to itself"
@@ -26,7 +35,10 @@ struct LoaderTests {
         ("- rule: r\n  condition: and x\n  append: true\n", 1, "no rule 'r' to append to"),
         ("- rule: r\n  desc: d\n  output: o\n  priority: INFO\n", 1, "needs condition"),
         ("- rule: r\n  desc: d\n  condition: fd.num > abc\n  output: o\n  priority: INFO\n", 3, "not a number"),
-        ("- rule: r\n  desc: d\n  condition: proc.name in (a, b\n  output: o\n  priority: INFO\n", 3, "list is not closed"),
+        (
+            "- rule: r\n  desc: d\n  condition: proc.name in (a, b\n  output: o\n  priority: INFO\n", 3,
+            "list is not closed"
+        ),
     ])
     func badFilesGiveLocatedErrors(_ yaml: String, _ line: Int, _ message: String) {
         let found = diagnostics(yaml).filter { $0.severity == .error }
@@ -55,7 +67,10 @@ struct LoaderTests {
                     """)
         ])
         #expect(loaded.rules.map(\.name) == ["good"])
-        #expect(loaded.skipped == [SkippedRule(name: "needs plugin", reason: "uses field 'ka.verb', which Witness does not know")])
+        #expect(
+            loaded.skipped == [
+                SkippedRule(name: "needs plugin", reason: "uses field 'ka.verb', which Witness does not know")
+            ])
         #expect(loaded.diagnostics.count == 1 && loaded.diagnostics[0].severity == .warning)
         #expect(loaded.diagnostics[0].line == 8)
         #expect(!loaded.hasErrors)
@@ -182,7 +197,9 @@ struct LoaderTests {
         #expect(alert["tags"] as? [String] == ["filesystem", "test"])
         #expect(alert["hostname"] as? String == "node")
         let output = try #require(alert["output"] as? String)
-        #expect(output.hasPrefix("00:00:01.000000000: Warning read /etc/hosts by cat (parent bash, ip <NA>) at 00:00:01.000000000."))
+        #expect(
+            output.hasPrefix(
+                "00:00:01.000000000: Warning read /etc/hosts by cat (parent bash, ip <NA>) at 00:00:01.000000000."))
         let fields = try #require(alert["output_fields"] as? [String: Any])
         #expect(fields["fd.name"] as? String == "/etc/hosts")
         #expect(fields["proc.aname[1]"] as? String == "bash")
@@ -232,14 +249,19 @@ struct RobustnessTests {
             var bytes = base
             for _ in 0..<Int.random(in: 1...20, using: &generator) {
                 let position = Int.random(in: 0..<bytes.count, using: &generator)
-                bytes[position] = [UInt8(ascii: ":"), UInt8(ascii: "-"), UInt8(ascii: "("), UInt8(ascii: "\n"),
-                    UInt8(ascii: "'"), UInt8(ascii: " "), UInt8(ascii: "["), UInt8.random(in: 0...255, using: &generator)]
-                    .randomElement(using: &generator)!
+                bytes[position] = [
+                    UInt8(ascii: ":"), UInt8(ascii: "-"), UInt8(ascii: "("), UInt8(ascii: "\n"),
+                    UInt8(ascii: "'"), UInt8(ascii: " "), UInt8(ascii: "["),
+                    UInt8.random(in: 0...255, using: &generator),
+                ]
+                .randomElement(using: &generator)!
             }
             _ = RulesLoader.load([RulesSource(name: "fuzz.yaml", text: String(decoding: bytes, as: UTF8.self))])
         }
         for _ in 0..<200 {
-            let bytes = (0..<Int.random(in: 0..<300, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let bytes = (0..<Int.random(in: 0..<300, using: &generator)).map { _ in
+                UInt8.random(in: 0...255, using: &generator)
+            }
             _ = RulesLoader.load([RulesSource(name: "random.yaml", text: String(decoding: bytes, as: UTF8.self))])
         }
     }

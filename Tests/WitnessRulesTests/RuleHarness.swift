@@ -20,7 +20,9 @@ struct RuleHarness {
                 argv: Array("cat\0/etc/shadow\0".utf8), tty: 34816, loginUID: 1000, cwd: Array("/home/u".utf8),
                 capabilities: 1 << 21, startTime: 500_000_000))
         processes.insert(
-            ProcessRecord(pid: 1, ppid: 0, name: Array("bash".utf8), exePath: Array("/bin/bash".utf8), argv: Array("bash\0".utf8)))
+            ProcessRecord(
+                pid: 1, ppid: 0, name: Array("bash".utf8), exePath: Array("/bin/bash".utf8), argv: Array("bash\0".utf8))
+        )
         engine = RuleEngine(rules: loaded.rules)
     }
 
@@ -46,7 +48,9 @@ struct RuleHarness {
             resolved.begin(event, number: 1)
             defer { resolved.end() }
             if engine.classify(resolved) > 0 {
-                for rule in engine.matchedRules { encoder.encodeAlert(resolved, rule: rule, of: engine, labels: SubjectLabels(), into: &writer) }
+                for rule in engine.matchedRules {
+                    encoder.encodeAlert(resolved, rule: rule, of: engine, labels: SubjectLabels(), into: &writer)
+                }
             }
         }
         return try String(decoding: writer.bytes, as: UTF8.self).split(separator: "\n").map {

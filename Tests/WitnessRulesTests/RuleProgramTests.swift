@@ -13,23 +13,23 @@ struct RuleProgramTests {
     /// from the first one's stamps.
     static var leaves: [(Predicate, [Bool])] {
         [
-        (.number(FieldRef(id: .procPid), .equal(4242)), [true, true]),
-        (.number(FieldRef(id: .procPid), .equal(1)), [false, false]),
-        (.number(FieldRef(id: .procPid), .member(Set([1, 4242, 7]))), [true, true]),
-        (.text(FieldRef(id: .fdName), .equal(Array("/etc/shadow".utf8))), [true, false]),
-        (.text(FieldRef(id: .fdName), .startsWith(Array("/usr".utf8))), [false, true]),
-        (.text(FieldRef(id: .procName), .member([Array("cat".utf8), Array("sed".utf8)])), [true, false]),
-        (.text(FieldRef(id: .procName), .member([Array("sh".utf8), Array("dd".utf8)])), [false, true]),
-        (.text(FieldRef(id: .fdDirectory), .pathMatch([Array("/etc".utf8)])), [true, false]),
-        (.boolean(FieldRef(id: .evtIsOpenRead), true), [true, false]),
-        (.boolean(FieldRef(id: .evtIsOpenWrite), true), [false, true]),
-        (.exists(FieldRef(id: .fdName)), [true, true]),
-        (.exists(FieldRef(id: .fdSip)), [false, false]),
-        (.eventType(mask: 1 << UInt128(Syscall.openat.rawValue), negated: false), [true, true]),
-        (.eventType(mask: 1 << UInt128(Syscall.connect.rawValue), negated: false), [false, false]),
-        (.eventType(mask: 1 << UInt128(Syscall.execve.rawValue), negated: true), [true, true]),
-        (.constant(true), [true, true]),
-        (.constant(false), [false, false]),
+            (.number(FieldRef(id: .procPid), .equal(4242)), [true, true]),
+            (.number(FieldRef(id: .procPid), .equal(1)), [false, false]),
+            (.number(FieldRef(id: .procPid), .member(Set([1, 4242, 7]))), [true, true]),
+            (.text(FieldRef(id: .fdName), .equal(Array("/etc/shadow".utf8))), [true, false]),
+            (.text(FieldRef(id: .fdName), .startsWith(Array("/usr".utf8))), [false, true]),
+            (.text(FieldRef(id: .procName), .member([Array("cat".utf8), Array("sed".utf8)])), [true, false]),
+            (.text(FieldRef(id: .procName), .member([Array("sh".utf8), Array("dd".utf8)])), [false, true]),
+            (.text(FieldRef(id: .fdDirectory), .pathMatch([Array("/etc".utf8)])), [true, false]),
+            (.boolean(FieldRef(id: .evtIsOpenRead), true), [true, false]),
+            (.boolean(FieldRef(id: .evtIsOpenWrite), true), [false, true]),
+            (.exists(FieldRef(id: .fdName)), [true, true]),
+            (.exists(FieldRef(id: .fdSip)), [false, false]),
+            (.eventType(mask: 1 << UInt128(Syscall.openat.rawValue), negated: false), [true, true]),
+            (.eventType(mask: 1 << UInt128(Syscall.connect.rawValue), negated: false), [false, false]),
+            (.eventType(mask: 1 << UInt128(Syscall.execve.rawValue), negated: true), [true, true]),
+            (.constant(true), [true, true]),
+            (.constant(false), [false, false]),
         ]
     }
 
@@ -66,7 +66,9 @@ struct RuleProgramTests {
         var answers = [UInt32](repeating: 0, count: program.leafCount)
         let processes = ProcessTable(procRoot: "/nonexistent")
         processes.insert(
-            ProcessRecord(pid: 4242, ppid: 1, name: Array("cat".utf8), exePath: Array("/usr/bin/cat".utf8), argv: Array("cat\0".utf8)))
+            ProcessRecord(
+                pid: 4242, ppid: 1, name: Array("cat".utf8), exePath: Array("/usr/bin/cat".utf8),
+                argv: Array("cat\0".utf8)))
         let resolved = ResolvedEvent(processes: processes, clock: WallClock(offset: 0))
         // Two events, one stamp each: the second must not read the first one's answers.
         for (index, fixture) in Self.events.enumerated() {

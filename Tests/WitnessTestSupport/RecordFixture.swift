@@ -39,7 +39,8 @@ package struct RecordFixture {
         var event = witness_open_event()
         let size = MemoryLayout<witness_open_event>.size + path.count + directory.count + resolved.count
         event.header = header(
-            kind: WITNESS_EVENT_OPEN, syscall: WITNESS_SYS_OPENAT, size: size, result: result, flags: eventFlags, comm: comm)
+            kind: WITNESS_EVENT_OPEN, syscall: WITNESS_SYS_OPENAT, size: size, result: result, flags: eventFlags,
+            comm: comm)
         event.dirfd = dirfd
         event.open_flags = flags
         event.mode = 0o644
@@ -69,12 +70,15 @@ package struct RecordFixture {
         var event = witness_syscall_event()
         event.header = header(
             kind: WITNESS_EVENT_SYSCALL, syscall: witness_syscall(rawValue: UInt32(syscall.rawValue)),
-            size: MemoryLayout<witness_syscall_event>.size + path.count + path2.count + directory.count + directory2.count,
+            size: MemoryLayout<witness_syscall_event>.size + path.count + path2.count + directory.count
+                + directory2.count,
             result: result, pid: pid,
             comm: comm)
         event.header.uid = uid
         withUnsafeMutableBytes(of: &event.args) { raw in
-            for (index, value) in args.prefix(6).enumerated() { raw.storeBytes(of: value, toByteOffset: index * 8, as: Int64.self) }
+            for (index, value) in args.prefix(6).enumerated() {
+                raw.storeBytes(of: value, toByteOffset: index * 8, as: Int64.self)
+            }
         }
         event.path_len = UInt32(path.count)
         event.path2_len = UInt32(path2.count)
@@ -84,7 +88,9 @@ package struct RecordFixture {
         return RecordFixture(bytes: withUnsafeBytes(of: event) { Array($0) } + path + path2 + directory + directory2)
     }
 
-    package static func connect(sockaddr: [UInt8], local: [UInt8]? = nil, localPort: UInt16 = 0, result: Int64 = 0) -> RecordFixture {
+    package static func connect(
+        sockaddr: [UInt8], local: [UInt8]? = nil, localPort: UInt16 = 0, result: Int64 = 0
+    ) -> RecordFixture {
         var event = witness_connect_event()
         event.header = header(
             kind: WITNESS_EVENT_CONNECT, syscall: WITNESS_SYS_CONNECT, size: MemoryLayout<witness_connect_event>.size,

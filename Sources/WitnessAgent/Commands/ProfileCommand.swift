@@ -80,16 +80,20 @@ struct ProfileSeccomp: ParsableCommand {
         let (json, unnamed) = SeccompProfile.make(from: profile)
         if profile.syscalls["io_uring_setup"] != nil || profile.syscalls["io_uring_enter"] != nil {
             FileHandleWriter.standardError(
-                "witness-agent: warning: the subject used io_uring: operations submitted to a ring pass no syscall, so seccomp does not filter them\n")
+                "witness-agent: warning: the subject used io_uring: operations submitted to a ring pass no syscall, so seccomp does not filter them\n"
+            )
         }
         if !unnamed.isEmpty {
             FileHandleWriter.standardError(
-                "witness-agent: warning: no name in this build for \(unnamed.joined(separator: ", ")): not allowed by the profile\n")
+                "witness-agent: warning: no name in this build for \(unnamed.joined(separator: ", ")): not allowed by the profile\n"
+            )
         }
         var copy = json
         if let output {
             let written = copy.withUTF8 { AtomicFile.replace(output, with: UnsafeRawBufferPointer($0)) }
-            guard written else { throw AgentError.runtime("cannot write '\(output)': \(String(cString: strerror(errno)))") }
+            guard written else {
+                throw AgentError.runtime("cannot write '\(output)': \(String(cString: strerror(errno)))")
+            }
         } else {
             try FileHandleWriter.standardOutput(Array(json.utf8))
         }

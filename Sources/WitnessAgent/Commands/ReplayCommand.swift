@@ -40,7 +40,8 @@ struct ReplayCommand: ParsableCommand {
             identities: identities)
         let pipeline = assembly.pipeline
         let slot = player.slot
-        pipeline.label(slot: slot, as: meta["label"] ?? "\(meta["subjectKind"] ?? "subject"):\(meta["subjectValue"] ?? "")")
+        pipeline.label(
+            slot: slot, as: meta["label"] ?? "\(meta["subjectKind"] ?? "subject"):\(meta["subjectValue"] ?? "")")
         pipeline.profiles.replaying()
         player.beginProfile(pipeline)
         let started = WallClock.bootNow()
@@ -51,12 +52,15 @@ struct ReplayCommand: ParsableCommand {
         let syscalls = SyscallProfile(counts: end.syscalls)
         let profile = pipeline.finishProfile(slot: slot, syscalls: syscalls, at: end.endBootTime)
         pipeline.flush()
-        let (alerts, byRule) = assembly.alerts(driftAlerts: pipeline.windows[slot].driftAlerts, driftPriority: player.driftPriority)
+        let (alerts, byRule) = assembly.alerts(
+            driftAlerts: pipeline.windows[slot].driftAlerts, driftPriority: player.driftPriority)
         var statement = Testimony(
             trialID: (meta["trialId"] ?? "").isEmpty ? nil : meta["trialId"], subjectKind: meta["subjectKind"] ?? "",
-            subjectValue: meta["subjectValue"] ?? "", startEpochNanoseconds: clock.epochNanoseconds(boot: end.startBootTime),
+            subjectValue: meta["subjectValue"] ?? "",
+            startEpochNanoseconds: clock.epochNanoseconds(boot: end.startBootTime),
             endEpochNanoseconds: clock.epochNanoseconds(boot: end.endBootTime),
-            sostle: (meta["sostle"] ?? "").isEmpty ? nil : try SostleLevel(meta["sostle"] ?? ""), events: pipeline.counts,
+            sostle: (meta["sostle"] ?? "").isEmpty ? nil : try SostleLevel(meta["sostle"] ?? ""),
+            events: pipeline.counts,
             alerts: alerts, rules: byRule, kernelDrops: end.kernelDrops,
             agentDrops: end.agentDrops + end.skipped + pipeline.counts.undecodable,
             end: WindowEnd(rawValue: end.endReason) ?? .failed,
@@ -70,7 +74,8 @@ struct ReplayCommand: ParsableCommand {
         if seconds > 0 { note += " (\(Int(Double(player.records) / seconds)) records/s)" }
         note += " from \(file)"
         if end.skipped > 0 {
-            note += "; \(end.skipped) records were left out when it was recorded (size limit): the testimony is incomplete"
+            note +=
+                "; \(end.skipped) records were left out when it was recorded (size limit): the testimony is incomplete"
         }
         FileHandleWriter.standardError(note + "\n")
     }

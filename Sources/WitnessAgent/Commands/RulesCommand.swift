@@ -29,7 +29,8 @@ struct ValidateRules: ParsableCommand {
         }
         let errors = loaded.diagnostics.filter { $0.severity == .error }.count
         print(
-            "\(loaded.rules.count) rules loaded, \(loaded.skipped.count) skipped, \(loaded.disabled) disabled, \(errors) errors")
+            "\(loaded.rules.count) rules loaded, \(loaded.skipped.count) skipped, \(loaded.disabled) disabled, \(errors) errors"
+        )
         if errors > 0 || !loaded.skipped.isEmpty { throw ExitCode(2) }
     }
 }

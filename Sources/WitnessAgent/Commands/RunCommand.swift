@@ -72,7 +72,8 @@ struct RunCommand: ParsableCommand {
             do {
                 try await NodeAgent.run(config: effective, rules: loaded, verbose: verbose) { message in
                     FileHandleWriter.standardError(
-                        "witness-agent: loaded in \((StartupClock.elapsedMilliseconds() * 10).rounded() / 10) ms (linked while a window is open), \(ruleCount) rules; \(message)\n")
+                        "witness-agent: loaded in \((StartupClock.elapsedMilliseconds() * 10).rounded() / 10) ms (linked while a window is open), \(ruleCount) rules; \(message)\n"
+                    )
                 }
             } catch {
                 outcome.error = error

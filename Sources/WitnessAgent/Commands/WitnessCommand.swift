@@ -11,16 +11,20 @@ struct WitnessCommand: ParsableCommand {
         commandName: "witness",
         abstract: "Witness a cgroup or process tree for one window and print the testimony.")
 
-    @Option(name: .long, help: "The subject cgroup (v2): a path under the cgroup mount, or as /proc/PID/cgroup shows it.")
+    @Option(
+        name: .long, help: "The subject cgroup (v2): a path under the cgroup mount, or as /proc/PID/cgroup shows it.")
     var cgroup: String?
 
     @Option(name: .long, help: "The subject process tree: this live process and every descendant.")
     var pid: Int32?
 
-    @Option(name: .customLong("pod-uid"), help: "The subject Kubernetes pod, by UID: every container of it, now or later.")
+    @Option(
+        name: .customLong("pod-uid"), help: "The subject Kubernetes pod, by UID: every container of it, now or later.")
     var podUID: String?
 
-    @Option(name: .customLong("container-id"), help: "The subject container, by id (12 to 64 hex digits, containerd:// allowed).")
+    @Option(
+        name: .customLong("container-id"),
+        help: "The subject container, by id (12 to 64 hex digits, containerd:// allowed).")
     var containerID: String?
 
     @Option(name: .long, help: "How long the window stays open: 60s, 5m, 500ms.")
@@ -28,7 +32,9 @@ struct WitnessCommand: ParsableCommand {
 
     @Option(
         name: .customLong("arm-deadline"),
-        help: "A subject that does not exist yet is waited for this long (the window arms and opens the moment its cgroup is created); then the window ends neverStarted.")
+        help:
+            "A subject that does not exist yet is waited for this long (the window arms and opens the moment its cgroup is created); then the window ends neverStarted."
+    )
     var armDeadline: String = "5m"
 
     @Option(name: .customLong("trial-id"), help: "The trial this window testifies for.")
@@ -43,7 +49,9 @@ struct WitnessCommand: ParsableCommand {
     @Option(name: .long, help: "Also write the testimony to FILE.")
     var testimony: String?
 
-    @Option(name: .long, help: "Hold the window to this profile (a testimony or a profile JSON): anything new is a drift alert.")
+    @Option(
+        name: .long,
+        help: "Hold the window to this profile (a testimony or a profile JSON): anything new is a drift alert.")
     var baseline: String?
 
     @Option(name: .customLong("drift-priority"), help: "The Falco priority of drift alerts (default: warning).")
@@ -52,7 +60,9 @@ struct WitnessCommand: ParsableCommand {
     @Option(name: .long, help: "Also record the window's raw records to FILE (a new file), for `witness-agent replay`.")
     var record: String?
 
-    @Option(name: .customLong("record-limit"), help: "Largest recording file: 64M, 1G (default 256M); later records are left out.")
+    @Option(
+        name: .customLong("record-limit"),
+        help: "Largest recording file: 64M, 1G (default 256M); later records are left out.")
     var recordLimit: String = "256M"
 
     @OptionGroup var common: CommonOptions
@@ -61,30 +71,40 @@ struct WitnessCommand: ParsableCommand {
 
     /// The one subject the flags name.
     var subject: SubjectSpec? {
-        let given: [SubjectSpec?] = [cgroup.map { .cgroup($0) }, pid.map { .pid($0) }, podUID.map { .podUID($0) }, containerID.map { .containerID($0) }]
+        let given: [SubjectSpec?] = [
+            cgroup.map { .cgroup($0) }, pid.map { .pid($0) }, podUID.map { .podUID($0) },
+            containerID.map { .containerID($0) },
+        ]
         let named = given.compactMap { $0 }
         return named.count == 1 ? named[0] : nil
     }
 
     func validate() throws {
         guard let subject else {
-            throw ValidationError("witness needs exactly one subject: --cgroup PATH, --pod-uid UID, --container-id ID or --pid PID")
+            throw ValidationError(
+                "witness needs exactly one subject: --cgroup PATH, --pod-uid UID, --container-id ID or --pid PID")
         }
         if let pid { try SubjectChecks.process(pid) }
-        if case .pid = subject {} else {
+        if case .pid = subject {
+        } else {
             let resolver = try SubjectChecks.resolver()
             // Not here yet: armed, when it can be (a cgroup path, a pod UID, a full container id).
-            if (try? resolver.resolve(subject)) == nil { _ = try ArmedSubject.arming(subject, cgroups: resolver.cgroups) }
+            if (try? resolver.resolve(subject)) == nil {
+                _ = try ArmedSubject.arming(subject, cgroups: resolver.cgroups)
+            }
         }
         _ = try DurationParser.milliseconds(window)
         _ = try DurationParser.milliseconds(armDeadline)
         if let sostle { _ = try SostleLevel(sostle) }
         guard Priority(falcoName: driftPriority) != nil else {
-            throw ValidationError("bad --drift-priority '\(driftPriority)': use a Falco priority such as warning or error")
+            throw ValidationError(
+                "bad --drift-priority '\(driftPriority)': use a Falco priority such as warning or error")
         }
         if let baseline { _ = try ProfileReader.read(file: baseline) }
         _ = try DurationParser.bytes(recordLimit)
-        if let record, access(record, F_OK) == 0 { throw ValidationError("--record: '\(record)' exists; give a new file") }
+        if let record, access(record, F_OK) == 0 {
+            throw ValidationError("--record: '\(record)' exists; give a new file")
+        }
     }
 
     func run() throws {
@@ -168,7 +188,8 @@ struct WitnessCommand: ParsableCommand {
         }
         WitnessSession.report(accounting)
         if endReason == .neverStarted {
-            throw AgentError.runtime("\(subjectKind) \(subjectValue) was not created within --arm-deadline \(armDeadline)")
+            throw AgentError.runtime(
+                "\(subjectKind) \(subjectValue) was not created within --arm-deadline \(armDeadline)")
         }
     }
 
@@ -200,7 +221,8 @@ struct WitnessCommand: ParsableCommand {
             if resolved != nil { session.consumer.drainNow() }
         }
         if let resolved, opening.activeAt == nil {
-            let watched = try session.watch(resolved, slot: slot, profile: armed == nil ? settings : nil, judgeFound: true)
+            let watched = try session.watch(
+                resolved, slot: slot, profile: armed == nil ? settings : nil, judgeFound: true)
             opening.activeAt = WallClock.bootNow()
             // Kernel evidence only: the cgroup held no task once its bit was set.
             opening.witnessedFromStart = watched.members.isEmpty

@@ -11,18 +11,23 @@ struct RulesOptions: ParsableArguments {
     @Flag(name: .customLong("no-rules"), help: "Load no rules: print events only.")
     var noRules = false
 
-    @Option(name: .customLong("min-priority"), help: "Drop rules less severe than this Falco priority (like Falco's priority:).")
+    @Option(
+        name: .customLong("min-priority"),
+        help: "Drop rules less severe than this Falco priority (like Falco's priority:).")
     var minimumPriority: String = "debug"
 
     func validate() throws {
         guard Priority(falcoName: minimumPriority) != nil else {
-            throw ValidationError("bad --min-priority '\(minimumPriority)': use emergency, alert, critical, error, warning, notice, informational or debug")
+            throw ValidationError(
+                "bad --min-priority '\(minimumPriority)': use emergency, alert, critical, error, warning, notice, informational or debug"
+            )
         }
     }
 
     /// Loads and compiles the rules; any error in them stops the agent with its location.
     func load() throws(AgentError) -> LoadedRules? {
         guard !noRules else { return nil }
-        return try RulesLoader.loadForAgent(paths: files, minimumPriority: Priority(falcoName: minimumPriority) ?? .debug)
+        return try RulesLoader.loadForAgent(
+            paths: files, minimumPriority: Priority(falcoName: minimumPriority) ?? .debug)
     }
 }

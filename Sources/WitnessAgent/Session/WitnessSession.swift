@@ -90,7 +90,8 @@ final class WitnessSession {
             note += " (not visible on this kernel: \(missing.map(\.description).joined(separator: "; ")))"
         }
         FileHandleWriter.standardError(
-            "witness-agent: attached \(probe.programNames.count) programs (every syscall, \(probe.reportedSyscalls.count) reported) in \((elapsed * 10).rounded() / 10) ms\(note), \(rulesSummary); \(what)\n")
+            "witness-agent: attached \(probe.programNames.count) programs (every syscall, \(probe.reportedSyscalls.count) reported) in \((elapsed * 10).rounded() / 10) ms\(note), \(rulesSummary); \(what)\n"
+        )
     }
 
     func run() -> StopReason {
@@ -142,12 +143,14 @@ final class WitnessSession {
         var line = "witness-agent: \(accounting.counts.total) events"
         if !types.isEmpty { line += " (\(types))" }
         line += ", \(accounting.alerts) alert\(accounting.alerts == 1 ? "" : "s")"
-        line += "; lost \(accounting.kernelDrops) in kernel, \(accounting.agentDrops) in agent; detached in \((accounting.detachMilliseconds * 10).rounded() / 10) ms\n"
+        line +=
+            "; lost \(accounting.kernelDrops) in kernel, \(accounting.agentDrops) in agent; detached in \((accounting.detachMilliseconds * 10).rounded() / 10) ms\n"
         FileHandleWriter.standardError(line)
         let lost = accounting.kernelDrops + accounting.agentDrops
         if lost > 0 {
             FileHandleWriter.standardError(
-                "witness-agent: WARNING: \(lost) events were lost; this record is incomplete (a larger --ring-buffer may help)\n")
+                "witness-agent: WARNING: \(lost) events were lost; this record is incomplete (a larger --ring-buffer may help)\n"
+            )
         }
     }
 }
@@ -166,7 +169,8 @@ struct PipelineAssembly {
     ) {
         if let loaded {
             rules = RuleEngine(rules: loaded.rules)
-            rulesSummary = "\(loaded.rules.count) rules" + (loaded.skipped.isEmpty ? "" : " (\(loaded.skipped.count) skipped)")
+            rulesSummary =
+                "\(loaded.rules.count) rules" + (loaded.skipped.isEmpty ? "" : " (\(loaded.skipped.count) skipped)")
         } else {
             rules = nil
             rulesSummary = "no rules"

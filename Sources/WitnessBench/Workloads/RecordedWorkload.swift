@@ -29,11 +29,15 @@ enum RecordedWorkload {
         }
 
         var results: [(String, Double)] = []
-        results.append(("decode", measure {
-            for _ in 0..<passes {
-                for frame in records { frame.payload.withUnsafeBytes { _ = try? EventDecoder.decode($0) } }
-            }
-        }))
+        results.append(
+            (
+                "decode",
+                measure {
+                    for _ in 0..<passes {
+                        for frame in records { frame.payload.withUnsafeBytes { _ = try? EventDecoder.decode($0) } }
+                    }
+                }
+            ))
         for profiled in [false, true] {
             let rate = measure {
                 for _ in 0..<passes {

@@ -33,7 +33,8 @@ extension EventClassifier {
             let candidate = rule(index)
             if candidate.priority < top.priority { top = candidate }
         }
-        return AlertMark(rule: top.name, priority: top.priority.name, severity: SeverityClass(top.priority), count: matched.count)
+        return AlertMark(
+            rule: top.name, priority: top.priority.name, severity: SeverityClass(top.priority), count: matched.count)
     }
 }
 

@@ -119,7 +119,8 @@ package enum EventDecoder {
             return KernelEvent(
                 header: header,
                 payload: .open(
-                    dirfd: open.dirfd, flags: open.open_flags, mode: open.mode, path: named.0, directory: named.1, raw: path))
+                    dirfd: open.dirfd, flags: open.open_flags, mode: open.mode, path: named.0, directory: named.1,
+                    raw: path))
         case .connect:
             try require(bytes, connectSize, "connect")
             let connect = bytes.loadUnaligned(as: witness_connect_event.self)
@@ -139,11 +140,14 @@ package enum EventDecoder {
             }
             return KernelEvent(
                 header: header,
-                payload: .connect(fd: connect.fd, remote: remote, local: local, transport: Transport(number: connect.protocol)))
+                payload: .connect(
+                    fd: connect.fd, remote: remote, local: local, transport: Transport(number: connect.protocol)))
         }
     }
 
-    private static func headerFields(_ raw: witness_event_header, _ bytes: UnsafeRawBufferPointer, kind: EventKind)
+    private static func headerFields(
+        _ raw: witness_event_header, _ bytes: UnsafeRawBufferPointer, kind: EventKind
+    )
         -> EventHeader
     {
         let commField = UnsafeRawBufferPointer(rebasing: bytes[commOffset..<commOffset + Int(WITNESS_COMM_LEN)])
@@ -164,7 +168,9 @@ package enum EventDecoder {
             comm: UnsafeRawBufferPointer(rebasing: commField[..<commEnd]))
     }
 
-    private static func decodeSyscall(_ bytes: UnsafeRawBufferPointer, header: EventHeader) throws(EventDecodingError)
+    private static func decodeSyscall(
+        _ bytes: UnsafeRawBufferPointer, header: EventHeader
+    ) throws(EventDecodingError)
         -> KernelEvent
     {
         var header = header
@@ -186,7 +192,8 @@ package enum EventDecoder {
         return KernelEvent(header: header, payload: .syscall(record))
     }
 
-    private static func require(_ bytes: UnsafeRawBufferPointer, _ size: Int, _ what: String) throws(EventDecodingError) {
+    private static func require(_ bytes: UnsafeRawBufferPointer, _ size: Int, _ what: String) throws(EventDecodingError)
+    {
         guard bytes.count >= size else { throw .badLength(field: what) }
     }
 

@@ -88,7 +88,8 @@ package struct EventHeader {
     package var file: FileID = .none
 
     package init(
-        kind: EventKind, syscall: Syscall, timestamp: UInt64, subjects: UInt64, cgroupID: UInt64, result: Int64, pid: Int32,
+        kind: EventKind, syscall: Syscall, timestamp: UInt64, subjects: UInt64, cgroupID: UInt64, result: Int64,
+        pid: Int32,
         tid: Int32, ppid: Int32, uid: UInt32, gid: UInt32, flags: EventFlags, comm: UnsafeRawBufferPointer
     ) {
         self.kind = kind
@@ -202,7 +203,9 @@ package struct ExecIdentity: Equatable, Sendable {
     /// When the run file's inode last changed, ns since the epoch (0: unknown).
     package var changeTime: UInt64 = 0
 
-    package init(loginUID: UInt32 = .max, tty: UInt32 = 0, capabilities: UInt64 = 0, vpid: UInt32 = 0, stdio: UInt32 = 0) {
+    package init(
+        loginUID: UInt32 = .max, tty: UInt32 = 0, capabilities: UInt64 = 0, vpid: UInt32 = 0, stdio: UInt32 = 0
+    ) {
         self.loginUID = loginUID
         self.tty = tty
         self.capabilities = capabilities

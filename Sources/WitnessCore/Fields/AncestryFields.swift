@@ -10,7 +10,8 @@ extension ResolvedEvent {
         case .procVpgid:
             return currentProcess()?.namespaceProcessGroupID.map { .number(Int64($0)) } ?? .none
         case .procIsVpgidLeader:
-            guard let process = currentProcess(), let group = process.namespaceProcessGroupID, let vpid = process.vpid else {
+            guard let process = currentProcess(), let group = process.namespaceProcessGroupID, let vpid = process.vpid
+            else {
                 return .none
             }
             return .boolean(group == vpid)

@@ -23,7 +23,8 @@ extension ResolvedEvent {
             default: return keep(container.tag[...])
             }
         case .k8sPodLabel:
-            guard let pod = identities?.pod(of: header.cgroupID)?.pod, let value = pod.labelValues[name(of: field)] else {
+            guard let pod = identities?.pod(of: header.cgroupID)?.pod, let value = pod.labelValues[name(of: field)]
+            else {
                 return .none
             }
             return keep(value[...])

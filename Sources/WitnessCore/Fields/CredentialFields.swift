@@ -21,7 +21,9 @@ extension ResolvedEvent {
         case .groupGid: return .number(Int64(header.gid))
         case .threadCapEffective, .threadCapPermitted, .threadCapInheritable:
             let process = currentProcess()
-            let set = field.id == .threadCapEffective ? process?.capabilities
+            let set =
+                field.id == .threadCapEffective
+                ? process?.capabilities
                 : field.id == .threadCapPermitted ? process?.permittedCapabilities : process?.inheritableCapabilities
             guard let capabilities = set else { return .none }
             rendered.reset()

@@ -21,7 +21,8 @@ extension ResolvedEvent {
                 return .boolean(
                     argument.elementsEqual(raw)
                         || (argument.first == UInt8(ascii: "/")
-                            ? argument.elementsEqual(name) : Self.joinedEquals(process.cwd, argument, name)))
+                            ? argument.elementsEqual(name) : Self.joinedEquals(process.cwd, argument, name))
+                )
             }
             return .boolean(false)
         case .fdWriter:

@@ -19,7 +19,8 @@ extension ResolvedEvent {
         case .evtArgFlags:
             if !isOpen {
                 if case .syscall = payload { return argument("flags", asNumber: false) }
-                guard case let .fork(_, cloneFlags) = payload, header.syscall == .clone || header.syscall == .clone3 else {
+                guard case let .fork(_, cloneFlags) = payload, header.syscall == .clone || header.syscall == .clone3
+                else {
                     return .none
                 }
                 rendered.reset()

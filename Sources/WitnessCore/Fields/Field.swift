@@ -165,9 +165,11 @@ package enum FieldID: String, CaseIterable, Sendable {
     package var kind: Kind {
         switch self {
         case .evtRawres, .evtTime, .evtNum, .procPid, .procPpid, .procVpid, .procApid, .procTty, .threadTid, .userUid,
-            .groupGid, .fdSport, .fdCport, .fdPort, .procSid, .procVpgid, .fdNum, .userLoginuid, .procDuration, .fdLport, .fdRport, .evtRawarg:
+            .groupGid, .fdSport, .fdCport, .fdPort, .procSid, .procVpgid, .fdNum, .userLoginuid, .procDuration,
+            .fdLport, .fdRport, .evtRawarg:
             return .number
-        case .evtFailed, .evtIsOpenRead, .evtIsOpenWrite, .evtIsOpenCreate, .procStdinIsFifo, .procStdoutIsFifo, .procIsExeUpperLayer, .procIsExeFromMemfd, .procIsExeDeleted,
+        case .evtFailed, .evtIsOpenRead, .evtIsOpenWrite, .evtIsOpenCreate, .procStdinIsFifo, .procStdoutIsFifo,
+            .procIsExeUpperLayer, .procIsExeFromMemfd, .procIsExeDeleted,
             .fdNamedInArgs, .procIsExeScript, .procArgsTruncated, .fdNameChanged, .procIsVpgidLeader,
             .fdConnected,
             .containerPrivileged, .threadIsmain:
@@ -182,7 +184,9 @@ package enum FieldID: String, CaseIterable, Sendable {
     }
 
     /// Fields that take `[N]`: the N-th ancestor; without it, any ancestor.
-    package var takesAncestorIndex: Bool { self == .procAname || self == .procApid || self == .procAexepath || self == .procAexe }
+    package var takesAncestorIndex: Bool {
+        self == .procAname || self == .procApid || self == .procAexepath || self == .procAexe
+    }
 
     /// Falco fields that Witness knows of but cannot observe on this path.
     static let unavailableNames: Set<String> = [
@@ -237,7 +241,8 @@ package struct FieldRef: Hashable, Sendable {
         if name == "proc.env", let argument, !argument.isEmpty {
             return .success(FieldRef(id: .procEnvVariable, name: argument))
         }
-        guard let id = FieldID(rawValue: name), id != .evtArg, id != .evtRawarg, id != .k8sPodLabel, id != .procEnvVariable,
+        guard let id = FieldID(rawValue: name), id != .evtArg, id != .evtRawarg, id != .k8sPodLabel,
+            id != .procEnvVariable,
             id != .unavailable
         else {
             if name.hasPrefix("k8s.pod.label."), argument == nil, name.count > 14 {

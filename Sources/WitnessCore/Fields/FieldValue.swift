@@ -43,7 +43,8 @@ extension FieldValue {
             writer.boolean(flag)
         case .bytes, .text:
             guard let text = rawBytes else { return }
-            writer.escaped(UnsafeBufferPointer(start: text.baseAddress?.assumingMemoryBound(to: UInt8.self), count: text.count))
+            writer.escaped(
+                UnsafeBufferPointer(start: text.baseAddress?.assumingMemoryBound(to: UInt8.self), count: text.count))
         }
     }
 

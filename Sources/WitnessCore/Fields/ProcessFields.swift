@@ -78,7 +78,9 @@ extension ResolvedEvent {
             while start < environment.endIndex {
                 let end = environment[start...].firstIndex(of: 0) ?? environment.endIndex
                 let entry = environment[start..<end]
-                if entry.count > key.count, entry.starts(with: key), entry[entry.startIndex + key.count] == UInt8(ascii: "=") {
+                if entry.count > key.count, entry.starts(with: key),
+                    entry[entry.startIndex + key.count] == UInt8(ascii: "=")
+                {
                     return borrow(entry[(entry.startIndex + key.count + 1)...])
                 }
                 start = end + 1

@@ -55,7 +55,8 @@ package final class ResolvedEvent {
     var names: [String] = []
 
     package init(
-        processes: ProcessTable, clock: WallClock, identities: CgroupIdentities? = nil, writtenFiles: WrittenFiles? = nil
+        processes: ProcessTable, clock: WallClock, identities: CgroupIdentities? = nil,
+        writtenFiles: WrittenFiles? = nil
     ) {
         self.identities = identities
         self.writtenFiles = writtenFiles
@@ -229,7 +230,9 @@ package final class ResolvedEvent {
 
     /// Whether `relative` joined with `directory` (normalised) is `name`, compared
     /// piece by piece as the join hands them over: nothing is allocated.
-    static func joinedEquals(_ directory: [UInt8], _ relative: ArraySlice<UInt8>, _ name: UnsafeRawBufferPointer) -> Bool {
+    static func joinedEquals(
+        _ directory: [UInt8], _ relative: ArraySlice<UInt8>, _ name: UnsafeRawBufferPointer
+    ) -> Bool {
         guard !directory.isEmpty else { return false }
         var offset = name.startIndex
         var equal = true

@@ -87,8 +87,9 @@ package enum FoundRecords {
         let cwd = Array(exec.cwd.prefix(Int(WITNESS_PATH_MAX)))
         var event = witness_exec_event()
         let size = MemoryLayout<witness_exec_event>.size + 2 * path.count + args.count + cwd.count + environment.count
-        event.header = header(process, kind: WITNESS_EVENT_EXEC, syscall: UInt16(WITNESS_SYS_EXECVE.rawValue),
-                              size: size, result: 0, flags: flags)
+        event.header = header(
+            process, kind: WITNESS_EVENT_EXEC, syscall: UInt16(WITNESS_SYS_EXECVE.rawValue),
+            size: size, result: 0, flags: flags)
         event.filename_len = UInt32(path.count)
         event.args_len = UInt32(args.count)
         event.dir_len = UInt32(cwd.count)
@@ -114,8 +115,9 @@ package enum FoundRecords {
         let path = Array(name.prefix(Int(WITNESS_PATH_MAX)))
         var event = witness_open_event()
         let size = MemoryLayout<witness_open_event>.size + 2 * path.count
-        event.header = header(process, kind: WITNESS_EVENT_OPEN, syscall: UInt16(WITNESS_SYS_OPENAT.rawValue),
-                              size: size, result: Int64(fd), flags: 0)
+        event.header = header(
+            process, kind: WITNESS_EVENT_OPEN, syscall: UInt16(WITNESS_SYS_OPENAT.rawValue),
+            size: size, result: Int64(fd), flags: 0)
         event.dirfd = -100  // AT_FDCWD: the name is absolute
         event.open_flags = flags
         event.path_len = UInt32(path.count)
@@ -129,14 +131,16 @@ package enum FoundRecords {
     /// A socket found open: connected to `remote` (a connect), or listening (`remote`
     /// empty for an IP listener, the bound name for a unix one).
     package static func socket(
-        _ process: Process, fd: Int32, listening: Bool, remote: [UInt8], local: (family: UInt16, address: [UInt8], port: UInt16)?,
+        _ process: Process, fd: Int32, listening: Bool, remote: [UInt8],
+        local: (family: UInt16, address: [UInt8], port: UInt16)?,
         transport: UInt16
     ) -> [UInt8] {
         var event = witness_connect_event()
         let syscall = listening ? UInt16(WITNESS_SYS_LISTEN.rawValue) : UInt16(WITNESS_SYS_CONNECT.rawValue)
-        event.header = header(process, kind: WITNESS_EVENT_CONNECT, syscall: syscall,
-                              size: MemoryLayout<witness_connect_event>.size, result: 0,
-                              flags: local == nil ? 0 : UInt32(WITNESS_FLAG_LOCAL_ADDR.rawValue))
+        event.header = header(
+            process, kind: WITNESS_EVENT_CONNECT, syscall: syscall,
+            size: MemoryLayout<witness_connect_event>.size, result: 0,
+            flags: local == nil ? 0 : UInt32(WITNESS_FLAG_LOCAL_ADDR.rawValue))
         event.fd = fd
         let address = Array(remote.prefix(Int(WITNESS_SOCKADDR_MAX)))
         event.addr_len = UInt32(address.count)
@@ -153,10 +157,13 @@ package enum FoundRecords {
     /// A generic syscall record (a found tracer: ptrace attach), arguments as numbers.
     package static func syscall(_ process: Process, _ syscall: Syscall, args: [Int64]) -> [UInt8] {
         var event = witness_syscall_event()
-        event.header = header(process, kind: WITNESS_EVENT_SYSCALL, syscall: syscall.rawValue,
-                              size: MemoryLayout<witness_syscall_event>.size, result: 0, flags: 0)
+        event.header = header(
+            process, kind: WITNESS_EVENT_SYSCALL, syscall: syscall.rawValue,
+            size: MemoryLayout<witness_syscall_event>.size, result: 0, flags: 0)
         withUnsafeMutableBytes(of: &event.args) { raw in
-            for (index, value) in args.prefix(6).enumerated() { raw.storeBytes(of: value, toByteOffset: index * 8, as: Int64.self) }
+            for (index, value) in args.prefix(6).enumerated() {
+                raw.storeBytes(of: value, toByteOffset: index * 8, as: Int64.self)
+            }
         }
         return withUnsafeBytes(of: event) { Array($0) }
     }

@@ -53,7 +53,8 @@ package struct FoundScanner {
             let base = liveTaskDirectory(of: pid)
             let netns = BoundedFile.readLink(base + "/ns/net").map { String(decoding: $0, as: UTF8.self) } ?? ""
             if tables[netns] == nil { tables[netns] = SocketTable(directory: base) }
-            let descriptors = self.descriptors(of: base, sockets: tables[netns]!, budget: maxDescriptors - scan.summary.descriptors)
+            let descriptors = self.descriptors(
+                of: base, sockets: tables[netns]!, budget: maxDescriptors - scan.summary.descriptors)
             if descriptors.truncated { scan.summary.truncated = true }
             scan.summary.descriptors += descriptors.count
             switch exec(base, status: status, statLine: statLine, stdio: descriptors.stdio) {
@@ -66,12 +67,14 @@ package struct FoundScanner {
                 case let .file(fd, name, flags, file):
                     scan.records.append(FoundRecords.open(process, fd: fd, name: name, flags: flags, file: file))
                 case let .socket(fd, entry):
-                    let local = entry.family == SocketAddress.familyUnix
+                    let local =
+                        entry.family == SocketAddress.familyUnix
                         ? nil : (family: entry.family, address: entry.localAddress, port: entry.localPort)
                     scan.records.append(
                         FoundRecords.socket(
                             process, fd: fd, listening: entry.listening,
-                            remote: entry.listening && entry.family != SocketAddress.familyUnix ? [] : entry.remoteSockaddr,
+                            remote: entry.listening && entry.family != SocketAddress.familyUnix
+                                ? [] : entry.remoteSockaddr,
                             local: local, transport: entry.transport))
                 }
             }
@@ -95,7 +98,9 @@ package struct FoundScanner {
     /// zombie leader keeps the process but shows nothing of it).
     private func liveTaskDirectory(of pid: Int32) -> String {
         let base = "\(procRoot)/\(pid)"
-        guard BoundedFile.readLink(base + "/exe") == nil, BoundedFile.readLink(base + "/cwd") == nil else { return base }
+        guard BoundedFile.readLink(base + "/exe") == nil, BoundedFile.readLink(base + "/cwd") == nil else {
+            return base
+        }
         for tid in BoundedFile.entries(of: base + "/task") where tid != String(pid) {
             let task = base + "/task/" + tid
             if BoundedFile.readLink(task + "/exe") != nil { return task }
@@ -110,12 +115,16 @@ package struct FoundScanner {
     }
 
     /// Devices every process holds: no evidence, and no record.
-    private static let ordinaryDevices: [[UInt8]] = ["/dev/null", "/dev/zero", "/dev/urandom", "/dev/random", "/dev/full"]
-        .map { Array($0.utf8) }
+    private static let ordinaryDevices: [[UInt8]] = [
+        "/dev/null", "/dev/zero", "/dev/urandom", "/dev/random", "/dev/full",
+    ]
+    .map { Array($0.utf8) }
 
     /// The descriptors at `base` (a process's or a thread's /proc directory) worth a
     /// record, what its standard streams are, and how many it holds.
-    private func descriptors(of base: String, sockets: SocketTable, budget: Int)
+    private func descriptors(
+        of base: String, sockets: SocketTable, budget: Int
+    )
         -> (found: [Found], stdio: UInt32, count: Int, truncated: Bool)
     {
         var found: [Found] = []
@@ -158,7 +167,9 @@ package struct FoundScanner {
             }
             if fd <= 2 {
                 var bits = UInt32(type.rawValue)
-                if type == .pipe && link.first == UInt8(ascii: "/") { bits |= UInt32(WITNESS_STDIO_NAMED_FIFO.rawValue) }
+                if type == .pipe && link.first == UInt8(ascii: "/") {
+                    bits |= UInt32(WITNESS_STDIO_NAMED_FIFO.rawValue)
+                }
                 stdio |= bits << UInt32(8 * fd)
             }
         }
@@ -198,7 +209,8 @@ package struct FoundScanner {
         exec.args = BoundedFile.read(base + "/cmdline", limit: Int(WITNESS_ARGS_MAX) + 1, regularOnly: true) ?? []
         exec.environment = BoundedFile.read(base + "/environ", limit: Int(WITNESS_ENV_MAX) + 1, regularOnly: true) ?? []
         exec.cwd = BoundedFile.readLink(base + "/cwd") ?? []
-        exec.loginUID = BoundedFile.read(base + "/loginuid", limit: 16, regularOnly: true)
+        exec.loginUID =
+            BoundedFile.read(base + "/loginuid", limit: 16, regularOnly: true)
             .flatMap { UInt32(String(decoding: $0, as: UTF8.self)) } ?? .max
         exec.tty = UInt32(bitPattern: statLine.tty)
         exec.sessionID = UInt32(bitPattern: statLine.session)
@@ -270,7 +282,9 @@ package struct FoundScanner {
 
         init?(_ text: [UInt8]?) {
             guard let text, let close = text.lastIndex(of: UInt8(ascii: ")")) else { return nil }
-            let fields = text[(close + 1)...].split(separator: UInt8(ascii: " ")).map { String(decoding: $0, as: UTF8.self) }
+            let fields = text[(close + 1)...].split(separator: UInt8(ascii: " ")).map {
+                String(decoding: $0, as: UTF8.self)
+            }
             guard fields.count > 4, let ppid = Int32(fields[1]) else { return nil }
             self.ppid = ppid
             session = Int32(fields[3]) ?? 0

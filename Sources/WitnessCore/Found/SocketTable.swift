@@ -88,12 +88,16 @@ struct SocketTable {
     /// `0100007F:1F90` or 32 hex digits and a port: the address in network byte order.
     private static func endpoint(_ field: ArraySlice<UInt8>) -> (address: [UInt8], port: UInt16)? {
         let parts = field.split(separator: UInt8(ascii: ":"))
-        guard parts.count == 2, let port = UInt16(String(decoding: parts[1], as: UTF8.self), radix: 16) else { return nil }
+        guard parts.count == 2, let port = UInt16(String(decoding: parts[1], as: UTF8.self), radix: 16) else {
+            return nil
+        }
         let hex = Array(parts[0])
         guard hex.count == 8 || hex.count == 32 else { return nil }
         var address: [UInt8] = []
         for word in stride(from: 0, to: hex.count, by: 8) {
-            guard let value = UInt32(String(decoding: hex[word..<word + 8], as: UTF8.self), radix: 16) else { return nil }
+            guard let value = UInt32(String(decoding: hex[word..<word + 8], as: UTF8.self), radix: 16) else {
+                return nil
+            }
             withUnsafeBytes(of: value.littleEndian) { address.append(contentsOf: $0) }
         }
         return (address, port)

@@ -94,7 +94,8 @@ package struct EventJSONEncoder {
     }
 
     private static let processFields: [FieldID] = [
-        .procPid, .threadTid, .procPpid, .procName, .procExepath, .procExe, .procCmdline, .procPname, .userUid, .groupGid,
+        .procPid, .threadTid, .procPpid, .procName, .procExepath, .procExe, .procCmdline, .procPname, .userUid,
+        .groupGid,
     ]
     private static let podFields: [FieldID] = [.k8sPodUid, .k8sNsName, .k8sPodName, .containerName]
     private static let connectionFields: [FieldID] = [.fdConnected, .fdSip, .fdSport, .fdCip, .fdCport]
@@ -151,7 +152,8 @@ package struct EventJSONEncoder {
             let sameBytes =
                 raw.count == path.count
                 && (raw.baseAddress == path.baseAddress || memcmp(raw.baseAddress!, path.baseAddress!, raw.count) == 0)
-            let rawBytes = UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count)
+            let rawBytes = UnsafeBufferPointer(
+                start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count)
             let shownAsPassed =
                 (raw.count == 0 || sameBytes) && (directory.isEmpty || raw.first == UInt8(ascii: "/"))
                 && PathResolver.isNormal(rawBytes)
@@ -230,7 +232,9 @@ package struct EventJSONEncoder {
             ErrnoNames.appendResult(header.result, to: &writer)
         }
         writer.raw(" proc=")
-        writer.escaped(UnsafeBufferPointer(start: header.comm.baseAddress?.assumingMemoryBound(to: UInt8.self), count: header.comm.count))
+        writer.escaped(
+            UnsafeBufferPointer(
+                start: header.comm.baseAddress?.assumingMemoryBound(to: UInt8.self), count: header.comm.count))
         writer.raw(" pid=")
         writer.integer(header.pid)
     }

@@ -56,7 +56,8 @@ package struct EventTextFormatter {
             scratch.integer(childPID)
             if flags & SyscallFormatter.namespaceMask != 0 {
                 scratch.byte(UInt8(ascii: " "))
-                SyscallFormatter.appendFlags(flags & SyscallFormatter.namespaceMask, SyscallFormatter.namespaceFlags, to: &scratch)
+                SyscallFormatter.appendFlags(
+                    flags & SyscallFormatter.namespaceMask, SyscallFormatter.namespaceFlags, to: &scratch)
             }
         case let .open(_, flags, _, path, directory, _):
             PathResolver.appendJoined(directory: directory, path: path, to: &scratch)

@@ -29,7 +29,9 @@ extension EventPipeline {
                 }
             case let .open(_, flags, _, path, directory, _) where succeeded:
                 let written = OpenFlags.modifies(flags)
-                withJoinedPath(directory: directory, path: path) { builder.noteFile($0, written: written, header: header) }
+                withJoinedPath(directory: directory, path: path) {
+                    builder.noteFile($0, written: written, header: header)
+                }
             case let .connect(_, remote, local, transport) where header.syscall == .listen:
                 // An IP listener by its local end; a unix one by the name it is bound to.
                 let unixName: SocketAddress?

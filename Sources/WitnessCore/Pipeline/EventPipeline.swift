@@ -120,7 +120,9 @@ package final class EventPipeline {
         let header = event.header
         counts.record(header.syscall)
         windows.recordEvent(header.syscall, subjects: header.subjects)
-        if case let .exec(filename, args, directory, identity, executable, environment) = event.payload, header.result == 0 {
+        if case let .exec(filename, args, directory, identity, executable, environment) = event.payload,
+            header.result == 0
+        {
             let (record, previous) = processes.applyExec(
                 header, filename: filename, args: args, directory: directory, identity: identity,
                 executable: executable, environment: environment, writtenFiles: writtenFiles)

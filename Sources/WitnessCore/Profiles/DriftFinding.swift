@@ -125,11 +125,15 @@ package struct ProfileBaseline: Sendable {
                     add(.executableContent, "\(executable.path) sha256:\(hex)")
                 }
             } else {
-                add(.executableContent, "\(executable.path) (content not verified: \(executable.hashError ?? "no hash"))")
+                add(
+                    .executableContent,
+                    "\(executable.path) (content not verified: \(executable.hashError ?? "no hash"))")
             }
         }
         for name in profile.syscalls.keys.sorted() where !syscalls.contains(name) { add(.syscall, name) }
-        for name in profile.compatSyscalls.keys.sorted() where !compatSyscalls.contains(name) { add(.syscall, "\(name) (ia32)") }
+        for name in profile.compatSyscalls.keys.sorted() where !compatSyscalls.contains(name) {
+            add(.syscall, "\(name) (ia32)")
+        }
         for entry in profile.filesWritten {
             let directory = Self.directory(of: entry)
             if !writtenDirectories.contains(directory) { add(.writtenDirectory, directory) }

@@ -107,7 +107,8 @@ package final class ExecutableHasher: Sendable {
         guard accepted else { return false }
         queue.async { [self] in
             let outcome = hash(
-                file: file, changeTime: changeTime, path: path, pid: pid, uid: uid, gid: gid, hostNamespace: hostNamespace)
+                file: file, changeTime: changeTime, path: path, pid: pid, uid: uid, gid: gid,
+                hostNamespace: hostNamespace)
             state.withLock { $0.pending -= 1 }
             done(outcome)
         }
@@ -140,7 +141,8 @@ package final class ExecutableHasher: Sendable {
         for candidate in candidates {
             let fd = open(candidate, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
             guard fd >= 0 else { continue }
-            if fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, file.isNone || UInt64(info.st_ino) == file.inode {
+            if fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, file.isNone || UInt64(info.st_ino) == file.inode
+            {
                 descriptor = fd
                 break
             }
@@ -160,7 +162,8 @@ package final class ExecutableHasher: Sendable {
         }
         defer { close(descriptor) }
         guard Int(info.st_size) <= maxBytes else { return .failed("larger than \(maxBytes >> 20) MiB, not read") }
-        let key = Key(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size), changed: changed)
+        let key = Key(
+            device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size), changed: changed)
         if let known = state.withLock({ $0.cache[key] }) { return .digest(known) }
         var digest = SHA256()
         var buffer = [UInt8](repeating: 0, count: 1 << 16)

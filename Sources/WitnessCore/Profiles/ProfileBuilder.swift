@@ -110,7 +110,8 @@ package final class ProfileBuilder {
         previousCapabilities: UInt64?, header: EventHeader
     ) -> Int? {
         let hashIndex = keep(
-            ExecutableKey(path: path, file: file, changeTime: changeTime, library: false), parent: parent, header: header)
+            ExecutableKey(path: path, file: file, changeTime: changeTime, library: false), parent: parent,
+            header: header)
         if let baseline, !baseline.executablePaths.contains(path) {
             drift(.executable, String(decoding: path, as: UTF8.self), header: header)
         }
@@ -286,7 +287,9 @@ package final class ProfileBuilder {
 
     /// The executables still waiting for their hash, as (index, path, file).
     package var unhashed: [(index: Int, path: [UInt8], file: FileID)] {
-        executables.indices.filter { executables[$0].outcome == nil }.map { ($0, executables[$0].path, executables[$0].file) }
+        executables.indices.filter { executables[$0].outcome == nil }.map {
+            ($0, executables[$0].path, executables[$0].file)
+        }
     }
 
     /// Drift in the kernel's syscall counts (known at close).
@@ -363,7 +366,9 @@ package final class ProfileBuilder {
 
     /// The directory part of an absolute path (`/` for a file in the root).
     static func directory(of path: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
-        guard let slash = path.lastIndex(of: UInt8(ascii: "/")) else { return UnsafeBufferPointer(rebasing: path[0..<0]) }
+        guard let slash = path.lastIndex(of: UInt8(ascii: "/")) else {
+            return UnsafeBufferPointer(rebasing: path[0..<0])
+        }
         return UnsafeBufferPointer(rebasing: path[0..<max(slash, 1)])
     }
 

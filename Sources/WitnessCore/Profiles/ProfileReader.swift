@@ -37,7 +37,9 @@ package enum ProfileReader {
     }
 
     package static func parse(object: Any) throws(AgentError) -> RuntimeProfile {
-        guard let dictionary = object as? [String: Any] else { throw AgentError.usage("a profile must be a JSON object") }
+        guard let dictionary = object as? [String: Any] else {
+            throw AgentError.usage("a profile must be a JSON object")
+        }
         return try profile(from: dictionary)
     }
 
@@ -70,7 +72,9 @@ package enum ProfileReader {
         profile.libraries = try executables(source["libraries"], "libraries")
         if let files = source["files"] {
             let item = try dictionary(files, "files")
-            profile.filesRead = try array(item["read"], "files.read").map { (value) throws(AgentError) in try string(value, "files.read[]") }
+            profile.filesRead = try array(item["read"], "files.read").map { (value) throws(AgentError) in
+                try string(value, "files.read[]")
+            }
             profile.filesWritten = try array(item["written"], "files.written").map { (value) throws(AgentError) in
                 try string(value, "files.written[]")
             }
@@ -108,7 +112,8 @@ package enum ProfileReader {
             }
             for entry in try array(item["changes"], "identities.changes") {
                 let change = try dictionary(entry, "identities.changes[]")
-                let arguments = try array(change["arguments"], "changes[].arguments").map { (value) throws(AgentError) in
+                let arguments = try array(change["arguments"], "changes[].arguments").map {
+                    (value) throws(AgentError) in
                     guard let number = value as? NSNumber, String(cString: number.objCType) != "c" else {
                         throw AgentError.usage("changes[].arguments[] must be numbers")
                     }
@@ -179,7 +184,9 @@ package enum ProfileReader {
 
     private static func counts(_ value: Any?, _ name: String) throws(AgentError) -> [String: UInt64] {
         guard let value, !(value is NSNull) else { return [:] }
-        guard let object = value as? [String: Any] else { throw AgentError.usage("\(name) must be an object of counts") }
+        guard let object = value as? [String: Any] else {
+            throw AgentError.usage("\(name) must be an object of counts")
+        }
         var counts: [String: UInt64] = [:]
         for (key, count) in object { counts[key] = try number(count, "\(name).\(printable(key))") }
         return counts

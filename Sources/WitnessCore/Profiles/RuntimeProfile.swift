@@ -15,7 +15,8 @@ package struct RuntimeProfile: Sendable, Equatable {
         /// The program of the first process seen running it.
         package var parent: String?
 
-        package init(path: String, sha256: String?, hashError: String? = nil, count: UInt64 = 1, parent: String? = nil) {
+        package init(path: String, sha256: String?, hashError: String? = nil, count: UInt64 = 1, parent: String? = nil)
+        {
             self.path = path
             self.sha256 = sha256
             self.hashError = hashError
@@ -37,7 +38,9 @@ package struct RuntimeProfile: Sendable, Equatable {
         package var result: String
         package var count: UInt64
 
-        package init(family: String, address: String, port: UInt16, transport: String, result: String, count: UInt64 = 1) {
+        package init(
+            family: String, address: String, port: UInt16, transport: String, result: String, count: UInt64 = 1
+        ) {
             self.family = family
             self.address = address
             self.port = port

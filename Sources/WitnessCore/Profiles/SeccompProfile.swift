@@ -19,7 +19,9 @@ package enum SeccompProfile {
         let unnamed = names.filter { $0.hasPrefix("syscall_") }.sorted()
         names.subtract(unnamed)
         var writer = JSONWriter(capacity: 8192)
-        writer.raw("{\n  \"defaultAction\": \"SCMP_ACT_ERRNO\",\n  \"defaultErrnoRet\": 1,\n  \"architectures\": [\"SCMP_ARCH_X86_64\"")
+        writer.raw(
+            "{\n  \"defaultAction\": \"SCMP_ACT_ERRNO\",\n  \"defaultErrnoRet\": 1,\n  \"architectures\": [\"SCMP_ARCH_X86_64\""
+        )
         if !profile.compatSyscalls.isEmpty { writer.raw(", \"SCMP_ARCH_X86\"") }
         writer.raw("],\n  \"syscalls\": [\n    {\n      \"names\": [")
         for (index, name) in names.sorted().enumerated() {

@@ -28,7 +28,9 @@ package struct SyscallProfile: Sendable, Equatable {
         for entry in counts where entry.table == table {
             merged[SyscallNumbers.name(of: entry.number, in: table), default: 0] &+= entry.count
         }
-        return merged.map { ($0.key, $0.value) }.sorted { $0.count != $1.count ? $0.count > $1.count : $0.name < $1.name }
+        return merged.map { ($0.key, $0.value) }.sorted {
+            $0.count != $1.count ? $0.count > $1.count : $0.name < $1.name
+        }
     }
 
     /// `{"syscalls":{...},"compatSyscalls":{...}}`: native names to counts, and the

@@ -34,7 +34,9 @@ extension ProcessRecord {
     package init(decoding reader: inout ByteReader) throws(ByteReader.Malformed) {
         let pid = Int32(bitPattern: try reader.u32("pid"))
         let ppid = Int32(bitPattern: try reader.u32("ppid"))
-        self.init(pid: pid, ppid: ppid, name: try reader.data("name"), exePath: try reader.data("exe"), argv: try reader.data("argv"))
+        self.init(
+            pid: pid, ppid: ppid, name: try reader.data("name"), exePath: try reader.data("exe"),
+            argv: try reader.data("argv"))
         cwd = try reader.data("cwd")
         environment = try reader.data("environment")
         loaderTarget = try reader.data("loader target")

@@ -118,7 +118,9 @@ extension RecordingWriter.Ending {
         let kernelDrops = try reader.u64("kernel drops")
         let agentDrops = try reader.u64("agent drops")
         let count = try reader.u32("syscall count")
-        guard count <= 4096 else { throw ByteReader.Malformed(offset: reader.offset - 4, what: "syscall count \(count)") }
+        guard count <= 4096 else {
+            throw ByteReader.Malformed(offset: reader.offset - 4, what: "syscall count \(count)")
+        }
         var syscalls: [SyscallCount] = []
         for _ in 0..<count {
             let table = try reader.u8("table")
@@ -134,7 +136,9 @@ extension RecordingWriter.Ending {
             var lists: [[String]] = []
             for _ in 0..<2 {
                 let count = try reader.u32("coverage count")
-                guard count <= 256 else { throw ByteReader.Malformed(offset: reader.offset - 4, what: "coverage count") }
+                guard count <= 256 else {
+                    throw ByteReader.Malformed(offset: reader.offset - 4, what: "coverage count")
+                }
                 lists.append(try (0..<count).map { (_) throws(ByteReader.Malformed) in try reader.string("coverage") })
             }
             coverage = Coverage(unobserved: lists[0], usedUnobserved: lists[1])

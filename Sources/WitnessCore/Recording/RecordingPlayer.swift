@@ -41,7 +41,9 @@ package final class RecordingPlayer {
     /// The live run's clock: alert times come out as they did.
     package var clock: WallClock {
         // Untrusted: an offset past a few centuries would overflow the time arithmetic.
-        guard let offset = Int64(metadata["clockOffset"] ?? ""), abs(offset) < Int64(1) << 62 else { return WallClock() }
+        guard let offset = Int64(metadata["clockOffset"] ?? ""), abs(offset) < Int64(1) << 62 else {
+            return WallClock()
+        }
         return WallClock(offset: offset)
     }
 

@@ -26,7 +26,9 @@ package final class RecordingReader {
     package init(path: String) throws(AgentError) {
         self.path = path
         fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw AgentError.usage("cannot open recording '\(path)': \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw AgentError.usage("cannot open recording '\(path)': \(String(cString: strerror(errno)))")
+        }
         guard let inflater = ZlibStream(inflate: true) else {
             close(fd)
             throw AgentError.runtime("zlib: out of memory")
@@ -44,11 +46,13 @@ package final class RecordingReader {
         layoutVersion = (try? reader.u16("layout")) ?? 0
         // Every property is set from here: a throw runs deinit, which closes the file.
         guard format == RecordingFormat.formatVersion else {
-            throw AgentError.usage("\(path): recording format \(format); this agent reads format \(RecordingFormat.formatVersion)")
+            throw AgentError.usage(
+                "\(path): recording format \(format); this agent reads format \(RecordingFormat.formatVersion)")
         }
         guard layoutVersion == RecordingFormat.layoutVersion else {
             throw AgentError.usage(
-                "\(path): recorded with event layout \(layoutVersion); this agent reads layout \(RecordingFormat.layoutVersion)")
+                "\(path): recorded with event layout \(layoutVersion); this agent reads layout \(RecordingFormat.layoutVersion)"
+            )
         }
     }
 
@@ -60,7 +64,8 @@ package final class RecordingReader {
             let available = decoded.count - decodedStart
             if available >= 5 {
                 let length = decoded[(decodedStart + 1)..<(decodedStart + 5)].reversed().reduce(0) { $0 << 8 | Int($1) }
-                guard let kind = RecordingFormat.Kind(rawValue: decoded[decodedStart]), length <= RecordingFormat.maxFrame
+                guard let kind = RecordingFormat.Kind(rawValue: decoded[decodedStart]),
+                    length <= RecordingFormat.maxFrame
                 else {
                     throw AgentError.usage("\(path): corrupt: bad frame at byte \(frameOffset) of the stream")
                 }
@@ -88,7 +93,9 @@ package final class RecordingReader {
         }
         if inputStart == inputEnd && !inputEnded {
             let count = input.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            guard count >= 0 else { throw AgentError.runtime("\(path): read failed: \(String(cString: strerror(errno)))") }
+            guard count >= 0 else {
+                throw AgentError.runtime("\(path): read failed: \(String(cString: strerror(errno)))")
+            }
             inputStart = 0
             inputEnd = count
             inputEnded = count == 0
@@ -96,7 +103,9 @@ package final class RecordingReader {
         let offset = RecordingFormat.prefixSize + Int(inflater.totalIn)
         var chunk = [UInt8](repeating: 0, count: 256 << 10)
         let step = input.withUnsafeBytes { bytes in
-            chunk.withUnsafeMutableBytes { inflater.run(UnsafeRawBufferPointer(rebasing: bytes[inputStart..<inputEnd]), into: $0) }
+            chunk.withUnsafeMutableBytes {
+                inflater.run(UnsafeRawBufferPointer(rebasing: bytes[inputStart..<inputEnd]), into: $0)
+            }
         }
         inputStart += step.consumed
         decoded.append(contentsOf: chunk[..<step.produced])

@@ -88,7 +88,8 @@ package final class RecordingTap: ProcessTableObserver {
     }
 
     package func identity(_ cgroupID: UInt64, _ identity: CgroupIdentity) {
-        for index in entries.indices where inContext(entries[index]) && entries[index].cgroups.insert(cgroupID).inserted {
+        for index in entries.indices where inContext(entries[index]) && entries[index].cgroups.insert(cgroupID).inserted
+        {
             var frame = ByteWriter()
             frame.u64(cgroupID)
             frame.optional(identity.containerID.map { _ in 1 })
@@ -102,7 +103,8 @@ package final class RecordingTap: ProcessTableObserver {
     // MARK: ProcessTableObserver
 
     package func handedOut(_ record: ProcessRecord) {
-        for index in entries.indices where inContext(entries[index]) && entries[index].processes.insert(record.pid).inserted {
+        for index in entries.indices
+        where inContext(entries[index]) && entries[index].processes.insert(record.pid).inserted {
             var frame = ByteWriter()
             record.encode(into: &frame)
             entries[index].writer.frame(.snapshot, frame.bytes)

@@ -162,7 +162,9 @@ package final class RecordingWriter: @unchecked Sendable {
             }
             offset += step.consumed
             if step.produced > 0 {
-                let count = output.withUnsafeBytes { FileWrites.all(fd, UnsafeRawBufferPointer(rebasing: $0[..<step.produced])) }
+                let count = output.withUnsafeBytes {
+                    FileWrites.all(fd, UnsafeRawBufferPointer(rebasing: $0[..<step.produced]))
+                }
                 written += UInt64(count)
                 if count < step.produced {
                     failure = "write: \(String(cString: strerror(errno)))"

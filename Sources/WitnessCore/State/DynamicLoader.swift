@@ -14,14 +14,17 @@ package enum DynamicLoader {
             return name.count >= bytes.count
                 && (0...(name.count - bytes.count)).contains { name[$0..<($0 + bytes.count)].elementsEqual(bytes) }
         }
-        return (name.starts(with: "ld-linux".utf8) || name.starts(with: "ld-musl-".utf8)
+        return
+            (name.starts(with: "ld-linux".utf8) || name.starts(with: "ld-musl-".utf8)
             || name.starts(with: "ld64.so".utf8)) && contains(".so")
     }
 
     /// Options that take the next argument as their value (glibc 2.36 and musl).
     private static let optionsWithValue: Set<[UInt8]> = Set(
-        ["--library-path", "--inhibit-rpath", "--audit", "--preload", "--argv0", "--glibc-hwcaps-prepend",
-         "--glibc-hwcaps-mask"].map { Array($0.utf8) })
+        [
+            "--library-path", "--inhibit-rpath", "--audit", "--preload", "--argv0", "--glibc-hwcaps-prepend",
+            "--glibc-hwcaps-mask",
+        ].map { Array($0.utf8) })
 
     /// The file the loader will run, from its NUL-separated argv (argv[0] first) and
     /// the working directory: joined with `cwd` and normalised when it has a slash;

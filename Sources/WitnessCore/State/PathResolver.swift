@@ -27,7 +27,8 @@ package enum PathResolver {
             return
         }
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: base.count + bytes.count + 2) { buffer in
-            var name = NormalisedName(buffer: buffer, rooted: absolute ? bytes.first == slashByte : base.first == slashByte)
+            var name = NormalisedName(
+                buffer: buffer, rooted: absolute ? bytes.first == slashByte : base.first == slashByte)
             if !absolute { name.add(base) }
             name.add(bytes)
             emit(name.result)

@@ -16,7 +16,9 @@ package enum ProcFS {
     /// Fields 4 (ppid), 7 (tty_nr) and 22 (start time) of /proc/PID/stat, read after
     /// the last ')' since the comm before it may hold anything.
     static func statFields(_ path: String) -> (ppid: Int32, tty: Int32, startTime: UInt64)? {
-        guard let stat = BoundedFile.read(path, limit: 1024, regularOnly: true), let close = stat.lastIndex(of: UInt8(ascii: ")")) else {
+        guard let stat = BoundedFile.read(path, limit: 1024, regularOnly: true),
+            let close = stat.lastIndex(of: UInt8(ascii: ")"))
+        else {
             return nil
         }
         let fields = stat[(close + 1)...].split(separator: UInt8(ascii: " "))
@@ -40,7 +42,9 @@ package enum ProcFS {
         var devices: [Int: UInt32]?
         var files: [(FileID, [UInt8])] = []
         for name in BoundedFile.entries(of: base + "/fdinfo") {
-            guard let info = BoundedFile.read(base + "/fdinfo/" + name, limit: 4096, regularOnly: true) else { continue }
+            guard let info = BoundedFile.read(base + "/fdinfo/" + name, limit: 4096, regularOnly: true) else {
+                continue
+            }
             var flags: UInt32?
             var mount: Int?
             var inode: UInt64?
@@ -57,7 +61,8 @@ package enum ProcFS {
             }
             guard let flags, flags & OpenFlags.accessMask != 0, let mount, let inode, inode != 0 else { continue }
             if devices == nil { devices = mountDevices(base + "/mountinfo") }
-            guard let device = devices?[mount], let path = BoundedFile.readLink(base + "/fd/" + name), path.first == UInt8(ascii: "/")
+            guard let device = devices?[mount], let path = BoundedFile.readLink(base + "/fd/" + name),
+                path.first == UInt8(ascii: "/")
             else { continue }
             files.append((FileID(device: device, inode: inode), path))
         }
@@ -70,7 +75,9 @@ package enum ProcFS {
         for line in (BoundedFile.read(path, limit: 4 << 20, regularOnly: true) ?? []).split(separator: 0x0A) {
             let fields = line.split(separator: 0x20, maxSplits: 3)
             guard fields.count >= 3, let id = Int(String(decoding: fields[0], as: UTF8.self)) else { continue }
-            let numbers = fields[2].split(separator: UInt8(ascii: ":")).compactMap { UInt32(String(decoding: $0, as: UTF8.self)) }
+            let numbers = fields[2].split(separator: UInt8(ascii: ":")).compactMap {
+                UInt32(String(decoding: $0, as: UTF8.self))
+            }
             guard numbers.count == 2 else { continue }
             devices[id] = numbers[0] << 20 | numbers[1]
         }

@@ -16,7 +16,8 @@ extension ProcessTable {
             // could make it an exempt program's path.
             exePath: executable.isEmpty
                 ? PathResolver.joinedAsWritten(directory: directory, path: filename) : Array(executable),
-            argv: Array(args), argvTruncated: header.flags.contains(.argsTruncated), tty: Int32(bitPattern: identity.tty),
+            argv: Array(args), argvTruncated: header.flags.contains(.argsTruncated),
+            tty: Int32(bitPattern: identity.tty),
             loginUID: identity.loginUID, cwd: Array(directory), capabilities: identity.capabilities,
             executableIsMemfd: header.flags.contains(.executableIsMemfd),
             executableIsDeleted: header.flags.contains(.executableIsDeleted),
@@ -40,7 +41,8 @@ extension ProcessTable {
         // name — a script's normalised path, a program renamed or linked into place
         // (which gives it a new name, not new content) — and the loader's target.
         let byName = executable.isEmpty ? PathResolver.joined(directory: directory, path: filename) : record.exePath
-        record.executableWriter = writtenFiles.writer(of: header.file, subjects: header.subjects)
+        record.executableWriter =
+            writtenFiles.writer(of: header.file, subjects: header.subjects)
             ?? byName.withUnsafeBufferPointer { writtenFiles.writer(of: $0, subjects: header.subjects) }
             ?? record.loaderTarget.withUnsafeBufferPointer { writtenFiles.writer(of: $0, subjects: header.subjects) }
         insert(record)

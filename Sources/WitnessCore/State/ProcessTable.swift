@@ -125,11 +125,14 @@ package final class ProcessTable {
         let deleted = exePath.count > deletedMark.count && exePath.suffix(deletedMark.count).elementsEqual(deletedMark)
         if deleted { exePath.removeLast(deletedMark.count) }
         let stat = ProcFS.statFields(base + "/stat")
-        let loginUID = BoundedFile.read(base + "/loginuid", limit: 16, regularOnly: true).flatMap { UInt32(String(decoding: $0, as: UTF8.self)) }
+        let loginUID = BoundedFile.read(base + "/loginuid", limit: 16, regularOnly: true).flatMap {
+            UInt32(String(decoding: $0, as: UTF8.self))
+        }
         return ProcessRecord(
             pid: pid, ppid: stat?.ppid ?? 0, name: name, exePath: exePath, argv: argv, tty: stat?.tty ?? 0,
             loginUID: loginUID ?? .max, cwd: BoundedFile.readLink(base + "/cwd") ?? [],
-            executableIsMemfd: exePath.starts(with: Array("/memfd:".utf8)), executableIsDeleted: deleted, startTime: stat?.startTime ?? 0,
+            executableIsMemfd: exePath.starts(with: Array("/memfd:".utf8)), executableIsDeleted: deleted,
+            startTime: stat?.startTime ?? 0,
             vpid: ProcFS.namespacePID(base + "/status"))
     }
 
@@ -152,4 +155,3 @@ package final class ProcessTable {
         }
     }
 }
-

@@ -14,7 +14,8 @@ extension WrittenFiles {
         case let .syscall(record):
             switch header.syscall {
             case .truncate, .ftruncate:
-                return note(header.file, directory: record.directory, path: record.path, by: header, processes: processes)
+                return note(
+                    header.file, directory: record.directory, path: record.path, by: header, processes: processes)
             case .rename, .renameat, .renameat2, .link, .linkat, .symlink, .symlinkat:
                 return note(.none, directory: record.directory2, path: record.path2, by: header, processes: processes)
             default: return 0

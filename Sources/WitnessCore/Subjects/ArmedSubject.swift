@@ -19,7 +19,8 @@ package struct ArmedSubject: Sendable, Equatable {
     package static func arming(_ spec: SubjectSpec, cgroups: CgroupFS) throws(AgentError) -> ArmedSubject {
         switch spec {
         case let .cgroup(path):
-            var inside = path.hasPrefix(cgroups.mountPoint + "/") ? String(path.dropFirst(cgroups.mountPoint.count)) : path
+            var inside =
+                path.hasPrefix(cgroups.mountPoint + "/") ? String(path.dropFirst(cgroups.mountPoint.count)) : path
             if !inside.hasPrefix("/") { inside = "/" + inside }
             while inside.count > 1 && inside.hasSuffix("/") { inside.removeLast() }
             let components = inside.split(separator: "/")
@@ -31,13 +32,15 @@ package struct ArmedSubject: Sendable, Equatable {
             let uid = try SubjectResolver.normalizedPodUID(text)
             let underscored = String(uid.map { $0 == "-" ? "_" : $0 })
             // cgroupfs driver: pod<uid>; systemd driver: one slice per QoS class.
-            let names = ["pod" + uid] + ["", "burstable-", "besteffort-"].map { "kubepods-\($0)pod\(underscored).slice" }
+            let names =
+                ["pod" + uid] + ["", "burstable-", "besteffort-"].map { "kubepods-\($0)pod\(underscored).slice" }
             return ArmedSubject(kind: spec.kind, value: uid, names: names)
         case let .containerID(text):
             let id = try SubjectResolver.normalizedContainerID(text)
             guard id.count == 64 else {
                 throw AgentError.usage(
-                    "no container with id \(id) on this node; to wait for one that has not started, give its full 64-digit id")
+                    "no container with id \(id) on this node; to wait for one that has not started, give its full 64-digit id"
+                )
             }
             var names = [id]
             for prefix in ["cri-containerd-", "containerd-", "docker-", "crio-", "libpod-"] {

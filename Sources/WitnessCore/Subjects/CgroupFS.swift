@@ -49,7 +49,8 @@ package struct CgroupFS: Sendable {
     /// path inside the hierarchy as /proc/PID/cgroup shows it (`/kubepods/...`).
     /// - Throws: `AgentError.usage` when no such cgroup exists.
     package func directory(for path: String) throws(AgentError) -> String {
-        let candidates = path.hasPrefix(mountPoint + "/") || path == mountPoint
+        let candidates =
+            path.hasPrefix(mountPoint + "/") || path == mountPoint
             ? [path] : [path, mountPoint + (path.hasPrefix("/") ? "" : "/") + path]
         for candidate in candidates where access(candidate + "/cgroup.procs", F_OK) == 0 {
             return candidate
@@ -85,7 +86,8 @@ package struct CgroupFS: Sendable {
     /// Adds the processes of the cgroup open at `fd` and of those below it; closes `fd`.
     private static func collect(_ fd: Int32, depth: Int, into pids: inout [Int32]) {
         defer { close(fd) }
-        let listed = BoundedFile.read(at: fd, "cgroup.procs", limit: 1 << 20)
+        let listed =
+            BoundedFile.read(at: fd, "cgroup.procs", limit: 1 << 20)
             ?? BoundedFile.read(at: fd, "cgroup.threads", limit: 1 << 20) ?? []
         for line in listed.split(separator: UInt8(ascii: "\n")) {
             if let pid = Int32(String(decoding: line, as: UTF8.self)), !pids.contains(pid) { pids.append(pid) }
@@ -96,7 +98,9 @@ package struct CgroupFS: Sendable {
         var children: [String] = []
         while let entry = readdir(handle) {
             guard entry.pointee.d_type == UInt8(DT_DIR) else { continue }
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             if name != "." && name != ".." { children.append(name) }
         }
         closedir(handle)

@@ -56,7 +56,8 @@ package struct PodMetadata: Sendable, Equatable {
 
     /// `(key:value,key:value)`, keys sorted: labels as Falco prints them.
     package static func render(_ labels: [String: String]) -> [UInt8] {
-        Array(("(" + labels.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",") + ")").utf8)
+        Array(
+            ("(" + labels.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",") + ")").utf8)
     }
 
     package func container(shortID: [UInt8]) -> Container? {

@@ -65,30 +65,43 @@ package struct SubjectResolver: Sendable {
         switch spec {
         case let .cgroup(path):
             let directory = try cgroups.directory(for: path)
-            return ResolvedSubject(kind: spec.kind, cgroupDirectory: directory, value: cgroups.relativePath(of: directory))
+            return ResolvedSubject(
+                kind: spec.kind, cgroupDirectory: directory, value: cgroups.relativePath(of: directory))
         case let .pid(pid):
             guard pid > 0 else { throw AgentError.usage("pid must be a positive process id, got \(pid)") }
-            guard access("\(procRoot)/\(pid)/stat", F_OK) == 0 else { throw AgentError.usage("no process with pid \(pid)") }
+            guard access("\(procRoot)/\(pid)/stat", F_OK) == 0 else {
+                throw AgentError.usage("no process with pid \(pid)")
+            }
             return .processTree(pid)
         case let .podUID(text):
             let uid = try Self.normalizedPodUID(text)
-            guard let directory = find(where: { CgroupIdentity.podUID(in: $0) == uid && CgroupIdentity.containerID(in: $0) == nil }) else {
-                throw AgentError.usage("no pod with UID \(uid) on this node (no kubepods cgroup names it under \(cgroups.mountPoint))")
+            guard
+                let directory = find(where: {
+                    CgroupIdentity.podUID(in: $0) == uid && CgroupIdentity.containerID(in: $0) == nil
+                })
+            else {
+                throw AgentError.usage(
+                    "no pod with UID \(uid) on this node (no kubepods cgroup names it under \(cgroups.mountPoint))")
             }
             return ResolvedSubject(kind: spec.kind, cgroupDirectory: directory, value: uid)
         case let .containerID(text):
             let prefix = try Self.normalizedContainerID(text)
             var found: [(id: String, directory: String)] = []
             walk(cgroups.mountPoint, depth: 0) { component, directory in
-                if let id = CgroupIdentity.containerID(in: component), id.hasPrefix(prefix) { found.append((String(id), directory)) }
+                if let id = CgroupIdentity.containerID(in: component), id.hasPrefix(prefix) {
+                    found.append((String(id), directory))
+                }
                 return false
             }
             guard let first = found.first else {
-                throw AgentError.usage("no container with id \(prefix) on this node (no runtime cgroup names it under \(cgroups.mountPoint))")
+                throw AgentError.usage(
+                    "no container with id \(prefix) on this node (no runtime cgroup names it under \(cgroups.mountPoint))"
+                )
             }
             let distinct = Set(found.map(\.id)).count
             guard distinct == 1 else {
-                throw AgentError.usage("container id \(prefix) is ambiguous on this node: \(distinct) containers start with it")
+                throw AgentError.usage(
+                    "container id \(prefix) is ambiguous on this node: \(distinct) containers start with it")
             }
             return ResolvedSubject(kind: spec.kind, cgroupDirectory: first.directory, value: first.id)
         }
@@ -118,7 +131,10 @@ package struct SubjectResolver: Sendable {
     private func find(where matches: (Substring) -> Bool) -> String? {
         var result: String?
         walk(cgroups.mountPoint, depth: 0) { component, directory in
-            if matches(component) { result = directory; return true }
+            if matches(component) {
+                result = directory
+                return true
+            }
             return false
         }
         return result

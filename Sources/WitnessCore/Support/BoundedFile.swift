@@ -37,7 +37,9 @@ package enum BoundedFile {
 
     static func readLink(_ path: String) -> [UInt8]? {
         var buffer = [UInt8](repeating: 0, count: 4096)
-        let n = buffer.withUnsafeMutableBytes { readlink(path, $0.baseAddress!.assumingMemoryBound(to: CChar.self), 4096) }
+        let n = buffer.withUnsafeMutableBytes {
+            readlink(path, $0.baseAddress!.assumingMemoryBound(to: CChar.self), 4096)
+        }
         guard n > 0 else { return nil }
         buffer.removeSubrange(n...)
         return buffer

@@ -4,7 +4,8 @@ package enum DurationParser {
     /// Milliseconds in `text`.
     /// - Throws: `AgentError.usage` naming the text when it is not a positive duration.
     package static func milliseconds(_ text: String) throws(AgentError) -> Int {
-        let bad = AgentError.usage("bad duration '\(text)': use a positive number with a unit, like 60s, 5m, 1h or 500ms")
+        let bad = AgentError.usage(
+            "bad duration '\(text)': use a positive number with a unit, like 60s, 5m, 1h or 500ms")
         if let seconds = Int(text) {
             guard seconds > 0 else { throw bad }
             return seconds * 1000

@@ -46,7 +46,8 @@ package struct WallClock: Sendable {
         // 1970 to 2262: what Int64 nanoseconds hold; a crafted timestamp (a recording)
         // is clamped there rather than overflowing the arithmetic below.
         let epochNanoseconds = min(max(time, 0), Int64.max - 1_000_000_000)
-        let seconds = epochNanoseconds >= 0 ? epochNanoseconds / 1_000_000_000 : (epochNanoseconds - 999_999_999) / 1_000_000_000
+        let seconds =
+            epochNanoseconds >= 0 ? epochNanoseconds / 1_000_000_000 : (epochNanoseconds - 999_999_999) / 1_000_000_000
         let nanos = Int(epochNanoseconds - seconds * 1_000_000_000)
         let days = Int(seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
         let secondOfDay = Int(seconds - Int64(days) * 86_400)

@@ -21,11 +21,14 @@ package final class ZlibStream {
 
     deinit { cbpf_zstream_free(stream) }
 
-    package func run(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, finish: Bool = false) -> Step {
+    package func run(
+        _ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, finish: Bool = false
+    ) -> Step {
         var consumed = 0
         var produced = 0
         let status = cbpf_zstream_run(
-            stream, input.baseAddress, input.count, &consumed, output.baseAddress, output.count, &produced, finish ? 1 : 0)
+            stream, input.baseAddress, input.count, &consumed, output.baseAddress, output.count, &produced,
+            finish ? 1 : 0)
         return Step(consumed: consumed, produced: produced, status: status)
     }
 

@@ -19,7 +19,11 @@ package enum SyscallFormatter {
         let name = shape.arguments[index]
         switch (syscall, name) {
         case (.ptrace, "request"):
-            if let request = ptraceRequests.first(where: { $0.0 == value }) { writer.raw(request.1) } else { writer.integer(value) }
+            if let request = ptraceRequests.first(where: { $0.0 == value }) {
+                writer.raw(request.1)
+            } else {
+                writer.integer(value)
+            }
         case (.unshare, "flags"), (.setns, "nstype"):
             appendFlags(UInt64(truncatingIfNeeded: value), namespaceFlags, to: &writer)
         case (_, "mode") where syscall == .chmod || syscall == .fchmod || syscall == .fchmodat:
@@ -34,7 +38,8 @@ package enum SyscallFormatter {
         to writer: inout JSONWriter
     ) {
         if kind == .asIs {
-            writer.escaped(UnsafeBufferPointer(start: path.baseAddress?.assumingMemoryBound(to: UInt8.self), count: path.count))
+            writer.escaped(
+                UnsafeBufferPointer(start: path.baseAddress?.assumingMemoryBound(to: UInt8.self), count: path.count))
         } else {
             PathResolver.appendJoined(directory: directory, path: path, to: &writer)
         }

@@ -81,7 +81,8 @@ package struct SyscallShape: Sendable {
                 default: return none
                 }
             }
-            bytes2to5 = (path.map { UInt64($0.index) } ?? none) | directory(path) << 8
+            bytes2to5 =
+                (path.map { UInt64($0.index) } ?? none) | directory(path) << 8
                 | (path2.map { UInt64($0.index) } ?? none) << 16 | directory(path2) << 24
         }
         return UInt64(syscall.rawValue) | bytes2to5 << 16 | (socketArgument.map(UInt64.init) ?? none) << 48
@@ -91,7 +92,9 @@ package struct SyscallShape: Sendable {
     /// Whether some syscall table of this architecture has it (the ia32 `socketcall`
     /// exists only there; a row the build's headers do not know is reported nowhere).
     package var existsHere: Bool {
-        kernelNames.contains { name in SyscallNumbers.Table.allCases.contains { SyscallNumbers.number(of: name, in: $0) != nil } }
+        kernelNames.contains { name in
+            SyscallNumbers.Table.allCases.contains { SyscallNumbers.number(of: name, in: $0) != nil }
+        }
     }
 
     /// Index of argument `name`, or nil.
@@ -111,7 +114,8 @@ package enum SyscallTable {
         path2: (Int, SyscallShape.Directory)? = nil, socket: Int? = nil, alsoNamed: [String] = []
     ) -> SyscallShape {
         SyscallShape(
-            syscall: syscall, handler: .generic, kernelNames: ["\(syscall.eventType)"] + alsoNamed, arguments: arguments,
+            syscall: syscall, handler: .generic, kernelNames: ["\(syscall.eventType)"] + alsoNamed,
+            arguments: arguments,
             path: path.map { SyscallShape.PathArgument(index: $0.0, directory: $0.1) },
             path2: path2.map { SyscallShape.PathArgument(index: $0.0, directory: $0.1) }, socketArgument: socket)
     }
@@ -181,7 +185,9 @@ package enum SyscallTable {
         shape(.processVmWritev, ["pid", "local_iov", "liovcnt", "remote_iov", "riovcnt", "flags"]),
         // Another process's descriptor taken through its pidfd (needs ptrace's access).
         shape(.pidfdGetfd, ["pidfd", "targetfd", "flags"]),
-        shape(.mount, ["dev", "dir", "type", "flags", "data"], path: (0, .workingDirectory), path2: (1, .workingDirectory)),
+        shape(
+            .mount, ["dev", "dir", "type", "flags", "data"], path: (0, .workingDirectory), path2: (1, .workingDirectory)
+        ),
         shape(.umount2, ["name", "flags"], path: (0, .workingDirectory)),
         shape(.pivotRoot, ["new_root", "put_old"], path: (0, .workingDirectory), path2: (1, .workingDirectory)),
         shape(.chroot, ["path"], path: (0, .workingDirectory)),
@@ -211,7 +217,9 @@ package enum SyscallTable {
         shape(.fchownat, ["dirfd", "path", "uid", "gid", "flags"], path: (1, .argument(0))),
         shape(.unlinkat, ["dirfd", "name", "flags"], path: (1, .argument(0))),
         shape(.rename, ["oldpath", "newpath"], path: (0, .workingDirectory), path2: (1, .workingDirectory)),
-        shape(.renameat, ["olddirfd", "oldpath", "newdirfd", "newpath"], path: (1, .argument(0)), path2: (3, .argument(2))),
+        shape(
+            .renameat, ["olddirfd", "oldpath", "newdirfd", "newpath"], path: (1, .argument(0)), path2: (3, .argument(2))
+        ),
         shape(
             .renameat2, ["olddirfd", "oldpath", "newdirfd", "newpath", "flags"], path: (1, .argument(0)),
             path2: (3, .argument(2))),

@@ -1,4 +1,3 @@
-
 /// The end-of-window statement for the controller, in the JSON shape of DESIGN.md.
 package struct Testimony: Sendable {
     package var trialID: String?

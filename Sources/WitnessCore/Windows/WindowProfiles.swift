@@ -12,8 +12,10 @@ package final class WindowProfiles {
         /// The priority of drift alerts.
         package var driftPriority = Priority.warning
 
-        package init(limits: ProfileBuilder.Limits = ProfileBuilder.Limits(), baseline: ProfileBaseline? = nil,
-                    driftPriority: Priority = .warning) {
+        package init(
+            limits: ProfileBuilder.Limits = ProfileBuilder.Limits(), baseline: ProfileBaseline? = nil,
+            driftPriority: Priority = .warning
+        ) {
             self.limits = limits
             self.baseline = baseline
             self.driftPriority = driftPriority
@@ -79,7 +81,9 @@ package final class WindowProfiles {
         ) {
             [arrivals, wake] outcome in
             arrivals.post(
-                Arrival(slot: slot, generation: generation, entry: entry, pid: pid, file: file, path: path, outcome: outcome))
+                Arrival(
+                    slot: slot, generation: generation, entry: entry, pid: pid, file: file, path: path, outcome: outcome
+                ))
             wake?()
         }
         if !accepted {
@@ -119,4 +123,3 @@ package final class WindowProfiles {
             tid: pid, ppid: 0, uid: 0, gid: 0, flags: [], comm: UnsafeRawBufferPointer(start: nil, count: 0))
     }
 }
-

@@ -121,4 +121,3 @@ package final class WindowSlots {
         }
     }
 }
-

@@ -85,12 +85,14 @@ package final class RingBufferConsumer {
             throw BPFError.lastError("eventfd")
         }
         let context = Unmanaged.passUnretained(handlers).toOpaque()
-        ring = ring_buffer__new(probe.eventsFD, { context, data, size in
-            let handlers = Unmanaged<Handlers>.fromOpaque(context!).takeUnretainedValue()
-            handlers.records &+= 1
-            handlers.onRecord(UnsafeRawBufferPointer(start: data, count: size))
-            return 0
-        }, context, nil)
+        ring = ring_buffer__new(
+            probe.eventsFD,
+            { context, data, size in
+                let handlers = Unmanaged<Handlers>.fromOpaque(context!).takeUnretainedValue()
+                handlers.records &+= 1
+                handlers.onRecord(UnsafeRawBufferPointer(start: data, count: size))
+                return 0
+            }, context, nil)
         guard let ring else {
             let error = BPFError.lastError("ring_buffer__new")
             Glibc.close(epollFD)  // the eventfds: by deinit, which runs for a fully initialised object

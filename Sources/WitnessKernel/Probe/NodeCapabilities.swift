@@ -13,14 +13,18 @@ package enum NodeCapabilities {
     package static let required: [Capability] = [
         Capability(name: "BPF", number: 39, reason: "load the programs and create the maps"),
         Capability(name: "PERFMON", number: 38, reason: "attach tracepoints or read kernel memory from BPF"),
-        Capability(name: "SYS_RESOURCE", number: 24, reason: "raise RLIMIT_MEMLOCK, which kernels before 5.11 charge BPF memory to"),
+        Capability(
+            name: "SYS_RESOURCE", number: 24,
+            reason: "raise RLIMIT_MEMLOCK, which kernels before 5.11 charge BPF memory to"),
         Capability(name: "DAC_READ_SEARCH", number: 2, reason: "open cgroups by id to name their container and pod"),
         Capability(
             name: "SYS_PTRACE", number: 19,
-            reason: "read other users' processes in /proc: the exe and cwd links, and the files they hold open for writing"),
+            reason:
+                "read other users' processes in /proc: the exe and cwd links, and the files they hold open for writing"),
         Capability(
             name: "SYS_NICE", number: 23,
-            reason: "raise the consumer thread's priority (nice -10): a subject keeping every core busy could starve it"),
+            reason: "raise the consumer thread's priority (nice -10): a subject keeping every core busy could starve it"
+        ),
     ]
 
     /// Those this process lacks and this kernel needs (CAP_SYS_ADMIN stands in for
@@ -32,7 +36,9 @@ package enum NodeCapabilities {
         return required.filter { capability in
             if has(capability.number) { return false }
             if capability.name == "SYS_RESOURCE" && accountsBPFMemory { return false }
-            return !(has(Privileges.capSysAdmin) && (capability.number == Privileges.capBPF || capability.number == Privileges.capPerfmon))
+            return
+                !(has(Privileges.capSysAdmin)
+                && (capability.number == Privileges.capBPF || capability.number == Privileges.capPerfmon))
         }
     }
 

@@ -14,7 +14,8 @@ enum Privileges {
         if has(capSysAdmin) || (has(capBPF) && has(capPerfmon)) { return }
         throw BPFError(
             operation: "privileges", errno: EPERM,
-            message: "loading BPF programs needs root, or CAP_BPF and CAP_PERFMON (running as uid \(geteuid()) without them)",
+            message:
+                "loading BPF programs needs root, or CAP_BPF and CAP_PERFMON (running as uid \(geteuid()) without them)",
             isUsageError: true)
     }
 

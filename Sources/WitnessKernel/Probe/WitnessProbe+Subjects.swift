@@ -14,7 +14,9 @@ extension WitnessProbe {
     ) throws(AgentError) -> (cgroupID: UInt64?, members: [Int32]) {
         do {
             if let directory = subject.cgroupDirectory {
-                guard let cgroups else { throw AgentError.usage("cannot witness cgroup \(directory): no cgroup v2 hierarchy") }
+                guard let cgroups else {
+                    throw AgentError.usage("cannot witness cgroup \(directory): no cgroup v2 hierarchy")
+                }
                 let id = try cgroups.id(ofDirectory: directory)
                 try addCgroupSubject(cgroupID: id, slot: slot)
                 let members = cgroups.processes(inDirectory: directory)

@@ -22,7 +22,10 @@ package final class WitnessProbe {
         /// Link the programs at once (trace, witness); node mode links when a window opens.
         package var link: Bool
 
-        package init(ringBufferBytes: Int = WitnessProbe.defaultRingBufferBytes, logLevel: Int = 0, btfPath: String? = nil, link: Bool = true) {
+        package init(
+            ringBufferBytes: Int = WitnessProbe.defaultRingBufferBytes, logLevel: Int = 0, btfPath: String? = nil,
+            link: Bool = true
+        ) {
             self.ringBufferBytes = ringBufferBytes
             self.logLevel = logLevel
             self.btfPath = btfPath
@@ -83,7 +86,8 @@ package final class WitnessProbe {
         guard options.ringBufferBytes >= 4096, options.ringBufferBytes & (options.ringBufferBytes - 1) == 0 else {
             throw BPFError(
                 operation: "ring buffer size", errno: EINVAL,
-                message: "ring buffer size must be a power of two of at least 4096 bytes, got \(options.ringBufferBytes)",
+                message:
+                    "ring buffer size must be a power of two of at least 4096 bytes, got \(options.ringBufferBytes)",
                 isUsageError: true)
         }
         ringBufferBytes = options.ringBufferBytes
@@ -101,7 +105,10 @@ package final class WitnessProbe {
         cbpf_set_log_level(Int32(options.logLevel))
 
         let image = Base64.decode(embeddedBPFObjectBase64)  // a few hundred KiB, well under a millisecond
-        guard let object = image.withUnsafeBytes({ cbpf_object_open($0.baseAddress, $0.count, "witness", options.btfPath) })
+        guard
+            let object = image.withUnsafeBytes({
+                cbpf_object_open($0.baseAddress, $0.count, "witness", options.btfPath)
+            })
         else {
             throw BPFError.lastError("open embedded BPF object")
         }
@@ -169,7 +176,9 @@ package final class WitnessProbe {
         var events, control, subjectCgroups, subjectPids, armedCgroups, drops, subjectDrops, emitted, profile: Int32
     }
 
-    private static func load(_ object: OpaquePointer, ringBufferBytes: Int, shapes: [(index: UInt32, shape: UInt64)])
+    private static func load(
+        _ object: OpaquePointer, ringBufferBytes: Int, shapes: [(index: UInt32, shape: UInt64)]
+    )
         throws(BPFError) -> LoadedMaps
     {
         guard let events = bpf_object__find_map_by_name(object, "witness_events") else {
@@ -258,7 +267,8 @@ package final class WitnessProbe {
         guard canArm else {
             throw BPFError(
                 operation: "arm window", errno: ENOTSUP,
-                message: "this kernel has no cgroup_mkdir tracepoint: a window cannot wait for a subject that does not exist yet",
+                message:
+                    "this kernel has no cgroup_mkdir tracepoint: a window cannot wait for a subject that does not exist yet",
                 isUsageError: true)
         }
         for name in names {
@@ -338,7 +348,9 @@ package final class WitnessProbe {
         control!.pointee.cgroup_generation &+= 1
     }
 
-    private func updateBits<Key: BitwiseCopyable>(fd: Int32, key: Key, set: UInt64 = 0, clear: UInt64 = 0) throws(BPFError) {
+    private func updateBits<Key: BitwiseCopyable>(
+        fd: Int32, key: Key, set: UInt64 = 0, clear: UInt64 = 0
+    ) throws(BPFError) {
         var key = key
         var bits: UInt64 = 0
         let found = bpf_map_lookup_elem(fd, &key, &bits) == 0
@@ -409,7 +421,7 @@ package final class WitnessProbe {
             Coverage.BlindSpot(
                 "io_uring operations (this kernel has no io_uring_submit_req tracepoint)",
                 syscalls: ["io_uring_setup", "io_uring_enter", "io_uring_register"], makesIncomplete: true)
-        )
+        ),
     ]
 
     /// Turns off the programs of each optional group whose tracepoint this kernel
@@ -429,7 +441,9 @@ package final class WitnessProbe {
             next += programs.count
             guard missing else { continue }
             for (program, _) in programs {
-                if let found = bpf_object__find_program_by_name(object, program) { bpf_program__set_autoload(found, false) }
+                if let found = bpf_object__find_program_by_name(object, program) {
+                    bpf_program__set_autoload(found, false)
+                }
             }
             blind.append(spot)
         }
@@ -455,7 +469,8 @@ package final class WitnessProbe {
         if error == EPERM || error == EACCES {
             return BPFError(
                 operation: "load BPF object", errno: error,
-                message: "permission denied loading BPF programs: run as root, or with CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE",
+                message:
+                    "permission denied loading BPF programs: run as root, or with CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE",
                 isUsageError: true)
         }
         let detail = String(cString: cbpf_last_message())

@@ -46,7 +46,9 @@ package final class GatedChild {
 
     /// Where `command` runs from: itself when it names a path, else the first
     /// executable file of that name in $PATH; nil when there is none.
-    package static func resolve(_ command: String, path: String? = getenv("PATH").map { String(cString: $0) }) -> String? {
+    package static func resolve(
+        _ command: String, path: String? = getenv("PATH").map { String(cString: $0) }
+    ) -> String? {
         if command.contains("/") { return access(command, X_OK) == 0 ? command : nil }
         for directory in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
             let candidate = "\(directory)/\(command)"

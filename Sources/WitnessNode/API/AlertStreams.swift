@@ -121,7 +121,9 @@ package final class AlertStreams: Sendable {
             window.subscribers.removeAll()
             state.windows[id] = window
             state.closedOrder.append(id)
-            if state.closedOrder.count > closedKept, let oldest = state.windows.removeValue(forKey: state.closedOrder.removeFirst()) {
+            if state.closedOrder.count > closedKept,
+                let oldest = state.windows.removeValue(forKey: state.closedOrder.removeFirst())
+            {
                 state.historyBytes -= oldest.history.count
             }
             return subscribers
@@ -142,8 +144,9 @@ package final class AlertStreams: Sendable {
                 copy = line
                 // In place (optional chaining): a copy of the window would copy its history.
                 let room = totalHistoryLimit - state.historyBytes
-                state.historyBytes += state.windows[id]?.publish(
-                    line, historyLimit: historyLimit, queueLimit: queueLimit, totalRoom: room) ?? 0
+                state.historyBytes +=
+                    state.windows[id]?.publish(
+                        line, historyLimit: historyLimit, queueLimit: queueLimit, totalRoom: room) ?? 0
             }
         }
     }

@@ -21,7 +21,8 @@ package final class BearerToken: Sendable {
         let stamp = FileStamp(file)
         if privateOnly, let mode = stamp?.mode, mode & 0o044 != 0 {
             throw AgentError.usage(
-                "token file \(file) can be read by other users (mode \(String(mode & 0o777, radix: 8))): make it 0600 or 0400")
+                "token file \(file) can be read by other users (mode \(String(mode & 0o777, radix: 8))): make it 0600 or 0400"
+            )
         }
         self.file = file
         loaded = Mutex(Loaded(stamp: stamp, bytes: Array(try Self.read(file).utf8)))

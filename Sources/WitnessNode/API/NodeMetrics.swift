@@ -49,10 +49,12 @@ package final class NodeMetrics: Sendable {
         counter("witness_records", [], snapshot.records, "Ring buffer records consumed")
         for output in node.outputs {
             counter("witness_output_delivered", [("output", output.name)], output.counts.delivered, "Lines delivered")
-            counter("witness_output_errors", [("output", output.name)], output.counts.errors, "Failed deliveries (retried)")
+            counter(
+                "witness_output_errors", [("output", output.name)], output.counts.errors, "Failed deliveries (retried)")
             for (status, count) in output.counts.errorsByStatus.sorted(by: { $0.key < $1.key }) {
                 counter(
-                    "witness_output_failures", [("output", output.name), ("status", status == 0 ? "none" : String(status))],
+                    "witness_output_failures",
+                    [("output", output.name), ("status", status == 0 ? "none" : String(status))],
                     count, "Failed deliveries by HTTP status (none: no answer), each retried")
             }
             counter(
@@ -67,7 +69,8 @@ package final class NodeMetrics: Sendable {
         }
         gauge("witness_spool", "bytes", "Undelivered bytes in the spool").set(Int64(node.spoolBytes))
         gauge("witness_open", "windows", "Witness windows open").set(Int64(node.openWindows))
-        gauge("witness_armed", "windows", "Witness windows armed, waiting for their subject").set(Int64(node.armedWindows))
+        gauge("witness_armed", "windows", "Witness windows armed, waiting for their subject").set(
+            Int64(node.armedWindows))
         gauge("witness_ring_buffer_fill", "ratio", "Ring buffer fill, 0 to 1").set(node.ringBufferFill)
         gauge("witness_ring_buffer", "bytes", "Ring buffer size").set(Int64(snapshot.ringBufferBytes))
         if let kubernetes = node.kubernetes {
@@ -92,7 +95,8 @@ package final class NodeMetrics: Sendable {
             reported[key] = total
             return total >= previous ? total - previous : 0
         }
-        let counter = registry.makeCounter(descriptor: MetricNameDescriptor(metricName: name, unitName: "total", helpText: help), labels: labels)
+        let counter = registry.makeCounter(
+            descriptor: MetricNameDescriptor(metricName: name, unitName: "total", helpText: help), labels: labels)
         if delta > 0 { counter.increment(by: Int64(delta)) }
     }
 }

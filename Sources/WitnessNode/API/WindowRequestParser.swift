@@ -26,7 +26,8 @@ package enum WindowRequestParser {
         }
         let known = ["trialId", "subject", "window", "sostle", "baseline", "driftPriority", "record", "armDeadline"]
         for key in object.keys where !known.contains(key) {
-            throw WindowError(.badRequest, "unknown field '\(Self.printable(key))': expected \(known.joined(separator: ", "))")
+            throw WindowError(
+                .badRequest, "unknown field '\(Self.printable(key))': expected \(known.joined(separator: ", "))")
         }
         var trialID: String?
         if let value = object["trialId"], !(value is NSNull) {
@@ -41,7 +42,9 @@ package enum WindowRequestParser {
         let armMilliseconds = try duration(object["armDeadline"], "armDeadline")
         var sostle: SostleLevel?
         if let value = object["sostle"], !(value is NSNull) {
-            guard let text = value as? String else { throw WindowError(.badRequest, "sostle must be a string, L0 to L7") }
+            guard let text = value as? String else {
+                throw WindowError(.badRequest, "sostle must be a string, L0 to L7")
+            }
             do { sostle = try SostleLevel(text) } catch { throw WindowError(.badRequest, error.message) }
         }
         var baseline: RuntimeProfile?
@@ -62,7 +65,8 @@ package enum WindowRequestParser {
         var driftPriority = Priority.warning
         if let value = object["driftPriority"], !(value is NSNull) {
             guard let text = value as? String, let priority = Priority(falcoName: text) else {
-                throw WindowError(.badRequest, "driftPriority must be a Falco priority such as \"Warning\" or \"Error\"")
+                throw WindowError(
+                    .badRequest, "driftPriority must be a Falco priority such as \"Warning\" or \"Error\"")
             }
             driftPriority = priority
         }
@@ -97,7 +101,8 @@ package enum WindowRequestParser {
 
     private static func parseSubject(_ value: Any) throws(WindowError) -> SubjectSpec {
         guard let object = value as? [String: Any], !object.isEmpty else {
-            throw WindowError(.badRequest, "subject must be an object such as {\"kind\":\"cgroup\",\"value\":\"/trial\"}")
+            throw WindowError(
+                .badRequest, "subject must be an object such as {\"kind\":\"cgroup\",\"value\":\"/trial\"}")
         }
         let kind: String
         let raw: Any
@@ -116,7 +121,9 @@ package enum WindowRequestParser {
         }
         switch kind {
         case "pid":
-            guard let number = raw as? NSNumber, !isBoolean(number), let pid = Int32(exactly: number.doubleValue), pid > 0 else {
+            guard let number = raw as? NSNumber, !isBoolean(number), let pid = Int32(exactly: number.doubleValue),
+                pid > 0
+            else {
                 throw WindowError(.badRequest, "subject pid must be a positive whole number")
             }
             return .pid(pid)
@@ -137,7 +144,8 @@ package enum WindowRequestParser {
                 throw WindowError(.badRequest, error.message)
             }
         default:
-            throw WindowError(.badRequest, "unknown subject kind '\(printable(kind))': use cgroup, pod, container or pid")
+            throw WindowError(
+                .badRequest, "unknown subject kind '\(printable(kind))': use cgroup, pod, container or pid")
         }
     }
 

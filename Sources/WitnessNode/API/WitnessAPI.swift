@@ -49,7 +49,8 @@ package struct WitnessAPI: Sendable {
             ready.isReady
                 ? Self.json(.ok, "{\"status\":\"ready\"}") : Self.json(.serviceUnavailable, "{\"status\":\"starting\"}")
         }
-        let metricsRoutes = publicMetrics ? router.group() : router.group().add(middleware: BearerAuthMiddleware(token: token))
+        let metricsRoutes =
+            publicMetrics ? router.group() : router.group().add(middleware: BearerAuthMiddleware(token: token))
         metricsRoutes.get("metrics") { _, _ in
             let text = await metrics()
             return Response(
@@ -77,7 +78,9 @@ package struct WitnessAPI: Sendable {
             let stream: AlertStream
             switch streams.subscribe(window: id) {
             case .unknown: return Self.notFound(id)
-            case .full: return Self.error(.tooManyRequests, "window \(id) has \(streams.maxSubscribers) alert streams open already")
+            case .full:
+                return Self.error(
+                    .tooManyRequests, "window \(id) has \(streams.maxSubscribers) alert streams open already")
             case .stream(let opened): stream = opened
             }
             return Response(
@@ -133,7 +136,9 @@ package struct WitnessAPI: Sendable {
 struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: BearerToken
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         guard token.accepts(authorization: request.headers[.authorization]) else {
             var response = WitnessAPI.error(.unauthorized, "a valid bearer token is required")
             response.headers[.wwwAuthenticate] = "Bearer realm=\"witness\""

@@ -200,12 +200,16 @@ package struct NodeConfig: Sendable, Equatable {
     package func validate() throws(AgentError) {
         _ = try ListenAddress(api.listen)
         guard Priority(falcoName: minimumPriority) != nil else {
-            throw AgentError.usage("config: bad priority '\(minimumPriority)': use emergency, alert, critical, error, warning, notice, informational or debug")
+            throw AgentError.usage(
+                "config: bad priority '\(minimumPriority)': use emergency, alert, critical, error, warning, notice, informational or debug"
+            )
         }
         guard api.tokenFile != nil else {
             throw AgentError.usage("config: api.token_file is required: every /v1 route needs a bearer token")
         }
-        for (name, window) in [("default_window", defaultWindow), ("max_window", maxWindow), ("liveness_timeout", livenessTimeout)] {
+        for (name, window) in [
+            ("default_window", defaultWindow), ("max_window", maxWindow), ("liveness_timeout", livenessTimeout),
+        ] {
             do { _ = try DurationParser.milliseconds(window) } catch {
                 throw AgentError.usage("config: \(name): \(error.message)")
             }
@@ -227,12 +231,14 @@ package struct NodeConfig: Sendable, Equatable {
         }
         let sync = (try? DurationParser.milliseconds(spool.syncInterval)) ?? -1
         guard sync >= 1 && sync <= 1000 else {
-            throw AgentError.usage("config: spool.sync_interval must be a duration from 1ms to 1s, got '\(spool.syncInterval)'")
+            throw AgentError.usage(
+                "config: spool.sync_interval must be a duration from 1ms to 1s, got '\(spool.syncInterval)'")
         }
         if fileOutput.enabled && fileOutput.filename.isEmpty {
             throw AgentError.usage("config: file_output.filename is required when file_output is enabled")
         }
-        for (name, target) in [("http_output", httpOutput), ("testimony_output", testimonyOutput)] where target.enabled {
+        for (name, target) in [("http_output", httpOutput), ("testimony_output", testimonyOutput)] where target.enabled
+        {
             guard target.url.hasPrefix("http://") || target.url.hasPrefix("https://") else {
                 throw AgentError.usage("config: \(name).url must be an http:// or https:// URL, got '\(target.url)'")
             }

@@ -77,7 +77,8 @@ package final class AlertSpool: Sendable {
             return Int(name.dropLast(7))
         }.sorted()
         unlink(AtomicFile.asidePath(directory + "/cursor"))  // a replacement a crash cut short: the old cursor stands
-        let cursor = BoundedFile.read(directory + "/cursor", limit: 64).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let cursor =
+            BoundedFile.read(directory + "/cursor", limit: 64).map { String(decoding: $0, as: UTF8.self) } ?? ""
         let parts = cursor.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int($0) }
         let (cursorNumber, cursorOffset) = parts.count == 2 ? (parts[0], parts[1]) : (0, 0)
         for number in numbers {
@@ -205,7 +206,8 @@ package final class AlertSpool: Sendable {
 
     private func syncLocked(_ state: inout State) {
         if state.unsyncedWrites && fsync(state.writeFD) == 0 { state.unsyncedWrites = false }
-        if state.unsyncedCursor && Self.store(cursor: state.segments[0].number, state.readOffset, directory: directory) {
+        if state.unsyncedCursor && Self.store(cursor: state.segments[0].number, state.readOffset, directory: directory)
+        {
             state.unsyncedCursor = false
         }
         // The directory too: a new segment's name, a delivered one's removal, the
@@ -245,7 +247,9 @@ package final class AlertSpool: Sendable {
         guard line.first == UInt8(ascii: "@"), let space = line.firstIndex(of: UInt8(ascii: " ")) else {
             return (line, nil)
         }
-        let parts = line[1..<space].split(separator: UInt8(ascii: ":")).compactMap { Int(String(decoding: $0, as: UTF8.self)) }
+        let parts = line[1..<space].split(separator: UInt8(ascii: ":")).compactMap {
+            Int(String(decoding: $0, as: UTF8.self))
+        }
         line.removeSubrange(...space)
         return (line, parts.count == 2 ? Position(segment: parts[0], offset: parts[1]) : nil)
     }

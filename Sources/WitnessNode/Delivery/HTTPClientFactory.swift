@@ -9,7 +9,9 @@ enum HTTPClientFactory {
     /// - Parameters:
     ///   - caFile: PEM file of the CAs that may sign the server's certificate.
     ///   - setting: how the config names the CA file, for the error message.
-    static func make(caFile: String?, setting: String, connect: TimeAmount, read: TimeAmount?) throws(AgentError) -> HTTPClient {
+    static func make(
+        caFile: String?, setting: String, connect: TimeAmount, read: TimeAmount?
+    ) throws(AgentError) -> HTTPClient {
         var tls = TLSConfiguration.makeClientConfiguration()
         if let caFile {
             guard let certificates = try? NIOSSLCertificate.fromPEMFile(caFile), !certificates.isEmpty else {
@@ -47,4 +49,3 @@ enum ServerTLS {
         return configuration
     }
 }
-

@@ -64,7 +64,8 @@ package final class HTTPDelivery: Service, Sendable {
         token = try target.tokenFile.map { file throws(AgentError) in try BearerToken(file: file) }
         self.headers = headers
         timeout = .milliseconds(Int64((try? DurationParser.milliseconds(target.timeout)) ?? 10_000))
-        client = try HTTPClientFactory.make(caFile: target.caFile, setting: "\(name).ca_file", connect: .seconds(5), read: timeout)
+        client = try HTTPClientFactory.make(
+            caFile: target.caFile, setting: "\(name).ca_file", connect: .seconds(5), read: timeout)
     }
 
     package var counts: Counters { counters.withLock { $0 } }
@@ -151,12 +152,14 @@ package final class HTTPDelivery: Service, Sendable {
                     if !kept { $0.deadLetterLost &+= 1 }
                 }
                 logger.error(
-                    "\(name): receiver rejected a line with HTTP \(status); \(kept ? "kept in \(spool.deadLetterPath)" : "lost: the dead-letter file is full")")
+                    "\(name): receiver rejected a line with HTTP \(status); \(kept ? "kept in \(spool.deadLetterPath)" : "lost: the dead-letter file is full")"
+                )
             case let .failed(status, reason):
                 counters.withLock { $0.errorsByStatus[status, default: 0] &+= 1 }
                 failures += 1
                 if failures == 1 || failures.isMultiple(of: 20) {
-                    logger.warning("\(name): delivery failed (\(reason)); retrying in \(backoff), \(spool.depth) bytes spooled")
+                    logger.warning(
+                        "\(name): delivery failed (\(reason)); retrying in \(backoff), \(spool.depth) bytes spooled")
                 }
                 var wait = backoff
                 if let stop = deadline() { wait = min(wait, stop - ContinuousClock.now) }

@@ -44,16 +44,21 @@ package final class KubernetesPodWatcher: Service, Sendable {
             base = "https://" + (host.contains(":") ? "[\(host)]" : host) + ":" + port
         }
         guard let base, base.hasPrefix("http://") || base.hasPrefix("https://") else {
-            throw AgentError.usage("config: kubernetes.api_url is needed outside a cluster (no KUBERNETES_SERVICE_HOST)")
+            throw AgentError.usage(
+                "config: kubernetes.api_url is needed outside a cluster (no KUBERNETES_SERVICE_HOST)")
         }
         let node = config.nodeName ?? environment["NODE_NAME"] ?? hostname
         return try KubernetesPodWatcher(base: base, node: node, config: config, cache: cache, logger: logger)
     }
 
-    init(base: String, node: String, config: NodeConfig.Kubernetes, cache: PodMetadataCache, logger: Logger) throws(AgentError) {
+    init(
+        base: String, node: String, config: NodeConfig.Kubernetes, cache: PodMetadataCache, logger: Logger
+    ) throws(AgentError) {
         self.cache = cache
         self.logger = logger
-        let selector = "spec.nodeName=\(node)".addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: ".-_"))) ?? node
+        let selector =
+            "spec.nodeName=\(node)".addingPercentEncoding(
+                withAllowedCharacters: .alphanumerics.union(.init(charactersIn: ".-_"))) ?? node
         podsURL = base.trimmingSuffix("/") + "/api/v1/pods?fieldSelector=" + selector
         namespacesURL = base.trimmingSuffix("/") + "/api/v1/namespaces/"
         tokenFile = FileManager.default.isReadableFile(atPath: config.tokenFile) ? config.tokenFile : nil
@@ -122,7 +127,9 @@ package final class KubernetesPodWatcher: Service, Sendable {
             return pod
         }
         var labels: [UInt8]?
-        let name = namespace.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-."))) ?? namespace
+        let name =
+            namespace.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-.")))
+            ?? namespace
         if let response = try? await client.execute(request(namespacesURL + name), timeout: .seconds(10)),
             let body = try? await response.body.collect(upTo: 1 << 20), response.status == .ok,
             let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
@@ -147,7 +154,9 @@ package final class KubernetesPodWatcher: Service, Sendable {
             // Pages of 100 pods, each at most 16 MiB: what one parse holds is bounded
             // however many pods the node runs; only the metadata kept is kept.
             var url = podsURL + "&limit=100"
-            if let next { url += "&continue=" + (next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? next) }
+            if let next {
+                url += "&continue=" + (next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? next)
+            }
             let response = try await client.execute(request(url), timeout: .seconds(60))
             let body = try await response.body.collect(upTo: 16 << 20)
             guard response.status == .ok else { throw APIError(description: "list pods: HTTP \(response.status.code)") }
@@ -168,7 +177,8 @@ package final class KubernetesPodWatcher: Service, Sendable {
     /// Follows one watch until it ends; `resourceVersion` advances with every event.
     private func watch(from resourceVersion: inout String?) async throws -> WatchEnd {
         counters.withLock { $0.watches &+= 1 }
-        let url = podsURL + "&watch=1&allowWatchBookmarks=true&timeoutSeconds=300&resourceVersion=" + (resourceVersion ?? "0")
+        let url =
+            podsURL + "&watch=1&allowWatchBookmarks=true&timeoutSeconds=300&resourceVersion=" + (resourceVersion ?? "0")
         let response = try await client.execute(request(url), deadline: .now() + .seconds(330))
         if response.status.code == 410 { return .gone }
         guard response.status == .ok else {
@@ -205,7 +215,9 @@ package final class KubernetesPodWatcher: Service, Sendable {
 
     /// A Pod object to what alerts need of it.
     static func pod(_ object: [String: Any]) -> PodMetadata? {
-        guard let metadata = object["metadata"] as? [String: Any], let uid = metadata["uid"] as? String else { return nil }
+        guard let metadata = object["metadata"] as? [String: Any], let uid = metadata["uid"] as? String else {
+            return nil
+        }
         let status = object["status"] as? [String: Any] ?? [:]
         let spec = object["spec"] as? [String: Any] ?? [:]
         // Names are unique across a pod's containers of every kind.

@@ -56,7 +56,8 @@ package final class NodeKernel: @unchecked Sendable {
             recording: RecordingWriter?, reply: @Sendable (AgentError?) -> Void)
         case activateLate(slot: Int, subject: ResolvedSubject, reply: @Sendable (Result<Attached?, AgentError>) -> Void)
         case detach(
-            slot: Int, subject: ResolvedSubject, end: WindowEnd, beginning: Attached, reply: @Sendable (Closing) -> Void)
+            slot: Int, subject: ResolvedSubject, end: WindowEnd, beginning: Attached, reply: @Sendable (Closing) -> Void
+        )
         case snapshot(reply: @Sendable (Snapshot) -> Void)
         case perform(@Sendable () -> Void)
     }
@@ -84,7 +85,8 @@ package final class NodeKernel: @unchecked Sendable {
 
     package init(
         probeOptions: WitnessProbe.Options, rules loaded: LoadedRules?, sink: OutputSink, printsEvents: Bool,
-        alwaysLinked: Bool = false, alertTap: (any AlertTap)?, cgroups: CgroupFS, processes: ProcessTable, hostname: [UInt8],
+        alwaysLinked: Bool = false, alertTap: (any AlertTap)?, cgroups: CgroupFS, processes: ProcessTable,
+        hostname: [UInt8],
         pods: (any PodMetadataSource)? = nil
     ) throws {
         let clock = WallClock()
@@ -307,9 +309,13 @@ package final class NodeKernel: @unchecked Sendable {
     private func run(_ command: Command, stopped: Bool) {
         switch command {
         case let .attach(slot, subject, label, profile, recording, reply):
-            attachNow(slot: slot, subject: subject, label: label, profile: profile, recording: recording, reply: reply, stopped: stopped)
+            attachNow(
+                slot: slot, subject: subject, label: label, profile: profile, recording: recording, reply: reply,
+                stopped: stopped)
         case let .arm(slot, subject, label, profile, recording, reply):
-            armNow(slot: slot, subject: subject, label: label, profile: profile, recording: recording, reply: reply, stopped: stopped)
+            armNow(
+                slot: slot, subject: subject, label: label, profile: profile, recording: recording, reply: reply,
+                stopped: stopped)
         case let .activateLate(slot, subject, reply):
             activateLateNow(slot: slot, subject: subject, reply: reply, stopped: stopped)
         case let .detach(slot, subject, end, beginning, reply):
@@ -322,9 +328,11 @@ package final class NodeKernel: @unchecked Sendable {
         }
     }
 
-
     /// Opens `slot`'s window and watches its subject (judging what it already runs).
-    private func attachNow(slot: Int, subject: ResolvedSubject, label: String, profile: WindowProfiles.Settings, recording: RecordingWriter?, reply: @Sendable (Result<Attached, AgentError>) -> Void, stopped: Bool) {
+    private func attachNow(
+        slot: Int, subject: ResolvedSubject, label: String, profile: WindowProfiles.Settings,
+        recording: RecordingWriter?, reply: @Sendable (Result<Attached, AgentError>) -> Void, stopped: Bool
+    ) {
         guard !stopped else { return reply(.failure(AgentError.runtime("the agent is shutting down"))) }
         do throws(AgentError) {
             // Linked before the subject is admitted, so its first syscall is seen;
@@ -367,7 +375,10 @@ package final class NodeKernel: @unchecked Sendable {
     }
 
     /// Opens `slot`'s window armed for a subject not created yet.
-    private func armNow(slot: Int, subject: ArmedSubject, label: String, profile: WindowProfiles.Settings, recording: RecordingWriter?, reply: @Sendable (AgentError?) -> Void, stopped: Bool) {
+    private func armNow(
+        slot: Int, subject: ArmedSubject, label: String, profile: WindowProfiles.Settings, recording: RecordingWriter?,
+        reply: @Sendable (AgentError?) -> Void, stopped: Bool
+    ) {
         guard !stopped else { return reply(AgentError.runtime("the agent is shutting down")) }
         do throws(BPFError) {
             try probe.link()
@@ -390,7 +401,9 @@ package final class NodeKernel: @unchecked Sendable {
     }
 
     /// Watches an armed window's subject made before the kernel could see it made.
-    private func activateLateNow(slot: Int, subject: ResolvedSubject, reply: @Sendable (Result<Attached?, AgentError>) -> Void, stopped: Bool) {
+    private func activateLateNow(
+        slot: Int, subject: ResolvedSubject, reply: @Sendable (Result<Attached?, AgentError>) -> Void, stopped: Bool
+    ) {
         guard !stopped else { return reply(.failure(AgentError.runtime("the agent is shutting down"))) }
         // An activation already in the ring is taken first: then the kernel saw it made.
         consumer.drainNow()
@@ -413,7 +426,10 @@ package final class NodeKernel: @unchecked Sendable {
     }
 
     /// Closes `slot`'s window and hands back all it counted.
-    private func detachNow(slot: Int, subject: ResolvedSubject, end: WindowEnd, beginning: Attached, reply: @Sendable (Closing) -> Void, stopped: Bool) {
+    private func detachNow(
+        slot: Int, subject: ResolvedSubject, end: WindowEnd, beginning: Attached, reply: @Sendable (Closing) -> Void,
+        stopped: Bool
+    ) {
         if !stopped {
             remove(subject, cgroupID: windows[slot].cgroupID, slot: slot)
             // Records the subject made before its removal are still in the ring.

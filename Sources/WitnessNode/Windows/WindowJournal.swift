@@ -48,7 +48,9 @@ package struct WindowJournal: Sendable {
         guard let data = try? JSONEncoder().encode(entry) else { return }
         let path = file(entry.id)
         if data.withUnsafeBytes({ AtomicFile.replace(path, with: $0) }) { return }
-        onError("\(path): could not be written (\(String(cString: strerror(errno)))); window \(entry.id) keeps its last checkpoint")
+        onError(
+            "\(path): could not be written (\(String(cString: strerror(errno)))); window \(entry.id) keeps its last checkpoint"
+        )
     }
 
     /// Forgets window `id`: its testimony is safe elsewhere.

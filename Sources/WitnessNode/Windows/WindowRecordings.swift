@@ -51,7 +51,8 @@ package struct WindowRecordings: Sendable {
         guard names.count > count else { return }
         let dated = names.map { name -> (String, Date) in
             let path = "\(directory)/\(name)"
-            let date = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? .distantPast
+            let date =
+                (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? .distantPast
             return (path, date ?? .distantPast)
         }
         for (path, _) in dated.sorted(by: { $0.1 < $1.1 }).prefix(names.count - count) { unlink(path) }

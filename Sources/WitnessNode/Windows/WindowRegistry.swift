@@ -70,10 +70,12 @@ package actor WindowRegistry {
         var request = asked
         if let reference = request.baselineWindow {
             guard let earlier = windows[reference], let testimony = earlier.testimony else {
-                throw WindowError(.notFound, "baseline: no closed window '\(WindowRequestParser.printable(reference))' on this node")
+                throw WindowError(
+                    .notFound, "baseline: no closed window '\(WindowRequestParser.printable(reference))' on this node")
             }
             do { request.baseline = try ProfileReader.parse(Array(testimony.utf8)) } catch {
-                throw WindowError(.badRequest, "baseline: window \(WindowRequestParser.printable(reference)): \(error.message)")
+                throw WindowError(
+                    .badRequest, "baseline: window \(WindowRequestParser.printable(reference)): \(error.message)")
             }
         }
         guard request.milliseconds > 0, request.milliseconds <= maxMilliseconds else {
@@ -259,7 +261,8 @@ package actor WindowRegistry {
             closing.driftAlerts, priority: window.request.driftPriority, alerts: &alerts, rules: &rules)
         var testimony = Testimony(
             trialID: window.request.trialID, subjectKind: window.subject.kind, subjectValue: window.subject.value,
-            startEpochNanoseconds: window.activeEpochNanoseconds ?? window.openedEpochNanoseconds, endEpochNanoseconds: endedAt,
+            startEpochNanoseconds: window.activeEpochNanoseconds ?? window.openedEpochNanoseconds,
+            endEpochNanoseconds: endedAt,
             sostle: window.request.sostle, events: closing.tally.events, alerts: alerts, rules: rules,
             kernelDrops: closing.kernelDrops, agentDrops: closing.tally.agentDrops, end: end,
             requestedMilliseconds: Int64(window.request.milliseconds), windowID: window.id, profile: closing.profile,
@@ -330,16 +333,20 @@ package actor WindowRegistry {
             let sostle = entry.sostle.flatMap { (text: String) -> SostleLevel? in try? SostleLevel(text) }
             let testimony = Testimony(
                 trialID: entry.trialID, subjectKind: entry.subjectKind, subjectValue: entry.subjectValue,
-                startEpochNanoseconds: entry.openedEpochNanoseconds, endEpochNanoseconds: entry.checkpointEpochNanoseconds,
+                startEpochNanoseconds: entry.openedEpochNanoseconds,
+                endEpochNanoseconds: entry.checkpointEpochNanoseconds,
                 sostle: sostle, events: EventCounts(restoring: entry.events), alerts: alerts,
-                rules: entry.rules.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, kernelDrops: entry.kernelDrops,
-                agentDrops: entry.agentDrops, end: .agentRestarted, requestedMilliseconds: Int64(entry.requestedMilliseconds),
+                rules: entry.rules.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+                kernelDrops: entry.kernelDrops,
+                agentDrops: entry.agentDrops, end: .agentRestarted,
+                requestedMilliseconds: Int64(entry.requestedMilliseconds),
                 windowID: entry.id)
             let request = WindowRequest(
                 trialID: entry.trialID, subject: Self.spec(kind: entry.subjectKind, value: entry.subjectValue),
                 milliseconds: entry.requestedMilliseconds, sostle: sostle)
             var window = WitnessWindow(
-                id: entry.id, request: request, subject: ResolvedSubject(kind: entry.subjectKind, value: entry.subjectValue),
+                id: entry.id, request: request,
+                subject: ResolvedSubject(kind: entry.subjectKind, value: entry.subjectValue),
                 slot: -1, openedEpochNanoseconds: entry.openedEpochNanoseconds)
             window.state = .closed
             window.testimony = testimony.json()

@@ -18,7 +18,8 @@ package struct WindowRequest: Sendable {
     var armMilliseconds: Int?
 
     package init(
-        trialID: String?, subject: SubjectSpec, milliseconds: Int, sostle: SostleLevel?, baseline: RuntimeProfile? = nil,
+        trialID: String?, subject: SubjectSpec, milliseconds: Int, sostle: SostleLevel?,
+        baseline: RuntimeProfile? = nil,
         driftPriority: Priority = .warning, record: Bool = false
     ) {
         self.trialID = trialID

@@ -5,16 +5,19 @@ enum ByteMatching {
     typealias Pattern = UnsafeBufferPointer<UInt8>
 
     static func equal(_ value: UnsafeRawBufferPointer, _ pattern: Pattern) -> Bool {
-        value.count == pattern.count && (pattern.isEmpty || memcmp(value.baseAddress!, pattern.baseAddress!, pattern.count) == 0)
+        value.count == pattern.count
+            && (pattern.isEmpty || memcmp(value.baseAddress!, pattern.baseAddress!, pattern.count) == 0)
     }
 
     static func hasPrefix(_ value: UnsafeRawBufferPointer, _ prefix: Pattern) -> Bool {
-        value.count >= prefix.count && (prefix.isEmpty || memcmp(value.baseAddress!, prefix.baseAddress!, prefix.count) == 0)
+        value.count >= prefix.count
+            && (prefix.isEmpty || memcmp(value.baseAddress!, prefix.baseAddress!, prefix.count) == 0)
     }
 
     static func hasSuffix(_ value: UnsafeRawBufferPointer, _ suffix: Pattern) -> Bool {
         value.count >= suffix.count
-            && (suffix.isEmpty || memcmp(value.baseAddress! + (value.count - suffix.count), suffix.baseAddress!, suffix.count) == 0)
+            && (suffix.isEmpty
+                || memcmp(value.baseAddress! + (value.count - suffix.count), suffix.baseAddress!, suffix.count) == 0)
     }
 
     static func contains(_ value: UnsafeRawBufferPointer, _ needle: Pattern, caseInsensitive: Bool = false) -> Bool {
@@ -67,7 +70,9 @@ enum ByteMatching {
                     v += 1
                     continue
                 }
-                if token == UInt8(ascii: "["), let (matched, next) = classMatch(pattern, at: p, byte: byte, caseInsensitive) {
+                if token == UInt8(ascii: "["),
+                    let (matched, next) = classMatch(pattern, at: p, byte: byte, caseInsensitive)
+                {
                     if matched {
                         p = next
                         v += 1
@@ -98,7 +103,9 @@ enum ByteMatching {
 
     /// A `[...]` class at `start`: whether `byte` is in it and where it ends; nil
     /// when the bracket is not closed (then it is a literal).
-    private static func classMatch(_ pattern: Pattern, at start: Int, byte: UInt8, _ caseInsensitive: Bool)
+    private static func classMatch(
+        _ pattern: Pattern, at start: Int, byte: UInt8, _ caseInsensitive: Bool
+    )
         -> (Bool, Int)?
     {
         var index = start + 1
@@ -113,10 +120,14 @@ enum ByteMatching {
             let low = pattern[index]
             if low == UInt8(ascii: "]") && !first { return (matched != negate, index + 1) }
             first = false
-            if index + 2 < pattern.count, pattern[index + 1] == UInt8(ascii: "-"), pattern[index + 2] != UInt8(ascii: "]") {
+            if index + 2 < pattern.count, pattern[index + 1] == UInt8(ascii: "-"),
+                pattern[index + 2] != UInt8(ascii: "]")
+            {
                 let high = pattern[index + 2]
                 let candidate = caseInsensitive ? lower(byte) : byte
-                if candidate >= (caseInsensitive ? lower(low) : low) && candidate <= (caseInsensitive ? lower(high) : high) {
+                if candidate >= (caseInsensitive ? lower(low) : low)
+                    && candidate <= (caseInsensitive ? lower(high) : high)
+                {
                     matched = true
                 }
                 index += 3

@@ -93,7 +93,11 @@ final class ConditionCompiler {
         var result: [String] = []
         for item in items {
             // As Falco splices list items into the condition: a quoted item is a string.
-            if let list = lists[item] { result.append(contentsOf: list.map(Self.unquote)) } else { result.append(Self.unquote(item)) }
+            if let list = lists[item] {
+                result.append(contentsOf: list.map(Self.unquote))
+            } else {
+                result.append(Self.unquote(item))
+            }
         }
         return result
     }
@@ -104,7 +108,9 @@ final class ConditionCompiler {
         guard !digits.isEmpty, digits.count.isMultiple(of: 2) else { return nil }
         var bytes: [UInt8] = []
         for index in stride(from: 0, to: digits.count, by: 2) {
-            guard let byte = UInt8(String(decoding: digits[index...index + 1], as: UTF8.self), radix: 16) else { return nil }
+            guard let byte = UInt8(String(decoding: digits[index...index + 1], as: UTF8.self), radix: 16) else {
+                return nil
+            }
             bytes.append(byte)
         }
         return bytes
@@ -137,12 +143,16 @@ final class ConditionCompiler {
         case .boolean: return try boolean(field, op, values)
         case .network: return try network(field, op, values)
         case .hostName:
-            return try membership(field, op, values, of: "host name") { .hostName(field, ResolvedNames(names: $0), negated: $1) }
+            return try membership(field, op, values, of: "host name") {
+                .hostName(field, ResolvedNames(names: $0), negated: $1)
+            }
         }
     }
 
     private func network(_ field: FieldRef, _ op: ComparisonOperator, _ values: [String]) throws(Failure) -> Predicate {
-        let networks = try converted(values, for: field, as: "an IP address or network (a.b.c.d/n, x::/n)") { IPNetwork($0) }
+        let networks = try converted(values, for: field, as: "an IP address or network (a.b.c.d/n, x::/n)") {
+            IPNetwork($0)
+        }
         return try membership(field, op, networks, of: "address") { .network(field, $0, negated: $1) }
     }
 

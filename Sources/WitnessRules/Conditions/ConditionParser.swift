@@ -85,7 +85,8 @@ struct ConditionParser {
         let op = peekOperator()
         if op == nil {
             if name.contains(".") || argument != nil {
-                throw ConditionError(message: "expected an operator after '\(name)', found '\(peekWord())'", offset: position)
+                throw ConditionError(
+                    message: "expected an operator after '\(name)', found '\(peekWord())'", offset: position)
             }
             return .macro(name: name, offset: start)
         }
@@ -129,7 +130,8 @@ struct ConditionParser {
     }
 
     private func isIdentifierByte(_ byte: UInt8) -> Bool {
-        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+            || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
             || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "_")
             || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-")
     }

@@ -71,7 +71,8 @@ final class SafeRegex {
         var parser = Parser(bytes: bytes)
         let tree = try parser.parseAlternation()
         guard parser.position == bytes.count else {
-            throw Failure(message: "regex '\(pattern)': unexpected '\(Character(UnicodeScalar(bytes[parser.position])))'")
+            throw Failure(
+                message: "regex '\(pattern)': unexpected '\(Character(UnicodeScalar(bytes[parser.position])))'")
         }
         try emit(tree)
         program.append(.match)
@@ -204,12 +205,20 @@ final class SafeRegex {
                 var atom = try parseAtom()
                 while position < bytes.count {
                     let byte = bytes[position]
-                    if byte == UInt8(ascii: "*") { atom = .repeated(atom, min: 0, max: nil); position += 1 }
-                    else if byte == UInt8(ascii: "+") { atom = .repeated(atom, min: 1, max: nil); position += 1 }
-                    else if byte == UInt8(ascii: "?") { atom = .repeated(atom, min: 0, max: 1); position += 1 }
-                    else if byte == UInt8(ascii: "{"), let (minimum, maximum) = try parseCount() {
+                    if byte == UInt8(ascii: "*") {
+                        atom = .repeated(atom, min: 0, max: nil)
+                        position += 1
+                    } else if byte == UInt8(ascii: "+") {
+                        atom = .repeated(atom, min: 1, max: nil)
+                        position += 1
+                    } else if byte == UInt8(ascii: "?") {
+                        atom = .repeated(atom, min: 0, max: 1)
+                        position += 1
+                    } else if byte == UInt8(ascii: "{"), let (minimum, maximum) = try parseCount() {
                         atom = .repeated(atom, min: minimum, max: maximum)
-                    } else { break }
+                    } else {
+                        break
+                    }
                     if position < bytes.count, bytes[position] == UInt8(ascii: "?") { position += 1 }  // lazy: same set
                 }
                 items.append(atom)
@@ -244,7 +253,9 @@ final class SafeRegex {
             position += 1
             switch byte {
             case UInt8(ascii: "("):
-                if position + 1 < bytes.count, bytes[position] == UInt8(ascii: "?"), bytes[position + 1] == UInt8(ascii: ":") {
+                if position + 1 < bytes.count, bytes[position] == UInt8(ascii: "?"),
+                    bytes[position + 1] == UInt8(ascii: ":")
+                {
                     position += 2
                 }
                 guard depth < Self.maxDepth else { throw Failure(message: "regex nests groups deeper than 64") }
@@ -283,12 +294,17 @@ final class SafeRegex {
             switch byte {
             case UInt8(ascii: "d"), UInt8(ascii: "D"): add(0x30...0x39)
             case UInt8(ascii: "w"), UInt8(ascii: "W"):
-                add(0x30...0x39); add(0x41...0x5A); add(0x61...0x7A); set.insert(UInt8(ascii: "_"))
-            case UInt8(ascii: "s"), UInt8(ascii: "S"): for value: UInt8 in [0x20, 0x09, 0x0A, 0x0B, 0x0C, 0x0D] { set.insert(value) }
+                add(0x30...0x39)
+                add(0x41...0x5A)
+                add(0x61...0x7A)
+                set.insert(UInt8(ascii: "_"))
+            case UInt8(ascii: "s"), UInt8(ascii: "S"):
+                for value: UInt8 in [0x20, 0x09, 0x0A, 0x0B, 0x0C, 0x0D] { set.insert(value) }
             case UInt8(ascii: "t"): set.insert(0x09)
             case UInt8(ascii: "n"): set.insert(0x0A)
             case UInt8(ascii: "r"): set.insert(0x0D)
-            case _ where (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A):
+            case _
+            where (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A):
                 throw Failure(message: "regex: unsupported escape \\\(Character(UnicodeScalar(byte)))")
             default: set.insert(byte)
             }
@@ -307,7 +323,10 @@ final class SafeRegex {
             while true {
                 guard position < bytes.count else { throw Failure(message: "regex: unterminated [") }
                 var byte = bytes[position]
-                if byte == UInt8(ascii: "]") && !first { position += 1; break }
+                if byte == UInt8(ascii: "]") && !first {
+                    position += 1
+                    break
+                }
                 first = false
                 position += 1
                 if byte == UInt8(ascii: "\\") {
@@ -315,10 +334,15 @@ final class SafeRegex {
                     set.formUnion(escaped)
                     continue
                 }
-                if position + 1 < bytes.count, bytes[position] == UInt8(ascii: "-"), bytes[position + 1] != UInt8(ascii: "]") {
+                if position + 1 < bytes.count, bytes[position] == UInt8(ascii: "-"),
+                    bytes[position + 1] != UInt8(ascii: "]")
+                {
                     var upper = bytes[position + 1]
                     position += 2
-                    if upper == UInt8(ascii: "\\"), position < bytes.count { upper = bytes[position]; position += 1 }
+                    if upper == UInt8(ascii: "\\"), position < bytes.count {
+                        upper = bytes[position]
+                        position += 1
+                    }
                     guard byte <= upper else { throw Failure(message: "regex: bad range in class") }
                     while true {
                         set.insert(byte)

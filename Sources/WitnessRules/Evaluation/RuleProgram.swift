@@ -177,7 +177,9 @@ struct RuleProgram {
         return (offset, Int32(pattern.count))
     }
 
-    private mutating func emitText(_ field: FieldRef, _ test: Predicate.TextTest, _ onTrue: Int32, _ onFalse: Int32) -> Int32 {
+    private mutating func emitText(
+        _ field: FieldRef, _ test: Predicate.TextTest, _ onTrue: Int32, _ onFalse: Int32
+    ) -> Int32 {
         func pattern(_ opcode: Opcode, _ bytes: [UInt8]) -> Int32 {
             let (start, count) = pool(bytes)
             return append(opcode, field, start, count, onTrue, onFalse)
@@ -189,7 +191,8 @@ struct RuleProgram {
         case .containsIgnoringCase(let bytes): return pattern(.textContainsIgnoringCase, bytes)
         case .startsWith(let bytes): return pattern(.textStartsWith, bytes)
         case .endsWith(let bytes): return pattern(.textEndsWith, bytes)
-        case let .glob(bytes, caseInsensitive): return pattern(caseInsensitive ? .textGlobIgnoringCase : .textGlob, bytes)
+        case let .glob(bytes, caseInsensitive):
+            return pattern(caseInsensitive ? .textGlobIgnoringCase : .textGlob, bytes)
         case .member(let items):
             let size = Self.tableSize(for: items.count)
             if let start = tables[items] { return append(.textMember, field, start, Int32(size), onTrue, onFalse) }
@@ -223,7 +226,9 @@ struct RuleProgram {
         }
     }
 
-    private mutating func emitNumber(_ field: FieldRef, _ test: Predicate.NumberTest, _ onTrue: Int32, _ onFalse: Int32) -> Int32 {
+    private mutating func emitNumber(
+        _ field: FieldRef, _ test: Predicate.NumberTest, _ onTrue: Int32, _ onFalse: Int32
+    ) -> Int32 {
         func operand(_ opcode: Opcode, _ value: Int64) -> Int32 {
             append(opcode, field, poolNumbers([value]), 1, onTrue, onFalse)
         }
@@ -310,7 +315,9 @@ struct RuleProgram {
             return compare(instruction, event.value(FieldRef(id: .fdSport)))
                 || compare(instruction, event.value(FieldRef(id: .fdCport)))
         }
-        guard field.id.takesAncestorIndex, field.ancestor == nil else { return compare(instruction, event.value(field)) }
+        guard field.id.takesAncestorIndex, field.ancestor == nil else {
+            return compare(instruction, event.value(field))
+        }
         var generation = 1
         while generation <= 32, event.ancestor(generation) != nil {
             if compare(instruction, event.value(FieldRef(id: field.id, ancestor: generation))) { return true }
@@ -327,7 +334,9 @@ struct RuleProgram {
         case .numberEqual, .numberNotEqual, .numberLess, .numberLessOrEqual, .numberGreater, .numberGreaterOrEqual,
             .numberMember:
             guard case .number(let number) = value else { return false }
-            return numbers.withUnsafeBufferPointer { Self.number(instruction.opcode, number, UnsafeBufferPointer(rebasing: $0[a..<(a + b)])) }
+            return numbers.withUnsafeBufferPointer {
+                Self.number(instruction.opcode, number, UnsafeBufferPointer(rebasing: $0[a..<(a + b)]))
+            }
         default:
             break
         }
@@ -335,14 +344,17 @@ struct RuleProgram {
         switch instruction.opcode {
         case .textMember:
             // A value of a length no listed string has is not hashed at all.
-            let lengths = UInt64(UInt32(bitPattern: setSlots[a - 2])) | UInt64(UInt32(bitPattern: setSlots[a - 1])) << 32
+            let lengths =
+                UInt64(UInt32(bitPattern: setSlots[a - 2])) | UInt64(UInt32(bitPattern: setSlots[a - 1])) << 32
             guard lengths & (1 << UInt64(text.count & 63)) != 0 else { return false }
             if case .found = find(text, instruction.a, instruction.b) { return true }
             return false
         case .textPathMatch:
             return bytes.withUnsafeBufferPointer { pool in
                 for range in ranges[a..<(a + b)]
-                where ByteMatching.pathMatch(text, UnsafeBufferPointer(rebasing: pool[Int(range.lowerBound)..<Int(range.upperBound)])) {
+                where ByteMatching.pathMatch(
+                    text, UnsafeBufferPointer(rebasing: pool[Int(range.lowerBound)..<Int(range.upperBound)]))
+                {
                     return true
                 }
                 return false
@@ -380,7 +392,9 @@ struct RuleProgram {
                         let entry = Int(slots[Int(start) + slot])
                         if entry == 0 { return .empty(Int(start) + slot) }
                         let range = elements[entry - 1]
-                        if ByteMatching.equal(value, UnsafeBufferPointer(rebasing: pool[Int(range.lowerBound)..<Int(range.upperBound)])) {
+                        if ByteMatching.equal(
+                            value, UnsafeBufferPointer(rebasing: pool[Int(range.lowerBound)..<Int(range.upperBound)]))
+                        {
                             return .found
                         }
                         slot = (slot + 1) & mask
@@ -391,7 +405,9 @@ struct RuleProgram {
     }
 
     @inline(__always)
-    private static func text(_ opcode: Opcode, _ value: UnsafeRawBufferPointer, _ pattern: UnsafeBufferPointer<UInt8>) -> Bool {
+    private static func text(
+        _ opcode: Opcode, _ value: UnsafeRawBufferPointer, _ pattern: UnsafeBufferPointer<UInt8>
+    ) -> Bool {
         switch opcode {
         case .textEqual: return ByteMatching.equal(value, pattern)
         case .textNotEqual: return !ByteMatching.equal(value, pattern)

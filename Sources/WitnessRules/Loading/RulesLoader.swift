@@ -32,7 +32,9 @@ package struct LoadedRules {
 package enum RulesLoader {
     /// The rules built into the agent (`rules/*.yaml` at build time).
     package static func defaultSources() -> [RulesSource] {
-        embeddedDefaultRules.map { RulesSource(name: $0.name, text: String(decoding: Base64.decode($0.base64), as: UTF8.self)) }
+        embeddedDefaultRules.map {
+            RulesSource(name: $0.name, text: String(decoding: Base64.decode($0.base64), as: UTF8.self))
+        }
     }
 
     /// Reads rules files from disk.
@@ -51,7 +53,8 @@ package enum RulesLoader {
     /// Loads the rules files at `paths` (none: the built-in rules) as the agent runs
     /// them: the first error stops it, with its location.
     package static func loadForAgent(paths: [String], minimumPriority: Priority) throws(AgentError) -> LoadedRules {
-        let loaded = load(paths.isEmpty ? defaultSources() : try sources(paths: paths), minimumPriority: minimumPriority)
+        let loaded = load(
+            paths.isEmpty ? defaultSources() : try sources(paths: paths), minimumPriority: minimumPriority)
         if let first = loaded.diagnostics.first(where: { $0.severity == .error }) {
             throw AgentError.usage("\(first) (see witness-agent rules validate)")
         }
@@ -83,7 +86,8 @@ private struct LoaderState {
     mutating func warning(_ location: SourceLocation, _ message: String) {
         result.diagnostics.append(
             RulesDiagnostic(
-                file: location.file, line: location.line, column: location.column, severity: .warning, message: message))
+                file: location.file, line: location.line, column: location.column, severity: .warning, message: message)
+        )
     }
 
     static func location(_ node: Node?, _ file: String) -> SourceLocation {
@@ -131,7 +135,9 @@ private struct LoaderState {
             } else if fields["list"] != nil {
                 readList(fields, location, source.name)
             } else if let version = fields["required_engine_version"] {
-                if version.string == nil { error(Self.location(version, source.name), "required_engine_version needs a version") }
+                if version.string == nil {
+                    error(Self.location(version, source.name), "required_engine_version needs a version")
+                }
             } else if fields["required_plugin_versions"] != nil || fields["plugins"] != nil {
                 continue  // plugins are not part of the syscall source
             } else {
@@ -215,7 +221,9 @@ private struct LoaderState {
         let exceptions = readExceptions(fields["exceptions"], file)
         let tags = Self.strings(fields["tags"])
 
-        if var existing = rules[name], fields["append"] != nil || fields["override"] != nil || fields["condition"] == nil {
+        if var existing = rules[name],
+            fields["append"] != nil || fields["override"] != nil || fields["condition"] == nil
+        {
             // Refining a rule defined earlier.
             if let condition = fields["condition"]?.string {
                 switch overrideMode(fields, "condition", file) {
@@ -226,7 +234,9 @@ private struct LoaderState {
                 default: break
                 }
             }
-            for (property, node) in [("output", fields["output"]), ("desc", fields["desc"]), ("priority", fields["priority"])] {
+            for (property, node) in [
+                ("output", fields["output"]), ("desc", fields["desc"]), ("priority", fields["priority"]),
+            ] {
                 guard let text = node?.string, let mode = overrideMode(fields, property, file) else { continue }
                 switch property {
                 case "output":
@@ -243,7 +253,8 @@ private struct LoaderState {
             }
             if !exceptions.isEmpty {
                 existing.exceptions =
-                    overrideMode(fields, "exceptions", file) == "replace" ? exceptions : existing.exceptions + exceptions
+                    overrideMode(fields, "exceptions", file) == "replace"
+                    ? exceptions : existing.exceptions + exceptions
             }
             if let enabled { existing.enabled = enabled }
             rules[name] = existing
@@ -329,7 +340,11 @@ private struct LoaderState {
             visiting.insert(name)
             var result: [String] = []
             for item in items {
-                if state.lists[item] != nil { result.append(contentsOf: flatten(item, &state)) } else { result.append(item) }
+                if state.lists[item] != nil {
+                    result.append(contentsOf: flatten(item, &state))
+                } else {
+                    result.append(item)
+                }
             }
             visiting.remove(name)
             flat[name] = result
@@ -352,7 +367,9 @@ private struct LoaderState {
                 continue
             }
             guard let priorityText = rule.priority, let priority = Priority(falcoName: priorityText) else {
-                error(rule.priorityLocation, "rule '\(name)': bad priority '\(rule.priority ?? "")' (use one of Falco's eight)")
+                error(
+                    rule.priorityLocation,
+                    "rule '\(name)': bad priority '\(rule.priority ?? "")' (use one of Falco's eight)")
                 continue
             }
             if priority > minimumPriority { continue }
@@ -361,13 +378,17 @@ private struct LoaderState {
             do throws(ConditionError) {
                 syntax = try ConditionParser.parse(conditionText)
             } catch {
-                self.error(rule.conditionLocation.advanced(in: conditionText, by: error.offset), "rule '\(name)': \(error.message)")
+                self.error(
+                    rule.conditionLocation.advanced(in: conditionText, by: error.offset),
+                    "rule '\(name)': \(error.message)")
                 continue
             }
             var predicate: Predicate
             do throws(ConditionCompiler.Failure) {
                 predicate = try compiler.compile(syntax)
-                if let exceptions = try exceptionPredicate(rule, compiler) { predicate = .all([predicate, .not(exceptions)]) }
+                if let exceptions = try exceptionPredicate(rule, compiler) {
+                    predicate = .all([predicate, .not(exceptions)])
+                }
             } catch {
                 if error.isSkip {
                     skip(rule, error.message, at: rule.conditionLocation)
@@ -380,7 +401,9 @@ private struct LoaderState {
             switch OutputTemplate.parse(rule.output ?? "") {
             case .success(let template): output = template
             case .failure(let unknown):
-                skip(rule, "uses field '\(unknown.name)' in its output, which Witness does not know", at: rule.outputLocation)
+                skip(
+                    rule, "uses field '\(unknown.name)' in its output, which Witness does not know",
+                    at: rule.outputLocation)
                 continue
             }
             result.rules.append(
@@ -397,7 +420,9 @@ private struct LoaderState {
     }
 
     /// The exceptions of `rule` as one predicate: any value row matching.
-    mutating func exceptionPredicate(_ rule: RuleDefinition, _ compiler: ConditionCompiler) throws(ConditionCompiler.Failure)
+    mutating func exceptionPredicate(
+        _ rule: RuleDefinition, _ compiler: ConditionCompiler
+    ) throws(ConditionCompiler.Failure)
         -> Predicate?
     {
         var rows: [Predicate] = []
@@ -423,7 +448,8 @@ private struct LoaderState {
                     let operand: Operand =
                         op == .in || op == .pmatch || op == .intersects
                         ? .list(values[index]) : .value(values[index].first ?? "")
-                    cells.append(try compiler.comparison(FieldSyntax(name: name, argument: argument, offset: 0), op, operand))
+                    cells.append(
+                        try compiler.comparison(FieldSyntax(name: name, argument: argument, offset: 0), op, operand))
                 }
                 rows.append(.all(cells))
             }
