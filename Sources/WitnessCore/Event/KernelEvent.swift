@@ -132,7 +132,7 @@ package enum StdioType: UInt8, Sendable {
 
     /// Whether descriptor `fd` of a packed `ExecIdentity.stdio` is a named FIFO (a
     /// pipe made by mkfifo, on a file system): its type is `pipe` all the same.
-    package static func isNamedFIFO(_ packed: UInt32, fd: Int) -> Bool {
+    static func isNamedFIFO(_ packed: UInt32, fd: Int) -> Bool {
         UInt8(truncatingIfNeeded: packed >> UInt32(8 * fd)) & namedFIFO != 0
     }
 
