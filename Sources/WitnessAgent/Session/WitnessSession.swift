@@ -60,10 +60,7 @@ final class WitnessSession {
         pipeline.noteSubjectProcesses(watched.members, slot: slot)
         pipeline.label(slot: slot, as: Self.label(subject))
         guard judgeFound else { return (watched.members, nil) }
-        let scan = FoundScanner(procRoot: pipeline.processes.procRoot).scan(
-            watched.members, slot: slot, cgroupID: watched.cgroupID ?? 0, now: WallClock.bootNow())
-        pipeline.handleFound(scan, slot: slot)
-        return (watched.members, pipeline.found(slot: slot))
+        return (watched.members, pipeline.judgeFound(watched.members, slot: slot, cgroupID: watched.cgroupID))
     }
 
     /// Arms subject `slot` for a subject not created yet: the kernel makes its cgroup

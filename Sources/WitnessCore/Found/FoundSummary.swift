@@ -26,14 +26,9 @@ package struct FoundSummary: Sendable, Equatable {
         writer.integer(processes)
         writer.raw(",\"descriptors\":")
         writer.integer(descriptors)
-        writer.raw(",\"matched\":{")
-        for (index, rule) in matched.enumerated() {
-            if index > 0 { writer.byte(UInt8(ascii: ",")) }
-            writer.string(rule.0)
-            writer.byte(UInt8(ascii: ":"))
-            writer.integer(rule.1)
-        }
-        writer.raw("},\"truncated\":")
+        writer.raw(",\"matched\":")
+        writer.counts(matched)
+        writer.raw(",\"truncated\":")
         writer.boolean(truncated)
         writer.raw(",\"source\":")
         writer.string(source)

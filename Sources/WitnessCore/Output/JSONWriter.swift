@@ -73,6 +73,18 @@ package struct JSONWriter {
         }
     }
 
+    /// `{"name":count,...}` in the order given.
+    package mutating func counts(_ pairs: [(String, Int)]) {
+        byte(UInt8(ascii: "{"))
+        for (index, pair) in pairs.enumerated() {
+            if index > 0 { byte(UInt8(ascii: ",")) }
+            string(pair.0)
+            byte(UInt8(ascii: ":"))
+            integer(pair.1)
+        }
+        byte(UInt8(ascii: "}"))
+    }
+
     package mutating func boolean(_ value: Bool) {
         if value { raw("true") } else { raw("false") }
     }

@@ -4,13 +4,23 @@
 extension EventPipeline {
     /// Handles the records a scan of the window in `slot` found, and adds its counts
     /// to the window's.
-    package func handleFound(_ scan: FoundScanner.Scan, slot: Int) {
+    func handleFound(_ scan: FoundScanner.Scan, slot: Int) {
         var total = foundTotals[slot] ?? FoundSummary()
         total.processes += scan.summary.processes
         total.descriptors += scan.summary.descriptors
         total.truncated = total.truncated || scan.summary.truncated
         foundTotals[slot] = total
         for record in scan.records { record.withUnsafeBytes { handle($0) } }
+    }
+
+    /// Reads what `members` (the subject of `slot`, whose cgroup is `cgroupID`) run and
+    /// hold, judges it as found, and returns what the window found; nil for no process.
+    package func judgeFound(_ members: [Int32], slot: Int, cgroupID: UInt64?) -> FoundSummary? {
+        guard !members.isEmpty else { return nil }
+        let scan = FoundScanner(procRoot: processes.procRoot).scan(
+            members, slot: slot, cgroupID: cgroupID ?? 0, now: WallClock.bootNow())
+        handleFound(scan, slot: slot)
+        return found(slot: slot)
     }
 
     /// What the window in `slot` found so far, with the rules its found events fired

@@ -143,14 +143,8 @@ extension Testimony {
         }
         writer.raw("},")
         writer.key("rules")
-        writer.byte(UInt8(ascii: "{"))
-        for (index, rule) in rules.enumerated() {
-            if index > 0 { writer.byte(UInt8(ascii: ",")) }
-            writer.string(rule.0)
-            writer.byte(UInt8(ascii: ":"))
-            writer.integer(rule.1)
-        }
-        writer.raw("},")
+        writer.counts(rules)
+        writer.raw(",")
     }
 
     /// `"gate":{...}}`: the falco gate's conclusion, closing the object.

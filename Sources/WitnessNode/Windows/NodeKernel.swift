@@ -361,14 +361,11 @@ package final class NodeKernel: @unchecked Sendable {
             // Before the subject's processes are noted: the recording keeps what they hold open.
             if let recording { pipeline.startRecording(recording) }
             pipeline.noteSubjectProcesses(members, slot: slot)
-            var attached = Attached(witnessedFromStart: members.isEmpty)
-            if !members.isEmpty {
-                let scan = FoundScanner(procRoot: pipeline.processes.procRoot).scan(
-                    members, slot: slot, cgroupID: cgroupID ?? 0, now: WallClock.bootNow())
-                pipeline.handleFound(scan, slot: slot)
-                attached.found = pipeline.found(slot: slot)
-            }
-            reply(.success(attached))
+            reply(
+                .success(
+                    Attached(
+                        witnessedFromStart: members.isEmpty,
+                        found: pipeline.judgeFound(members, slot: slot, cgroupID: cgroupID))))
         } catch {
             reply(.failure(error))
         }
@@ -412,14 +409,11 @@ package final class NodeKernel: @unchecked Sendable {
             let watched = try probe.watch(subject, slot: slot, cgroups: cgroups, processes: pipeline.processes)
             windows.setCgroupID(slot: slot, watched.cgroupID)
             pipeline.noteSubjectProcesses(watched.members, slot: slot)
-            var attached = Attached(witnessedFromStart: watched.members.isEmpty)
-            if !watched.members.isEmpty {
-                let scan = FoundScanner(procRoot: pipeline.processes.procRoot).scan(
-                    watched.members, slot: slot, cgroupID: watched.cgroupID ?? 0, now: WallClock.bootNow())
-                pipeline.handleFound(scan, slot: slot)
-                attached.found = pipeline.found(slot: slot)
-            }
-            reply(.success(attached))
+            reply(
+                .success(
+                    Attached(
+                        witnessedFromStart: watched.members.isEmpty,
+                        found: pipeline.judgeFound(watched.members, slot: slot, cgroupID: watched.cgroupID))))
         } catch {
             reply(.failure(error))
         }
