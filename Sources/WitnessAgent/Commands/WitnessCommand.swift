@@ -226,7 +226,6 @@ struct WitnessCommand: ParsableCommand {
             opening.activeAt = WallClock.bootNow()
             // Kernel evidence only: the cgroup held no task once its bit was set.
             opening.witnessedFromStart = watched.members.isEmpty
-            opening.found = watched.found
             try session.consumer.stop(afterMilliseconds: milliseconds)
         }
         return opening
@@ -235,10 +234,9 @@ struct WitnessCommand: ParsableCommand {
 }
 
 /// How a `witness` window began: armed for a subject not created yet (when), active
-/// (when, and whether from the subject's birth), and what it found running.
+/// (when, and whether from the subject's birth).
 final class WindowOpening {
     var armedAt: UInt64?
     var activeAt: UInt64?
     var witnessedFromStart = false
-    var found: FoundSummary?
 }

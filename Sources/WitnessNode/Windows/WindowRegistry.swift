@@ -113,7 +113,6 @@ package actor WindowRegistry {
                     baseline: request.baseline.map(ProfileBaseline.init), driftPriority: request.driftPriority),
                 recording: recording)
             window.witnessedFromStart = attached.witnessedFromStart
-            window.found = attached.found
         } catch {
             streams.close(window: id, slot: slot)
             freeSlots.append(slot)
@@ -210,7 +209,6 @@ package actor WindowRegistry {
         window.state = .active
         window.activeEpochNanoseconds = kernel.clock.epochNanoseconds(boot: bootTime)
         window.witnessedFromStart = attached.witnessedFromStart
-        window.found = attached.found
         windows[id] = window
         journal?.save(journalEntry(window, counted: nil))
         timers.removeValue(forKey: id)?.cancel()
@@ -246,7 +244,7 @@ package actor WindowRegistry {
         let end = window.state == .armed ? .neverStarted : asked
         let closing = await kernel.detach(
             slot: window.slot, subject: window.subject, end: end,
-            beginning: NodeKernel.Attached(witnessedFromStart: window.witnessedFromStart, found: window.found))
+            beginning: NodeKernel.Attached(witnessedFromStart: window.witnessedFromStart))
         let endedAt = kernel.clock.epochNanoseconds(boot: WallClock.bootNow())
         var alerts: [SeverityClass: Int] = [:]
         var rules: [(String, Int)] = []

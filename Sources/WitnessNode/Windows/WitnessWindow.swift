@@ -53,8 +53,6 @@ package struct WitnessWindow: Sendable {
     var activeEpochNanoseconds: Int64?
     /// The subject had no process when the window became active (kernel evidence).
     package var witnessedFromStart = false
-    /// What the subject already ran when the window opened.
-    package var found: FoundSummary?
     /// The testimony line, once closed.
     package var testimony: String?
     /// The recording's file, when the window records.
