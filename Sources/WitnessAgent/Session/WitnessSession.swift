@@ -57,10 +57,10 @@ final class WitnessSession {
         if let profile { pipeline.beginProfile(slot: slot, profile) }
         let cgroups = subject.cgroupDirectory == nil ? nil : try CgroupFS.detect()
         let watched = try probe.watch(subject, slot: slot, cgroups: cgroups, processes: pipeline.processes)
-        pipeline.noteSubjectProcesses(watched.members, slot: slot)
         pipeline.label(slot: slot, as: Self.label(subject))
-        guard judgeFound else { return (watched.members, nil) }
-        return (watched.members, pipeline.judgeFound(watched.members, slot: slot, cgroupID: watched.cgroupID))
+        let found = pipeline.noteRunningSubject(
+            watched.members, slot: slot, cgroupID: watched.cgroupID, judge: judgeFound)
+        return (watched.members, found)
     }
 
     /// Arms subject `slot` for a subject not created yet: the kernel makes its cgroup

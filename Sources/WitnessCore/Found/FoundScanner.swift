@@ -24,6 +24,9 @@ package struct FoundScanner {
     package struct Scan {
         package var records: [[UInt8]] = []
         package var summary = FoundSummary()
+        /// Files found open for writing, by process: what the process writes through
+        /// them during the window passes no open.
+        var openForWriting: [Int32: [(FileID, [UInt8])]] = [:]
     }
 
     /// Scans `pids` (thread-group ids) of the window in `slot`, whose cgroup is `cgroupID`.
@@ -33,6 +36,7 @@ package struct FoundScanner {
         var seen = Set<Int32>()
         var tracers: [(tracer: Int32, tracee: Int32)] = []
         var processes: [Int32: FoundRecords.Process] = [:]
+        let mounts = MountDevices()
         for pid in pids where seen.insert(pid).inserted {
             guard scan.summary.processes < maxProcesses else {
                 scan.summary.truncated = true
@@ -54,7 +58,7 @@ package struct FoundScanner {
             let netns = BoundedFile.readLink(base + "/ns/net").map { String(decoding: $0, as: UTF8.self) } ?? ""
             if tables[netns] == nil { tables[netns] = SocketTable(directory: base) }
             let descriptors = self.descriptors(
-                of: base, sockets: tables[netns]!, budget: maxDescriptors - scan.summary.descriptors)
+                of: base, sockets: tables[netns]!, mounts: mounts, budget: maxDescriptors - scan.summary.descriptors)
             if descriptors.truncated { scan.summary.truncated = true }
             scan.summary.descriptors += descriptors.count
             switch exec(base, status: status, statLine: statLine, stdio: descriptors.stdio) {
@@ -66,6 +70,9 @@ package struct FoundScanner {
                 switch found {
                 case let .file(fd, name, flags, file):
                     scan.records.append(FoundRecords.open(process, fd: fd, name: name, flags: flags, file: file))
+                    if flags & OpenFlags.accessMask != 0 && !file.isNone {
+                        scan.openForWriting[pid, default: []].append((file, name))
+                    }
                 case let .socket(fd, entry):
                     let local =
                         entry.family == SocketAddress.familyUnix
@@ -123,7 +130,7 @@ package struct FoundScanner {
     /// The descriptors at `base` (a process's or a thread's /proc directory) worth a
     /// record, what its standard streams are, and how many it holds.
     private func descriptors(
-        of base: String, sockets: SocketTable, budget: Int
+        of base: String, sockets: SocketTable, mounts: MountDevices, budget: Int
     )
         -> (found: [Found], stdio: UInt32, count: Int, truncated: Bool)
     {
@@ -160,7 +167,7 @@ package struct FoundScanner {
                 {
                     let info = fdinfo(base + "/fdinfo/" + name)
                     guard info.flags & 0o10000000 == 0 else { continue }  // O_PATH: names a file, reads nothing
-                    if devices == nil { devices = ProcFS.mountDevices(base + "/mountinfo") }
+                    if devices == nil { devices = mounts.devices(of: base) }
                     let file = FileID(device: devices?[info.mount] ?? 0, inode: info.inode)
                     found.append(.file(fd: fd, name: Self.withoutDeletedMark(link), flags: info.flags, file: file))
                 }

@@ -13,12 +13,17 @@ extension EventPipeline {
         for record in scan.records { record.withUnsafeBytes { handle($0) } }
     }
 
-    /// Reads what `members` (the subject of `slot`, whose cgroup is `cgroupID`) run and
-    /// hold, judges it as found, and returns what the window found; nil for no process.
-    package func judgeFound(_ members: [Int32], slot: Int, cgroupID: UInt64?) -> FoundSummary? {
-        guard !members.isEmpty else { return nil }
+    /// The subject's processes as the window in `slot` begins (`noteSubjectProcesses`),
+    /// and with `judge`, what they run and hold read once and judged as found; returns
+    /// what the window found (nil: not judged, or no process).
+    package func noteRunningSubject(_ members: [Int32], slot: Int, cgroupID: UInt64?, judge: Bool) -> FoundSummary? {
+        guard judge, !members.isEmpty else {
+            noteSubjectProcesses(members, slot: slot)
+            return nil
+        }
         let scan = FoundScanner(procRoot: processes.procRoot).scan(
             members, slot: slot, cgroupID: cgroupID ?? 0, now: WallClock.bootNow())
+        noteSubjectProcesses(members, slot: slot, known: scan.openForWriting)
         handleFound(scan, slot: slot)
         return found(slot: slot)
     }

@@ -170,10 +170,11 @@ package final class EventPipeline {
     /// marked as the window's, and the files they hold open for writing count as
     /// written by them from the start (what they write through those descriptors
     /// during the window passes no open).
-    package func noteSubjectProcesses(_ pids: [Int32], slot: Int) {
+    func noteSubjectProcesses(_ pids: [Int32], slot: Int, known: [Int32: [(FileID, [UInt8])]]? = nil) {
         recordings.context = 1 << UInt64(slot)
         processes.mark(pids, slot: slot)
-        let lost = writtenFiles.noteOpenForWriting(pids, slot: slot, processes: processes) { file, path, writer in
+        let lost = writtenFiles.noteOpenForWriting(pids, slot: slot, processes: processes, known: known) {
+            file, path, writer in
             if !recordings.isEmpty { recordings.written(file: file, path: path, writer: writer, slot: slot) }
         }
         if lost != 0 { windows.recordAgentDrops(1, subjects: lost) }

@@ -37,7 +37,9 @@ package enum ProcFS {
     /// it, which stat's st_dev is not on btrfs subvolumes). Nothing here follows a
     /// descriptor to its file, so a file on a stuck FUSE or NFS mount cannot hang it.
     /// Needs CAP_SYS_PTRACE for other users' processes.
-    static func filesOpenForWriting(pid: Int32, procRoot: String = "/proc") -> [(FileID, [UInt8])] {
+    static func filesOpenForWriting(
+        pid: Int32, procRoot: String = "/proc", mounts: MountDevices = MountDevices()
+    ) -> [(FileID, [UInt8])] {
         let base = "\(procRoot)/\(pid)"
         var devices: [Int: UInt32]?
         var files: [(FileID, [UInt8])] = []
@@ -60,7 +62,7 @@ package enum ProcFS {
                 }
             }
             guard let flags, flags & OpenFlags.accessMask != 0, let mount, let inode, inode != 0 else { continue }
-            if devices == nil { devices = mountDevices(base + "/mountinfo") }
+            if devices == nil { devices = mounts.devices(of: base) }
             guard let device = devices?[mount], let path = BoundedFile.readLink(base + "/fd/" + name),
                 path.first == UInt8(ascii: "/")
             else { continue }
@@ -104,5 +106,20 @@ package enum ProcFS {
             index += 1
         }
         return result
+    }
+}
+
+/// Mount id → device maps, read once per mount namespace: a subject of a thousand
+/// processes in one namespace reads its mountinfo once, not a thousand times.
+final class MountDevices {
+    private var byNamespace: [String: [Int: UInt32]] = [:]
+
+    /// The map of the process or thread at `base` (a /proc directory).
+    func devices(of base: String) -> [Int: UInt32] {
+        let namespace = BoundedFile.readLink(base + "/ns/mnt").map { String(decoding: $0, as: UTF8.self) } ?? base
+        if let known = byNamespace[namespace] { return known }
+        let devices = ProcFS.mountDevices(base + "/mountinfo")
+        byNamespace[namespace] = devices
+        return devices
     }
 }

@@ -26,14 +26,20 @@ extension WrittenFiles {
 
     /// The files `pids` hold open for writing as a window begins in `slot`: what they
     /// write through those descriptors during the window passes no open. `each` hears
-    /// every file (a recording keeps them). Returns the subjects of entries forgotten.
+    /// every file (a recording keeps them). `known`: what a found scan already read,
+    /// by process (else /proc is read). Returns the subjects of entries forgotten.
     func noteOpenForWriting(
-        _ pids: [Int32], slot: Int, processes: ProcessTable, each: (FileID, [UInt8], [UInt8]) -> Void
+        _ pids: [Int32], slot: Int, processes: ProcessTable, known: [Int32: [(FileID, [UInt8])]]? = nil,
+        each: (FileID, [UInt8], [UInt8]) -> Void
     ) -> UInt64 {
         var lost: UInt64 = 0
+        let mounts = MountDevices()
         for pid in pids {
             let writer = processes.cached(pid)?.exePath ?? []
-            for (file, path) in ProcFS.filesOpenForWriting(pid: pid, procRoot: processes.procRoot) {
+            let files =
+                known.map { $0[pid] ?? [] }
+                ?? ProcFS.filesOpenForWriting(pid: pid, procRoot: processes.procRoot, mounts: mounts)
+            for (file, path) in files {
                 each(file, path, writer)
                 lost |= path.withUnsafeBufferPointer {
                     record(file: file, path: $0, writer: writer, subjects: 1 << UInt64(slot))

@@ -360,12 +360,11 @@ package final class NodeKernel: @unchecked Sendable {
             pipeline.beginProfile(slot: slot, profile)
             // Before the subject's processes are noted: the recording keeps what they hold open.
             if let recording { pipeline.startRecording(recording) }
-            pipeline.noteSubjectProcesses(members, slot: slot)
             reply(
                 .success(
                     Attached(
                         witnessedFromStart: members.isEmpty,
-                        found: pipeline.judgeFound(members, slot: slot, cgroupID: cgroupID))))
+                        found: pipeline.noteRunningSubject(members, slot: slot, cgroupID: cgroupID, judge: true))))
         } catch {
             reply(.failure(error))
         }
@@ -408,12 +407,12 @@ package final class NodeKernel: @unchecked Sendable {
         do throws(AgentError) {
             let watched = try probe.watch(subject, slot: slot, cgroups: cgroups, processes: pipeline.processes)
             windows.setCgroupID(slot: slot, watched.cgroupID)
-            pipeline.noteSubjectProcesses(watched.members, slot: slot)
             reply(
                 .success(
                     Attached(
                         witnessedFromStart: watched.members.isEmpty,
-                        found: pipeline.judgeFound(watched.members, slot: slot, cgroupID: watched.cgroupID))))
+                        found: pipeline.noteRunningSubject(
+                            watched.members, slot: slot, cgroupID: watched.cgroupID, judge: true))))
         } catch {
             reply(.failure(error))
         }

@@ -98,7 +98,7 @@ final class ResolvedNames: Sendable {
 /// answer later count from then), then every `ResolvedNames.refreshSeconds`.
 final class NameRefresher: Sendable {
     static let shared = NameRefresher()
-    static let firstAnswerWait = DispatchTimeInterval.milliseconds(250)
+    static let firstAnswerWait = DispatchTimeInterval.milliseconds(50)
     private let sets = Mutex<[ResolvedNames]>([])
     private let started = Mutex(false)
 
