@@ -35,8 +35,7 @@ extension RealKernelTests {
             """
         #expect(Self.runDetaching(script) == 0)
         defer {
-            _ = try? Scratch.shell("for p in $(cat \(cgroup)/cgroup.procs); do kill -9 $p; done; sleep 0.3")
-            rmdir(cgroup)
+            Self.emptyAndRemove(cgroup)
             unlink("/dev/shm/dropped-\(tag)")
             try? FileManager.default.removeItem(at: dir)
         }
@@ -73,6 +72,16 @@ extension RealKernelTests {
 }
 
 extension RealKernelTests {
+    /// Kills every process in `cgroup` and removes it, waiting (up to 3 s) for the
+    /// killed to be gone: a cgroup with a dying task cannot be removed yet.
+    static func emptyAndRemove(_ cgroup: String) {
+        for _ in 0..<30 {
+            _ = try? Scratch.shell("for p in $(cat \(cgroup)/cgroup.procs 2>/dev/null); do kill -9 $p; done")
+            if rmdir(cgroup) == 0 || errno == ENOENT { return }
+            usleep(100_000)
+        }
+    }
+
     /// Runs `sh -c script` to completion with posix_spawn and waitpid: Foundation's
     /// Process reports a child running while anything it started still holds an
     /// inherited descriptor, and these scripts leave processes running on purpose.
@@ -192,9 +201,8 @@ extension RealKernelTests {
         #expect(Self.runDetaching(script) == 0)
         defer {
             _ = try? Scratch.shell(
-                "su postgres -s /bin/sh -c '\(pg)/pg_ctl -D \(d)/pg/data stop -m immediate' > /dev/null 2>&1; for p in $(cat \(cgroup)/cgroup.procs); do kill -9 $p; done; sleep 0.5"
-            )
-            rmdir(cgroup)
+                "su postgres -s /bin/sh -c '\(pg)/pg_ctl -D \(d)/pg/data stop -m immediate' > /dev/null 2>&1")
+            Self.emptyAndRemove(cgroup)
             try? FileManager.default.removeItem(at: dir)
         }
         let result = try Agent.run(["witness", "--cgroup", cgroup, "--window", "2s", "--output", "json"], timeout: 60)
@@ -254,9 +262,7 @@ extension RealKernelTests {
                     try FileManager.default.createDirectory(atPath: cgroup, withIntermediateDirectories: false)
                 }
                 defer {
-                    _ = try? Scratch.shell(
-                        "for p in $(cat \(cgroup)/cgroup.procs 2>/dev/null); do kill -9 $p; done; sleep 0.2")
-                    rmdir(cgroup)
+                    Self.emptyAndRemove(cgroup)
                 }
                 let agent = try RunningAgent(
                     ["witness", "--cgroup", cgroup, "--window", "3s", "--arm-deadline", "20s", "--output", "json"])
