@@ -52,8 +52,24 @@ int witness_cgroup_attach(unsigned long long *ctx)
     if (!ctl || !ctl->has_cgroup_subjects || BPF_CORE_READ(dst, root, hierarchy_id) != 0)
         return 0;
     __u64 bits = cgroup__subject_bits(dst);
+    __u32 tgid = BPF_CORE_READ(task, tgid);
     if (bits)
-        cgroup__entered(dst, BPF_CORE_READ(task, tgid), bits);
+        cgroup__entered(dst, tgid, bits);
+
+    /* The subjects the task had at its last syscall (its cached verdict), less those
+     * of the cgroup it went to: the windows it left. */
+    struct witness_task_verdict *was = bpf_task_storage_get(&witness_task_verdicts, task, 0, 0);
+    __u64 left = was ? was->subjects & ~bits : 0;
+    if (left) {
+        __u64 followed = left;
+        __u64 *tree = bpf_map_lookup_elem(&witness_subject_pids, &tgid);
+        if (tree)
+            followed |= *tree;
+        if (bpf_map_update_elem(&witness_subject_pids, &tgid, &followed, BPF_ANY))
+            drops__count(WITNESS_DROP_SUBJECT_FULL, left);
+        else
+            ctl->has_pid_subjects = 1;
+    }
     return 0;
 }
 

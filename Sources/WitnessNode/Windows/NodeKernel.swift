@@ -481,12 +481,15 @@ package final class NodeKernel: @unchecked Sendable {
     private func remove(_ subject: ResolvedSubject, cgroupID: UInt64?, slot: Int) {
         if subject.cgroupDirectory != nil, let id = cgroupID {
             try? probe.removeCgroupSubject(cgroupID: id, slot: slot)
+            // Processes that left the cgroup were followed as a process tree.
+            try? probe.removePidSubject(slot: slot)
         } else if subject.pid != nil {
             try? probe.removePidSubject(slot: slot)
         } else {
             // Armed: no cgroup created from now on is its subject, and none made so far.
             try? probe.disarm(slot: slot)
             try? probe.removeCgroupSubjects(slot: slot)
+            try? probe.removePidSubject(slot: slot)
         }
     }
 }
