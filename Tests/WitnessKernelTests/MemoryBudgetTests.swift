@@ -46,7 +46,11 @@ extension RealKernelTests {
         let testimony = try #require(closed["testimony"] as? [String: Any])
         #expect(testimony["complete"] as? Bool == false, "forgotten process records are lost evidence")
         #expect(((testimony["dropsDetail"] as? [String: Any])?["agent"] as? Int ?? 0) > 0, "\(testimony)")
-        #expect(((testimony["alerts"] as? [String: Any])?["high"] as? Int ?? 0) >= 20000)
+        // Every read of /etc/shadow is an alert or counted lost in the kernel (a busy
+        // full suite can fill the ring buffer): none vanishes silently.
+        let alerted = (testimony["alerts"] as? [String: Any])?["high"] as? Int ?? 0
+        let lostInKernel = (testimony["dropsDetail"] as? [String: Any])?["kernel"] as? Int ?? 0
+        #expect(alerted + lostInKernel >= 20000, "\(alerted) alerts, \(lostInKernel) lost in the kernel")
         #expect(try await node.call(.GET, "/healthz", token: nil).status == 200)
         #expect(node.agent.process.isRunning, "not killed by its memory limit")
         _ = try node.stop()
