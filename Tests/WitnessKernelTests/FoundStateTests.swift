@@ -325,3 +325,45 @@ extension RealKernelTests {
         #expect(Agent.witnessProgramsLeft() == 0)
     }
 }
+
+extension RealKernelTests {
+    /// busybox is one binary of services and tools: its httpd listening is a service,
+    /// its nc listening (by applet name or as `busybox nc`) a relay.
+    @Test func busyboxHttpdListensQuietlyAndItsNcDoesNot() throws {
+        let dir = try Scratch.directory("busybox")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let d = dir.path
+        let (httpd, nc, applet) = (LoopbackPort.next(), LoopbackPort.next(), LoopbackPort.next())
+        let script = """
+            ln -s /usr/bin/busybox \(d)/nc
+            busybox httpd -f -p 127.0.0.1:\(httpd) -h \(d) & a=$!
+            busybox nc -l -p \(nc) < /dev/null > /dev/null & b=$!
+            \(d)/nc -l -p \(applet) < /dev/null > /dev/null & c=$!
+            sleep 0.5; kill $a $b $c
+            """
+        let result = try Agent.run(["trace", "--alerts", "--output", "json", "--", "sh", "-c", script], timeout: 60)
+        let listeners = result.jsonLines().filter {
+            $0["rule"] as? String == "Listener opened by a shell, relay tool or interpreter one-liner"
+        }
+        let ports = listeners.compactMap { ($0["output_fields"] as? [String: Any])?["fd.sport"] as? Int }
+        #expect(!ports.contains(httpd), "busybox httpd is a service: \(result.stdout)")
+        #expect(
+            ports.contains(nc) && ports.contains(applet), "busybox nc, by name and by applet link: \(result.stdout)")
+    }
+
+    /// A cgroup path armed with another spelling (doubled and trailing slashes) is
+    /// the kernel's path all the same.
+    @Test func anArmedPathIsMatchedHoweverItIsSpelled() throws {
+        let name = "witness-spelled-\(UUID().uuidString.prefix(8))"
+        let cgroup = "\(try cgroupMount())/\(name)"
+        defer { Self.emptyAndRemove(cgroup) }
+        let agent = try RunningAgent(
+            ["witness", "--cgroup", "//\(name)//", "--window", "1s", "--arm-deadline", "20s", "--output", "json"])
+        try agent.waitUntilAttached()
+        try FileManager.default.createDirectory(atPath: cgroup, withIntermediateDirectories: false)
+        let result = try agent.finish(timeout: 30)
+        let testimony = try #require(result.jsonLines().last)
+        #expect((testimony["window"] as? [String: Any])?["endReason"] as? String == "elapsed", "\(result.stdout)")
+        #expect((testimony["subject"] as? [String: Any])?["witnessedFromStart"] as? Bool == true)
+    }
+}
