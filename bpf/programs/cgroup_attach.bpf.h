@@ -56,10 +56,26 @@ int witness_cgroup_attach(unsigned long long *ctx)
     if (bits)
         cgroup__entered(dst, tgid, bits);
 
-    /* The subjects the task had at its last syscall (its cached verdict), less those
-     * of the cgroup it went to: the windows it left. */
+    /* The windows it left: the subjects of the cgroup it was in, less those of the
+     * cgroup it went to. Its verdict cache names that cgroup; its bits are trusted
+     * only for the current subject set (a slot closed and reused since would follow
+     * it into a window it never belonged to), else the cgroup's own verdict or
+     * entry is asked. */
     struct witness_task_verdict *was = bpf_task_storage_get(&witness_task_verdicts, task, 0, 0);
-    __u64 left = was ? was->subjects & ~bits : 0;
+    __u64 had = 0;
+    if (was) {
+        __u64 generation = ctl->cgroup_generation;
+        __u64 from = was->cgroup_id;
+        struct witness_cgroup_verdict *verdict = bpf_map_lookup_elem(&witness_cgroup_verdicts, &from);
+        __u64 *direct = bpf_map_lookup_elem(&witness_subject_cgroups, &from);
+        if (was->generation == generation)
+            had = was->subjects;
+        else if (verdict && verdict->generation == generation)
+            had = verdict->subjects;
+        else if (direct)
+            had = *direct;
+    }
+    __u64 left = had & ~bits;
     if (left) {
         __u64 followed = left;
         __u64 *tree = bpf_map_lookup_elem(&witness_subject_pids, &tgid);

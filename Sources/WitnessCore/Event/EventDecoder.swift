@@ -24,28 +24,32 @@ package enum EventDecoder {
     static let connectLocalOffset = MemoryLayout<witness_connect_event>.offset(of: \.local_addr)!
     static let syscallSize = MemoryLayout<witness_syscall_event>.size
 
-    /// The armed windows `record` activates, if it is an ACTIVATE record: their
-    /// subject's cgroup was just created (and made their subject by the kernel).
-    package static func activation(_ record: UnsafeRawBufferPointer) -> WindowActivation? {
-        guard record.count >= headerSize,
-            record.loadUnaligned(as: UInt16.self) == UInt16(WITNESS_EVENT_ACTIVATE.rawValue)
-        else { return nil }
-        let raw = record.loadUnaligned(as: witness_event_header.self)
-        return WindowActivation(subjects: raw.subjects, cgroupID: raw.cgroup_id, bootTime: raw.timestamp_ns)
+    /// What a record about the windows rather than a syscall says: an armed window's
+    /// cgroup was created (ACTIVATE), or a process entered a subject from outside
+    /// (ENTER). One look at the kind for every other record.
+    enum WindowRecord {
+        case activation(WindowActivation)
+        case entry(SubjectEntry)
     }
 
-    /// The process `record` says entered a subject from outside, if it is an ENTER record.
-    package static func entry(_ record: UnsafeRawBufferPointer) -> SubjectEntry? {
-        guard record.count >= headerSize,
-            record.loadUnaligned(as: UInt16.self) == UInt16(WITNESS_EVENT_ENTER.rawValue)
-        else { return nil }
+    /// `record` as a window record, or nil for every other kind.
+    static func windowRecord(_ record: UnsafeRawBufferPointer) -> WindowRecord? {
+        guard record.count >= headerSize else { return nil }
+        let kind = record.loadUnaligned(as: UInt16.self)
+        guard kind == UInt16(WITNESS_EVENT_ACTIVATE.rawValue) || kind == UInt16(WITNESS_EVENT_ENTER.rawValue) else {
+            return nil
+        }
         let raw = record.loadUnaligned(as: witness_event_header.self)
+        if kind == UInt16(WITNESS_EVENT_ACTIVATE.rawValue) {
+            return .activation(
+                WindowActivation(subjects: raw.subjects, cgroupID: raw.cgroup_id, bootTime: raw.timestamp_ns))
+        }
         guard raw.result > 0, raw.result <= Int64(Int32.max) else { return nil }
-        return SubjectEntry(subjects: raw.subjects, cgroupID: raw.cgroup_id, pid: Int32(raw.result))
+        return .entry(SubjectEntry(subjects: raw.subjects, cgroupID: raw.cgroup_id, pid: Int32(raw.result)))
     }
 
-    /// Decodes `record`; returns nil for records that carry no event (wake-ups,
-    /// activations: `activation(_:)`).
+    /// Decodes `record`; returns nil for records that carry no event (wake-ups, and
+    /// window records: `windowRecord(_:)`).
     package static func decode(_ record: UnsafeRawBufferPointer) throws(EventDecodingError) -> KernelEvent? {
         guard record.count >= MemoryLayout<witness_wake_record>.size else {
             throw .tooShort(size: record.count)

@@ -1,7 +1,7 @@
 /// What a window found its subject already doing as it became active: processes
 /// running, descriptors open (files, sockets, listeners), and the rules their found
 /// events fired. In the testimony as `found`.
-package struct FoundSummary: Sendable, Equatable {
+package struct FoundSummary: Sendable {
     package var processes = 0
     package var descriptors = 0
     /// Rules fired by found events, by name, in the order first fired.
@@ -13,12 +13,6 @@ package struct FoundSummary: Sendable, Equatable {
     package var source = "/proc"
 
     package init() {}
-
-    package static func == (lhs: FoundSummary, rhs: FoundSummary) -> Bool {
-        lhs.processes == rhs.processes && lhs.descriptors == rhs.descriptors && lhs.truncated == rhs.truncated
-            && lhs.source == rhs.source && lhs.matched.map(\.0) == rhs.matched.map(\.0)
-            && lhs.matched.map(\.1) == rhs.matched.map(\.1)
-    }
 
     /// `{"processes":N,"descriptors":N,"matched":{rule:count},"truncated":B,"source":S}`
     package func appendJSON(to writer: inout JSONWriter) {

@@ -16,6 +16,7 @@ extension EventPipeline {
     /// The subject's processes as the window in `slot` begins (`noteSubjectProcesses`),
     /// and with `judge`, what they run and hold read once and judged as found; returns
     /// what the window found (nil: not judged, or no process).
+    @discardableResult
     package func noteRunningSubject(_ members: [Int32], slot: Int, cgroupID: UInt64?, judge: Bool) -> FoundSummary? {
         guard judge, !members.isEmpty else {
             noteSubjectProcesses(members, slot: slot)

@@ -75,13 +75,14 @@ package final class EventPipeline {
 
     /// Handles one record from the ring buffer (valid only during this call).
     package func handle(_ record: UnsafeRawBufferPointer) {
-        if let activation = EventDecoder.activation(record) {
+        switch EventDecoder.windowRecord(record) {
+        case let .activation(activation)?:
             onActivation?(activation)
             return
-        }
-        if let entry = EventDecoder.entry(record) {
+        case let .entry(entry)?:
             noteEntry(entry)
             return
+        case nil: break
         }
         if !recordings.isEmpty { recordings.context = RecordingTap.subjects(of: record) }
         let decoded: KernelEvent?

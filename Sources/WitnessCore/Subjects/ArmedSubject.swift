@@ -27,7 +27,9 @@ package struct ArmedSubject: Sendable, Equatable {
             guard !components.isEmpty, !components.contains(where: { $0 == "." || $0 == ".." }) else {
                 throw AgentError.usage("cannot wait for cgroup \(path): give a path below the cgroup v2 root")
             }
-            return ArmedSubject(kind: spec.kind, value: inside, names: [inside])
+            // The kernel's spelling: one slash between components (`a//b/` is `/a/b`).
+            let canonical = "/" + components.joined(separator: "/")
+            return ArmedSubject(kind: spec.kind, value: canonical, names: [canonical])
         case let .podUID(text):
             let uid = try SubjectResolver.normalizedPodUID(text)
             let underscored = String(uid.map { $0 == "-" ? "_" : $0 })

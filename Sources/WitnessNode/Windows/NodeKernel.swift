@@ -43,8 +43,6 @@ package final class NodeKernel: @unchecked Sendable {
     package struct Attached: Sendable {
         /// The subject had no process when its bit was set (kernel evidence).
         package var witnessedFromStart = false
-        /// What it already ran, judged (nil: nothing ran).
-        package var found: FoundSummary?
     }
 
     private enum Command {
@@ -360,11 +358,8 @@ package final class NodeKernel: @unchecked Sendable {
             pipeline.beginProfile(slot: slot, profile)
             // Before the subject's processes are noted: the recording keeps what they hold open.
             if let recording { pipeline.startRecording(recording) }
-            reply(
-                .success(
-                    Attached(
-                        witnessedFromStart: members.isEmpty,
-                        found: pipeline.noteRunningSubject(members, slot: slot, cgroupID: cgroupID, judge: true))))
+            pipeline.noteRunningSubject(members, slot: slot, cgroupID: cgroupID, judge: true)
+            reply(.success(Attached(witnessedFromStart: members.isEmpty)))
         } catch {
             reply(.failure(error))
         }
@@ -407,12 +402,8 @@ package final class NodeKernel: @unchecked Sendable {
         do throws(AgentError) {
             let watched = try probe.watch(subject, slot: slot, cgroups: cgroups, processes: pipeline.processes)
             windows.setCgroupID(slot: slot, watched.cgroupID)
-            reply(
-                .success(
-                    Attached(
-                        witnessedFromStart: watched.members.isEmpty,
-                        found: pipeline.noteRunningSubject(
-                            watched.members, slot: slot, cgroupID: watched.cgroupID, judge: true))))
+            pipeline.noteRunningSubject(watched.members, slot: slot, cgroupID: watched.cgroupID, judge: true)
+            reply(.success(Attached(witnessedFromStart: watched.members.isEmpty)))
         } catch {
             reply(.failure(error))
         }
