@@ -74,7 +74,7 @@ package struct JSONWriter {
     }
 
     /// `{"name":count,...}` in the order given.
-    package mutating func counts(_ pairs: [(String, Int)]) {
+    package mutating func counts<Count: BinaryInteger>(_ pairs: [(String, Count)]) {
         byte(UInt8(ascii: "{"))
         for (index, pair) in pairs.enumerated() {
             if index > 0 { byte(UInt8(ascii: ",")) }

@@ -102,14 +102,8 @@ extension Testimony {
         writer.integer(events.total)
         writer.raw(",")
         writer.key("byType")
-        writer.byte(UInt8(ascii: "{"))
-        for (index, entry) in events.byType.enumerated() {
-            if index > 0 { writer.byte(UInt8(ascii: ",")) }
-            writer.string(entry.0)
-            writer.byte(UInt8(ascii: ":"))
-            writer.integer(entry.1)
-        }
-        writer.raw("}},")
+        writer.counts(events.byType)
+        writer.raw("},")
     }
 
     /// `"recording":{...},` when the window was recorded.
