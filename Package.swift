@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.60.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.25.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        // Signed testimonies: Ed25519 and SHA-256 (BoringSSL), Ed25519 PEM keys.
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
     ],
     targets: [
         // libbpf glue: the only code that touches raw pointers from the kernel.
@@ -63,11 +65,22 @@ let package = Package(
             swiftSettings: swiftSettings,
             plugins: ["DefaultRulesPlugin"]
         ),
+        // Signed testimonies: the testimony as an in-toto runtime-trace statement in a
+        // DSSE envelope (Ed25519), the node's signing keys, and the envelope's check.
+        .target(
+            name: "WitnessAttestation",
+            dependencies: [
+                "WitnessCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Node mode (`run`): witness windows, the HTTP API, outputs with a spool, metrics.
         .target(
             name: "WitnessNode",
             dependencies: [
-                "WitnessKernel", "WitnessCore", "WitnessRules",
+                "WitnessKernel", "WitnessCore", "WitnessRules", "WitnessAttestation",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -86,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "WitnessAgent",
             dependencies: [
-                "WitnessKernel", "WitnessCore", "WitnessRules", "WitnessNode",
+                "WitnessKernel", "WitnessCore", "WitnessRules", "WitnessNode", "WitnessAttestation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -111,7 +124,15 @@ let package = Package(
         ),
         .testTarget(
             name: "WitnessNodeTests",
-            dependencies: ["WitnessNode", "WitnessCore", "WitnessKernel", .product(name: "Yams", package: "Yams")],
+            dependencies: [
+                "WitnessNode", "WitnessCore", "WitnessKernel", "WitnessAttestation",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WitnessAttestationTests",
+            dependencies: ["WitnessAttestation", "WitnessCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

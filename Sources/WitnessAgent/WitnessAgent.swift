@@ -61,10 +61,10 @@ struct WitnessAgentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "witness-agent",
         abstract: "A kernel-level runtime witness: eBPF exec/open/connect tracing with Falco-format output.",
-        version: "0.1.0",
+        version: WitnessVersion.current,
         subcommands: [
             TraceCommand.self, WitnessCommand.self, RunCommand.self, RulesCommand.self, ProfileCommand.self,
-            ReplayCommand.self,
+            ReplayCommand.self, KeygenCommand.self, VerifyCommand.self,
         ])
 }
 

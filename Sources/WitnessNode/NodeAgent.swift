@@ -8,6 +8,7 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 import UnixSignals
+import WitnessAttestation
 import WitnessCore
 import WitnessKernel
 import WitnessRules
@@ -56,9 +57,23 @@ package enum NodeAgent {
             alertTap: router, cgroups: cgroups,
             processes: ProcessTable(procRoot: config.procRoot, byteBudget: memoryBudget / 2), hostname: hostname,
             pods: watcher?.cache)
+        let notary = try config.signing.keyFile.map { (file) throws(AgentError) in
+            let key: RotatingSigningKey
+            do throws(AttestationError) { key = try RotatingSigningKey(file: file) } catch {
+                throw AgentError.usage("config: signing.key_file: \(error.description)")
+            }
+            return TestimonyNotary(
+                key: key,
+                nodeName: config.kubernetes.node(
+                    environment: ProcessInfo.processInfo.environment,
+                    hostname: String(decoding: hostname, as: UTF8.self)),
+                rules: RulesDigest((rules?.sources ?? []).map { ($0.name, $0.text) }), pods: watcher?.cache,
+                logger: logger)
+        }
         kernel.start()
 
-        let registry = try outputs.registry(kernel: kernel, resolver: resolver, config: config, logger: logger)
+        let registry = try outputs.registry(
+            kernel: kernel, resolver: resolver, config: config, notary: notary, logger: logger)
         // An armed window's cgroup was created: its window becomes active.
         kernel.onWindowActivated { [registry] slot, bootTime in
             Task { await registry.activated(slot: slot, bootTime: bootTime) }
@@ -71,7 +86,8 @@ package enum NodeAgent {
         let metrics = NodeMetrics()
         let livenessLimit = Duration.milliseconds(try DurationParser.milliseconds(config.livenessTimeout))
         let api = WitnessAPI(
-            registry: registry, streams: streams, token: token, publicMetrics: config.api.publicMetrics,
+            registry: registry, streams: streams, token: token, notary: notary,
+            publicMetrics: config.api.publicMetrics,
             maxBodyBytes: config.api.maxBodyBytes,
             defaultMilliseconds: try DurationParser.milliseconds(config.defaultWindow), ready: ready,
             liveness: { [kernel, deliveries] in
@@ -166,7 +182,7 @@ struct Outputs {
 
     /// The window registry, its testimonies written and spooled by these outputs.
     func registry(
-        kernel: NodeKernel, resolver: SubjectResolver, config: NodeConfig, logger: Logger
+        kernel: NodeKernel, resolver: SubjectResolver, config: NodeConfig, notary: TestimonyNotary?, logger: Logger
     ) throws -> WindowRegistry {
         let (testimonyLines, testimonySpool, alertSpool, router) = (
             self.testimonyLines, self.testimonySpool, self.alertSpool, self.router
@@ -181,6 +197,7 @@ struct Outputs {
                 spoolDirectory: config.spool.directory,
                 maxBytes: UInt64(try DurationParser.bytes(config.spool.recordingMaxBytes)),
                 kept: config.spool.recordingsKept, rules: config.rulesFiles),
+            notary: notary,
             onTestimony: { [kernel, testimonyLines, testimonySpool, alertSpool] line in
                 let bytes = Array((line + "\n").utf8)
                 // Written by the consumer thread, after the alerts it buffered.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import WitnessAttestation
 import WitnessCore
 import WitnessKernel
 import WitnessRules
@@ -48,6 +49,17 @@ struct WitnessCommand: ParsableCommand {
 
     @Option(name: .long, help: "Also write the testimony to FILE.")
     var testimony: String?
+
+    @Option(
+        name: .long,
+        help:
+            "Also write the testimony as a signed in-toto attestation (a DSSE envelope) to FILE; needs --signing-key.")
+    var attestation: String?
+
+    @Option(
+        name: .customLong("signing-key"),
+        help: "The Ed25519 private key (PKCS#8 PEM, mode 0400 or 0440) that signs --attestation.")
+    var signingKey: String?
 
     @Option(
         name: .long,
@@ -105,9 +117,23 @@ struct WitnessCommand: ParsableCommand {
         if let record, access(record, F_OK) == 0 {
             throw ValidationError("--record: '\(record)' exists; give a new file")
         }
+        _ = try attestationKey()
+    }
+
+    /// The key --attestation is signed with, loaded before the window opens: a
+    /// window never ends unsigned because of a key that could not be used.
+    private func attestationKey() throws -> SigningKey? {
+        switch (attestation, signingKey) {
+        case (nil, nil): return nil
+        case (.some, nil): throw ValidationError("--attestation needs --signing-key FILE")
+        case (nil, .some): throw ValidationError("--signing-key is used only with --attestation FILE")
+        case (.some, .some(let file)):
+            do { return try SigningKey.load(file: file) } catch { throw ValidationError(error.description) }
+        }
     }
 
     func run() throws {
+        let signer = try attestationKey()
         let milliseconds = try DurationParser.milliseconds(window)
         let level = try sostle.map { (text) throws(AgentError) in try SostleLevel(text) }
         let session = try WitnessSession(options: common, rules: rules, printsEvents: events)
@@ -180,17 +206,28 @@ struct WitnessCommand: ParsableCommand {
         statement.found = found
         let line = statement.json()
         session.pipeline.writeLine(line)
-        if let testimony {
-            let file = try OutputSink.appending(to: testimony)
-            var copy = line + "\n"
-            copy.withUTF8 { _ = file.write(UnsafeRawBufferPointer($0)) }
-            file.sync()
+        if let testimony { try Self.append(line, to: testimony) }
+        if let attestation, let signer {
+            let context = AttestationContext(
+                nodeName: String(decoding: HostName.current(), as: UTF8.self), agentVersion: WitnessVersion.current,
+                rules: RulesDigest(session.rulesSources.map { ($0.name, $0.text) }))
+            let payload = RuntimeTraceStatement.json(testimony: statement, testimonyJSON: line, context: context)
+            let envelope = try signer.envelope(statement: payload)
+            try Self.append(envelope.json(), to: attestation)
         }
         WitnessSession.report(accounting)
         if endReason == .neverStarted {
             throw AgentError.runtime(
                 "\(subjectKind) \(subjectValue) was not created within --arm-deadline \(armDeadline)")
         }
+    }
+
+    /// Appends `line` and a newline to `path`, synced.
+    private static func append(_ line: String, to path: String) throws {
+        let file = try OutputSink.appending(to: path)
+        var copy = line + "\n"
+        copy.withUTF8 { _ = file.write(UnsafeRawBufferPointer($0)) }
+        file.sync()
     }
 
     /// Opens the window: armed for a subject not created yet (active when the kernel

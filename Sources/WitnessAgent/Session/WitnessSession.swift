@@ -17,10 +17,13 @@ final class WitnessSession {
     let rules: RuleEngine?
     let assembly: PipelineAssembly
     private let rulesSummary: String
+    /// The rules files as read, for an attestation's monitor.
+    let rulesSources: [RulesSource]
     private(set) var startBootTime: UInt64 = 0
 
     init(options: CommonOptions, rules rulesOptions: RulesOptions, printsEvents: Bool) throws {
         let loaded = try rulesOptions.load()
+        rulesSources = loaded?.sources ?? []
         sink = try options.makeSink()
         let format = options.format(for: sink)
         let colour = format == .text && isatty(sink.fd) == 1

@@ -10,10 +10,20 @@ package struct PodMetadata: Sendable, Equatable {
         /// `securityContext.privileged` of the container's spec (false when not set);
         /// nil when the spec did not name this container.
         package var privileged: Bool?
+        /// The runtime's container id, without its `containerd://` scheme.
+        package var id: String
+        /// The image reference as the pod status gives it, and the image the runtime
+        /// ran as its status's `imageID` names it (`repo@sha256:<hex>` and kin):
+        /// what an attestation's subject is.
+        package var image: String
+        package var imageID: String
 
-        package init(id: String, name: String, image: String, privileged: Bool? = nil) {
+        package init(id: String, name: String, image: String, imageID: String = "", privileged: Bool? = nil) {
             var digits = id
             if let scheme = digits.firstRange(of: "://") { digits = String(digits[scheme.upperBound...]) }
+            self.id = digits
+            self.image = image
+            self.imageID = imageID
             shortID = Array(digits.prefix(12).utf8)
             self.name = Array(name.utf8)
             let (repository, tag) = Self.split(image: image)

@@ -12,6 +12,8 @@ package struct WitnessAPI: Sendable {
     let registry: WindowRegistry
     let streams: AlertStreams
     let token: BearerToken
+    /// Signs testimonies (nil: this node does not sign).
+    let notary: TestimonyNotary?
     let publicMetrics: Bool
     let maxBodyBytes: Int
     let defaultMilliseconds: Int
@@ -22,7 +24,8 @@ package struct WitnessAPI: Sendable {
     let liveness: @Sendable () -> String?
 
     package init(
-        registry: WindowRegistry, streams: AlertStreams, token: BearerToken, publicMetrics: Bool = false,
+        registry: WindowRegistry, streams: AlertStreams, token: BearerToken, notary: TestimonyNotary? = nil,
+        publicMetrics: Bool = false,
         maxBodyBytes: Int, defaultMilliseconds: Int, ready: Readiness,
         liveness: @escaping @Sendable () -> String? = { nil },
         metrics: @escaping @Sendable () async -> [UInt8]
@@ -31,6 +34,7 @@ package struct WitnessAPI: Sendable {
         self.registry = registry
         self.streams = streams
         self.token = token
+        self.notary = notary
         self.publicMetrics = publicMetrics
         self.maxBodyBytes = maxBodyBytes
         self.defaultMilliseconds = defaultMilliseconds
@@ -73,6 +77,19 @@ package struct WitnessAPI: Sendable {
             guard let window = await registry.close(id, end: .deleted) else { return Self.notFound(id) }
             return Self.json(.ok, window.json())
         }
+        v1.get("windows/:id/attestation") { _, context in
+            let id = try context.parameters.require("id")
+            guard let window = await registry.window(id) else { return Self.notFound(id) }
+            guard window.state == .closed else {
+                return Self.error(
+                    .conflict, "window \(id) is \(window.state.rawValue): its attestation is made when it closes")
+            }
+            guard let attestation = window.attestation else {
+                return Self.error(.notFound, "window \(id) has no attestation: this node signs none (signing.key_file)")
+            }
+            return Self.json(.ok, attestation)
+        }
+        v1.get("identity") { _, _ in Self.json(.ok, NodeIdentity.json(notary)) }
         v1.get("windows/:id/alerts") { _, context in
             let id = try context.parameters.require("id")
             let stream: AlertStream

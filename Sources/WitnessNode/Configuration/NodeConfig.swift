@@ -70,10 +70,22 @@ package struct NodeConfig: Sendable, Equatable {
         package var caFile = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
         /// This node's name; default: $NODE_NAME, else the host name.
         package var nodeName: String?
+
+        /// This node's name as the pod watch and the node's signed statements use it.
+        func node(environment: [String: String], hostname: String) -> String {
+            nodeName ?? environment["NODE_NAME"] ?? hostname
+        }
+    }
+
+    /// Signed testimonies: the node's Ed25519 key (a Secret mount, re-read when it
+    /// rotates); nil: testimonies go unsigned.
+    package struct Signing: Sendable, Equatable {
+        package var keyFile: String?
     }
 
     package var api = API()
     package var kubernetes = Kubernetes()
+    package var signing = Signing()
     /// Rules files in load order; empty means the built-in rules.
     package var rulesFiles: [String] = []
     package var minimumPriority = "debug"
@@ -153,6 +165,11 @@ package struct NodeConfig: Sendable, Equatable {
                     case "node_name": kubernetes.nodeName = try reader.string(value, path)
                     default: throw reader.unknown(path)
                     }
+                }
+            case "signing":
+                try reader.mapping(value, path) { (key, value, path) throws(AgentError) in
+                    guard key == "key_file" else { throw reader.unknown(path) }
+                    signing.keyFile = try reader.string(value, path)
                 }
             case "rules_files": rulesFiles = try reader.strings(value, path)
             case "priority": minimumPriority = try reader.string(value, path)

@@ -47,7 +47,7 @@ package final class KubernetesPodWatcher: Service, Sendable {
             throw AgentError.usage(
                 "config: kubernetes.api_url is needed outside a cluster (no KUBERNETES_SERVICE_HOST)")
         }
-        let node = config.nodeName ?? environment["NODE_NAME"] ?? hostname
+        let node = config.node(environment: environment, hostname: hostname)
         return try KubernetesPodWatcher(base: base, node: node, config: config, cache: cache, logger: logger)
     }
 
@@ -236,7 +236,8 @@ package final class KubernetesPodWatcher: Service, Sendable {
                 let name = entry["name"] as? String ?? ""
                 containers.append(
                     PodMetadata.Container(
-                        id: id, name: name, image: entry["image"] as? String ?? "", privileged: privileged[name]))
+                        id: id, name: name, image: entry["image"] as? String ?? "",
+                        imageID: entry["imageID"] as? String ?? "", privileged: privileged[name]))
             }
         }
         return PodMetadata(

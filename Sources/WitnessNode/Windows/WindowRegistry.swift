@@ -43,13 +43,16 @@ package actor WindowRegistry {
     private let journal: WindowJournal?
     /// Where windows asked to record write their recordings; nil: recording refused.
     private let recordings: WindowRecordings?
+    /// Signs testimonies; nil: they go unsigned.
+    private let notary: TestimonyNotary?
     private var checkpoints: Task<Void, Never>?
 
     package init(
         kernel: NodeKernel, resolver: SubjectResolver, streams: AlertStreams, router: AlertRouter?,
         maxMilliseconds: Int, journal: WindowJournal? = nil, recordings: WindowRecordings? = nil,
-        onTestimony: @escaping @Sendable (String) -> Bool
+        notary: TestimonyNotary? = nil, onTestimony: @escaping @Sendable (String) -> Bool
     ) {
+        self.notary = notary
         self.journal = journal
         self.recordings = recordings
         self.kernel = kernel
@@ -270,16 +273,23 @@ package actor WindowRegistry {
         testimony.armedEpochNanoseconds = window.armedEpochNanoseconds
         var closed = window
         closed.state = .closed
-        closed.testimony = testimony.json()
+        testify(testimony, in: &closed)
         windows[window.id] = closed
         freeSlots.insert(window.slot, at: 0)  // reused last: late records of it are long gone
         streams.close(window: window.id, slot: window.slot)
         router?.sync()
-        if onTestimony(closed.testimony!) {
+        if onTestimony(closed.deliveredTestimony!) {
             journal?.remove(window.id)  // the testimony is stored: nothing left to recover
         }
         forgetOldWindows()
         return closed
+    }
+
+    /// The window's testimony, and its attestation when this node signs.
+    private func testify(_ testimony: Testimony, in window: inout WitnessWindow) {
+        let line = testimony.json()
+        window.testimony = line
+        window.attestation = notary?.envelope(for: testimony, line: line)
     }
 
     // MARK: Crash safety
@@ -347,10 +357,10 @@ package actor WindowRegistry {
                 subject: ResolvedSubject(kind: entry.subjectKind, value: entry.subjectValue),
                 slot: -1, openedEpochNanoseconds: entry.openedEpochNanoseconds)
             window.state = .closed
-            window.testimony = testimony.json()
+            testify(testimony, in: &window)
             windows[entry.id] = window
             order.append(entry.id)
-            if onTestimony(window.testimony!) { journal.remove(entry.id) }
+            if onTestimony(window.deliveredTestimony!) { journal.remove(entry.id) }
         }
     }
 

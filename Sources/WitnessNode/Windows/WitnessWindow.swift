@@ -55,6 +55,10 @@ package struct WitnessWindow: Sendable {
     package var witnessedFromStart = false
     /// The testimony line, once closed.
     package var testimony: String?
+    /// Its signed attestation (a DSSE envelope's JSON), when the node signs.
+    package var attestation: String?
+    /// The testimony as outputs deliver it: with its envelope under `attestation`.
+    var deliveredTestimony: String? { testimony.map { TestimonyNotary.delivered($0, attestation: attestation) } }
     /// The recording's file, when the window records.
     package var recording: String?
 
@@ -98,6 +102,10 @@ package struct WitnessWindow: Sendable {
         writer.raw(",")
         writer.key("testimony")
         writer.bytes.append(contentsOf: (testimony ?? "null").utf8)
+        if let attestation {
+            writer.raw(",\"attestation\":")
+            writer.bytes.append(contentsOf: attestation.utf8)
+        }
         writer.byte(UInt8(ascii: "}"))
         return String(decoding: writer.bytes, as: UTF8.self)
     }

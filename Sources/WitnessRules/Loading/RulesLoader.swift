@@ -20,6 +20,8 @@ package struct LoadedRules {
     package var diagnostics: [RulesDiagnostic] = []
     /// Rules present but `enabled: false`.
     package var disabled = 0
+    /// The files read, in order: what an attestation names the rules by.
+    package var sources: [RulesSource] = []
 
     package var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 }
@@ -64,7 +66,9 @@ package enum RulesLoader {
     package static func load(_ sources: [RulesSource], minimumPriority: Priority = .debug) -> LoadedRules {
         var state = LoaderState()
         for source in sources { state.read(source) }
-        return state.compile(minimumPriority: minimumPriority)
+        var loaded = state.compile(minimumPriority: minimumPriority)
+        loaded.sources = sources
+        return loaded
     }
 }
 
