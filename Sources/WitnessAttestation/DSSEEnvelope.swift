@@ -12,7 +12,7 @@ package struct DSSEEnvelope: Sendable, Equatable {
     }
 
     /// The in-toto statement's media type.
-    package static let inTotoPayloadType = "application/vnd.in-toto+json"
+    static let inTotoPayloadType = "application/vnd.in-toto+json"
 
     package var payloadType: String
     package var payload: [UInt8]

@@ -8,12 +8,12 @@ import WitnessCore
 /// trial and the window it answers are inside what is signed: an old ADMIT for
 /// the same image cannot be replayed into another trial.
 package enum RuntimeTraceStatement {
-    package static let statementType = "https://in-toto.io/Statement/v1"
+    static let statementType = "https://in-toto.io/Statement/v1"
     package static let predicateType = "https://in-toto.io/attestation/runtime-trace/v0.1"
     /// `monitoredProcess.type`: a witness window over a subject's processes.
-    package static let windowType = "https://github.com/witness-project/witness-agent/window/v1"
+    static let windowType = "https://github.com/witness-project/witness-agent/window/v1"
     /// The predicate's extension field holding the testimony.
-    package static let testimonyField = "witnessTestimony"
+    static let testimonyField = "witnessTestimony"
 
     /// The statement's JSON: `testimonyJSON` must be `testimony.json()` (embedded as is).
     package static func json(
