@@ -50,13 +50,7 @@ package enum NodeAgent {
         let watcher = try KubernetesPodWatcher.make(
             config.kubernetes, environment: ProcessInfo.processInfo.environment,
             hostname: String(decoding: hostname, as: UTF8.self), cache: podCache, logger: logger)
-        let kernel = try NodeKernel(
-            probeOptions: .init(
-                ringBufferBytes: try DurationParser.bytes(config.ringBuffer), logLevel: verbose, btfPath: config.btf),
-            rules: rules, sink: stdout, printsEvents: config.events, alwaysLinked: config.alwaysLinked,
-            alertTap: router, cgroups: cgroups,
-            processes: ProcessTable(procRoot: config.procRoot, byteBudget: memoryBudget / 2), hostname: hostname,
-            pods: watcher?.cache)
+        // The key before the programs: a node that cannot sign never starts.
         let notary = try config.signing.keyFile.map { (file) throws(AgentError) in
             let key: RotatingSigningKey
             do throws(AttestationError) { key = try RotatingSigningKey(file: file) } catch {
@@ -70,6 +64,13 @@ package enum NodeAgent {
                 rules: RulesDigest((rules?.sources ?? []).map { ($0.name, $0.text) }), pods: watcher?.cache,
                 logger: logger)
         }
+        let kernel = try NodeKernel(
+            probeOptions: .init(
+                ringBufferBytes: try DurationParser.bytes(config.ringBuffer), logLevel: verbose, btfPath: config.btf),
+            rules: rules, sink: stdout, printsEvents: config.events, alwaysLinked: config.alwaysLinked,
+            alertTap: router, cgroups: cgroups,
+            processes: ProcessTable(procRoot: config.procRoot, byteBudget: memoryBudget / 2), hostname: hostname,
+            pods: watcher?.cache)
         kernel.start()
 
         let registry = try outputs.registry(
