@@ -53,7 +53,7 @@ let package = Package(
         // testimony and recordings. Loads no BPF: WitnessKernel does.
         .target(
             name: "WitnessCore",
-            dependencies: ["CBPF"],
+            dependencies: ["CBPF", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings,
             plugins: ["SyscallNumbersPlugin"]
         ),

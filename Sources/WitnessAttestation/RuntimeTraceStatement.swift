@@ -1,4 +1,3 @@
-import Crypto
 import WitnessCore
 
 /// The testimony as an in-toto Statement v1 whose predicate is the runtime-trace
@@ -69,7 +68,7 @@ package enum RuntimeTraceStatement {
             }
         }
         if subjects.isEmpty {
-            let digest = hex(Crypto.SHA256.hash(data: Array(testimonyJSON.utf8)))
+            let digest = WitnessCore.SHA256.hex(WitnessCore.SHA256.hash(Array(testimonyJSON.utf8)))
             subjects.append(("urn:witness:testimony:" + testimony.uuid, digest, nil))
         }
         writer.byte(UInt8(ascii: "["))
@@ -114,15 +113,5 @@ package enum RuntimeTraceStatement {
         writer.byte(UInt8(ascii: "\""))
         WallClock.appendRFC3339(epochNanoseconds, to: &writer)
         writer.byte(UInt8(ascii: "\""))
-    }
-
-    static func hex(_ digest: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        for byte in digest {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: text, as: UTF8.self)
     }
 }

@@ -91,7 +91,7 @@ package struct VerificationKey: Sendable, Equatable {
 
     /// The key id of a PEM text: hex sha256 of its bytes.
     package static func keyID(of pem: String) -> String {
-        RuntimeTraceStatement.hex(Crypto.SHA256.hash(data: Array(pem.utf8)))
+        WitnessCore.SHA256.hex(WitnessCore.SHA256.hash(Array(pem.utf8)))
     }
 
     /// Whether `signature` is this key's over `message`.

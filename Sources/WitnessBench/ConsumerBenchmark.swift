@@ -13,6 +13,10 @@ struct ConsumerBenchmark {
         if CommandLine.arguments.count > 2, CommandLine.arguments[1] == "--recording" {
             return RecordedWorkload.main(path: CommandLine.arguments[2])
         }
+        if CommandLine.arguments.count > 1, CommandLine.arguments[1] == "--sha256" {
+            let mebibytes = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 256 : 256
+            return DigestWorkload.main(mebibytes: mebibytes)
+        }
         // `WitnessBench [COUNT] [STAGE] [--rules FILE]...`: a stage's name runs just that
         // stage (to profile it); `--rules` loads those files instead of the default rules.
         var positional: [String] = []

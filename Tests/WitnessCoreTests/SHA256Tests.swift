@@ -2,7 +2,7 @@ import Testing
 import WitnessCore
 import WitnessTestSupport
 
-/// FIPS 180-4 vectors and chunking invariance for the pure-Swift SHA-256.
+/// FIPS 180-4 vectors and chunking invariance for the SHA-256 executables are named by.
 struct SHA256Tests {
     private func hex(_ text: String) -> String {
         SHA256.hex(SHA256.hash(Array(text.utf8)))
