@@ -28,8 +28,13 @@ import WitnessCore
                 spool: {directory: /var/lib/witness, max_bytes: 1M}
                 proc_root: /host/proc
                 always_linked: true
+                signing: {key_file: /run/secrets/signing/key.pem}
                 """, name: "test.yaml")
         #expect(config.api.tokenFile == "/run/secrets/token")
+        #expect(config.signing.keyFile == "/run/secrets/signing/key.pem")
+        #expect(throws: AgentError.self, "a misspelt key is an error, not an unsigned node") {
+            try NodeConfig(yaml: "signing: {keyfile: /k}", name: "t.yaml")
+        }
         #expect(try ListenAddress(config.api.listen) == ListenAddress("[::1]:9000"))
         #expect(try ListenAddress(config.api.listen).host == "::1")
         #expect(config.api.maxBodyBytes == 1024)
