@@ -226,6 +226,58 @@ extension RealKernelTests {
         }
     }
 
+    /// A pod's attestation names the image that ran by the digest of the pod
+    /// status's imageID (the pod watch of a fake API server); so does a container's.
+    @Test func aPodsAttestationNamesItsImageByDigest() async throws {
+        var node = try FakeNode(mount: try cgroupMount())
+        defer { node.remove() }
+        var pod = try node.systemdPod(qos: "burstable")
+        let container = try node.addContainer(to: &pod, runtime: "cri-containerd")
+        let digest = String(repeating: "5e", count: 32)
+        let api = FakeKubernetesAPI()
+        api.setPods(
+            [
+                FakeKubernetesAPI.pod(
+                    uid: pod.uid, name: "web-0", labels: [:],
+                    container: (container.id, "web", "registry.local/web:1.4"),
+                    imageID: "registry.local/web@sha256:\(digest)", version: "10")
+            ], version: "10")
+        api.setScript([], listAfterGone: [])
+        try await api.start()
+        defer { Task { await api.stop() } }
+        let directory = try Scratch.directory("pod-attest")
+        let signing = try keygen(in: directory, "node.pem")
+        try Scratch.write(directory.appendingPathComponent("sa-token").path, Data("service-account-token-123".utf8))
+        let agent = try NodeUnderTest(
+            extraConfig: """
+                signing: {key_file: \(signing.key)}
+                kubernetes:
+                  enabled: true
+                  api_url: http://127.0.0.1:\(api.port)
+                  node_name: node-1
+                  token_file: \(directory.path)/sa-token
+                """, directory: directory)
+        defer { try? FileManager.default.removeItem(at: agent.directory) }
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline, !(try await agent.call(.GET, "/metrics").body.contains("witness_kubernetes_pods 1")) {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let byPod = try await agent.open("{\"podUid\":\"\(pod.uid)\"}", window: "60s", trialID: "trial-P")
+        let byContainer = try await agent.open("{\"containerId\":\"\(container.id)\"}", window: "60s")
+        try runInCgroup(container.directory, "cat /etc/hostname > /dev/null")
+        for id in [byPod, byContainer] {
+            _ = try await agent.json(.DELETE, "/v1/windows/\(id)")
+            let path = directory.appendingPathComponent("\(id).json").path
+            try Data(try await agent.call(.GET, "/v1/windows/\(id)/attestation").body.utf8).write(
+                to: URL(fileURLWithPath: path))
+            let verified = try Agent.run(["verify", "--key", signing.pub, "--window", id, path])
+            #expect(verified.status == 0, "\(verified.stderr)")
+            #expect(verified.stdout.contains("subject: registry.local/web:1.4 sha256:\(digest)"), "\(verified.stdout)")
+            #expect(verified.stdout.contains("host: urn:witness:node:node-1"))
+        }
+        _ = try agent.stop()
+    }
+
     @Test func aNodeWithAKeyItCannotUseDoesNotStart() throws {
         let directory = try Scratch.directory("bad-key")
         defer { try? FileManager.default.removeItem(at: directory) }

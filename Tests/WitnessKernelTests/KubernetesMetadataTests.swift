@@ -109,22 +109,22 @@ final class FakeKubernetesAPI: @unchecked Sendable {
 
     static func pod(
         uid: String, name: String, labels: [String: String], container: (id: String, name: String, image: String),
-        privileged: Bool = false, version: String
+        privileged: Bool = false, imageID: String? = nil, version: String
     ) -> [String: Any] {
         // Unprivileged containers say nothing, as most pod specs do.
         let spec: [String: Any] =
             privileged ? ["name": container.name, "securityContext": ["privileged": true]] : ["name": container.name]
+        var status: [String: Any] = [
+            "name": container.name, "image": container.image, "containerID": "containerd://" + container.id,
+        ]
+        if let imageID { status["imageID"] = imageID }
         return [
             "kind": "Pod",
             "metadata": [
                 "uid": uid, "name": name, "namespace": "trials", "labels": labels, "resourceVersion": version,
             ],
             "spec": ["nodeName": "node-1", "containers": [spec]],
-            "status": [
-                "containerStatuses": [
-                    ["name": container.name, "image": container.image, "containerID": "containerd://" + container.id]
-                ]
-            ],
+            "status": ["containerStatuses": [status]],
         ]
     }
 }
