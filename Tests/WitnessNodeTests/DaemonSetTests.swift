@@ -56,6 +56,27 @@ import Yams
         #expect(security["readOnlyRootFilesystem"] as? Bool == true)
     }
 
+    /// The seccomp profile it names is shipped, and opens bpf() to CAP_BPF (the
+    /// runtime defaults open it to CAP_SYS_ADMIN only); SYS_RESOURCE is marked as
+    /// needed before 5.11 only, as `NodeCapabilities.missing` treats it
+    /// (scripts/run-as-daemonset and scripts/e2e read the marker).
+    @Test func theSeccompProfileIsShippedAndKernelOnlyCapabilitiesMarked() throws {
+        let security = try #require(try container()["securityContext"] as? [String: Any])
+        let seccomp = try #require(security["seccompProfile"] as? [String: Any])
+        #expect(seccomp["type"] as? String == "Localhost")
+        let name = try #require(seccomp["localhostProfile"] as? String)
+        let data = try Data(contentsOf: Self.root.appendingPathComponent("deploy/seccomp/\(name)"))
+        let profile = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let rules = try #require(profile["syscalls"] as? [[String: Any]])
+        let bpfForCapBPF = rules.contains { rule in
+            (rule["names"] as? [String])?.contains("bpf") == true && rule["action"] as? String == "SCMP_ACT_ALLOW"
+                && ((rule["includes"] as? [String: Any])?["caps"] as? [String]) == ["CAP_BPF"]
+        }
+        #expect(bpfForCapBPF, "deploy/seccomp/\(name) allows bpf() with CAP_BPF")
+        let text = try String(contentsOf: Self.root.appendingPathComponent("daemonset.yaml"), encoding: .utf8)
+        #expect(text.contains("- SYS_RESOURCE  # until-kernel: 5.11\n"))
+    }
+
     /// The API is off the node's network, only the controller's namespace reaches
     /// it, and it speaks TLS.
     @Test func theAPIIsNotOnTheNodeNetworkAndSpeaksTLS() throws {

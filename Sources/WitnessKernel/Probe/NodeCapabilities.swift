@@ -16,7 +16,11 @@ package enum NodeCapabilities {
         Capability(
             name: "SYS_RESOURCE", number: 24,
             reason: "raise RLIMIT_MEMLOCK, which kernels before 5.11 charge BPF memory to"),
-        Capability(name: "DAC_READ_SEARCH", number: 2, reason: "open cgroups by id to name their container and pod"),
+        Capability(
+            name: "DAC_READ_SEARCH", number: 2,
+            reason:
+                "open cgroups by id to name their container and pod, or list the descriptors of other users' processes in /proc"
+        ),
         Capability(
             name: "SYS_PTRACE", number: 19,
             reason:

@@ -21,16 +21,28 @@ enum Privileges {
 
     /// The CapEff mask of /proc/self/status.
     static func effectiveCapabilities(statusPath: String) -> UInt64 {
-        guard let file = fopen(statusPath, "r") else { return 0 }
+        statusValue("CapEff:", statusPath: statusPath).flatMap { UInt64($0, radix: 16) } ?? 0
+    }
+
+    /// Whether a seccomp filter runs on this process's system calls (Seccomp: 2): in
+    /// a container, the runtime's default profile, which most runtimes write to
+    /// refuse bpf() without CAP_SYS_ADMIN whatever the other capabilities.
+    static func seccompFiltered(statusPath: String = "/proc/self/status") -> Bool {
+        statusValue("Seccomp:", statusPath: statusPath) == "2"
+    }
+
+    /// The value of one `Name:` line of /proc/self/status, trimmed.
+    private static func statusValue(_ name: String, statusPath: String) -> Substring? {
+        guard let file = fopen(statusPath, "r") else { return nil }
         defer { fclose(file) }
         var line = [CChar](repeating: 0, count: 256)
         while fgets(&line, Int32(line.count), file) != nil {
             let text = line.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-            if text.hasPrefix("CapEff:") {
-                return UInt64(text.dropFirst(7).trimmingCharacters(in: " \t\n"), radix: 16) ?? 0
+            if text.hasPrefix(name) {
+                return text.dropFirst(name.count).trimmingCharacters(in: " \t\n")
             }
         }
-        return 0
+        return nil
     }
 }
 

@@ -467,10 +467,15 @@ package final class WitnessProbe {
 
     private static func loadError(errno error: Int32) -> BPFError {
         if error == EPERM || error == EACCES {
+            // The capabilities were checked before loading: under a seccomp filter the
+            // likelier refusal is the filter's (a runtime's default profile).
+            let cause =
+                Privileges.seccompFiltered()
+                ? "a seccomp filter runs on this process and likely refuses bpf() (runtime default profiles allow it"
+                    + " only with CAP_SYS_ADMIN): run under deploy/seccomp/witness-agent.json"
+                : "run as root, or with CAP_BPF, CAP_PERFMON (and CAP_SYS_RESOURCE before kernel 5.11)"
             return BPFError(
-                operation: "load BPF object", errno: error,
-                message:
-                    "permission denied loading BPF programs: run as root, or with CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE",
+                operation: "load BPF object", errno: error, message: "permission denied loading BPF programs: \(cause)",
                 isUsageError: true)
         }
         let detail = String(cString: cbpf_last_message())
