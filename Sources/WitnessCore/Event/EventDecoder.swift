@@ -45,7 +45,10 @@ package enum EventDecoder {
                 WindowActivation(subjects: raw.subjects, cgroupID: raw.cgroup_id, bootTime: raw.timestamp_ns))
         }
         guard raw.result > 0, raw.result <= Int64(Int32.max) else { return nil }
-        return .entry(SubjectEntry(subjects: raw.subjects, cgroupID: raw.cgroup_id, pid: Int32(raw.result)))
+        return .entry(
+            SubjectEntry(
+                subjects: raw.subjects, cgroupID: raw.cgroup_id, pid: Int32(raw.result),
+                mover: Int32(bitPattern: raw.pid)))
     }
 
     /// Decodes `record`; returns nil for records that carry no event (wake-ups, and

@@ -61,7 +61,8 @@ extension EventPipeline {
 
     /// A process moved into a subject from outside (or was made into it by an
     /// outsider): what it holds is judged as found, once per window; one the window
-    /// already knows (a move inside the subject's own tree) is not. The window stays
+    /// already knows (a move inside the subject's own tree) is not. One a container
+    /// runtime put there is the runtime's until it execs (`RuntimeSetup`). The window stays
     /// witnessed from its start if it was: that is about what ran before activation.
     func noteEntry(_ entry: SubjectEntry) {
         var bits = entry.subjects
@@ -70,6 +71,11 @@ extension EventPipeline {
             bits &= bits - 1
             let bit = UInt64(1) << UInt64(slot)
             if let known = processes.cached(entry.pid), known.subjects & bit != 0 { continue }
+            if entry.mover != entry.pid, processes.cached(entry.mover).map({ $0.subjects & bit == 0 }) ?? true,
+                RuntimeSetup.sameProgram(entry.mover, entry.pid, procRoot: processes.procRoot)
+            {
+                runtimeSetup.begin(entry.pid)
+            }
             let scan = FoundScanner(procRoot: processes.procRoot).scan(
                 [entry.pid], slot: slot, cgroupID: entry.cgroupID, now: WallClock.bootNow())
             processes.mark([entry.pid], slot: slot)

@@ -68,6 +68,8 @@ package final class EventPipeline {
     /// what was found, merged (EventPipeline+Found).
     var foundMatched = [[Int: Int]](repeating: [:], count: WindowSlots.slotCount)
     var foundTotals = [FoundSummary?](repeating: nil, count: WindowSlots.slotCount)
+    /// Processes a container runtime put into a subject, not judged until they exec.
+    var runtimeSetup = RuntimeSetup()
 
     /// Hears each armed window's activation (on the consumer thread, in order with
     /// the records around it).
@@ -124,6 +126,7 @@ package final class EventPipeline {
         if case let .exec(filename, args, directory, identity, executable, environment) = event.payload,
             header.result == 0
         {
+            if !runtimeSetup.isEmpty && !header.flags.contains(.found) { runtimeSetup.end(Int32(header.pid)) }
             let (record, previous) = processes.applyExec(
                 header, filename: filename, args: args, directory: directory, identity: identity,
                 executable: executable, environment: environment, writtenFiles: writtenFiles)
@@ -138,10 +141,31 @@ package final class EventPipeline {
         resolved.begin(event, number: counts.total)
         // The resolved event points into the record: let go of it however this ends.
         defer { resolved.end() }
-        let mark = classify(header)
+        let mark = runtimeSetup.isEmpty || !settingUp(event) ? classify(header) : nil
         if printsEvents { output.writeEvent(resolved, event, mark: mark, labels: windows.labels) }
         processes.applyAfter(event)
+        if !runtimeSetup.isEmpty { followSetup(event) }
         countUnwritten(output.flushIfFull())
+    }
+
+    /// Whether `event` is a container runtime's setup (`RuntimeSetup`): a syscall of a
+    /// process it put into the subject, or the program found running in it; not what
+    /// that process holds.
+    private func settingUp(_ event: KernelEvent) -> Bool {
+        guard runtimeSetup.contains(Int32(event.header.pid)) else { return false }
+        guard event.header.flags.contains(.found) else { return true }
+        if case .exec = event.payload { return true }
+        return false
+    }
+
+    /// Children of a setup process are setup; an exit ends it.
+    private func followSetup(_ event: KernelEvent) {
+        switch event.payload {
+        case let .fork(child, flags) where child > 0 && flags & 0x10000 == 0:  // not CLONE_THREAD
+            runtimeSetup.forked(parent: Int32(event.header.pid), child: child)
+        case .exit: runtimeSetup.end(Int32(event.header.pid))
+        default: break
+        }
     }
 
     /// Runs the rules on the resolved event; writes the alert lines of what fired

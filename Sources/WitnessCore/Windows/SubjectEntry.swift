@@ -4,4 +4,7 @@ package struct SubjectEntry: Sendable, Equatable {
     package var subjects: UInt64
     package var cgroupID: UInt64
     package var pid: Int32
+    /// The process that moved it, or the parent that made it in the subject (itself
+    /// when it moved itself).
+    package var mover: Int32
 }
