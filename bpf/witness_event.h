@@ -171,6 +171,7 @@ enum witness_event_flags {
     WITNESS_FLAG_DATAGRAM = 1 << 19,          /* connect: a datagram sent to an address (sendto, sendmsg) */
     WITNESS_FLAG_CREATED = 1 << 20,           /* open: the open made the file (the kernel's FMODE_CREATED) */
     WITNESS_FLAG_FOUND = 1 << 21,             /* made by the agent from state found as a window began, not by a syscall */
+    WITNESS_FLAG_BY_SUBJECT = 1 << 22,        /* enter: the process that moved it in is a subject of those windows */
 };
 
 /* Why the kernel side lost something; index of the per-CPU drop counters. */

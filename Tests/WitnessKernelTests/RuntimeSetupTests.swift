@@ -8,8 +8,9 @@ extension RealKernelTests {
     /// `runtime CGROUP MODE PROGRAM ARGS...`: forks a child that, once in CGROUP,
     /// does what runc's init does — a mount namespace of its own, a mount, a new
     /// name — and then execs PROGRAM. MODE says who moves it in: `parent` (the
-    /// runtime itself, as runc does), `self` (the child writes its own pid), `shell`
-    /// (another program, sh, writes it).
+    /// runtime itself, as runc does), `shell` (another program outside, as a
+    /// runtime's helper might), `self` (the child writes its own pid), `subject`
+    /// (the parent first moves itself in, then, a subject now, the child).
     static let runtimeLike = """
         #define _GNU_SOURCE
         #include <sched.h>
@@ -44,7 +45,8 @@ extension RealKernelTests {
                 _exit(6);
             }
             close(go[0]);
-            if (strcmp(argv[2], "parent") == 0) move(argv[1], child);
+            if (strcmp(argv[2], "subject") == 0) move(argv[1], getpid());
+            if (strcmp(argv[2], "parent") == 0 || strcmp(argv[2], "subject") == 0) move(argv[1], child);
             if (strcmp(argv[2], "shell") == 0) {
                 char command[4300];
                 snprintf(command, sizeof command, "echo %d > %s/cgroup.procs", child, argv[1]);
@@ -61,7 +63,10 @@ extension RealKernelTests {
         let mount = try cgroupMount()
         let runtime = try CProgram.build("runtime-like", Self.runtimeLike)
         let setupRules: Set = ["Mount attempt", "Namespace escape attempt", "Process renamed itself"]
-        for (mode, armed) in [("parent", true), ("parent", false), ("self", true), ("shell", true), ("shell", false)] {
+        for (mode, armed) in [
+            ("parent", true), ("parent", false), ("shell", true), ("self", true), ("self", false), ("subject", true),
+            ("subject", false),
+        ] {
             let cgroup = "\(mount)/witness-runtime-\(UUID().uuidString.prefix(8))"
             if !armed { try FileManager.default.createDirectory(atPath: cgroup, withIntermediateDirectories: false) }
             defer { Self.emptyAndRemove(cgroup) }
@@ -76,10 +81,10 @@ extension RealKernelTests {
             let fired = Set(result.jsonLines().compactMap { $0["rule"] as? String })
             let label = "moved by \(mode), armed: \(armed)"
             #expect(fired.contains("Read sensitive file by untrusted program"), "\(label): \(fired)")
-            if mode == "parent" {
+            if mode == "parent" || mode == "shell" {
                 #expect(fired.isDisjoint(with: setupRules), "\(label): the runtime's setup was judged: \(fired)")
             } else {
-                // Moved by itself or by another program: no runtime's; its setup is its own.
+                // Moved by itself, or by a subject: what it does is the subject's.
                 #expect(fired.isSuperset(of: setupRules), "\(label): \(fired)")
             }
         }

@@ -33,11 +33,15 @@ static __always_inline __u64 cgroup__subject_bits(struct cgroup *cgrp)
     return bits;
 }
 
-/* Sends an ENTER record: process `tgid` is now in subject cgroup `cgrp`. */
+/* Sends an ENTER record: process `tgid` is now in subject cgroup `cgrp`, put there
+ * by the current task (the writer of cgroup.procs, or the parent of a clone3 into
+ * it) — flagged when that task is itself a subject of those windows. */
 static __always_inline void cgroup__entered(struct cgroup *cgrp, __u32 tgid, __u64 bits)
 {
     struct witness_event_header header;
     event__fill_header(&header, WITNESS_EVENT_ENTER, WITNESS_SYS_NONE, bits);
+    if (subject__current() & bits)
+        header.flags |= WITNESS_FLAG_BY_SUBJECT;
     header.cgroup_id = BPF_CORE_READ(cgrp, kn, id);
     header.result = tgid;
     event__submit(&header, sizeof(header), bits);

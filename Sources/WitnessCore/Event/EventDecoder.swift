@@ -48,7 +48,8 @@ package enum EventDecoder {
         return .entry(
             SubjectEntry(
                 subjects: raw.subjects, cgroupID: raw.cgroup_id, pid: Int32(raw.result),
-                mover: Int32(bitPattern: raw.pid)))
+                mover: Int32(bitPattern: raw.pid), bySubject: raw.flags & UInt32(WITNESS_FLAG_BY_SUBJECT.rawValue) != 0)
+        )
     }
 
     /// Decodes `record`; returns nil for records that carry no event (wake-ups, and

@@ -71,11 +71,7 @@ extension EventPipeline {
             bits &= bits - 1
             let bit = UInt64(1) << UInt64(slot)
             if let known = processes.cached(entry.pid), known.subjects & bit != 0 { continue }
-            if entry.mover != entry.pid, processes.cached(entry.mover).map({ $0.subjects & bit == 0 }) ?? true,
-                RuntimeSetup.sameProgram(entry.mover, entry.pid, procRoot: processes.procRoot)
-            {
-                runtimeSetup.begin(entry.pid)
-            }
+            if entry.mover != entry.pid && !entry.bySubject { runtimeSetup.begin(entry.pid) }
             let scan = FoundScanner(procRoot: processes.procRoot).scan(
                 [entry.pid], slot: slot, cgroupID: entry.cgroupID, now: WallClock.bootNow())
             processes.mark([entry.pid], slot: slot)

@@ -7,4 +7,6 @@ package struct SubjectEntry: Sendable, Equatable {
     /// The process that moved it, or the parent that made it in the subject (itself
     /// when it moved itself).
     package var mover: Int32
+    /// The mover is itself a subject of these windows (the kernel's word).
+    package var bySubject = false
 }
