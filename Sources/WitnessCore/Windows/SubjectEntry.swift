@@ -8,5 +8,5 @@ package struct SubjectEntry: Sendable, Equatable {
     /// when it moved itself).
     package var mover: Int32
     /// The mover is itself a subject of these windows (the kernel's word).
-    package var bySubject = false
+    var bySubject = false
 }
