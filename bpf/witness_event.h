@@ -50,6 +50,8 @@ enum witness_event_kind {
     WITNESS_EVENT_ACTIVATE = 8, /* header only: an armed window's cgroup was created (header.cgroup_id, .subjects) */
     WITNESS_EVENT_ENTER = 9,    /* header only: process header.result entered subject cgroup header.cgroup_id from
                                    outside (a cgroup.procs write, clone3 CLONE_INTO_CGROUP from an outsider) */
+    WITNESS_EVENT_ESCAPE = 10,  /* header only: process header.result left the subjects header.subjects for cgroup
+                                   header.cgroup_id (a cgroup.procs or cgroup.threads write); it is followed */
 };
 
 /* Which system call produced a record: architecture-neutral numbering. */

@@ -322,8 +322,70 @@ extension RealKernelTests {
         let result = try agent.finish(timeout: 30)
         let reads = result.jsonLines().filter { $0["rule"] as? String == "Read sensitive file by untrusted program" }
         #expect(reads.count == 2, "the read after leaving, and its child's: \(result.stdout)")
+        // Leaving is said: one Error alert (not for the move inside), in the testimony too.
+        let left = result.jsonLines().filter { $0["rule"] as? String == "Process left the subject" }
+        #expect(left.count == 1, "\(result.stdout)")
+        #expect(left.first?["priority"] as? String == "Error")
+        let to = "/" + outside.split(separator: "/").last!
+        #expect((left.first?["output_fields"] as? [String: Any])?["cgroup.to"] as? String == to)
+        let testimony = try #require(result.jsonLines().last)
+        let escaped = try #require((testimony["subject"] as? [String: Any])?["escaped"] as? [[String: Any]])
+        #expect(escaped.count == 1 && escaped.first?["to"] as? String == to, "\(escaped)")
+        #expect((testimony["rules"] as? [String: Any])?["Process left the subject"] as? Int == 1)
+        #expect((testimony["alerts"] as? [String: Any])?["high"] as? Int ?? 0 >= 1)
         #expect(Agent.witnessProgramsLeft() == 0)
     }
+
+    /// `clone3(CLONE_INTO_CGROUP)` into a cgroup outside the subject leaves it at
+    /// birth: the child is followed (what it execs is judged) and the escape said.
+    @Test func aChildClonedOutsideTheSubjectIsFollowedAndSaid() throws {
+        let mount = try cgroupMount()
+        let subject = "\(mount)/witness-cloneout-\(UUID().uuidString.prefix(8))"
+        let outside = "\(mount)/witness-elsewhere-\(UUID().uuidString.prefix(8))"
+        for path in [subject, outside] {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        }
+        defer {
+            Self.emptyAndRemove(subject)
+            Self.emptyAndRemove(outside)
+        }
+        let cloner = try CProgram.build("clone-out", Self.cloneOut)
+        let agent = try RunningAgent(["witness", "--cgroup", subject, "--window", "3s", "--output", "json"])
+        try agent.waitUntilAttached()
+        #expect(try Scratch.shell("echo $$ > \(subject)/cgroup.procs; \(cloner) \(outside) /bin/cat /etc/shadow") == 0)
+        let result = try agent.finish(timeout: 30)
+        let reads = result.jsonLines().filter { $0["rule"] as? String == "Read sensitive file by untrusted program" }
+        #expect(reads.count == 1, "the child outside is still witnessed: \(result.stdout)")
+        let left = result.jsonLines().filter { $0["rule"] as? String == "Process left the subject" }
+        #expect(left.count == 1, "\(result.stdout)")
+        #expect(Agent.witnessProgramsLeft() == 0)
+    }
+
+    /// `clone-out CGROUP PROGRAM ARGS...`: a child made straight into CGROUP, which execs PROGRAM.
+    static let cloneOut = """
+        #define _GNU_SOURCE
+        #include <fcntl.h>
+        #include <linux/sched.h>
+        #include <signal.h>
+        #include <string.h>
+        #include <sys/syscall.h>
+        #include <sys/wait.h>
+        #include <unistd.h>
+        int main(int argc, char **argv) {
+            int cgroup = open(argv[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (argc < 3 || cgroup < 0) return 1;
+            struct clone_args args;
+            memset(&args, 0, sizeof(args));
+            args.flags = CLONE_INTO_CGROUP;
+            args.exit_signal = SIGCHLD;
+            args.cgroup = cgroup;
+            long pid = syscall(SYS_clone3, &args, sizeof(args));
+            if (pid == 0) { execv(argv[2], argv + 2); _exit(127); }
+            int status;
+            if (pid < 0 || waitpid(pid, &status, 0) < 0) return 1;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+        }
+        """
 }
 
 extension RealKernelTests {

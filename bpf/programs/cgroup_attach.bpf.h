@@ -35,16 +35,27 @@ static __always_inline __u64 cgroup__subject_bits(struct cgroup *cgrp)
 
 /* Sends an ENTER record: process `tgid` is now in subject cgroup `cgrp`, put there
  * by the current task (the writer of cgroup.procs, or the parent of a clone3 into
- * it) — flagged when that task is itself a subject of those windows. */
+ * it) — flagged when that task is itself a subject of any window. */
 static __always_inline void cgroup__entered(struct cgroup *cgrp, __u32 tgid, __u64 bits)
 {
     struct witness_event_header header;
     event__fill_header(&header, WITNESS_EVENT_ENTER, WITNESS_SYS_NONE, bits);
-    if (subject__current() & bits)
+    /* A subject of any window: what it moves in is its doing, whichever window sees it. */
+    if (subject__current())
         header.flags |= WITNESS_FLAG_BY_SUBJECT;
     header.cgroup_id = BPF_CORE_READ(cgrp, kn, id);
     header.result = tgid;
     event__submit(&header, sizeof(header), bits);
+}
+
+/* Sends an ESCAPE record: process `tgid` left the cgroup subjects `left` for `cgrp`. */
+static __always_inline void cgroup__left(struct cgroup *cgrp, __u32 tgid, __u64 left)
+{
+    struct witness_event_header header;
+    event__fill_header(&header, WITNESS_EVENT_ESCAPE, WITNESS_SYS_NONE, left);
+    header.cgroup_id = BPF_CORE_READ(cgrp, kn, id);
+    header.result = tgid;
+    event__submit(&header, sizeof(header), left);
 }
 
 SEC("tp_btf/cgroup_attach_task")
@@ -89,6 +100,7 @@ int witness_cgroup_attach(unsigned long long *ctx)
             drops__count(WITNESS_DROP_SUBJECT_FULL, left);
         else
             ctl->has_pid_subjects = 1;
+        cgroup__left(dst, tgid, left);
     }
     return 0;
 }

@@ -86,6 +86,39 @@ int witness_process_exec(unsigned long long *ctx)
 }
 
 
+/* A subject's new process, as to its cgroup: its verdict cache starts as its
+ * parent's, so that a move before it first runs still knows what it was (the move
+ * would otherwise find no cache and not follow it out); and a child made straight
+ * into a cgroup outside the parent's subjects (clone3 CLONE_INTO_CGROUP) has left
+ * them at birth: returns those windows (the caller follows the child for them),
+ * which hear of the escape. */
+static __always_inline __u64 process__place_child(struct task_struct *parent, struct task_struct *child,
+                                                  __u32 child_tgid)
+{
+    struct witness_control *ctl = control__get();
+    if (!ctl || !ctl->has_cgroup_subjects)
+        return 0;
+    __u64 had = subject__cgroup_bits(ctl); /* the parent is current */
+    struct cgroup *from = BPF_CORE_READ(parent, cgroups, dfl_cgrp);
+    struct cgroup *into = BPF_CORE_READ(child, cgroups, dfl_cgrp);
+    if (!from || !into)
+        return 0;
+    __u64 inside = into == from ? had : cgroup__subject_bits(into);
+    struct witness_task_verdict *verdict =
+        bpf_task_storage_get(&witness_task_verdicts, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+    if (verdict) {
+        verdict->generation = ctl->cgroup_generation;
+        verdict->cgroup_id = BPF_CORE_READ(into, kn, id);
+        verdict->subjects = inside;
+    }
+    __u64 left = had & ~inside;
+    if (left) {
+        ctl->has_pid_subjects = 1;
+        cgroup__left(into, child_tgid, left);
+    }
+    return left;
+}
+
 SEC("tp_btf/sched_process_fork")
 int witness_process_fork(unsigned long long *ctx)
 {
@@ -122,10 +155,12 @@ int witness_process_fork(unsigned long long *ctx)
     /* A PID-tree subject follows the child. */
     __u32 parent_tgid = bpf_get_current_pid_tgid() >> 32;
     __u64 *tree = bpf_map_lookup_elem(&witness_subject_pids, &parent_tgid);
-    if (tree && child_pid == child_tgid) {
-        __u64 bits = *tree;
-        if (bpf_map_update_elem(&witness_subject_pids, &child_tgid, &bits, BPF_ANY))
-            drops__count(WITNESS_DROP_SUBJECT_FULL, bits);
+    __u64 followed = tree ? *tree : 0;
+    if (child_pid == child_tgid)
+        followed |= process__place_child(parent, child, child_tgid);
+    if (followed && child_pid == child_tgid) {
+        if (bpf_map_update_elem(&witness_subject_pids, &child_tgid, &followed, BPF_ANY))
+            drops__count(WITNESS_DROP_SUBJECT_FULL, followed);
     }
 
     struct witness_fork_event *event = scratch__get();

@@ -173,7 +173,7 @@ struct WitnessCommand: ParsableCommand {
         let end = session.clock.epochNanoseconds(boot: endBootTime)
         let accounting = session.finish(slot: slot, at: endBootTime)
         let (alerts, rules) = session.assembly.alerts(
-            driftAlerts: accounting.driftAlerts, driftPriority: settings.driftPriority)
+            driftAlerts: accounting.driftAlerts, driftPriority: settings.driftPriority, escapes: accounting.escapeCount)
         let endReason: WindowEnd =
             opening.activeAt == nil ? .neverStarted : (reason == .timerExpired ? .elapsed : .shutdown)
         let coverage = Coverage.assess(session.probe.blindSpots, profile: accounting.syscalls)
@@ -204,6 +204,8 @@ struct WitnessCommand: ParsableCommand {
         statement.witnessedFromStart = witnessedFromStart
         statement.armedEpochNanoseconds = opening.armedAt.map { session.clock.epochNanoseconds(boot: $0) }
         statement.found = found
+        statement.escapes = accounting.escapes
+        statement.escapeCount = accounting.escapeCount
         let line = statement.json()
         session.pipeline.writeLine(line)
         if let testimony { try Self.append(line, to: testimony) }

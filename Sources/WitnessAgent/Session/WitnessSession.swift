@@ -114,6 +114,9 @@ final class WitnessSession {
         /// The window's runtime profile, when one was gathered.
         var profile: RuntimeProfile?
         var driftAlerts: Int
+        /// Processes that left the subject's cgroup (the first few), and how many.
+        var escapes: [SubjectEscape]
+        var escapeCount: Int
         var detachMilliseconds: Double
     }
 
@@ -124,11 +127,13 @@ final class WitnessSession {
         let profile = pipeline.finishProfile(slot: slot, syscalls: syscalls, at: end)
         pipeline.flush()
         let drift = pipeline.windows[slot].driftAlerts
+        let escapes = pipeline.windows[slot].escapeCount
         let accounting = Accounting(
-            counts: pipeline.counts, alerts: (rules?.firedByRule.reduce(0) { $0 + UInt64($1) } ?? 0) + UInt64(drift),
+            counts: pipeline.counts,
+            alerts: (rules?.firedByRule.reduce(0) { $0 + UInt64($1) } ?? 0) + UInt64(drift) + UInt64(escapes),
             kernelDrops: probe.drops(slot: slot), agentDrops: pipeline.counts.undecodable + pipeline.unwrittenLines,
             records: consumer.recordsConsumed, syscalls: syscalls, profile: profile, driftAlerts: drift,
-            detachMilliseconds: 0)
+            escapes: pipeline.windows[slot].escapes, escapeCount: escapes, detachMilliseconds: 0)
         consumer.close()
         var finished = accounting
         let detachStart = WallClock.bootNow()
@@ -180,11 +185,13 @@ struct PipelineAssembly {
             processes: processes, classifier: rules, colour: colour, identities: identities)
     }
 
-    /// A window's alerts by class and by rule: the rules' and the drift alerts.
-    func alerts(driftAlerts: Int, driftPriority: Priority) -> ([SeverityClass: Int], [(String, Int)]) {
+    /// A window's alerts by class and by rule: the rules', the drift alerts and the escapes.
+    func alerts(driftAlerts: Int, driftPriority: Priority, escapes: Int = 0) -> ([SeverityClass: Int], [(String, Int)])
+    {
         var bySeverity = rules?.alertsBySeverity ?? [:]
         var byRule = rules?.alertsByRule ?? []
         DriftAlertWriter.tally(driftAlerts, priority: driftPriority, alerts: &bySeverity, rules: &byRule)
+        SubjectEscape.tally(escapes, alerts: &bySeverity, rules: &byRule)
         return (bySeverity, byRule)
     }
 }

@@ -30,21 +30,29 @@ package enum EventDecoder {
     enum WindowRecord {
         case activation(WindowActivation)
         case entry(SubjectEntry)
+        case escape(SubjectEscape)
     }
 
     /// `record` as a window record, or nil for every other kind.
     static func windowRecord(_ record: UnsafeRawBufferPointer) -> WindowRecord? {
         guard record.count >= headerSize else { return nil }
         let kind = record.loadUnaligned(as: UInt16.self)
-        guard kind == UInt16(WITNESS_EVENT_ACTIVATE.rawValue) || kind == UInt16(WITNESS_EVENT_ENTER.rawValue) else {
-            return nil
-        }
+        guard
+            kind == UInt16(WITNESS_EVENT_ACTIVATE.rawValue) || kind == UInt16(WITNESS_EVENT_ENTER.rawValue)
+                || kind == UInt16(WITNESS_EVENT_ESCAPE.rawValue)
+        else { return nil }
         let raw = record.loadUnaligned(as: witness_event_header.self)
         if kind == UInt16(WITNESS_EVENT_ACTIVATE.rawValue) {
             return .activation(
                 WindowActivation(subjects: raw.subjects, cgroupID: raw.cgroup_id, bootTime: raw.timestamp_ns))
         }
         guard raw.result > 0, raw.result <= Int64(Int32.max) else { return nil }
+        if kind == UInt16(WITNESS_EVENT_ESCAPE.rawValue) {
+            return .escape(
+                SubjectEscape(
+                    subjects: raw.subjects, cgroupID: raw.cgroup_id, pid: Int32(raw.result),
+                    mover: Int32(bitPattern: raw.pid), bootTime: raw.timestamp_ns))
+        }
         return .entry(
             SubjectEntry(
                 subjects: raw.subjects, cgroupID: raw.cgroup_id, pid: Int32(raw.result),
@@ -60,7 +68,7 @@ package enum EventDecoder {
         }
         let kindValue = record.loadUnaligned(as: UInt16.self)
         if kindValue == UInt16(WITNESS_EVENT_WAKE.rawValue) || kindValue == UInt16(WITNESS_EVENT_ACTIVATE.rawValue)
-            || kindValue == UInt16(WITNESS_EVENT_ENTER.rawValue)
+            || kindValue == UInt16(WITNESS_EVENT_ENTER.rawValue) || kindValue == UInt16(WITNESS_EVENT_ESCAPE.rawValue)
         {
             return nil
         }

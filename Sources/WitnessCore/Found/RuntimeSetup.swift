@@ -6,26 +6,60 @@
 /// subject's doing, and judged as the subject's it cost an honest container a hard
 /// deny. The kernel's evidence that a process is the runtime's: it entered the
 /// subject from outside, put there by another process that is no subject of the
-/// window (the kernel says, in the ENTER record). Until it execs, it runs code
-/// from outside the subject: its syscalls and the program it runs are not judged
-/// (counted and profiled still); what it holds as it enters — files, sockets — is,
-/// and so is everything from its first exec on, children included. A subject
-/// cannot make such a process: one it moves or clones is flagged as a subject's,
-/// and one that moves itself is judged.
+/// window (the kernel says, in the ENTER record, whether the mover is a subject of
+/// any window). Until it execs, it runs code from outside the subject: the calls a
+/// runtime makes to build a container (`covers`) and the program it runs are not
+/// judged (counted and profiled still); everything else it does — opens, connects,
+/// ptrace — is, and so is what it holds as it enters, and everything from its
+/// first exec on, children included. A subject cannot make such a process: one it
+/// moves or clones is flagged as a subject's, and one that moves itself is judged.
 struct RuntimeSetup {
-    private var setting = Set<Int32>()
+    /// Processes in setup, by pid, with the windows they entered as the runtime's.
+    private var setting: [Int32: UInt64] = [:]
 
     var isEmpty: Bool { setting.isEmpty }
 
-    func contains(_ pid: Int32) -> Bool { setting.contains(pid) }
+    mutating func begin(_ pid: Int32, slots: UInt64) { setting[pid, default: 0] |= slots }
 
-    mutating func begin(_ pid: Int32) { setting.insert(pid) }
+    /// The process exec'd or exited, or entered again as no runtime's: judged from now on.
+    mutating func end(_ pid: Int32) { setting.removeValue(forKey: pid) }
 
-    /// The process exec'd or exited: from now on it is judged.
-    mutating func end(_ pid: Int32) { setting.remove(pid) }
-
-    /// A child forked during setup is setup too, until it execs.
+    /// A child is what its parent is: in setup only if the parent is (a pid reused
+    /// by a stale entry's process inherits nothing).
     mutating func forked(parent: Int32, child: Int32) {
-        if setting.contains(parent) { setting.insert(child) }
+        if let slots = setting[parent] { setting[child] = slots } else { setting.removeValue(forKey: child) }
+    }
+
+    /// A window begins or ends in `slot`: nothing of an earlier one there carries over.
+    mutating func forget(slot: Int) {
+        let bit = UInt64(1) << UInt64(slot)
+        for (pid, slots) in setting where slots & bit != 0 {
+            if slots == bit { setting.removeValue(forKey: pid) } else { setting[pid] = slots & ~bit }
+        }
+    }
+
+    /// Whether `syscall` by `pid`, seen by the windows `subjects`, is the runtime's
+    /// setup: the process is in setup for every one of those windows, and the call is
+    /// one a runtime makes to build the container — namespaces and mounts, its name,
+    /// its identity and keyring, the devices and links of /dev. Not an open, a
+    /// connect, a ptrace, a module or BPF load: those are judged whoever makes them.
+    func covers(_ pid: Int32, subjects: UInt64, syscall: Syscall) -> Bool {
+        guard let slots = setting[pid], subjects & ~slots == 0 else { return false }
+        switch syscall {
+        case .clone, .clone3, .fork, .vfork, .mount, .umount2, .unshare, .setns, .pivotRoot, .chroot, .fsopen,
+            .fsmount, .moveMount, .openTree, .prctl, .keyctl, .setuid, .setgid, .setreuid, .setregid, .setresuid,
+            .setresgid, .dup2, .dup3, .mkdir, .mkdirat, .mknod, .mknodat, .chown, .lchown, .fchown, .fchownat,
+            .chmod, .fchmod, .fchmodat, .symlink, .symlinkat:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Whether the program `pid` was found running, seen by `subjects`, is the
+    /// runtime's (runc's init is a memfd copy of runc).
+    func covers(_ pid: Int32, subjects: UInt64) -> Bool {
+        guard let slots = setting[pid] else { return false }
+        return subjects & ~slots == 0
     }
 }

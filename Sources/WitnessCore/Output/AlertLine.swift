@@ -75,6 +75,27 @@ package enum AlertLine {
         writer.byte(UInt8(ascii: " "))
     }
 
+    /// A whole line of an alert Witness raises itself (drift, a subject's escape):
+    /// `message` writes the output text (escaped), `fields` the output fields.
+    static func appendOwn(
+        epoch: Int64, rule: String, priority: Priority, format: OutputFormat, colour: Bool, tags: [String],
+        subjects: UInt64, labels: SubjectLabels, hostname: [UInt8], identifiers: inout LineUUIDs,
+        to writer: inout JSONWriter, message: (inout JSONWriter) -> Void, fields: (inout JSONWriter) -> Void
+    ) {
+        if format == .text {
+            appendTextHead(epoch: epoch, priority: priority, colour: colour, to: &writer)
+            message(&writer)
+            appendTextTail(rule: rule, to: &writer)
+            return
+        }
+        appendHead(epoch: epoch, rule: rule, priority: priority, to: &writer)
+        message(&writer)
+        closeOutput(to: &writer)
+        fields(&writer)
+        appendTail(
+            tags: tags, subjects: subjects, labels: labels, hostname: hostname, identifiers: &identifiers, to: &writer)
+    }
+
     /// The text form's end: ` (rule: NAME)` and the line's end.
     static func appendTextTail(rule: String, to writer: inout JSONWriter) {
         writer.raw(" (rule: ")

@@ -70,12 +70,38 @@ extension EventPipeline {
             let slot = bits.trailingZeroBitCount
             bits &= bits - 1
             let bit = UInt64(1) << UInt64(slot)
+            // Put there by a process of no window (the kernel's word, and the table's):
+            // the runtime's until it execs. Otherwise whatever it was before, it is not now.
+            if entry.mover != entry.pid && !entry.bySubject && (processes.cached(entry.mover)?.subjects ?? 0) == 0 {
+                runtimeSetup.begin(entry.pid, slots: bit)
+            } else {
+                runtimeSetup.end(entry.pid)
+            }
             if let known = processes.cached(entry.pid), known.subjects & bit != 0 { continue }
-            if entry.mover != entry.pid && !entry.bySubject { runtimeSetup.begin(entry.pid) }
             let scan = FoundScanner(procRoot: processes.procRoot).scan(
                 [entry.pid], slot: slot, cgroupID: entry.cgroupID, now: WallClock.bootNow())
             processes.mark([entry.pid], slot: slot)
             handleFound(scan, slot: slot)
+        }
+    }
+
+    /// A subject process left the cgroup of the windows in `escape.subjects` (the
+    /// kernel follows it now): an alert of each window, listed in its testimony.
+    func noteEscape(_ escape: SubjectEscape) {
+        var bits = escape.subjects
+        let process = processes.cached(escape.pid)
+        var escape = escape
+        escape.destination = resolved.identities?.path(of: escape.cgroupID)
+        while bits != 0 {
+            let slot = bits.trailingZeroBitCount
+            bits &= bits - 1
+            windows.noteEscape(escape, slot: slot)
+            let start = output.writer.bytes.count
+            escapeAlerts.write(
+                escape, slot: slot, process: process, labels: windows.labels, format: output.format,
+                colour: output.text.colour, into: &output.writer)
+            let lost = output.tap(from: start, subjects: 1 << UInt64(slot))
+            if lost > 0 { windows.recordAgentDrops(UInt64(lost), subjects: 1 << UInt64(slot)) }
         }
     }
 }

@@ -21,6 +21,7 @@ package final class EventPipeline {
     package let profiles = WindowProfiles()
     // Internal, not private: the profile half of the pipeline (EventPipeline+Profiles) writes through it.
     var drift: DriftAlertWriter
+    var escapeAlerts: EscapeAlertWriter
     /// The recordings being written (`witness --record`, a window's `record`).
     package let recordings = RecordingTap()
     var pathScratch: [UInt8] = []
@@ -52,6 +53,7 @@ package final class EventPipeline {
         // With rules, user and group names are read now, not by the first event that asks.
         if classifier != nil { _ = resolved.users }
         drift = DriftAlertWriter(hostname: hostname, clock: clock)
+        escapeAlerts = EscapeAlertWriter(hostname: hostname, clock: clock)
         pathScratch.reserveCapacity(4096)
         // A process record forgotten for room is evidence lost for the windows that saw it.
         processes.onForget = { [unowned self] victim in
@@ -83,6 +85,9 @@ package final class EventPipeline {
             return
         case let .entry(entry)?:
             noteEntry(entry)
+            return
+        case let .escape(escape)?:
+            noteEscape(escape)
             return
         case nil: break
         }
@@ -152,9 +157,11 @@ package final class EventPipeline {
     /// process it put into the subject, or the program found running in it; not what
     /// that process holds.
     private func settingUp(_ event: KernelEvent) -> Bool {
-        guard runtimeSetup.contains(Int32(event.header.pid)) else { return false }
-        guard event.header.flags.contains(.found) else { return true }
-        if case .exec = event.payload { return true }
+        let header = event.header
+        guard header.flags.contains(.found) else {
+            return runtimeSetup.covers(Int32(header.pid), subjects: header.subjects, syscall: header.syscall)
+        }
+        if case .exec = event.payload { return runtimeSetup.covers(Int32(header.pid), subjects: header.subjects) }
         return false
     }
 
@@ -211,6 +218,7 @@ package final class EventPipeline {
         writtenFiles.forget(slot: slot)
         processes.unmark(slot: slot)
         forgetFound(slot: slot)
+        runtimeSetup.forget(slot: slot)
     }
 
     /// The end of a drained batch (or a wake-up): the hashes that arrived, then the output.

@@ -30,31 +30,27 @@ package struct DriftAlertWriter {
         _ finding: DriftFinding, priority: Priority, timestamp: UInt64, slot: Int, process: ProcessRecord?,
         labels: SubjectLabels, format: OutputFormat, colour: Bool = false, into writer: inout JSONWriter
     ) {
-        let epoch = clock.epochNanoseconds(boot: timestamp)
-        if format == .text {
-            AlertLine.appendTextHead(epoch: epoch, priority: priority, colour: colour, to: &writer)
-            appendMessage(finding, process: process, to: &writer)
-            AlertLine.appendTextTail(rule: Self.ruleName, to: &writer)
-            return
-        }
-        AlertLine.appendHead(epoch: epoch, rule: Self.ruleName, priority: priority, to: &writer)
-        appendMessage(finding, process: process, to: &writer)
-        AlertLine.closeOutput(to: &writer)
-        writer.raw("\"drift.kind\":")
-        writer.string(finding.kind.rawValue)
-        writer.raw(",\"drift.item\":")
-        writer.string(finding.item)
-        writer.raw(",\"evt.type\":")
-        if finding.syscall == .none { writer.raw("null") } else { writer.string(finding.syscall.eventType) }
-        writer.raw(",\"proc.pid\":")
-        if finding.pid > 0 { writer.integer(finding.pid) } else { writer.raw("null") }
-        writer.raw(",\"proc.exepath\":")
-        if let process { writer.string(process.exePath) } else { writer.raw("null") }
-        writer.raw(",\"proc.cmdline\":")
-        if let process { appendCommandLine(process, to: &writer, quoted: true) } else { writer.raw("null") }
-        AlertLine.appendTail(
-            tags: ["drift", "witness"], subjects: 1 << UInt64(slot), labels: labels, hostname: hostname,
-            identifiers: &identifiers, to: &writer)
+        var identifiers = self.identifiers  // the closures below read self
+        defer { self.identifiers = identifiers }
+        AlertLine.appendOwn(
+            epoch: clock.epochNanoseconds(boot: timestamp), rule: Self.ruleName, priority: priority, format: format,
+            colour: colour, tags: ["drift", "witness"], subjects: 1 << UInt64(slot), labels: labels,
+            hostname: hostname, identifiers: &identifiers, to: &writer,
+            message: { appendMessage(finding, process: process, to: &$0) },
+            fields: { writer in
+                writer.raw("\"drift.kind\":")
+                writer.string(finding.kind.rawValue)
+                writer.raw(",\"drift.item\":")
+                writer.string(finding.item)
+                writer.raw(",\"evt.type\":")
+                if finding.syscall == .none { writer.raw("null") } else { writer.string(finding.syscall.eventType) }
+                writer.raw(",\"proc.pid\":")
+                if finding.pid > 0 { writer.integer(finding.pid) } else { writer.raw("null") }
+                writer.raw(",\"proc.exepath\":")
+                if let process { writer.string(process.exePath) } else { writer.raw("null") }
+                writer.raw(",\"proc.cmdline\":")
+                if let process { appendCommandLine(process, to: &writer, quoted: true) } else { writer.raw("null") }
+            })
     }
 
     /// `Drift from baseline profile: new executable /tmp/x (proc.pid=12 proc.exepath=/tmp/x)`, escaped.

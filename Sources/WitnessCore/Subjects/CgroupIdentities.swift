@@ -103,19 +103,25 @@ package final class CgroupIdentities {
         return identity
     }
 
+    /// The cgroup's path below the cgroup v2 mount (`/a/b`), opened by its handle;
+    /// nil when that is refused or it is gone.
+    package func path(of cgroupID: UInt64) -> String? {
+        guard mountFD >= 0, let mountPoint else { return nil }
+        var path = [CChar](repeating: 0, count: 4096)
+        let length = cbpf_cgroup_path(mountFD, cgroupID, &path, Int32(path.count))
+        guard length > 0 else { return nil }
+        var text = String(decoding: path[..<Int(length)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if text.hasPrefix(mountPoint) { text.removeFirst(mountPoint.count) }
+        return text
+    }
+
     private func resolve(_ cgroupID: UInt64) -> CgroupIdentity {
         if let identity = known[cgroupID] { return identity }
-        if mountFD >= 0, let mountPoint {
-            var path = [CChar](repeating: 0, count: 4096)
-            let length = cbpf_cgroup_path(mountFD, cgroupID, &path, Int32(path.count))
-            if length > 0 {
-                var text = String(decoding: path[..<Int(length)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                if text.hasPrefix(mountPoint) { text.removeFirst(mountPoint.count) }
-                let identity = CgroupIdentity(path: text)
-                if known.count > 100_000 { known.removeAll() }
-                known[cgroupID] = identity
-                return identity
-            }
+        if let text = path(of: cgroupID) {
+            let identity = CgroupIdentity(path: text)
+            if known.count > 100_000 { known.removeAll() }
+            known[cgroupID] = identity
+            return identity
         }
         let now = WallClock.bootNow()
         guard let mountPoint, now &- lastWalk > 1_000_000_000 || lastWalk == 0 else { return Self.host }

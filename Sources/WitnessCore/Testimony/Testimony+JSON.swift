@@ -25,6 +25,7 @@ extension Testimony {
         writer.raw(",")
         writer.key("witnessedFromStart")
         writer.boolean(witnessedFromStart)
+        appendEscapes(to: &writer)
         writer.raw("},")
         appendWindow(to: &writer)
         writer.key("sostle")
@@ -92,6 +93,26 @@ extension Testimony {
         writer.key("cutShort")
         writer.boolean(cutShort)
         writer.raw("},")
+    }
+
+    /// `,"escaped":[{"pid":..,"to":..,"cgroupId":..,"movedBy":..,"at":..}],"escapedCount":N` when any left.
+    private func appendEscapes(to writer: inout JSONWriter) {
+        guard escapeCount > 0 else { return }
+        writer.raw(",\"escaped\":[")
+        for (index, escape) in escapes.enumerated() {
+            if index > 0 { writer.byte(UInt8(ascii: ",")) }
+            writer.raw("{\"pid\":")
+            writer.integer(escape.pid)
+            writer.raw(",\"to\":")
+            if let destination = escape.destination { writer.string(destination) } else { writer.raw("null") }
+            writer.raw(",\"cgroupId\":")
+            writer.integer(escape.cgroupID)
+            writer.raw(",\"movedBy\":")
+            writer.integer(escape.mover)
+            writer.raw("}")
+        }
+        writer.raw("],\"escapedCount\":")
+        writer.integer(escapeCount)
     }
 
     /// `"events":{total, byType},`

@@ -34,6 +34,9 @@ package struct Testimony: Sendable {
     package var armedEpochNanoseconds: Int64?
     /// What the subject was found running as the window became active.
     package var found: FoundSummary?
+    /// Processes that left the subject's cgroup (followed since), the first few, and how many.
+    package var escapes: [SubjectEscape] = []
+    package var escapeCount = 0
     /// This testimony's identity, the same in every delivery of it (receivers de-duplicate by it).
     package var uuid = LineUUIDs.random()
 

@@ -27,6 +27,10 @@ package final class WindowSlots {
         package var tally = Tally(ruleCount: 0)
         /// Drift alerts written for the window's baseline.
         package var driftAlerts = 0
+        /// Processes that left the window's cgroup (the first `SubjectEscape.listed`),
+        /// and how many did.
+        package var escapes: [SubjectEscape] = []
+        package var escapeCount = 0
         /// The cgroup id the window watches, kept: the directory may be gone at close.
         package var cgroupID: UInt64?
         /// The kernel's drop counter of the slot when the window opened.
@@ -91,6 +95,11 @@ package final class WindowSlots {
 
     func noteDriftAlert(slot: Int) {
         slots[slot].driftAlerts += 1
+    }
+
+    func noteEscape(_ escape: SubjectEscape, slot: Int) {
+        slots[slot].escapeCount += 1
+        if slots[slot].escapes.count < SubjectEscape.listed { slots[slot].escapes.append(escape) }
     }
 
     @inline(__always)

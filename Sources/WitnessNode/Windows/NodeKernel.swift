@@ -31,6 +31,9 @@ package final class NodeKernel: @unchecked Sendable {
         package var profile: RuntimeProfile?
         /// Drift alerts the window's baseline raised.
         package var driftAlerts = 0
+        /// Processes that left the window's cgroup (the first few), and how many.
+        package var escapes: [SubjectEscape] = []
+        package var escapeCount = 0
         /// What this kernel could not see, and what of it the subject used.
         package var coverage: Coverage?
         /// The window's recording, finished.
@@ -235,7 +238,7 @@ package final class NodeKernel: @unchecked Sendable {
                 for slot in slots where windows.activeMask & (1 << UInt64(slot)) != 0 {
                     counted[slot] = Closing(
                         tally: windows[slot].tally, kernelDrops: probe.drops(slot: slot) &- windows[slot].dropBaseline,
-                        driftAlerts: windows[slot].driftAlerts)
+                        driftAlerts: windows[slot].driftAlerts, escapeCount: windows[slot].escapeCount)
                 }
                 continuation.resume(returning: counted)
             }
@@ -450,7 +453,8 @@ package final class NodeKernel: @unchecked Sendable {
         reply(
             Closing(
                 tally: tally, kernelDrops: drops, syscalls: syscalls, profile: profile,
-                driftAlerts: window.driftAlerts, coverage: coverage, recording: summary, found: found))
+                driftAlerts: window.driftAlerts, escapes: window.escapes, escapeCount: window.escapeCount,
+                coverage: coverage, recording: summary, found: found))
     }
 
     /// What the metrics endpoint reports.

@@ -260,6 +260,7 @@ package actor WindowRegistry {
         }
         DriftAlertWriter.tally(
             closing.driftAlerts, priority: window.request.driftPriority, alerts: &alerts, rules: &rules)
+        SubjectEscape.tally(closing.escapeCount, alerts: &alerts, rules: &rules)
         var testimony = Testimony(
             trialID: window.request.trialID, subjectKind: window.subject.kind, subjectValue: window.subject.value,
             startEpochNanoseconds: window.activeEpochNanoseconds ?? window.openedEpochNanoseconds,
@@ -270,6 +271,8 @@ package actor WindowRegistry {
             coverage: closing.coverage, recording: closing.recording)
         testimony.witnessedFromStart = window.witnessedFromStart
         testimony.found = closing.found
+        testimony.escapes = closing.escapes
+        testimony.escapeCount = closing.escapeCount
         testimony.armedEpochNanoseconds = window.armedEpochNanoseconds
         var closed = window
         closed.state = .closed
@@ -332,6 +335,7 @@ package actor WindowRegistry {
         for entry in journal.leftovers() where windows[entry.id] == nil {
             var alerts: [SeverityClass: Int] = [:]
             var known = severities
+            known[SubjectEscape.ruleName] = SeverityClass(SubjectEscape.priority)
             if let drift = entry.driftPriority.flatMap(Priority.init(falcoName:)) {
                 known[DriftAlertWriter.ruleName] = SeverityClass(drift)
             }
@@ -387,6 +391,7 @@ package actor WindowRegistry {
                 }
             }
             if counted.driftAlerts > 0 { entry.rules[DriftAlertWriter.ruleName, default: 0] += counted.driftAlerts }
+            if counted.escapeCount > 0 { entry.rules[SubjectEscape.ruleName, default: 0] += counted.escapeCount }
             entry.kernelDrops = counted.kernelDrops
             entry.agentDrops = counted.tally.agentDrops
         }
