@@ -3,24 +3,66 @@ import Foundation
 /// Checks an envelope as a controller would before it trusts a testimony: a
 /// signature by a pinned key over the DSSE pre-authentication encoding, the key id
 /// that key's PEM gives, a statement of the shape Witness makes, and — when the
-/// caller says which — the trial and window it was asked for (an envelope from
-/// another trial or window is a replay, however valid its signature).
+/// caller says which — the trial, window and subject it was asked for (an envelope
+/// from another trial, window or subject is a replay, however valid its signature).
+/// Given a testimony line or window that carries an envelope, the testimony beside
+/// it must be the one signed: nothing unsigned is believed.
 package enum AttestationVerifier {
+    /// What the caller asked for; nil: anything.
+    package struct Expected: Sendable {
+        package var trialID: String?
+        package var window: String?
+        /// `kind:value` as the testimony's subject says it (`pod:<uid>`, `cgroup:/path`, ...).
+        package var subject: String?
+
+        package init(trialID: String? = nil, window: String? = nil, subject: String? = nil) {
+            self.trialID = trialID
+            self.window = window
+            self.subject = subject
+        }
+    }
+
+    /// An envelope, and the testimony a line or window carried beside it (nil: the
+    /// input was the envelope alone).
+    package struct Input {
+        package var envelope: [UInt8]
+        var beside: [String: Any]?
+
+        package init(envelope: [UInt8]) {
+            self.envelope = envelope
+        }
+
+        init(envelope: [UInt8], beside: [String: Any]) {
+            self.envelope = envelope
+            self.beside = beside
+        }
+    }
+
     /// What a verified envelope says.
-    package struct Verified: Sendable {
+    package struct Verified {
         package var keyID: String
         package var subjects: [(name: String, sha256: String)]
         package var hostID: String
         package var trialID: String?
         package var window: String
+        /// The window's subject, `kind:value`.
+        package var subject: String
         package var verdictHint: String
         package var passed: Bool
+        /// The signed testimony, parsed.
+        var testimony: [String: Any] = [:]
     }
 
     package static func verify(
         envelope bytes: [UInt8], keys: [VerificationKey], trialID: String? = nil, window: String? = nil
     ) throws(AttestationError) -> Verified {
-        let envelope = try DSSEEnvelope(json: bytes)
+        try verify(Input(envelope: bytes), keys: keys, expected: Expected(trialID: trialID, window: window))
+    }
+
+    package static func verify(
+        _ input: Input, keys: [VerificationKey], expected: Expected
+    ) throws(AttestationError) -> Verified {
+        let envelope = try DSSEEnvelope(json: input.envelope)
         guard envelope.payloadType == DSSEEnvelope.inTotoPayloadType else {
             throw AttestationError("payloadType is \(envelope.payloadType), not \(DSSEEnvelope.inTotoPayloadType)")
         }
@@ -39,24 +81,38 @@ package enum AttestationVerifier {
         }
         var verified = try statement(envelope.payload)
         verified.keyID = signer.keyID
-        if let trialID, verified.trialID != trialID {
+        if let trialID = expected.trialID, verified.trialID != trialID {
             throw AttestationError("the testimony is for trial \(verified.trialID ?? "null"), not \(trialID)")
         }
-        if let window, verified.window != window {
+        if let window = expected.window, verified.window != window {
             throw AttestationError("the testimony is for window \(verified.window), not \(window)")
+        }
+        if let subject = expected.subject, verified.subject != subject {
+            throw AttestationError("the testimony is for subject \(verified.subject), not \(subject)")
+        }
+        if let beside = input.beside, canonical(beside) == nil || canonical(beside) != canonical(verified.testimony) {
+            throw AttestationError("the testimony beside the envelope is not the one signed: it was altered")
         }
         return verified
     }
 
     /// The envelope itself, or the one a testimony line or window (`GET
-    /// /v1/windows/{id}`) carries under `attestation`; other input is returned as is
-    /// (the check then says what is wrong with it).
-    package static func envelope(in bytes: [UInt8]) -> [UInt8] {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+    /// /v1/windows/{id}`) carries under `attestation`, with the testimony beside it;
+    /// other input is taken as an envelope (the check then says what is wrong with it).
+    package static func input(_ bytes: [UInt8]) -> Input {
+        guard var object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
             object["payloadType"] == nil, let carried = object["attestation"] as? [String: Any],
             let data = try? JSONSerialization.data(withJSONObject: carried)
-        else { return bytes }
-        return Array(data)
+        else { return Input(envelope: bytes) }
+        object["attestation"] = nil
+        // A window carries its testimony under `testimony`; a testimony line is one.
+        let beside = object["gate"] == nil ? object["testimony"] as? [String: Any] ?? [:] : object
+        return Input(envelope: Array(data), beside: beside)
+    }
+
+    /// A parsed JSON object written again with sorted keys: equal objects, equal bytes.
+    private static func canonical(_ object: [String: Any]) -> Data? {
+        try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     }
 
     /// The statement's shape: in-toto Statement v1, the runtime-trace predicate with
@@ -96,8 +152,10 @@ package enum AttestationVerifier {
         guard event == window else {
             throw AttestationError("monitoredProcess.event \(event) is not the testimony's window \(window)")
         }
+        let subject = testimony["subject"] as? [String: Any]
         return Verified(
             keyID: "", subjects: subjects, hostID: hostID, trialID: testimony["trialId"] as? String, window: window,
-            verdictHint: verdict, passed: passed)
+            subject: "\(subject?["kind"] as? String ?? "?"):\(subject?["value"] as? String ?? "?")",
+            verdictHint: verdict, passed: passed, testimony: testimony)
     }
 }

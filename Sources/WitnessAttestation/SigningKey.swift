@@ -1,6 +1,7 @@
 import Crypto
 import CryptoExtras
 import Foundation
+import Glibc
 import WitnessCore
 
 /// An Ed25519 private key from a PKCS#8 PEM file, with what verifiers are told of
@@ -22,21 +23,34 @@ package struct SigningKey: Sendable {
     package var privatePEM: String { VerificationKey.terminated(privateKey.pemRepresentation) }
 
     /// Loads the key at `file`. Refused: a file others can read or anyone but its
-    /// owner can write (the key is the node's word); the modes Kubernetes Secret
-    /// volumes give (0400, 0440 with an fsGroup) pass. Symbolic links are followed,
-    /// as a Secret volume's files are links into its current data.
+    /// owner can write, or owned by another user than root or the agent's (the key
+    /// is the node's word); the modes Kubernetes Secret volumes give (0400, 0440
+    /// with an fsGroup) pass. Symbolic links are followed, as a Secret volume's files
+    /// are links into its current data. One open: what is checked is what is read.
     package static func load(file: String) throws(AttestationError) -> SigningKey {
-        guard let stamp = FileStamp(file) else { throw AttestationError("cannot read signing key file \(file)") }
-        guard stamp.mode & 0o170000 == 0o100000 else {
+        let fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        guard fd >= 0 else { throw AttestationError("cannot read signing key file \(file)") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
             throw AttestationError("signing key file \(file) is not a regular file")
         }
-        if stamp.mode & 0o026 != 0 {
+        if info.st_mode & 0o026 != 0 {
             throw AttestationError(
-                "signing key file \(file) can be read or changed by other users (mode \(String(stamp.mode & 0o777, radix: 8))): make it 0400 or 0440"
+                "signing key file \(file) can be read or changed by other users (mode \(String(info.st_mode & 0o777, radix: 8))): make it 0400 or 0440"
             )
         }
-        guard let bytes = BoundedFile.read(file, limit: 64 * 1024) else {
-            throw AttestationError("cannot read signing key file \(file)")
+        guard info.st_uid == 0 || info.st_uid == geteuid() else {
+            throw AttestationError("signing key file \(file) belongs to uid \(info.st_uid), not to root or the agent")
+        }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while bytes.count <= 64 * 1024 {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { throw AttestationError("cannot read signing key file \(file)") }
+            if count == 0 { break }
+            bytes += chunk[..<count]
         }
         let text = String(decoding: bytes, as: UTF8.self)
         guard text.contains("-----BEGIN PRIVATE KEY-----") else {

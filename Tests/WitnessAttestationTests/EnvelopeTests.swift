@@ -142,6 +142,45 @@ import WitnessCore
         _ = try AttestationVerifier.verify(envelope: envelope, keys: [stranger.publicKey, key.publicKey])
     }
 
+    @Test func aTestimonyBesideTheEnvelopeMustBeTheOneSigned() throws {
+        let key = SigningKey.generate()
+        let testimony = Self.testimony()
+        let line = testimony.json()
+        let envelope = try key.envelope(
+            statement: RuntimeTraceStatement.json(testimony: testimony, testimonyJSON: line, context: Self.context)
+        ).json()
+        let delivered = String(line.dropLast()) + ",\"attestation\":" + envelope + "}"
+        let window = "{\"id\":\"w-1\",\"state\":\"closed\",\"testimony\":" + line + ",\"attestation\":" + envelope + "}"
+        for carrier in [delivered, window] {
+            _ = try AttestationVerifier.verify(
+                AttestationVerifier.input(Array(carrier.utf8)), keys: [key.publicKey], expected: .init())
+            // The unsigned copy turned from DENY to ADMIT (or any other change): refused.
+            for (from, to) in [
+                ("\"passed\":true", "\"passed\":false"), ("\"trialId\":\"trial-7\"", "\"trialId\":\"trial-8\""),
+            ] {
+                let altered = carrier.replacingOccurrences(of: from, with: to)  // the payload is base64: untouched
+                #expect(altered != carrier)
+                #expect(throws: AttestationError.self, "\(from) → \(to)") {
+                    try AttestationVerifier.verify(
+                        AttestationVerifier.input(Array(altered.utf8)), keys: [key.publicKey], expected: .init())
+                }
+            }
+        }
+    }
+
+    @Test func theSubjectAskedForMustBeTheWindowsSubject() throws {
+        let key = SigningKey.generate()
+        let input = AttestationVerifier.Input(envelope: Array(try Self.envelope(key: key).json().utf8))
+        let verified = try AttestationVerifier.verify(
+            input, keys: [key.publicKey], expected: .init(subject: "pod:0f5b4b9e-7d41-4a2c-9a51-5a1a9e0d3c11"))
+        #expect(verified.subject == "pod:0f5b4b9e-7d41-4a2c-9a51-5a1a9e0d3c11")
+        for other in ["pod:0f5b4b9e-7d41-4a2c-9a51-5a1a9e0d3c12", "cgroup:/", "container:0f5b4b9e"] {
+            #expect(throws: AttestationError.self, "\(other)") {
+                try AttestationVerifier.verify(input, keys: [key.publicKey], expected: .init(subject: other))
+            }
+        }
+    }
+
     @Test func malformedEnvelopesAreOneLineErrors() {
         let key = SigningKey.generate()
         for text in [

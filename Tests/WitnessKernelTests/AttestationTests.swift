@@ -216,14 +216,30 @@ extension RealKernelTests {
         try Data(try #require(listed.last?["publicKey"] as? String).utf8).write(to: URL(fileURLWithPath: previous))
         #expect(try Agent.run(["verify", "--key", previous, "--window", id, envelope]).status == 0)
 
-        // Every testimony line delivered carries its envelope.
+        // Every testimony line delivered carries its envelope, and verifies as it is;
+        // the unsigned testimony beside it edited (a DENY made ADMIT) does not.
         let result = try node.stop()
-        let testimonies = result.jsonLines().filter { $0["trialId"] != nil && $0["gate"] != nil }
-        #expect(testimonies.count == 2)
-        for testimony in testimonies {
-            let attestation = try #require(testimony["attestation"] as? [String: Any])
-            #expect(attestation["payloadType"] as? String == "application/vnd.in-toto+json")
+        let lines = result.stdout.split(separator: "\n").map(String.init).filter {
+            $0.contains("\"gate\":") && $0.contains("\"attestation\":")
         }
+        #expect(lines.count == 2)
+        let delivered = try #require(lines.first { $0.contains("trial-N\"") })
+        let line = directory.appendingPathComponent("line.json").path
+        try Data(delivered.utf8).write(to: URL(fileURLWithPath: line))
+        let asDelivered = try Agent.run([
+            "verify", "--key", first.pub, "--trial-id", "trial-N",
+            "--subject", "cgroup:/\(cgroup.split(separator: "/").last!)", line,
+        ])
+        #expect(asDelivered.status == 0, "\(asDelivered.stderr)")
+        #expect(asDelivered.stdout.contains("verdict: DENY (not passed)"), "\(asDelivered.stdout)")
+        #expect(try Agent.run(["verify", "--key", first.pub, "--require-pass", line]).status == 1)
+        #expect(try Agent.run(["verify", "--key", first.pub, "--subject", "cgroup:/elsewhere", line]).status == 1)
+        let edited = directory.appendingPathComponent("edited.json").path
+        try Data(
+            delivered.replacingOccurrences(of: "\"verdictHint\":\"DENY\"", with: "\"verdictHint\":\"ADMIT\"").utf8
+        ).write(to: URL(fileURLWithPath: edited))
+        let refused = try Agent.run(["verify", "--key", first.pub, edited])
+        #expect(refused.status == 1 && refused.stderr.contains("altered"), "\(refused.stderr)")
     }
 
     /// A pod's attestation names the image that ran by the digest of the pod
