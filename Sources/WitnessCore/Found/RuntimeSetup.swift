@@ -62,4 +62,15 @@ struct RuntimeSetup {
         guard let slots = setting[pid] else { return false }
         return subjects & ~slots == 0
     }
+
+    /// Whether an exec's filename runs an open descriptor (`fexecve`: `/dev/fd/N`,
+    /// `/proc/self/fd/N`, or execveat's empty path): how a runtime re-executes the
+    /// sealed copy of itself it made, not how it starts the image's program.
+    static func runsADescriptor(_ filename: UnsafeRawBufferPointer) -> Bool {
+        if filename.isEmpty { return true }
+        for prefix in ["/dev/fd/", "/proc/self/fd/"] where filename.starts(with: prefix.utf8) {
+            return filename.count > prefix.utf8.count
+        }
+        return false
+    }
 }

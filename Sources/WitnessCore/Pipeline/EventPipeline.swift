@@ -131,10 +131,15 @@ package final class EventPipeline {
         if case let .exec(filename, args, directory, identity, executable, environment) = event.payload,
             header.result == 0
         {
-            if !runtimeSetup.isEmpty && !header.flags.contains(.found) { runtimeSetup.end(Int32(header.pid)) }
             let (record, previous) = processes.applyExec(
                 header, filename: filename, args: args, directory: directory, identity: identity,
                 executable: executable, environment: environment, writtenFiles: writtenFiles)
+            // The image's program starts: the runtime's setup is over. Not when the
+            // runtime re-executes a sealed copy of itself through a descriptor (runc
+            // runs its memfd clone as /dev/fd/N, early).
+            if !runtimeSetup.isEmpty && !header.flags.contains(.found) && !RuntimeSetup.runsADescriptor(filename) {
+                runtimeSetup.end(Int32(header.pid))
+            }
             if header.subjects & profiles.mask != 0 {
                 noteProfiles(event, exec: (record, previous, executable.isEmpty ? .none : header.file))
             }
