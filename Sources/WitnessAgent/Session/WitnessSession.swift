@@ -61,8 +61,16 @@ final class WitnessSession {
         let cgroups = subject.cgroupDirectory == nil ? nil : try CgroupFS.detect()
         let watched = try probe.watch(subject, slot: slot, cgroups: cgroups, processes: pipeline.processes)
         pipeline.label(slot: slot, as: Self.label(subject))
+        let scanStart = WallClock.bootNow()
         let found = pipeline.noteRunningSubject(
             watched.members, slot: slot, cgroupID: watched.cgroupID, judge: judgeFound)
+        if let found {
+            let milliseconds = Double(WallClock.bootNow() &- scanStart) / 1e6
+            let matched = found.matched.reduce(0) { $0 + $1.1 }
+            FileHandleWriter.standardError(
+                "witness-agent: found \(found.processes) processes and \(found.descriptors) descriptors running, judged in \((milliseconds * 10).rounded() / 10) ms (\(matched) alerts)\n"
+            )
+        }
         return (watched.members, found)
     }
 
