@@ -56,7 +56,8 @@ package enum EventDecoder {
         return .entry(
             SubjectEntry(
                 subjects: raw.subjects, cgroupID: raw.cgroup_id, pid: Int32(raw.result),
-                mover: Int32(bitPattern: raw.pid), bySubject: raw.flags & UInt32(WITNESS_FLAG_BY_SUBJECT.rawValue) != 0)
+                mover: Int32(bitPattern: raw.pid), bySubject: raw.flags & UInt32(WITNESS_FLAG_BY_SUBJECT.rawValue) != 0,
+                bootTime: raw.timestamp_ns)
         )
     }
 

@@ -14,12 +14,28 @@
 /// first exec on, children included. A subject cannot make such a process: one it
 /// moves or clones is flagged as a subject's, and one that moves itself is judged.
 struct RuntimeSetup {
-    /// Processes in setup, by pid, with the windows they entered as the runtime's.
-    private var setting: [Int32: UInt64] = [:]
+    /// A process in setup: the windows it entered as the runtime's, and since when.
+    private struct Entry {
+        var slots: UInt64
+        var since: UInt64
+    }
+
+    /// How long a runtime's setup may last (boot-time nanoseconds): runc's takes a
+    /// fraction of a second; a process planted from outside that never execs is
+    /// judged in full after this.
+    static let longest: UInt64 = 10_000_000_000
+
+    private var setting: [Int32: Entry] = [:]
 
     var isEmpty: Bool { setting.isEmpty }
 
-    mutating func begin(_ pid: Int32, slots: UInt64) { setting[pid, default: 0] |= slots }
+    mutating func begin(_ pid: Int32, slots: UInt64, at time: UInt64) {
+        if let entry = setting[pid] {
+            setting[pid] = Entry(slots: entry.slots | slots, since: min(entry.since, time))
+        } else {
+            setting[pid] = Entry(slots: slots, since: time)
+        }
+    }
 
     /// The process exec'd or exited, or entered again as no runtime's: judged from now on.
     mutating func end(_ pid: Int32) { setting.removeValue(forKey: pid) }
@@ -27,14 +43,18 @@ struct RuntimeSetup {
     /// A child is what its parent is: in setup only if the parent is (a pid reused
     /// by a stale entry's process inherits nothing).
     mutating func forked(parent: Int32, child: Int32) {
-        if let slots = setting[parent] { setting[child] = slots } else { setting.removeValue(forKey: child) }
+        if let entry = setting[parent] { setting[child] = entry } else { setting.removeValue(forKey: child) }
     }
 
     /// A window begins or ends in `slot`: nothing of an earlier one there carries over.
     mutating func forget(slot: Int) {
         let bit = UInt64(1) << UInt64(slot)
-        for (pid, slots) in setting where slots & bit != 0 {
-            if slots == bit { setting.removeValue(forKey: pid) } else { setting[pid] = slots & ~bit }
+        for (pid, entry) in setting where entry.slots & bit != 0 {
+            if entry.slots == bit {
+                setting.removeValue(forKey: pid)
+            } else {
+                setting[pid]?.slots = entry.slots & ~bit
+            }
         }
     }
 
@@ -43,8 +63,8 @@ struct RuntimeSetup {
     /// one a runtime makes to build the container — namespaces and mounts, its name,
     /// its identity and keyring, the devices and links of /dev. Not an open, a
     /// connect, a ptrace, a module or BPF load: those are judged whoever makes them.
-    func covers(_ pid: Int32, subjects: UInt64, syscall: Syscall) -> Bool {
-        guard let slots = setting[pid], subjects & ~slots == 0 else { return false }
+    func covers(_ pid: Int32, subjects: UInt64, syscall: Syscall, at time: UInt64) -> Bool {
+        guard covers(pid, subjects: subjects, at: time) else { return false }
         switch syscall {
         case .clone, .clone3, .fork, .vfork, .mount, .umount2, .unshare, .setns, .pivotRoot, .chroot, .fsopen,
             .fsmount, .moveMount, .openTree, .prctl, .keyctl, .setuid, .setgid, .setreuid, .setregid, .setresuid,
@@ -57,10 +77,10 @@ struct RuntimeSetup {
     }
 
     /// Whether the program `pid` was found running, seen by `subjects`, is the
-    /// runtime's (runc's init is a memfd copy of runc).
-    func covers(_ pid: Int32, subjects: UInt64) -> Bool {
-        guard let slots = setting[pid] else { return false }
-        return subjects & ~slots == 0
+    /// runtime's (runc's init is a memfd copy of runc), at `time` (boot time).
+    func covers(_ pid: Int32, subjects: UInt64, at time: UInt64) -> Bool {
+        guard let entry = setting[pid] else { return false }
+        return subjects & ~entry.slots == 0 && time &- entry.since < Self.longest
     }
 
     /// Whether an exec's filename runs an open descriptor (`fexecve`: `/dev/fd/N`,

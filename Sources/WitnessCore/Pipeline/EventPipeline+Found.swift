@@ -73,7 +73,7 @@ extension EventPipeline {
             // Put there by a process of no window (the kernel's word, and the table's):
             // the runtime's until it execs. Otherwise whatever it was before, it is not now.
             if entry.mover != entry.pid && !entry.bySubject && (processes.cached(entry.mover)?.subjects ?? 0) == 0 {
-                runtimeSetup.begin(entry.pid, slots: bit)
+                runtimeSetup.begin(entry.pid, slots: bit, at: entry.bootTime)
             } else {
                 runtimeSetup.end(entry.pid)
             }

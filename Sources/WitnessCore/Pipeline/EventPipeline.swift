@@ -164,9 +164,12 @@ package final class EventPipeline {
     private func settingUp(_ event: KernelEvent) -> Bool {
         let header = event.header
         guard header.flags.contains(.found) else {
-            return runtimeSetup.covers(Int32(header.pid), subjects: header.subjects, syscall: header.syscall)
+            return runtimeSetup.covers(
+                Int32(header.pid), subjects: header.subjects, syscall: header.syscall, at: header.timestamp)
         }
-        if case .exec = event.payload { return runtimeSetup.covers(Int32(header.pid), subjects: header.subjects) }
+        if case .exec = event.payload {
+            return runtimeSetup.covers(Int32(header.pid), subjects: header.subjects, at: header.timestamp)
+        }
         return false
     }
 

@@ -9,4 +9,6 @@ package struct SubjectEntry: Sendable, Equatable {
     package var mover: Int32
     /// The mover is itself a subject of these windows (the kernel's word).
     var bySubject = false
+    /// When it entered (boot time).
+    var bootTime: UInt64 = 0
 }
