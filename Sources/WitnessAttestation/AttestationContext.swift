@@ -32,10 +32,10 @@ package struct RulesDigest: Sendable, Equatable {
     /// `sources`: (name, text) in load order.
     package init(_ sources: [(name: String, text: String)]) {
         files = sources.map {
-            File(name: $0.name, sha256: WitnessCore.SHA256.hex(WitnessCore.SHA256.hash(Array($0.text.utf8))))
+            File(name: $0.name, sha256: WitnessCore.SHA256.hex(of: $0.text))
         }
         let listing = files.map { "\($0.sha256)  \($0.name)\n" }.joined()
-        digest = WitnessCore.SHA256.hex(WitnessCore.SHA256.hash(Array(listing.utf8)))
+        digest = WitnessCore.SHA256.hex(of: listing)
     }
 }
 

@@ -68,43 +68,47 @@ package enum RuntimeTraceStatement {
             }
         }
         if subjects.isEmpty {
-            let digest = WitnessCore.SHA256.hex(WitnessCore.SHA256.hash(Array(testimonyJSON.utf8)))
+            let digest = WitnessCore.SHA256.hex(of: testimonyJSON)
             subjects.append(("urn:witness:testimony:" + testimony.uuid, digest, nil))
         }
         writer.byte(UInt8(ascii: "["))
         for (index, subject) in subjects.enumerated() {
             if index > 0 { writer.byte(UInt8(ascii: ",")) }
-            writer.raw("{\"name\":")
-            writer.string(subject.name)
-            writer.raw(",\"digest\":{\"sha256\":")
-            writer.string(subject.sha256)
-            writer.raw("}")
-            if let (key, value) = subject.annotation {
-                writer.raw(",\"annotations\":{")
-                writer.string(key)
-                writer.raw(":")
-                writer.string(value)
-                writer.raw("}")
-            }
-            writer.raw("}")
+            appendDescriptor(name: subject.name, sha256: subject.sha256, annotation: subject.annotation, to: &writer)
         }
         writer.byte(UInt8(ascii: "]"))
+    }
+
+    /// An in-toto ResourceDescriptor by name and sha256:
+    /// `{"name":..,"digest":{"sha256":..}(,"annotations":{key:value})}`.
+    private static func appendDescriptor(
+        name: String, sha256: String, annotation: (String, String)? = nil, to writer: inout JSONWriter
+    ) {
+        writer.raw("{\"name\":")
+        writer.string(name)
+        writer.raw(",\"digest\":{\"sha256\":")
+        writer.string(sha256)
+        writer.raw("}")
+        if let (key, value) = annotation {
+            writer.raw(",\"annotations\":{")
+            writer.string(key)
+            writer.raw(":")
+            writer.string(value)
+            writer.raw("}")
+        }
+        writer.raw("}")
     }
 
     /// `{"type": <Witness and its version>, "configSource": <the rules, by digest>, "tracePolicy": {...}}`
     private static func appendMonitor(_ context: AttestationContext, to writer: inout JSONWriter) {
         writer.raw("{\"type\":")
         writer.string("https://github.com/witness-project/witness-agent/v" + context.agentVersion)
-        writer.raw(",\"configSource\":{\"name\":\"rules\",\"digest\":{\"sha256\":")
-        writer.string(context.rules.digest)
-        writer.raw("}},\"tracePolicy\":{\"rules\":[")
+        writer.raw(",\"configSource\":")
+        appendDescriptor(name: "rules", sha256: context.rules.digest, to: &writer)
+        writer.raw(",\"tracePolicy\":{\"rules\":[")
         for (index, file) in context.rules.files.enumerated() {
             if index > 0 { writer.byte(UInt8(ascii: ",")) }
-            writer.raw("{\"name\":")
-            writer.string(file.name)
-            writer.raw(",\"digest\":{\"sha256\":")
-            writer.string(file.sha256)
-            writer.raw("}}")
+            appendDescriptor(name: file.name, sha256: file.sha256, to: &writer)
         }
         writer.raw("]}}")
     }

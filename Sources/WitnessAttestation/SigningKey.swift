@@ -105,7 +105,7 @@ package struct VerificationKey: Sendable, Equatable {
 
     /// The key id of a PEM text: hex sha256 of its bytes.
     package static func keyID(of pem: String) -> String {
-        WitnessCore.SHA256.hex(WitnessCore.SHA256.hash(Array(pem.utf8)))
+        WitnessCore.SHA256.hex(of: pem)
     }
 
     /// Whether `signature` is this key's over `message`.

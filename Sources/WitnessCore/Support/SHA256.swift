@@ -35,6 +35,12 @@ package struct SHA256 {
         return String(decoding: text, as: UTF8.self)
     }
 
+    /// Lowercase hex of the digest of `text`'s UTF-8 bytes (what attestations name
+    /// rules, keys and testimonies by).
+    package static func hex(of text: String) -> String {
+        hex(hash(Array(text.utf8)))
+    }
+
     /// The digest of `bytes` in one call.
     package static func hash(_ bytes: [UInt8]) -> [UInt8] {
         Array(Crypto.SHA256.hash(data: bytes))
