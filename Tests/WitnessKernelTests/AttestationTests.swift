@@ -328,6 +328,14 @@ extension RealKernelTests {
             generated.key,
         ])
         #expect(refused.status == 2 && refused.stderr.contains("other users"), "\(refused.stderr)")
+        // An attestation that cannot be written (a full disk) is an error naming the
+        // file; the testimony is still printed.
+        chmod(generated.key, 0o400)
+        let full = try Agent.run([
+            "witness", "--cgroup", "/", "--window", "1s", "--attestation", "/dev/full", "--signing-key", generated.key,
+        ])
+        #expect(full.status == 1 && full.stderr.contains("cannot write /dev/full"), "\(full.stderr)")
+        #expect(full.jsonLines().last?["gate"] != nil, "the testimony is printed first")
         #expect(!FileManager.default.fileExists(atPath: directory.path + "/a.json"))
         #expect(Agent.witnessProgramsLeft() == 0)
     }

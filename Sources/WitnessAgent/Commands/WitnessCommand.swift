@@ -224,11 +224,14 @@ struct WitnessCommand: ParsableCommand {
         }
     }
 
-    /// Appends `line` and a newline to `path`, synced.
+    /// Appends `line` and a newline to `path`, synced; a write that fails (a full
+    /// disk) is an error naming the file, never a testimony silently cut.
     private static func append(_ line: String, to path: String) throws {
         let file = try OutputSink.appending(to: path)
         var copy = line + "\n"
-        copy.withUTF8 { _ = file.write(UnsafeRawBufferPointer($0)) }
+        guard copy.withUTF8({ file.write(UnsafeRawBufferPointer($0)) }) else {
+            throw AgentError.runtime("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
         file.sync()
     }
 
